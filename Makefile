@@ -1,0 +1,19 @@
+# The README's commands. `make test` is what CI runs (.ci/run).
+.PHONY: dev test build vet bench
+
+dev:
+	go run ./cmd/webhookd dev
+
+build:
+	CGO_ENABLED=0 go build -trimpath -o bin/webhookd ./cmd/webhookd
+
+vet:
+	go vet ./...
+
+# -p 2: the machines have 2 cores; packages that link the Temporal server are
+# large and linking several at once only thrashes.
+test: vet
+	go test -count=1 -p 2 -timeout 20m ./...
+
+bench:
+	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/

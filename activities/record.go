@@ -1,0 +1,51 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+type attemptRecorder interface {
+	RecordAttempt(ctx context.Context, r store.AttemptResult) error
+}
+
+// Recorder writes attempts and the delivery and webhook state they lead to.
+type Recorder struct {
+	Store attemptRecorder
+}
+
+// Record is registered as the RecordDeliveryAttempt activity. It is
+// idempotent, so Temporal may retry it without any second POST.
+func (r *Recorder) Record(ctx context.Context, in workflows.RecordInput) error {
+	res := store.AttemptResult{
+		DeliveryID: in.DeliveryID, WebhookID: in.WebhookID,
+		DeliveryStatus: in.DeliveryStatus, NextAttemptAt: in.NextAttemptAt, WebhookStatus: in.WebhookStatus,
+	}
+	if a := in.Attempt; a != nil {
+		res.Attempt = &models.Attempt{
+			DeliveryID: in.DeliveryID, RunID: in.RunID, Number: a.Number, Trigger: a.Trigger,
+			RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders, ResponseHeaders: a.ResponseHeaders,
+			ResponseBody: a.ResponseBody, DurationMs: a.DurationMs, Error: a.Error,
+			StartedAt: a.StartedAt.UTC(), FinishedAt: a.FinishedAt.UTC(),
+		}
+		if a.StatusCode != 0 {
+			code := a.StatusCode
+			res.Attempt.ResponseStatus = &code
+		}
+	}
+	if err := r.Store.RecordAttempt(ctx, res); err != nil {
+		return fmt.Errorf("record attempt %d of delivery %s: %w", numberOf(in.Attempt), in.DeliveryID, err)
+	}
+	return nil
+}
+
+func numberOf(a *workflows.AttemptRecord) int {
+	if a == nil {
+		return 0
+	}
+	return a.Number
+}

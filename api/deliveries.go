@@ -1,0 +1,234 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+)
+
+// deliveryJSON is one row of a delivery log.
+type deliveryJSON struct {
+	ID                 string  `json:"id"`
+	EventID            string  `json:"eventId"`
+	EventType          string  `json:"eventType"`
+	WebhookID          string  `json:"webhookId"`
+	Status             string  `json:"status"`
+	Trigger            string  `json:"trigger"`
+	Attempts           int     `json:"attempts"`
+	LastStatusCode     *int    `json:"lastStatusCode,omitempty"`
+	LastResponseTimeMs *int64  `json:"lastResponseTimeMs,omitempty"`
+	LastError          string  `json:"lastError,omitempty"`
+	NextAttemptAt      *string `json:"nextAttemptAt,omitempty"`
+	CreatedAt          string  `json:"createdAt"`
+	UpdatedAt          string  `json:"updatedAt"`
+}
+
+func toDeliveryJSON(d *models.Delivery) deliveryJSON {
+	out := deliveryJSON{
+		ID: d.ID, EventID: d.EventID, EventType: d.EventType, WebhookID: d.WebhookID,
+		Status: string(d.Status), Trigger: string(d.Trigger), Attempts: d.AttemptCount,
+		LastStatusCode: d.LastStatusCode, LastResponseTimeMs: d.LastDurationMs, LastError: d.LastError,
+		CreatedAt: isoTime(d.CreatedAt), UpdatedAt: isoTime(d.UpdatedAt),
+	}
+	if d.NextAttemptAt != nil {
+		out.NextAttemptAt = ptr(isoTime(*d.NextAttemptAt))
+	}
+	return out
+}
+
+type attemptJSON struct {
+	Number     int              `json:"number"`
+	Trigger    string           `json:"trigger"`
+	Request    attemptRequest   `json:"request"`
+	Response   *attemptResponse `json:"response,omitempty"`
+	DurationMs int64            `json:"durationMs"`
+	Error      string           `json:"error,omitempty"`
+	StartedAt  string           `json:"startedAt"`
+	FinishedAt string           `json:"finishedAt"`
+}
+
+type attemptRequest struct {
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+}
+
+type attemptResponse struct {
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers,omitempty"`
+	Body       string            `json:"body"`
+}
+
+func toAttemptJSON(a *models.Attempt) attemptJSON {
+	out := attemptJSON{
+		Number: a.Number, Trigger: string(a.Trigger),
+		Request:    attemptRequest{URL: a.RequestURL, Headers: a.RequestHeaders},
+		DurationMs: a.DurationMs, Error: a.Error, StartedAt: isoTime(a.StartedAt), FinishedAt: isoTime(a.FinishedAt),
+	}
+	if a.ResponseStatus != nil {
+		out.Response = &attemptResponse{StatusCode: *a.ResponseStatus, Headers: a.ResponseHeaders, Body: a.ResponseBody}
+	}
+	return out
+}
+
+type deliveryDetail struct {
+	deliveryJSON
+	AttemptLog []attemptJSON `json:"attemptLog"`
+}
+
+func (s *server) getDelivery(c *gin.Context) {
+	ctx := c.Request.Context()
+	d, err := s.store.GetDelivery(ctx, c.Param("id"))
+	if err != nil {
+		fail(c, notFoundAs(err, "delivery %s not found", c.Param("id")))
+		return
+	}
+	as, err := s.store.Attempts(ctx, d.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := deliveryDetail{deliveryJSON: toDeliveryJSON(d), AttemptLog: []attemptJSON{}}
+	for i := range as {
+		out.AttemptLog = append(out.AttemptLog, toAttemptJSON(&as[i]))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type deliveryList struct {
+	Data   []deliveryJSON `json:"data"`
+	Paging struct {
+		After string `json:"after,omitempty"`
+	} `json:"paging"`
+}
+
+type deliveryCursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        string    `json:"i"`
+}
+
+func (s *server) webhookDeliveries(c *gin.Context) {
+	w, err := s.loadWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	q, err := deliveryQuery(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	q.WebhookID = w.ID
+	s.listDeliveries(c, q)
+}
+
+func (s *server) listDeliveries(c *gin.Context, q store.DeliveryQuery) {
+	limit := q.Limit
+	q.Limit++
+	ds, err := s.store.ListDeliveries(c.Request.Context(), q)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var out deliveryList
+	out.Data = []deliveryJSON{}
+	if len(ds) > limit {
+		ds = ds[:limit]
+		last := ds[limit-1]
+		out.Paging.After = encodeCursor(deliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID})
+	}
+	for i := range ds {
+		out.Data = append(out.Data, toDeliveryJSON(&ds[i]))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// deliveryQuery reads ?status=&eventType=&since=&until=&limit=&after=.
+func deliveryQuery(c *gin.Context) (store.DeliveryQuery, error) {
+	var q store.DeliveryQuery
+	var err error
+	if q.Limit, err = limitParam(c); err != nil {
+		return q, err
+	}
+	if v := c.Query("status"); v != "" {
+		if !knownDeliveryStatus(v) {
+			return q, badRequest("status: must be pending, delivering, awaitingRetry, succeeded, failed or cancelled")
+		}
+		q.Status = models.DeliveryStatus(v)
+	}
+	q.EventType = c.Query("eventType")
+	if q.Since, err = timeParam(c, "since"); err != nil {
+		return q, err
+	}
+	if q.Until, err = timeParam(c, "until"); err != nil {
+		return q, err
+	}
+	if after := c.Query("after"); after != "" {
+		var cur deliveryCursor
+		if err := decodeCursor(after, &cur); err != nil {
+			return q, err
+		}
+		q.AfterCreated, q.AfterID = cur.CreatedAt, cur.ID
+	}
+	return q, nil
+}
+
+func knownDeliveryStatus(v string) bool {
+	switch models.DeliveryStatus(v) {
+	case models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry,
+		models.DeliverySucceeded, models.DeliveryFailed, models.DeliveryCancelled:
+		return true
+	}
+	return false
+}
+
+func timeParam(c *gin.Context, name string) (time.Time, error) {
+	v := c.Query(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, badRequest("%s: must be an RFC 3339 time such as 2024-01-15T10:30:00Z", name)
+	}
+	return t.UTC(), nil
+}
+
+// isoTime is the API's time format: ISO 8601, UTC, milliseconds.
+func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func (s *server) replayDelivery(c *gin.Context) {
+	d, err := s.dispatcher.Replay(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, notFoundAs(err, "delivery %s not found", c.Param("id")))
+		return
+	}
+	c.JSON(http.StatusAccepted, toDeliveryJSON(d))
+}
+
+type testAnswer struct {
+	Delivery deliveryJSON `json:"delivery"`
+	Attempt  *attemptJSON `json:"attempt"`
+}
+
+// testWebhook sends a test event now and answers with its attempt.
+func (s *server) testWebhook(c *gin.Context) {
+	w, err := s.loadLiveWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, a, err := s.dispatcher.Test(c.Request.Context(), w)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := testAnswer{Delivery: toDeliveryJSON(d)}
+	if a != nil {
+		out.Attempt = ptr(toAttemptJSON(a))
+	}
+	c.JSON(http.StatusOK, out)
+}

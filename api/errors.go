@@ -1,0 +1,87 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/store"
+)
+
+// Error is the one error shape the API returns: {"code": "...", "message": "..."}.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "bad_request", Message: fmt.Sprintf(format, args...)}
+}
+
+// invalid reports a field that parsed but is not acceptable; field is the
+// JSON path the user wrote (webhookConfig.endpoint, eventFilters[0].eventType).
+func invalid(field, format string, args ...any) *Error {
+	return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf(format, args...)}
+}
+
+func conflict(format string, args ...any) *Error {
+	return &Error{Status: http.StatusConflict, Code: "conflict", Message: fmt.Sprintf(format, args...)}
+}
+
+// fail records err for the error middleware, which renders it once.
+func fail(c *gin.Context, err error) {
+	_ = c.Error(err)
+	c.Abort()
+}
+
+// renderErrors is the single place errors become HTTP responses. Only
+// unexpected (5xx) errors are logged: client mistakes are the client's.
+func renderErrors(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Next()
+		if len(c.Errors) == 0 || c.Writer.Written() {
+			return
+		}
+		apiErr := toAPIError(c.Errors.Last().Err)
+		if apiErr.Status >= 500 {
+			log.ErrorContext(c.Request.Context(), "request failed",
+				"method", c.Request.Method, "route", c.FullPath(), "error", c.Errors.Last().Err)
+		}
+		c.AbortWithStatusJSON(apiErr.Status, apiErr)
+	}
+}
+
+func toAPIError(err error) *Error {
+	var (
+		apiErr  *Error
+		tooBig  *http.MaxBytesError
+		refused *dispatch.RefusedError
+	)
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr
+	case errors.As(err, &tooBig):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+			Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
+	case errors.As(err, &refused):
+		return conflict("%s", refused.Reason)
+	case errors.Is(err, store.ErrNotFound):
+		return notFound("not found")
+	case errors.Is(err, store.ErrStale):
+		return conflict("the resource changed since it was read; read it again and retry")
+	case errors.Is(err, store.ErrConflict):
+		return conflict("%s", err.Error())
+	}
+	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
+}

@@ -1,0 +1,191 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+
+	"github.com/webhookd/webhookd/api"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+)
+
+// temporalHealth stands in for the Temporal client in tests that exercise
+// only the configuration API; the end-to-end tests use a real server.
+type temporalHealth struct{ err error }
+
+func (h temporalHealth) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
+	return &client.CheckHealthResponse{}, h.err
+}
+
+type testAPI struct {
+	t     *testing.T
+	srv   *httptest.Server
+	store *store.Store
+	token string
+}
+
+type option func(*api.Deps)
+
+func withToken(tok string) option       { return func(d *api.Deps) { d.APIToken = tok } }
+func withTemporal(err error) option     { return func(d *api.Deps) { d.Temporal = temporalHealth{err} } }
+func withPrivateEndpoints(b bool) option { return func(d *api.Deps) { d.AllowPrivateEndpoints = b } }
+
+func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
+	t.Helper()
+	s := storetest.Open(t, d)
+	log := slog.New(slog.DiscardHandler)
+	deps := api.Deps{
+		Logger: log, Store: s, Dispatcher: &dispatch.Dispatcher{Store: s, Logger: log},
+		Temporal: temporalHealth{}, Metrics: prometheus.NewRegistry(), AllowPrivateEndpoints: true,
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	h, err := api.NewServer(deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &testAPI{t: t, srv: srv, store: s, token: deps.APIToken}
+}
+
+type response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+// errorMessage returns the message of an {code, message} error body.
+func (r response) errorMessage(t *testing.T) string {
+	t.Helper()
+	m := r.json(t)
+	code, _ := m["code"].(string)
+	msg, _ := m["message"].(string)
+	if code == "" || msg == "" || len(m) != 2 {
+		t.Fatalf("error body is not {code, message}: %s", r.Body)
+	}
+	return msg
+}
+
+func (a *testAPI) do(method, path string, body any, headers ...string) response {
+	a.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			a.t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequestWithContext(a.t.Context(), method, a.srv.URL+path, rd)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return response{Status: resp.StatusCode, Body: b, Header: resp.Header}
+}
+
+func TestNewServerFailsFastOnMissingDependency(t *testing.T) {
+	_, err := api.NewServer(api.Deps{Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), "Store") {
+		t.Fatalf("want an error naming the missing Store, got %v", err)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	a := newAPI(t, store.Postgres)
+	if r := a.do("GET", "/healthz", nil); r.Status != 200 {
+		t.Fatalf("healthz = %d", r.Status)
+	}
+	if r := a.do("GET", "/readyz", nil); r.Status != 200 {
+		t.Fatalf("readyz = %d %s", r.Status, r.Body)
+	}
+	down := newAPI(t, store.Postgres, withTemporal(errors.New("connection refused")))
+	r := down.do("GET", "/readyz", nil)
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "connection refused") {
+		t.Fatalf("readyz with Temporal down = %d %s", r.Status, r.Body)
+	}
+	if r := a.do("GET", "/metrics", nil); r.Status != 200 || !strings.Contains(string(r.Body), "webhookd_api_request_duration_seconds") {
+		t.Fatalf("metrics = %d", r.Status)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	a := newAPI(t, store.Postgres, withToken("s3cret-token"))
+	if r := a.do("GET", "/api/v1/webhooks", nil); r.Status != 200 {
+		t.Fatalf("with the token: %d %s", r.Status, r.Body)
+	}
+	for _, hdr := range []string{"", "Bearer wrong", "Basic czNjcmV0LXRva2Vu", "Bearer s3cret-token-and-more"} {
+		req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/webhooks", nil)
+		if hdr != "" {
+			req.Header.Set("Authorization", hdr)
+		}
+		resp, err := a.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: status %d, want 401", hdr, resp.StatusCode)
+		}
+	}
+	// Liveness stays open for orchestrators.
+	req, _ := http.NewRequest("GET", a.srv.URL+"/healthz", nil)
+	resp, err := a.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz without token = %d", resp.StatusCode)
+	}
+	open := newAPI(t, store.Postgres)
+	if r := open.do("GET", "/api/v1/webhooks", nil); r.Status != 200 {
+		t.Fatalf("no token configured: %d", r.Status)
+	}
+}

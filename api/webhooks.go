@@ -1,0 +1,331 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"strconv"
+
+	jsonpatch "github.com/evanphx/json-patch/v5"
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+)
+
+func (s *server) createWebhook(c *gin.Context) {
+	var in webhookJSON
+	if err := decodeJSON(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	now := store.Now()
+	w := &models.Webhook{ID: uuid.NewString(), Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: principal(c)}
+	if err := applyWebhook(in, w, s.allowPrivate); err != nil {
+		fail(c, err)
+		return
+	}
+	w.Status = models.WebhookActive
+	if !w.Enabled {
+		w.Status = models.WebhookDisabled
+	}
+	if err := s.store.CreateWebhook(c.Request.Context(), w); err != nil {
+		fail(c, nameTaken(err, w.Name))
+		return
+	}
+	c.Header("Location", s.href(c, w.ID))
+	c.JSON(http.StatusCreated, toWebhookJSON(w, s.href(c, w.ID)))
+}
+
+func (s *server) getWebhook(c *gin.Context) {
+	w, err := s.loadWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+}
+
+func (s *server) getWebhookByName(c *gin.Context) {
+	include, err := includeParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	w, err := s.store.GetWebhookByName(c.Request.Context(), c.Param("name"), include != "non-deleted")
+	if err != nil {
+		fail(c, notFoundAs(err, "webhook named %q not found", c.Param("name")))
+		return
+	}
+	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+}
+
+type webhookList struct {
+	Data   []webhookJSON `json:"data"`
+	Paging paging        `json:"paging"`
+}
+
+type paging struct {
+	After string `json:"after,omitempty"`
+	Total int64  `json:"total"`
+}
+
+func (s *server) listWebhooks(c *gin.Context) {
+	limit, err := limitParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	include, err := includeParam(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p := store.WebhookPage{Limit: limit + 1, IncludeDeleted: include != "non-deleted"}
+	if after := c.Query("after"); after != "" {
+		var cur nameCursor
+		if err := decodeCursor(after, &cur); err != nil {
+			fail(c, err)
+			return
+		}
+		p.AfterName, p.AfterID = cur.Name, cur.ID
+	}
+	ws, total, err := s.store.ListWebhooks(c.Request.Context(), p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := webhookList{Data: []webhookJSON{}, Paging: paging{Total: total}}
+	if include == "deleted" {
+		// "deleted" lists only soft-deleted webhooks; filter in memory on
+		// this admin path rather than grow the store API.
+		ws, out.Paging.Total = onlyDeleted(ws), -1
+	}
+	if len(ws) > limit {
+		ws = ws[:limit]
+		last := ws[limit-1]
+		out.Paging.After = encodeCursor(nameCursor{Name: last.Name, ID: last.ID})
+	}
+	for i := range ws {
+		out.Data = append(out.Data, toWebhookJSON(&ws[i], s.href(c, ws[i].ID)))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func onlyDeleted(ws []models.Webhook) []models.Webhook {
+	out := ws[:0]
+	for _, w := range ws {
+		if w.Deleted {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+type nameCursor struct {
+	Name string `json:"n"`
+	ID   string `json:"i"`
+}
+
+func (s *server) replaceWebhook(c *gin.Context) {
+	w, err := s.loadLiveWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var in webhookJSON
+	if err := decodeJSON(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	s.saveWebhook(c, w, in)
+}
+
+// patchWebhook applies an RFC 6902 JSON Patch to the webhook as a read would
+// show it, then validates the result like a PUT. Read-only fields may not
+// change; a failing patch leaves the stored webhook as it was.
+func (s *server) patchWebhook(c *gin.Context) {
+	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json-patch+json" {
+		fail(c, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: "Content-Type: PATCH takes application/json-patch+json (RFC 6902)"})
+		return
+	}
+	w, err := s.loadLiveWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	body, err := readBody(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	patch, err := jsonpatch.DecodePatch(body)
+	if err != nil {
+		fail(c, badRequest("patch: not a JSON Patch document: %v", err))
+		return
+	}
+	current := toWebhookJSON(w, s.href(c, w.ID))
+	doc, err := json.Marshal(current)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	patched, err := patch.Apply(doc)
+	if err != nil {
+		fail(c, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_patch", Message: "patch: " + err.Error()})
+		return
+	}
+	var in webhookJSON
+	if err := decodeBytes(patched, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if field := changedReadOnlyField(current, in); field != "" {
+		fail(c, invalid(field, "read-only; it cannot be patched"))
+		return
+	}
+	s.saveWebhook(c, w, in)
+}
+
+func changedReadOnlyField(before, after webhookJSON) string {
+	same := func(a, b any) bool {
+		x, _ := json.Marshal(a)
+		y, _ := json.Marshal(b)
+		return bytes.Equal(x, y)
+	}
+	switch {
+	case before.ID != after.ID:
+		return "id"
+	case before.Status != after.Status:
+		return "status"
+	case !same(before.FailureDetails, after.FailureDetails):
+		return "failureDetails"
+	case before.Version != after.Version:
+		return "version"
+	case before.UpdatedAt != after.UpdatedAt:
+		return "updatedAt"
+	case before.UpdatedBy != after.UpdatedBy:
+		return "updatedBy"
+	case before.Href != after.Href:
+		return "href"
+	case !same(before.Deleted, after.Deleted):
+		return "deleted"
+	}
+	return ""
+}
+
+// saveWebhook validates in onto a copy of w and stores it under optimistic
+// locking, so that a concurrent change is a 409, not a lost update.
+func (s *server) saveWebhook(c *gin.Context, w *models.Webhook, in webhookJSON) {
+	next := *w
+	if err := applyWebhook(in, &next, s.allowPrivate); err != nil {
+		fail(c, err)
+		return
+	}
+	switch {
+	case !next.Enabled:
+		next.Status = models.WebhookDisabled
+	case !w.Enabled:
+		next.Status = models.WebhookActive // re-enabled: a fresh start
+	}
+	next.Version, next.UpdatedAt, next.UpdatedBy = nextVersion(w.Version), store.Now(), principal(c)
+	if err := s.store.UpdateWebhook(c.Request.Context(), &next, w.Version); err != nil {
+		fail(c, nameTaken(err, next.Name))
+		return
+	}
+	c.JSON(http.StatusOK, toWebhookJSON(&next, s.href(c, next.ID)))
+}
+
+func (s *server) deleteWebhook(c *gin.Context) {
+	hard, err := boolParam(c, "hardDelete")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	w, err := s.store.GetWebhook(c.Request.Context(), c.Param("id"))
+	if err != nil || (w.Deleted && !hard) {
+		fail(c, notFound("webhook %s not found", c.Param("id")))
+		return
+	}
+	ctx := c.Request.Context()
+	if hard {
+		err = s.store.HardDeleteWebhook(ctx, w.ID)
+	} else {
+		err = s.store.SoftDeleteWebhook(ctx, w.ID, principal(c))
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if !hard {
+		if w, err = s.store.GetWebhook(ctx, w.ID); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+}
+
+// loadWebhook reads :id, hiding soft-deleted webhooks unless ?include asks.
+func (s *server) loadWebhook(c *gin.Context) (*models.Webhook, error) {
+	include, err := includeParam(c)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.GetWebhook(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return nil, notFoundAs(err, "webhook %s not found", c.Param("id"))
+	}
+	if (w.Deleted && include == "non-deleted") || (!w.Deleted && include == "deleted") {
+		return nil, notFound("webhook %s not found", c.Param("id"))
+	}
+	return w, nil
+}
+
+func (s *server) loadLiveWebhook(c *gin.Context) (*models.Webhook, error) {
+	w, err := s.store.GetWebhook(c.Request.Context(), c.Param("id"))
+	if err != nil || w.Deleted {
+		return nil, notFound("webhook %s not found", c.Param("id"))
+	}
+	return w, nil
+}
+
+func (s *server) href(c *gin.Context, id string) string {
+	scheme := "http"
+	if c.Request.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + c.Request.Host + "/api/v1/webhooks/" + id
+}
+
+func nameTaken(err error, name string) error {
+	if errors.Is(err, store.ErrConflict) {
+		return conflict("a webhook named %q already exists", name)
+	}
+	return err
+}
+
+func includeParam(c *gin.Context) (string, error) {
+	v := c.DefaultQuery("include", "non-deleted")
+	switch v {
+	case "non-deleted", "deleted", "all":
+		return v, nil
+	}
+	return "", badRequest("include: must be non-deleted, deleted or all")
+}
+
+func boolParam(c *gin.Context, name string) (bool, error) {
+	v := c.Query(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, badRequest("%s: must be true or false", name)
+	}
+	return b, nil
+}

@@ -1,0 +1,81 @@
+// Command webhookd delivers webhooks durably. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/webhookd/webhookd/internal/config"
+)
+
+// version is stamped at release builds (-ldflags "-X main.version=...").
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "webhookd:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `webhookd delivers webhooks durably.
+
+Usage: webhookd <command>
+
+Commands:
+  dev      everything on one machine, zero setup (embedded Temporal + Web UI)
+  api      the REST API only
+  worker   the Temporal worker only
+  migrate  create/update the schema and the Temporal search attributes, then exit
+  version  print the version
+
+Configuration is read from the environment; see README.md.
+`
+
+// run is the whole program: main only wires the process to it, so tests can
+// run it in-process with their own arguments, environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	var mode config.Mode
+	switch args[0] {
+	case "dev", "api", "worker", "migrate":
+		mode = config.Mode(args[0])
+	case "version", "--version":
+		fmt.Fprintln(stdout, "webhookd", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	if len(args) > 1 {
+		return fmt.Errorf("%s takes no arguments (configuration comes from the environment)", args[0])
+	}
+	cfg, err := config.Load(mode, getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("cmd", string(mode))
+	switch mode {
+	case config.ModeDev:
+		return runDev(ctx, cfg, log, stdout)
+	case config.ModeAPI:
+		return runAPI(ctx, cfg, log)
+	case config.ModeWorker:
+		return runWorker(ctx, cfg, log)
+	default:
+		return runMigrate(ctx, cfg, log)
+	}
+}

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/store/storetest"
+)
+
+// emptyPostgres creates a PostgreSQL database with no schema at all.
+func emptyPostgres(t *testing.T) string {
+	t.Helper()
+	u, err := url.Parse(storetest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("webhookd_empty_%d", time.Now().UnixNano())
+	storetest.Exec(t, u.String(), "CREATE DATABASE "+name)
+	t.Cleanup(func() { storetest.Exec(t, u.String(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	u.Path = "/" + name
+	return u.String()
+}

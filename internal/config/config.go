@@ -1,0 +1,183 @@
+// Package config reads webhookd's configuration from the environment, applies
+// defaults and validates every value, naming the variable that is wrong.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Mode is the subcommand being run; some defaults depend on it.
+type Mode string
+
+const (
+	ModeDev     Mode = "dev"
+	ModeAPI     Mode = "api"
+	ModeWorker  Mode = "worker"
+	ModeMigrate Mode = "migrate"
+)
+
+// Config is every setting webhookd reads.
+type Config struct {
+	Mode Mode
+	// DatabaseURL is a postgres:// URL or, in dev, a sqlite file path.
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalUIAddr    string
+	TemporalNamespace string
+	TaskQueue         string
+	HTTPAddr          string
+	DataDir           string
+	APIToken          string
+	// AllowOpenAPI lets `api` run without API_TOKEN (API_OPEN=true).
+	AllowOpenAPI          bool
+	AllowPrivateEndpoints bool
+	RetentionDays         int
+	LogLevel              slog.Level
+	// WorkerConcurrency bounds concurrent deliveries per worker process.
+	WorkerConcurrency int
+}
+
+// Vars lists every environment variable Load reads, for docs and checks.
+var Vars = []string{
+	"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_UI_ADDR", "TEMPORAL_NAMESPACE",
+	"TEMPORAL_TASK_QUEUE", "HTTP_ADDR", "DATA_DIR", "API_TOKEN", "API_OPEN",
+	"ALLOW_PRIVATE_ENDPOINTS", "RETENTION_DAYS", "LOG_LEVEL", "WORKER_CONCURRENCY",
+}
+
+// Load builds the Config for mode from getenv. Every invalid value is
+// reported, each naming its variable.
+func Load(mode Mode, getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		Mode:              mode,
+		DatabaseURL:       r.str("DATABASE_URL", ""),
+		TemporalAddress:   r.hostPort("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalUIAddr:    r.hostPort("TEMPORAL_UI_ADDR", "127.0.0.1:8233"),
+		TemporalNamespace: r.name("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:         r.name("TEMPORAL_TASK_QUEUE", "webhooks"),
+		HTTPAddr:          r.hostPort("HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:           r.str("DATA_DIR", "./data"),
+		APIToken:          r.str("API_TOKEN", ""),
+		AllowOpenAPI:      r.boolean("API_OPEN", false),
+		// Dev points at local receivers; everything else faces the internet.
+		AllowPrivateEndpoints: r.boolean("ALLOW_PRIVATE_ENDPOINTS", mode == ModeDev),
+		RetentionDays:         r.intRange("RETENTION_DAYS", 7, 1, 3650),
+		LogLevel:              r.level("LOG_LEVEL", slog.LevelInfo),
+		WorkerConcurrency:     r.intRange("WORKER_CONCURRENCY", 200, 1, 10000),
+	}
+	if c.DatabaseURL != "" {
+		if err := checkDatabaseURL(c.DatabaseURL, mode); err != nil {
+			r.errs = append(r.errs, err)
+		}
+	} else if mode != ModeDev {
+		r.errs = append(r.errs, errors.New("DATABASE_URL: required (a postgres:// URL) outside `webhookd dev`"))
+	}
+	if mode == ModeAPI && c.APIToken == "" && !c.AllowOpenAPI {
+		r.errs = append(r.errs, errors.New("API_TOKEN: required for `webhookd api` (set API_OPEN=true to run without authentication)"))
+	}
+	return c, errors.Join(r.errs...)
+}
+
+// checkDatabaseURL accepts postgres URLs everywhere and sqlite files in dev.
+func checkDatabaseURL(v string, mode Mode) error {
+	if strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") {
+		if _, err := url.Parse(v); err != nil {
+			return fmt.Errorf("DATABASE_URL: not a valid URL: %v", err)
+		}
+		return nil
+	}
+	if strings.HasPrefix(v, "sqlite:") {
+		if mode != ModeDev {
+			return errors.New("DATABASE_URL: sqlite is only for `webhookd dev`; use PostgreSQL")
+		}
+		return nil
+	}
+	return errors.New("DATABASE_URL: must start with postgres:// (or sqlite: in dev)")
+}
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) str(key, def string) string {
+	if v := strings.TrimSpace(r.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) fail(key, v, why string) {
+	r.errs = append(r.errs, fmt.Errorf("%s: invalid value %q: %s", key, v, why))
+}
+
+func (r *reader) hostPort(key, def string) string {
+	v := r.str(key, def)
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		r.fail(key, v, "want host:port")
+		return def
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		r.fail(key, v, "port must be 0-65535")
+		return def
+	}
+	_ = host
+	return v
+}
+
+func (r *reader) name(key, def string) string {
+	v := r.str(key, def)
+	for _, c := range v {
+		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			r.fail(key, v, "use letters, digits, '-', '_' or '.'")
+			return def
+		}
+	}
+	return v
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(key, v, "want true or false")
+		return def
+	}
+	return b
+}
+
+func (r *reader) intRange(key string, def, lo, hi int) int {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(key, v, fmt.Sprintf("want an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *reader) level(key string, def slog.Level) slog.Level {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(key, v, "want debug, info, warn or error")
+		return def
+	}
+	return l
+}

@@ -1,0 +1,48 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// RefusedError says why a replay would be meaningless (the API answers 409).
+type RefusedError struct{ Reason string }
+
+func (e *RefusedError) Error() string { return e.Reason }
+
+// Replay restarts a delivery's workflow: same workflow id, a new run whose
+// attempts are recorded with trigger `replay` and continue the numbering. A
+// run still open is terminated first, with a reason the Web UI shows.
+func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Delivery, error) {
+	dc, err := d.Store.LoadDelivery(ctx, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case dc.Webhook.Deleted:
+		return nil, &RefusedError{fmt.Sprintf("webhook %q was deleted; its deliveries cannot be replayed", dc.Webhook.Name)}
+	case !dc.Webhook.Enabled:
+		return nil, &RefusedError{fmt.Sprintf("webhook %q is disabled; enable it before replaying its deliveries", dc.Webhook.Name)}
+	case dc.Delivery.Trigger == models.TriggerTest:
+		return nil, &RefusedError{"test deliveries are not replayed; send a new test instead"}
+	}
+	err = d.Temporal.TerminateWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", "replayed through the webhookd API")
+	var notFound *serviceerror.NotFound
+	if err != nil && !errors.As(err, &notFound) {
+		return nil, fmt.Errorf("terminate the open run: %w", err)
+	}
+	del, err := d.Store.ResetForReplay(ctx, deliveryID)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.start(ctx, *del, &dc.Webhook, startReplay, del.AttemptCount+1); err != nil {
+		return nil, err
+	}
+	return del, nil
+}

@@ -1,0 +1,78 @@
+package payload
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+func TestCustomTemplate(t *testing.T) {
+	m := tableUpdated(true)
+	m.EventType = `entity"Updated\` // must come out escaped, not break the JSON
+	const tmpl = `{"event": {{json .EventType}}, "id": {{json .ID}}, "entity": {{json .Entity}},` +
+		` "name": {{json .Envelope.data.entity.name}}, "ts": {{json .Envelope.timestamp}}, "test": {{.IsTest}}}`
+	body := mustRender(t, models.WebhookCustom, tmpl, m)
+	var got struct {
+		Event, ID, Name, TS string
+		Entity              map[string]any
+		Test                bool
+	}
+	if err := json.Unmarshal(body, &got); err != nil {
+		t.Fatalf("custom output is not JSON: %v\n%s", err, body)
+	}
+	if got.Event != m.EventType || got.ID != "evt_1" || got.Name != "orders" ||
+		got.TS != "2024-01-15T10:30:00.000Z" || !got.Test || got.Entity["id"] != "t1" {
+		t.Errorf("custom output = %+v from %s", got, body)
+	}
+}
+
+func TestCustomTemplateInvalidJSON(t *testing.T) {
+	// Without json the event type is pasted bare: not JSON.
+	_, err := Render(models.WebhookCustom, `{"event": {{.EventType}}}`, tableUpdated(false))
+	if err == nil {
+		t.Fatal("template producing invalid JSON was accepted")
+	}
+	for _, want := range []string{"payloadTemplate", "invalid JSON", "evt_1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+func TestCustomTemplateOutputCap(t *testing.T) {
+	// fmt refuses widths over 1e6, hence two pieces of 0.9 MB each.
+	const tmpl = `["{{printf "%0*d" 900000 0}}{{printf "%0*d" 900000 0}}"]`
+	_, err := Render(models.WebhookCustom, tmpl, tableUpdated(false))
+	if err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("oversized output error = %v", err)
+	}
+}
+
+func TestValidateTemplate(t *testing.T) {
+	tests := []struct {
+		name, tmpl, wantErr string
+	}{
+		{"empty", "", ""},
+		{"valid", `{"e": {{json .EventType}}, "d": {{json .Envelope.data}}}`, ""},
+		{"unclosed action", `{"e": {{json .EventType}`, "payloadTemplate"},
+		{"unknown function", `{"e": {{yaml .EventType}}}`, `function "yaml" not defined`},
+		{"unknown field", `{"e": {{json .Nope}}}`, "can't evaluate field Nope"},
+		{"not JSON", `{"e": {{.EventType}}}`, "invalid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateTemplate(tt.tmpl)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("ValidateTemplate rejected a good template: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("ValidateTemplate error = %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}

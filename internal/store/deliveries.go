@@ -1,0 +1,203 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/webhookd/webhookd/models"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// GetDelivery returns the delivery with id.
+func (s *Store) GetDelivery(ctx context.Context, id string) (*models.Delivery, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	var d models.Delivery
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&d).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &d, nil
+}
+
+// DeliveryContext is everything an attempt needs to build its request.
+type DeliveryContext struct {
+	Delivery models.Delivery
+	Event    models.Event
+	Webhook  models.Webhook
+}
+
+// LoadDelivery reads a delivery with its event and webhook. A delivery whose
+// webhook was hard-deleted is gone with it: ErrNotFound.
+func (s *Store) LoadDelivery(ctx context.Context, id string) (*DeliveryContext, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	var dc DeliveryContext
+	db := s.db.WithContext(ctx)
+	if err := db.Where("id = ?", id).Take(&dc.Delivery).Error; err != nil {
+		return nil, translate(err)
+	}
+	if err := db.Where("id = ?", dc.Delivery.EventID).Take(&dc.Event).Error; err != nil {
+		return nil, translate(err)
+	}
+	if err := db.Where("id = ?", dc.Delivery.WebhookID).Take(&dc.Webhook).Error; err != nil {
+		return nil, translate(err)
+	}
+	return &dc, nil
+}
+
+// MarkDelivering records that an attempt is in flight.
+func (s *Store) MarkDelivering(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ?", id).
+		Updates(map[string]any{"status": models.DeliveryDelivering, "updated_at": Now()}).Error
+}
+
+// AttemptResult is one attempt and the state it leads to.
+type AttemptResult struct {
+	DeliveryID string
+	WebhookID  string
+	// Attempt is nil when nothing was sent (the delivery was cancelled).
+	Attempt        *models.Attempt
+	DeliveryStatus models.DeliveryStatus
+	NextAttemptAt  *time.Time
+	// WebhookStatus is the webhook's new status, or "" to leave it.
+	WebhookStatus models.WebhookStatus
+}
+
+// RecordAttempt stores an attempt, the delivery's new state and the webhook's
+// health in one transaction. Recording the same attempt again is a no-op for
+// the attempt row and rewrites the same state, so callers may retry freely.
+func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
+	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := Now()
+		delivery := map[string]any{
+			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "updated_at": now,
+		}
+		if a := r.Attempt; a != nil {
+			err := tx.Clauses(clause.OnConflict{
+				Columns: []clause.Column{{Name: "delivery_id"}, {Name: "number"}}, DoNothing: true,
+			}).Create(a).Error
+			if err != nil {
+				return err
+			}
+			delivery["attempt_count"] = gorm.Expr("CASE WHEN attempt_count < ? THEN ? ELSE attempt_count END", a.Number, a.Number)
+			delivery["last_status_code"] = a.ResponseStatus
+			delivery["last_duration_ms"] = a.DurationMs
+			delivery["last_error"] = a.Error
+		}
+		if err := tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).Updates(delivery).Error; err != nil {
+			return err
+		}
+		return updateWebhookHealth(tx, r)
+	}))
+}
+
+// updateWebhookHealth applies SPEC §4 to the webhook. A webhook that was
+// disabled or deleted meanwhile keeps the state its owner gave it.
+func updateWebhookHealth(tx *gorm.DB, r AttemptResult) error {
+	if r.WebhookStatus == "" {
+		return nil
+	}
+	live := tx.Model(&models.Webhook{}).Where("id = ? AND enabled AND NOT deleted", r.WebhookID)
+	if r.WebhookStatus == models.WebhookActive {
+		// Cheap when already healthy: no row changes.
+		return live.Where("status <> ? OR next_attempt IS NOT NULL", models.WebhookActive).
+			Updates(map[string]any{"status": models.WebhookActive, "next_attempt": nil}).Error
+	}
+	fields := map[string]any{"status": r.WebhookStatus, "next_attempt": r.NextAttemptAt}
+	if a := r.Attempt; a != nil {
+		fields["last_failed_at"] = a.FinishedAt
+		fields["last_failed_status_code"] = a.ResponseStatus
+		fields["last_failed_reason"] = failureReason(a)
+	}
+	if r.WebhookStatus == models.WebhookDisabled {
+		fields["enabled"] = false // 410 Gone: the receiver asked us to stop
+	}
+	return live.Updates(fields).Error
+}
+
+func failureReason(a *models.Attempt) string {
+	if a.Error != "" {
+		return a.Error
+	}
+	if a.ResponseStatus != nil {
+		return "endpoint answered HTTP " + strconv.Itoa(*a.ResponseStatus)
+	}
+	return "unknown failure"
+}
+
+// PendingDeliveries returns deliveries still pending that were created before
+// cutoff: candidates whose workflow may never have started.
+func (s *Store) PendingDeliveries(ctx context.Context, cutoff time.Time, limit int) ([]models.Delivery, error) {
+	var ds []models.Delivery
+	err := s.db.WithContext(ctx).Where("status = ? AND created_at < ?", models.DeliveryPending, cutoff).
+		Order("created_at").Limit(limit).Find(&ds).Error
+	return ds, err
+}
+
+// Attempts returns a delivery's attempts in order.
+func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]models.Attempt, error) {
+	var as []models.Attempt
+	err := s.db.WithContext(ctx).Where("delivery_id = ?", deliveryID).Order("number").Find(&as).Error
+	return as, err
+}
+
+// ResetForReplay makes a delivery pending again for a replay run.
+func (s *Store) ResetForReplay(ctx context.Context, id string) (*models.Delivery, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	res := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ?", id).Updates(map[string]any{
+		"status": models.DeliveryPending, "trigger": models.TriggerReplay, "next_attempt_at": nil, "updated_at": Now(),
+	})
+	if res.Error != nil {
+		return nil, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, ErrNotFound
+	}
+	return s.GetDelivery(ctx, id)
+}
+
+// DeliveryQuery filters and pages a delivery log, newest first.
+type DeliveryQuery struct {
+	WebhookID string
+	Status    models.DeliveryStatus
+	EventType string
+	Since     time.Time // inclusive; zero means unbounded
+	Until     time.Time // exclusive; zero means unbounded
+	Limit     int
+	// Keyset cursor: only rows strictly older than (AfterCreated, AfterID).
+	// Rows inserted while paging are newer, so pages never shift.
+	AfterCreated time.Time
+	AfterID      string
+}
+
+// ListDeliveries returns one page of deliveries matching q.
+func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]models.Delivery, error) {
+	db := s.db.WithContext(ctx).Model(&models.Delivery{})
+	if q.WebhookID != "" {
+		db = db.Where("webhook_id = ?", q.WebhookID)
+	}
+	if q.Status != "" {
+		db = db.Where("status = ?", q.Status)
+	}
+	if q.EventType != "" {
+		db = db.Where("event_type = ?", q.EventType)
+	}
+	if !q.Since.IsZero() {
+		db = db.Where("created_at >= ?", q.Since)
+	}
+	if !q.Until.IsZero() {
+		db = db.Where("created_at < ?", q.Until)
+	}
+	if q.AfterID != "" {
+		db = db.Where("(created_at, id) < (?, ?)", q.AfterCreated, q.AfterID)
+	}
+	var ds []models.Delivery
+	err := db.Order("created_at DESC, id DESC").Limit(q.Limit).Find(&ds).Error
+	return ds, err
+}

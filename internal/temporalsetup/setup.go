@@ -1,0 +1,80 @@
+// Package temporalsetup prepares a Temporal namespace for webhookd: the
+// search attributes the Web UI filters deliveries by, and the maintenance
+// schedules. Both steps are idempotent and run at start-up.
+package temporalsetup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// EnsureSearchAttributes registers WebhookId, EventType and DeliveryStatus as
+// Keyword attributes of the namespace if they are missing.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list search attributes: %w", err)
+	}
+	missing := map[string]enums.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+		Namespace: namespace, SearchAttributes: missing,
+	})
+	if err != nil {
+		return fmt.Errorf("add search attributes: %w", err)
+	}
+	return nil
+}
+
+// SearchAttributeTypes is the set EnsureSearchAttributes registers, for
+// servers that take them at namespace creation (the dev server).
+func SearchAttributeTypes() map[string]enums.IndexedValueType {
+	out := map[string]enums.IndexedValueType{}
+	for _, name := range workflows.SearchAttributeNames {
+		out[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return out
+}
+
+// EnsureSchedules creates the maintenance schedules if they do not exist.
+func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string) error {
+	schedules := []struct {
+		id, workflow string
+		every        time.Duration
+	}{
+		{workflows.ReconcileSchedule, workflows.ReconcileWorkflow, time.Minute},
+		{workflows.RetentionSchedule, workflows.RetentionWorkflow, time.Hour},
+	}
+	for _, s := range schedules {
+		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
+			ID:      s.id,
+			Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: s.every}}},
+			Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
+			Action: &client.ScheduleWorkflowAction{
+				ID:        s.id, // the schedule appends the start time
+				Workflow:  s.workflow,
+				TaskQueue: taskQueue,
+			},
+		})
+		if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
+			return fmt.Errorf("create schedule %s: %w", s.id, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/webhookd/webhookd/models"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Delivery delivers one event to one webhook: attempt 1 at once, then one
+// retry after each wait of the schedule, each wait a durable timer that the
+// Web UI shows. Attempts run as local activities so the happy path costs no
+// activity-task round trip: start, one workflow task, done.
+func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
+	d := &delivery{
+		in: in, delays: RetrySchedule,
+		progress: Progress{Status: models.DeliveryPending},
+		indexed:  models.DeliveryPending, // set by the starter
+	}
+	if len(in.RetryDelays) > 0 {
+		d.delays = in.RetryDelays
+	}
+	if in.Trigger == models.TriggerTest {
+		d.delays = nil // the test button makes exactly one attempt
+	}
+	if in.FirstAttempt < 1 {
+		d.in.FirstAttempt = 1
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) { return d.progress, nil }); err != nil {
+		return DeliveryResult{}, err
+	}
+	d.runID = workflow.GetInfo(ctx).WorkflowExecution.RunID
+	return d.run(ctx)
+}
+
+type delivery struct {
+	in       DeliveryInput
+	delays   []time.Duration
+	runID    string
+	progress Progress
+	// indexed is the DeliveryStatus search attribute value last written, so
+	// that repeated retries do not rewrite visibility for nothing.
+	indexed models.DeliveryStatus
+}
+
+func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
+	for i := 0; ; i++ {
+		number := d.in.FirstAttempt + i
+		sent, err := d.send(ctx, number)
+		if err != nil {
+			return DeliveryResult{}, err
+		}
+		d.progress.LastOutcome = sent.Outcome
+		if sent.Attempt != nil {
+			d.progress.Attempts++
+		}
+
+		next := d.decide(ctx, i, sent)
+		if err := d.record(ctx, sent, next); err != nil {
+			return DeliveryResult{}, err
+		}
+		if err := d.setStatus(ctx, next.delivery, next.at); err != nil {
+			return DeliveryResult{}, err
+		}
+		if next.delivery != models.DeliveryAwaitingRetry {
+			return DeliveryResult{Status: next.delivery, Attempts: d.progress.Attempts}, nil
+		}
+		// A durable timer: survives worker and server restarts, and shows in
+		// the history as TimerStarted/TimerFired.
+		if err := workflow.Sleep(ctx, next.wait); err != nil {
+			return DeliveryResult{}, err
+		}
+	}
+}
+
+// transition is the state one attempt leads to.
+type transition struct {
+	delivery models.DeliveryStatus
+	webhook  models.WebhookStatus
+	wait     time.Duration
+	at       *time.Time
+}
+
+// decide applies the retry policy to the attempt with index i (0-based).
+func (d *delivery) decide(ctx workflow.Context, i int, sent SendResult) transition {
+	t := transition{}
+	switch sent.Outcome {
+	case OutcomeSuccess:
+		t.delivery, t.webhook = models.DeliverySucceeded, models.WebhookActive
+	case OutcomeCancelled:
+		t.delivery = models.DeliveryCancelled
+	case OutcomeGone:
+		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookDisabled
+	case OutcomeRejected:
+		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookFailed
+	default:
+		if i >= len(d.delays) {
+			t.delivery, t.webhook = models.DeliveryFailed, models.WebhookRetryLimitReached
+			break
+		}
+		t.delivery, t.webhook = models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry
+		t.wait = RetryWait(d.delays[i], sent.RetryAfter)
+		at := workflow.Now(ctx).Add(t.wait)
+		t.at = &at
+	}
+	if d.in.Trigger == models.TriggerTest {
+		t.webhook = "" // a test never changes the webhook's health
+	}
+	return t
+}
+
+// RetryWait is the wait before the next attempt: the schedule's, lengthened
+// (never shortened) by a receiver's Retry-After, capped at MaxRetryWait.
+func RetryWait(scheduled, retryAfter time.Duration) time.Duration {
+	wait := max(scheduled, retryAfter)
+	return min(wait, max(scheduled, MaxRetryWait))
+}
+
+func (d *delivery) send(ctx workflow.Context, number int) (SendResult, error) {
+	d.progress.Status = models.DeliveryDelivering
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		// The webhook timeout is at most 60s; the rest covers loading state.
+		ScheduleToCloseTimeout: 2 * time.Minute,
+		// The workflow owns the retry schedule: a failed POST is an outcome,
+		// not an activity error. Errors here are webhookd's own (database
+		// down) and are retried briefly before the workflow task fails and
+		// Temporal retries it.
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    30 * time.Second,
+		},
+	})
+	var res SendResult
+	err := workflow.ExecuteLocalActivity(ctx, SendActivity, SendInput{
+		DeliveryID: d.in.DeliveryID, Attempt: number, Trigger: d.in.Trigger,
+	}).Get(ctx, &res)
+	return res, err
+}
+
+func (d *delivery) record(ctx workflow.Context, sent SendResult, next transition) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		// Recording is idempotent and never sends anything, so it may retry
+		// for as long as the database needs.
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+	return workflow.ExecuteLocalActivity(ctx, RecordActivity, RecordInput{
+		DeliveryID:     d.in.DeliveryID,
+		WebhookID:      d.in.WebhookID,
+		RunID:          d.runID,
+		Attempt:        sent.Attempt,
+		DeliveryStatus: next.delivery,
+		NextAttemptAt:  next.at,
+		WebhookStatus:  next.webhook,
+	}).Get(ctx, nil)
+}
+
+// setStatus keeps the query answer and the DeliveryStatus search attribute
+// current.
+func (d *delivery) setStatus(ctx workflow.Context, status models.DeliveryStatus, next *time.Time) error {
+	d.progress.Status, d.progress.NextAttemptAt = status, next
+	if status == d.indexed {
+		return nil
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, DeliveryStatusAttr.ValueSet(string(status))); err != nil {
+		return fmt.Errorf("upsert DeliveryStatus: %w", err)
+	}
+	d.indexed = status
+	return nil
+}

@@ -1,0 +1,223 @@
+package workflows
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/models"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// harness runs the delivery workflow in the SDK's time-skipping test
+// environment with scripted send outcomes, recording when each attempt ran
+// and what was written.
+type harness struct {
+	t        *testing.T
+	env      *testsuite.TestWorkflowEnvironment
+	start    time.Time
+	outcomes []SendResult
+	sends    []time.Duration // offset from start of each attempt
+	numbers  []int
+	records  []RecordInput
+}
+
+func newHarness(t *testing.T, outcomes ...SendResult) *harness {
+	var suite testsuite.WorkflowTestSuite
+	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), outcomes: outcomes}
+	h.start = h.env.Now()
+	h.env.RegisterWorkflowWithOptions(Delivery, workflowOpts())
+	h.env.RegisterActivityWithOptions(func(ctx context.Context, in SendInput) (SendResult, error) {
+		h.sends = append(h.sends, h.env.Now().Sub(h.start))
+		h.numbers = append(h.numbers, in.Attempt)
+		i := min(len(h.sends), len(h.outcomes)) - 1
+		res := h.outcomes[i]
+		if res.Outcome != OutcomeCancelled {
+			res.Attempt = &AttemptRecord{Number: in.Attempt, Trigger: in.Trigger}
+		}
+		return res, nil
+	}, activity.RegisterOptions{Name: SendActivity})
+	h.env.RegisterActivityWithOptions(func(ctx context.Context, in RecordInput) error {
+		h.records = append(h.records, in)
+		return nil
+	}, activity.RegisterOptions{Name: RecordActivity})
+	return h
+}
+
+func (h *harness) run(in DeliveryInput) DeliveryResult {
+	h.t.Helper()
+	h.env.ExecuteWorkflow(DeliveryWorkflow, in)
+	if !h.env.IsWorkflowCompleted() {
+		h.t.Fatal("workflow did not complete")
+	}
+	if err := h.env.GetWorkflowError(); err != nil {
+		h.t.Fatalf("workflow failed: %v", err)
+	}
+	var res DeliveryResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		h.t.Fatal(err)
+	}
+	return res
+}
+
+func (h *harness) last() RecordInput { return h.records[len(h.records)-1] }
+
+var (
+	fail    = SendResult{Outcome: OutcomeFailure}
+	success = SendResult{Outcome: OutcomeSuccess}
+	input   = DeliveryInput{DeliveryID: "d1", WebhookID: "w1", EventID: "e1", EventType: "entityCreated", Trigger: models.TriggerScheduled}
+)
+
+func TestRetryScheduleExactTimes(t *testing.T) {
+	h := newHarness(t, fail)
+	res := h.run(input)
+
+	want := []time.Duration{0, time.Minute, 6 * time.Minute, 21 * time.Minute, 81 * time.Minute, 321 * time.Minute, 1041 * time.Minute}
+	if len(h.sends) != len(want) {
+		t.Fatalf("attempts = %d, want %d (%v)", len(h.sends), len(want), h.sends)
+	}
+	for i := range want {
+		if h.sends[i] != want[i] {
+			t.Errorf("attempt %d at +%v, want +%v", i+1, h.sends[i], want[i])
+		}
+		if h.numbers[i] != i+1 {
+			t.Errorf("attempt %d numbered %d", i+1, h.numbers[i])
+		}
+	}
+	if res.Status != models.DeliveryFailed || res.Attempts != 7 {
+		t.Fatalf("result = %+v, want failed after 7 attempts", res)
+	}
+	last := h.last()
+	if last.DeliveryStatus != models.DeliveryFailed || last.WebhookStatus != models.WebhookRetryLimitReached || last.NextAttemptAt != nil {
+		t.Fatalf("final record = %+v, want failed / retryLimitReached", last)
+	}
+	// Every intermediate failure leaves the webhook awaiting a retry at the
+	// time the workflow then waits for.
+	for i, r := range h.records[:6] {
+		if r.DeliveryStatus != models.DeliveryAwaitingRetry || r.WebhookStatus != models.WebhookAwaitingRetry {
+			t.Fatalf("record %d = %+v, want awaitingRetry", i, r)
+		}
+		if got := r.NextAttemptAt.Sub(h.start); got != want[i+1] {
+			t.Errorf("record %d nextAttempt +%v, want +%v", i, got, want[i+1])
+		}
+	}
+}
+
+func TestSuccessOnThirdAttempt(t *testing.T) {
+	h := newHarness(t, fail, fail, success)
+	res := h.run(input)
+	if res.Status != models.DeliverySucceeded || res.Attempts != 3 {
+		t.Fatalf("result = %+v", res)
+	}
+	if h.sends[2] != 6*time.Minute {
+		t.Fatalf("third attempt at +%v, want +6m", h.sends[2])
+	}
+	if last := h.last(); last.WebhookStatus != models.WebhookActive || last.DeliveryStatus != models.DeliverySucceeded {
+		t.Fatalf("final record = %+v", last)
+	}
+}
+
+func TestGoneStopsAndDisables(t *testing.T) {
+	h := newHarness(t, fail, SendResult{Outcome: OutcomeGone})
+	res := h.run(input)
+	if res.Status != models.DeliveryFailed || len(h.sends) != 2 {
+		t.Fatalf("result = %+v after %d attempts", res, len(h.sends))
+	}
+	if h.last().WebhookStatus != models.WebhookDisabled {
+		t.Fatalf("webhook status = %q, want disabled", h.last().WebhookStatus)
+	}
+}
+
+func TestRejectedIsFinal(t *testing.T) {
+	h := newHarness(t, SendResult{Outcome: OutcomeRejected})
+	res := h.run(input)
+	if res.Status != models.DeliveryFailed || len(h.sends) != 1 || h.last().WebhookStatus != models.WebhookFailed {
+		t.Fatalf("result = %+v, records %+v", res, h.records)
+	}
+}
+
+func TestRetryAfterLengthensNeverShortens(t *testing.T) {
+	cases := []struct {
+		name       string
+		retryAfter time.Duration
+		want       time.Duration
+	}{
+		{"longer than schedule", 10 * time.Minute, 10 * time.Minute},
+		{"shorter than schedule", 30 * time.Second, time.Minute},
+		{"capped at 12h", 48 * time.Hour, 12 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, SendResult{Outcome: OutcomeFailure, RetryAfter: c.retryAfter}, success)
+			h.run(input)
+			if len(h.sends) != 2 || h.sends[1] != c.want {
+				t.Fatalf("second attempt at %v, want +%v", h.sends, c.want)
+			}
+		})
+	}
+}
+
+func TestCancelledWhenWebhookDisabled(t *testing.T) {
+	h := newHarness(t, fail, SendResult{Outcome: OutcomeCancelled})
+	res := h.run(input)
+	if res.Status != models.DeliveryCancelled || res.Attempts != 1 {
+		t.Fatalf("result = %+v", res)
+	}
+	if last := h.last(); last.Attempt != nil || last.WebhookStatus != "" {
+		t.Fatalf("a cancellation must record no attempt and leave the webhook alone: %+v", last)
+	}
+}
+
+func TestTestTriggerMakesOneAttemptAndLeavesWebhookAlone(t *testing.T) {
+	h := newHarness(t, fail)
+	in := input
+	in.Trigger = models.TriggerTest
+	res := h.run(in)
+	if res.Status != models.DeliveryFailed || len(h.sends) != 1 {
+		t.Fatalf("result = %+v after %d attempts", res, len(h.sends))
+	}
+	if h.last().WebhookStatus != "" {
+		t.Fatalf("test delivery changed webhook status to %q", h.last().WebhookStatus)
+	}
+}
+
+func TestReplayContinuesNumbering(t *testing.T) {
+	h := newHarness(t, fail, success)
+	in := input
+	in.Trigger, in.FirstAttempt = models.TriggerReplay, 8
+	h.run(in)
+	if len(h.numbers) != 2 || h.numbers[0] != 8 || h.numbers[1] != 9 {
+		t.Fatalf("attempt numbers = %v, want [8 9]", h.numbers)
+	}
+}
+
+func TestProgressQueryWhileAwaitingRetry(t *testing.T) {
+	h := newHarness(t, fail, success)
+	var got Progress
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(ProgressQuery)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := v.Get(&got); err != nil {
+			t.Error(err)
+		}
+	}, 30*time.Second)
+	h.run(input)
+	if got.Status != models.DeliveryAwaitingRetry || got.Attempts != 1 || got.NextAttemptAt == nil ||
+		got.NextAttemptAt.Sub(h.start) != time.Minute {
+		t.Fatalf("progress at +30s = %+v", got)
+	}
+}
+
+func TestShortenedScheduleForTests(t *testing.T) {
+	h := newHarness(t, fail)
+	in := input
+	in.RetryDelays = []time.Duration{time.Second, 2 * time.Second}
+	res := h.run(in)
+	if res.Attempts != 3 || h.sends[2] != 3*time.Second {
+		t.Fatalf("result %+v, sends %v", res, h.sends)
+	}
+}

@@ -1,0 +1,45 @@
+// Package workflows holds webhookd's Temporal workflows. Workflow code is
+// deterministic: time comes from workflow.Now, waits are durable timers, and
+// all I/O happens in activities.
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// Names under which workflows, activities and queries are registered. They
+// are part of the stored histories: never rename one that has run.
+const (
+	DeliveryWorkflow       = "DeliverWebhook"
+	SendActivity           = "SendWebhookRequest"
+	RecordActivity         = "RecordDeliveryAttempt"
+	ProgressQuery          = "progress"
+	DefaultTaskQueue       = "webhooks"
+	deliveryWorkflowPrefix = "delivery-"
+)
+
+// DeliveryWorkflowID is the workflow id of a delivery: one per delivery, the
+// same across replays (each replay is a new run).
+func DeliveryWorkflowID(deliveryID string) string { return deliveryWorkflowPrefix + deliveryID }
+
+// Search attributes kept current on every delivery workflow, so that the Web
+// UI and `temporal workflow list --query` filter deliveries.
+var (
+	WebhookIDAttr      = temporal.NewSearchAttributeKeyKeyword("WebhookId")
+	EventTypeAttr      = temporal.NewSearchAttributeKeyKeyword("EventType")
+	DeliveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryStatus")
+)
+
+// SearchAttributeNames lists the custom search attributes to register.
+var SearchAttributeNames = []string{WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName()}
+
+// RetrySchedule is the wait before each retry: attempt 1 at once, then after
+// 1m, 5m, 15m, 1h, 4h and 12h; seven attempts in all.
+var RetrySchedule = []time.Duration{
+	time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 4 * time.Hour, 12 * time.Hour,
+}
+
+// MaxRetryWait caps how far a receiver's Retry-After can push a retry.
+const MaxRetryWait = 12 * time.Hour

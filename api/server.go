@@ -74,7 +74,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true // c.Request.Context() flows into handlers
-	r.Use(s.recoverPanics(), s.observe(), limitBody(MaxBodyBytes), renderErrors(d.Logger))
+	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), limitBody(MaxBodyBytes))
 	s.routes(r)
 	return r, nil
 }

@@ -16,4 +16,5 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Delivery, workflowOpts())
 	r.RegisterWorkflowWithOptions(Reconcile, workflow.RegisterOptions{Name: ReconcileWorkflow})
 	r.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflow})
+	r.RegisterWorkflowWithOptions(DLQReplay, workflow.RegisterOptions{Name: DLQReplayWorkflow})
 }

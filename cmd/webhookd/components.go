@@ -84,6 +84,7 @@ func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg conf
 		},
 		&activities.Recorder{Store: s},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
+		&activities.DeadLetters{Dispatcher: d, Store: s},
 	)
 	return w
 }

@@ -16,9 +16,10 @@ func emptyPostgres(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	admin := u.String()
 	name := fmt.Sprintf("webhookd_empty_%d", time.Now().UnixNano())
-	storetest.Exec(t, u.String(), "CREATE DATABASE "+name)
-	t.Cleanup(func() { storetest.Exec(t, u.String(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	storetest.Exec(t, admin, "CREATE DATABASE "+name)
+	t.Cleanup(func() { storetest.Exec(t, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
 	u.Path = "/" + name
 	return u.String()
 }

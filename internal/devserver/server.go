@@ -163,6 +163,7 @@ func (s *Server) Stop() {
 func prepareSQLite(opts Options) (*config.SQL, error) {
 	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if opts.DatabaseFile == "" {
+		// In memory, the SQLite plugin creates the schema itself.
 		sqlConf.ConnectAttributes["mode"] = "memory"
 		sqlConf.ConnectAttributes["cache"] = "shared"
 		sqlConf.DatabaseName = "webhookd-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -180,11 +181,6 @@ func prepareSQLite(opts Options) (*config.SQL, error) {
 			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
 				return nil, fmt.Errorf("devserver: schema: %w", err)
 			}
-		}
-	}
-	if opts.DatabaseFile == "" {
-		if err := sqliteschema.SetupSchema(sqlConf); err != nil {
-			return nil, fmt.Errorf("devserver: schema: %w", err)
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/internal/temporalsetup"
+)
+
+// stack is webhookd assembled from the same constructors the commands use,
+// against a real in-memory Temporal server and a fresh PostgreSQL database,
+// with handles tests need (stop a worker, shorten the retry schedule).
+type stack struct {
+	t          *testing.T
+	cfg        config.Config
+	log        *slog.Logger
+	temporal   *devserver.Server
+	store      *store.Store
+	client     client.Client
+	dispatcher *dispatch.Dispatcher
+	worker     worker.Worker
+	api        *httptest.Server
+}
+
+func newStack(t *testing.T, retryDelays ...time.Duration) *stack {
+	t.Helper()
+	ctx := context.Background()
+	logs := &syncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("webhookd log:\n%s", logs)
+		}
+	})
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	ts, err := devserver.Start(ctx, devserver.Options{
+		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: temporalsetup.SearchAttributeTypes(),
+		Logger: log, ServerLogLevel: slog.LevelError,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Stop)
+	cfg := config.Config{
+		TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default", TaskQueue: "webhooks",
+		AllowPrivateEndpoints: true, WorkerConcurrency: 64, RetentionDays: 7,
+	}
+	s := storetest.Open(t, store.Postgres)
+	c, err := dialTemporal(ctx, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	st := &stack{t: t, cfg: cfg, log: log, temporal: ts, store: s, client: c}
+	st.dispatcher = newDispatcher(s, c, cfg, log)
+	st.dispatcher.RetryDelays = retryDelays
+	st.startWorker()
+	h, err := newAPI(s, c, st.dispatcher, cfg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.api = httptest.NewServer(h)
+	t.Cleanup(st.api.Close)
+	return st
+}
+
+func (st *stack) startWorker() {
+	st.t.Helper()
+	w := newWorker(st.client, st.store, st.dispatcher, st.cfg)
+	if err := w.Start(); err != nil {
+		st.t.Fatal(err)
+	}
+	st.worker = w
+	st.t.Cleanup(w.Stop)
+}
+
+// call sends a JSON request to the API and decodes the JSON answer.
+func (st *stack) call(method, path string, body any, out any) int {
+	st.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			st.t.Fatal(err)
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, st.api.URL+path, rd)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := st.api.Client().Do(req)
+	if err != nil {
+		st.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			st.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (st *stack) createWebhook(name, endpoint, secret string) string {
+	st.t.Helper()
+	var out map[string]any
+	code := st.call("POST", "/api/v1/webhooks", map[string]any{
+		"name": name, "webhookType": "Generic", "eventFilters": []any{map[string]any{"eventType": "order.*"}},
+		"webhookConfig": map[string]any{"endpoint": endpoint, "secretKey": secret, "timeout": 5},
+	}, &out)
+	if code != 201 {
+		st.t.Fatalf("create webhook: %d %v", code, out)
+	}
+	return out["id"].(string)
+}
+
+type ingestAnswerT struct {
+	ID         string `json:"id"`
+	Deliveries []struct {
+		ID        string `json:"id"`
+		WebhookID string `json:"webhookId"`
+	} `json:"deliveries"`
+}
+
+func (st *stack) postEvent(id, typ string) ingestAnswerT {
+	st.t.Helper()
+	var out ingestAnswerT
+	if code := st.call("POST", "/api/v1/events", map[string]any{"id": id, "type": typ, "data": map[string]any{"orderId": 42}}, &out); code != 202 {
+		st.t.Fatalf("post event: %d %+v", code, out)
+	}
+	return out
+}
+
+type deliveryDetailT struct {
+	ID         string `json:"id"`
+	Status     string `json:"status"`
+	Trigger    string `json:"trigger"`
+	Attempts   int    `json:"attempts"`
+	AttemptLog []struct {
+		Number   int    `json:"number"`
+		Trigger  string `json:"trigger"`
+		Error    string `json:"error"`
+		Response *struct {
+			StatusCode int `json:"statusCode"`
+		} `json:"response"`
+	} `json:"attemptLog"`
+}
+
+// waitDelivery polls the API until the delivery reaches status.
+func (st *stack) waitDelivery(id, status string, within time.Duration) deliveryDetailT {
+	st.t.Helper()
+	deadline := time.Now().Add(within)
+	var d deliveryDetailT
+	for time.Now().Before(deadline) {
+		d = deliveryDetailT{}
+		st.call("GET", "/api/v1/deliveries/"+id, nil, &d)
+		if d.Status == status {
+			return d
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st.t.Fatalf("delivery %s is %q after %v, want %q: %+v", id, d.Status, within, status, d)
+	return d
+}
+
+func (st *stack) webhook(id string) map[string]any {
+	var out map[string]any
+	st.call("GET", "/api/v1/webhooks/"+id, nil, &out)
+	return out
+}
+
+// recorder is a receiver whose answers a test scripts.
+type recorder struct {
+	*httptest.Server
+	mu       sync.Mutex
+	requests []recorded
+	answer   func(n int) int // status for the n-th request (1-based)
+	hits     chan struct{}
+}
+
+type recorded struct {
+	header http.Header
+	body   []byte
+	at     time.Time
+}
+
+func newRecorder(t *testing.T, answer func(n int) int) *recorder {
+	r := &recorder{answer: answer, hits: make(chan struct{}, 10000)}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.requests = append(r.requests, recorded{header: req.Header.Clone(), body: b, at: time.Now()})
+		n := len(r.requests)
+		r.mu.Unlock()
+		w.WriteHeader(r.answer(n))
+		r.hits <- struct{}{}
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.requests)
+}
+
+func (r *recorder) get(i int) recorded {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.requests[i]
+}
+
+func (r *recorder) waitHits(t *testing.T, n int, within time.Duration) {
+	t.Helper()
+	deadline := time.After(within)
+	for r.count() < n {
+		select {
+		case <-r.hits:
+		case <-deadline:
+			t.Fatalf("receiver got %d requests in %v, want %d", r.count(), within, n)
+		}
+	}
+}
+
+func always(code int) func(int) int { return func(int) int { return code } }
+

@@ -35,6 +35,7 @@ func (s *server) routes(r *gin.Engine) {
 
 	v1.GET("/dlq", s.listDLQ)
 	v1.POST("/dlq/replay", s.replayDLQ)
+	v1.GET("/dlq/replay/:id", s.dlqReplayJob)
 
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
 	r.NoMethod(func(c *gin.Context) {

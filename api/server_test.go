@@ -38,8 +38,8 @@ type testAPI struct {
 
 type option func(*api.Deps)
 
-func withToken(tok string) option       { return func(d *api.Deps) { d.APIToken = tok } }
-func withTemporal(err error) option     { return func(d *api.Deps) { d.Temporal = temporalHealth{err} } }
+func withToken(tok string) option        { return func(d *api.Deps) { d.APIToken = tok } }
+func withTemporal(err error) option      { return func(d *api.Deps) { d.Temporal = temporalHealth{err} } }
 func withPrivateEndpoints(b bool) option { return func(d *api.Deps) { d.AllowPrivateEndpoints = b } }
 
 func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {

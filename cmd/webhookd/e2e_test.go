@@ -205,4 +205,3 @@ func TestEndToEndIdempotentIngest(t *testing.T) {
 		t.Fatalf("receiver hits = %d, want 1", rc.count())
 	}
 }
-

@@ -189,4 +189,3 @@ func TestAPIRefusesSchemaBehind(t *testing.T) {
 		t.Fatalf("want a schema-behind error, got %v", err)
 	}
 }
-

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/webhookd/webhookd/api"
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/devserver"
 	"github.com/webhookd/webhookd/internal/dispatch"
@@ -70,7 +71,12 @@ func newStack(t *testing.T, retryDelays ...time.Duration) *stack {
 	st.dispatcher = newDispatcher(s, c, cfg, log)
 	st.dispatcher.RetryDelays = retryDelays
 	st.startWorker()
-	h, err := newAPI(s, c, st.dispatcher, cfg, log)
+	h, err := api.NewServer(api.Deps{
+		Logger: log, Store: s, Dispatcher: st.dispatcher, Temporal: c, Metrics: newRegistry(),
+		AllowPrivateEndpoints: true,
+		// A fast bulk-replay pace keeps the 500-entry test short.
+		BulkReplayPageSize: 100, BulkReplayPause: 50 * time.Millisecond,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,4 +248,3 @@ func (r *recorder) waitHits(t *testing.T, n int, within time.Duration) {
 }
 
 func always(code int) func(int) int { return func(int) int { return code } }
-

@@ -32,10 +32,12 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 	case dc.Delivery.Trigger == models.TriggerTest:
 		return nil, &RefusedError{"test deliveries are not replayed; send a new test instead"}
 	}
-	err = d.Temporal.TerminateWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", "replayed through the webhookd API")
-	var notFound *serviceerror.NotFound
-	if err != nil && !errors.As(err, &notFound) {
-		return nil, fmt.Errorf("terminate the open run: %w", err)
+	if isOpen(dc.Delivery.Status) {
+		err = d.Temporal.TerminateWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", "replayed through the webhookd API")
+		var notFound *serviceerror.NotFound
+		if err != nil && !errors.As(err, &notFound) {
+			return nil, fmt.Errorf("terminate the open run: %w", err)
+		}
 	}
 	del, err := d.Store.ResetForReplay(ctx, deliveryID)
 	if err != nil {
@@ -45,4 +47,14 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 		return nil, err
 	}
 	return del, nil
+}
+
+// isOpen reports whether a delivery's workflow may still be running. Closed
+// ones need no terminate call (the start would end any stray run anyway).
+func isOpen(s models.DeliveryStatus) bool {
+	switch s {
+	case models.DeliverySucceeded, models.DeliveryFailed, models.DeliveryCancelled:
+		return false
+	}
+	return true
 }

@@ -178,6 +178,16 @@ type DeliveryQuery struct {
 
 // ListDeliveries returns one page of deliveries matching q.
 func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]models.Delivery, error) {
+	db := s.deliveryFilter(ctx, q)
+	if q.AfterID != "" {
+		db = db.Where("(created_at, id) < (?, ?)", q.AfterCreated, q.AfterID)
+	}
+	var ds []models.Delivery
+	err := db.Order("created_at DESC, id DESC").Limit(q.Limit).Find(&ds).Error
+	return ds, err
+}
+
+func (s *Store) deliveryFilter(ctx context.Context, q DeliveryQuery) *gorm.DB {
 	db := s.db.WithContext(ctx).Model(&models.Delivery{})
 	if q.WebhookID != "" {
 		db = db.Where("webhook_id = ?", q.WebhookID)
@@ -194,10 +204,13 @@ func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]models.D
 	if !q.Until.IsZero() {
 		db = db.Where("created_at < ?", q.Until)
 	}
-	if q.AfterID != "" {
-		db = db.Where("(created_at, id) < (?, ?)", q.AfterCreated, q.AfterID)
-	}
-	var ds []models.Delivery
-	err := db.Order("created_at DESC, id DESC").Limit(q.Limit).Find(&ds).Error
-	return ds, err
+	return db
+}
+
+// CountDeliveries counts the deliveries q matches, ignoring its paging.
+func (s *Store) CountDeliveries(ctx context.Context, q DeliveryQuery) (int64, error) {
+	q.Limit, q.AfterID = 0, ""
+	var n int64
+	err := s.deliveryFilter(ctx, q).Count(&n).Error
+	return n, err
 }

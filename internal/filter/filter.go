@@ -169,8 +169,13 @@ func Validate(filters []models.EventFilter) error {
 		if _, err := path.Match(f.EventType, ""); err != nil {
 			return fmt.Errorf("%s.eventType: bad pattern %q: %v", at, f.EventType, err)
 		}
-		for name, list := range map[string][]string{"entities": f.Entities, "include": f.Include, "exclude": f.Exclude} {
-			for j, s := range list {
+		lists := []struct {
+			name  string
+			terms []string
+		}{{"entities", f.Entities}, {"include", f.Include}, {"exclude", f.Exclude}}
+		for _, l := range lists {
+			name := l.name
+			for j, s := range l.terms {
 				if strings.TrimSpace(s) == "" {
 					return fmt.Errorf("%s.%s[%d]: must not be empty", at, name, j)
 				}

@@ -28,7 +28,7 @@ import (
 // against a real in-memory Temporal server and a fresh PostgreSQL database,
 // with handles tests need (stop a worker, shorten the retry schedule).
 type stack struct {
-	t          *testing.T
+	t          testing.TB
 	cfg        config.Config
 	log        *slog.Logger
 	temporal   *devserver.Server
@@ -39,8 +39,21 @@ type stack struct {
 	api        *httptest.Server
 }
 
-func newStack(t *testing.T, retryDelays ...time.Duration) *stack {
+func newStack(t testing.TB, retryDelays ...time.Duration) *stack {
 	t.Helper()
+	return newStackWith(t, stackOptions{retryDelays: retryDelays})
+}
+
+type stackOptions struct {
+	retryDelays []time.Duration
+	// temporalFile keeps Temporal's state in a SQLite file (WAL), as
+	// `webhookd dev` does; empty keeps it in memory.
+	temporalFile string
+}
+
+func newStackWith(t testing.TB, o stackOptions) *stack {
+	t.Helper()
+	retryDelays := o.retryDelays
 	ctx := context.Background()
 	logs := &syncBuffer{}
 	t.Cleanup(func() {
@@ -51,7 +64,8 @@ func newStack(t *testing.T, retryDelays ...time.Duration) *stack {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ts, err := devserver.Start(ctx, devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: temporalsetup.SearchAttributeTypes(),
-		Logger: log, ServerLogLevel: slog.LevelError,
+		DatabaseFile: o.temporalFile,
+		Logger:       log, ServerLogLevel: slog.LevelError,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +222,7 @@ type recorded struct {
 	at     time.Time
 }
 
-func newRecorder(t *testing.T, answer func(n int) int) *recorder {
+func newRecorder(t testing.TB, answer func(n int) int) *recorder {
 	r := &recorder{answer: answer, hits: make(chan struct{}, 10000)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
@@ -235,7 +249,7 @@ func (r *recorder) get(i int) recorded {
 	return r.requests[i]
 }
 
-func (r *recorder) waitHits(t *testing.T, n int, within time.Duration) {
+func (r *recorder) waitHits(t testing.TB, n int, within time.Duration) {
 	t.Helper()
 	deadline := time.After(within)
 	for r.count() < n {

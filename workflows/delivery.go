@@ -68,8 +68,11 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 			return DeliveryResult{Status: next.delivery, Attempts: d.progress.Attempts}, nil
 		}
 		// A durable timer: survives worker and server restarts, and shows in
-		// the history as TimerStarted/TimerFired.
-		if err := workflow.Sleep(ctx, next.wait); err != nil {
+		// the history (and the Web UI's timeline) as TimerStarted/TimerFired.
+		timer := workflow.NewTimerWithOptions(ctx, next.wait, workflow.TimerOptions{
+			Summary: fmt.Sprintf("wait %s before attempt %d", next.wait, number+1),
+		})
+		if err := timer.Get(ctx, nil); err != nil {
 			return DeliveryResult{}, err
 		}
 	}
@@ -121,6 +124,7 @@ func RetryWait(scheduled, retryAfter time.Duration) time.Duration {
 func (d *delivery) send(ctx workflow.Context, number int) (SendResult, error) {
 	d.progress.Status = models.DeliveryDelivering
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		Summary: fmt.Sprintf("attempt %d", number),
 		// The webhook timeout is at most 60s; the rest covers loading state.
 		ScheduleToCloseTimeout: 2 * time.Minute,
 		// The workflow owns the retry schedule: a failed POST is an outcome,

@@ -178,17 +178,21 @@ type DeliveryQuery struct {
 
 // ListDeliveries returns one page of deliveries matching q.
 func (s *Store) ListDeliveries(ctx context.Context, q DeliveryQuery) ([]models.Delivery, error) {
-	db := s.deliveryFilter(ctx, q)
-	if q.AfterID != "" {
-		db = db.Where("(created_at, id) < (?, ?)", q.AfterCreated, q.AfterID)
-	}
 	var ds []models.Delivery
-	err := db.Order("created_at DESC, id DESC").Limit(q.Limit).Find(&ds).Error
+	err := listDeliveries(s.db.WithContext(ctx), q).Find(&ds).Error
 	return ds, err
 }
 
-func (s *Store) deliveryFilter(ctx context.Context, q DeliveryQuery) *gorm.DB {
-	db := s.db.WithContext(ctx).Model(&models.Delivery{})
+func listDeliveries(db *gorm.DB, q DeliveryQuery) *gorm.DB {
+	db = deliveryFilter(db, q)
+	if q.AfterID != "" {
+		db = db.Where("(created_at, id) < (?, ?)", q.AfterCreated, q.AfterID)
+	}
+	return db.Order("created_at DESC, id DESC").Limit(q.Limit)
+}
+
+func deliveryFilter(db *gorm.DB, q DeliveryQuery) *gorm.DB {
+	db = db.Model(&models.Delivery{})
 	if q.WebhookID != "" {
 		db = db.Where("webhook_id = ?", q.WebhookID)
 	}
@@ -211,6 +215,6 @@ func (s *Store) deliveryFilter(ctx context.Context, q DeliveryQuery) *gorm.DB {
 func (s *Store) CountDeliveries(ctx context.Context, q DeliveryQuery) (int64, error) {
 	q.Limit, q.AfterID = 0, ""
 	var n int64
-	err := s.deliveryFilter(ctx, q).Count(&n).Error
+	err := deliveryFilter(s.db.WithContext(ctx), q).Count(&n).Error
 	return n, err
 }

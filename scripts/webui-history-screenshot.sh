@@ -16,15 +16,19 @@ trap 'rm -rf "$tmp"' EXIT
 (cd "$tmp" && npm install --silent playwright-core@1.64.1 >/dev/null)
 cat > "$tmp/shot.mjs" <<'JS'
 import { chromium } from 'playwright-core';
-const [url, out] = process.argv.slice(2);
+const [ui, wf, out] = process.argv.slice(2);
+// The history page needs the run id: ask the UI server's own API.
+const list = await fetch(`${ui}/api/v1/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="${wf}"`)}`);
+const runId = (await list.json()).executions[0].execution.runId;
+const url = `${ui}/namespaces/default/workflows/${wf}/${runId}/history`;
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu',
   '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
 const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 await page.goto(url);
-await page.getByText('SendWebhookRequest').first().waitFor({ timeout: 20000 });
-await page.waitForTimeout(1000);
+await page.getByText('Event History').first().waitFor({ timeout: 20000 });
+await page.waitForTimeout(4000); // the timeline draws after the history loads
 await page.screenshot({ path: out });
 await browser.close();
 JS
-node "$tmp/shot.mjs" "$ui/namespaces/default/workflows/$wf/history" "$out"
+node "$tmp/shot.mjs" "$ui" "$wf" "$out"
 echo "wrote $out"

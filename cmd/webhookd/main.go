@@ -34,6 +34,7 @@ Commands:
   api      the REST API only
   worker   the Temporal worker only
   migrate  create/update the schema and the Temporal search attributes, then exit
+  probe    GET a URL and exit 0 on 200 (container health checks)
   version  print the version
 
 Configuration is read from the environment; see README.md.
@@ -50,6 +51,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch args[0] {
 	case "dev", "api", "worker", "migrate":
 		mode = config.Mode(args[0])
+	case "probe":
+		if len(args) != 2 {
+			return fmt.Errorf("usage: webhookd probe <url>")
+		}
+		return probe(ctx, args[1])
 	case "version", "--version":
 		fmt.Fprintln(stdout, "webhookd", version)
 		return nil

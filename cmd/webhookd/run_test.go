@@ -164,6 +164,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 		{[]string{"api"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db"}, "API_TOKEN"},
 		{[]string{"worker"}, map[string]string{"DATABASE_URL": "postgres://x@127.0.0.1/db", "RETENTION_DAYS": "-1"}, "RETENTION_DAYS"},
 		{[]string{"dev", "extra"}, nil, "no arguments"},
+		{[]string{"probe"}, nil, "usage"},
 	}
 	for _, c := range cases {
 		getenv := none

@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"strconv"
 
@@ -57,5 +56,5 @@ func notFoundAs(err error, format string, args ...any) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(format, args...)
 	}
-	return fmt.Errorf("%w", err)
+	return err
 }

@@ -5,7 +5,6 @@ import (
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // CreateWebhook inserts w; a live webhook with the same name is ErrConflict.
@@ -128,12 +127,4 @@ func (s *Store) ActiveWebhooks(ctx context.Context) ([]models.Webhook, error) {
 	var ws []models.Webhook
 	err := s.db.WithContext(ctx).Where("enabled AND NOT deleted").Order("id").Find(&ws).Error
 	return ws, err
-}
-
-// lockWebhook is used inside transactions that change a webhook's health.
-func lockWebhook(tx *gorm.DB, dialect Dialect) *gorm.DB {
-	if dialect == Postgres {
-		return tx.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	return tx // SQLite transactions are already serialised (immediate locks).
 }

@@ -61,6 +61,18 @@ func TestEndToEndSignedDelivery(t *testing.T) {
 	// The Web UI's query: WebhookId and DeliveryStatus are indexed and current.
 	query := fmt.Sprintf(`WebhookId = %q AND DeliveryStatus = "succeeded" AND EventType = "order.created"`, hookID)
 	waitVisible(t, st, query, 1)
+
+	// Resend: a succeeded delivery can be replayed; the receiver gets it again.
+	if code := st.call("POST", "/api/v1/deliveries/"+d.ID+"/replay", nil, nil); code != 202 {
+		t.Fatalf("resend = %d", code)
+	}
+	rc.waitHits(t, 2, 10*time.Second)
+	if again := rc.get(1); again.header.Get("X-Webhook-ID") != "evt-signed-1" || again.header.Get("X-Webhook-Attempt") != "2" {
+		t.Fatalf("resent headers = %v", again.header)
+	}
+	if d := st.waitDelivery(d.ID, "succeeded", 10*time.Second); d.Attempts != 2 || d.AttemptLog[1].Trigger != "replay" {
+		t.Fatalf("after resend = %+v", d)
+	}
 }
 
 func waitVisible(t *testing.T, st *stack, query string, want int) {

@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/webhookd/webhookd/workflows"
 )
 
 func freeAddr(t *testing.T) string {
@@ -138,6 +144,17 @@ func TestDevZeroSetup(t *testing.T) {
 	}
 	if !strings.Contains(p.out.String(), "webhookd dev is up") {
 		t.Fatalf("no start-up banner:\n%s", p.out)
+	}
+	// The maintenance schedules and search attributes exist (Web UI: Schedules).
+	c, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"], Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, id := range []string{workflows.ReconcileSchedule, workflows.RetentionSchedule} {
+		if _, err := c.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background()); err != nil {
+			t.Fatalf("schedule %s: %v", id, err)
+		}
 	}
 	p.stop(t)
 

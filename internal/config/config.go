@@ -119,7 +119,7 @@ func (r *reader) fail(key, v, why string) {
 
 func (r *reader) hostPort(key, def string) string {
 	v := r.str(key, def)
-	host, port, err := net.SplitHostPort(v)
+	_, port, err := net.SplitHostPort(v)
 	if err != nil {
 		r.fail(key, v, "want host:port")
 		return def
@@ -128,7 +128,6 @@ func (r *reader) hostPort(key, def string) string {
 		r.fail(key, v, "port must be 0-65535")
 		return def
 	}
-	_ = host
 	return v
 }
 

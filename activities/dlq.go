@@ -28,7 +28,8 @@ type DeadLetters struct {
 // ReplayPage is registered as ReplayDeadLetterPage. Each entry is replayed
 // through the same path as a single replay; refusals are counted, not fatal.
 func (d *DeadLetters) ReplayPage(ctx context.Context, in workflows.DLQPageInput) (workflows.DLQPageResult, error) {
-	q := DLQQuery(in.Filter)
+	f := in.Filter
+	q := store.DeadLetters(f.WebhookID, f.EventType, f.Since, f.Until)
 	q.Limit = in.PageSize
 	if in.Cursor != nil {
 		q.AfterCreated, q.AfterID = in.Cursor.CreatedAt, in.Cursor.ID
@@ -56,11 +57,4 @@ func (d *DeadLetters) ReplayPage(ctx context.Context, in workflows.DLQPageInput)
 		res.Next = &workflows.DLQCursor{CreatedAt: last.CreatedAt, ID: last.ID}
 	}
 	return res, nil
-}
-
-// DLQQuery is the store query for a dead-letter filter.
-func DLQQuery(f workflows.DLQFilter) store.DeliveryQuery {
-	return store.DeliveryQuery{
-		Status: models.DeliveryFailed, WebhookID: f.WebhookID, EventType: f.EventType, Since: f.Since, Until: f.Until,
-	}
 }

@@ -9,11 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/payload"
+	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/internal/store"
@@ -64,11 +66,17 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (workflows.Se
 
 func (s *Sender) post(ctx context.Context, dc *store.DeliveryContext, in workflows.SendInput) workflows.SendResult {
 	started := s.Now()
-	rec := &workflows.AttemptRecord{Number: in.Attempt, Trigger: in.Trigger, RequestURL: dc.Webhook.Endpoint, StartedAt: started}
+	// The log and the history see the endpoint with its query values and
+	// user info masked: tokens live there (Google Chat's ?key=&token=).
+	rec := &workflows.AttemptRecord{Number: in.Attempt, Trigger: in.Trigger, RequestURL: redact.URL(dc.Webhook.Endpoint), StartedAt: started}
 	finish := func(outcome workflows.Outcome, err error) workflows.SendResult {
 		rec.FinishedAt = s.Now()
 		rec.DurationMs = rec.FinishedAt.Sub(started).Milliseconds()
 		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = redact.URL(ue.URL)
+			}
 			rec.Error = err.Error()
 		}
 		return workflows.SendResult{Outcome: outcome, Attempt: rec}
@@ -78,7 +86,7 @@ func (s *Sender) post(ctx context.Context, dc *store.DeliveryContext, in workflo
 	if err != nil {
 		return finish(workflows.OutcomeRejected, err)
 	}
-	rec.RequestHeaders = MaskHeaders(req.Header)
+	rec.RequestHeaders = redact.Headers(req.Header)
 
 	timeout := time.Duration(dc.Webhook.TimeoutSeconds) * time.Second
 	reqCtx, cancel := context.WithTimeout(ctx, timeout)
@@ -96,7 +104,7 @@ func (s *Sender) post(ctx context.Context, dc *store.DeliveryContext, in workflo
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
 	rec.StatusCode = resp.StatusCode
-	rec.ResponseHeaders = flattenHeaders(resp.Header)
+	rec.ResponseHeaders = redact.Headers(resp.Header) // Set-Cookie and friends too
 	rec.ResponseBody = storableText(body)
 
 	res := finish(classify(resp.StatusCode), nil)

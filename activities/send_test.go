@@ -224,9 +224,13 @@ func TestSendConnectionRefused(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	res := newFixture(t, "http://"+addr+"/x", nil).send(t, 1)
+	res := newFixture(t, "http://"+addr+"/x?token=abc123", nil).send(t, 1)
 	if res.Outcome != workflows.OutcomeFailure || !strings.Contains(res.Attempt.Error, "refused") {
 		t.Fatalf("result = %+v / %+v", res, res.Attempt)
+	}
+	// Tokens in the query string stay out of the log and the history.
+	if strings.Contains(res.Attempt.Error, "abc123") || strings.Contains(res.Attempt.RequestURL, "abc123") {
+		t.Fatalf("query secret leaked: %q %q", res.Attempt.RequestURL, res.Attempt.Error)
 	}
 }
 

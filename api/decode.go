@@ -25,6 +25,11 @@ func decodeBytes(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("request body is empty; send a JSON object")
 	}
+	if hasNUL(body) {
+		// PostgreSQL stores neither NUL in text nor \u0000 in jsonb;
+		// refusing it here keeps both backends alike and the answer a 400.
+		return badRequest("request body: strings must not contain NUL (\\u0000)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -73,4 +78,27 @@ func expectedKind(kind string) string {
 		return "true or false"
 	}
 	return "a " + kind
+}
+
+// hasNUL reports a raw NUL byte or a \u0000 escape (not an escaped
+// backslash followed by "u0000") anywhere in a JSON text.
+func hasNUL(b []byte) bool {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return true
+	}
+	for i := bytes.Index(b, []byte(`\u0000`)); i >= 0; {
+		slashes := 0
+		for j := i; j >= 0 && b[j] == '\\'; j-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		next := bytes.Index(b[i+1:], []byte(`\u0000`))
+		if next < 0 {
+			return false
+		}
+		i += 1 + next
+	}
+	return false
 }

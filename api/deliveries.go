@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
@@ -170,6 +171,9 @@ func deliveryQuery(c *gin.Context) (store.DeliveryQuery, error) {
 		var cur deliveryCursor
 		if err := decodeCursor(after, &cur); err != nil {
 			return q, err
+		}
+		if _, err := uuid.Parse(cur.ID); err != nil {
+			return q, badRequest("after: not a cursor returned by this API")
 		}
 		q.AfterCreated, q.AfterID = cur.CreatedAt, cur.ID
 	}

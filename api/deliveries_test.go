@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -134,6 +135,13 @@ func TestDeliveryLogFiltersAndPaging(t *testing.T) {
 	if ids, _ := listIDs(t, a, "/api/v1/dlq?limit=100&webhookId="+otherID); len(ids) != 2 {
 		t.Fatalf("dlq for one webhook = %d, want 2", len(ids))
 	}
+	if ids, _ := listIDs(t, a, "/api/v1/dlq?webhookId=not-a-uuid"); len(ids) != 0 {
+		t.Fatalf("dlq for a malformed webhook id = %d entries", len(ids))
+	}
+	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"t":"2024-01-01T00:00:00Z","i":"nope"}`))
+	if r := a.do("GET", log+"?after="+forged, nil); r.Status != 400 {
+		t.Fatalf("forged cursor = %d %s", r.Status, r.Body)
+	}
 	if r := a.do("GET", "/api/v1/dlq?status=succeeded", nil); r.Status != 400 {
 		t.Fatalf("dlq with another status = %d", r.Status)
 	}
@@ -186,6 +194,8 @@ func TestEventValidation(t *testing.T) {
 		{`{"type":"has space"}`, "", "type", 422},
 		{`{"type":"x","entity":[1]}`, "", "entity", 422},
 		{`{"type":"x","changeDescription":"no"}`, "", "changeDescription", 422},
+		{`{"type":"x","changeDescription":{"fieldsAdded":"x"}}`, "", "changeDescription", 422},
+		{`{"type":"x","data":{"a":"nul\u0000byte"}}`, "", "NUL", 400},
 		{`{"type":"x","timestamp":"yesterday"}`, "", "timestamp", 422},
 		{`{"type":"x","id":"a b"}`, "", "id", 422},
 		{`{"type":"x","id":"one"}`, "two", "Idempotency-Key", 422},

@@ -27,8 +27,9 @@ func (s *server) listDLQ(c *gin.Context) {
 		fail(c, badRequest("status: the dead-letter queue holds failed deliveries only"))
 		return
 	}
-	q.Status = models.DeliveryFailed
-	q.WebhookID = c.Query("webhookId")
+	dl := store.DeadLetters(c.Query("webhookId"), q.EventType, q.Since, q.Until)
+	dl.Limit, dl.AfterCreated, dl.AfterID = q.Limit, q.AfterCreated, q.AfterID
+	q = dl
 	s.listDeliveries(c, q)
 }
 
@@ -70,9 +71,7 @@ func (s *server) replayDLQ(c *gin.Context) {
 		f.Until = time.Now().UTC()
 	}
 	ctx := c.Request.Context()
-	matched, err := s.store.CountDeliveries(ctx, store.DeliveryQuery{
-		Status: models.DeliveryFailed, WebhookID: f.WebhookID, EventType: f.EventType, Since: f.Since, Until: f.Until,
-	})
+	matched, err := s.store.CountDeliveries(ctx, store.DeadLetters(f.WebhookID, f.EventType, f.Since, f.Until))
 	if err != nil {
 		fail(c, err)
 		return

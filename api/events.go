@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -99,6 +100,10 @@ func toEvent(in eventJSON, idempotencyKey string) (models.Event, error) {
 	}
 	if !isObjectOrEmpty(in.ChangeDescription) {
 		return models.Event{}, invalid("changeDescription", "must be a JSON object")
+	}
+	if _, err := filter.ParseEvent(in.Type, in.EntityType, in.Entity, in.ChangeDescription); err != nil {
+		// Its messages start with the field: "changeDescription.fieldsAdded must be ...".
+		return models.Event{}, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Message: err.Error()}
 	}
 	ts, err := parseTimestamp(in.Timestamp)
 	if err != nil {

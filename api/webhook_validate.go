@@ -144,6 +144,9 @@ func checkEndpoint(raw string, allowPrivate bool) error {
 	if u.User != nil {
 		return invalid(field, "must not carry credentials; put them in webhookConfig.headers")
 	}
+	if strings.Contains(u.Hostname(), "%") {
+		return invalid(field, "IPv6 zone identifiers (%%eth0) are not allowed in endpoints")
+	}
 	if allowPrivate {
 		return nil
 	}

@@ -55,7 +55,7 @@ func (s *server) getWebhookByName(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, err := s.store.GetWebhookByName(c.Request.Context(), c.Param("name"), include != "non-deleted")
+	w, err := s.store.GetWebhookByName(c.Request.Context(), c.Param("name"), store.Include(include))
 	if err != nil {
 		fail(c, notFoundAs(err, "webhook named %q not found", c.Param("name")))
 		return
@@ -84,11 +84,15 @@ func (s *server) listWebhooks(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p := store.WebhookPage{Limit: limit + 1, IncludeDeleted: include != "non-deleted"}
+	p := store.WebhookPage{Limit: limit + 1, Include: store.Include(include)}
 	if after := c.Query("after"); after != "" {
 		var cur nameCursor
 		if err := decodeCursor(after, &cur); err != nil {
 			fail(c, err)
+			return
+		}
+		if _, err := uuid.Parse(cur.ID); err != nil || cur.Name == "" {
+			fail(c, badRequest("after: not a cursor returned by this API"))
 			return
 		}
 		p.AfterName, p.AfterID = cur.Name, cur.ID
@@ -99,11 +103,6 @@ func (s *server) listWebhooks(c *gin.Context) {
 		return
 	}
 	out := webhookList{Data: []webhookJSON{}, Paging: paging{Total: total}}
-	if include == "deleted" {
-		// "deleted" lists only soft-deleted webhooks; filter in memory on
-		// this admin path rather than grow the store API.
-		ws, out.Paging.Total = onlyDeleted(ws), -1
-	}
 	if len(ws) > limit {
 		ws = ws[:limit]
 		last := ws[limit-1]
@@ -113,16 +112,6 @@ func (s *server) listWebhooks(c *gin.Context) {
 		out.Data = append(out.Data, toWebhookJSON(&ws[i], s.href(c, ws[i].ID)))
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-func onlyDeleted(ws []models.Webhook) []models.Webhook {
-	out := ws[:0]
-	for _, w := range ws {
-		if w.Deleted {
-			out = append(out, w)
-		}
-	}
-	return out
 }
 
 type nameCursor struct {
@@ -233,11 +222,17 @@ func (s *server) saveWebhook(c *gin.Context, w *models.Webhook, in webhookJSON) 
 		next.Status = models.WebhookActive // re-enabled: a fresh start
 	}
 	next.Version, next.UpdatedAt, next.UpdatedBy = nextVersion(w.Version), store.Now(), principal(c)
-	if err := s.store.UpdateWebhook(c.Request.Context(), &next, w.Version); err != nil {
+	if err := s.store.UpdateWebhook(c.Request.Context(), &next, w.Version, w.Enabled); err != nil {
 		fail(c, nameTaken(err, next.Name))
 		return
 	}
-	c.JSON(http.StatusOK, toWebhookJSON(&next, s.href(c, next.ID)))
+	// Read back: health fields may have changed under the edit.
+	saved, err := s.store.GetWebhook(c.Request.Context(), next.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, toWebhookJSON(saved, s.href(c, saved.ID)))
 }
 
 func (s *server) deleteWebhook(c *gin.Context) {

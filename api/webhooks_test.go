@@ -156,6 +156,7 @@ func TestWebhookValidation(t *testing.T) {
 		{"ftp endpoint", edit(func(m map[string]any) { cfg(m)["endpoint"] = "ftp://example.com/x" }), 422, "webhookConfig.endpoint"},
 		{"relative endpoint", edit(func(m map[string]any) { cfg(m)["endpoint"] = "/hooks" }), 422, "webhookConfig.endpoint"},
 		{"credentials in URL", edit(func(m map[string]any) { cfg(m)["endpoint"] = "https://u:p@example.com/" }), 422, "webhookConfig.endpoint"},
+		{"IPv6 zone", edit(func(m map[string]any) { cfg(m)["endpoint"] = "http://[fd00:ec2::254%25eth0]/latest" }), 422, "webhookConfig.endpoint"},
 		{"timeout 0", edit(func(m map[string]any) { cfg(m)["timeout"] = 0 }), 422, "webhookConfig.timeout"},
 		{"timeout 61", edit(func(m map[string]any) { cfg(m)["timeout"] = 61 }), 422, "webhookConfig.timeout"},
 		{"bad whsec secret", edit(func(m map[string]any) { cfg(m)["secretKey"] = "whsec_!!!" }), 422, "webhookConfig.secretKey"},

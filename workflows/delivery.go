@@ -125,12 +125,13 @@ func (d *delivery) send(ctx workflow.Context, number int) (SendResult, error) {
 	d.progress.Status = models.DeliveryDelivering
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		Summary: fmt.Sprintf("attempt %d", number),
-		// The webhook timeout is at most 60s; the rest covers loading state.
-		ScheduleToCloseTimeout: 2 * time.Minute,
+		// One try: the webhook's timeout (at most 60s) plus loading state.
+		StartToCloseTimeout: 90 * time.Second,
 		// The workflow owns the retry schedule: a failed POST is an outcome,
 		// not an activity error. Errors here are webhookd's own (database
-		// down) and are retried briefly before the workflow task fails and
-		// Temporal retries it.
+		// down, before anything is sent) and are retried for as long as a
+		// database outage may reasonably last.
+		ScheduleToCloseTimeout: 24 * time.Hour,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,

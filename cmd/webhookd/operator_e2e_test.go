@@ -223,6 +223,11 @@ func TestEndToEndTestButton(t *testing.T) {
 	if len(log.Data) != 2 || log.Data[0].Trigger != "test" {
 		t.Fatalf("delivery log = %+v", log)
 	}
+	// A failed test is in the webhook's log, not in the dead-letter queue.
+	var dlq listT
+	if st.call("GET", "/api/v1/dlq?webhookId="+hookID, nil, &dlq); len(dlq.Data) != 0 {
+		t.Fatalf("a test delivery landed in the DLQ: %+v", dlq)
+	}
 	// Test deliveries are not dead letters to replay.
 	if c := st.call("POST", "/api/v1/deliveries/"+ans.Delivery.ID+"/replay", nil, nil); c != 409 {
 		t.Fatalf("replay of a test delivery = %d", c)

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Mode is the subcommand being run; some defaults depend on it.
@@ -87,8 +88,10 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 // checkDatabaseURL accepts postgres URLs everywhere and sqlite files in dev.
 func checkDatabaseURL(v string, mode Mode) error {
 	if strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") {
-		if _, err := url.Parse(v); err != nil {
-			return fmt.Errorf("DATABASE_URL: not a valid URL: %v", err)
+		// pgx's own parser accepts everything the driver will (multi-host
+		// URLs too). Its error is not repeated: the value may hold a password.
+		if _, err := pgx.ParseConfig(v); err != nil {
+			return errors.New("DATABASE_URL: not a valid PostgreSQL URL (value not shown; it may contain a password)")
 		}
 		return nil
 	}

@@ -70,3 +70,13 @@ func TestSQLiteOnlyInDev(t *testing.T) {
 		t.Fatalf("worker without DATABASE_URL: %v", err)
 	}
 }
+
+func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
+	_, err := Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://u:hunter2@h:54x/db"}))
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://u:p@h1:5432,h2:5432/db"})); err != nil {
+		t.Fatalf("multi-host URL refused: %v", err)
+	}
+}

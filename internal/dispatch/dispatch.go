@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
@@ -59,7 +59,7 @@ func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.
 			workflows.EventTypeAttr.ValueSet(del.EventType),
 			workflows.DeliveryStatusAttr.ValueSet(string(models.DeliveryPending)),
 		),
-		Memo:          map[string]any{"webhookName": wh.Name, "endpoint": memoEndpoint(wh.Endpoint)},
+		Memo:          map[string]any{"webhookName": wh.Name, "endpoint": redact.URL(wh.Endpoint)},
 		StaticSummary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),
 	}
 	switch mode {
@@ -110,15 +110,4 @@ func (d *Dispatcher) startAll(ctx context.Context, ds []models.Delivery, hooks m
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// memoEndpoint is the endpoint as shown in the Web UI: without credentials or
-// query string, which may carry tokens.
-func memoEndpoint(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	u.User, u.RawQuery, u.Fragment = nil, "", ""
-	return u.String()
 }

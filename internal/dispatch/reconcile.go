@@ -13,13 +13,20 @@ import (
 // ReconcileBatch bounds how many deliveries one reconcile pass looks at.
 const ReconcileBatch = 1000
 
-// Reconcile starts the workflow of every delivery still pending after
-// olderThan: the event was accepted but its workflow never started (the
-// process died between commit and start, or Temporal was unreachable). A
-// delivery whose workflow is open is left alone, so running this often or
-// from many processes is harmless. It returns how many it looked at.
+// OverdueAfter is how late a retry (or an attempt in flight) may be before
+// the reconciler suspects its workflow has ended without finishing it.
+const OverdueAfter = 10 * time.Minute
+
+// Reconcile restarts the workflow of every delivery that has none: still
+// pending after olderThan (the event was accepted but the process died
+// between commit and start, or Temporal was unreachable), or overdue by
+// OverdueAfter (its workflow failed or was terminated from outside). A
+// delivery whose workflow is open is left alone (USE_EXISTING), so running
+// this often or from many processes is harmless. It returns how many
+// deliveries it looked at.
 func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
-	ds, err := d.Store.PendingDeliveries(ctx, store.Now().Add(-olderThan), ReconcileBatch)
+	now := store.Now()
+	ds, err := d.Store.Orphans(ctx, now.Add(-olderThan), now.Add(-OverdueAfter), ReconcileBatch)
 	if err != nil {
 		return 0, fmt.Errorf("pending deliveries: %w", err)
 	}

@@ -32,16 +32,19 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 	case dc.Delivery.Trigger == models.TriggerTest:
 		return nil, &RefusedError{"test deliveries are not replayed; send a new test instead"}
 	}
+	// The row first: if anything below fails, a pending delivery is what the
+	// reconciler restarts, whereas a terminated run with a stale row would
+	// be lost.
+	del, err := d.Store.ResetForReplay(ctx, deliveryID)
+	if err != nil {
+		return nil, err
+	}
 	if isOpen(dc.Delivery.Status) {
 		err = d.Temporal.TerminateWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", "replayed through the webhookd API")
 		var notFound *serviceerror.NotFound
 		if err != nil && !errors.As(err, &notFound) {
 			return nil, fmt.Errorf("terminate the open run: %w", err)
 		}
-	}
-	del, err := d.Store.ResetForReplay(ctx, deliveryID)
-	if err != nil {
-		return nil, err
 	}
 	if err := d.start(ctx, *del, &dc.Webhook, startReplay, del.AttemptCount+1); err != nil {
 		return nil, err

@@ -1,79 +1,30 @@
 // Package filter decides which webhooks an event goes to (SPEC §2,
-// eventFilter). It is pure: no I/O, no allocation per match where avoidable.
+// eventFilter). It is pure: no I/O. Matches runs for every (event, webhook)
+// pair on ingest, so it does not allocate.
 package filter
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"path"
 	"strconv"
 	"strings"
 
 	"github.com/webhookd/webhookd/models"
 )
 
-// Event is the part of a posted event that filters look at.
-type Event struct {
-	Type       string
-	EntityType string
-	Entity     map[string]any
-	// Changed are the names of fields the changeDescription adds, updates
-	// or deletes.
-	Changed []string
-}
-
-type changeDescription struct {
-	FieldsAdded   []fieldChange `json:"fieldsAdded"`
-	FieldsUpdated []fieldChange `json:"fieldsUpdated"`
-	FieldsDeleted []fieldChange `json:"fieldsDeleted"`
-}
-
-type fieldChange struct {
-	Name string `json:"name"`
-}
-
-// ParseEvent decodes the raw parts of an event once, for many Matches calls.
-func ParseEvent(eventType, entityType string, entity, change json.RawMessage) (Event, error) {
-	ev := Event{Type: eventType, EntityType: entityType}
-	if !isNull(entity) {
-		if err := json.Unmarshal(entity, &ev.Entity); err != nil {
-			return Event{}, errors.New("entity must be a JSON object")
-		}
-	}
-	if !isNull(change) {
-		var cd changeDescription
-		if err := json.Unmarshal(change, &cd); err != nil {
-			return Event{}, fmt.Errorf("changeDescription: %v", err)
-		}
-		for _, list := range [][]fieldChange{cd.FieldsAdded, cd.FieldsUpdated, cd.FieldsDeleted} {
-			for _, f := range list {
-				if f.Name != "" {
-					ev.Changed = append(ev.Changed, f.Name)
-				}
-			}
-		}
-	}
-	return ev, nil
-}
-
-func isNull(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || bytes.Equal(t, []byte("null"))
-}
-
-// Matches reports whether any filter matches ev.
+// Matches reports whether any of the filters matches ev.
 func Matches(filters []models.EventFilter, ev Event) bool {
 	for i := range filters {
-		if matchOne(&filters[i], ev) {
+		if matchOne(&filters[i], &ev) {
 			return true
 		}
 	}
 	return false
 }
 
-func matchOne(f *models.EventFilter, ev Event) bool {
+// matchOne applies one filter. Exclude is checked last and wins over
+// include: a webhook that includes `tags` but excludes `domain:Sales` must
+// not see a Sales tag change.
+func matchOne(f *models.EventFilter, ev *Event) bool {
 	if !matchType(f.EventType, ev.Type) || !matchEntity(f.Entities, ev.EntityType) {
 		return false
 	}
@@ -83,19 +34,9 @@ func matchOne(f *models.EventFilter, ev Event) bool {
 	return !anyTerm(f.Exclude, ev)
 }
 
-func matchType(pattern, typ string) bool {
-	if pattern == "*" || pattern == typ {
-		return true
-	}
-	if !strings.ContainsAny(pattern, "*?[") {
-		return false
-	}
-	ok, err := path.Match(pattern, typ)
-	return err == nil && ok
-}
-
-// matchEntity compares entity types case-insensitively: producers write
-// `testCase` and `testcase` for the same OpenMetadata entity.
+// matchEntity compares entity types ignoring case. OpenMetadata's names
+// are camelCase (`testCase`), but producers also send `testcase`, and no two
+// entity types differ only by case, so folding loses nothing.
 func matchEntity(entities []string, entityType string) bool {
 	if len(entities) == 0 {
 		return true
@@ -108,7 +49,7 @@ func matchEntity(entities []string, entityType string) bool {
 	return false
 }
 
-func anyTerm(terms []string, ev Event) bool {
+func anyTerm(terms []string, ev *Event) bool {
 	for _, t := range terms {
 		if matchTerm(t, ev) {
 			return true
@@ -117,75 +58,64 @@ func anyTerm(terms []string, ev Event) bool {
 	return false
 }
 
-// matchTerm: `key:value` compares an entity attribute; a bare `field` matches
-// a changed field, also as the first or last segment of a dotted path
-// (OpenMetadata writes nested changes like columns.customer_id.description).
-func matchTerm(term string, ev Event) bool {
+// matchTerm: `key:value` (split on the first colon, so values may hold
+// colons) looks at the entity; a bare `field` looks at the changed fields.
+func matchTerm(term string, ev *Event) bool {
 	if key, value, ok := strings.Cut(term, ":"); ok {
-		return matchValue(ev.Entity[key], value)
+		return matchValue(ev.Entity[key], value, true)
 	}
 	for _, name := range ev.Changed {
-		if name == term || strings.HasPrefix(name, term+".") || strings.HasSuffix(name, "."+term) {
+		if matchField(term, name) {
 			return true
 		}
 	}
 	return false
 }
 
-func matchValue(v any, want string) bool {
+// matchField: OpenMetadata names nested changes by dotted path, e.g.
+// `columns.customer_id.description`. A term matches the whole path or a
+// leading or trailing run of whole segments, so `columns` and `description`
+// match it but `customer_id` and `descr` do not.
+func matchField(term, name string) bool {
+	if len(name) <= len(term) {
+		return name == term
+	}
+	return (name[len(term)] == '.' && strings.HasPrefix(name, term)) ||
+		(name[len(name)-len(term)-1] == '.' && strings.HasSuffix(name, term))
+}
+
+// matchValue compares one decoded JSON value with a term's value. Scalars
+// compare by their JSON text (strings unquoted); an object by its `name`,
+// `fullyQualifiedName` or `tagFQN` (OpenMetadata's entity and tag
+// references); an array when any element does. Nested arrays are not
+// searched, since no OpenMetadata field is a list of lists. JSON null never
+// matches: a missing key and a null one look alike.
+func matchValue(v any, want string, top bool) bool {
 	switch x := v.(type) {
 	case string:
 		return x == want
+	case json.Number:
+		return string(x) == want
 	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64) == want
+		var buf [32]byte
+		return string(strconv.AppendFloat(buf[:0], x, 'f', -1, 64)) == want
 	case bool:
 		return strconv.FormatBool(x) == want
 	case map[string]any:
-		for _, k := range []string{"name", "fullyQualifiedName", "tagFQN"} {
+		for _, k := range [...]string{"name", "fullyQualifiedName", "tagFQN"} {
 			if s, ok := x[k].(string); ok && s == want {
 				return true
 			}
 		}
 	case []any:
+		if !top {
+			return false
+		}
 		for _, e := range x {
-			if matchValue(e, want) {
+			if matchValue(e, want, false) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// Validate checks filters as a webhook is saved; messages name the JSON path.
-func Validate(filters []models.EventFilter) error {
-	if len(filters) == 0 {
-		return errors.New("eventFilters: at least one filter is required")
-	}
-	for i, f := range filters {
-		at := fmt.Sprintf("eventFilters[%d]", i)
-		if f.EventType == "" {
-			return fmt.Errorf("%s.eventType: required", at)
-		}
-		if _, err := path.Match(f.EventType, ""); err != nil {
-			return fmt.Errorf("%s.eventType: bad pattern %q: %v", at, f.EventType, err)
-		}
-		lists := []struct {
-			name  string
-			terms []string
-		}{{"entities", f.Entities}, {"include", f.Include}, {"exclude", f.Exclude}}
-		for _, l := range lists {
-			name := l.name
-			for j, s := range l.terms {
-				if strings.TrimSpace(s) == "" {
-					return fmt.Errorf("%s.%s[%d]: must not be empty", at, name, j)
-				}
-				if name != "entities" && strings.Contains(s, ":") {
-					if k, v, _ := strings.Cut(s, ":"); k == "" || v == "" {
-						return fmt.Errorf("%s.%s[%d]: %q needs both a key and a value (key:value)", at, name, j, s)
-					}
-				}
-			}
-		}
-	}
-	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 )
 
@@ -59,7 +60,56 @@ func parseCustom(tmpl string) (*template.Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse custom payload template: %w", err)
 	}
+	if err := checkLoops(t.Tree.Root, 0); err != nil {
+		return nil, fmt.Errorf("%s: %w", templateName, err)
+	}
 	return t, nil
+}
+
+// maxRangeDepth bounds nested loops: a webhook body needs at most a list
+// inside a list, and deeper nesting over a large event multiplies CPU time.
+const maxRangeDepth = 2
+
+// checkLoops refuses what could run without bound: `range` over a number
+// (Go templates count up to it) and loops nested deeper than maxRangeDepth.
+func checkLoops(n parse.Node, depth int) error {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return nil
+		}
+		for _, c := range n.Nodes {
+			if err := checkLoops(c, depth); err != nil {
+				return err
+			}
+		}
+	case *parse.RangeNode:
+		if depth+1 > maxRangeDepth {
+			return fmt.Errorf("range loops may nest at most %d deep", maxRangeDepth)
+		}
+		for _, cmd := range n.Pipe.Cmds {
+			for _, arg := range cmd.Args {
+				if _, ok := arg.(*parse.NumberNode); ok {
+					return errors.New("range over a number is not allowed")
+				}
+			}
+		}
+		if err := checkLoops(n.List, depth+1); err != nil {
+			return err
+		}
+		return checkLoops(n.ElseList, depth)
+	case *parse.IfNode:
+		if err := checkLoops(n.List, depth); err != nil {
+			return err
+		}
+		return checkLoops(n.ElseList, depth)
+	case *parse.WithNode:
+		if err := checkLoops(n.List, depth); err != nil {
+			return err
+		}
+		return checkLoops(n.ElseList, depth)
+	}
+	return nil
 }
 
 func execCustom(t *template.Template, m Message) ([]byte, error) {

@@ -76,3 +76,19 @@ func TestValidateTemplate(t *testing.T) {
 		})
 	}
 }
+
+func TestTemplateLoopsAreBounded(t *testing.T) {
+	for _, tmpl := range []string{
+		`{{range 100000000000}}{{end}}{}`,
+		`{{range $i := 5}}{{end}}{}`,
+		`{{range .Envelope}}{{range .Envelope}}{{range .Envelope}}{{end}}{{end}}{{end}}{}`,
+		`{{if true}}{{range 3}}{{end}}{{end}}{}`,
+	} {
+		if err := ValidateTemplate(tmpl); err == nil {
+			t.Errorf("%s: accepted", tmpl)
+		}
+	}
+	if err := ValidateTemplate(`{"keys":[{{range $k, $v := .Envelope}}{{json $k}},{{end}}""]}`); err != nil {
+		t.Fatalf("a single loop over the envelope must be fine: %v", err)
+	}
+}

@@ -38,7 +38,9 @@ var nat64 = netip.MustParsePrefix("64:ff9b::/96")
 
 // IsBlocked reports whether ip is an internal address webhooks may not reach.
 func IsBlocked(ip netip.Addr) bool {
-	ip = ip.Unmap() // ::ffff:10.0.0.1 is 10.0.0.1
+	// A zone (fd00::1%eth0) makes netip.Prefix.Contains answer false, yet the
+	// kernel dials the address all the same: judge the address without it.
+	ip = ip.WithZone("").Unmap() // and ::ffff:10.0.0.1 is 10.0.0.1
 	if ip.Is6() {
 		b := ip.As16()
 		// IPv4-compatible (::a.b.c.d) and NAT64 forms embed an IPv4 address.

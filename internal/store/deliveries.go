@@ -72,6 +72,12 @@ type AttemptResult struct {
 // the attempt row and rewrites the same state, so callers may retry freely.
 func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// A hard-deleted webhook takes its deliveries with it; an attempt
+		// that was in flight then has nothing left to record.
+		var n int64
+		if err := tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).Count(&n).Error; err != nil || n == 0 {
+			return err
+		}
 		now := Now()
 		delivery := map[string]any{
 			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "updated_at": now,
@@ -129,12 +135,17 @@ func failureReason(a *models.Attempt) string {
 	return "unknown failure"
 }
 
-// PendingDeliveries returns deliveries still pending that were created before
-// cutoff: candidates whose workflow may never have started.
-func (s *Store) PendingDeliveries(ctx context.Context, cutoff time.Time, limit int) ([]models.Delivery, error) {
+// Orphans returns deliveries whose workflow may be missing: pending since
+// before pendingCutoff (never started), awaiting a retry due before
+// overdueCutoff, or delivering since before overdueCutoff (the workflow
+// failed or was terminated from outside). Test deliveries are not retried.
+func (s *Store) Orphans(ctx context.Context, pendingCutoff, overdueCutoff time.Time, limit int) ([]models.Delivery, error) {
 	var ds []models.Delivery
-	err := s.db.WithContext(ctx).Where("status = ? AND created_at < ?", models.DeliveryPending, cutoff).
-		Order("created_at").Limit(limit).Find(&ds).Error
+	err := s.db.WithContext(ctx).
+		Where("(status = ? AND updated_at < ?) OR (status = ? AND next_attempt_at < ?) OR (status = ? AND updated_at < ?)",
+			models.DeliveryPending, pendingCutoff, models.DeliveryAwaitingRetry, overdueCutoff, models.DeliveryDelivering, overdueCutoff).
+		Where("trigger <> ?", models.TriggerTest).
+		Limit(limit).Find(&ds).Error
 	return ds, err
 }
 
@@ -169,11 +180,20 @@ type DeliveryQuery struct {
 	EventType string
 	Since     time.Time // inclusive; zero means unbounded
 	Until     time.Time // exclusive; zero means unbounded
-	Limit     int
+	// NoTests leaves out deliveries of the test button (the dead-letter
+	// queue holds real deliveries only).
+	NoTests bool
+	Limit   int
 	// Keyset cursor: only rows strictly older than (AfterCreated, AfterID).
 	// Rows inserted while paging are newer, so pages never shift.
 	AfterCreated time.Time
 	AfterID      string
+}
+
+// DeadLetters is the query for the dead-letter queue: failed real
+// deliveries (not tests), optionally narrowed.
+func DeadLetters(webhookID, eventType string, since, until time.Time) DeliveryQuery {
+	return DeliveryQuery{Status: models.DeliveryFailed, NoTests: true, WebhookID: webhookID, EventType: eventType, Since: since, Until: until}
 }
 
 // ListDeliveries returns one page of deliveries matching q.
@@ -194,6 +214,9 @@ func listDeliveries(db *gorm.DB, q DeliveryQuery) *gorm.DB {
 func deliveryFilter(db *gorm.DB, q DeliveryQuery) *gorm.DB {
 	db = db.Model(&models.Delivery{})
 	if q.WebhookID != "" {
+		if !validID(q.WebhookID) {
+			return db.Where("1 = 0") // names no webhook; PostgreSQL would reject it as a uuid
+		}
 		db = db.Where("webhook_id = ?", q.WebhookID)
 	}
 	if q.Status != "" {
@@ -201,6 +224,9 @@ func deliveryFilter(db *gorm.DB, q DeliveryQuery) *gorm.DB {
 	}
 	if q.EventType != "" {
 		db = db.Where("event_type = ?", q.EventType)
+	}
+	if q.NoTests {
+		db = db.Where("trigger <> ?", models.TriggerTest)
 	}
 	if !q.Since.IsZero() {
 		db = db.Where("created_at >= ?", q.Since)

@@ -118,6 +118,17 @@ func TestRecordAttemptIsIdempotentAndDrivesWebhookHealth(t *testing.T) {
 		if hook, _ = s.GetWebhook(ctx, w.ID); hook.Status != models.WebhookDisabled {
 			t.Fatalf("a disabled webhook was reactivated by a delivery: %s", hook.Status)
 		}
+		// After a hard delete, an attempt that was in flight records nothing
+		// and does not fail (it would be retried for a day).
+		if err := s.HardDeleteWebhook(ctx, w.ID); err != nil {
+			t.Fatal(err)
+		}
+		late := failed
+		late.Attempt = &models.Attempt{DeliveryID: d.ID, Number: 9, Trigger: models.TriggerScheduled, RequestURL: w.Endpoint,
+			StartedAt: now, FinishedAt: now}
+		if err := s.RecordAttempt(ctx, late); err != nil {
+			t.Fatalf("recording after a hard delete: %v", err)
+		}
 	})
 }
 
@@ -241,6 +252,50 @@ func TestPurgeKeepsYoungAndInProgress(t *testing.T) {
 		}
 		if as, _ := s.Attempts(ctx, young); len(as) != 1 {
 			t.Fatalf("young attempts touched: %d", len(as))
+		}
+	})
+}
+
+func TestOrphans(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := newWebhook("orphans")
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		now := store.Now()
+		mk := func(id string, status models.DeliveryStatus, updated time.Time, next *time.Time, trigger models.Trigger) string {
+			ev := newEvent(id, updated)
+			d := newDelivery(ev, w.ID, status, updated)
+			d.NextAttemptAt, d.Trigger = next, trigger
+			if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+			return d.ID
+		}
+		past, future := now.Add(-time.Hour), now.Add(time.Hour)
+		want := map[string]bool{
+			mk("pending-old", models.DeliveryPending, now.Add(-time.Minute), nil, models.TriggerScheduled): true,
+			mk("pending-new", models.DeliveryPending, now, nil, models.TriggerScheduled):                   false,
+			mk("retry-overdue", models.DeliveryAwaitingRetry, past, &past, models.TriggerScheduled):        true,
+			mk("retry-due-later", models.DeliveryAwaitingRetry, past, &future, models.TriggerScheduled):    false,
+			mk("delivering-stuck", models.DeliveryDelivering, past, nil, models.TriggerReplay):             true,
+			mk("delivering-now", models.DeliveryDelivering, now, nil, models.TriggerScheduled):             false,
+			mk("test-pending", models.DeliveryPending, now.Add(-time.Minute), nil, models.TriggerTest):     false,
+			mk("done", models.DeliverySucceeded, past, nil, models.TriggerScheduled):                       false,
+		}
+		got, err := s.Orphans(ctx, now.Add(-30*time.Second), now.Add(-10*time.Minute), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]bool{}
+		for _, d := range got {
+			found[d.ID] = true
+		}
+		for id, w := range want {
+			if found[id] != w {
+				t.Errorf("delivery %s: orphan=%v, want %v", id, found[id], w)
+			}
 		}
 	})
 }

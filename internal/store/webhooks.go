@@ -24,15 +24,32 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (*models.Webhook, err
 	return &w, nil
 }
 
-// GetWebhookByName returns the live webhook called name, or with
-// includeDeleted the most recently updated one of any state.
-func (s *Store) GetWebhookByName(ctx context.Context, name string, includeDeleted bool) (*models.Webhook, error) {
-	q := s.db.WithContext(ctx).Where("name = ?", name)
-	if !includeDeleted {
-		q = q.Where("NOT deleted")
+// Include selects webhooks by their soft-delete state (OpenMetadata's
+// include parameter).
+type Include string
+
+const (
+	NonDeleted Include = "non-deleted"
+	Deleted    Include = "deleted"
+	All        Include = "all"
+)
+
+func (i Include) apply(q *gorm.DB) *gorm.DB {
+	switch i {
+	case Deleted:
+		return q.Where("deleted")
+	case All:
+		return q
 	}
+	return q.Where("NOT deleted")
+}
+
+// GetWebhookByName returns the webhook called name in the given state; when
+// several match (deleted ones share names), the live one, else the latest.
+func (s *Store) GetWebhookByName(ctx context.Context, name string, include Include) (*models.Webhook, error) {
 	var w models.Webhook
-	if err := q.Order("deleted, updated_at DESC").Take(&w).Error; err != nil {
+	err := include.apply(s.db.WithContext(ctx).Where("name = ?", name)).Order("deleted, updated_at DESC").Take(&w).Error
+	if err != nil {
 		return nil, translate(err)
 	}
 	return &w, nil
@@ -40,18 +57,15 @@ func (s *Store) GetWebhookByName(ctx context.Context, name string, includeDelete
 
 // WebhookPage selects a page of webhooks ordered by (name, id).
 type WebhookPage struct {
-	Limit          int
-	AfterName      string
-	AfterID        string
-	IncludeDeleted bool
+	Limit     int
+	AfterName string
+	AfterID   string
+	Include   Include
 }
 
 // ListWebhooks returns one page and the total count of matching webhooks.
 func (s *Store) ListWebhooks(ctx context.Context, p WebhookPage) ([]models.Webhook, int64, error) {
-	base := s.db.WithContext(ctx).Model(&models.Webhook{})
-	if !p.IncludeDeleted {
-		base = base.Where("NOT deleted")
-	}
+	base := p.Include.apply(s.db.WithContext(ctx).Model(&models.Webhook{}))
 	var total int64
 	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
 		return nil, 0, err
@@ -66,16 +80,25 @@ func (s *Store) ListWebhooks(ctx context.Context, p WebhookPage) ([]models.Webho
 }
 
 // UpdateWebhook writes every configurable column of w if the stored version
-// still equals expectVersion (optimistic locking); otherwise ErrConflict.
-// Status and failure details belong to the delivery path and are left alone.
-func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVersion float64) error {
-	res := s.db.WithContext(ctx).Model(&models.Webhook{}).
-		Where("id = ? AND version = ?", w.ID, expectVersion).
-		Select("name", "display_name", "description", "webhook_type", "enabled", "batch_size",
-			"event_filters", "endpoint", "secret_key", "headers", "timeout_seconds", "send_to_admins",
-			"send_to_owners", "send_to_followers", "payload_template", "owner", "tags", "domain",
-			"version", "updated_by", "updated_at", "status").
-		Updates(w)
+// still equals expectVersion (optimistic locking); otherwise ErrStale.
+// Health (status, failure details, and enabled after a 410) belongs to the
+// delivery path, which does not bump the version: enabled and status are
+// written only when the caller changes enabled, and then only if enabled is
+// still wasEnabled, so an edit never undoes a receiver's 410.
+func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVersion float64, wasEnabled bool) error {
+	if !validID(w.ID) {
+		return ErrNotFound
+	}
+	cols := []string{"name", "display_name", "description", "webhook_type", "batch_size",
+		"event_filters", "endpoint", "secret_key", "headers", "timeout_seconds", "send_to_admins",
+		"send_to_owners", "send_to_followers", "payload_template", "owner", "tags", "domain",
+		"version", "updated_by", "updated_at"}
+	q := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", w.ID, expectVersion)
+	if w.Enabled != wasEnabled {
+		cols = append(cols, "enabled", "status")
+		q = q.Where("enabled = ?", wasEnabled)
+	}
+	res := q.Select(cols).Updates(w)
 	if err := translate(res.Error); err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func TestWebhookRoundTrip(t *testing.T) {
 			!got.CreatedAt.Equal(w.CreatedAt) || got.Domain != nil {
 			t.Fatalf("round trip changed the webhook: %+v", got)
 		}
-		byName, err := s.GetWebhookByName(ctx, "one", false)
+		byName, err := s.GetWebhookByName(ctx, "one", store.NonDeleted)
 		if err != nil || byName.ID != w.ID {
 			t.Fatalf("by name: %v %v", byName, err)
 		}
@@ -69,7 +69,7 @@ func TestWebhookNameUniqueAmongLive(t *testing.T) {
 		if err := s.CreateWebhook(ctx, newWebhook("dup")); err != nil {
 			t.Fatalf("a soft-deleted name must be reusable: %v", err)
 		}
-		if _, err := s.GetWebhookByName(ctx, "dup", false); err != nil {
+		if _, err := s.GetWebhookByName(ctx, "dup", store.NonDeleted); err != nil {
 			t.Fatal(err)
 		}
 		deleted, err := s.GetWebhook(ctx, first.ID)
@@ -117,9 +117,13 @@ func TestListWebhooksPaging(t *testing.T) {
 		if fmt.Sprint(names) != want {
 			t.Fatalf("pages = %v, want %s", names, want)
 		}
-		_, total, err := s.ListWebhooks(ctx, store.WebhookPage{Limit: 100, IncludeDeleted: true})
+		_, total, err := s.ListWebhooks(ctx, store.WebhookPage{Limit: 100, Include: store.All})
 		if err != nil || total != 8 {
-			t.Fatalf("include deleted: total %d, %v", total, err)
+			t.Fatalf("include all: total %d, %v", total, err)
+		}
+		deleted, total, err := s.ListWebhooks(ctx, store.WebhookPage{Limit: 1, Include: store.Deleted})
+		if err != nil || total != 1 || len(deleted) != 1 || deleted[0].Name != "hook-99" {
+			t.Fatalf("include deleted: %v total %d, %v", deleted, total, err)
 		}
 	})
 }
@@ -133,17 +137,46 @@ func TestUpdateWebhookOptimisticLock(t *testing.T) {
 		}
 		w.Description = "changed"
 		w.Version = 0.2
-		if err := s.UpdateWebhook(ctx, w, 0.1); err != nil {
+		if err := s.UpdateWebhook(ctx, w, 0.1, true); err != nil {
 			t.Fatal(err)
 		}
 		w.Description = "stale"
 		w.Version = 0.2
-		if err := s.UpdateWebhook(ctx, w, 0.1); !errors.Is(err, store.ErrStale) {
+		if err := s.UpdateWebhook(ctx, w, 0.1, true); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("stale version: want ErrStale, got %v", err)
 		}
 		got, _ := s.GetWebhook(ctx, w.ID)
 		if got.Description != "changed" {
 			t.Fatalf("stale write landed: %q", got.Description)
+		}
+		// A receiver's 410 disables the webhook without bumping its version;
+		// an edit read before it must not re-enable the webhook.
+		stale, _ := s.GetWebhook(ctx, w.ID)
+		now := store.Now()
+		ev := &models.Event{ID: "evt-410", Type: "t", Timestamp: now, CreatedAt: now}
+		d := models.Delivery{ID: uuid.NewString(), EventID: ev.ID, WebhookID: w.ID, EventType: "t",
+			Status: models.DeliveryDelivering, Trigger: models.TriggerScheduled, CreatedAt: now, UpdatedAt: now}
+		if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordAttempt(ctx, store.AttemptResult{DeliveryID: d.ID, WebhookID: w.ID,
+			DeliveryStatus: models.DeliveryFailed, WebhookStatus: models.WebhookDisabled}); err != nil {
+			t.Fatal(err)
+		}
+		edit := *stale
+		edit.Description, edit.Version = "edited", 0.3
+		if err := s.UpdateWebhook(ctx, &edit, 0.2, stale.Enabled); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetWebhook(ctx, w.ID); got.Enabled || got.Status != models.WebhookDisabled || got.Description != "edited" {
+			t.Fatalf("an edit undid the 410: %+v", got)
+		}
+		// Disabling it from a copy read before the 410 (enabled=true) races
+		// with the 410: a conflict, not a silent overwrite.
+		toggle := *stale
+		toggle.Enabled, toggle.Status, toggle.Version = false, models.WebhookDisabled, 0.4
+		if err := s.UpdateWebhook(ctx, &toggle, 0.3, true); !errors.Is(err, store.ErrStale) {
+			t.Fatalf("toggle against a changed enabled flag: %v", err)
 		}
 		if err := s.HardDeleteWebhook(ctx, w.ID); err != nil {
 			t.Fatal(err)

@@ -67,8 +67,11 @@ CREATE TABLE deliveries (
 CREATE INDEX deliveries_webhook_log ON deliveries (webhook_id, created_at, id);
 -- The dead-letter queue.
 CREATE INDEX deliveries_dlq ON deliveries (created_at, id) WHERE status = 'failed';
--- The reconciler's scan for deliveries whose workflow may never have started.
-CREATE INDEX deliveries_pending ON deliveries (created_at) WHERE status = 'pending';
+-- The reconciler's scans: deliveries whose workflow may never have started,
+-- and deliveries whose workflow should have moved on long ago.
+CREATE INDEX deliveries_pending ON deliveries (updated_at) WHERE status = 'pending';
+CREATE INDEX deliveries_overdue ON deliveries (next_attempt_at) WHERE status = 'awaitingRetry';
+CREATE INDEX deliveries_stuck ON deliveries (updated_at) WHERE status = 'delivering';
 CREATE INDEX deliveries_event ON deliveries (event_id);
 
 CREATE TABLE attempts (

@@ -1,0 +1,43 @@
+package filter
+
+import (
+	"testing"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+func TestValidate(t *testing.T) {
+	f := func(typ string) models.EventFilter { return models.EventFilter{EventType: typ} }
+	cases := []struct {
+		filters []models.EventFilter
+		want    string
+	}{
+		{nil, "eventFilters: at least one filter is required"},
+		{[]models.EventFilter{}, "eventFilters: at least one filter is required"},
+		{[]models.EventFilter{f("")}, "eventFilters[0].eventType: required"},
+		{[]models.EventFilter{f("*"), f("")}, "eventFilters[1].eventType: required"},
+		{[]models.EventFilter{f("  ")}, "eventFilters[0].eventType: required"},
+		{[]models.EventFilter{f("*"), f("a[b")}, `eventFilters[1].eventType: bad pattern "a[b": syntax error in pattern`},
+		{[]models.EventFilter{f(`entity\`)}, `eventFilters[0].eventType: bad pattern "entity\\": syntax error in pattern`},
+		{[]models.EventFilter{{EventType: "*", Entities: []string{""}}}, "eventFilters[0].entities[0]: must not be empty"},
+		{[]models.EventFilter{{EventType: "*", Entities: []string{"table", " "}}}, "eventFilters[0].entities[1]: must not be empty"},
+		{[]models.EventFilter{{EventType: "*", Include: []string{"tags", ""}}}, "eventFilters[0].include[1]: must not be empty"},
+		{[]models.EventFilter{f("*"), {EventType: "*", Exclude: []string{""}}}, "eventFilters[1].exclude[0]: must not be empty"},
+		{[]models.EventFilter{{EventType: "*", Include: []string{"domain:"}}}, `eventFilters[0].include[0]: "domain:" needs both a key and a value (key:value)`},
+		{[]models.EventFilter{{EventType: "*", Include: []string{"domain: "}}}, `eventFilters[0].include[0]: "domain: " needs both a key and a value (key:value)`},
+		{[]models.EventFilter{{EventType: "*", Exclude: []string{"tags", ":Sales"}}}, `eventFilters[0].exclude[1]: ":Sales" needs both a key and a value (key:value)`},
+	}
+	for _, c := range cases {
+		err := Validate(c.filters)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("Validate(%+v) = %v\n want %s", c.filters, err, c.want)
+		}
+	}
+	ok := []models.EventFilter{
+		{EventType: "ingestion.*", Entities: []string{"*"}, Include: []string{"domain:Sales", "tags"}},
+		{EventType: `entity[CU]*`, Exclude: []string{"uri:s3://bucket/x"}},
+	}
+	if err := Validate(ok); err != nil {
+		t.Errorf("Validate(valid) = %v", err)
+	}
+}

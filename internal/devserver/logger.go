@@ -2,7 +2,9 @@ package devserver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -35,5 +37,23 @@ func (a slogAdapter) Info(msg string, tags ...tag.Tag)   { a.emit(slog.LevelInfo
 func (a slogAdapter) Warn(msg string, tags ...tag.Tag)   { a.emit(slog.LevelWarn, msg, tags) }
 func (a slogAdapter) Error(msg string, tags ...tag.Tag)  { a.emit(slog.LevelError, msg, tags) }
 func (a slogAdapter) DPanic(msg string, tags ...tag.Tag) { a.emit(slog.LevelError, msg, tags) }
-func (a slogAdapter) Panic(msg string, tags ...tag.Tag)  { a.emit(slog.LevelError, msg, tags) }
-func (a slogAdapter) Fatal(msg string, tags ...tag.Tag)  { a.emit(slog.LevelError, msg, tags) }
+// Panic and Fatal must not return: the server's code goes on as if they
+// had ended the program (a failed listen is followed by use of the nil
+// listener). Panicking with the message keeps the cause visible.
+func (a slogAdapter) Panic(msg string, tags ...tag.Tag) {
+	a.emit(slog.LevelError, msg, tags)
+	panic("temporal server: " + msg + tagText(tags))
+}
+
+func (a slogAdapter) Fatal(msg string, tags ...tag.Tag) {
+	a.emit(slog.LevelError, msg, tags)
+	panic("temporal server: " + msg + tagText(tags))
+}
+
+func tagText(tags []tag.Tag) string {
+	var b strings.Builder
+	for _, t := range tags {
+		fmt.Fprintf(&b, " %s=%v", t.Key(), t.Value())
+	}
+	return b.String()
+}

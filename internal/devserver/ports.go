@@ -23,13 +23,28 @@ func splitHostPort(addr string) (string, int, error) {
 	return host, port, nil
 }
 
-func freePort(host string) (int, error) {
+// portPicker hands out distinct free ports. Each stays bound until release,
+// so the kernel cannot give the same port twice while the server's ports are
+// being chosen (closing each listener at once made that happen).
+type portPicker struct {
+	held []net.Listener
+}
+
+func (p *portPicker) pick(host string) (int, error) {
 	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("devserver: free port: %w", err)
 	}
-	defer l.Close()
+	p.held = append(p.held, l)
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// release frees every picked port for the server to bind.
+func (p *portPicker) release() {
+	for _, l := range p.held {
+		_ = l.Close()
+	}
+	p.held = nil
 }
 
 func checkFree(addr string) error {

@@ -70,16 +70,18 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: frontend address: %w", err)
 	}
+	ports := &portPicker{}
+	defer ports.release()
 	if port == 0 {
-		if port, err = freePort(host); err != nil {
+		if port, err = ports.pick(host); err != nil {
 			return nil, err
 		}
-	}
-	// Fail with a clear message when a port is taken: the UI server would
-	// otherwise exit the whole process from its own goroutine.
-	if err := checkFree(net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
+	} else if err := checkFree(net.JoinHostPort(host, strconv.Itoa(port))); err != nil {
+		// A clear message now instead of a failure deep in the server.
 		return nil, err
 	}
+	// The UI server would exit the whole process from its own goroutine
+	// if its port were taken.
 	if opts.UIAddr != "" {
 		if err := checkFree(opts.UIAddr); err != nil {
 			return nil, err
@@ -90,10 +92,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf, err := serverConfig(host, port, sqlConf)
+	conf, err := serverConfig(host, port, sqlConf, ports)
 	if err != nil {
 		return nil, err
 	}
+	ports.release()
 	logger := slogAdapter{l: opts.Logger.With("component", "temporal"), minLevel: opts.ServerLogLevel}
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
@@ -193,7 +196,7 @@ func prepareSQLite(opts Options) (*config.SQL, error) {
 	return sqlConf, nil
 }
 
-func serverConfig(host string, frontendPort int, sqlConf *config.SQL) (*config.Config, error) {
+func serverConfig(host string, frontendPort int, sqlConf *config.SQL, ports *portPicker) (*config.Config, error) {
 	conf := &config.Config{}
 	conf.Global.Membership = config.Membership{MaxJoinDuration: 30 * time.Second, BroadcastAddress: "127.0.0.1"}
 	conf.Persistence = config.Persistence{
@@ -216,7 +219,7 @@ func serverConfig(host string, frontendPort int, sqlConf *config.SQL) (*config.C
 	conf.Services = map[string]config.Service{}
 	for _, name := range []string{"frontend", "history", "matching", "worker"} {
 		var svc config.Service
-		membership, err := freePort("127.0.0.1")
+		membership, err := ports.pick("127.0.0.1")
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +228,7 @@ func serverConfig(host string, frontendPort int, sqlConf *config.SQL) (*config.C
 			svc.RPC.GRPCPort = frontendPort
 			svc.RPC.BindOnIP = host
 		} else {
-			grpcPort, err := freePort("127.0.0.1")
+			grpcPort, err := ports.pick("127.0.0.1")
 			if err != nil {
 				return nil, err
 			}

@@ -37,6 +37,7 @@ func (a slogAdapter) Info(msg string, tags ...tag.Tag)   { a.emit(slog.LevelInfo
 func (a slogAdapter) Warn(msg string, tags ...tag.Tag)   { a.emit(slog.LevelWarn, msg, tags) }
 func (a slogAdapter) Error(msg string, tags ...tag.Tag)  { a.emit(slog.LevelError, msg, tags) }
 func (a slogAdapter) DPanic(msg string, tags ...tag.Tag) { a.emit(slog.LevelError, msg, tags) }
+
 // Panic and Fatal must not return: the server's code goes on as if they
 // had ended the program (a failed listen is followed by use of the nil
 // listener). Panicking with the message keeps the cause visible.

@@ -15,5 +15,8 @@ vet:
 test: vet
 	go test -count=1 -p 2 -timeout 20m ./...
 
+# Every benchmark of the README's Performance section; BenchmarkProductionLike
+# needs WEBHOOKD_BENCH_TEMPORAL (scripts/temporal-postgres.sh start). The
+# full sizes take hours on two cores; WEBHOOKD_BENCH_* variables shrink them.
 bench:
-	go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./internal/bench/
+	go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./cmd/webhookd/ ./internal/dispatch/

@@ -29,7 +29,7 @@ type DeadLetters struct {
 // through the same path as a single replay; refusals are counted, not fatal.
 func (d *DeadLetters) ReplayPage(ctx context.Context, in workflows.DLQPageInput) (workflows.DLQPageResult, error) {
 	f := in.Filter
-	q := store.DeadLetters(f.WebhookID, f.EventType, f.Since, f.Until)
+	q := store.DeadLetters(store.DeliveryQuery{TenantID: f.TenantID, WebhookID: f.WebhookID, EventType: f.EventType, Since: f.Since, Until: f.Until})
 	q.Limit = in.PageSize
 	if in.Cursor != nil {
 		q.AfterCreated, q.AfterID = in.Cursor.CreatedAt, in.Cursor.ID

@@ -14,7 +14,12 @@ type reconciler interface {
 
 type purger interface {
 	PurgeBefore(ctx context.Context, cutoff time.Time) (store.PurgeResult, error)
+	PurgeStatsBefore(ctx context.Context, cutoff time.Time) (int64, error)
 }
+
+// statsKept covers the longest stats window (30 days), whatever
+// RETENTION_DAYS keeps of the delivery logs.
+const statsKept = 31 * 24 * time.Hour
 
 // Maintenance holds the activities the maintenance schedules run.
 type Maintenance struct {
@@ -32,7 +37,11 @@ func (m *Maintenance) StartMissing(ctx context.Context, olderThan time.Duration)
 // deliveries and attempts older than the retention period, never a delivery
 // still in progress.
 func (m *Maintenance) Purge(ctx context.Context) (workflows.RetentionResult, error) {
-	cutoff := store.Now().Add(-time.Duration(m.RetentionDays) * 24 * time.Hour)
-	r, err := m.Store.PurgeBefore(ctx, cutoff)
-	return workflows.RetentionResult{Events: r.Events, Deliveries: r.Deliveries, Attempts: r.Attempts}, err
+	now := store.Now()
+	r, err := m.Store.PurgeBefore(ctx, now.Add(-time.Duration(m.RetentionDays)*24*time.Hour))
+	if err != nil {
+		return workflows.RetentionResult{}, err
+	}
+	stats, err := m.Store.PurgeStatsBefore(ctx, now.Add(-statsKept))
+	return workflows.RetentionResult{Events: r.Events, Deliveries: r.Deliveries, Attempts: r.Attempts, StatBuckets: stats}, err
 }

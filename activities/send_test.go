@@ -123,7 +123,7 @@ func TestSendBuildsTheSignedRequest(t *testing.T) {
 			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
 	}
-	// The envelope of SPEC §3.
+	// The envelope described in the README ("The outbound request").
 	var env map[string]any
 	if err := json.Unmarshal(rc.body, &env); err != nil {
 		t.Fatal(err)

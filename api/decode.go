@@ -22,8 +22,10 @@ func decodeJSON(c *gin.Context, v any) error {
 }
 
 func decodeBytes(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return badRequest("request body is empty; send a JSON object")
+	if t := bytes.TrimSpace(body); len(t) == 0 || bytes.Equal(t, []byte("null")) {
+		// null decodes into a zero value without complaint: a null body to
+		// POST /dlq/replay would replay the whole dead-letter queue.
+		return badRequest("request body is empty or null; send a JSON object")
 	}
 	if hasNUL(body) {
 		// PostgreSQL stores neither NUL in text nor \u0000 in jsonb;

@@ -1,12 +1,17 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
@@ -14,6 +19,7 @@ import (
 // deliveryJSON is one row of a delivery log.
 type deliveryJSON struct {
 	ID                 string  `json:"id"`
+	TenantID           string  `json:"tenantId"`
 	EventID            string  `json:"eventId"`
 	EventType          string  `json:"eventType"`
 	WebhookID          string  `json:"webhookId"`
@@ -24,15 +30,17 @@ type deliveryJSON struct {
 	LastResponseTimeMs *int64  `json:"lastResponseTimeMs,omitempty"`
 	LastError          string  `json:"lastError,omitempty"`
 	NextAttemptAt      *string `json:"nextAttemptAt,omitempty"`
-	CreatedAt          string  `json:"createdAt"`
-	UpdatedAt          string  `json:"updatedAt"`
+	// BatchSize counts the events of a batch delivery; absent otherwise.
+	BatchSize int    `json:"batchSize,omitempty"`
+	CreatedAt string `json:"createdAt"`
+	UpdatedAt string `json:"updatedAt"`
 }
 
 func toDeliveryJSON(d *models.Delivery) deliveryJSON {
 	out := deliveryJSON{
-		ID: d.ID, EventID: d.EventID, EventType: d.EventType, WebhookID: d.WebhookID,
+		ID: d.ID, TenantID: d.TenantID, EventID: d.EventID, EventType: d.EventType, WebhookID: d.WebhookID,
 		Status: string(d.Status), Trigger: string(d.Trigger), Attempts: d.AttemptCount,
-		LastStatusCode: d.LastStatusCode, LastResponseTimeMs: d.LastDurationMs, LastError: d.LastError,
+		LastStatusCode: d.LastStatusCode, LastResponseTimeMs: d.LastDurationMs, LastError: d.LastError, BatchSize: d.BatchSize,
 		CreatedAt: isoTime(d.CreatedAt), UpdatedAt: isoTime(d.UpdatedAt),
 	}
 	if d.NextAttemptAt != nil {
@@ -77,14 +85,28 @@ func toAttemptJSON(a *models.Attempt) attemptJSON {
 
 type deliveryDetail struct {
 	deliveryJSON
-	AttemptLog []attemptJSON `json:"attemptLog"`
+	// BatchEventIDs are a batch's events, in the order they were sent.
+	BatchEventIDs []string      `json:"batchEventIds,omitempty"`
+	AttemptLog    []attemptJSON `json:"attemptLog"`
+}
+
+// visibleDelivery reads :id; another tenant's delivery is not found.
+func (s *server) visibleDelivery(c *gin.Context) (*models.Delivery, error) {
+	d, err := s.store.GetDelivery(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		return nil, notFoundAs(err, "delivery %s not found", c.Param("id"))
+	}
+	if !callerOf(c).sees(d.TenantID) {
+		return nil, notFound("delivery %s not found", c.Param("id"))
+	}
+	return d, nil
 }
 
 func (s *server) getDelivery(c *gin.Context) {
 	ctx := c.Request.Context()
-	d, err := s.store.GetDelivery(ctx, c.Param("id"))
+	d, err := s.visibleDelivery(c)
 	if err != nil {
-		fail(c, notFoundAs(err, "delivery %s not found", c.Param("id")))
+		fail(c, err)
 		return
 	}
 	as, err := s.store.Attempts(ctx, d.ID)
@@ -93,6 +115,16 @@ func (s *server) getDelivery(c *gin.Context) {
 		return
 	}
 	out := deliveryDetail{deliveryJSON: toDeliveryJSON(d), AttemptLog: []attemptJSON{}}
+	if d.BatchSize > 0 {
+		evs, err := s.store.BatchEvents(ctx, d.ID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		for _, ev := range evs {
+			out.BatchEventIDs = append(out.BatchEventIDs, ev.ID)
+		}
+	}
 	for i := range as {
 		out.AttemptLog = append(out.AttemptLog, toAttemptJSON(&as[i]))
 	}
@@ -119,6 +151,11 @@ func (s *server) webhookDeliveries(c *gin.Context) {
 	}
 	q, err := deliveryQuery(c)
 	if err != nil {
+		fail(c, err)
+		return
+	}
+	// Every list takes ?tenantId=; here it can only narrow to nothing.
+	if q.TenantID, err = listTenant(c); err != nil {
 		fail(c, err)
 		return
 	}
@@ -156,7 +193,7 @@ func deliveryQuery(c *gin.Context) (store.DeliveryQuery, error) {
 	}
 	if v := c.Query("status"); v != "" {
 		if !knownDeliveryStatus(v) {
-			return q, badRequest("status: must be pending, delivering, awaitingRetry, succeeded, failed or cancelled")
+			return q, badRequest("status: must be pending, held, delivering, awaitingRetry, succeeded, failed or cancelled")
 		}
 		q.Status = models.DeliveryStatus(v)
 	}
@@ -181,12 +218,7 @@ func deliveryQuery(c *gin.Context) (store.DeliveryQuery, error) {
 }
 
 func knownDeliveryStatus(v string) bool {
-	switch models.DeliveryStatus(v) {
-	case models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry,
-		models.DeliverySucceeded, models.DeliveryFailed, models.DeliveryCancelled:
-		return true
-	}
-	return false
+	return slices.Contains(models.DeliveryStatuses, models.DeliveryStatus(v))
 }
 
 func timeParam(c *gin.Context, name string) (time.Time, error) {
@@ -205,6 +237,10 @@ func timeParam(c *gin.Context, name string) (time.Time, error) {
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func (s *server) replayDelivery(c *gin.Context) {
+	if _, err := s.visibleDelivery(c); err != nil {
+		fail(c, err)
+		return
+	}
 	d, err := s.dispatcher.Replay(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		fail(c, notFoundAs(err, "delivery %s not found", c.Param("id")))
@@ -218,21 +254,105 @@ type testAnswer struct {
 	Attempt  *attemptJSON `json:"attempt"`
 }
 
-// testWebhook sends a test event now and answers with its attempt.
+// testEventJSON is an optional sample for a test: a realistic event of a
+// type the webhook subscribes to.
+type testEventJSON struct {
+	EventType string          `json:"eventType,omitempty"`
+	Data      json.RawMessage `json:"data,omitempty"`
+}
+
+// sample checks the sample is of a type the webhook w subscribes to: a test
+// shows what a real delivery of the webhook would look like.
+func (t *testEventJSON) sample(w *models.Webhook) (*dispatch.Sample, error) {
+	if t == nil {
+		return nil, nil
+	}
+	if t.EventType != "" && !eventTypePattern.MatchString(t.EventType) {
+		return nil, invalid("eventType", "1-256 characters of A-Z a-z 0-9 _ . : / -")
+	}
+	if t.EventType != "" && !filter.SubscribesTo(w.EventFilters, t.EventType) {
+		return nil, invalid("eventType", "the webhook's eventFilters do not take %q events", t.EventType)
+	}
+	return &dispatch.Sample{EventType: t.EventType, Data: nullable(t.Data)}, nil
+}
+
+// testWebhook sends a test event now (the webhook's default message, or the
+// sample in the body) and answers with its attempt.
 func (s *server) testWebhook(c *gin.Context) {
 	w, err := s.loadLiveWebhook(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	d, a, err := s.dispatcher.Test(c.Request.Context(), w)
+	var in *testEventJSON
+	body, err := readBody(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	if len(bytes.TrimSpace(body)) > 0 { // the sample is optional, so is the body
+		in = &testEventJSON{}
+		if err := decodeBytes(body, in); err != nil {
+			fail(c, err)
+			return
+		}
+	}
+	sample, err := in.sample(w)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	d, a, err := s.dispatcher.Test(c.Request.Context(), w, sample)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.answerTest(c, d, a)
+}
+
+func (s *server) answerTest(c *gin.Context, d *models.Delivery, a *models.Attempt) {
 	out := testAnswer{Delivery: toDeliveryJSON(d)}
 	if a != nil {
 		out.Attempt = ptr(toAttemptJSON(a))
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// unsavedTestJSON is a webhook as a create takes it, with an optional sample.
+type unsavedTestJSON struct {
+	webhookJSON
+	TestEvent *testEventJSON `json:"testEvent,omitempty"`
+}
+
+// testUnsavedWebhook sends a test event to a webhook that is not stored
+// (test the URL before saving it): the body is validated like a create, the
+// request goes out exactly as a delivery's, through the same address checks,
+// and nothing is stored.
+func (s *server) testUnsavedWebhook(c *gin.Context) {
+	var in unsavedTestJSON
+	if err := decodeJSON(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	tenant, err := namedTenant(c, in.TenantID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant}
+	if err := applyWebhook(in.webhookJSON, w, s.allowPrivate); err != nil {
+		fail(c, err)
+		return
+	}
+	sample, err := in.TestEvent.sample(w)
+	if err != nil {
+		fail(c, atIndex(err, "testEvent"))
+		return
+	}
+	d, a, err := s.dispatcher.TestUnsaved(c.Request.Context(), w, sample)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.answerTest(c, d, a)
 }

@@ -6,11 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
@@ -27,13 +24,16 @@ func (s *server) listDLQ(c *gin.Context) {
 		fail(c, badRequest("status: the dead-letter queue holds failed deliveries only"))
 		return
 	}
-	dl := store.DeadLetters(c.Query("webhookId"), q.EventType, q.Since, q.Until)
-	dl.Limit, dl.AfterCreated, dl.AfterID = q.Limit, q.AfterCreated, q.AfterID
-	q = dl
-	s.listDeliveries(c, q)
+	if q.TenantID, err = listTenant(c); err != nil {
+		fail(c, err)
+		return
+	}
+	q.WebhookID = c.Query("webhookId")
+	s.listDeliveries(c, store.DeadLetters(q))
 }
 
 type dlqReplayRequest struct {
+	TenantID  string     `json:"tenantId,omitempty"`
 	WebhookID string     `json:"webhookId,omitempty"`
 	EventType string     `json:"eventType,omitempty"`
 	Since     *time.Time `json:"since,omitempty"`
@@ -43,6 +43,7 @@ type dlqReplayRequest struct {
 
 type dlqJob struct {
 	JobID    string   `json:"jobId,omitempty"`
+	TenantID string   `json:"tenantId,omitempty"`
 	Status   string   `json:"status"` // dryRun | running | completed | failed
 	Matched  int      `json:"matched"`
 	Replayed int      `json:"replayed"`
@@ -52,14 +53,21 @@ type dlqJob struct {
 
 // replayDLQ replays every failed delivery matching the filters. dryRun only
 // counts them. Otherwise a ReplayDeadLetters workflow pages through them at
-// a bounded rate and the call answers at once with its job id.
+// a bounded rate and the call answers at once with its job id. A tenant
+// token's job covers its own tenant; the admin's covers tenantId, or every
+// tenant when none is named.
 func (s *server) replayDLQ(c *gin.Context) {
 	var in dlqReplayRequest
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
 		return
 	}
-	f := workflows.DLQFilter{WebhookID: in.WebhookID, EventType: in.EventType}
+	tenant, err := scopeTenant(c, in.TenantID, "")
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	f := workflows.DLQFilter{TenantID: tenant, WebhookID: in.WebhookID, EventType: in.EventType}
 	if in.Since != nil {
 		f.Since = in.Since.UTC()
 	}
@@ -71,38 +79,32 @@ func (s *server) replayDLQ(c *gin.Context) {
 		f.Until = time.Now().UTC()
 	}
 	ctx := c.Request.Context()
-	matched, err := s.store.CountDeliveries(ctx, store.DeadLetters(f.WebhookID, f.EventType, f.Since, f.Until))
+	matched, err := s.store.CountDeliveries(ctx, store.DeadLetters(store.DeliveryQuery{
+		TenantID: f.TenantID, WebhookID: f.WebhookID, EventType: f.EventType, Since: f.Since, Until: f.Until,
+	}))
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	if in.DryRun {
-		c.JSON(http.StatusOK, dlqJob{Status: "dryRun", Matched: int(matched)})
+		c.JSON(http.StatusOK, dlqJob{TenantID: tenant, Status: "dryRun", Matched: int(matched)})
 		return
 	}
-	jobID := uuid.Must(uuid.NewV7()).String()
-	_, err = s.dispatcher.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.DLQJobWorkflowID(jobID), TaskQueue: s.dispatcher.TaskQueue,
-		StaticSummary: "replay of the dead-letter queue",
-	}, workflows.DLQReplayWorkflow, workflows.DLQReplayInput{
-		Filter: f, PageSize: s.replayPage, Pause: s.replayPause, Progress: workflows.DLQProgress{Matched: int(matched)},
-	})
+	jobID, err := s.dispatcher.StartDLQReplay(ctx, f, int(matched), s.dlqPace)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	c.Header("Location", "/api/v1/dlq/replay/"+jobID)
-	c.JSON(http.StatusAccepted, dlqJob{JobID: jobID, Status: "running", Matched: int(matched)})
+	c.JSON(http.StatusAccepted, dlqJob{JobID: jobID, TenantID: tenant, Status: "running", Matched: int(matched)})
 }
 
-// dlqReplayJob reports a bulk replay's progress.
+// dlqReplayJob reports a bulk replay's progress. Another tenant's job is not
+// found.
 func (s *server) dlqReplayJob(c *gin.Context) {
-	ctx := c.Request.Context()
 	jobID := c.Param("id")
-	wfID := workflows.DLQJobWorkflowID(jobID)
-	desc, err := s.dispatcher.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
+	job, err := s.dispatcher.DLQReplayJob(c.Request.Context(), jobID)
+	if errors.Is(err, dispatch.ErrNoSuchJob) || (err == nil && !callerOf(c).admin() && job.TenantID != callerOf(c).tenant) {
 		fail(c, notFound("replay job %s not found", jobID))
 		return
 	}
@@ -110,26 +112,7 @@ func (s *server) dlqReplayJob(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var p workflows.DLQProgress
-	status := "running"
-	switch desc.GetWorkflowExecutionInfo().GetStatus() {
-	case enums.WORKFLOW_EXECUTION_STATUS_RUNNING, enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		v, err := s.dispatcher.Temporal.QueryWorkflow(ctx, wfID, "", workflows.ProgressQuery)
-		if err == nil {
-			err = v.Get(&p)
-		}
-		if err != nil {
-			fail(c, err)
-			return
-		}
-	case enums.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		status = "completed"
-		if err := s.dispatcher.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, &p); err != nil {
-			fail(c, err)
-			return
-		}
-	default:
-		status = "failed"
-	}
-	c.JSON(http.StatusOK, dlqJob{JobID: jobID, Status: status, Matched: p.Matched, Replayed: p.Replayed, Skipped: p.Skipped, Errors: p.Errors})
+	p := job.Progress
+	c.JSON(http.StatusOK, dlqJob{JobID: jobID, TenantID: job.TenantID, Status: job.Status, Matched: p.Matched,
+		Replayed: p.Replayed, Skipped: p.Skipped, Errors: p.Errors})
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -15,8 +16,11 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// eventJSON is what producers post (SPEC §2).
+// eventJSON is what producers post.
 type eventJSON struct {
+	// TenantID is the event's tenant: a tenant token's own, or the one the
+	// admin names (default when none).
+	TenantID          string          `json:"tenantId,omitempty"`
 	ID                string          `json:"id,omitempty"`
 	Type              string          `json:"type"`
 	EntityType        string          `json:"entityType,omitempty"`
@@ -34,6 +38,7 @@ var (
 
 type ingestAnswer struct {
 	ID         string             `json:"id"`
+	TenantID   string             `json:"tenantId"`
 	Deliveries []ingestedDelivery `json:"deliveries"`
 }
 
@@ -50,27 +55,35 @@ func (s *server) ingestEvent(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	tenant, err := namedTenant(c, in.TenantID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	ev, err := toEvent(in, c.GetHeader("Idempotency-Key"))
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	ev.TenantID = tenant
 	res, err := s.dispatcher.Ingest(c.Request.Context(), ev)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	out := ingestAnswer{ID: res.Event.ID, Deliveries: []ingestedDelivery{}}
-	for _, d := range res.Deliveries {
-		out.Deliveries = append(out.Deliveries, ingestedDelivery{ID: d.ID, WebhookID: d.WebhookID})
-	}
-	result := "new"
 	if !res.Created {
-		result = "repeat"
 		c.Header("Idempotent-Replayed", "true")
 	}
-	s.metrics.events.WithLabelValues(result).Inc()
-	c.JSON(http.StatusAccepted, out)
+	s.metrics.countIngested(res.Created)
+	c.JSON(http.StatusAccepted, toIngestAnswer(res.Event, res.Deliveries))
+}
+
+func toIngestAnswer(ev models.Event, ds []models.Delivery) ingestAnswer {
+	out := ingestAnswer{ID: ev.ID, TenantID: ev.TenantID, Deliveries: []ingestedDelivery{}}
+	for _, d := range ds {
+		out.Deliveries = append(out.Deliveries, ingestedDelivery{ID: d.ID, WebhookID: d.WebhookID})
+	}
+	return out
 }
 
 func toEvent(in eventJSON, idempotencyKey string) (models.Event, error) {
@@ -102,8 +115,11 @@ func toEvent(in eventJSON, idempotencyKey string) (models.Event, error) {
 		return models.Event{}, invalid("changeDescription", "must be a JSON object")
 	}
 	if _, err := filter.ParseEvent(in.Type, in.EntityType, in.Entity, in.ChangeDescription); err != nil {
-		// Its messages start with the field: "changeDescription.fieldsAdded must be ...".
-		return models.Event{}, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Message: err.Error()}
+		var fe *filter.FieldError
+		if errors.As(err, &fe) {
+			return models.Event{}, invalid(fe.Path, "%s", fe.Msg)
+		}
+		return models.Event{}, err
 	}
 	ts, err := parseTimestamp(in.Timestamp)
 	if err != nil {
@@ -151,6 +167,7 @@ func parseTimestamp(raw json.RawMessage) (time.Time, error) {
 // eventView is an event with its deliveries.
 type eventView struct {
 	ID                string          `json:"id"`
+	TenantID          string          `json:"tenantId"`
 	Type              string          `json:"type"`
 	EntityType        string          `json:"entityType,omitempty"`
 	Entity            json.RawMessage `json:"entity,omitempty"`
@@ -162,20 +179,27 @@ type eventView struct {
 	Deliveries        []deliveryJSON  `json:"deliveries"`
 }
 
+// getEvent reads an event of the caller's tenant (the admin names it with
+// ?tenantId=, default when none): event ids are unique per tenant only.
 func (s *server) getEvent(c *gin.Context) {
 	ctx := c.Request.Context()
-	ev, err := s.store.GetEvent(ctx, c.Param("id"))
+	tenant, err := queryTenant(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	ev, err := s.store.GetEvent(ctx, tenant, c.Param("id"))
 	if err != nil {
 		fail(c, notFoundAs(err, "event %s not found", c.Param("id")))
 		return
 	}
-	ds, err := s.store.EventDeliveries(ctx, ev.ID)
+	ds, err := s.store.EventDeliveries(ctx, ev.TenantID, ev.ID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	out := eventView{
-		ID: ev.ID, Type: ev.Type, EntityType: ev.EntityType, Entity: ev.Entity,
+		ID: ev.ID, TenantID: ev.TenantID, Type: ev.Type, EntityType: ev.EntityType, Entity: ev.Entity,
 		ChangeDescription: ev.ChangeDescription, Data: ev.Data, IsTest: ev.IsTest,
 		Timestamp: isoTime(ev.Timestamp), CreatedAt: isoTime(ev.CreatedAt), Deliveries: []deliveryJSON{},
 	}

@@ -30,6 +30,15 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 	return m, nil
 }
 
+// countIngested counts an accepted event, new or a repeat of a known id.
+func (m *metrics) countIngested(created bool) {
+	if created {
+		m.events.WithLabelValues("new").Inc()
+	} else {
+		m.events.WithLabelValues("repeat").Inc()
+	}
+}
+
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Observe(d.Seconds())
 }

@@ -1,29 +1,12 @@
 package api
 
 import (
-	"crypto/subtle"
 	"net/http"
-	"strings"
+	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
 )
-
-// authenticate checks the bearer token in constant time when one is set.
-func (s *server) authenticate() gin.HandlerFunc {
-	want := []byte(s.token)
-	return func(c *gin.Context) {
-		if len(want) == 0 {
-			return
-		}
-		got, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			c.Header("WWW-Authenticate", `Bearer realm="webhookd"`)
-			fail(c, &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
-				Message: "missing or wrong bearer token (Authorization: Bearer <API_TOKEN>)"})
-		}
-	}
-}
 
 // limitBody caps request bodies; reading past the cap yields
 // *http.MaxBytesError, which renders as 413.
@@ -58,17 +41,29 @@ func (s *server) observe() gin.HandlerFunc {
 // recoverPanics turns a handler panic into a logged 500.
 func (s *server) recoverPanics() gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
-		s.log.ErrorContext(c.Request.Context(), "handler panic", "route", c.FullPath(), "panic", v)
+		s.log.ErrorContext(c.Request.Context(), "handler panic", "route", c.FullPath(), "panic", v, "stack", string(debug.Stack()))
 		c.AbortWithStatusJSON(http.StatusInternalServerError,
 			&Error{Status: 500, Code: "internal", Message: "internal error; see the server log"})
 	})
 }
 
+// principal is who updatedBy names. A token carries no user identity, so a
+// product may name its user in X-Webhookd-User: the admin's is taken as is,
+// a tenant's is "tenant:<id>/<user>". Without one: "api" or "tenant:<id>".
 func principal(c *gin.Context) string {
-	// One shared token has no user identity; OpenMetadata's updatedBy still
-	// gets a useful value.
-	if v := c.GetHeader("X-Webhookd-User"); v != "" && len(v) <= 128 {
-		return v
+	user := c.GetHeader("X-Webhookd-User")
+	if len(user) > 128 {
+		user = ""
 	}
-	return "api"
+	who := callerOf(c)
+	switch {
+	case who.admin() && user != "":
+		return user
+	case who.admin():
+		return "api"
+	case user != "":
+		// A tenant cannot pass itself off as the admin or another tenant.
+		return "tenant:" + who.tenant + "/" + user
+	}
+	return "tenant:" + who.tenant
 }

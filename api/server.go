@@ -7,52 +7,82 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.temporal.io/sdk/client"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
 )
 
-// MaxBodyBytes bounds every request body (SPEC §7): larger bodies get 413.
+// MaxBodyBytes bounds every request body: larger bodies get 413.
 const MaxBodyBytes = 1 << 20
 
-// healthChecker is the part of the Temporal client readiness needs.
-type healthChecker interface {
-	CheckHealth(ctx context.Context, req *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+// Dispatcher is what the API asks of internal/dispatch, the only package that
+// talks to Temporal. Each handler needs one or two of these methods.
+type Dispatcher interface {
+	Ingest(ctx context.Context, ev models.Event) (dispatch.Ingested, error)
+	IngestMany(ctx context.Context, evs []models.Event) ([]dispatch.Ingested, error)
+	// WebhooksChanged tells the matcher of this process that a webhook of
+	// tenant changed, so that the next event sees the change.
+	WebhooksChanged(tenant string)
+	Replay(ctx context.Context, deliveryID string) (*models.Delivery, error)
+	Test(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error)
+	TestUnsaved(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error)
+	StartDLQReplay(ctx context.Context, f workflows.DLQFilter, matched int, pace dispatch.DLQPace) (string, error)
+	DLQReplayJob(ctx context.Context, jobID string) (*dispatch.DLQJob, error)
+	DeleteTenant(ctx context.Context, tenant string) (dispatch.TenantDeleted, error)
+	Pause(ctx context.Context, webhookID, by string) (*models.Webhook, error)
+	Resume(ctx context.Context, webhookID, by string) (*models.Webhook, int64, error)
+	// StopDeliveries ends a disabled or deleted webhook's deliveries now.
+	StopDeliveries(ctx context.Context, webhookID string)
+	HardDelete(ctx context.Context, w *models.Webhook) error
+	// CheckTemporal reports whether Temporal answers (readiness).
+	CheckTemporal(ctx context.Context) error
+}
+
+// TokenService mints and verifies tenant tokens.
+type TokenService interface {
+	tokenVerifier
+	Mint(tenant string, ttl time.Duration, readOnly bool) (string, time.Time, error)
 }
 
 // Deps is everything the API needs; NewServer refuses to build without them.
 type Deps struct {
 	Logger     *slog.Logger
 	Store      *store.Store
-	Dispatcher *dispatch.Dispatcher
-	Temporal   healthChecker
+	Dispatcher Dispatcher
 	Metrics    *prometheus.Registry
-	// APIToken enables bearer-token auth; empty runs open (the caller
-	// decides whether that is allowed).
-	APIToken              string
+	// APIToken is the admin token; empty lets requests without credentials
+	// act as the admin (the caller decides whether that is allowed).
+	APIToken string
+	// Tokens enables tenant tokens; nil turns them off.
+	Tokens                TokenService
 	AllowPrivateEndpoints bool
-	// BulkReplayPageSize and BulkReplayPause set the pace of dead-letter
-	// bulk replays (PageSize per Pause); zero means 25 per second.
-	BulkReplayPageSize int
-	BulkReplayPause    time.Duration
+	// DLQPace sets the pace of dead-letter bulk replays; zero means
+	// dispatch.DefaultDLQPace.
+	DLQPace dispatch.DLQPace
+	// Console, when set, builds the web console served at /console/; it
+	// gets the API's own handler, which it calls in-process.
+	Console func(api http.Handler) (http.Handler, error)
 }
 
 type server struct {
 	log          *slog.Logger
 	store        *store.Store
-	dispatcher   *dispatch.Dispatcher
-	temporal     healthChecker
+	dispatcher   Dispatcher
 	metrics      *metrics
 	registry     *prometheus.Registry
 	token        string
+	tokens       TokenService
 	allowPrivate bool
-	replayPage   int
-	replayPause  time.Duration
+	dlqPace      dispatch.DLQPace
+	console      http.Handler
 }
 
 // NewServer returns the API as an http.Handler.
@@ -64,8 +94,6 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, errors.New("api: Store is required")
 	case d.Dispatcher == nil:
 		return nil, errors.New("api: Dispatcher is required")
-	case d.Temporal == nil:
-		return nil, errors.New("api: Temporal is required")
 	case d.Metrics == nil:
 		return nil, errors.New("api: Metrics registry is required")
 	}
@@ -74,20 +102,24 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{
-		log: d.Logger, store: d.Store, dispatcher: d.Dispatcher, temporal: d.Temporal,
-		metrics: m, registry: d.Metrics, token: d.APIToken, allowPrivate: d.AllowPrivateEndpoints,
-		replayPage: d.BulkReplayPageSize, replayPause: d.BulkReplayPause,
-	}
-	if s.replayPage <= 0 || s.replayPause <= 0 {
-		// 25 deliveries a second leaves the Temporal server room for live
-		// traffic (FACTS.md: a dev server saturates near 40-70 workflows/s).
-		s.replayPage, s.replayPause = 25, time.Second
+		log: d.Logger, store: d.Store, dispatcher: d.Dispatcher,
+		metrics: m, registry: d.Metrics, token: d.APIToken, tokens: d.Tokens,
+		allowPrivate: d.AllowPrivateEndpoints, dlqPace: d.DLQPace,
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true // c.Request.Context() flows into handlers
 	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), limitBody(MaxBodyBytes))
+	if d.Console != nil {
+		if s.console, err = d.Console(r); err != nil {
+			return nil, err
+		}
+	}
 	s.routes(r)
 	return r, nil
 }
+
+// tenancyOff is the answer to tenant-token routes when no signing key is set.
+var tenancyOff = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+	Message: "tenant tokens are off: set TENANT_TOKEN_KEY (at least " + strconv.Itoa(tenancy.MinKeyBytes) + " characters)"}

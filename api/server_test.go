@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -13,42 +12,48 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.temporal.io/sdk/client"
 
 	"github.com/webhookd/webhookd/api"
-	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 )
-
-// temporalHealth stands in for the Temporal client in tests that exercise
-// only the configuration API; the end-to-end tests use a real server.
-type temporalHealth struct{ err error }
-
-func (h temporalHealth) CheckHealth(context.Context, *client.CheckHealthRequest) (*client.CheckHealthResponse, error) {
-	return &client.CheckHealthResponse{}, h.err
-}
 
 type testAPI struct {
 	t     *testing.T
 	srv   *httptest.Server
 	store *store.Store
 	token string
+	// dbURL is set on PostgreSQL, for storetest.Dump.
+	dbURL      string
+	dispatcher *fakeDispatcher
+	handler    http.Handler
 }
 
 type option func(*api.Deps)
 
-func withToken(tok string) option        { return func(d *api.Deps) { d.APIToken = tok } }
-func withTemporal(err error) option      { return func(d *api.Deps) { d.Temporal = temporalHealth{err} } }
+func withToken(tok string) option           { return func(d *api.Deps) { d.APIToken = tok } }
+func withTokens(ts api.TokenService) option { return func(d *api.Deps) { d.Tokens = ts } }
+func withTemporal(err error) option {
+	return func(d *api.Deps) { d.Dispatcher.(*fakeDispatcher).temporalErr = err }
+}
 func withPrivateEndpoints(b bool) option { return func(d *api.Deps) { d.AllowPrivateEndpoints = b } }
 
 func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	t.Helper()
-	s := storetest.Open(t, d)
+	var (
+		s     *store.Store
+		dbURL string
+	)
+	if d == store.Postgres {
+		s, dbURL = storetest.OpenPostgres(t)
+	} else {
+		s = storetest.Open(t, d)
+	}
 	log := slog.New(slog.DiscardHandler)
+	fake := newFakeDispatcher(s)
 	deps := api.Deps{
-		Logger: log, Store: s, Dispatcher: &dispatch.Dispatcher{Store: s, Logger: log},
-		Temporal: temporalHealth{}, Metrics: prometheus.NewRegistry(), AllowPrivateEndpoints: true,
+		Logger: log, Store: s, Dispatcher: fake,
+		Metrics: prometheus.NewRegistry(), AllowPrivateEndpoints: true,
 	}
 	for _, o := range opts {
 		o(&deps)
@@ -57,9 +62,12 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &testAPI{t: t, srv: srv, store: s, token: deps.APIToken}
+	a := &testAPI{t: t, store: s, token: deps.APIToken, dbURL: dbURL, dispatcher: fake, handler: h}
+	// Every exchange is checked against openapi.json (openapi_test.go),
+	// and reported to the test that made it.
+	a.srv = httptest.NewServer(conform(func() *testing.T { return a.t }, mustContract(t), h))
+	t.Cleanup(a.srv.Close)
+	return a
 }
 
 type response struct {
@@ -188,4 +196,12 @@ func TestAuth(t *testing.T) {
 	if r := open.do("GET", "/api/v1/webhooks", nil); r.Status != 200 {
 		t.Fatalf("no token configured: %d", r.Status)
 	}
+}
+
+func inspect(t *testing.T, a *testAPI) *storetest.Inspector {
+	t.Helper()
+	if a.dbURL == "" {
+		t.Fatal("inspecting rows needs PostgreSQL")
+	}
+	return storetest.Inspect(t, a.dbURL)
 }

@@ -1,8 +1,13 @@
 package api
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"time"
+
+	"github.com/webhookd/webhookd/internal/payload"
+	"github.com/webhookd/webhookd/internal/redact"
 
 	"github.com/webhookd/webhookd/models"
 )
@@ -11,26 +16,31 @@ import (
 // webhook schema. Read-only fields are accepted on input (so a GET can be
 // PUT back) and ignored.
 type webhookJSON struct {
-	ID                 string              `json:"id,omitempty"`
-	Name               string              `json:"name"`
-	FullyQualifiedName string              `json:"fullyQualifiedName,omitempty"`
-	DisplayName        string              `json:"displayName,omitempty"`
-	Description        string              `json:"description,omitempty"`
-	WebhookType        string              `json:"webhookType"`
-	Enabled            *bool               `json:"enabled,omitempty"`
-	Status             string              `json:"status,omitempty"`
-	BatchSize          *int                `json:"batchSize,omitempty"`
-	EventFilters       []eventFilterJSON   `json:"eventFilters"`
-	WebhookConfig      *webhookConfigJSON  `json:"webhookConfig"`
-	FailureDetails     *failureDetailsJSON `json:"failureDetails,omitempty"`
-	Owner              map[string]any      `json:"owner,omitempty"`
-	Tags               []map[string]any    `json:"tags,omitempty"`
-	Domain             map[string]any      `json:"domain,omitempty"`
-	Version            float64             `json:"version,omitempty"`
-	UpdatedAt          int64               `json:"updatedAt,omitempty"`
-	UpdatedBy          string              `json:"updatedBy,omitempty"`
-	Href               string              `json:"href,omitempty"`
-	Deleted            *bool               `json:"deleted,omitempty"`
+	ID string `json:"id,omitempty"`
+	// TenantID is set at creation (from the tenant token, or by the admin)
+	// and never changes.
+	TenantID           string `json:"tenantId,omitempty"`
+	Name               string `json:"name"`
+	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
+	DisplayName        string `json:"displayName,omitempty"`
+	Description        string `json:"description,omitempty"`
+	WebhookType        string `json:"webhookType"`
+	Enabled            *bool  `json:"enabled,omitempty"`
+	Status             string `json:"status,omitempty"`
+	// Paused is read-only here: POST /webhooks/{id}/pause and /resume.
+	Paused         *bool               `json:"paused,omitempty"`
+	BatchSize      *int                `json:"batchSize,omitempty"`
+	EventFilters   []eventFilterJSON   `json:"eventFilters"`
+	WebhookConfig  *webhookConfigJSON  `json:"webhookConfig"`
+	FailureDetails *failureDetailsJSON `json:"failureDetails,omitempty"`
+	Owner          map[string]any      `json:"owner,omitempty"`
+	Tags           []map[string]any    `json:"tags,omitempty"`
+	Domain         map[string]any      `json:"domain,omitempty"`
+	Version        float64             `json:"version,omitempty"`
+	UpdatedAt      int64               `json:"updatedAt,omitempty"`
+	UpdatedBy      string              `json:"updatedBy,omitempty"`
+	Href           string              `json:"href,omitempty"`
+	Deleted        *bool               `json:"deleted,omitempty"`
 	// ChangeDescription is part of OpenMetadata's entity; accepted, not kept.
 	ChangeDescription any `json:"changeDescription,omitempty"`
 }
@@ -52,6 +62,23 @@ type webhookConfigJSON struct {
 	SendToFollowers *bool             `json:"sendToFollowers,omitempty"`
 	// PayloadTemplate is webhookd's addition for Custom webhooks.
 	PayloadTemplate string `json:"payloadTemplate,omitempty"`
+	// Batching opts in to batched delivery (webhookd's addition): up to
+	// batchSize events per request.
+	Batching *batchingJSON `json:"batching,omitempty"`
+	// PayloadFormat is the body's shape: webhookd (the envelope, default)
+	// or openmetadata (the body OpenMetadata's docs show).
+	PayloadFormat string `json:"payloadFormat,omitempty"`
+	// RetrySchedule overrides the waits before each retry ("1m", "5m",
+	// ...); absent means the default 1m, 5m, 15m, 1h, 4h, 12h.
+	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	// PreviousSecretExpiresAt (read-only, epoch ms) is when the secret
+	// replaced by the last rotation stops signing requests.
+	PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt,omitempty"`
+}
+
+type batchingJSON struct {
+	Enabled   bool `json:"enabled"`
+	MaxWaitMs *int `json:"maxWaitMs,omitempty"`
 }
 
 type failureDetailsJSON struct {
@@ -61,15 +88,16 @@ type failureDetailsJSON struct {
 	NextAttempt          *int64 `json:"nextAttempt,omitempty"`
 }
 
-// secretMask replaces secretKey in every read. Sending it back unchanged
-// (PUT or PATCH of a read document) keeps the stored secret.
-const secretMask = "********"
+// secretMask replaces secretKey, and the value of every credential header
+// (Authorization, X-API-Key, ...), in every read. Sending it back unchanged
+// (PUT or PATCH of a read document) keeps the stored value.
+const secretMask = redact.Mask
 
 // toWebhookJSON renders a stored webhook; href is its absolute URL.
 func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	out := webhookJSON{
-		ID: w.ID, Name: w.Name, FullyQualifiedName: w.Name, DisplayName: w.DisplayName,
-		Description: w.Description, WebhookType: string(w.WebhookType), Enabled: ptr(w.Enabled),
+		ID: w.ID, TenantID: w.TenantID, Name: w.Name, FullyQualifiedName: w.Name, DisplayName: w.DisplayName,
+		Description: w.Description, WebhookType: string(w.WebhookType), Enabled: ptr(w.Enabled), Paused: ptr(w.Paused),
 		Status: string(w.Status), BatchSize: ptr(w.BatchSize), Owner: w.Owner, Tags: w.Tags, Domain: w.Domain,
 		Version: w.Version, UpdatedAt: w.UpdatedAt.UnixMilli(), UpdatedBy: w.UpdatedBy, Href: href,
 		Deleted: ptr(w.Deleted),
@@ -81,6 +109,19 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
+	}
+	out.WebhookConfig.Headers = maskedHeaders(w.Headers)
+	if w.PayloadFormat != "" && w.PayloadFormat != string(payload.FormatWebhookd) {
+		out.WebhookConfig.PayloadFormat = w.PayloadFormat
+	}
+	for _, ms := range w.RetrySchedule {
+		out.WebhookConfig.RetrySchedule = append(out.WebhookConfig.RetrySchedule, formatWait(time.Duration(ms)*time.Millisecond))
+	}
+	if w.PreviousSecretExpiresAt != nil && w.PreviousSecretExpiresAt.After(time.Now()) {
+		out.WebhookConfig.PreviousSecretExpiresAt = millis(w.PreviousSecretExpiresAt)
+	}
+	if w.BatchEnabled {
+		out.WebhookConfig.Batching = &batchingJSON{Enabled: true, MaxWaitMs: ptr(w.BatchMaxWaitMs)}
 	}
 	for _, f := range w.EventFilters {
 		out.EventFilters = append(out.EventFilters, eventFilterJSON(f))
@@ -106,3 +147,36 @@ func millis(t *time.Time) *int64 {
 // nextVersion follows OpenMetadata: versions start at 0.1 and each change
 // adds 0.1 (rounded so that float error never shows).
 func nextVersion(v float64) float64 { return math.Round(v*10+1) / 10 }
+
+// maskedHeaders shows credential header values as the mask.
+func maskedHeaders(h map[string]string) map[string]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if redact.IsCredential(k) {
+			v = secretMask
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// formatWait writes a wait compactly: 10s, 5m, 1h, 1h30m, 1m30s.
+func formatWait(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
+}

@@ -1,17 +1,22 @@
 package api
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"mime"
 	"net/netip"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/net/http/httpguts"
 
 	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/payload"
+	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/models"
@@ -24,6 +29,7 @@ var webhookName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 var reservedHeaders = map[string]bool{
 	"host": true, "content-length": true, "transfer-encoding": true, "connection": true, "user-agent": true,
 	"x-webhook-id": true, "x-event-type": true, "x-webhook-attempt": true, "x-webhook-signature": true,
+	"x-webhook-batch-size": true, "x-openmetadata-signature": true,
 	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
 }
 
@@ -58,8 +64,11 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 		filters[i] = models.EventFilter(f)
 	}
 	if err := filter.Validate(filters); err != nil {
-		field, msg, _ := strings.Cut(err.Error(), ": ")
-		return invalid(field, "%s", msg)
+		var fe *filter.FieldError
+		if errors.As(err, &fe) {
+			return invalid(fe.Path, "%s", fe.Msg)
+		}
+		return err
 	}
 	cfg := in.WebhookConfig
 	if cfg == nil {
@@ -81,6 +90,24 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 	if err := checkHeaders(cfg.Headers); err != nil {
 		return err
 	}
+	headers, err := unmaskHeaders(cfg.Headers, w.Headers)
+	if err != nil {
+		return err
+	}
+	format := payload.FormatWebhookd
+	if cfg.PayloadFormat != "" {
+		format = payload.Format(cfg.PayloadFormat)
+		if !slices.Contains(payload.Formats, format) {
+			return invalid("webhookConfig.payloadFormat", "unknown format %q: use webhookd or openmetadata", cfg.PayloadFormat)
+		}
+		if !payload.FormatApplies(typ, format) {
+			return invalid("webhookConfig.payloadFormat", "%s applies to Generic webhooks only", format)
+		}
+	}
+	schedule, err := parseRetrySchedule(cfg.RetrySchedule)
+	if err != nil {
+		return err
+	}
 	timeout := 10
 	if cfg.Timeout != nil {
 		if *cfg.Timeout < 1 || *cfg.Timeout > 60 {
@@ -95,6 +122,13 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 		if err := payload.ValidateTemplate(cfg.PayloadTemplate); err != nil {
 			return invalid("webhookConfig.payloadTemplate", "%v", err)
 		}
+	}
+	batching, err := checkBatching(cfg.Batching, typ)
+	if err != nil {
+		return err
+	}
+	if batching.enabled && format != payload.FormatWebhookd {
+		return invalid("webhookConfig.batching.enabled", "batches are sent in the webhookd format only")
 	}
 	if err := checkReference("owner", in.Owner); err != nil {
 		return err
@@ -111,9 +145,11 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 	w.Name, w.DisplayName, w.Description, w.WebhookType = in.Name, in.DisplayName, in.Description, typ
 	w.Enabled = in.Enabled == nil || *in.Enabled
 	w.BatchSize, w.EventFilters = batch, filters
-	w.Endpoint, w.SecretKey, w.Headers, w.TimeoutSeconds = cfg.Endpoint, secret, cfg.Headers, timeout
+	w.Endpoint, w.SecretKey, w.Headers, w.TimeoutSeconds = cfg.Endpoint, secret, headers, timeout
+	w.PayloadFormat, w.RetrySchedule = string(format), schedule
 	w.SendToAdmins, w.SendToOwners, w.SendToFollowers = isTrue(cfg.SendToAdmins), isTrue(cfg.SendToOwners), isTrue(cfg.SendToFollowers)
 	w.PayloadTemplate = cfg.PayloadTemplate
+	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
 	w.Owner, w.Tags, w.Domain = in.Owner, in.Tags, in.Domain
 	return nil
 }
@@ -199,4 +235,93 @@ func checkReference(field string, ref map[string]any) error {
 		return invalid(field+".name", "required (or id)")
 	}
 	return nil
+}
+
+type batchSettings struct {
+	enabled   bool
+	maxWaitMs int
+}
+
+// Batching bounds: a batch waits at least a moment for company, and never so
+// long that a receiver would call the events late.
+const (
+	defaultBatchWaitMs = 1000
+	minBatchWaitMs     = 10
+	maxBatchWaitMs     = 60000
+)
+
+// checkBatching validates webhookConfig.batching. Batches are envelopes of
+// envelopes, so only Generic webhooks can take them.
+func checkBatching(b *batchingJSON, typ models.WebhookType) (batchSettings, error) {
+	out := batchSettings{maxWaitMs: defaultBatchWaitMs}
+	if b == nil {
+		return out, nil
+	}
+	if b.MaxWaitMs != nil {
+		if *b.MaxWaitMs < minBatchWaitMs || *b.MaxWaitMs > maxBatchWaitMs {
+			return out, invalid("webhookConfig.batching.maxWaitMs", "must be from %d to %d", minBatchWaitMs, maxBatchWaitMs)
+		}
+		out.maxWaitMs = *b.MaxWaitMs
+	}
+	out.enabled = b.Enabled
+	if out.enabled && typ != models.WebhookGeneric {
+		return out, invalid("webhookConfig.batching.enabled", "only Generic webhooks take batches (a batch is an envelope of envelopes)")
+	}
+	return out, nil
+}
+
+// unmaskHeaders replaces every credential header sent back as the mask (a
+// read document PUT back) with its stored value.
+func unmaskHeaders(in, stored map[string]string) (map[string]string, error) {
+	if len(in) == 0 {
+		return in, nil
+	}
+	out := maps.Clone(in)
+	for name, v := range in {
+		if v != secretMask {
+			continue
+		}
+		kept, ok := stored[name]
+		if !ok {
+			for k, sv := range stored {
+				if strings.EqualFold(k, name) {
+					kept, ok = sv, true
+				}
+			}
+		}
+		if !ok || !redact.IsCredential(name) {
+			return nil, invalid("webhookConfig.headers."+name, "send the value itself, not its mask")
+		}
+		out[name] = kept
+	}
+	return out, nil
+}
+
+// Retry schedule bounds: at least one retry, at most ten, each wait long
+// enough not to hammer a receiver and short enough to be a retry.
+const (
+	minRetryWait  = 10 * time.Second
+	maxRetryWait  = 24 * time.Hour
+	maxRetryWaits = 10
+)
+
+// parseRetrySchedule reads webhookConfig.retrySchedule: Go durations (10s,
+// 5m, 1h30m) or whole days (1d). Absent means the default schedule.
+func parseRetrySchedule(in []string) ([]int64, error) {
+	if in == nil {
+		return nil, nil
+	}
+	const field = "webhookConfig.retrySchedule"
+	if len(in) == 0 || len(in) > maxRetryWaits {
+		return nil, invalid(field, "from 1 to %d waits (leave it out for the default 1m, 5m, 15m, 1h, 4h, 12h)", maxRetryWaits)
+	}
+	out := make([]int64, len(in))
+	for i, v := range in {
+		d, err := parseWindow(v)
+		if err != nil || d < minRetryWait || d > maxRetryWait {
+			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), "a wait from 10s to 24h, such as 30s, 5m or 1h")
+		}
+		out[i] = d.Milliseconds()
+	}
+	return out, nil
 }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
+	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gin-gonic/gin"
@@ -22,8 +25,13 @@ func (s *server) createWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	tenant, err := namedTenant(c, in.TenantID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	now := store.Now()
-	w := &models.Webhook{ID: uuid.NewString(), Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: principal(c)}
+	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant, Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: principal(c)}
 	if err := applyWebhook(in, w, s.allowPrivate); err != nil {
 		fail(c, err)
 		return
@@ -36,6 +44,7 @@ func (s *server) createWebhook(c *gin.Context) {
 		fail(c, nameTaken(err, w.Name))
 		return
 	}
+	s.dispatcher.WebhooksChanged(w.TenantID)
 	c.Header("Location", s.href(c, w.ID))
 	c.JSON(http.StatusCreated, toWebhookJSON(w, s.href(c, w.ID)))
 }
@@ -55,7 +64,12 @@ func (s *server) getWebhookByName(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, err := s.store.GetWebhookByName(c.Request.Context(), c.Param("name"), store.Include(include))
+	tenant, err := queryTenant(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	w, err := s.store.GetWebhookByName(c.Request.Context(), tenant, c.Param("name"), store.Include(include))
 	if err != nil {
 		fail(c, notFoundAs(err, "webhook named %q not found", c.Param("name")))
 		return
@@ -84,7 +98,27 @@ func (s *server) listWebhooks(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p := store.WebhookPage{Limit: limit + 1, Include: store.Include(include)}
+	tenant, err := listTenant(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	p := store.WebhookPage{TenantID: tenant, Limit: limit + 1, Include: store.Include(include)}
+	if st := c.Query("status"); st != "" {
+		if !slices.Contains(models.WebhookStatuses, models.WebhookStatus(st)) {
+			fail(c, badRequest("status: one of active, awaitingRetry, retryLimitReached, disabled, failed"))
+			return
+		}
+		p.Status = models.WebhookStatus(st)
+	}
+	switch c.Query("paused") {
+	case "":
+	case "true", "false":
+		p.Paused = ptr(c.Query("paused") == "true")
+	default:
+		fail(c, badRequest("paused: true or false"))
+		return
+	}
 	if after := c.Query("after"); after != "" {
 		var cur nameCursor
 		if err := decodeCursor(after, &cur); err != nil {
@@ -130,7 +164,27 @@ func (s *server) replaceWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if err := sameTenant(c, w, in); err != nil {
+		fail(c, err)
+		return
+	}
 	s.saveWebhook(c, w, in)
+}
+
+// sameTenant refuses a document that names another tenant: 403 when the
+// caller does not hold that tenant, 422 when it does (the admin) because a
+// webhook's tenant never changes.
+func sameTenant(c *gin.Context, w *models.Webhook, in webhookJSON) error {
+	if in.TenantID == "" {
+		return nil
+	}
+	if _, err := namedTenant(c, in.TenantID); err != nil {
+		return err
+	}
+	if in.TenantID != w.TenantID {
+		return invalid("tenantId", "set when the webhook is created; it cannot change")
+	}
+	return nil
 }
 
 // patchWebhook applies an RFC 6902 JSON Patch to the webhook as a read would
@@ -173,6 +227,10 @@ func (s *server) patchWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if err := sameTenant(c, w, in); err != nil {
+		fail(c, err)
+		return
+	}
 	if field := changedReadOnlyField(current, in); field != "" {
 		fail(c, invalid(field, "read-only; it cannot be patched"))
 		return
@@ -189,8 +247,12 @@ func changedReadOnlyField(before, after webhookJSON) string {
 	switch {
 	case before.ID != after.ID:
 		return "id"
+	case before.TenantID != after.TenantID:
+		return "tenantId"
 	case before.Status != after.Status:
 		return "status"
+	case !same(before.Paused, after.Paused):
+		return "paused"
 	case !same(before.FailureDetails, after.FailureDetails):
 		return "failureDetails"
 	case before.Version != after.Version:
@@ -203,6 +265,9 @@ func changedReadOnlyField(before, after webhookJSON) string {
 		return "href"
 	case !same(before.Deleted, after.Deleted):
 		return "deleted"
+	case before.WebhookConfig != nil && after.WebhookConfig != nil &&
+		!same(before.WebhookConfig.PreviousSecretExpiresAt, after.WebhookConfig.PreviousSecretExpiresAt):
+		return "webhookConfig.previousSecretExpiresAt"
 	}
 	return ""
 }
@@ -221,10 +286,20 @@ func (s *server) saveWebhook(c *gin.Context, w *models.Webhook, in webhookJSON) 
 	case !w.Enabled:
 		next.Status = models.WebhookActive // re-enabled: a fresh start
 	}
+	if sameConfig(w, &next) {
+		// Nothing changes: no new version (OpenMetadata bumps it only on
+		// a real change), no write.
+		c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+		return
+	}
 	next.Version, next.UpdatedAt, next.UpdatedBy = nextVersion(w.Version), store.Now(), principal(c)
 	if err := s.store.UpdateWebhook(c.Request.Context(), &next, w.Version, w.Enabled); err != nil {
 		fail(c, nameTaken(err, next.Name))
 		return
+	}
+	s.dispatcher.WebhooksChanged(w.TenantID)
+	if w.Enabled && !next.Enabled {
+		s.dispatcher.StopDeliveries(c.Request.Context(), w.ID)
 	}
 	// Read back: health fields may have changed under the edit.
 	saved, err := s.store.GetWebhook(c.Request.Context(), next.ID)
@@ -241,21 +316,26 @@ func (s *server) deleteWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, err := s.store.GetWebhook(c.Request.Context(), c.Param("id"))
-	if err != nil || (w.Deleted && !hard) {
+	w, err := s.visibleWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if w.Deleted && !hard {
 		fail(c, notFound("webhook %s not found", c.Param("id")))
 		return
 	}
 	ctx := c.Request.Context()
 	if hard {
-		err = s.store.HardDeleteWebhook(ctx, w.ID)
-	} else {
-		err = s.store.SoftDeleteWebhook(ctx, w.ID, principal(c))
+		err = s.dispatcher.HardDelete(ctx, w)
+	} else if err = s.store.SoftDeleteWebhook(ctx, w.ID, principal(c)); err == nil {
+		s.dispatcher.StopDeliveries(ctx, w.ID)
 	}
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	s.dispatcher.WebhooksChanged(w.TenantID)
 	if !hard {
 		if w, err = s.store.GetWebhook(ctx, w.ID); err != nil {
 			fail(c, err)
@@ -271,9 +351,9 @@ func (s *server) loadWebhook(c *gin.Context) (*models.Webhook, error) {
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.store.GetWebhook(c.Request.Context(), c.Param("id"))
+	w, err := s.visibleWebhook(c)
 	if err != nil {
-		return nil, notFoundAs(err, "webhook %s not found", c.Param("id"))
+		return nil, err
 	}
 	if (w.Deleted && include == "non-deleted") || (!w.Deleted && include == "deleted") {
 		return nil, notFound("webhook %s not found", c.Param("id"))
@@ -282,8 +362,24 @@ func (s *server) loadWebhook(c *gin.Context) (*models.Webhook, error) {
 }
 
 func (s *server) loadLiveWebhook(c *gin.Context) (*models.Webhook, error) {
+	w, err := s.visibleWebhook(c)
+	if err != nil {
+		return nil, err
+	}
+	if w.Deleted {
+		return nil, notFound("webhook %s not found", c.Param("id"))
+	}
+	return w, nil
+}
+
+// visibleWebhook reads :id; another tenant's webhook is not found, exactly
+// like one that does not exist.
+func (s *server) visibleWebhook(c *gin.Context) (*models.Webhook, error) {
 	w, err := s.store.GetWebhook(c.Request.Context(), c.Param("id"))
-	if err != nil || w.Deleted {
+	if err != nil {
+		return nil, notFoundAs(err, "webhook %s not found", c.Param("id"))
+	}
+	if !callerOf(c).sees(w.TenantID) {
 		return nil, notFound("webhook %s not found", c.Param("id"))
 	}
 	return w, nil
@@ -323,4 +419,17 @@ func boolParam(c *gin.Context, name string) (bool, error) {
 		return false, badRequest("%s: must be true or false", name)
 	}
 	return b, nil
+}
+
+// sameConfig reports whether two versions of a webhook configure the same
+// thing; health, version and audit fields are not configuration.
+func sameConfig(a, b *models.Webhook) bool {
+	strip := func(w *models.Webhook) models.Webhook {
+		c := *w
+		c.Status, c.Version, c.UpdatedAt, c.UpdatedBy, c.CreatedAt = "", 0, time.Time{}, "", time.Time{}
+		c.LastFailedAt, c.LastFailedStatusCode, c.LastFailedReason, c.NextAttempt = nil, nil, "", nil
+		return c
+	}
+	x, y := strip(a), strip(b)
+	return reflect.DeepEqual(x, y)
 }

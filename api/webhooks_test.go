@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 )
@@ -22,7 +23,7 @@ func sampleWebhook(name string) map[string]any {
 
 // TestOpenMetadataExamplesRoundTrip posts every example webhook of
 // OpenMetadata's documentation exactly as written and reads each back with
-// the same values (secretKey masked).
+// the same values (secretKey and credential headers masked).
 func TestOpenMetadataExamplesRoundTrip(t *testing.T) {
 	raw, err := os.ReadFile("testdata/openmetadata_examples.json")
 	if err != nil {
@@ -55,8 +56,16 @@ func TestOpenMetadataExamplesRoundTrip(t *testing.T) {
 						t.Fatalf("%s: GET %s = %d", name, path, got.Status)
 					}
 					body := got.json(t)
-					if cfg := want["webhookConfig"].(map[string]any); cfg["secretKey"] != nil {
+					cfg := want["webhookConfig"].(map[string]any)
+					if cfg["secretKey"] != nil {
 						cfg["secretKey"] = "********"
+					}
+					if headers, ok := cfg["headers"].(map[string]any); ok {
+						for k := range headers {
+							if redact.IsCredential(k) {
+								headers[k] = "********"
+							}
+						}
 					}
 					if diff := subsetDiff("", want, body); diff != "" {
 						t.Errorf("%s: read back differs: %s", name, diff)
@@ -336,5 +345,45 @@ func TestPutPatchDelete(t *testing.T) {
 	}
 	if r := a.do("GET", "/api/v1/webhooks/not-a-uuid", nil); r.Status != 404 {
 		t.Fatalf("GET of a malformed id = %d, want 404", r.Status)
+	}
+}
+
+func TestListFiltersByStatusAndPaused(t *testing.T) {
+	a := newAPI(t, store.Postgres)
+	ids := map[string]string{}
+	for _, name := range []string{"ok", "off", "held"} {
+		ids[name] = a.do("POST", "/api/v1/webhooks", sampleWebhook(name)).json(t)["id"].(string)
+	}
+	if r := a.do("PATCH", "/api/v1/webhooks/"+ids["off"], `[{"op":"replace","path":"/enabled","value":false}]`,
+		"Content-Type", "application/json-patch+json"); r.Status != 200 {
+		t.Fatalf("disable: %d %s", r.Status, r.Body)
+	}
+	if r := a.do("POST", "/api/v1/webhooks/"+ids["held"]+"/pause", nil); r.Status != 200 {
+		t.Fatalf("pause: %d %s", r.Status, r.Body)
+	}
+	names := func(q string) string {
+		t.Helper()
+		r := a.do("GET", "/api/v1/webhooks?"+q, nil)
+		if r.Status != 200 {
+			t.Fatalf("?%s: %d %s", q, r.Status, r.Body)
+		}
+		var out []string
+		for _, w := range r.json(t)["data"].([]any) {
+			out = append(out, w.(map[string]any)["name"].(string))
+		}
+		return strings.Join(out, " ")
+	}
+	for q, want := range map[string]string{
+		"status=active": "held ok", "status=disabled": "off", "paused=true": "held",
+		"status=active&paused=false": "ok", "status=retryLimitReached": "",
+	} {
+		if got := names(q); got != want {
+			t.Errorf("?%s = %q, want %q", q, got, want)
+		}
+	}
+	for _, q := range []string{"status=paused", "status=Active", "paused=yes"} {
+		if r := a.do("GET", "/api/v1/webhooks?"+q, nil); r.Status != 400 || !strings.HasPrefix(r.errorMessage(t), strings.Split(q, "=")[0]+":") {
+			t.Errorf("?%s: %d %s", q, r.Status, r.Body)
+		}
 	}
 }

@@ -7,6 +7,9 @@ import (
 
 // Event is what a producer posted, stored before any delivery starts.
 type Event struct {
+	// An event id is unique within its tenant: it is the producer's
+	// idempotency key.
+	TenantID          string `gorm:"primaryKey"`
 	ID                string `gorm:"primaryKey"`
 	Type              string
 	EntityType        string
@@ -14,9 +17,16 @@ type Event struct {
 	ChangeDescription json.RawMessage `gorm:"serializer:json"`
 	Data              json.RawMessage `gorm:"serializer:json"`
 	// IsTest marks the synthetic events of the test button.
-	IsTest    bool
-	Timestamp time.Time
-	CreatedAt time.Time
+	IsTest bool
+	// FanoutPending marks an event stored without its deliveries (an
+	// operational event, written with the health change it reports): the
+	// starter matches it and stores them.
+	FanoutPending bool
+	// SourceWebhookID is the webhook an operational event is about; it
+	// never receives that event.
+	SourceWebhookID *string
+	Timestamp       time.Time
+	CreatedAt       time.Time
 }
 
 // DeliveryStatus is where one (event, webhook) pair stands.
@@ -31,7 +41,15 @@ const (
 	// the delivery is in the dead-letter queue.
 	DeliveryFailed    DeliveryStatus = "failed"
 	DeliveryCancelled DeliveryStatus = "cancelled"
+	// DeliveryHeld waits, with nothing sent, while its webhook is paused;
+	// resuming the webhook puts it back in the outbox.
+	DeliveryHeld DeliveryStatus = "held"
 )
+
+// DeliveryStatuses lists every DeliveryStatus, in lifecycle order.
+var DeliveryStatuses = []DeliveryStatus{
+	DeliveryPending, DeliveryHeld, DeliveryDelivering, DeliveryAwaitingRetry, DeliverySucceeded, DeliveryFailed, DeliveryCancelled,
+}
 
 // Trigger says why an attempt was made.
 type Trigger string
@@ -45,6 +63,7 @@ const (
 // Delivery is one (event, webhook) pair, delivered by one workflow.
 type Delivery struct {
 	ID             string `gorm:"primaryKey"`
+	TenantID       string
 	EventID        string
 	WebhookID      string
 	EventType      string
@@ -55,8 +74,30 @@ type Delivery struct {
 	LastDurationMs *int64
 	LastError      string
 	NextAttemptAt  *time.Time
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// DispatchedAt is when the starter handed the delivery to Temporal; nil
+	// while it waits in the outbox.
+	DispatchedAt *time.Time
+	// BatchSize counts the events of a batch delivery (0 for an ordinary
+	// one-event delivery); an open batch takes events until BatchClosesAt.
+	BatchSize     int
+	BatchBytes    int64
+	BatchClosesAt *time.Time
+	// Starts counts the starter's claims of the delivery.
+	Starts    int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// BatchEventType is the event type of a batch delivery (the events inside
+// keep their own).
+const BatchEventType = "webhookd.batch"
+
+// BatchEvent places one event in a batch delivery.
+type BatchEvent struct {
+	DeliveryID string `gorm:"primaryKey"`
+	Position   int    `gorm:"primaryKey"`
+	TenantID   string
+	EventID    string
 }
 
 // Attempt is one POST (or one refusal to post) of a delivery.
@@ -76,3 +117,20 @@ type Attempt struct {
 	StartedAt       time.Time
 	FinishedAt      time.Time
 }
+
+// WebhookStat counts one webhook's attempts in one five-minute bucket.
+type WebhookStat struct {
+	WebhookID     string    `gorm:"primaryKey"`
+	Bucket        time.Time `gorm:"primaryKey"`
+	Attempts      int64
+	Successes     int64
+	DurationMsSum int64
+	// H0..H11 count response times in the buckets of StatBucketBoundsMs.
+	H0, H1, H2, H3, H4, H5, H6, H7, H8, H9, H10, H11 int64
+	LastSuccessAt                                    *time.Time
+	LastFailureAt                                    *time.Time
+}
+
+// StatBucketBoundsMs are the upper bounds of WebhookStat's response-time
+// buckets H0..H10; H11 holds the rest.
+var StatBucketBoundsMs = []int64{10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000}

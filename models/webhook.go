@@ -29,6 +29,9 @@ const (
 	WebhookRetryLimitReached WebhookStatus = "retryLimitReached"
 )
 
+// WebhookStatuses lists every WebhookStatus.
+var WebhookStatuses = []WebhookStatus{WebhookActive, WebhookAwaitingRetry, WebhookRetryLimitReached, WebhookDisabled, WebhookFailed}
+
 // EventFilter selects events for a webhook. It is stored as JSON inside the
 // webhook row.
 type EventFilter struct {
@@ -41,9 +44,15 @@ type EventFilter struct {
 // EntityReference is OpenMetadata's {type, name, ...} reference, kept as given.
 type EntityReference map[string]any
 
+// DefaultTenant owns everything created without naming a tenant, and every
+// row from before tenancy.
+const DefaultTenant = "default"
+
 // Webhook is one configured endpoint.
 type Webhook struct {
-	ID          string `gorm:"primaryKey"`
+	ID string `gorm:"primaryKey"`
+	// TenantID is set at creation and never changes.
+	TenantID    string
 	Name        string
 	DisplayName string
 	Description string
@@ -51,11 +60,27 @@ type Webhook struct {
 	Enabled     bool
 	Status      WebhookStatus
 	BatchSize   int
+	// BatchEnabled opts in to batched delivery: up to BatchSize events per
+	// request, each batch sent at most BatchMaxWaitMs after its first event.
+	BatchEnabled   bool
+	BatchMaxWaitMs int
 
 	EventFilters []EventFilter `gorm:"serializer:json"`
 
-	Endpoint        string
-	SecretKey       string
+	Endpoint string
+	// SecretKey and the values of credential headers are plain here, in
+	// memory; the store encrypts them in the database.
+	SecretKey string
+	// PreviousSecretKey still signs requests, beside SecretKey, until
+	// PreviousSecretExpiresAt (a rotation's grace period).
+	PreviousSecretKey       string
+	PreviousSecretExpiresAt *time.Time
+	// PayloadFormat is the body's shape: "webhookd" (the envelope) or
+	// "openmetadata".
+	PayloadFormat string
+	// RetrySchedule holds the waits before each retry in milliseconds; nil
+	// means the default schedule.
+	RetrySchedule   []int64           `gorm:"serializer:json"`
 	Headers         map[string]string `gorm:"serializer:json"`
 	TimeoutSeconds  int
 	SendToAdmins    bool
@@ -72,6 +97,11 @@ type Webhook struct {
 	Owner  EntityReference  `gorm:"serializer:json"`
 	Tags   []map[string]any `gorm:"serializer:json"`
 	Domain EntityReference  `gorm:"serializer:json"`
+
+	// Paused keeps events as held deliveries and sends nothing until the
+	// webhook resumes.
+	Paused   bool
+	PausedAt *time.Time
 
 	Version   float64
 	UpdatedBy string

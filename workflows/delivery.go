@@ -49,6 +49,9 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 	for i := 0; ; i++ {
 		number := d.in.FirstAttempt + i
 		sent, err := d.send(ctx, number)
+		if temporal.IsCanceledError(err) {
+			return d.cancelled(ctx)
+		}
 		if err != nil {
 			return DeliveryResult{}, err
 		}
@@ -72,10 +75,27 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		timer := workflow.NewTimerWithOptions(ctx, next.wait, workflow.TimerOptions{
 			Summary: fmt.Sprintf("wait %s before attempt %d", next.wait, number+1),
 		})
-		if err := timer.Get(ctx, nil); err != nil {
+		if err := timer.Get(ctx, nil); temporal.IsCanceledError(err) {
+			return d.cancelled(ctx)
+		} else if err != nil {
 			return DeliveryResult{}, err
 		}
 	}
+}
+
+// cancelled ends a delivery whose workflow was cancelled (its webhook was
+// disabled or deleted): the delivery is recorded `cancelled` at once rather
+// than at its next attempt. The record runs on a disconnected context, since
+// the workflow's own is cancelled.
+func (d *delivery) cancelled(ctx workflow.Context) (DeliveryResult, error) {
+	next := transition{delivery: models.DeliveryCancelled}
+	if err := d.record(ctx, SendResult{Outcome: OutcomeCancelled}, next); err != nil {
+		return DeliveryResult{}, err
+	}
+	if err := d.setStatus(ctx, next.delivery, nil); err != nil {
+		return DeliveryResult{}, err
+	}
+	return DeliveryResult{Status: models.DeliveryCancelled, Attempts: d.progress.Attempts}, nil
 }
 
 // transition is the state one attempt leads to.
@@ -94,17 +114,22 @@ func (d *delivery) decide(ctx workflow.Context, i int, sent SendResult) transiti
 		t.delivery, t.webhook = models.DeliverySucceeded, models.WebhookActive
 	case OutcomeCancelled:
 		t.delivery = models.DeliveryCancelled
+	case OutcomeHeld:
+		t.delivery = models.DeliveryHeld
 	case OutcomeGone:
 		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookDisabled
 	case OutcomeRejected:
 		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookFailed
 	default:
-		if i >= len(d.delays) {
+		// The schedule continues where an earlier run of this delivery left
+		// it (a pause, a reconciled start).
+		retry := d.in.RetriesUsed + i
+		if retry >= len(d.delays) {
 			t.delivery, t.webhook = models.DeliveryFailed, models.WebhookRetryLimitReached
 			break
 		}
 		t.delivery, t.webhook = models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry
-		t.wait = RetryWait(d.delays[i], sent.RetryAfter)
+		t.wait = RetryWait(d.delays[retry], sent.RetryAfter)
 		at := workflow.Now(ctx).Add(t.wait)
 		t.at = &at
 	}
@@ -146,6 +171,9 @@ func (d *delivery) send(ctx workflow.Context, number int) (SendResult, error) {
 }
 
 func (d *delivery) record(ctx workflow.Context, sent SendResult, next transition) error {
+	// What was sent is recorded even if the workflow is being cancelled
+	// meanwhile: the attempt happened.
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: 24 * time.Hour,
 		// Recording is idempotent and never sends anything, so it may retry

@@ -33,7 +33,7 @@ func newHarness(t *testing.T, outcomes ...SendResult) *harness {
 		h.numbers = append(h.numbers, in.Attempt)
 		i := min(len(h.sends), len(h.outcomes)) - 1
 		res := h.outcomes[i]
-		if res.Outcome != OutcomeCancelled {
+		if res.Outcome != OutcomeCancelled && res.Outcome != OutcomeHeld { // nothing sent
 			res.Attempt = &AttemptRecord{Number: in.Attempt, Trigger: in.Trigger}
 		}
 		return res, nil
@@ -219,5 +219,79 @@ func TestShortenedScheduleForTests(t *testing.T) {
 	res := h.run(in)
 	if res.Attempts != 3 || h.sends[2] != 3*time.Second {
 		t.Fatalf("result %+v, sends %v", res, h.sends)
+	}
+}
+
+func TestCancelledAtOnceWhileAwaitingRetry(t *testing.T) {
+	h := newHarness(t, fail)
+	// The webhook is disabled during the 5m wait after attempt 2: the
+	// workflow ends then, not at attempt 3.
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, 3*time.Minute)
+	h.env.ExecuteWorkflow(DeliveryWorkflow, input)
+	if !h.env.IsWorkflowCompleted() || h.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow: completed %v, error %v", h.env.IsWorkflowCompleted(), h.env.GetWorkflowError())
+	}
+	var res DeliveryResult
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != models.DeliveryCancelled || len(h.sends) != 2 || res.Attempts != 2 {
+		t.Fatalf("result %+v after sends at %v, want cancelled after 2 attempts", res, h.sends)
+	}
+	if last := h.last(); last.DeliveryStatus != models.DeliveryCancelled || last.Attempt != nil || last.WebhookStatus != "" {
+		t.Fatalf("last record = %+v, want cancelled with no attempt", last)
+	}
+	if got := h.env.Now().Sub(h.start); got != 3*time.Minute {
+		t.Fatalf("ended at +%v, want at the cancellation (+3m), not the next attempt (+6m)", got)
+	}
+}
+
+func TestHeldWhilePaused(t *testing.T) {
+	h := newHarness(t, fail, SendResult{Outcome: OutcomeHeld})
+	res := h.run(input)
+	if res.Status != models.DeliveryHeld || len(h.sends) != 2 {
+		t.Fatalf("result %+v after %d sends", res, len(h.sends))
+	}
+	if last := h.last(); last.DeliveryStatus != models.DeliveryHeld || last.Attempt != nil || last.WebhookStatus != "" {
+		t.Fatalf("last record = %+v", last)
+	}
+}
+
+func TestResumedRunContinuesTheSchedule(t *testing.T) {
+	h := newHarness(t, fail)
+	in := input
+	in.FirstAttempt, in.RetriesUsed = 3, 2 // attempts 1 and 2 were made before a pause
+	res := h.run(in)
+	// Attempt 3 at once, then the waits left: 15m, 1h, 4h, 12h.
+	want := []time.Duration{0, 15 * time.Minute, 75 * time.Minute, 315 * time.Minute, 1035 * time.Minute}
+	if len(h.sends) != len(want) || res.Attempts != 5 || h.numbers[0] != 3 || h.numbers[4] != 7 {
+		t.Fatalf("sends %v numbers %v result %+v", h.sends, h.numbers, res)
+	}
+	for i := range want {
+		if h.sends[i] != want[i] {
+			t.Fatalf("attempt %d at +%v, want +%v", h.numbers[i], h.sends[i], want[i])
+		}
+	}
+}
+
+// TestCustomRetrySchedule: a webhook retrying at 1m, 5m and 15m (the
+// analytics workspace's schedule) makes four attempts at exactly +0, +1m,
+// +6m and +21m, then gives up.
+func TestCustomRetrySchedule(t *testing.T) {
+	h := newHarness(t, fail)
+	in := input
+	in.RetryDelays = []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}
+	res := h.run(in)
+	want := []time.Duration{0, time.Minute, 6 * time.Minute, 21 * time.Minute}
+	if len(h.sends) != len(want) || res.Status != models.DeliveryFailed {
+		t.Fatalf("sends at %v, result %+v", h.sends, res)
+	}
+	for i := range want {
+		if h.sends[i] != want[i] {
+			t.Errorf("attempt %d at +%v, want +%v", i+1, h.sends[i], want[i])
+		}
+	}
+	if h.last().WebhookStatus != models.WebhookRetryLimitReached {
+		t.Fatalf("last record %+v", h.last())
 	}
 }

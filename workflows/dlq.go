@@ -10,7 +10,8 @@ import (
 // Bulk replay of the dead-letter queue runs as a workflow of its own: it pages
 // through failed deliveries and replays them at a bounded rate, so that a
 // "replay all" of thousands neither times out an HTTP call nor floods the
-// Temporal server (FACTS.md: overload lowers throughput).
+// Temporal server (a server fed faster than it runs workflows gets slower;
+// see "Admission control" in the README).
 const (
 	DLQReplayWorkflow     = "ReplayDeadLetters"
 	DLQReplayPageActivity = "ReplayDeadLetterPage"
@@ -24,6 +25,9 @@ func DLQJobWorkflowID(jobID string) string { return dlqJobPrefix + jobID }
 
 // DLQFilter selects dead-letter entries.
 type DLQFilter struct {
+	// TenantID confines a job to one tenant; empty (an admin's job) means
+	// every tenant.
+	TenantID  string    `json:",omitempty"`
 	WebhookID string    `json:",omitempty"`
 	EventType string    `json:",omitempty"`
 	Since     time.Time `json:",omitempty"`

@@ -27,13 +27,16 @@ func DeliveryWorkflowID(deliveryID string) string { return deliveryWorkflowPrefi
 // Search attributes kept current on every delivery workflow, so that the Web
 // UI and `temporal workflow list --query` filter deliveries.
 var (
+	TenantIDAttr       = temporal.NewSearchAttributeKeyKeyword("TenantId")
 	WebhookIDAttr      = temporal.NewSearchAttributeKeyKeyword("WebhookId")
 	EventTypeAttr      = temporal.NewSearchAttributeKeyKeyword("EventType")
 	DeliveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryStatus")
 )
 
 // SearchAttributeNames lists the custom search attributes to register.
-var SearchAttributeNames = []string{WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName()}
+var SearchAttributeNames = []string{
+	TenantIDAttr.GetName(), WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName(),
+}
 
 // RetrySchedule is the wait before each retry: attempt 1 at once, then after
 // 1m, 5m, 15m, 1h, 4h and 12h; seven attempts in all.

@@ -37,9 +37,10 @@ func Reconcile(ctx workflow.Context) (int, error) {
 
 // RetentionResult counts what a retention pass removed.
 type RetentionResult struct {
-	Events     int64
-	Deliveries int64
-	Attempts   int64
+	Events      int64
+	Deliveries  int64
+	Attempts    int64
+	StatBuckets int64 `json:",omitempty"`
 }
 
 // Retention removes delivery logs older than RETENTION_DAYS.

@@ -10,6 +10,7 @@ import (
 // secret and headers are read by the send activity, never put in history.
 type DeliveryInput struct {
 	DeliveryID string
+	TenantID   string `json:",omitempty"`
 	WebhookID  string
 	EventID    string
 	EventType  string
@@ -17,8 +18,13 @@ type DeliveryInput struct {
 	// FirstAttempt numbers this run's first attempt (a replay continues the
 	// delivery's numbering).
 	FirstAttempt int
-	// RetryDelays overrides RetrySchedule. Only tests set it; no configuration
-	// or API input reaches it.
+	// RetriesUsed is how far into the retry schedule this run starts: a
+	// delivery resumed after a pause, or restarted by the reconciler,
+	// continues its schedule rather than starting it again (a replay starts
+	// it again: 0).
+	RetriesUsed int `json:",omitempty"`
+	// RetryDelays overrides RetrySchedule: the webhook's own schedule
+	// (webhookConfig.retrySchedule), fixed when the run starts.
 	RetryDelays []time.Duration `json:",omitempty"`
 }
 
@@ -33,6 +39,9 @@ const (
 	// built or the endpoint address is refused.
 	OutcomeRejected  Outcome = "rejected"
 	OutcomeCancelled Outcome = "cancelled" // webhook disabled or deleted: nothing sent
+	// OutcomeHeld: the webhook is paused; nothing was sent, and the delivery
+	// waits in the database until the webhook resumes.
+	OutcomeHeld Outcome = "held"
 )
 
 // SendInput asks the send activity for one attempt.

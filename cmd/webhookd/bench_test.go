@@ -23,8 +23,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// BenchmarkDeliveryThroughput compares webhookd with the naive baseline of
-// FACTS.md (one plain workflow per delivery calling one regular activity that
+// BenchmarkDeliveryThroughput compares webhookd with the naive baseline
+// (one plain workflow per delivery calling one regular activity that
 // POSTs) in one run, on one Temporal dev server (SQLite, WAL) and one
 // receiver. It reports deliveries/s flat out and event→receiver latency at a
 // fixed rate below saturation. Run:

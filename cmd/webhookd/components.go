@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -18,18 +16,26 @@ import (
 	"github.com/webhookd/webhookd/activities"
 	"github.com/webhookd/webhookd/api"
 	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/console"
+	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/safehttp"
+	"github.com/webhookd/webhookd/internal/secrets"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/telemetry"
+	"github.com/webhookd/webhookd/internal/tenancy"
 	"github.com/webhookd/webhookd/workflows"
 )
 
 // openStore connects to the database and checks (or, with migrate, brings)
 // the schema up to date.
-func openStore(ctx context.Context, databaseURL string, log *slog.Logger, migrate bool) (*store.Store, error) {
+func openStore(ctx context.Context, databaseURL string, log *slog.Logger, migrate bool, keys *secrets.Keyring) (*store.Store, error) {
 	s, err := store.Open(ctx, databaseURL, log)
 	if err != nil {
 		return nil, err
+	}
+	if keys != nil {
+		s.UseKeyring(keys)
 	}
 	if migrate {
 		n, err := s.Migrate(ctx)
@@ -49,12 +55,22 @@ func openStore(ctx context.Context, databaseURL string, log *slog.Logger, migrat
 	return s, nil
 }
 
-func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (client.Client, error) {
-	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-	})
+// dialTemporal connects to Temporal; m, when set, receives the SDK's own
+// metrics.
+func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, m *processMetrics) (client.Client, error) {
+	opts := client.Options{
+		HostPort:          cfg.TemporalAddress,
+		Namespace:         cfg.TemporalNamespace,
+		Logger:            sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
+		ConnectionOptions: client.ConnectionOptions{TLS: cfg.Temporal.TLS},
+	}
+	if m != nil {
+		opts.MetricsHandler = m.temporal
+	}
+	if cfg.Temporal.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.Temporal.APIKey)
+	}
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
 	}
@@ -62,26 +78,57 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger) (cli
 }
 
 func newDispatcher(s *store.Store, c client.Client, cfg config.Config, log *slog.Logger) *dispatch.Dispatcher {
-	return &dispatch.Dispatcher{Store: s, Temporal: c, TaskQueue: cfg.TaskQueue, Logger: log}
+	d := dispatch.New(s, c, cfg.TaskQueue, log)
+	d.Poster = newPoster(cfg)
+	return d
 }
 
-// newWorker builds the Temporal worker with every workflow and activity.
-func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg config.Config) worker.Worker {
+// newPoster builds what sends requests to receivers: the SSRF-safe client
+// (through EGRESS_PROXY when set).
+func newPoster(cfg config.Config) *deliver.Poster {
+	return &deliver.Poster{
+		Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints, Proxy: cfg.EgressProxy}),
+		Version: version,
+		Now:     func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// runTemporalWorker runs w until ctx ends. A fatal worker error (the
+// namespace is gone, credentials are refused) ends it with that error, so
+// that the process exits instead of staying up and doing nothing. In-flight
+// tasks finish before it returns; unfinished ones are retried elsewhere.
+func runTemporalWorker(ctx context.Context, w worker.Worker) error {
+	interrupt := make(chan any)
+	go func() { <-ctx.Done(); close(interrupt) }()
+	if err := w.Run(interrupt); err != nil {
+		return fmt.Errorf("temporal worker stopped: %w", err)
+	}
+	return nil
+}
+
+// newWorker builds the Temporal worker with every workflow and activity; m,
+// when set, receives the delivery metrics.
+func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg config.Config, m *processMetrics) worker.Worker {
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		// Attempts run as local activities inside workflow tasks, so both
 		// limits bound concurrent POSTs.
 		MaxConcurrentLocalActivityExecutionSize: cfg.WorkerConcurrency,
 		MaxConcurrentWorkflowTaskExecutionSize:  cfg.WorkerConcurrency,
 		MaxConcurrentActivityExecutionSize:      16,
+		// A task queue has several partitions (4 by default); with the SDK's
+		// default two workflow-task pollers, tasks could sit up to a minute
+		// in a partition no poller was on. Autoscaling pollers keep a poll
+		// on every partition and add more under load.
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			InitialNumberOfPollers: 8, MinimumNumberOfPollers: 4, MaximumNumberOfPollers: 64,
+		}),
+		ActivityTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			InitialNumberOfPollers: 4, MinimumNumberOfPollers: 2, MaximumNumberOfPollers: 16,
+		}),
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{
-			Store:   s,
-			Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints}),
-			Version: version,
-			Now:     func() time.Time { return time.Now().UTC() },
-		},
+		&activities.Sender{Store: s, Client: d.Poster.Client, Version: version, Now: d.Poster.Now, Metrics: m.deliveryMetrics()},
 		&activities.Recorder{Store: s},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},
@@ -89,29 +136,50 @@ func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg conf
 	return w
 }
 
-func newRegistry() *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return reg
+func newAPI(s *store.Store, c client.Client, d *dispatch.Dispatcher, cfg config.Config, log *slog.Logger, m *processMetrics) (http.Handler, error) {
+	if err := telemetry.RegisterDeliveryGauges(m.registry, s, 15*time.Second); err != nil {
+		return nil, err
+	}
+	deps := api.Deps{
+		Logger: log, Store: s, Dispatcher: d, Metrics: m.registry,
+		APIToken: cfg.APIToken, AllowPrivateEndpoints: cfg.AllowPrivateEndpoints,
+	}
+	if len(cfg.TenantTokenKeys) > 0 {
+		tokens, err := tenancy.NewTokens(nil, cfg.TenantTokenKeys...)
+		if err != nil {
+			return nil, fmt.Errorf("TENANT_TOKEN_KEY: %w", err)
+		}
+		deps.Tokens = tokens
+	}
+	deps.Console = consoleFor(cfg, log)
+	return api.NewServer(deps)
 }
 
-func newAPI(s *store.Store, c client.Client, d *dispatch.Dispatcher, cfg config.Config, log *slog.Logger) (http.Handler, error) {
-	return api.NewServer(api.Deps{
-		Logger: log, Store: s, Dispatcher: d, Temporal: c, Metrics: newRegistry(),
-		APIToken: cfg.APIToken, AllowPrivateEndpoints: cfg.AllowPrivateEndpoints,
-	})
+// consoleFor builds the web console the API mounts at /console/. Sessions
+// are sealed with the secrets keyring, which every replica shares.
+func consoleFor(cfg config.Config, log *slog.Logger) func(http.Handler) (http.Handler, error) {
+	return func(apiHandler http.Handler) (http.Handler, error) {
+		if cfg.Keyring == nil {
+			return nil, errors.New("console: no keyring to seal sessions with (ENCRYPTION_KEYS)")
+		}
+		return console.New(console.Deps{
+			Logger: log, API: apiHandler, Sealer: cfg.Keyring,
+			TemporalUI: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace, FrameAncestors: cfg.ConsoleFrameAncestors,
+		})
+	}
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains for up to 10s.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// what names the server and its variable in messages.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, what string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s (HTTP_ADDR): %w", addr, err)
+		return fmt.Errorf("listen on %s (%s): %w", addr, what, err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("API listening", "addr", "http://"+ln.Addr().String())
+	log.Info("listening", "server", what, "addr", "http://"+ln.Addr().String())
 	select {
 	case err := <-errc:
 		return err

@@ -56,6 +56,7 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("%s: %s is not a variable webhookd reads", name, k)
 			}
 			env[k] = strings.ReplaceAll(v, "${API_TOKEN:?set API_TOKEN to the bearer token clients will use}", "token")
+			env[k] = strings.ReplaceAll(env[k], "${ENCRYPTION_KEYS:?set ENCRYPTION_KEYS (webhookd keygen prints one)}", testEncryptionKeys)
 		}
 		// The compose environment must pass webhookd's own validation.
 		if _, err := config.Load(config.Mode(mode), func(k string) string { return env[k] }); err != nil {

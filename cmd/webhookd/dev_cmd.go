@@ -9,14 +9,31 @@ import (
 	"path/filepath"
 
 	"github.com/webhookd/webhookd/internal/config"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/keyfile"
+	"github.com/webhookd/webhookd/internal/secrets"
 	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/tenancy"
 )
 
 // runDev runs everything in one process: an embedded Temporal server with its
 // Web UI (state under DATA_DIR), the database (DATABASE_URL, or SQLite under
 // DATA_DIR), a worker and the API. Ctrl-C stops them in reverse order.
 func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer) error {
+	unlock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// The embedded server's own log is noise to a newcomer (its start-up
+	// warnings, its errors while it shuts down): shown only when debugging.
+	serverLog := slog.LevelError + 8
+	if cfg.LogLevel <= slog.LevelDebug {
+		serverLog = slog.LevelDebug
+	}
 	ts, err := devserver.Start(ctx, devserver.Options{
 		FrontendAddr:     cfg.TemporalAddress,
 		UIAddr:           cfg.TemporalUIAddr,
@@ -24,7 +41,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		Namespace:        cfg.TemporalNamespace,
 		SearchAttributes: temporalsetup.SearchAttributeTypes(),
 		Logger:           log,
-		ServerLogLevel:   slog.LevelWarn,
+		ServerLogLevel:   serverLog,
 	})
 	if err != nil {
 		return err
@@ -35,13 +52,37 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	if databaseURL == "" {
 		databaseURL = "sqlite:" + filepath.Join(cfg.DataDir, "webhookd.db")
 	}
-	s, err := openStore(ctx, databaseURL, log, true) // dev migrates by itself: zero setup
+	if cfg.Keyring == nil {
+		// Zero setup: webhook secrets are encrypted with a key kept under
+		// DATA_DIR (keep it with the data: without it they cannot be read).
+		path := filepath.Join(cfg.DataDir, "secrets.keyring")
+		spec, created, err := secrets.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return fmt.Errorf("encryption key: %w", err)
+		}
+		if created {
+			log.Info("generated an encryption key for webhook secrets", "file", path)
+		}
+		if cfg.Keyring, err = secrets.ParseKeyring(spec); err != nil {
+			return fmt.Errorf("encryption key %s: %w", path, err)
+		}
+	}
+	s, err := openStore(ctx, databaseURL, log, true, cfg.Keyring) // dev migrates by itself: zero setup
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if n, err := s.EncryptSecrets(ctx, true); err != nil {
+		return fmt.Errorf("encrypt webhook secrets: %w", err)
+	} else if n > 0 {
+		log.Info("encrypted webhook secrets", "webhooks", n)
+	}
 
-	c, err := dialTemporal(ctx, cfg, log)
+	m, err := newProcessMetrics(log)
+	if err != nil {
+		return err
+	}
+	c, err := dialTemporal(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -53,22 +94,37 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 
-	d := newDispatcher(s, c, cfg, log)
-	w := newWorker(c, s, d, cfg)
-	if err := w.Start(); err != nil {
-		return err
+	if len(cfg.TenantTokenKeys) == 0 {
+		// Zero setup: a signing key kept under DATA_DIR, so tenant tokens
+		// survive restarts.
+		key, created, err := keyfile.LoadOrCreate(filepath.Join(cfg.DataDir, "tenant-token.key"), tenancy.GenerateKey)
+		if err != nil {
+			return fmt.Errorf("tenant token key: %w", err)
+		}
+		if created {
+			log.Info("generated a tenant-token signing key", "file", filepath.Join(cfg.DataDir, "tenant-token.key"))
+		}
+		cfg.TenantTokenKeys = []string{key}
 	}
-	defer w.Stop()
 
-	h, err := newAPI(s, c, d, cfg, log)
+	if cfg.APIToken == "" {
+		log.Info("no API_TOKEN: requests without credentials act as the admin; tenant tokens confine only those who present them")
+	}
+	d := newDispatcher(s, c, cfg, log)
+	h, err := newAPI(s, c, d, cfg, log, m)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "webhookd dev is up:\n  API            http://%s/api/v1\n  Temporal       %s\n  Temporal UI    http://%s\n  database       %s\n",
 		cfg.HTTPAddr, ts.FrontendAddr(), ts.UIAddr(), s.Dialect())
-	err = serveHTTP(ctx, cfg.HTTPAddr, h, log)
-	if errors.Is(err, context.Canceled) {
-		return nil
+	// The worker, the outbox starter and the API run together; the first
+	// to fail (a fatal worker error, a port in use) stops the others.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, d, cfg, m)) })
+	g.Go(func() error { d.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow}).Run(gctx); return nil })
+	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
 	}
-	return err
+	return nil
 }

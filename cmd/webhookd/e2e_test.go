@@ -172,9 +172,9 @@ func TestEndToEndWorkerDiesMidFlight(t *testing.T) {
 	t.Logf("receiver saw %d POSTs; delivery %+v", rc.count(), d)
 }
 
-// TestEndToEndReconcilerStartsOrphans: a delivery committed without its
-// workflow (the API died between commit and start) is delivered by the
-// reconciler.
+// TestEndToEndReconcilerStartsOrphans: a delivery the starter claimed but
+// whose workflow never started (the process died between the claim and the
+// start) is delivered by the reconciler.
 func TestEndToEndReconcilerStartsOrphans(t *testing.T) {
 	st := newStack(t)
 	rc := newRecorder(t, always(204))
@@ -182,7 +182,7 @@ func TestEndToEndReconcilerStartsOrphans(t *testing.T) {
 	old := store.Now().Add(-time.Minute)
 	ev := &models.Event{ID: "evt-orphan", Type: "order.created", Timestamp: old, CreatedAt: old}
 	d := models.Delivery{ID: "0190a000-0000-7000-8000-000000000001", EventID: ev.ID, WebhookID: hookID, EventType: ev.Type,
-		Status: models.DeliveryPending, Trigger: models.TriggerScheduled, CreatedAt: old, UpdatedAt: old}
+		Status: models.DeliveryPending, Trigger: models.TriggerScheduled, DispatchedAt: &old, CreatedAt: old, UpdatedAt: old}
 	if _, _, _, err := st.store.IngestEvent(context.Background(), ev, []models.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}

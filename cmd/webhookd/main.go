@@ -9,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/secrets"
 )
 
 // version is stamped at release builds (-ldflags "-X main.version=...").
@@ -34,6 +36,8 @@ Commands:
   api      the REST API only
   worker   the Temporal worker only
   migrate  create/update the schema and the Temporal search attributes, then exit
+           (--reencrypt: re-encrypt webhook secrets under the current key)
+  keygen   print a new ENCRYPTION_KEYS entry
   probe    GET a URL and exit 0 on 200 (container health checks)
   version  print the version
 
@@ -56,6 +60,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("usage: webhookd probe <url>")
 		}
 		return probe(ctx, args[1])
+	case "keygen":
+		// A new ENCRYPTION_KEYS entry; put it first to rotate (keep the
+		// old ones after it until `webhookd migrate --reencrypt` has run).
+		spec, err := secrets.GenerateSpec("k" + time.Now().UTC().Format("20060102"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, spec)
+		return nil
 	case "version", "--version":
 		fmt.Fprintln(stdout, "webhookd", version)
 		return nil
@@ -65,6 +78,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	default:
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("unknown command %q", args[0])
+	}
+	reencrypt := false
+	if mode == config.ModeMigrate && len(args) == 2 && args[1] == "--reencrypt" {
+		reencrypt, args = true, args[:1]
 	}
 	if len(args) > 1 {
 		return fmt.Errorf("%s takes no arguments (configuration comes from the environment)", args[0])
@@ -82,6 +99,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case config.ModeWorker:
 		return runWorker(ctx, cfg, log)
 	default:
-		return runMigrate(ctx, cfg, log)
+		return runMigrate(ctx, cfg, log, reencrypt)
 	}
 }

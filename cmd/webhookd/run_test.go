@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +21,7 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -156,6 +159,19 @@ func TestDevZeroSetup(t *testing.T) {
 			t.Fatalf("schedule %s: %v", id, err)
 		}
 	}
+	// A tenant token minted now must still work after the restart: the
+	// signing key is kept in the data dir.
+	code, body := httpDo(t, "POST", "http://"+p.api+"/api/v1/tenants/acme/tokens", `{"ttlSeconds":3600}`)
+	if code != 201 {
+		t.Fatalf("mint tenant token: %d %s", code, body)
+	}
+	var minted struct{ Token string }
+	if err := json.Unmarshal([]byte(body), &minted); err != nil || minted.Token == "" {
+		t.Fatalf("token answer %s: %v", body, err)
+	}
+	if st, err := os.Stat(filepath.Join(dataDir, "tenant-token.key")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("tenant-token.key: %v %v", st, err)
+	}
 	p.stop(t)
 
 	// Same data dir, new ports: the webhook (and Temporal's state) is still there.
@@ -164,6 +180,16 @@ func TestDevZeroSetup(t *testing.T) {
 	waitReady(t, p2)
 	if code, body := httpDo(t, "GET", "http://"+p2.api+"/api/v1/webhooks/name/dev-hook", ""); code != 200 {
 		t.Fatalf("webhook lost across restart: %d %s", code, body)
+	}
+	req, _ := http.NewRequest("GET", "http://"+p2.api+"/api/v1/webhooks", nil)
+	req.Header.Set("Authorization", "Bearer "+minted.Token)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("a tenant token from before the restart: %d", resp.StatusCode)
 	}
 }
 
@@ -201,7 +227,7 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 
 func TestAPIRefusesSchemaBehind(t *testing.T) {
 	// A database that was never migrated: api must refuse to start.
-	env := map[string]string{"DATABASE_URL": emptyPostgres(t), "API_TOKEN": "t", "TEMPORAL_ADDRESS": freeAddr(t)}
+	env := map[string]string{"DATABASE_URL": emptyPostgres(t), "API_TOKEN": "t", "TEMPORAL_ADDRESS": freeAddr(t), "ENCRYPTION_KEYS": testEncryptionKeys}
 	err := run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "webhookd migrate") {
 		t.Fatalf("want a schema-behind error, got %v", err)

@@ -21,7 +21,9 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/tenancy"
 )
 
 // stack is webhookd assembled from the same constructors the commands use,
@@ -33,6 +35,8 @@ type stack struct {
 	log        *slog.Logger
 	temporal   *devserver.Server
 	store      *store.Store
+	dbURL      string
+	metrics    *processMetrics
 	client     client.Client
 	dispatcher *dispatch.Dispatcher
 	worker     worker.Worker
@@ -49,6 +53,17 @@ type stackOptions struct {
 	// temporalFile keeps Temporal's state in a SQLite file (WAL), as
 	// `webhookd dev` does; empty keeps it in memory.
 	temporalFile string
+	// sqliteStore keeps webhookd's state in SQLite, as `webhookd dev` does
+	// without DATABASE_URL; PostgreSQL otherwise.
+	sqliteStore bool
+	// startWindow and startParallel set the starter's admission window
+	// and concurrent starts (0: the defaults).
+	startWindow, startParallel int
+	// storeURL opens (and migrates) this database instead of a fresh one.
+	storeURL string
+	// apiToken and tenantKey turn on the admin token and tenant tokens
+	// (the API is open and tenant tokens are off without them).
+	apiToken, tenantKey string
 }
 
 func newStackWith(t testing.TB, o stackOptions) *stack {
@@ -74,23 +89,61 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 	cfg := config.Config{
 		TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default", TaskQueue: "webhooks",
 		AllowPrivateEndpoints: true, WorkerConcurrency: 64, RetentionDays: 7,
+		APIToken: o.apiToken, Keyring: storetest.Keyring(t), TemporalUIURL: "http://127.0.0.1:8233",
 	}
-	s := storetest.Open(t, store.Postgres)
-	c, err := dialTemporal(ctx, cfg, log)
+	if o.tenantKey != "" {
+		cfg.TenantTokenKeys = []string{o.tenantKey}
+	}
+	var (
+		s     *store.Store
+		dbURL string
+	)
+	switch {
+	case o.storeURL != "":
+		var err error
+		if s, err = openStore(ctx, o.storeURL, log, true, storetest.Keyring(t)); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+	case o.sqliteStore:
+		s = storetest.Open(t, store.SQLite)
+	default:
+		s, dbURL = storetest.OpenPostgres(t)
+	}
+	metrics, err := newProcessMetrics(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := dialTemporal(ctx, cfg, log, metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	st := &stack{t: t, cfg: cfg, log: log, temporal: ts, store: s, client: c}
+	st := &stack{t: t, cfg: cfg, log: log, temporal: ts, store: s, dbURL: dbURL, client: c, metrics: metrics}
 	st.dispatcher = newDispatcher(s, c, cfg, log)
 	st.dispatcher.RetryDelays = retryDelays
 	st.startWorker()
-	h, err := api.NewServer(api.Deps{
-		Logger: log, Store: s, Dispatcher: st.dispatcher, Temporal: c, Metrics: newRegistry(),
-		AllowPrivateEndpoints: true,
+	starterCtx, stopStarter := context.WithCancel(context.Background())
+	starter := st.dispatcher.NewStarter(dispatch.StarterOptions{Window: o.startWindow, Parallel: o.startParallel})
+	starterDone := make(chan struct{})
+	go func() { defer close(starterDone); starter.Run(starterCtx) }()
+	t.Cleanup(func() { stopStarter(); <-starterDone })
+	// Always fresh in tests (the process default is a 15 s cache).
+	if err := telemetry.RegisterDeliveryGauges(metrics.registry, s, 0); err != nil {
+		t.Fatal(err)
+	}
+	deps := api.Deps{
+		Logger: log, Store: s, Dispatcher: st.dispatcher, Metrics: metrics.registry,
+		AllowPrivateEndpoints: true, APIToken: cfg.APIToken, Console: consoleFor(cfg, log),
 		// A fast bulk-replay pace keeps the 500-entry test short.
-		BulkReplayPageSize: 100, BulkReplayPause: 50 * time.Millisecond,
-	})
+		DLQPace: dispatch.DLQPace{PageSize: 100, Pause: 50 * time.Millisecond},
+	}
+	if len(cfg.TenantTokenKeys) > 0 {
+		if deps.Tokens, err = tenancy.NewTokens(nil, cfg.TenantTokenKeys...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := api.NewServer(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +154,7 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 
 func (st *stack) startWorker() {
 	st.t.Helper()
-	w := newWorker(st.client, st.store, st.dispatcher, st.cfg)
+	w := newWorker(st.client, st.store, st.dispatcher, st.cfg, st.metrics)
 	if err := w.Start(); err != nil {
 		st.t.Fatal(err)
 	}
@@ -125,6 +178,9 @@ func (st *stack) call(method, path string, body any, out any) int {
 		st.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if st.cfg.APIToken != "" {
+		req.Header.Set("Authorization", "Bearer "+st.cfg.APIToken)
+	}
 	resp, err := st.api.Client().Do(req)
 	if err != nil {
 		st.t.Fatal(err)

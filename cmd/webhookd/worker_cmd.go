@@ -4,18 +4,26 @@ import (
 	"context"
 	"log/slog"
 
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/temporalsetup"
 )
 
-// runWorker runs the Temporal worker until ctx ends. Many may run.
+// runWorker runs the Temporal worker until ctx ends, and serves its metrics
+// and health on METRICS_ADDR. Many may run.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	s, err := openStore(ctx, cfg.DatabaseURL, log, false)
+	s, err := openStore(ctx, cfg.DatabaseURL, log, false, cfg.Keyring)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	c, err := dialTemporal(ctx, cfg, log)
+	m, err := newProcessMetrics(log)
+	if err != nil {
+		return err
+	}
+	c, err := dialTemporal(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -23,12 +31,18 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := temporalsetup.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
 		return err
 	}
-	w := newWorker(c, s, newDispatcher(s, c, cfg, log), cfg)
-	if err := w.Start(); err != nil {
+	ready := func(ctx context.Context) error {
+		if err := s.Ping(ctx); err != nil {
+			return err
+		}
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
 	}
-	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace)
-	<-ctx.Done()
-	w.Stop() // waits for in-flight tasks; unfinished ones are retried elsewhere
-	return nil
+	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+cfg.MetricsAddr+"/metrics")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, newDispatcher(s, c, cfg, log), cfg, m)) })
+	g.Go(func() error {
+		return serveHTTP(gctx, cfg.MetricsAddr, metricsHandler(m, ready), log, "metrics, METRICS_ADDR")
+	})
+	return g.Wait()
 }

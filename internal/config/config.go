@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/webhookd/webhookd/internal/safehttp"
+	"github.com/webhookd/webhookd/internal/secrets"
 )
 
 // Mode is the subcommand being run; some defaults depend on it.
@@ -27,8 +31,10 @@ const (
 type Config struct {
 	Mode Mode
 	// DatabaseURL is a postgres:// URL or, in dev, a sqlite file path.
-	DatabaseURL       string
-	TemporalAddress   string
+	DatabaseURL     string
+	TemporalAddress string
+	// Temporal says how to connect beyond the address (TLS, API key).
+	Temporal          TemporalConnection
 	TemporalUIAddr    string
 	TemporalNamespace string
 	TaskQueue         string
@@ -42,13 +48,47 @@ type Config struct {
 	LogLevel              slog.Level
 	// WorkerConcurrency bounds concurrent deliveries per worker process.
 	WorkerConcurrency int
+	// TenantTokenKeys sign and verify tenant tokens: the first signs, all
+	// verify (TENANT_TOKEN_KEY, then TENANT_TOKEN_KEY_PREVIOUS while a key
+	// is rotated). Empty turns tenant tokens off, except in dev, which keeps
+	// a generated key under DATA_DIR.
+	TenantTokenKeys []string
+	// StartWindow bounds deliveries handed to Temporal but not yet
+	// attempted, across every api replica (the starter's admission window).
+	StartWindow int
+	// APIWorker runs a worker inside `webhookd api` too, so that workflows
+	// it starts begin in the same process (eager start).
+	APIWorker bool
+	// MetricsAddr is where `webhookd worker` serves /metrics, /healthz and
+	// /readyz (api and dev serve them with the API).
+	MetricsAddr string
+	// EgressProxy, when set, carries every delivery (HTTP CONNECT); the
+	// address check still runs on the endpoint. It may hold a password:
+	// print it only with Redacted.
+	EgressProxy *url.URL
+	// TemporalUIURL is the Temporal Web UI as a browser reaches it; the
+	// console links each delivery to its workflow there. Dev defaults to
+	// its embedded UI; elsewhere empty hides the links.
+	TemporalUIURL string
+	// ConsoleFrameAncestors are the origins that may show the console in a
+	// frame (CSP frame-ancestors); empty allows none.
+	ConsoleFrameAncestors []string
+	// Keyring encrypts webhook secrets at rest (ENCRYPTION_KEYS); dev keeps
+	// a generated one under DATA_DIR when none is set.
+	Keyring *secrets.Keyring
 }
+
+// MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
+const MinTenantTokenKey = 32
 
 // Vars lists every environment variable Load reads, for docs and checks.
 var Vars = []string{
 	"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_UI_ADDR", "TEMPORAL_NAMESPACE",
 	"TEMPORAL_TASK_QUEUE", "HTTP_ADDR", "DATA_DIR", "API_TOKEN", "API_OPEN",
 	"ALLOW_PRIVATE_ENDPOINTS", "RETENTION_DAYS", "LOG_LEVEL", "WORKER_CONCURRENCY",
+	"TENANT_TOKEN_KEY", "TENANT_TOKEN_KEY_PREVIOUS", "START_WINDOW", "API_WORKER",
+	"TEMPORAL_TLS", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY",
+	"METRICS_ADDR", "EGRESS_PROXY", "ENCRYPTION_KEYS", "TEMPORAL_UI_URL", "CONSOLE_FRAME_ANCESTORS",
 }
 
 // Load builds the Config for mode from getenv. Every invalid value is
@@ -71,6 +111,38 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		RetentionDays:         r.intRange("RETENTION_DAYS", 7, 1, 3650),
 		LogLevel:              r.level("LOG_LEVEL", slog.LevelInfo),
 		WorkerConcurrency:     r.intRange("WORKER_CONCURRENCY", 200, 1, 10000),
+		StartWindow:           r.intRange("START_WINDOW", 100, 1, 100000),
+		APIWorker:             r.boolean("API_WORKER", false),
+		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
+	}
+	if v := r.str("ENCRYPTION_KEYS", ""); v != "" {
+		// Not r.fail: the value is key material.
+		k, err := secrets.ParseKeyring(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("ENCRYPTION_KEYS: %w", err))
+		}
+		c.Keyring = k
+	} else if mode != ModeDev {
+		r.errs = append(r.errs, errors.New("ENCRYPTION_KEYS: required outside `webhookd dev` (webhook secrets are encrypted at rest); `webhookd keygen` prints one"))
+	}
+	if v := r.str("EGRESS_PROXY", ""); v != "" {
+		// Not r.fail: the value is not echoed, it may hold a password.
+		proxy, err := safehttp.ParseProxyURL(v)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("EGRESS_PROXY: %w", err))
+		}
+		c.EgressProxy = proxy
+	}
+	c.TenantTokenKeys = r.tokenKeys()
+	c.Temporal = r.temporalConnection()
+	uiDefault := ""
+	if mode == ModeDev {
+		uiDefault = "http://" + c.TemporalUIAddr
+	}
+	c.TemporalUIURL = r.httpURL("TEMPORAL_UI_URL", uiDefault)
+	c.ConsoleFrameAncestors = r.origins("CONSOLE_FRAME_ANCESTORS")
+	if c.Temporal.TLS != nil && mode == ModeDev {
+		r.errs = append(r.errs, errors.New("TEMPORAL_TLS, TEMPORAL_API_KEY: `webhookd dev` runs its own Temporal server, without TLS; these are for api, worker and migrate"))
 	}
 	if c.DatabaseURL != "" {
 		if err := checkDatabaseURL(c.DatabaseURL, mode); err != nil {
@@ -169,6 +241,26 @@ func (r *reader) intRange(key string, def, lo, hi int) int {
 		return def
 	}
 	return n
+}
+
+// tokenKeys reads the tenant-token signing key and the previous one. Values
+// are never echoed: they are secrets.
+func (r *reader) tokenKeys() []string {
+	var keys []string
+	for _, name := range []string{"TENANT_TOKEN_KEY", "TENANT_TOKEN_KEY_PREVIOUS"} {
+		v := r.str(name, "")
+		switch {
+		case v == "":
+			continue
+		case len(v) < MinTenantTokenKey:
+			r.errs = append(r.errs, fmt.Errorf("%s: must be at least %d characters (value not shown), e.g. the output of `openssl rand -base64 32`", name, MinTenantTokenKey))
+		case name == "TENANT_TOKEN_KEY_PREVIOUS" && len(keys) == 0:
+			r.errs = append(r.errs, errors.New("TENANT_TOKEN_KEY_PREVIOUS: set only together with TENANT_TOKEN_KEY (the new key)"))
+		default:
+			keys = append(keys, v)
+		}
+	}
+	return keys
 }
 
 func (r *reader) level(key string, def slog.Level) slog.Level {

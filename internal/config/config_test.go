@@ -2,12 +2,22 @@ package config
 
 import (
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 )
 
+// testKeys is a valid ENCRYPTION_KEYS (a key of 32 zero bytes).
+const testKeys = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// env serves m, with ENCRYPTION_KEYS set unless m names it.
 func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+	return func(k string) string {
+		if v, ok := m[k]; ok || k != "ENCRYPTION_KEYS" {
+			return v
+		}
+		return testKeys
+	}
 }
 
 func TestDefaults(t *testing.T) {
@@ -38,6 +48,8 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"ALLOW_PRIVATE_ENDPOINTS": {"ALLOW_PRIVATE_ENDPOINTS": "maybe"},
 		"TEMPORAL_TASK_QUEUE":     {"TEMPORAL_TASK_QUEUE": "a queue"},
 		"DATABASE_URL":            {"DATABASE_URL": "mysql://x"},
+		"TEMPORAL_UI_URL":         {"TEMPORAL_UI_URL": "temporal.example.com"},
+		"CONSOLE_FRAME_ANCESTORS": {"CONSOLE_FRAME_ANCESTORS": "https://app.example.com *"},
 	}
 	for name, vars := range cases {
 		_, err := Load(ModeDev, env(vars))
@@ -78,5 +90,97 @@ func TestDatabaseURLErrorsHideThePassword(t *testing.T) {
 	}
 	if _, err := Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://u:p@h1:5432,h2:5432/db"})); err != nil {
 		t.Fatalf("multi-host URL refused: %v", err)
+	}
+}
+
+func TestTenantTokenKeys(t *testing.T) {
+	long, older := strings.Repeat("k", 32), strings.Repeat("o", 40)
+	c, err := Load(ModeDev, env(map[string]string{"TENANT_TOKEN_KEY": long, "TENANT_TOKEN_KEY_PREVIOUS": older}))
+	if err != nil || len(c.TenantTokenKeys) != 2 || c.TenantTokenKeys[0] != long || c.TenantTokenKeys[1] != older {
+		t.Fatalf("keys = %v, %v", c.TenantTokenKeys, err)
+	}
+	for _, vars := range []map[string]string{
+		{"TENANT_TOKEN_KEY": "short-secret"},
+		{"TENANT_TOKEN_KEY_PREVIOUS": older},
+	} {
+		_, err := Load(ModeDev, env(vars))
+		if err == nil || !strings.Contains(err.Error(), "TENANT_TOKEN_KEY") || strings.Contains(err.Error(), "short-secret") ||
+			strings.Contains(err.Error(), older) {
+			t.Errorf("%v: error %v, want one naming the variable without its value", vars, err)
+		}
+	}
+	if c, _ := Load(ModeDev, env(nil)); len(c.TenantTokenKeys) != 0 {
+		t.Fatal("no key configured must mean none (dev generates one itself)")
+	}
+}
+
+func TestTemporalConnection(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x@h/db"}
+	c, err := Load(ModeWorker, env(base))
+	if err != nil || c.Temporal.TLS != nil || c.Temporal.APIKey != "" {
+		t.Fatalf("plain by default: %+v %v", c.Temporal, err)
+	}
+	cloud := map[string]string{"DATABASE_URL": "postgres://x@h/db", "TEMPORAL_API_KEY": "key-123", "TEMPORAL_TLS_SERVER_NAME": "ns.tmprl.cloud"}
+	c, err = Load(ModeWorker, env(cloud))
+	if err != nil || c.Temporal.TLS == nil || c.Temporal.TLS.ServerName != "ns.tmprl.cloud" || c.Temporal.APIKey != "key-123" {
+		t.Fatalf("API key turns TLS on: %+v %v", c.Temporal, err)
+	}
+	dir := t.TempDir()
+	notPEM := dir + "/ca.pem"
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, vars := range map[string]map[string]string{
+		"TEMPORAL_TLS_CA":   {"TEMPORAL_TLS_CA": notPEM},
+		"TEMPORAL_TLS_CERT": {"TEMPORAL_TLS_CERT": dir + "/client.pem"},
+		"TEMPORAL_TLS_KEY":  {"TEMPORAL_TLS_CERT": dir + "/missing.pem", "TEMPORAL_TLS_KEY": dir + "/missing.key"},
+	} {
+		vars["DATABASE_URL"] = "postgres://x@h/db"
+		if _, err := Load(ModeWorker, env(vars)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: want an error naming it, got %v", name, err)
+		}
+	}
+	if _, err := Load(ModeDev, env(map[string]string{"TEMPORAL_TLS": "true"})); err == nil {
+		t.Error("TLS settings must be refused in dev, which runs its own server")
+	}
+}
+
+func TestEncryptionKeys(t *testing.T) {
+	base := map[string]string{"DATABASE_URL": "postgres://x@h/db", "ENCRYPTION_KEYS": ""}
+	if _, err := Load(ModeWorker, env(base)); err == nil || !strings.Contains(err.Error(), "ENCRYPTION_KEYS") {
+		t.Fatalf("worker without keys: %v", err)
+	}
+	if c, err := Load(ModeDev, env(map[string]string{"ENCRYPTION_KEYS": ""})); err != nil || c.Keyring != nil {
+		t.Fatalf("dev without keys makes its own: %v", err)
+	}
+	base["ENCRYPTION_KEYS"] = "k1:c2VjcmV0LXRvby1zaG9ydA=="
+	_, err := Load(ModeWorker, env(base))
+	if err == nil || !strings.Contains(err.Error(), "ENCRYPTION_KEYS") || strings.Contains(err.Error(), "c2VjcmV0") {
+		t.Fatalf("a short key: %v", err)
+	}
+	base["ENCRYPTION_KEYS"] = testKeys
+	if c, err := Load(ModeWorker, env(base)); err != nil || c.Keyring == nil || c.Keyring.CurrentID() != "k1" {
+		t.Fatalf("keys: %v", err)
+	}
+}
+
+func TestConsoleSettings(t *testing.T) {
+	c, err := Load(ModeDev, env(map[string]string{"TEMPORAL_UI_ADDR": "127.0.0.1:9233"}))
+	if err != nil || c.TemporalUIURL != "http://127.0.0.1:9233" || c.ConsoleFrameAncestors != nil {
+		t.Fatalf("dev: %q %v %v", c.TemporalUIURL, c.ConsoleFrameAncestors, err)
+	}
+	c, err = Load(ModeAPI, env(map[string]string{"DATABASE_URL": "postgres://x@h/db", "API_TOKEN": "t",
+		"TEMPORAL_UI_URL": "https://temporal.example.com/", "CONSOLE_FRAME_ANCESTORS": "'self'  https://app.example.com"}))
+	if err != nil || c.TemporalUIURL != "https://temporal.example.com" || strings.Join(c.ConsoleFrameAncestors, " ") != "'self' https://app.example.com" {
+		t.Fatalf("api: %q %v %v", c.TemporalUIURL, c.ConsoleFrameAncestors, err)
+	}
+	c, _ = Load(ModeAPI, env(map[string]string{"DATABASE_URL": "postgres://x@h/db", "API_TOKEN": "t"}))
+	if c.TemporalUIURL != "" {
+		t.Fatalf("api without TEMPORAL_UI_URL links to %q", c.TemporalUIURL)
+	}
+	for _, bad := range []string{"https://a.example.com; script-src *", "https://a.example.com/path", "'unsafe-inline'", "javascript:x"} {
+		if _, err := Load(ModeDev, env(map[string]string{"CONSOLE_FRAME_ANCESTORS": bad})); err == nil {
+			t.Errorf("CONSOLE_FRAME_ANCESTORS=%q accepted", bad)
+		}
 	}
 }

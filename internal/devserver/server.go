@@ -6,6 +6,7 @@ package devserver
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -172,8 +173,8 @@ func prepareSQLite(opts Options) (*config.SQL, error) {
 		sqlConf.DatabaseName = "webhookd-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	} else {
 		sqlConf.ConnectAttributes["mode"] = "rwc"
-		// WAL with synchronous=normal is about 3x the default file mode here
-		// (FACTS.md) and still survives a process crash.
+		// WAL with synchronous=normal was about 3x the default file mode on
+		// a 2-core machine, and still survives a process crash.
 		sqlConf.ConnectAttributes["_journal_mode"] = "wal"
 		sqlConf.ConnectAttributes["_synchronous"] = "normal"
 		sqlConf.DatabaseName = opts.DatabaseFile
@@ -184,6 +185,8 @@ func prepareSQLite(opts Options) (*config.SQL, error) {
 			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
 				return nil, fmt.Errorf("devserver: schema: %w", err)
 			}
+		} else if err := forgetMembership(opts.DatabaseFile); err != nil {
+			return nil, err
 		}
 	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
@@ -243,4 +246,21 @@ func serverConfig(host string, frontendPort int, sqlConf *config.SQL, ports *por
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = net.JoinHostPort(host, strconv.Itoa(frontendPort))
 	return conf, nil
+}
+
+// forgetMembership removes the cluster membership rows a previous run left
+// behind. This server is the only member of its cluster, but it picks new
+// internal ports on every start; left in place, the old rows make the new
+// matching service wait for its dead predecessor to time out (about a
+// minute), and no workflow task is handed out meanwhile.
+func forgetMembership(file string) error {
+	db, err := sql.Open("sqlite", "file:"+file)
+	if err != nil {
+		return fmt.Errorf("devserver: open %s: %w", file, err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("DELETE FROM cluster_membership"); err != nil {
+		return fmt.Errorf("devserver: reset cluster membership: %w", err)
+	}
+	return nil
 }

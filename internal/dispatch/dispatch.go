@@ -1,6 +1,7 @@
 // Package dispatch turns accepted events into delivery workflows: it matches
-// events to webhooks, stores deliveries, and starts, restarts (replay) or
-// re-starts (reconcile) their Temporal workflows.
+// events to webhooks, stores deliveries, and starts (from the outbox),
+// restarts (replay) or re-starts (reconcile) their Temporal workflows. It is
+// the only package that calls Temporal on the API's behalf.
 package dispatch
 
 import (
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
@@ -28,53 +29,84 @@ type Dispatcher struct {
 	Temporal  client.Client
 	TaskQueue string
 	Logger    *slog.Logger
+	Matcher   *Matcher
+	// Poster sends tests of unsaved webhooks (TestUnsaved).
+	Poster *deliver.Poster
+	// Starter, when set, is woken by ingest; without one (a process that
+	// only serves reads) deliveries wait for another process's starter.
+	Starter *Starter
 	// RetryDelays shortens the retry schedule. Tests only: no configuration
 	// reaches it.
 	RetryDelays []time.Duration
 }
 
-// startParallelism bounds concurrent StartWorkflow calls for one event: the
-// Temporal server is the bottleneck and overload lowers its throughput
-// (FACTS.md), so an event with many matches does not flood it.
-const startParallelism = 8
+// New returns a Dispatcher with its matcher.
+func New(s *store.Store, c client.Client, taskQueue string, log *slog.Logger) *Dispatcher {
+	return &Dispatcher{Store: s, Temporal: c, TaskQueue: taskQueue, Logger: log, Matcher: NewMatcher(s, DefaultMatcherMaxAge)}
+}
+
+// CheckTemporal reports whether the Temporal frontend answers (readiness).
+func (d *Dispatcher) CheckTemporal(ctx context.Context) error {
+	_, err := d.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+// WebhooksChanged tells the matcher that a webhook of tenant was written by
+// this process, so the next event sees the change.
+func (d *Dispatcher) WebhooksChanged(tenant string) { d.Matcher.Invalidate(tenant) }
+
+// startParallelism bounds concurrent Temporal calls of one operation (the
+// starter's starts, a tenant deletion's terminations): the Temporal server
+// is the bottleneck and overload lowers its throughput.
+const startParallelism = 16
 
 type startMode int
 
 const (
-	startNew       startMode = iota // first start, at ingest
+	startNew       startMode = iota // first start, from the outbox
 	startReconcile                  // again, if no run is open
-	startReplay                     // a new run, ending any open one
+	startResume                     // again after a pause: a new run that continues the schedule
+	startReplay                     // a new run, ending any open one, with a fresh schedule
 )
 
-func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.Webhook, mode startMode, firstAttempt int) error {
+func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.Webhook, mode startMode) error {
+	firstAttempt, retriesUsed := del.AttemptCount+1, del.AttemptCount
+	if mode == startReplay || del.Trigger == models.TriggerReplay {
+		retriesUsed = 0 // a replay's schedule starts again
+	}
 	opts := client.StartWorkflowOptions{
 		ID:        workflows.DeliveryWorkflowID(del.ID),
 		TaskQueue: d.TaskQueue,
-		// A delivery id names one delivery forever; a new run is allowed
-		// because replays and reconciliation start one deliberately.
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		// A delivery's first start must happen once: if a run exists at all
+		// (a start whose answer was lost, then retried), it is that run.
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.TenantIDAttr.ValueSet(del.TenantID),
 			workflows.WebhookIDAttr.ValueSet(del.WebhookID),
 			workflows.EventTypeAttr.ValueSet(del.EventType),
 			workflows.DeliveryStatusAttr.ValueSet(string(models.DeliveryPending)),
 		),
-		Memo:          map[string]any{"webhookName": wh.Name, "endpoint": redact.URL(wh.Endpoint)},
+		Memo:          map[string]any{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.URL(wh.Endpoint)},
 		StaticSummary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),
 	}
 	switch mode {
 	case startNew:
-		// When this process also runs a worker (webhookd dev), the first
-		// workflow task comes back with the start response: no poll round trip.
+		// When this process also runs a worker (webhookd dev, or an api
+		// with API_WORKER), the first workflow task comes back with the
+		// start response: no poll round trip.
 		opts.EnableEagerStart = true
-	case startReconcile:
+	case startReconcile, startResume:
+		// A new run deliberately, unless one is open.
+		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 		opts.WorkflowIDConflictPolicy = enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
 	case startReplay:
+		opts.WorkflowIDReusePolicy = enums.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 		opts.WorkflowIDConflictPolicy = enums.WORKFLOW_ID_CONFLICT_POLICY_TERMINATE_EXISTING
 	}
 	in := workflows.DeliveryInput{
-		DeliveryID: del.ID, WebhookID: del.WebhookID, EventID: del.EventID, EventType: del.EventType,
-		Trigger: del.Trigger, FirstAttempt: firstAttempt, RetryDelays: d.RetryDelays,
+		DeliveryID: del.ID, TenantID: del.TenantID, WebhookID: del.WebhookID, EventID: del.EventID, EventType: del.EventType,
+		Trigger: del.Trigger, FirstAttempt: firstAttempt, RetriesUsed: retriesUsed, RetryDelays: d.retryDelays(wh),
 	}
 	_, err := d.Temporal.ExecuteWorkflow(ctx, opts, workflows.DeliveryWorkflow, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -87,27 +119,16 @@ func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.
 	return nil
 }
 
-// startAll starts one workflow per delivery, a few at a time. Failures are
-// left to the reconciler: the deliveries are already stored.
-func (d *Dispatcher) startAll(ctx context.Context, ds []models.Delivery, hooks map[string]*models.Webhook) error {
-	sem := make(chan struct{}, startParallelism)
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		errs []error
-	)
-	for _, del := range ds {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := d.start(ctx, del, hooks[del.WebhookID], startNew, 1); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
+// retryDelays is the webhook's own retry schedule (webhookConfig.retrySchedule),
+// nil for the default. The workflow input carries it, so that a run keeps the
+// schedule it started with even if the webhook is edited meanwhile.
+func (d *Dispatcher) retryDelays(wh *models.Webhook) []time.Duration {
+	if len(d.RetryDelays) > 0 {
+		return d.RetryDelays // tests only
 	}
-	wg.Wait()
-	return errors.Join(errs...)
+	var out []time.Duration
+	for _, ms := range wh.RetrySchedule {
+		out = append(out, time.Duration(ms)*time.Millisecond)
+	}
+	return out
 }

@@ -41,7 +41,13 @@ func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (in
 			}
 			hooks[del.WebhookID] = w
 		}
-		if err := d.start(ctx, del, w, startReconcile, del.AttemptCount+1); err != nil {
+		// Read again just before starting: a run that finished the
+		// delivery since the list was read must not be followed by another.
+		cur, err := d.Store.GetDelivery(ctx, del.ID)
+		if err != nil || cur.Status != del.Status || cur.AttemptCount != del.AttemptCount || !cur.UpdatedAt.Equal(del.UpdatedAt) {
+			continue
+		}
+		if err := d.start(ctx, *cur, w, startReconcile); err != nil {
 			errs = append(errs, err)
 		}
 	}

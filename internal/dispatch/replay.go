@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 
@@ -40,14 +41,26 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 		return nil, err
 	}
 	if isOpen(dc.Delivery.Status) {
+		// For the reason the Web UI shows. If this fails, the start below
+		// ends the open run anyway (TERMINATE_EXISTING).
 		err = d.Temporal.TerminateWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", "replayed through the webhookd API")
 		var notFound *serviceerror.NotFound
 		if err != nil && !errors.As(err, &notFound) {
-			return nil, fmt.Errorf("terminate the open run: %w", err)
+			d.Logger.WarnContext(ctx, "terminate before replay", "delivery_id", deliveryID, "error", err)
 		}
 	}
-	if err := d.start(ctx, *del, &dc.Webhook, startReplay, del.AttemptCount+1); err != nil {
-		return nil, err
+	if err := d.start(ctx, *del, &dc.Webhook, startReplay); err != nil {
+		// Accepted all the same: back in the outbox, the starter starts
+		// it once Temporal answers.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := d.Store.ReleaseClaims(rctx, []string{del.ID}); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+		d.Logger.WarnContext(ctx, "replay start failed; the starter will retry it", "delivery_id", del.ID, "error", err)
+		if d.Starter != nil {
+			d.Starter.Wake()
+		}
 	}
 	return del, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 )
 
@@ -27,13 +26,14 @@ type Event struct {
 var changeLists = [...]string{"fieldsAdded", "fieldsUpdated", "fieldsDeleted"}
 
 // ParseEvent decodes the raw parts of a posted event. entity and
-// changeDescription may be nil, empty or `null`.
+// changeDescription may be nil, empty or `null`; a malformed one is a
+// *FieldError.
 func ParseEvent(eventType, entityType string, entity, changeDescription json.RawMessage) (Event, error) {
 	ev := Event{Type: eventType, EntityType: entityType}
 	if !isNull(entity) {
 		m, err := decodeObject(entity)
 		if err != nil {
-			return Event{}, errors.New("entity must be a JSON object")
+			return Event{}, fieldError("entity", "must be a JSON object")
 		}
 		ev.Entity = m
 	}
@@ -53,7 +53,7 @@ func ParseEvent(eventType, entityType string, entity, changeDescription json.Raw
 func changedFields(raw json.RawMessage) ([]string, error) {
 	var cd map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &cd); err != nil || cd == nil {
-		return nil, errors.New("changeDescription must be a JSON object")
+		return nil, fieldError("changeDescription", "must be a JSON object")
 	}
 	var names []string
 	for _, key := range changeLists {
@@ -65,7 +65,7 @@ func changedFields(raw json.RawMessage) ([]string, error) {
 			Name string `json:"name"`
 		}
 		if err := json.Unmarshal(list, &entries); err != nil {
-			return nil, fmt.Errorf(`changeDescription.%s must be a list of {"name": ...} objects`, key)
+			return nil, fieldError("changeDescription."+key, `must be a list of {"name": ...} objects`)
 		}
 		for _, e := range entries {
 			if e.Name != "" {

@@ -1,5 +1,5 @@
-// Package filter decides which webhooks an event goes to (SPEC §2,
-// eventFilter). It is pure: no I/O. Matches runs for every (event, webhook)
+// Package filter decides which webhooks an event goes to (the eventFilters
+// of a webhook, described in the README). It is pure: no I/O. Matches runs for every (event, webhook)
 // pair on ingest, so it does not allocate.
 package filter
 
@@ -15,6 +15,17 @@ import (
 func Matches(filters []models.EventFilter, ev Event) bool {
 	for i := range filters {
 		if matchOne(&filters[i], &ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// SubscribesTo reports whether any filter's eventType takes events of type
+// typ, whatever their entity and fields: what a test sample may claim to be.
+func SubscribesTo(filters []models.EventFilter, typ string) bool {
+	for i := range filters {
+		if matchType(filters[i].EventType, typ) {
 			return true
 		}
 	}

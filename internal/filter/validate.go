@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"errors"
 	"fmt"
 	"path"
 	"strings"
@@ -9,22 +8,33 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// Validate checks filters as a webhook is saved. Each message starts with
-// the JSON path it is about and ": " (zero-based indexes), because the API
-// splits on that and returns the message to users as written.
+// FieldError says what is wrong with one field: Path is the JSON path the
+// user wrote (eventFilters[0].include[2], zero-based), Msg what is wrong.
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+func fieldError(path, format string, args ...any) *FieldError {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks filters as a webhook is saved; a problem is a *FieldError.
 func Validate(filters []models.EventFilter) error {
 	if len(filters) == 0 {
-		return errors.New("eventFilters: at least one filter is required")
+		return fieldError("eventFilters", "at least one filter is required")
 	}
 	for i, f := range filters {
 		at := fmt.Sprintf("eventFilters[%d]", i)
 		if strings.TrimSpace(f.EventType) == "" {
-			return fmt.Errorf("%s.eventType: required", at)
+			return fieldError(at+".eventType", "required")
 		}
 		// path.Match checks the whole pattern even when the name does not
 		// match, so matching "" is a syntax check. glob uses the same syntax.
 		if _, err := path.Match(f.EventType, ""); err != nil {
-			return fmt.Errorf("%s.eventType: bad pattern %q: %v", at, f.EventType, err)
+			return fieldError(at+".eventType", "bad pattern %q: %v", f.EventType, err)
 		}
 		if err := checkList(at+".entities", f.Entities, false); err != nil {
 			return err
@@ -44,13 +54,13 @@ func Validate(filters []models.EventFilter) error {
 func checkList(at string, list []string, terms bool) error {
 	for j, s := range list {
 		if strings.TrimSpace(s) == "" {
-			return fmt.Errorf("%s[%d]: must not be empty", at, j)
+			return fieldError(fmt.Sprintf("%s[%d]", at, j), "must not be empty")
 		}
 		if !terms {
 			continue
 		}
 		if k, v, ok := strings.Cut(s, ":"); ok && (strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "") {
-			return fmt.Errorf("%s[%d]: %q needs both a key and a value (key:value)", at, j, s)
+			return fieldError(fmt.Sprintf("%s[%d]", at, j), "%q needs both a key and a value (key:value)", s)
 		}
 	}
 	return nil

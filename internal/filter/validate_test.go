@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/webhookd/webhookd/models"
@@ -29,8 +30,9 @@ func TestValidate(t *testing.T) {
 	}
 	for _, c := range cases {
 		err := Validate(c.filters)
-		if err == nil || err.Error() != c.want {
-			t.Errorf("Validate(%+v) = %v\n want %s", c.filters, err, c.want)
+		var fe *FieldError
+		if !errors.As(err, &fe) || err.Error() != c.want {
+			t.Errorf("Validate(%+v) = %v\n want the field error %s", c.filters, err, c.want)
 		}
 	}
 	ok := []models.EventFilter{

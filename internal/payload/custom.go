@@ -20,9 +20,11 @@ const templateName = "payloadTemplate"
 const maxCustomBody = 1 << 20
 
 // templateData is what a Custom template sees: the Message fields
-// (.ID, .EventType, ...) and the generic envelope as .Envelope, a map, so
-// {{.Envelope.data.entity.name}} works without decoding JSON by hand. The
-// raw JSON fields (.Entity, ...) are meant for {{json .Entity}}.
+// (.ID, .EventType, .TenantID, ...) and the generic envelope as .Envelope,
+// a map, so {{.Envelope.data.entity.name}} works without decoding JSON by
+// hand. The raw JSON fields (.Entity, ...) are meant for {{json .Entity}}.
+// .TenantID is the tenant as stored, "default" included, while
+// .Envelope.tenantId is missing for the default tenant, as in the envelope.
 type templateData struct {
 	Message
 	Envelope map[string]any
@@ -180,6 +182,7 @@ func sampleMessage() Message {
 	return Message{
 		ID:          "00000000-0000-0000-0000-000000000000",
 		EventType:   "entityUpdated",
+		TenantID:    "sample-tenant",
 		Timestamp:   time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
 		IsTest:      true,
 		WebhookName: "sample-webhook",

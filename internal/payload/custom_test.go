@@ -30,7 +30,7 @@ func TestCustomTemplate(t *testing.T) {
 
 func TestCustomTemplateInvalidJSON(t *testing.T) {
 	// Without json the event type is pasted bare: not JSON.
-	_, err := Render(models.WebhookCustom, `{"event": {{.EventType}}}`, tableUpdated(false))
+	_, err := Render(models.WebhookCustom, Options{Template: `{"event": {{.EventType}}}`}, tableUpdated(false))
 	if err == nil {
 		t.Fatal("template producing invalid JSON was accepted")
 	}
@@ -44,7 +44,7 @@ func TestCustomTemplateInvalidJSON(t *testing.T) {
 func TestCustomTemplateOutputCap(t *testing.T) {
 	// fmt refuses widths over 1e6, hence two pieces of 0.9 MB each.
 	const tmpl = `["{{printf "%0*d" 900000 0}}{{printf "%0*d" 900000 0}}"]`
-	_, err := Render(models.WebhookCustom, tmpl, tableUpdated(false))
+	_, err := Render(models.WebhookCustom, Options{Template: tmpl}, tableUpdated(false))
 	if err == nil || !strings.Contains(err.Error(), "exceeds") {
 		t.Fatalf("oversized output error = %v", err)
 	}

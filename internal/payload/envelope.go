@@ -15,6 +15,7 @@ type envelopeBody struct {
 	ID          string          `json:"id"`
 	Version     string          `json:"version"`
 	Event       string          `json:"event"`
+	TenantID    string          `json:"tenantId,omitempty"` // see envelopeTenant
 	Timestamp   string          `json:"timestamp"`
 	IsTest      bool            `json:"isTest,omitempty"` // present only on test events
 	WebhookName string          `json:"webhookName"`
@@ -42,6 +43,7 @@ func envelope(m Message) ([]byte, error) {
 		ID:          m.ID,
 		Version:     "1",
 		Event:       m.EventType,
+		TenantID:    envelopeTenant(m),
 		Timestamp:   formatTime(m),
 		IsTest:      m.IsTest,
 		WebhookName: m.WebhookName,
@@ -51,6 +53,18 @@ func envelope(m Message) ([]byte, error) {
 		return nil, fmt.Errorf("encode envelope: %w", err)
 	}
 	return body, nil
+}
+
+// defaultTenant is the tenant of every event from before tenants existed.
+const defaultTenant = "default"
+
+// envelopeTenant is the envelope's tenantId, "" (left out) for the default
+// tenant: its receivers must keep getting byte-identical bodies.
+func envelopeTenant(m Message) string {
+	if m.TenantID == defaultTenant {
+		return ""
+	}
+	return m.TenantID
 }
 
 func envelopeData(m Message) (json.RawMessage, error) {

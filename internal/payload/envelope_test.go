@@ -21,7 +21,7 @@ func runFailed() Message {
 
 func mustRender(t *testing.T, typ models.WebhookType, tmpl string, m Message) []byte {
 	t.Helper()
-	body, err := Render(typ, tmpl, m)
+	body, err := Render(typ, Options{Template: tmpl}, m)
 	if err != nil {
 		t.Fatalf("Render(%s): %v", typ, err)
 	}
@@ -29,9 +29,7 @@ func mustRender(t *testing.T, typ models.WebhookType, tmpl string, m Message) []
 }
 
 func TestEnvelopeGolden(t *testing.T) {
-	const want = `{"id":"550e8400-e29b-41d4-a716-446655440000","version":"1",` +
-		`"event":"owox.data-marts.webhook.data_mart.run.failed","timestamp":"2024-01-15T10:30:00.000Z",` +
-		`"webhookName":"ops-alerts","data":{"projectId":"my-project-id","run":{"id":"run-xyz789","status":"FAILED"}}}`
+	const want = envelopeGolden
 	if got := string(mustRender(t, models.WebhookGeneric, "", runFailed())); got != want {
 		t.Errorf("envelope:\n got %s\nwant %s", got, want)
 	}
@@ -108,16 +106,21 @@ func TestRenderRejects(t *testing.T) {
 	tests := []struct {
 		name    string
 		typ     models.WebhookType
+		format  Format
 		m       Message
 		wantErr string
 	}{
-		{"unknown type", "Discord", runFailed(), `unknown webhook type "Discord"`},
-		{"invalid entity JSON", models.WebhookGeneric, bad, "entity is not valid JSON"},
-		{"invalid entity JSON in chat", models.WebhookSlack, bad, "entity is not valid JSON"},
+		{"unknown type", "Discord", "", runFailed(), `unknown webhook type "Discord"`},
+		{"invalid entity JSON", models.WebhookGeneric, "", bad, "entity is not valid JSON"},
+		{"invalid entity JSON in chat", models.WebhookSlack, "", bad, "entity is not valid JSON"},
+		{"invalid entity JSON in openmetadata", models.WebhookGeneric, FormatOpenMetadata, bad, "entity is not valid JSON"},
+		{"unknown format", models.WebhookGeneric, "cloudevents", runFailed(), `payload format "cloudevents" does not apply`},
+		{"openmetadata for Slack", models.WebhookSlack, FormatOpenMetadata, runFailed(), `payload format "openmetadata" does not apply to Slack`},
+		{"openmetadata for Custom", models.WebhookCustom, FormatOpenMetadata, runFailed(), `payload format "openmetadata" does not apply to Custom`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(tt.typ, "", tt.m)
+			_, err := Render(tt.typ, Options{Format: tt.format}, tt.m)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Render error = %v, want one containing %q", err, tt.wantErr)
 			}

@@ -1,6 +1,7 @@
 // Package payload renders the request body each webhook type sends: the
-// generic envelope, the Slack, Microsoft Teams and Google Chat message
-// formats, and user-given Custom templates. It does no I/O.
+// generic envelope, OpenMetadata's documented body, the Slack, Microsoft
+// Teams and Google Chat message formats, and user-given Custom templates.
+// It does no I/O.
 package payload
 
 import (
@@ -13,9 +14,15 @@ import (
 )
 
 // Message is everything a body may show about one event sent to one webhook.
+// Custom templates see its fields (.ID, .TenantID, ...), so it must never
+// hold a secret.
 type Message struct {
-	ID          string // event id (also X-Webhook-ID)
-	EventType   string
+	ID        string // event id (also X-Webhook-ID)
+	EventType string
+	// TenantID is the event's tenant. The envelope carries it as "tenantId"
+	// unless it is empty or "default", so the default tenant's receivers
+	// get the bodies they always got.
+	TenantID    string
 	Timestamp   time.Time // event time
 	IsTest      bool
 	WebhookName string
@@ -27,18 +34,34 @@ type Message struct {
 	Data              json.RawMessage // may be nil
 }
 
-// Render returns the body a webhook of type t sends for m. tmpl is the
-// webhook's payload template; only Custom uses it, and an empty one means
-// the generic envelope.
-func Render(t models.WebhookType, tmpl string, m Message) ([]byte, error) {
-	body, err := render(t, tmpl, m)
+// Options are the webhook's settings that shape its body.
+type Options struct {
+	// Format is webhookConfig.payloadFormat; "" means FormatWebhookd.
+	Format Format
+	// Template is webhookConfig.payloadTemplate; only Custom uses it, and
+	// an empty one means the generic envelope.
+	Template string
+	// Secret keys the openmetadata body's signature field; pass the newest
+	// secret (during a rotation the old one signs only the headers). Empty
+	// leaves the field out. Other formats ignore it.
+	Secret string
+}
+
+// Render returns the body a webhook of type t with options o sends for m.
+// A Format that does not apply to t (see FormatApplies) is an error, not
+// silently ignored: the API refuses such webhooks, so one here is a bug.
+func Render(t models.WebhookType, o Options, m Message) ([]byte, error) {
+	body, err := render(t, o, m)
 	if err != nil {
 		return nil, fmt.Errorf("render %s body for event %q: %w", t, m.ID, err)
 	}
 	return body, nil
 }
 
-func render(t models.WebhookType, tmpl string, m Message) ([]byte, error) {
+func render(t models.WebhookType, o Options, m Message) ([]byte, error) {
+	if !FormatApplies(t, o.Format) {
+		return nil, fmt.Errorf("payload format %q does not apply to %s webhooks", o.Format, t)
+	}
 	// Checked up front so every type fails the same way on bad input,
 	// rather than the chat formats silently showing less.
 	if err := checkRaw(m); err != nil {
@@ -46,6 +69,9 @@ func render(t models.WebhookType, tmpl string, m Message) ([]byte, error) {
 	}
 	switch t {
 	case models.WebhookGeneric:
+		if o.Format == FormatOpenMetadata {
+			return openMetadata(m, o.Secret)
+		}
 		return envelope(m)
 	case models.WebhookSlack:
 		return slack(factsOf(m))
@@ -54,10 +80,10 @@ func render(t models.WebhookType, tmpl string, m Message) ([]byte, error) {
 	case models.WebhookGoogleChat:
 		return googleChat(factsOf(m))
 	case models.WebhookCustom:
-		if strings.TrimSpace(tmpl) == "" {
+		if strings.TrimSpace(o.Template) == "" {
 			return envelope(m)
 		}
-		return custom(tmpl, m)
+		return custom(o.Template, m)
 	default:
 		return nil, fmt.Errorf("unknown webhook type %q", t)
 	}

@@ -38,7 +38,7 @@ func Headers(h http.Header) map[string]string {
 	}
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
-		if isCredential(k) {
+		if IsCredential(k) {
 			out[k] = Mask
 			continue
 		}
@@ -51,7 +51,10 @@ func Headers(h http.Header) map[string]string {
 // X-Api-Key, X-Functions-Key, Ocp-Apim-Subscription-Key, X-Auth-Token, ...
 var credentialWords = []string{"auth", "token", "secret", "key", "pass", "credential", "signature", "session", "cookie"}
 
-func isCredential(name string) bool {
+// IsCredential reports whether a header of this name carries a credential:
+// its value is masked wherever webhookd shows it and encrypted where it is
+// stored.
+func IsCredential(name string) bool {
 	n := strings.ToLower(name)
 	for _, w := range credentialWords {
 		if strings.Contains(n, w) {

@@ -1,6 +1,8 @@
 // Package safehttp builds the HTTP client that delivers webhooks: it refuses
 // internal addresses at dial time (after DNS, so rebinding does not help),
-// never follows redirects and ignores proxy settings.
+// never follows redirects and ignores proxy environment variables. With a
+// configured egress proxy it resolves and checks the address itself and has
+// the proxy tunnel to that IP.
 package safehttp
 
 import (
@@ -10,77 +12,31 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"syscall"
 	"time"
 )
 
-// ErrBlockedAddress is wrapped in dial errors for refused addresses.
-var ErrBlockedAddress = errors.New("address refused: loopback, private, link-local, CGNAT, multicast or unspecified (ALLOW_PRIVATE_ENDPOINTS=true allows it)")
+// ErrBlockedAddress is wrapped in dial errors for refused addresses; the
+// wrapping error names the address and why it is internal.
+var ErrBlockedAddress = errors.New("refused: internal addresses are not allowed (ALLOW_PRIVATE_ENDPOINTS=true allows them)")
 
-var blocked = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),
-	netip.MustParsePrefix("10.0.0.0/8"),
-	netip.MustParsePrefix("100.64.0.0/10"),
-	netip.MustParsePrefix("127.0.0.0/8"),
-	netip.MustParsePrefix("169.254.0.0/16"),
-	netip.MustParsePrefix("172.16.0.0/12"),
-	netip.MustParsePrefix("192.168.0.0/16"),
-	netip.MustParsePrefix("224.0.0.0/4"),
-	netip.MustParsePrefix("255.255.255.255/32"),
-	netip.MustParsePrefix("::/128"),
-	netip.MustParsePrefix("::1/128"),
-	netip.MustParsePrefix("fc00::/7"),
-	netip.MustParsePrefix("fe80::/10"),
-	netip.MustParsePrefix("ff00::/8"),
-}
-
-var nat64 = netip.MustParsePrefix("64:ff9b::/96")
-
-// IsBlocked reports whether ip is an internal address webhooks may not reach.
-func IsBlocked(ip netip.Addr) bool {
-	// A zone (fd00::1%eth0) makes netip.Prefix.Contains answer false, yet the
-	// kernel dials the address all the same: judge the address without it.
-	ip = ip.WithZone("").Unmap() // and ::ffff:10.0.0.1 is 10.0.0.1
-	if ip.Is6() {
-		b := ip.As16()
-		// IPv4-compatible (::a.b.c.d) and NAT64 forms embed an IPv4 address.
-		if isZero(b[:12]) && !ip.IsUnspecified() && ip != netip.IPv6Loopback() {
-			return IsBlocked(netip.AddrFrom4([4]byte(b[12:])))
-		}
-		if nat64.Contains(ip) {
-			return IsBlocked(netip.AddrFrom4([4]byte(b[12:])))
-		}
-	}
-	for _, p := range blocked {
-		if p.Contains(ip) {
-			return true
-		}
-	}
-	return false
-}
-
-func isZero(b []byte) bool {
-	for _, x := range b {
-		if x != 0 {
-			return false
-		}
-	}
-	return true
-}
-
-// DialControl returns the net.Dialer check run on every connection, on the
-// address actually dialled.
+// DialControl returns the net.Dialer check run on every connection attempt,
+// on the IP actually being connected to: by then DNS has been resolved, so a
+// name pointing at 127.0.0.1, or one re-pointed there after validation
+// (DNS rebinding), is caught too.
 func DialControl(allowPrivate bool) func(ctx context.Context, network, address string, c syscall.RawConn) error {
-	return func(_ context.Context, network, address string, _ syscall.RawConn) error {
+	return func(_ context.Context, _, address string, _ syscall.RawConn) error {
 		if allowPrivate {
 			return nil
 		}
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
+			// Fail closed: an address we cannot judge is not dialled.
 			return fmt.Errorf("safehttp: unexpected dial address %q: %w", address, err)
 		}
-		if IsBlocked(ap.Addr()) {
-			return fmt.Errorf("%s: %w", ap.Addr(), ErrBlockedAddress)
+		if kind := blockedKind(ap.Addr()); kind != "" {
+			return fmt.Errorf("%s is a %s address: %w", ap.Addr(), kind, ErrBlockedAddress)
 		}
 		return nil
 	}
@@ -91,6 +47,14 @@ type Options struct {
 	// AllowPrivate lets webhooks reach internal addresses
 	// (ALLOW_PRIVATE_ENDPOINTS; on in dev).
 	AllowPrivate bool
+	// Proxy, when set (EGRESS_PROXY, see ParseProxyURL), sends every
+	// delivery through this HTTP proxy as a CONNECT tunnel to an address
+	// webhookd has resolved and checked itself. The proxy's own address is
+	// not checked.
+	Proxy *url.URL
+	// Resolver resolves endpoint hosts when Proxy is set; nil means
+	// net.DefaultResolver. Without a proxy the dialer resolves as before.
+	Resolver Resolver
 }
 
 // NewClient returns the delivery client. It has no overall timeout: each
@@ -101,16 +65,23 @@ func NewClient(opts Options) *http.Client {
 		KeepAlive:      30 * time.Second,
 		ControlContext: DialControl(opts.AllowPrivate),
 	}
+	dial := dialer.DialContext
+	if opts.Proxy != nil {
+		dial = newProxyDialer(opts).DialContext
+	}
 	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would dial for us, past the address check
-		DialContext:           dialer.DialContext,
+		// Not ProxyFromEnvironment, nor Options.Proxy here: the transport's
+		// proxy support would send the host name for the proxy to resolve,
+		// past the address check. Options.Proxy is used by the dial instead.
+		Proxy:       nil,
+		DialContext: dial,
+		// Many endpoints, each hit repeatedly: keep connections warm.
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
 		MaxIdleConnsPerHost:   32,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: 0, // bounded by the request context
 	}
 	return &http.Client{
 		Transport: transport,

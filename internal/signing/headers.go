@@ -4,34 +4,56 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Header names set by Sign. http.Header canonicalises the Standard Webhooks
-// names (webhook-id becomes Webhook-Id); HTTP header names are
-// case-insensitive, and the official verifiers look them up with Get.
+// Header names set by Sign and SignOpenMetadata. http.Header canonicalises
+// them (webhook-id becomes Webhook-Id, X-OpenMetadata-Signature becomes
+// X-Openmetadata-Signature); HTTP header names are case-insensitive, and
+// the official verifiers look them up with Get.
 const (
-	HeaderSignature         = "X-Webhook-Signature"
-	HeaderStandardID        = "webhook-id"
-	HeaderStandardTimestamp = "webhook-timestamp"
-	HeaderStandardSignature = "webhook-signature"
+	HeaderSignature             = "X-Webhook-Signature"
+	HeaderStandardID            = "webhook-id"
+	HeaderStandardTimestamp     = "webhook-timestamp"
+	HeaderStandardSignature     = "webhook-signature"
+	HeaderOpenMetadataSignature = "X-OpenMetadata-Signature"
 )
 
-// Sign sets the signature headers for body on h when secret is non-empty,
-// and leaves h untouched when it is empty. msgID must be stable across
-// retries (receivers use webhook-id to deduplicate); ts should be the time
-// of this attempt, because receivers reject timestamps outside a tolerance.
-func Sign(h http.Header, secret, msgID string, ts time.Time, body []byte) error {
-	if secret == "" {
-		return nil
-	}
-	key, err := Key(secret)
+// Sign sets the signature headers for body on h, one signature per distinct
+// key in secrets. secrets lists the webhook's keys newest first: during a
+// secret rotation's grace period that is the new and the old secret, so
+// receivers that still hold the old one keep verifying. Empty secrets are
+// skipped; with none left h is untouched. On error h is untouched too.
+//
+// Per key, newest first:
+//   - webhook-signature gets "v1,<base64>", space-separated, as the Standard
+//     Webhooks spec lists multiple signatures (webhook-id and
+//     webhook-timestamp are set once);
+//   - X-Webhook-Signature gets one header line "sha256=<hex>", so receivers
+//     must accept the request if any value matches (Go: h.Values; Node joins
+//     repeated lines into one string with ", ").
+//
+// msgID must be stable across retries (receivers use webhook-id to
+// deduplicate); ts should be the time of this attempt, because receivers
+// reject timestamps outside a tolerance.
+func Sign(h http.Header, secrets []string, msgID string, ts time.Time, body []byte) error {
+	keys, err := distinctKeys(secrets)
 	if err != nil {
 		return fmt.Errorf("sign webhook %s: %w", msgID, err)
 	}
-	h.Set(HeaderSignature, HexSignature(key, body))
+	if len(keys) == 0 {
+		return nil
+	}
+	std := make([]string, len(keys))
+	// Del first: the protocol headers replace anything set before them.
+	h.Del(HeaderSignature)
+	for i, key := range keys {
+		h.Add(HeaderSignature, HexSignature(key, body))
+		std[i] = StandardSignature(key, msgID, ts, body)
+	}
 	h.Set(HeaderStandardID, msgID)
 	h.Set(HeaderStandardTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	h.Set(HeaderStandardSignature, StandardSignature(key, msgID, ts, body))
+	h.Set(HeaderStandardSignature, strings.Join(std, " "))
 	return nil
 }

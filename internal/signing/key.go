@@ -1,6 +1,9 @@
 // Package signing signs outbound webhook bodies: the X-Webhook-Signature
-// header (hex HMAC-SHA256 of the body) and the Standard Webhooks headers
-// (webhook-id, webhook-timestamp, webhook-signature). It does no I/O.
+// header (hex HMAC-SHA256 of the body), the Standard Webhooks headers
+// (webhook-id, webhook-timestamp, webhook-signature) and OpenMetadata's
+// X-OpenMetadata-Signature. Every signing call takes the webhook's secrets
+// newest first, so a rotated secret can be signed with old and new key
+// during a grace period. It does no I/O.
 package signing
 
 import (

@@ -91,11 +91,12 @@ func TestFixedVectors(t *testing.T) {
 	}
 }
 
-// signed runs Sign and returns the headers a receiver would see.
-func signed(t *testing.T, secret, msgID string, ts time.Time, body []byte) http.Header {
+// signed runs Sign with secrets (newest first) and returns the headers a
+// receiver would see.
+func signed(t *testing.T, secrets []string, msgID string, ts time.Time, body []byte) http.Header {
 	t.Helper()
 	h := http.Header{}
-	if err := Sign(h, secret, msgID, ts, body); err != nil {
+	if err := Sign(h, secrets, msgID, ts, body); err != nil {
 		t.Fatalf("Sign: %v", err)
 	}
 	return h
@@ -117,7 +118,7 @@ func TestSignVerifiesWithStandardWebhooksLibrary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := signed(t, tt.secret, "evt_42", now, body)
+			h := signed(t, []string{tt.secret}, "evt_42", now, body)
 			wh, err := standardwebhooks.NewWebhook(tt.libSecret)
 			if err != nil {
 				t.Fatal(err)
@@ -135,7 +136,7 @@ func TestSignVerifiesWithStandardWebhooksLibrary(t *testing.T) {
 func TestVerificationFailsOnWrongKeyOrTamperedBody(t *testing.T) {
 	body := []byte(`{"event":"entityCreated"}`)
 	now := time.Now()
-	h := signed(t, vectorSecret, "evt_1", now, body)
+	h := signed(t, []string{vectorSecret}, "evt_1", now, body)
 
 	right, err := standardwebhooks.NewWebhook(vectorSecret)
 	if err != nil {
@@ -197,7 +198,7 @@ func TestSignHexHeaderMatchesHandRolledHMAC(t *testing.T) {
 		plainSecret:  []byte(plainSecret),
 		vectorSecret: raw,
 	} {
-		h := signed(t, secret, "evt_1", time.Unix(plainUnix, 0), body)
+		h := signed(t, []string{secret}, "evt_1", time.Unix(plainUnix, 0), body)
 		if !checkHex(t, key, body, h.Get(HeaderSignature)) {
 			t.Errorf("secret %q: X-Webhook-Signature %q does not verify by hand", secret, h.Get(HeaderSignature))
 		}
@@ -208,18 +209,21 @@ func TestSignHexHeaderMatchesHandRolledHMAC(t *testing.T) {
 }
 
 func TestSignWithoutSecretSetsNothing(t *testing.T) {
-	h := http.Header{"Content-Type": {"application/json"}}
-	if err := Sign(h, "", "evt_1", time.Now(), []byte(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	if len(h) != 1 {
-		t.Fatalf("Sign with empty secret changed headers: %v", h)
+	for _, secrets := range [][]string{nil, {}, {""}, {"", ""}} {
+		h := http.Header{"Content-Type": {"application/json"}}
+		if err := Sign(h, secrets, "evt_1", time.Now(), []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if len(h) != 1 {
+			t.Fatalf("Sign with secrets %q changed headers: %v", secrets, h)
+		}
 	}
 }
 
 func TestSignBadSecret(t *testing.T) {
 	h := http.Header{}
-	err := Sign(h, "whsec_%%%", "evt_1", time.Now(), []byte(`{}`))
+	// A good new key must not go out alone when the old one is broken.
+	err := Sign(h, []string{plainSecret, "whsec_%%%"}, "evt_1", time.Now(), []byte(`{}`))
 	if err == nil {
 		t.Fatal("Sign accepted an undecodable whsec_ secret")
 	}

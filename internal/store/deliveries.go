@@ -27,6 +27,8 @@ type DeliveryContext struct {
 	Delivery models.Delivery
 	Event    models.Event
 	Webhook  models.Webhook
+	// Batch holds a batch delivery's events, in order; nil otherwise.
+	Batch []models.Event
 }
 
 // LoadDelivery reads a delivery with its event and webhook. A delivery whose
@@ -40,11 +42,21 @@ func (s *Store) LoadDelivery(ctx context.Context, id string) (*DeliveryContext, 
 	if err := db.Where("id = ?", id).Take(&dc.Delivery).Error; err != nil {
 		return nil, translate(err)
 	}
-	if err := db.Where("id = ?", dc.Delivery.EventID).Take(&dc.Event).Error; err != nil {
+	if err := db.Where("tenant_id = ? AND id = ?", dc.Delivery.TenantID, dc.Delivery.EventID).Take(&dc.Event).Error; err != nil {
 		return nil, translate(err)
 	}
 	if err := db.Where("id = ?", dc.Delivery.WebhookID).Take(&dc.Webhook).Error; err != nil {
 		return nil, translate(err)
+	}
+	if err := s.open(&dc.Webhook); err != nil {
+		return nil, err
+	}
+	if dc.Delivery.BatchSize > 0 {
+		evs, err := s.BatchEvents(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		dc.Batch = evs
 	}
 	return &dc, nil
 }
@@ -67,15 +79,17 @@ type AttemptResult struct {
 	WebhookStatus models.WebhookStatus
 }
 
-// RecordAttempt stores an attempt, the delivery's new state and the webhook's
-// health in one transaction. Recording the same attempt again is a no-op for
-// the attempt row and rewrites the same state, so callers may retry freely.
+// RecordAttempt stores an attempt, the delivery's new state, the webhook's
+// health and statistics in one transaction, with the operational event a
+// health change calls for. Recording the same attempt again changes nothing
+// more (the attempt row is kept once, statistics count it once, and a health
+// change already made is no change), so callers may retry freely.
 func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// A hard-deleted webhook takes its deliveries with it; an attempt
 		// that was in flight then has nothing left to record.
-		var n int64
-		if err := tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).Count(&n).Error; err != nil || n == 0 {
+		var del []models.Delivery
+		if err := tx.Select("id, event_type").Where("id = ?", r.DeliveryID).Limit(1).Find(&del).Error; err != nil || len(del) == 0 {
 			return err
 		}
 		now := Now()
@@ -83,11 +97,16 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "updated_at": now,
 		}
 		if a := r.Attempt; a != nil {
-			err := tx.Clauses(clause.OnConflict{
+			res := tx.Clauses(clause.OnConflict{
 				Columns: []clause.Column{{Name: "delivery_id"}, {Name: "number"}}, DoNothing: true,
-			}).Create(a).Error
-			if err != nil {
-				return err
+			}).Create(a)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 && a.Trigger != models.TriggerTest {
+				if err := countAttempt(tx, r.WebhookID, a); err != nil {
+					return err
+				}
 			}
 			delivery["attempt_count"] = gorm.Expr("CASE WHEN attempt_count < ? THEN ? ELSE attempt_count END", a.Number, a.Number)
 			delivery["last_status_code"] = a.ResponseStatus
@@ -97,32 +116,11 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		if err := tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).Updates(delivery).Error; err != nil {
 			return err
 		}
-		return updateWebhookHealth(tx, r)
+		// Operational events are never raised by the delivery of an
+		// operational event: an alert channel that fails cannot start a
+		// loop of alerts about alerts.
+		return s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType))
 	}))
-}
-
-// updateWebhookHealth applies SPEC §4 to the webhook. A webhook that was
-// disabled or deleted meanwhile keeps the state its owner gave it.
-func updateWebhookHealth(tx *gorm.DB, r AttemptResult) error {
-	if r.WebhookStatus == "" {
-		return nil
-	}
-	live := tx.Model(&models.Webhook{}).Where("id = ? AND enabled AND NOT deleted", r.WebhookID)
-	if r.WebhookStatus == models.WebhookActive {
-		// Cheap when already healthy: no row changes.
-		return live.Where("status <> ? OR next_attempt IS NOT NULL", models.WebhookActive).
-			Updates(map[string]any{"status": models.WebhookActive, "next_attempt": nil}).Error
-	}
-	fields := map[string]any{"status": r.WebhookStatus, "next_attempt": r.NextAttemptAt}
-	if a := r.Attempt; a != nil {
-		fields["last_failed_at"] = a.FinishedAt
-		fields["last_failed_status_code"] = a.ResponseStatus
-		fields["last_failed_reason"] = failureReason(a)
-	}
-	if r.WebhookStatus == models.WebhookDisabled {
-		fields["enabled"] = false // 410 Gone: the receiver asked us to stop
-	}
-	return live.Updates(fields).Error
 }
 
 func failureReason(a *models.Attempt) string {
@@ -135,14 +133,17 @@ func failureReason(a *models.Attempt) string {
 	return "unknown failure"
 }
 
-// Orphans returns deliveries whose workflow may be missing: pending since
-// before pendingCutoff (never started), awaiting a retry due before
-// overdueCutoff, or delivering since before overdueCutoff (the workflow
-// failed or was terminated from outside). Test deliveries are not retried.
+// Orphans returns deliveries whose workflow may be missing: dispatched
+// before pendingCutoff with no attempt since (the process died between
+// claiming and starting it, or the start was lost), awaiting a retry due
+// before overdueCutoff, or delivering since before overdueCutoff (the
+// workflow failed or was terminated from outside). Deliveries still in the
+// outbox are the starter's, not the reconciler's. Test deliveries are not
+// retried.
 func (s *Store) Orphans(ctx context.Context, pendingCutoff, overdueCutoff time.Time, limit int) ([]models.Delivery, error) {
 	var ds []models.Delivery
 	err := s.db.WithContext(ctx).
-		Where("(status = ? AND updated_at < ?) OR (status = ? AND next_attempt_at < ?) OR (status = ? AND updated_at < ?)",
+		Where("(status = ? AND dispatched_at < ?) OR (status = ? AND next_attempt_at < ?) OR (status = ? AND updated_at < ?)",
 			models.DeliveryPending, pendingCutoff, models.DeliveryAwaitingRetry, overdueCutoff, models.DeliveryDelivering, overdueCutoff).
 		Where("trigger <> ?", models.TriggerTest).
 		Limit(limit).Find(&ds).Error
@@ -156,13 +157,16 @@ func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]models.Attem
 	return as, err
 }
 
-// ResetForReplay makes a delivery pending again for a replay run.
+// ResetForReplay makes a delivery pending again for a replay run, claimed by
+// the caller, which starts it (or releases the claim).
 func (s *Store) ResetForReplay(ctx context.Context, id string) (*models.Delivery, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
+	now := Now()
 	res := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ?", id).Updates(map[string]any{
-		"status": models.DeliveryPending, "trigger": models.TriggerReplay, "next_attempt_at": nil, "updated_at": Now(),
+		"status": models.DeliveryPending, "trigger": models.TriggerReplay, "next_attempt_at": nil, "updated_at": now,
+		"dispatched_at": now,
 	})
 	if res.Error != nil {
 		return nil, translate(res.Error)
@@ -175,6 +179,8 @@ func (s *Store) ResetForReplay(ctx context.Context, id string) (*models.Delivery
 
 // DeliveryQuery filters and pages a delivery log, newest first.
 type DeliveryQuery struct {
+	// TenantID narrows to one tenant; empty means every tenant.
+	TenantID  string
 	WebhookID string
 	Status    models.DeliveryStatus
 	EventType string
@@ -190,10 +196,11 @@ type DeliveryQuery struct {
 	AfterID      string
 }
 
-// DeadLetters is the query for the dead-letter queue: failed real
-// deliveries (not tests), optionally narrowed.
-func DeadLetters(webhookID, eventType string, since, until time.Time) DeliveryQuery {
-	return DeliveryQuery{Status: models.DeliveryFailed, NoTests: true, WebhookID: webhookID, EventType: eventType, Since: since, Until: until}
+// DeadLetters narrows q to the dead-letter queue: failed real deliveries
+// (not tests).
+func DeadLetters(q DeliveryQuery) DeliveryQuery {
+	q.Status, q.NoTests = models.DeliveryFailed, true
+	return q
 }
 
 // ListDeliveries returns one page of deliveries matching q.
@@ -213,6 +220,9 @@ func listDeliveries(db *gorm.DB, q DeliveryQuery) *gorm.DB {
 
 func deliveryFilter(db *gorm.DB, q DeliveryQuery) *gorm.DB {
 	db = db.Model(&models.Delivery{})
+	if q.TenantID != "" {
+		db = db.Where("tenant_id = ?", q.TenantID)
+	}
 	if q.WebhookID != "" {
 		if !validID(q.WebhookID) {
 			return db.Where("1 = 0") // names no webhook; PostgreSQL would reject it as a uuid

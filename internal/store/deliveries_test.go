@@ -268,6 +268,9 @@ func TestOrphans(t *testing.T) {
 			ev := newEvent(id, updated)
 			d := newDelivery(ev, w.ID, status, updated)
 			d.NextAttemptAt, d.Trigger = next, trigger
+			if id != "in-outbox" {
+				d.DispatchedAt = &updated
+			}
 			if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
 				t.Fatal(err)
 			}
@@ -283,6 +286,8 @@ func TestOrphans(t *testing.T) {
 			mk("delivering-now", models.DeliveryDelivering, now, nil, models.TriggerScheduled):             false,
 			mk("test-pending", models.DeliveryPending, now.Add(-time.Minute), nil, models.TriggerTest):     false,
 			mk("done", models.DeliverySucceeded, past, nil, models.TriggerScheduled):                       false,
+			// Never dispatched: the starter's to start, in order, not the reconciler's.
+			mk("in-outbox", models.DeliveryPending, past, nil, models.TriggerScheduled): false,
 		}
 		got, err := s.Orphans(ctx, now.Add(-30*time.Second), now.Add(-10*time.Minute), 100)
 		if err != nil {

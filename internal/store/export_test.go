@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
@@ -12,10 +13,29 @@ import (
 // sequential scans disabled: if an index can serve the query, the plan
 // names it.
 func (s *Store) ExplainDeliveries(ctx context.Context, q DeliveryQuery) (string, error) {
-	sql := s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
 		var ds []models.Delivery
 		return listDeliveries(tx, q).Find(&ds)
-	})
+	}))
+}
+
+// ExplainEvents returns PostgreSQL's plan for ListEvents(q).
+func (s *Store) ExplainEvents(ctx context.Context, q EventQuery) (string, error) {
+	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var evs []models.Event
+		return listEvents(tx, q).Find(&evs)
+	}))
+}
+
+// ExplainStats returns the plan of the stats query of StatsSince.
+func (s *Store) ExplainStats(ctx context.Context, webhookID string, since time.Time) (string, error) {
+	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var rows []models.WebhookStat
+		return statsQuery(tx, webhookID, since).Find(&rows)
+	}))
+}
+
+func (s *Store) explain(ctx context.Context, sql string) (string, error) {
 	var plan []string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Exec("SET LOCAL enable_seqscan = off").Error; err != nil {
@@ -24,4 +44,21 @@ func (s *Store) ExplainDeliveries(ctx context.Context, q DeliveryQuery) (string,
 		return tx.Raw("EXPLAIN " + sql).Scan(&plan).Error
 	})
 	return strings.Join(plan, "\n"), err
+}
+
+// MigrateTo applies migrations up to and including version, for tests that
+// build a database as an earlier release left it.
+func (s *Store) MigrateTo(ctx context.Context, version int64) error {
+	p, release, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err = p.UpTo(ctx, version)
+	return err
+}
+
+// Exec runs raw SQL, for tests that write rows as an earlier release did.
+func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
+	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }

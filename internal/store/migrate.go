@@ -31,6 +31,9 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 		if sqlDB, err = sql.Open("sqlite3", s.sqliteMigrationDSN); err != nil {
 			return nil, nil, err
 		}
+		// One connection: a migration that must turn foreign keys off does
+		// so with a PRAGMA, which holds only for the connection it ran on.
+		sqlDB.SetMaxOpenConns(1)
 		release = func() { _ = sqlDB.Close() }
 	}
 	fsys, err := fs.Sub(migrations, dir)

@@ -20,6 +20,8 @@ import (
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+
+	"github.com/webhookd/webhookd/internal/secrets"
 )
 
 // Errors the store returns; callers match them with errors.Is.
@@ -42,6 +44,8 @@ const (
 type Store struct {
 	db      *gorm.DB
 	dialect Dialect
+	// keyring encrypts webhook secrets at rest (secrets.go).
+	keyring *secrets.Keyring
 	// sqliteMigrationDSN opens SQLite for goose with the driver's default time
 	// format: goose's own timestamps do not parse as integer microseconds.
 	sqliteMigrationDSN string

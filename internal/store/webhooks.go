@@ -2,14 +2,26 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
 )
 
-// CreateWebhook inserts w; a live webhook with the same name is ErrConflict.
+// CreateWebhook inserts w; a live webhook of its tenant with the same name
+// is ErrConflict. A webhook that names no tenant belongs to the default one.
 func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
-	return translate(s.db.WithContext(ctx).Create(w).Error)
+	if w.TenantID == "" {
+		w.TenantID = models.DefaultTenant
+	}
+	if w.PayloadFormat == "" {
+		w.PayloadFormat = "webhookd"
+	}
+	sealed, err := s.sealed(w)
+	if err != nil {
+		return err
+	}
+	return translate(s.db.WithContext(ctx).Create(sealed).Error)
 }
 
 // GetWebhook returns the webhook with id, soft-deleted or not.
@@ -21,7 +33,7 @@ func (s *Store) GetWebhook(ctx context.Context, id string) (*models.Webhook, err
 	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&w).Error; err != nil {
 		return nil, translate(err)
 	}
-	return &w, nil
+	return &w, s.open(&w)
 }
 
 // Include selects webhooks by their soft-delete state (OpenMetadata's
@@ -44,28 +56,44 @@ func (i Include) apply(q *gorm.DB) *gorm.DB {
 	return q.Where("NOT deleted")
 }
 
-// GetWebhookByName returns the webhook called name in the given state; when
-// several match (deleted ones share names), the live one, else the latest.
-func (s *Store) GetWebhookByName(ctx context.Context, name string, include Include) (*models.Webhook, error) {
+// GetWebhookByName returns the tenant's webhook called name in the given
+// state; when several match (deleted ones share names), the live one, else
+// the latest.
+func (s *Store) GetWebhookByName(ctx context.Context, tenant, name string, include Include) (*models.Webhook, error) {
 	var w models.Webhook
-	err := include.apply(s.db.WithContext(ctx).Where("name = ?", name)).Order("deleted, updated_at DESC").Take(&w).Error
+	err := include.apply(s.db.WithContext(ctx).Where("tenant_id = ? AND name = ?", tenant, name)).
+		Order("deleted, updated_at DESC").Take(&w).Error
 	if err != nil {
 		return nil, translate(err)
 	}
-	return &w, nil
+	return &w, s.open(&w)
 }
 
 // WebhookPage selects a page of webhooks ordered by (name, id).
 type WebhookPage struct {
+	// TenantID narrows the page to one tenant; empty means every tenant.
+	TenantID  string
 	Limit     int
 	AfterName string
 	AfterID   string
 	Include   Include
+	// Status and Paused narrow the page when set.
+	Status models.WebhookStatus
+	Paused *bool
 }
 
 // ListWebhooks returns one page and the total count of matching webhooks.
 func (s *Store) ListWebhooks(ctx context.Context, p WebhookPage) ([]models.Webhook, int64, error) {
 	base := p.Include.apply(s.db.WithContext(ctx).Model(&models.Webhook{}))
+	if p.TenantID != "" {
+		base = base.Where("tenant_id = ?", p.TenantID)
+	}
+	if p.Status != "" {
+		base = base.Where("status = ?", p.Status)
+	}
+	if p.Paused != nil {
+		base = base.Where("paused = ?", *p.Paused)
+	}
 	var total int64
 	if err := base.Session(&gorm.Session{}).Count(&total).Error; err != nil {
 		return nil, 0, err
@@ -75,8 +103,10 @@ func (s *Store) ListWebhooks(ctx context.Context, p WebhookPage) ([]models.Webho
 		q = q.Where("(name, id) > (?, ?)", p.AfterName, p.AfterID)
 	}
 	var ws []models.Webhook
-	err := q.Order("name, id").Limit(p.Limit).Find(&ws).Error
-	return ws, total, err
+	if err := q.Order("name, id").Limit(p.Limit).Find(&ws).Error; err != nil {
+		return nil, 0, err
+	}
+	return ws, total, s.openAll(ws)
 }
 
 // UpdateWebhook writes every configurable column of w if the stored version
@@ -91,14 +121,19 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVers
 	}
 	cols := []string{"name", "display_name", "description", "webhook_type", "batch_size",
 		"event_filters", "endpoint", "secret_key", "headers", "timeout_seconds", "send_to_admins",
-		"send_to_owners", "send_to_followers", "payload_template", "owner", "tags", "domain",
+		"send_to_owners", "send_to_followers", "payload_template", "payload_format", "retry_schedule", "batch_enabled",
+		"batch_max_wait_ms", "owner", "tags", "domain",
 		"version", "updated_by", "updated_at"}
 	q := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", w.ID, expectVersion)
 	if w.Enabled != wasEnabled {
 		cols = append(cols, "enabled", "status")
 		q = q.Where("enabled = ?", wasEnabled)
 	}
-	res := q.Select(cols).Updates(w)
+	sealed, err := s.sealed(w)
+	if err != nil {
+		return err
+	}
+	res := q.Select(cols).Updates(sealed)
 	if err := translate(res.Error); err != nil {
 		return err
 	}
@@ -144,10 +179,130 @@ func (s *Store) HardDeleteWebhook(ctx context.Context, id string) error {
 	return nil
 }
 
-// ActiveWebhooks returns every enabled, live webhook: the candidates an event
-// is matched against.
-func (s *Store) ActiveWebhooks(ctx context.Context) ([]models.Webhook, error) {
+// ActiveWebhooks returns the tenant's enabled, live webhooks: the candidates
+// its events are matched against.
+func (s *Store) ActiveWebhooks(ctx context.Context, tenant string) ([]models.Webhook, error) {
 	var ws []models.Webhook
-	err := s.db.WithContext(ctx).Where("enabled AND NOT deleted").Order("id").Find(&ws).Error
+	if err := s.db.WithContext(ctx).Where("tenant_id = ? AND enabled AND NOT deleted", tenant).Order("id").Find(&ws).Error; err != nil {
+		return nil, err
+	}
+	return ws, s.openAll(ws)
+}
+
+// MatcherVersion returns the tenant's matcher version: it moves whenever a
+// webhook of the tenant changes in a way that affects matching (a database
+// trigger keeps it, whoever writes). 0 means the tenant never had one.
+func (s *Store) MatcherVersion(ctx context.Context, tenant string) (int64, error) {
+	var v []int64
+	err := s.db.WithContext(ctx).Table("matcher_versions").Where("tenant_id = ?", tenant).Limit(1).Pluck("version", &v).Error
+	if err != nil || len(v) == 0 {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// WebhooksByID returns the webhooks with the given ids (any state), by id.
+func (s *Store) WebhooksByID(ctx context.Context, ids []string) (map[string]*models.Webhook, error) {
+	var ws []models.Webhook
+	if err := s.db.WithContext(ctx).Where("id IN ?", ids).Find(&ws).Error; err != nil {
+		return nil, err
+	}
+	if err := s.openAll(ws); err != nil {
+		return nil, err
+	}
+	out := make(map[string]*models.Webhook, len(ws))
+	for i := range ws {
+		out[ws[i].ID] = &ws[i]
+	}
+	return out, nil
+}
+
+// SetPaused pauses or resumes a live webhook and returns it. Resuming puts
+// its held deliveries back in the outbox (the starter sends them oldest
+// first, at its admission pace) and reports how many.
+func (s *Store) SetPaused(ctx context.Context, id string, paused bool, by string) (*models.Webhook, int64, error) {
+	if !validID(id) {
+		return nil, 0, ErrNotFound
+	}
+	var released int64
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		now := Now()
+		fields := map[string]any{"paused": paused, "updated_by": by, "updated_at": now, "version": gorm.Expr("version + 0.1")}
+		if paused {
+			fields["paused_at"] = now
+		} else {
+			fields["paused_at"] = nil
+		}
+		res := tx.Model(&models.Webhook{}).Where("id = ? AND NOT deleted AND paused <> ?", id, paused).Updates(fields)
+		if res.Error != nil || paused || res.RowsAffected == 0 {
+			return res.Error
+		}
+		res = tx.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", id, models.DeliveryHeld).
+			Updates(map[string]any{"status": models.DeliveryPending, "dispatched_at": nil, "updated_at": now})
+		released = res.RowsAffected
+		return res.Error
+	})
+	if err != nil {
+		return nil, 0, translate(err)
+	}
+	w, err := s.GetWebhook(ctx, id)
+	return w, released, err
+}
+
+// OpenDeliveries returns up to limit ids of the webhook's deliveries that a
+// workflow may be working on (started, delivering or awaiting a retry), after
+// the given id.
+func (s *Store) OpenDeliveries(ctx context.Context, webhookID, after string, limit int) ([]string, error) {
+	var ids []string
+	q := s.db.WithContext(ctx).Model(&models.Delivery{}).
+		Where("webhook_id = ? AND (status IN ? OR (status = ? AND dispatched_at IS NOT NULL))", webhookID,
+			[]models.DeliveryStatus{models.DeliveryDelivering, models.DeliveryAwaitingRetry}, models.DeliveryPending)
+	if after != "" {
+		q = q.Where("id > ?", after)
+	}
+	err := q.Order("id").Limit(limit).Pluck("id", &ids).Error
+	return ids, err
+}
+
+// CancelWaiting marks the webhook's deliveries that no workflow works on
+// (waiting in the outbox, or held) cancelled, and returns how many.
+func (s *Store) CancelWaiting(ctx context.Context, webhookID string) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&models.Delivery{}).
+		Where("webhook_id = ? AND (status = ? OR (status = ? AND dispatched_at IS NULL))", webhookID, models.DeliveryHeld, models.DeliveryPending).
+		Updates(map[string]any{"status": models.DeliveryCancelled, "updated_at": Now()})
+	return res.RowsAffected, res.Error
+}
+
+// MatchableWebhooks is ActiveWebhooks with only what matching and delivery
+// creation read (no descriptions, templates or secrets): the matcher keeps
+// these in memory for every tenant that posts events.
+func (s *Store) MatchableWebhooks(ctx context.Context, tenant string) ([]models.Webhook, error) {
+	var ws []models.Webhook
+	err := s.db.WithContext(ctx).Select("id, tenant_id, enabled, deleted, paused, event_filters, batch_enabled, batch_size, batch_max_wait_ms").
+		Where("tenant_id = ? AND enabled AND NOT deleted", tenant).Order("id").Find(&ws).Error
 	return ws, err
+}
+
+// RotateSecret makes secret the webhook's signing secret. While graceUntil
+// (when not nil) has not passed, requests are also signed with previous.
+func (s *Store) RotateSecret(ctx context.Context, id, secret, previous string, graceUntil *time.Time, by string) (*models.Webhook, error) {
+	if !validID(id) {
+		return nil, ErrNotFound
+	}
+	w := &models.Webhook{ID: id, SecretKey: secret, PreviousSecretKey: previous, PreviousSecretExpiresAt: graceUntil}
+	sealed, err := s.sealed(w)
+	if err != nil {
+		return nil, err
+	}
+	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND NOT deleted", id).
+		Select("secret_key", "previous_secret_key", "previous_secret_expires_at", "updated_by", "updated_at", "version").
+		Updates(map[string]any{"secret_key": sealed.SecretKey, "previous_secret_key": sealed.PreviousSecretKey,
+			"previous_secret_expires_at": graceUntil, "updated_by": by, "updated_at": Now(), "version": gorm.Expr("version + 0.1")})
+	if res.Error != nil {
+		return nil, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, ErrNotFound
+	}
+	return s.GetWebhook(ctx, id)
 }

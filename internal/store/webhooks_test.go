@@ -43,7 +43,7 @@ func TestWebhookRoundTrip(t *testing.T) {
 			!got.CreatedAt.Equal(w.CreatedAt) || got.Domain != nil {
 			t.Fatalf("round trip changed the webhook: %+v", got)
 		}
-		byName, err := s.GetWebhookByName(ctx, "one", store.NonDeleted)
+		byName, err := s.GetWebhookByName(ctx, models.DefaultTenant, "one", store.NonDeleted)
 		if err != nil || byName.ID != w.ID {
 			t.Fatalf("by name: %v %v", byName, err)
 		}
@@ -69,7 +69,7 @@ func TestWebhookNameUniqueAmongLive(t *testing.T) {
 		if err := s.CreateWebhook(ctx, newWebhook("dup")); err != nil {
 			t.Fatalf("a soft-deleted name must be reusable: %v", err)
 		}
-		if _, err := s.GetWebhookByName(ctx, "dup", store.NonDeleted); err != nil {
+		if _, err := s.GetWebhookByName(ctx, models.DefaultTenant, "dup", store.NonDeleted); err != nil {
 			t.Fatal(err)
 		}
 		deleted, err := s.GetWebhook(ctx, first.ID)

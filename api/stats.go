@@ -1,0 +1,133 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+// statsJSON is a webhook's health over a window.
+type statsJSON struct {
+	WebhookID string `json:"webhookId"`
+	Window    string `json:"window"`
+	Since     string `json:"since"`
+	Attempts  int64  `json:"attempts"`
+	Successes int64  `json:"successes"`
+	Failures  int64  `json:"failures"`
+	// SuccessRate is successes/attempts, absent without attempts.
+	SuccessRate *float64 `json:"successRate,omitempty"`
+	// Response times in ms, estimated from a histogram (see the README).
+	ResponseTimeMs *responseTimes `json:"responseTimeMs,omitempty"`
+	LastSuccessAt  *string        `json:"lastSuccessAt,omitempty"`
+	LastFailureAt  *string        `json:"lastFailureAt,omitempty"`
+}
+
+type responseTimes struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P95  float64 `json:"p95"`
+}
+
+const (
+	minStatsWindow = time.Hour
+	maxStatsWindow = 30 * 24 * time.Hour
+)
+
+// webhookStats answers a webhook's delivery health over ?window= (1h to 30d,
+// default 24h): attempts, successes, failures, success rate, response-time
+// percentiles, last success and last failure. It reads at most one row per
+// five minutes of the window, however many deliveries the webhook has.
+func (s *server) webhookStats(c *gin.Context) {
+	w, err := s.loadWebhook(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	window := 24 * time.Hour
+	if v := c.Query("window"); v != "" {
+		if window, err = parseWindow(v); err != nil || window < minStatsWindow || window > maxStatsWindow {
+			fail(c, badRequest("window: a duration from 1h to 30d, such as 1h, 24h, 7d or 30d"))
+			return
+		}
+	}
+	since := time.Now().UTC().Add(-window)
+	st, err := s.store.StatsSince(c.Request.Context(), w.ID, since)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := statsJSON{
+		WebhookID: w.ID, Window: c.DefaultQuery("window", "24h"), Since: isoTime(since),
+		Attempts: st.Attempts, Successes: st.Successes, Failures: st.Attempts - st.Successes,
+	}
+	if st.Attempts > 0 {
+		out.SuccessRate = ptr(float64(st.Successes) / float64(st.Attempts))
+		out.ResponseTimeMs = &responseTimes{
+			Mean: float64(st.DurationMsSum) / float64(st.Attempts),
+			P50:  histogramQuantile(st.Histogram, 0.5), P95: histogramQuantile(st.Histogram, 0.95),
+		}
+	}
+	if st.LastSuccessAt != nil {
+		out.LastSuccessAt = ptr(isoTime(*st.LastSuccessAt))
+	}
+	if st.LastFailureAt != nil {
+		out.LastFailureAt = ptr(isoTime(*st.LastFailureAt))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// parseWindow reads Go durations (90m, 24h) and whole days (7d).
+func parseWindow(v string) (time.Duration, error) {
+	if n, ok := cutSuffixInt(v, "d"); ok {
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func cutSuffixInt(v, suffix string) (int, bool) {
+	if len(v) < 2 || v[len(v)-len(suffix):] != suffix {
+		return 0, false
+	}
+	n := 0
+	for _, r := range v[:len(v)-len(suffix)] {
+		if r < '0' || r > '9' || n > 1000 {
+			return 0, false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n, true
+}
+
+// histogramQuantile estimates a quantile of response times from bucket
+// counts, interpolating linearly inside the bucket it falls in (as
+// Prometheus's histogram_quantile does); the open last bucket answers its
+// lower bound.
+func histogramQuantile(counts []int64, q float64) float64 {
+	var total int64
+	for _, n := range counts {
+		total += n
+	}
+	if total == 0 {
+		return 0
+	}
+	rank := q * float64(total)
+	var seen float64
+	lower := 0.0
+	for i, n := range counts {
+		upper := float64(0)
+		if i < len(models.StatBucketBoundsMs) {
+			upper = float64(models.StatBucketBoundsMs[i])
+		} else {
+			return lower
+		}
+		if seen+float64(n) >= rank && n > 0 {
+			return lower + (upper-lower)*(rank-seen)/float64(n)
+		}
+		seen += float64(n)
+		lower = upper
+	}
+	return lower
+}

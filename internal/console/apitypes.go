@@ -1,0 +1,154 @@
+package console
+
+// The API's answers, as far as the pages read them (the API package's own
+// types are private to it; these decode its JSON).
+
+type apiWebhook struct {
+	ID             string           `json:"id"`
+	TenantID       string           `json:"tenantId"`
+	Name           string           `json:"name"`
+	Description    string           `json:"description"`
+	WebhookType    string           `json:"webhookType"`
+	Enabled        *bool            `json:"enabled"`
+	Status         string           `json:"status"`
+	Paused         *bool            `json:"paused"`
+	EventFilters   []apiEventFilter `json:"eventFilters"`
+	WebhookConfig  apiWebhookConfig `json:"webhookConfig"`
+	FailureDetails *struct {
+		LastFailedAt         *int64 `json:"lastFailedAt"`
+		LastFailedStatusCode *int   `json:"lastFailedStatusCode"`
+		LastFailedReason     string `json:"lastFailedReason"`
+		NextAttempt          *int64 `json:"nextAttempt"`
+	} `json:"failureDetails"`
+	Version   float64 `json:"version"`
+	UpdatedAt int64   `json:"updatedAt"`
+	UpdatedBy string  `json:"updatedBy"`
+}
+
+func (w apiWebhook) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
+func (w apiWebhook) IsPaused() bool  { return w.Paused != nil && *w.Paused }
+
+type apiEventFilter struct {
+	EventType string   `json:"eventType"`
+	Entities  []string `json:"entities,omitempty"`
+	Include   []string `json:"include,omitempty"`
+	Exclude   []string `json:"exclude,omitempty"`
+}
+
+type apiWebhookConfig struct {
+	Endpoint                string            `json:"endpoint"`
+	SecretKey               string            `json:"secretKey"`
+	Headers                 map[string]string `json:"headers"`
+	Timeout                 *int              `json:"timeout"`
+	PayloadFormat           string            `json:"payloadFormat"`
+	RetrySchedule           []string          `json:"retrySchedule"`
+	PayloadTemplate         string            `json:"payloadTemplate"`
+	PreviousSecretExpiresAt *int64            `json:"previousSecretExpiresAt"`
+}
+
+type apiPaging struct {
+	After string `json:"after"`
+	Total *int64 `json:"total"`
+}
+
+type apiWebhookList struct {
+	Data   []apiWebhook `json:"data"`
+	Paging apiPaging    `json:"paging"`
+}
+
+type apiDelivery struct {
+	ID                 string       `json:"id"`
+	TenantID           string       `json:"tenantId"`
+	EventID            string       `json:"eventId"`
+	EventType          string       `json:"eventType"`
+	WebhookID          string       `json:"webhookId"`
+	Status             string       `json:"status"`
+	Trigger            string       `json:"trigger"`
+	Attempts           int          `json:"attempts"`
+	LastStatusCode     *int         `json:"lastStatusCode"`
+	LastResponseTimeMs *int64       `json:"lastResponseTimeMs"`
+	LastError          string       `json:"lastError"`
+	NextAttemptAt      *string      `json:"nextAttemptAt"`
+	BatchSize          int          `json:"batchSize"`
+	BatchEventIDs      []string     `json:"batchEventIds"`
+	CreatedAt          string       `json:"createdAt"`
+	UpdatedAt          string       `json:"updatedAt"`
+	AttemptLog         []apiAttempt `json:"attemptLog"`
+}
+
+type apiAttempt struct {
+	Number  int    `json:"number"`
+	Trigger string `json:"trigger"`
+	Request struct {
+		URL     string            `json:"url"`
+		Headers map[string]string `json:"headers"`
+	} `json:"request"`
+	Response *struct {
+		StatusCode int               `json:"statusCode"`
+		Headers    map[string]string `json:"headers"`
+		Body       string            `json:"body"`
+	} `json:"response"`
+	DurationMs int64  `json:"durationMs"`
+	Error      string `json:"error"`
+	StartedAt  string `json:"startedAt"`
+	FinishedAt string `json:"finishedAt"`
+}
+
+type apiDeliveryList struct {
+	Data   []apiDelivery `json:"data"`
+	Paging apiPaging     `json:"paging"`
+}
+
+type apiStats struct {
+	Attempts       int64    `json:"attempts"`
+	Successes      int64    `json:"successes"`
+	Failures       int64    `json:"failures"`
+	SuccessRate    *float64 `json:"successRate"`
+	ResponseTimeMs *struct {
+		Mean float64 `json:"mean"`
+		P50  float64 `json:"p50"`
+		P95  float64 `json:"p95"`
+	} `json:"responseTimeMs"`
+	LastSuccessAt *string `json:"lastSuccessAt"`
+	LastFailureAt *string `json:"lastFailureAt"`
+}
+
+type apiTestAnswer struct {
+	Delivery apiDelivery `json:"delivery"`
+	Attempt  *apiAttempt `json:"attempt"`
+}
+
+type apiRotateAnswer struct {
+	SecretKey               string `json:"secretKey"`
+	PreviousSecretExpiresAt string `json:"previousSecretExpiresAt"`
+}
+
+type apiDLQReplay struct {
+	JobID    string   `json:"jobId"`
+	TenantID string   `json:"tenantId"`
+	Status   string   `json:"status"` // dryRun, running, completed, failed
+	Matched  int      `json:"matched"`
+	Replayed int      `json:"replayed"`
+	Skipped  int      `json:"skipped"`
+	Errors   []string `json:"errors"`
+}
+
+// Done counts the entries the job has handled.
+func (j apiDLQReplay) Done() int { return j.Replayed + j.Skipped }
+
+type apiTenant struct {
+	TenantID        string           `json:"tenantId"`
+	Webhooks        int64            `json:"webhooks"`
+	DeletedWebhooks int64            `json:"deletedWebhooks"`
+	Deliveries      map[string]int64 `json:"deliveries"`
+}
+
+type apiTenantList struct {
+	Data   []apiTenant `json:"data"`
+	Paging apiPaging   `json:"paging"`
+}
+
+type apiMinted struct {
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expiresAt"`
+}

@@ -1,0 +1,280 @@
+package console
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// webhookForm is the create and edit form: OpenMetadata's webhook fields
+// as a person types them. Event filters are one event type per line (with
+// optional entity types for all of them), or, for include/exclude rules,
+// the eventFilters JSON itself.
+type webhookForm struct {
+	ID              string
+	TenantID        string
+	Name            string
+	Description     string
+	WebhookType     string
+	Endpoint        string
+	EventTypes      string
+	Entities        string
+	FiltersJSON     string
+	Headers         string
+	SecretKey       string
+	Timeout         string
+	Enabled         bool
+	PayloadFormat   string
+	RetrySchedule   string
+	PayloadTemplate string
+	SampleType      string
+	SampleData      string
+
+	// Errors maps a form field to its message; FormError is the rest.
+	Errors    map[string]string
+	FormError string
+}
+
+var webhookTypes = []string{"Generic", "Slack", "MSTeams", "GoogleChat", "Custom"}
+
+// Types lists the webhook types for the select.
+func (webhookForm) Types() []string { return webhookTypes }
+
+func newForm() *webhookForm {
+	return &webhookForm{WebhookType: "Generic", Enabled: true, PayloadFormat: "webhookd", EventTypes: "*", Errors: map[string]string{}}
+}
+
+// formOf reads a posted form.
+func formOf(r *http.Request) *webhookForm {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	return &webhookForm{
+		TenantID: v("tenantId"), Name: v("name"), Description: v("description"), WebhookType: v("webhookType"),
+		Endpoint: v("endpoint"), EventTypes: r.PostFormValue("eventTypes"), Entities: v("entities"),
+		FiltersJSON: v("filtersJSON"), Headers: r.PostFormValue("headers"), SecretKey: v("secretKey"),
+		Timeout: v("timeout"), Enabled: r.PostFormValue("enabled") == "on", PayloadFormat: v("payloadFormat"),
+		RetrySchedule: v("retrySchedule"), PayloadTemplate: r.PostFormValue("payloadTemplate"),
+		SampleType: v("sampleType"), SampleData: v("sampleData"),
+		Errors: map[string]string{},
+	}
+}
+
+// formFromWebhook fills the edit form from a webhook as the API reads it
+// (credential header values come masked, and go back masked: the API
+// keeps the stored values).
+func formFromWebhook(w apiWebhook) *webhookForm {
+	f := &webhookForm{
+		ID: w.ID, TenantID: w.TenantID, Name: w.Name, Description: w.Description, WebhookType: w.WebhookType,
+		Endpoint: w.WebhookConfig.Endpoint, Enabled: w.IsEnabled(), PayloadFormat: w.WebhookConfig.PayloadFormat,
+		RetrySchedule: strings.Join(w.WebhookConfig.RetrySchedule, ", "), PayloadTemplate: w.WebhookConfig.PayloadTemplate,
+		Errors: map[string]string{},
+	}
+	if f.PayloadFormat == "" {
+		f.PayloadFormat = "webhookd"
+	}
+	if t := w.WebhookConfig.Timeout; t != nil {
+		f.Timeout = strconv.Itoa(*t)
+	}
+	names := make([]string, 0, len(w.WebhookConfig.Headers))
+	for k := range w.WebhookConfig.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var lines []string
+	for _, k := range names {
+		lines = append(lines, k+": "+w.WebhookConfig.Headers[k])
+	}
+	f.Headers = strings.Join(lines, "\n")
+	if simple, entities := simpleFilters(w.EventFilters); simple {
+		var types []string
+		for _, flt := range w.EventFilters {
+			types = append(types, flt.EventType)
+		}
+		f.EventTypes, f.Entities = strings.Join(types, "\n"), strings.Join(entities, ", ")
+	} else {
+		b, _ := json.MarshalIndent(w.EventFilters, "", "  ")
+		f.FiltersJSON = string(b)
+	}
+	return f
+}
+
+// simpleFilters reports whether filters are event types sharing one list
+// of entities, which the simple fields can show.
+func simpleFilters(fs []apiEventFilter) (bool, []string) {
+	if len(fs) == 0 {
+		return true, nil
+	}
+	for _, f := range fs {
+		if len(f.Include) > 0 || len(f.Exclude) > 0 || !slices.Equal(f.Entities, fs[0].Entities) {
+			return false, nil
+		}
+	}
+	return true, fs[0].Entities
+}
+
+// apply writes the form into doc, a webhook document as the API reads and
+// writes it (a GET's answer for an edit, empty for a create), keeping the
+// fields the form does not show. Errors the API would not name well are
+// caught here and recorded on the form.
+func (f *webhookForm) apply(doc map[string]any) map[string]any {
+	if doc == nil {
+		doc = map[string]any{}
+	}
+	set := func(m map[string]any, k, v string) {
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	if f.ID == "" && f.TenantID != "" {
+		doc["tenantId"] = f.TenantID
+	}
+	doc["name"] = f.Name
+	set(doc, "description", f.Description)
+	doc["webhookType"] = f.WebhookType
+	doc["enabled"] = f.Enabled
+	doc["eventFilters"] = f.filters()
+
+	cfg, _ := doc["webhookConfig"].(map[string]any)
+	if cfg == nil {
+		cfg = map[string]any{}
+	}
+	doc["webhookConfig"] = cfg
+	cfg["endpoint"] = f.Endpoint
+	if f.ID == "" {
+		set(cfg, "secretKey", f.SecretKey)
+	}
+	cfg["headers"] = f.headers()
+	if f.Timeout == "" {
+		delete(cfg, "timeout")
+	} else if n, err := strconv.Atoi(f.Timeout); err == nil {
+		cfg["timeout"] = n
+	} else {
+		f.Errors["timeout"] = "a whole number of seconds"
+	}
+	set(cfg, "payloadFormat", f.PayloadFormat)
+	set(cfg, "payloadTemplate", f.PayloadTemplate)
+	if f.RetrySchedule == "" {
+		delete(cfg, "retrySchedule")
+	} else {
+		var waits []string
+		for _, w := range strings.FieldsFunc(f.RetrySchedule, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' }) {
+			waits = append(waits, w)
+		}
+		cfg["retrySchedule"] = waits
+	}
+	return doc
+}
+
+func (f *webhookForm) filters() any {
+	if f.FiltersJSON != "" {
+		var v []any
+		if err := json.Unmarshal([]byte(f.FiltersJSON), &v); err != nil {
+			f.Errors["filtersJSON"] = "not a JSON array of filters: " + err.Error()
+			return []any{}
+		}
+		return v
+	}
+	var entities []string
+	for _, e := range strings.Split(f.Entities, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			entities = append(entities, e)
+		}
+	}
+	out := []any{}
+	for _, line := range strings.Split(f.EventTypes, "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			flt := map[string]any{"eventType": line}
+			if len(entities) > 0 {
+				flt["entities"] = entities
+			}
+			out = append(out, flt)
+		}
+	}
+	if len(out) == 0 {
+		f.Errors["eventTypes"] = "name at least one event type (* for every event)"
+	}
+	return out
+}
+
+func (f *webhookForm) headers() map[string]string {
+	out := map[string]string{}
+	for i, line := range strings.Split(f.Headers, "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			f.Errors["headers"] = fmt.Sprintf("line %d: write Name: value", i+1)
+			continue
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
+}
+
+// sample is the optional test event of the form.
+func (f *webhookForm) sample() map[string]any {
+	if f.SampleType == "" && f.SampleData == "" {
+		return nil
+	}
+	s := map[string]any{}
+	if f.SampleType != "" {
+		s["eventType"] = f.SampleType
+	}
+	if f.SampleData != "" {
+		var data any
+		if err := json.Unmarshal([]byte(f.SampleData), &data); err != nil {
+			f.Errors["sampleData"] = "not JSON: " + err.Error()
+			return nil
+		}
+		s["data"] = data
+	}
+	return s
+}
+
+// apiErrorOn puts an API validation error next to the field it names.
+func (f *webhookForm) apiErrorOn(e *apiError) {
+	path, msg := e.field()
+	field := ""
+	switch {
+	case path == "name" || path == "tenantId" || path == "description" || path == "webhookType":
+		field = path
+	case strings.HasPrefix(path, "eventFilters"):
+		field = "eventTypes"
+		if f.FiltersJSON != "" {
+			field = "filtersJSON"
+		}
+		msg = path + ": " + msg
+	case strings.HasPrefix(path, "webhookConfig."):
+		rest := strings.TrimPrefix(path, "webhookConfig.")
+		name, _, _ := strings.Cut(rest, ".")
+		name, _, _ = strings.Cut(name, "[")
+		switch name {
+		case "endpoint", "headers", "secretKey", "timeout", "payloadFormat", "retrySchedule", "payloadTemplate":
+			field = name
+			if rest != name {
+				msg = rest + ": " + msg
+			}
+		}
+	case strings.HasPrefix(path, "testEvent.eventType") || path == "eventType":
+		field = "sampleType"
+	case strings.HasPrefix(path, "testEvent") || path == "data":
+		field = "sampleData"
+	}
+	if e.Status == http.StatusConflict && f.Errors["name"] == "" {
+		field, msg = "name", e.Message
+	}
+	if field == "" {
+		f.FormError = e.Message
+		return
+	}
+	f.Errors[field] = msg
+}
+
+// failed reports whether the form has errors.
+func (f *webhookForm) failed() bool { return len(f.Errors) > 0 || f.FormError != "" }

@@ -1,0 +1,148 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+const (
+	cookieName = "webhookd_console"
+	sessionAAD = "console/session"
+	// maxSession bounds a session even for the admin token, which never
+	// expires by itself.
+	maxSession = 12 * time.Hour
+)
+
+// session is the signed-in caller, kept in an encrypted, HttpOnly,
+// SameSite=Strict cookie: the token never reaches page scripts or URLs.
+type session struct {
+	Token    string `json:"t,omitempty"` // empty when the API is open
+	Role     string `json:"r"`           // admin or tenant
+	Tenant   string `json:"n,omitempty"`
+	ReadOnly bool   `json:"o,omitempty"`
+	// CSRF is the value every form posts back (the synchronizer token
+	// pattern): a page of another site cannot read it.
+	CSRF    string `json:"c"`
+	Expires int64  `json:"e"`
+}
+
+func (s *session) IsAdmin() bool { return s.Role == "admin" }
+
+// canWrite reports whether the token may change things.
+func (s *session) CanWrite() bool { return !s.ReadOnly }
+
+type sessionKey struct{}
+
+func withSession(ctx context.Context, s *session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+func sessionOf(r *http.Request) *session {
+	s, _ := r.Context().Value(sessionKey{}).(*session)
+	return s
+}
+
+// whoami is the API's description of a token.
+type whoami struct {
+	Role      string `json:"role"`
+	TenantID  string `json:"tenantId"`
+	ReadOnly  bool   `json:"readOnly"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+// newSession asks the API who token is; an invalid token is an *apiError
+// with status 401.
+func (c *Console) newSession(r *http.Request, token string) (*session, error) {
+	probe := &session{Token: token}
+	var who whoami
+	if err := c.call(r, probe, http.MethodGet, "/api/v1/whoami", nil, &who); err != nil {
+		return nil, err
+	}
+	expires := time.Now().Add(maxSession)
+	if t, err := time.Parse(time.RFC3339Nano, who.ExpiresAt); err == nil && t.Before(expires) {
+		expires = t
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return &session{Token: token, Role: who.Role, Tenant: who.TenantID, ReadOnly: who.ReadOnly,
+		CSRF: base64.RawURLEncoding.EncodeToString(b), Expires: expires.Unix()}, nil
+}
+
+// readSession returns the cookie's session, or nil when there is none or it
+// does not open (another key, tampered, expired).
+func (c *Console) readSession(r *http.Request) *session {
+	ck, err := r.Cookie(cookieName)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	plain, err := c.sealer.Decrypt(ck.Value, sessionAAD)
+	if err != nil {
+		return nil
+	}
+	var s session
+	if json.Unmarshal([]byte(plain), &s) != nil || s.CSRF == "" || time.Now().Unix() >= s.Expires {
+		return nil
+	}
+	return &s
+}
+
+func (c *Console) setSession(w http.ResponseWriter, r *http.Request, s *session) error {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	sealed, err := c.sealer.Encrypt(string(b), sessionAAD)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: sealed, Path: "/console/", MaxAge: int(time.Until(time.Unix(s.Expires, 0)).Seconds()),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r),
+	})
+	return nil
+}
+
+func clearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r)})
+}
+
+// secureRequest reports whether the browser reached us over HTTPS (directly
+// or through a proxy that says so): the cookie is then Secure.
+func secureRequest(r *http.Request) bool {
+	return r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https"
+}
+
+// sameOrigin refuses a state-changing request another site made: the
+// browser's Fetch Metadata and Origin headers, where sent, must say it
+// came from the console itself. The CSRF token is checked as well.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		scheme := "http"
+		if secureRequest(r) {
+			scheme = "https"
+		}
+		// Behind a proxy that rewrites Host, X-Forwarded-Host names the
+		// address the browser used.
+		return o == scheme+"://"+r.Host || (r.Header.Get("X-Forwarded-Host") != "" && o == scheme+"://"+r.Header.Get("X-Forwarded-Host"))
+	}
+	return true
+}
+
+func validCSRF(r *http.Request, s *session) bool {
+	got := r.Header.Get("X-CSRF-Token")
+	if got == "" {
+		got = r.PostFormValue("csrf")
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) == 1
+}

@@ -1,0 +1,214 @@
+// Package deliver makes one attempt of a delivery: it builds the outbound
+// request (body, headers, signatures), posts it through the SSRF-safe
+// client and reports what happened. It reads nothing from the database:
+// the send activity loads what it needs, and the API tests an unsaved
+// webhook with it.
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/webhookd/webhookd/internal/payload"
+	"github.com/webhookd/webhookd/internal/redact"
+	"github.com/webhookd/webhookd/internal/safehttp"
+	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// MaxResponseBody is how much of a receiver's answer an attempt keeps.
+const MaxResponseBody = 64 << 10
+
+// Poster sends attempts. It never retries: the workflow owns the schedule.
+type Poster struct {
+	Client  *http.Client
+	Version string
+	Now     func() time.Time
+}
+
+// Request is one attempt to send.
+type Request struct {
+	Webhook *models.Webhook
+	// Event is the event of a one-event delivery; a batch has Batch (its
+	// events in order), BatchID and BatchOpened instead.
+	Event       *models.Event
+	Batch       []models.Event
+	BatchID     string
+	BatchOpened time.Time
+	TenantID    string
+	Attempt     int
+	Trigger     models.Trigger
+}
+
+// Post makes the attempt and reports its outcome; a request that cannot be
+// built or an address that is refused is OutcomeRejected.
+func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
+	started := p.Now()
+	// The log and the history see the endpoint with its query values and
+	// user info masked: tokens live there (Google Chat's ?key=&token=).
+	rec := &workflows.AttemptRecord{Number: r.Attempt, Trigger: r.Trigger, RequestURL: redact.URL(r.Webhook.Endpoint), StartedAt: started}
+	finish := func(outcome workflows.Outcome, err error) workflows.SendResult {
+		rec.FinishedAt = p.Now()
+		rec.DurationMs = rec.FinishedAt.Sub(started).Milliseconds()
+		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = redact.URL(ue.URL)
+			}
+			rec.Error = err.Error()
+		}
+		return workflows.SendResult{Outcome: outcome, Attempt: rec}
+	}
+
+	req, err := p.buildRequest(ctx, r, started)
+	if err != nil {
+		return finish(workflows.OutcomeRejected, err)
+	}
+	rec.RequestHeaders = redact.Headers(req.Header)
+
+	timeout := time.Duration(r.Webhook.TimeoutSeconds) * time.Second
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, err := p.Client.Do(req.WithContext(reqCtx))
+	if err != nil {
+		switch {
+		case errors.Is(err, safehttp.ErrBlockedAddress):
+			return finish(workflows.OutcomeRejected, err)
+		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+			return finish(workflows.OutcomeFailure, fmt.Errorf("no response within the webhook's %s timeout", timeout))
+		}
+		return finish(workflows.OutcomeFailure, err)
+	}
+	defer resp.Body.Close()
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
+	rec.StatusCode = resp.StatusCode
+	rec.ResponseHeaders = redact.Headers(resp.Header) // Set-Cookie and friends too
+	rec.ResponseBody = storableText(body)
+
+	res := finish(classify(resp.StatusCode), nil)
+	if readErr != nil && res.Outcome == workflows.OutcomeSuccess {
+		// The status line arrived in time; a body cut short does not undo it.
+		rec.Error = "reading response body: " + readErr.Error()
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		res.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), rec.FinishedAt)
+	}
+	return res
+}
+
+func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*http.Request, error) {
+	wh := r.Webhook
+	keys := signingSecrets(wh, now)
+	msgID, eventType, body, err := renderBody(r, keys)
+	if err != nil {
+		return nil, fmt.Errorf("render body: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, wh.Endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	// The webhook's own headers first, so that the protocol headers below
+	// always win (API validation refuses the reserved names anyway).
+	for k, v := range wh.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "webhookd/"+p.Version)
+	req.Header.Set("X-Webhook-ID", msgID)
+	req.Header.Set("X-Event-Type", eventType)
+	req.Header.Set("X-Webhook-Attempt", strconv.Itoa(r.Attempt))
+	if r.Batch != nil {
+		req.Header.Set("X-Webhook-Batch-Size", strconv.Itoa(len(r.Batch)))
+	}
+	if err := signing.Sign(req.Header, keys, msgID, now, body); err != nil {
+		return nil, fmt.Errorf("sign: %w", err)
+	}
+	if payload.Format(wh.PayloadFormat) == payload.FormatOpenMetadata {
+		signing.SignOpenMetadata(req.Header, keys, body)
+	}
+	return req, nil
+}
+
+// signingSecrets are the secrets that sign now: the current one, and during
+// a rotation's grace period the previous one too (new first).
+func signingSecrets(wh *models.Webhook, now time.Time) []string {
+	keys := []string{wh.SecretKey}
+	if wh.PreviousSecretKey != "" && wh.PreviousSecretExpiresAt != nil && now.Before(*wh.PreviousSecretExpiresAt) {
+		keys = append(keys, wh.PreviousSecretKey)
+	}
+	return keys
+}
+
+// renderBody returns the body and the id and type it is sent under: the
+// event's, or for a batch the batch delivery's id and "webhookd.batch".
+func renderBody(r Request, keys []string) (msgID, eventType string, body []byte, err error) {
+	wh := r.Webhook
+	if r.Batch == nil {
+		ev := r.Event
+		body, err = payload.Render(wh.WebhookType, payload.Options{
+			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: keys[0],
+		}, message(ev, wh.Name))
+		return ev.ID, ev.Type, body, err
+	}
+	b := payload.Batch{ID: r.BatchID, TenantID: r.TenantID, Timestamp: r.BatchOpened, WebhookName: wh.Name}
+	for i := range r.Batch {
+		b.Events = append(b.Events, message(&r.Batch[i], wh.Name))
+	}
+	body, err = payload.RenderBatch(b)
+	return r.BatchID, models.BatchEventType, body, err
+}
+
+func message(ev *models.Event, webhookName string) payload.Message {
+	return payload.Message{
+		ID: ev.ID, TenantID: ev.TenantID, EventType: ev.Type, Timestamp: ev.Timestamp, IsTest: ev.IsTest, WebhookName: webhookName,
+		EntityType: ev.EntityType, Entity: ev.Entity, ChangeDescription: ev.ChangeDescription, Data: ev.Data,
+	}
+}
+
+func classify(status int) workflows.Outcome {
+	switch {
+	case status >= 200 && status < 300:
+		return workflows.OutcomeSuccess
+	case status == http.StatusGone:
+		return workflows.OutcomeGone
+	}
+	return workflows.OutcomeFailure
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP date; junk means no hint.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		return time.Duration(min(secs, int64(workflows.MaxRetryWait/time.Second))) * time.Second
+	}
+	if at, err := http.ParseTime(v); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return 0
+}
+
+// storableText keeps a response body printable in both databases:
+// PostgreSQL text refuses NUL bytes and invalid UTF-8.
+func storableText(b []byte) string {
+	s := string(b)
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}

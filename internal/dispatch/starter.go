@@ -1,0 +1,235 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+)
+
+// Starter starts the workflows of deliveries that ingest committed to the
+// outbox, oldest first. It is admission control for Temporal: it keeps at
+// most Window deliveries started but not yet attempted (counted in the
+// database, so across every api replica), because a Temporal server fed
+// faster than it can run workflows gets slower, not faster. Replicas share
+// the outbox without double starts (rows are claimed with SKIP LOCKED, and a
+// first start of a delivery id that already has a run is a no-op). A crash
+// at any moment loses nothing: a claimed row whose start never happened is
+// found by the reconciler.
+type Starter struct {
+	d        *Dispatcher
+	window   int
+	parallel int
+	poll     time.Duration
+	log      func(msg string, args ...any)
+
+	wake chan struct{}
+	mu   sync.Mutex
+	at   time.Time // the earliest batch close we were told about
+}
+
+// StarterOptions tunes a Starter; zero values take the defaults.
+type StarterOptions struct {
+	// Window bounds deliveries started but not yet attempted (default 100).
+	Window int
+	// Parallel bounds concurrent StartWorkflow calls (default 16).
+	Parallel int
+	// Poll is how often the outbox is looked at without a wake-up: the
+	// backstop for rows committed by other replicas (default 1s).
+	Poll time.Duration
+}
+
+// Defaults of StarterOptions.
+const (
+	DefaultStartWindow = 100
+	claimBatch         = 256
+	fullWindowRecheck  = 20 * time.Millisecond
+	maxStartBackoff    = 5 * time.Second
+)
+
+// NewStarter returns a Starter for d and wires ingest to wake it.
+func (d *Dispatcher) NewStarter(o StarterOptions) *Starter {
+	if o.Window <= 0 {
+		o.Window = DefaultStartWindow
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = startParallelism
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	s := &Starter{d: d, window: o.Window, parallel: o.Parallel, poll: o.Poll, wake: make(chan struct{}, 1),
+		log: func(msg string, args ...any) { d.Logger.Warn(msg, args...) }}
+	d.Starter = s
+	return s
+}
+
+// Wake asks for a pass now (new deliveries were committed).
+func (s *Starter) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// WakeAt asks for a pass at t (a batch closes then).
+func (s *Starter) WakeAt(t time.Time) {
+	s.mu.Lock()
+	if s.at.IsZero() || t.Before(s.at) {
+		s.at = t
+	}
+	s.mu.Unlock()
+	s.Wake() // recompute the timer
+}
+
+// Run starts deliveries until ctx ends.
+func (s *Starter) Run(ctx context.Context) {
+	var backoff time.Duration
+	for ctx.Err() == nil {
+		started, full, err := s.pass(ctx)
+		switch {
+		case err != nil:
+			backoff = min(max(2*backoff, 100*time.Millisecond), maxStartBackoff)
+			s.log("starting delivery workflows failed; retrying", "error", err, "retry_in", backoff)
+			sleep(ctx, backoff)
+		case full:
+			backoff = 0
+			sleep(ctx, fullWindowRecheck)
+		case started > 0:
+			backoff = 0 // more may be waiting
+		default:
+			backoff = 0
+			s.idle(ctx)
+		}
+	}
+}
+
+// idle waits for a wake-up, the next batch close, or the poll interval.
+func (s *Starter) idle(ctx context.Context) {
+	wait := s.poll
+	// Batches opened by other replicas close too: look for the next one.
+	if next, ok, err := s.d.Store.NextBatchClose(ctx); err == nil && ok {
+		s.mu.Lock()
+		if s.at.IsZero() || next.Before(s.at) {
+			s.at = next
+		}
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	if !s.at.IsZero() {
+		if d := time.Until(s.at); d < wait {
+			// A batch past its close time that could not be claimed is
+			// still being written to (its row is locked): look again
+			// shortly, not in a tight loop.
+			wait = max(d, fullWindowRecheck)
+		}
+	}
+	s.mu.Unlock()
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-t.C:
+	}
+	s.mu.Lock()
+	if !s.at.IsZero() && !time.Now().Before(s.at) {
+		s.at = time.Time{}
+	}
+	s.mu.Unlock()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// pass claims what fits in the window and starts it. full reports a full
+// window.
+func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) {
+	st := s.d.Store
+	// Operational events become deliveries first, so that they join the
+	// outbox in order.
+	if _, err := s.d.fanOut(ctx); err != nil {
+		return 0, false, fmt.Errorf("fan out operational events: %w", err)
+	}
+	ds, full, err := st.ClaimForStart(ctx, claimBatch, s.window, store.Now())
+	if err != nil || full || len(ds) == 0 {
+		return 0, full, err
+	}
+	failed, err := s.startAll(ctx, ds)
+	if len(failed) > 0 {
+		// Back to the outbox for the next pass. With a context that
+		// outlives shutdown: a claim left behind waits for the reconciler.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := st.ReleaseClaims(rctx, failed); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return len(ds) - len(failed), false, err
+}
+
+// startAll starts the claimed deliveries, Parallel at a time, and returns
+// the ids whose start failed.
+func (s *Starter) startAll(ctx context.Context, ds []models.Delivery) ([]string, error) {
+	ids := make([]string, 0, len(ds))
+	for _, del := range ds {
+		ids = append(ids, del.WebhookID)
+	}
+	hooks, err := s.d.Store.WebhooksByID(ctx, ids)
+	if err != nil {
+		failed := make([]string, len(ds))
+		for i, del := range ds {
+			failed[i] = del.ID
+		}
+		return failed, err
+	}
+	sem := make(chan struct{}, s.parallel)
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed []string
+		errs   []error
+	)
+	for _, del := range ds {
+		wh, ok := hooks[del.WebhookID]
+		if !ok {
+			continue // hard-deleted with its deliveries meanwhile
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			mode := startNew
+			switch {
+			case del.Trigger == models.TriggerReplay:
+				mode = startReplay // a replay whose own start failed
+			case del.AttemptCount > 0 || del.Starts > 1:
+				// Claimed before: a run may exist (the delivery was held
+				// while its webhook was paused, and resumed).
+				mode = startResume
+			}
+			if err := s.d.start(ctx, del, wh, mode); err != nil {
+				mu.Lock()
+				failed = append(failed, del.ID)
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		// One is enough to say why; they share a cause (Temporal down).
+		return failed, errs[0]
+	}
+	return nil, nil
+}

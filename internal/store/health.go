@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+// Operational event types: webhookd reports its webhooks' health through
+// its own pipeline, to any webhook of the same tenant whose filters match.
+const (
+	EventWebhookFailing           = "webhookd.webhook.failing"
+	EventWebhookRetryLimitReached = "webhookd.webhook.retryLimitReached"
+	EventWebhookDisabled          = "webhookd.webhook.disabled"
+	EventWebhookRecovered         = "webhookd.webhook.recovered"
+	operationalPrefix             = "webhookd.webhook."
+)
+
+// IsOperationalEventType reports whether t is one of webhookd's operational
+// event types.
+func IsOperationalEventType(t string) bool { return strings.HasPrefix(t, operationalPrefix) }
+
+// updateWebhookHealth applies the delivery semantics to the webhook's status
+// and failure details, and writes the operational event the change calls
+// for (when emit). A webhook that was disabled or deleted meanwhile keeps the
+// state its owner gave it.
+func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) error {
+	if r.WebhookStatus == "" {
+		return nil
+	}
+	live := func() *gorm.DB {
+		return tx.Model(&models.Webhook{}).Where("id = ? AND enabled AND NOT deleted", r.WebhookID)
+	}
+	if r.WebhookStatus == models.WebhookActive {
+		// The common case, a healthy webhook staying healthy, changes no
+		// row and takes no lock.
+		var n int64
+		if err := live().Where("status <> ? OR next_attempt IS NOT NULL", models.WebhookActive).Count(&n).Error; err != nil || n == 0 {
+			return err
+		}
+	}
+	var w models.Webhook
+	q := live()
+	if s.dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"}) // the status read is the one replaced
+	}
+	if err := q.Limit(1).Find(&w).Error; err != nil || w.ID == "" {
+		return err
+	}
+	fields := map[string]any{"status": r.WebhookStatus, "next_attempt": r.NextAttemptAt}
+	if r.WebhookStatus != models.WebhookActive {
+		if a := r.Attempt; a != nil {
+			fields["last_failed_at"] = a.FinishedAt
+			fields["last_failed_status_code"] = a.ResponseStatus
+			fields["last_failed_reason"] = failureReason(a)
+			w.LastFailedAt, w.LastFailedStatusCode, w.LastFailedReason = &a.FinishedAt, a.ResponseStatus, failureReason(a)
+		}
+		if r.WebhookStatus == models.WebhookDisabled {
+			fields["enabled"] = false // 410 Gone: the receiver asked us to stop
+		}
+	}
+	if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).Updates(fields).Error; err != nil {
+		return err
+	}
+	kind := healthEvent(w.Status, r.WebhookStatus)
+	if !emit || kind == "" {
+		return nil
+	}
+	w.Status, w.NextAttempt = r.WebhookStatus, r.NextAttemptAt
+	return tx.Create(operationalEvent(&w, kind)).Error
+}
+
+// healthEvent names the operational event a status change calls for, or "".
+func healthEvent(from, to models.WebhookStatus) string {
+	failing := func(s models.WebhookStatus) bool {
+		return s == models.WebhookAwaitingRetry || s == models.WebhookFailed || s == models.WebhookRetryLimitReached
+	}
+	switch {
+	case from == to:
+		return ""
+	case to == models.WebhookDisabled:
+		return EventWebhookDisabled
+	case to == models.WebhookRetryLimitReached:
+		return EventWebhookRetryLimitReached
+	case to == models.WebhookActive && failing(from):
+		return EventWebhookRecovered
+	case failing(to) && !failing(from):
+		return EventWebhookFailing // the first failure after a success
+	}
+	return ""
+}
+
+// operationalEvent is the event reporting w's new health. It is stored
+// waiting for fan-out (the starter matches it), so that it is written in the
+// same transaction as the change it reports and can never be lost.
+func operationalEvent(w *models.Webhook, kind string) *models.Event {
+	now := Now()
+	details := map[string]any{}
+	if w.LastFailedAt != nil {
+		details["lastFailedAt"] = w.LastFailedAt.UnixMilli()
+	}
+	if w.LastFailedStatusCode != nil {
+		details["lastFailedStatusCode"] = *w.LastFailedStatusCode
+	}
+	if w.LastFailedReason != "" {
+		details["lastFailedReason"] = w.LastFailedReason
+	}
+	if w.NextAttempt != nil {
+		details["nextAttempt"] = w.NextAttempt.UnixMilli()
+	}
+	data, _ := json.Marshal(map[string]any{
+		"webhookId": w.ID, "webhookName": w.Name, "status": w.Status, "failureDetails": details,
+	})
+	id := w.ID
+	return &models.Event{
+		TenantID: w.TenantID, ID: "op_" + uuid.Must(uuid.NewV7()).String(), Type: kind, Data: data,
+		Timestamp: now, CreatedAt: now, FanoutPending: true, SourceWebhookID: &id,
+	}
+}
+
+// PendingFanout returns up to limit operational events waiting for their
+// deliveries, oldest first.
+func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, error) {
+	var evs []models.Event
+	err := s.db.WithContext(ctx).Where("fanout_pending").Order("created_at").Limit(limit).Find(&evs).Error
+	return evs, err
+}
+
+// CompleteFanout stores an operational event's deliveries and marks it fanned
+// out, in one transaction. If another process did so first, it writes
+// nothing and reports false.
+func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error) {
+	done := false
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
+			Update("fanout_pending", false)
+		if res.Error != nil || res.RowsAffected == 0 {
+			return res.Error
+		}
+		for i := range ds {
+			ds[i].TenantID = ev.TenantID
+		}
+		if len(ds) > 0 {
+			if err := tx.CreateInBatches(ds, 500).Error; err != nil {
+				return err
+			}
+		}
+		done = true
+		return nil
+	})
+	return done, translate(err)
+}

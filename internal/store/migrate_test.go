@@ -1,0 +1,98 @@
+package store_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
+)
+
+// TestTenantMigrationKeepsFirstReleaseRows builds a database as the first
+// release left it (schema version 1, with a webhook, an event, a delivery and
+// an attempt), migrates it, and finds every row in the default tenant, still
+// linked, and the new per-tenant rules in force.
+func TestTenantMigrationKeepsFirstReleaseRows(t *testing.T) {
+	for _, d := range storetest.Backends {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			url := storetest.SQLiteURL(t)
+			if d == store.Postgres {
+				url = storetest.EmptyPostgresURL(t)
+			}
+			s, err := store.Open(ctx, url, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if err := s.MigrateTo(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			const (
+				hookID     = "0190a000-0000-7000-8000-000000000001"
+				deliveryID = "0190a000-0000-7000-8000-000000000002"
+			)
+			now := store.Now()
+			for _, q := range []struct {
+				sql  string
+				args []any
+			}{
+				{`INSERT INTO webhooks (id, name, webhook_type, event_filters, endpoint, secret_key, created_at, updated_at)
+				  VALUES (?, 'orders', 'Generic', '[{"eventType":"*"}]', 'https://example.com/in', 's3cret', ?, ?)`, []any{hookID, now, now}},
+				{`INSERT INTO events (id, type, timestamp, created_at) VALUES ('evt-1', 'order.created', ?, ?)`, []any{now, now}},
+				{`INSERT INTO deliveries (id, event_id, webhook_id, event_type, status, created_at, updated_at)
+				  VALUES (?, 'evt-1', ?, 'order.created', 'failed', ?, ?)`, []any{deliveryID, hookID, now, now}},
+				{`INSERT INTO attempts (delivery_id, number, trigger, request_url, started_at, finished_at)
+				  VALUES (?, 1, 'scheduled', 'https://example.com/in', ?, ?)`, []any{deliveryID, now, now}},
+			} {
+				if err := s.Exec(ctx, q.sql, q.args...); err != nil {
+					t.Fatalf("first-release row: %v", err)
+				}
+			}
+			if err := s.RequireCurrentSchema(ctx); err == nil {
+				t.Fatal("a version-1 schema must count as behind")
+			}
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+
+			w, err := s.GetWebhookByName(ctx, models.DefaultTenant, "orders", store.NonDeleted)
+			if err != nil || w.ID != hookID || w.TenantID != models.DefaultTenant || w.SecretKey == "" {
+				t.Fatalf("webhook after migration: %+v %v", w, err)
+			}
+			ev, err := s.GetEvent(ctx, models.DefaultTenant, "evt-1")
+			if err != nil || ev.TenantID != models.DefaultTenant {
+				t.Fatalf("event after migration: %+v %v", ev, err)
+			}
+			dc, err := s.LoadDelivery(ctx, deliveryID)
+			if err != nil || dc.Delivery.TenantID != models.DefaultTenant || dc.Event.ID != "evt-1" || dc.Webhook.ID != hookID {
+				t.Fatalf("delivery after migration: %+v %v", dc, err)
+			}
+			if as, err := s.Attempts(ctx, deliveryID); err != nil || len(as) != 1 {
+				t.Fatalf("attempts after migration: %v %v", as, err)
+			}
+			// Event ids are now per tenant: another tenant may use evt-1.
+			other := &models.Event{TenantID: "acme", ID: "evt-1", Type: "order.created", Timestamp: now, CreatedAt: now}
+			if _, _, created, err := s.IngestEvent(ctx, other, nil); err != nil || !created {
+				t.Fatalf("evt-1 in another tenant: created=%v %v", created, err)
+			}
+			// The database refuses a delivery joining two tenants' rows.
+			cross := models.Delivery{ID: "0190a000-0000-7000-8000-000000000003", TenantID: "acme", EventID: "evt-1",
+				WebhookID: hookID, EventType: "order.created", Status: models.DeliveryPending, CreatedAt: now, UpdatedAt: now}
+			if err := s.Exec(ctx, `INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, cross.ID, cross.TenantID, cross.EventID, cross.WebhookID, cross.EventType,
+				cross.Status, now, now); err == nil {
+				t.Fatal("a delivery of acme's event to a default-tenant webhook was accepted")
+			}
+			// Hard-deleting the webhook still cascades to its log.
+			if err := s.HardDeleteWebhook(ctx, hookID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetDelivery(ctx, deliveryID); err == nil {
+				t.Fatal("the delivery outlived its hard-deleted webhook")
+			}
+		})
+	}
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/webhookd/webhookd/internal/redact"
+	"github.com/webhookd/webhookd/internal/secrets"
+	"github.com/webhookd/webhookd/models"
+)
+
+// Webhook secrets (the signing secret, the previous one during a rotation,
+// and the values of credential-looking headers: Authorization, X-API-Key,
+// ...) are encrypted before they are written and decrypted after they are
+// read, so that no plain secret reaches the database, its WAL or its
+// backups. Each value carries the id of the key that encrypted it and is
+// bound to its place (webhook id and field), so a copied value does not
+// decrypt elsewhere.
+
+// UseKeyring makes the store encrypt secrets with k. Without a keyring (some
+// tests) secrets are stored as given.
+func (s *Store) UseKeyring(k *secrets.Keyring) { s.keyring = k }
+
+func secretPlace(w *models.Webhook, field string) string { return "webhook/" + w.ID + "/" + field }
+
+func headerPlace(w *models.Webhook, name string) string {
+	return "webhook/" + w.ID + "/header/" + strings.ToLower(name)
+}
+
+// sealed returns a copy of w whose secrets are encrypted.
+func (s *Store) sealed(w *models.Webhook) (*models.Webhook, error) {
+	c := *w
+	if s.keyring == nil {
+		return &c, nil
+	}
+	var err error
+	if c.SecretKey, err = s.keyring.Encrypt(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
+		return nil, err
+	}
+	if c.PreviousSecretKey, err = s.keyring.Encrypt(w.PreviousSecretKey, secretPlace(w, "previousSecretKey")); err != nil {
+		return nil, err
+	}
+	if len(w.Headers) > 0 {
+		c.Headers = maps.Clone(w.Headers)
+		for name, v := range c.Headers {
+			if redact.IsCredential(name) {
+				if c.Headers[name], err = s.keyring.Encrypt(v, headerPlace(w, name)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return &c, nil
+}
+
+// open decrypts w's secrets in place. A value written before encryption was
+// turned on is plain: it is read as is (and `webhookd migrate` encrypts it).
+func (s *Store) open(w *models.Webhook) error {
+	dec := func(v, place string) (string, error) {
+		if s.keyring == nil || !secrets.IsEncrypted(v) {
+			return v, nil
+		}
+		plain, err := s.keyring.Decrypt(v, place)
+		if err != nil {
+			return "", fmt.Errorf("webhook %s: %w", w.ID, err)
+		}
+		return plain, nil
+	}
+	var err error
+	if w.SecretKey, err = dec(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
+		return err
+	}
+	if w.PreviousSecretKey, err = dec(w.PreviousSecretKey, secretPlace(w, "previousSecretKey")); err != nil {
+		return err
+	}
+	for name, v := range w.Headers {
+		if redact.IsCredential(name) {
+			if w.Headers[name], err = dec(v, headerPlace(w, name)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) openAll(ws []models.Webhook) error {
+	for i := range ws {
+		if err := s.open(&ws[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EncryptSecrets encrypts every stored secret that is plain (written before
+// encryption was turned on) and, with rotate, re-encrypts those under a key
+// other than the current one, so that old keys can be retired. It returns
+// how many webhooks it rewrote.
+func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
+	if s.keyring == nil {
+		return 0, errors.New("store: no keyring")
+	}
+	rewritten := 0
+	for after := ""; ; {
+		var ws []models.Webhook
+		q := s.db.WithContext(ctx).Select("id, secret_key, previous_secret_key, headers").Order("id").Limit(500)
+		if after != "" {
+			q = q.Where("id > ?", after)
+		}
+		if err := q.Find(&ws).Error; err != nil {
+			return rewritten, err
+		}
+		if len(ws) == 0 {
+			return rewritten, nil
+		}
+		for i := range ws {
+			raw := ws[i]
+			stale := func(v string) bool {
+				return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
+			}
+			needs := stale(raw.SecretKey) || stale(raw.PreviousSecretKey)
+			for name, v := range raw.Headers {
+				needs = needs || (redact.IsCredential(name) && stale(v))
+			}
+			if !needs {
+				continue
+			}
+			plain := raw
+			plain.Headers = maps.Clone(raw.Headers)
+			if err := s.open(&plain); err != nil {
+				return rewritten, err
+			}
+			sealed, err := s.sealed(&plain)
+			if err != nil {
+				return rewritten, err
+			}
+			err = s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ?", raw.ID).
+				Select("secret_key", "previous_secret_key", "headers").
+				Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecretKey: sealed.PreviousSecretKey, Headers: sealed.Headers}).Error
+			if err != nil {
+				return rewritten, err
+			}
+			rewritten++
+		}
+		after = ws[len(ws)-1].ID
+	}
+}

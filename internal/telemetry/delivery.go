@@ -1,0 +1,76 @@
+// Package telemetry defines webhookd's Prometheus metrics in one place, with
+// conventional names and units and bounded label sets (never a webhook id),
+// and bridges the Temporal SDK's own metrics into the same registry.
+package telemetry
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Delivery is what workers measure about attempts.
+type Delivery struct {
+	attempts        *prometheus.CounterVec
+	attemptDuration *prometheus.HistogramVec
+	eventToSuccess  prometheus.Histogram
+}
+
+// Metric names, for dashboards, alert rules and the test that checks them.
+const (
+	AttemptsTotal          = "webhookd_delivery_attempts_total"
+	AttemptDurationSeconds = "webhookd_delivery_attempt_duration_seconds"
+	EventToSuccessSeconds  = "webhookd_delivery_event_to_success_seconds"
+)
+
+// NewDelivery registers the delivery metrics with reg.
+func NewDelivery(reg prometheus.Registerer) (*Delivery, error) {
+	m := &Delivery{
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: AttemptsTotal,
+			Help: "Delivery attempts by outcome (success, failure, gone, rejected) and response status class (2xx..5xx, or none when no response came).",
+		}, []string{"outcome", "status_class"}),
+		attemptDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    AttemptDurationSeconds,
+			Help:    "Time from sending a delivery attempt to its answer (or failure), by outcome.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"outcome"}),
+		eventToSuccess: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    EventToSuccessSeconds,
+			Help:    "Time from an event's acceptance to its successful delivery, retries included.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600},
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.attempts, m.attemptDuration, m.eventToSuccess} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// ObserveAttempt counts one attempt. status is the response's status code,
+// 0 when none came. A nil Delivery measures nothing.
+func (m *Delivery) ObserveAttempt(outcome string, status int, took time.Duration) {
+	if m == nil {
+		return
+	}
+	m.attempts.WithLabelValues(outcome, statusClass(status)).Inc()
+	m.attemptDuration.WithLabelValues(outcome).Observe(took.Seconds())
+}
+
+// ObserveSuccess records how long an event took to reach its receiver.
+func (m *Delivery) ObserveSuccess(acceptedAt, deliveredAt time.Time) {
+	if m == nil || acceptedAt.IsZero() {
+		return
+	}
+	m.eventToSuccess.Observe(deliveredAt.Sub(acceptedAt).Seconds())
+}
+
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "none"
+	}
+	return strconv.Itoa(status/100) + "xx"
+}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +90,30 @@ func (p *page) text(sel string) string {
 func (p *page) location() string {
 	p.t.Helper()
 	return get(p, "read the location", chromedp.Location())
+}
+
+// waitPath waits until the tab has navigated to path and the page is
+// loaded: a step that navigates (a meta refresh, a form post) returns
+// before the next page is there.
+func (p *page) waitPath(path string) {
+	p.t.Helper()
+	check := `location.pathname === ` + strconv.Quote(path) +
+		` && document.readyState === 'complete' && document.querySelector('.who') !== null`
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Evaluating during a navigation fails (its JavaScript context is
+		// gone); that is a "not yet".
+		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+		there, err := chromedp.Run(ctx, chromedp.Evaluate[bool](check))
+		cancel()
+		if err == nil && there {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.fatal("wait for "+path, fmt.Errorf("still at %s (%v)", p.location(), err))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // waitText reloads url until sel's text contains want.
@@ -175,7 +201,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// The link a product gives its customer.
 	p.open(base + "/?token=" + minted.Token)
-	p.run("land on the webhooks", chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	p.waitPath("/console/webhooks")
 	if loc := p.location(); loc != base+"/webhooks" || strings.Contains(loc, minted.Token) {
 		t.Fatalf("after the sign-in link the address is %s", loc)
 	}
@@ -291,8 +317,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.run("sign out", chromedp.Click(chromedp.CSS(`.who button`)), chromedp.WaitVisible(chromedp.CSS(`#token`)))
 	p.checkLabels("sign in")
 	p.screenshot("console-signin")
-	p.run("sign in as the admin", chromedp.SendKeys(chromedp.CSS(`#token`), admin), chromedp.Submit(chromedp.CSS(`#token`)),
-		chromedp.WaitVisible(chromedp.CSS(`h1`)))
+	p.run("sign in as the admin", chromedp.SendKeys(chromedp.CSS(`#token`), admin), chromedp.Submit(chromedp.CSS(`#token`)))
+	p.waitPath("/console/webhooks")
 	p.open(base + "/tenants")
 	if body := p.text("main"); !strings.Contains(body, "acme") || !strings.Contains(body, "beta") {
 		t.Fatalf("tenants page:\n%s", body)

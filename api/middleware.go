@@ -20,6 +20,9 @@ func limitBody(n int64) gin.HandlerFunc {
 	}
 }
 
+var knownMethods = map[string]bool{http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true,
+	http.MethodPatch: true, http.MethodDelete: true, http.MethodOptions: true}
+
 // observe logs each request (never bodies: they carry payloads and secrets)
 // and feeds the request metrics.
 func (s *server) observe() gin.HandlerFunc {
@@ -30,10 +33,14 @@ func (s *server) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
+		method := c.Request.Method
+		if route == "unmatched" && !knownMethods[method] {
+			method = "OTHER" // any client may send any method: bound the label's values
+		}
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
-		s.metrics.observe(c.Request.Method, route, status, elapsed)
-		s.log.DebugContext(c.Request.Context(), "request", "method", c.Request.Method, "route", route,
+		s.metrics.observe(method, route, status, elapsed)
+		s.log.DebugContext(c.Request.Context(), "request", "method", method, "route", route,
 			"status", status, "duration_ms", elapsed.Milliseconds())
 	}
 }

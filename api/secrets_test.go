@@ -120,6 +120,7 @@ func TestPayloadFormatAndRetrySchedule(t *testing.T) {
 		{func(h, cfg map[string]any) { cfg["retrySchedule"] = []any{} }, "webhookConfig.retrySchedule"},
 		{func(h, cfg map[string]any) { cfg["retrySchedule"] = []any{"1m", "5s"} }, "webhookConfig.retrySchedule[1]"},
 		{func(h, cfg map[string]any) { cfg["retrySchedule"] = []any{"25h"} }, "webhookConfig.retrySchedule[0]"},
+		{func(h, cfg map[string]any) { cfg["retrySchedule"] = []any{"10.5s"} }, "webhookConfig.retrySchedule[0]"},
 		{func(h, cfg map[string]any) { cfg["retrySchedule"] = []any{"soon"} }, "webhookConfig.retrySchedule[0]"},
 		{func(h, cfg map[string]any) {
 			cfg["retrySchedule"] = []any{"1m", "1m", "1m", "1m", "1m", "1m", "1m", "1m", "1m", "1m", "1m"}

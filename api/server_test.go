@@ -158,8 +158,16 @@ func TestHealthAndReadiness(t *testing.T) {
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(string(r.Body), "connection refused") {
 		t.Fatalf("readyz with Temporal down = %d %s", r.Status, r.Body)
 	}
-	if r := a.do("GET", "/metrics", nil); r.Status != 200 || !strings.Contains(string(r.Body), "webhookd_api_request_duration_seconds") {
+	// Made-up methods on unknown paths share one label value.
+	for _, m := range []string{"X0", "X1", "X2"} {
+		a.do(m, "/no-such-path", nil)
+	}
+	r = a.do("GET", "/metrics", nil)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "webhookd_api_request_duration_seconds") {
 		t.Fatalf("metrics = %d", r.Status)
+	}
+	if body := string(r.Body); strings.Contains(body, `method="X1"`) || !strings.Contains(body, `method="OTHER"`) {
+		t.Fatal("metrics: a client's made-up method became a label value")
 	}
 }
 

@@ -318,8 +318,10 @@ func parseRetrySchedule(in []string) ([]int64, error) {
 	out := make([]int64, len(in))
 	for i, v := range in {
 		d, err := parseWindow(v)
-		if err != nil || d < minRetryWait || d > maxRetryWait {
-			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), "a wait from 10s to 24h, such as 30s, 5m or 1h")
+		// Whole seconds only: a read shows the schedule in whole units, and
+		// writing a read document back must not change it.
+		if err != nil || d < minRetryWait || d > maxRetryWait || d%time.Second != 0 {
+			return nil, invalid(fmt.Sprintf("%s[%d]", field, i), "a wait of whole seconds from 10s to 24h, such as 30s, 5m or 1h")
 		}
 		out[i] = d.Milliseconds()
 	}

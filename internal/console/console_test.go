@@ -20,6 +20,7 @@ import (
 const (
 	adminTok  = "admin-token-0123456789"
 	tenantTok = "tenant-token-abcdef"
+	readerTok = "tenant-token-read-only"
 )
 
 // stubAPI answers the few API routes these tests reach and records every
@@ -42,12 +43,23 @@ func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		role = "admin"
 	case auth == "Bearer "+tenantTok:
 		role = "tenant"
+	case auth == "Bearer "+readerTok:
+		role = "reader"
 	default:
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, `{"code":"unauthorized","message":"missing, expired or invalid bearer token"}`)
 		return
 	}
+	if role == "reader" && r.Method != http.MethodGet { // as the API does
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"code":"forbidden","message":"this token is read-only"}`)
+		return
+	}
 	switch {
+	case r.URL.Path == "/api/v1/whoami" && role == "reader":
+		io.WriteString(w, `{"role":"tenant","tenantId":"acme","readOnly":true,"expiresAt":"2099-01-01T00:00:00Z"}`)
+	case r.URL.Path == "/api/v1/dlq":
+		io.WriteString(w, `{"data":[],"paging":{}}`)
 	case r.URL.Path == "/api/v1/whoami" && role == "admin":
 		io.WriteString(w, `{"role":"admin","readOnly":false}`)
 	case r.URL.Path == "/api/v1/whoami":
@@ -267,6 +279,37 @@ func TestOpenAPINeedsNoSignInButStillCSRF(t *testing.T) {
 	resp, _ = do(t, f.browser(t), "POST", f.srv.URL+"/console/webhooks/w1/pause", url.Values{"csrf": {"guess"}})
 	if resp.StatusCode != http.StatusForbidden || f.api.count("POST") != 0 {
 		t.Fatalf("forged form: %d, calls %v", resp.StatusCode, f.api.calls)
+	}
+}
+
+// TestAnEndedSessionNeverBecomesTheAdmin: with an open API, a browser
+// whose (tenant) session cookie no longer opens goes to the sign-in page;
+// only a browser without any session is signed in as the admin.
+func TestAnEndedSessionNeverBecomesTheAdmin(t *testing.T) {
+	f := newFixture(t, true)
+	c := f.browser(t)
+	resp, _ := do(t, c, "GET", f.srv.URL+"/console/webhooks", nil, "Cookie", cookieName+"=enc:v1:k1:AAAA")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/sign-in" {
+		t.Fatalf("ended session on an open API: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if f.api.count("GET /api/v1/whoami") != 0 {
+		t.Fatalf("an ended session was signed in again: %v", f.api.calls)
+	}
+}
+
+// TestReadOnlyTokenSeesTheDeadLetterQueue: a read-only token lists dead
+// letters without the dry run (a POST the API refuses it) and without
+// "Replay all".
+func TestReadOnlyTokenSeesTheDeadLetterQueue(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.browser(t)
+	f.signIn(t, c, readerTok)
+	resp, page := do(t, c, "GET", f.srv.URL+"/console/dlq", nil)
+	if resp.StatusCode != http.StatusOK || strings.Contains(page, "Replay all") || !strings.Contains(page, "(read-only)") {
+		t.Fatalf("read-only DLQ page: %d\n%.2000s", resp.StatusCode, page)
+	}
+	if n := f.api.count("POST /api/v1/dlq/replay"); n != 0 {
+		t.Fatalf("the console asked the API for a dry run with a read-only token %d times", n)
 	}
 }
 

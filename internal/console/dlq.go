@@ -11,7 +11,8 @@ import (
 type dlqPage struct {
 	Rows    []apiDelivery
 	Filters logFilters
-	// Matched is the dry run's count: what "Replay all" would replay.
+	// Matched is the dry run's count: what "Replay all" would replay (-1:
+	// not counted).
 	Matched int
 	Next    string
 	Problem string
@@ -34,7 +35,10 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
 		}
 		var list apiDeliveryList
 		err := c.call(r, s, http.MethodGet, "/api/v1/dlq?"+q.Encode(), nil, &list)
-		if err == nil {
+		p.Matched = -1
+		// A dry run is a POST, which the API refuses to read-only tokens
+		// (they see the list, without the count).
+		if err == nil && s.CanWrite() {
 			var dry apiDLQReplay
 			err = c.call(r, s, http.MethodPost, "/api/v1/dlq/replay", p.Filters.replayBody(true), &dry)
 			p.Matched = dry.Matched

@@ -57,6 +57,19 @@ func (c *Console) staticFiles() http.Handler {
 func (c *Console) signedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := c.readSession(r)
+		if s == nil && hasSessionCookie(r) {
+			// An ended or foreign session: sign in again, never fall back
+			// to the open API's admin (a tenant's portal would turn into
+			// the admin's console).
+			clearSession(w, r)
+			if r.Method == http.MethodGet {
+				c.redirect(w, r, "/console/sign-in")
+				return
+			}
+			c.render(w, r, http.StatusForbidden, "signin", view{Title: "Sign in", Session: &session{},
+				Error: "Your session has ended. Sign in again."})
+			return
+		}
 		if s == nil {
 			open, err := c.newSession(r, "")
 			if err != nil {

@@ -107,6 +107,13 @@ func (c *Console) setSession(w http.ResponseWriter, r *http.Request, s *session)
 	return nil
 }
 
+// hasSessionCookie reports whether the browser sent a session cookie at
+// all, valid or not.
+func hasSessionCookie(r *http.Request) bool {
+	ck, err := r.Cookie(cookieName)
+	return err == nil && ck.Value != ""
+}
+
 func clearSession(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console/", MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: secureRequest(r)})

@@ -17,6 +17,9 @@ type webhookRow struct {
 	apiWebhook
 	Last  *apiDelivery
 	Stats apiStats
+	// Problem is why the row's stats could not be read (the webhook was
+	// deleted meanwhile, say); the rest of the page still shows.
+	Problem string
 }
 
 type webhooksPage struct {
@@ -65,12 +68,17 @@ func (c *Console) webhooks(w http.ResponseWriter, r *http.Request) {
 		page.Rows[i].apiWebhook = wh
 		row := &page.Rows[i]
 		g.Go(func() error {
-			return c.call(r, s, http.MethodGet, "/api/v1/webhooks/"+wh.ID+"/stats?window=24h", nil, &row.Stats)
+			if err := c.call(r, s, http.MethodGet, "/api/v1/webhooks/"+wh.ID+"/stats?window=24h", nil, &row.Stats); err != nil {
+				row.Problem = "stats unavailable"
+				c.log.WarnContext(r.Context(), "console: webhook stats", "webhook", wh.ID, "error", err)
+			}
+			return nil
 		})
 		g.Go(func() error {
 			var last apiDeliveryList
 			if err := c.call(r, s, http.MethodGet, "/api/v1/webhooks/"+wh.ID+"/deliveries?limit=1", nil, &last); err != nil {
-				return err
+				c.log.WarnContext(r.Context(), "console: last delivery", "webhook", wh.ID, "error", err)
+				return nil
 			}
 			if len(last.Data) > 0 {
 				row.Last = &last.Data[0]

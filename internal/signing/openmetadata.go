@@ -18,21 +18,14 @@ func OpenMetadataSignature(secret string, body []byte) string {
 	return "sha256=" + hex.EncodeToString(mac([]byte(secret), body))
 }
 
-// SignOpenMetadata sets X-OpenMetadata-Signature on h: one header line per
-// distinct non-empty secret, newest first, as Sign does for
-// X-Webhook-Signature. It is meant for webhooks with the openmetadata
-// payload format, which get Sign's headers as well. With no secret h is
-// untouched. It cannot fail: the secrets are used as they are.
+// SignOpenMetadata sets X-OpenMetadata-Signature on h to the signature by
+// the first non-empty secret (the newest). One value only, even during a
+// rotation: OpenMetadata's documented receiver compares the header with one
+// signature, and frameworks join repeated lines into a value it would
+// reject. It is meant for webhooks with the openmetadata payload format,
+// which get Sign's headers as well. With no secret h is untouched.
 func SignOpenMetadata(h http.Header, secrets []string, body []byte) {
-	var seen []string
-	for _, s := range secrets {
-		if s == "" || slices.Contains(seen, s) {
-			continue
-		}
-		if len(seen) == 0 {
-			h.Del(HeaderOpenMetadataSignature)
-		}
-		seen = append(seen, s)
-		h.Add(HeaderOpenMetadataSignature, OpenMetadataSignature(s, body))
+	if i := slices.IndexFunc(secrets, func(s string) bool { return s != "" }); i >= 0 {
+		h.Set(HeaderOpenMetadataSignature, OpenMetadataSignature(secrets[i], body))
 	}
 }

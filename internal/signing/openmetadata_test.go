@@ -34,7 +34,7 @@ func TestSignOpenMetadata(t *testing.T) {
 		want    []string
 	}{
 		{"one", []string{vectorSecret}, []string{omWhsecSig}},
-		{"rotation, new first", []string{plainSecret, vectorSecret}, []string{plainHexSig, omWhsecSig}},
+		{"rotation: the new secret only", []string{plainSecret, vectorSecret}, []string{plainHexSig}},
 		{"duplicate", []string{vectorSecret, vectorSecret}, []string{omWhsecSig}},
 		{"empty skipped", []string{"", vectorSecret, ""}, []string{omWhsecSig}},
 		{"none", nil, nil},

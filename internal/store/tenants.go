@@ -116,7 +116,7 @@ func (s *Store) TenantExists(ctx context.Context, tenant string) (bool, error) {
 func (s *Store) DisableTenantWebhooks(ctx context.Context, tenant string) error {
 	return s.db.WithContext(ctx).Model(&models.Webhook{}).Where("tenant_id = ? AND NOT deleted", tenant).
 		Updates(map[string]any{"deleted": true, "enabled": false, "status": models.WebhookDisabled,
-			"updated_by": "tenant deletion", "updated_at": Now(), "version": gorm.Expr("version + 0.1")}).Error
+			"updated_by": "tenant deletion", "updated_at": Now(), "version": bumpVersion()}).Error
 }
 
 // OpenDeliveryIDs returns up to limit ids of the tenant's deliveries whose

@@ -6,6 +6,7 @@ import (
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 )
 
 // CreateWebhook inserts w; a live webhook of its tenant with the same name
@@ -154,7 +155,7 @@ func (s *Store) SoftDeleteWebhook(ctx context.Context, id, by string) error {
 	}
 	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND NOT deleted", id).
 		Updates(map[string]any{"deleted": true, "enabled": false, "status": models.WebhookDisabled,
-			"updated_by": by, "updated_at": Now(), "version": gorm.Expr("version + 0.1")})
+			"updated_by": by, "updated_at": Now(), "version": bumpVersion()})
 	if res.Error != nil {
 		return translate(res.Error)
 	}
@@ -227,7 +228,7 @@ func (s *Store) SetPaused(ctx context.Context, id string, paused bool, by string
 	var released int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		now := Now()
-		fields := map[string]any{"paused": paused, "updated_by": by, "updated_at": now, "version": gorm.Expr("version + 0.1")}
+		fields := map[string]any{"paused": paused, "updated_by": by, "updated_at": now, "version": bumpVersion()}
 		if paused {
 			fields["paused_at"] = now
 		} else {
@@ -297,7 +298,7 @@ func (s *Store) RotateSecret(ctx context.Context, id, secret, previous string, g
 	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND NOT deleted", id).
 		Select("secret_key", "previous_secret_key", "previous_secret_expires_at", "updated_by", "updated_at", "version").
 		Updates(map[string]any{"secret_key": sealed.SecretKey, "previous_secret_key": sealed.PreviousSecretKey,
-			"previous_secret_expires_at": graceUntil, "updated_by": by, "updated_at": Now(), "version": gorm.Expr("version + 0.1")})
+			"previous_secret_expires_at": graceUntil, "updated_by": by, "updated_at": Now(), "version": bumpVersion()})
 	if res.Error != nil {
 		return nil, translate(res.Error)
 	}
@@ -306,3 +307,7 @@ func (s *Store) RotateSecret(ctx context.Context, id, secret, previous string, g
 	}
 	return s.GetWebhook(ctx, id)
 }
+
+// bumpVersion adds 0.1 to a webhook's version in SQL, in tenths: adding
+// 0.1 to a float again and again would show 0.30000000000000004.
+func bumpVersion() clause.Expr { return gorm.Expr("ROUND(version * 10 + 1) / 10") }

@@ -329,3 +329,26 @@ func TestEndToEndDisableStopsAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestGoneEndsTheWebhooksOtherDeliveries: a 410 Gone disables the webhook,
+// and its other open deliveries end at once (cancelled), as when it is
+// disabled through the API, instead of waiting out their retries.
+func TestGoneEndsTheWebhooksOtherDeliveries(t *testing.T) {
+	t.Parallel()
+	st := newStack(t, time.Hour) // a failed attempt waits an hour for its retry
+	gone := newRecorder(t, func(n int) int {
+		if n == 1 {
+			return 500
+		}
+		return 410
+	})
+	st.createTenantWebhook("acme", "leaving", "order.*", gone.URL)
+	waiting := st.postTenantEvent("acme", "evt-waiting", "order.created")
+	st.waitDelivery(waiting.Deliveries[0].ID, "awaitingRetry", 15*time.Second)
+	last := st.postTenantEvent("acme", "evt-gone", "order.created")
+	st.waitDelivery(last.Deliveries[0].ID, "failed", 15*time.Second)
+	st.waitDelivery(waiting.Deliveries[0].ID, "cancelled", 15*time.Second)
+	if n := gone.count(); n != 2 {
+		t.Fatalf("the receiver got %d requests, want 2", n)
+	}
+}

@@ -26,6 +26,11 @@ const OverdueAfter = 10 * time.Minute
 // deliveries it looked at.
 func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
 	now := store.Now()
+	if n, err := d.Store.ReleaseHeld(ctx, now.Add(-olderThan)); err != nil {
+		return 0, fmt.Errorf("held deliveries: %w", err)
+	} else if n > 0 {
+		d.Logger.InfoContext(ctx, "released held deliveries of a resumed webhook", "deliveries", n)
+	}
 	ds, err := d.Store.Orphans(ctx, now.Add(-olderThan), now.Add(-OverdueAfter), ReconcileBatch)
 	if err != nil {
 		return 0, fmt.Errorf("pending deliveries: %w", err)

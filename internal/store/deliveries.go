@@ -96,6 +96,19 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		delivery := map[string]any{
 			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "updated_at": now,
 		}
+		if r.DeliveryStatus == models.DeliveryHeld {
+			// The workflow saw the webhook paused; a resume may have
+			// released its held deliveries since. Read the flag under a
+			// lock that a resume's update waits for (and that waits for
+			// it): held only while still paused, else back to the outbox.
+			paused, err := webhookPaused(tx, s.dialect, r.WebhookID)
+			if err != nil {
+				return err
+			}
+			if !paused {
+				delivery["status"], delivery["dispatched_at"] = models.DeliveryPending, nil
+			}
+		}
 		if a := r.Attempt; a != nil {
 			res := tx.Clauses(clause.OnConflict{
 				Columns: []clause.Column{{Name: "delivery_id"}, {Name: "number"}}, DoNothing: true,
@@ -121,6 +134,30 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		// loop of alerts about alerts.
 		return s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType))
 	}))
+}
+
+func webhookPaused(tx *gorm.DB, dialect Dialect, id string) (bool, error) {
+	q := tx.Model(&models.Webhook{}).Select("paused").Where("id = ?", id)
+	if dialect == Postgres {
+		q = q.Clauses(clause.Locking{Strength: "SHARE"})
+	}
+	var paused []bool
+	if err := q.Limit(1).Pluck("paused", &paused).Error; err != nil {
+		return false, err
+	}
+	return len(paused) == 1 && paused[0], nil
+}
+
+// ReleaseHeld puts back in the outbox the held deliveries of webhooks that
+// are not paused, last changed before the given time: a delivery marked held
+// from a stale view of the webhook (an ingest racing a resume) would
+// otherwise wait forever. It reports how many it released.
+func (s *Store) ReleaseHeld(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Model(&models.Delivery{}).
+		Where("status = ? AND updated_at < ? AND webhook_id IN (?)", models.DeliveryHeld, before,
+			s.db.Model(&models.Webhook{}).Select("id").Where("NOT paused")).
+		Updates(map[string]any{"status": models.DeliveryPending, "dispatched_at": nil, "updated_at": Now()})
+	return res.RowsAffected, translate(res.Error)
 }
 
 func failureReason(a *models.Attempt) string {

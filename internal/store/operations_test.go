@@ -187,5 +187,41 @@ func TestPauseHoldsAndResumeReleases(t *testing.T) {
 		if _, released, err := s.SetPaused(ctx, w.ID, false, "ops"); err != nil || released != 0 {
 			t.Fatalf("second resume: %d %v", released, err)
 		}
+
+		// A workflow that saw the webhook paused records "held" after the
+		// resume: the delivery goes back to the outbox instead.
+		late := newEvent("held-late", store.Now())
+		ld := newDelivery(late, w.ID, models.DeliveryDelivering, late.CreatedAt)
+		if _, _, _, err := s.IngestEvent(ctx, late, []models.Delivery{ld}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordAttempt(ctx, store.AttemptResult{DeliveryID: ld.ID, WebhookID: w.ID, DeliveryStatus: models.DeliveryHeld}); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := s.GetDelivery(ctx, ld.ID); d.Status != models.DeliveryPending {
+			t.Fatalf("held recorded on a running webhook: %s", d.Status)
+		}
+		if n, _ := s.CountUndispatched(ctx); n != 1 {
+			t.Fatalf("the late delivery is not in the outbox: %d", n)
+		}
+
+		// A delivery held from a stale view (ingest racing a resume) is
+		// released by the reconciler's sweep; a paused webhook's are not.
+		other := newWebhook("still-paused")
+		if err := s.CreateWebhook(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.SetPaused(ctx, other.ID, true, "ops"); err != nil {
+			t.Fatal(err)
+		}
+		for _, hook := range []string{w.ID, other.ID} {
+			ev := newEvent("stale-"+hook, store.Now())
+			if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{newDelivery(ev, hook, models.DeliveryHeld, ev.CreatedAt)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.ReleaseHeld(ctx, store.Now().Add(time.Second)); err != nil || n != 1 {
+			t.Fatalf("ReleaseHeld released %d (%v), want only the running webhook's 1", n, err)
+		}
 	})
 }

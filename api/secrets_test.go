@@ -38,6 +38,19 @@ func TestCredentialHeadersAreMaskedAndKept(t *testing.T) {
 	if err != nil || got.Headers["Authorization"] != "Bearer tok-secret-1" || got.Headers["X-API-Key"] != "key-secret-2" {
 		t.Fatalf("after PUT: %+v %v", got.Headers, err)
 	}
+	// The masks may not follow the endpoint to another host: whoever can
+	// write could read the credentials there. Same host, new path: kept.
+	cfg := doc["webhookConfig"].(map[string]any)
+	endpoint := cfg["endpoint"].(string)
+	cfg["endpoint"] = "https://attacker.example.net/collect"
+	if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 422 ||
+		!strings.HasPrefix(r.errorMessage(t), "webhookConfig.headers.") {
+		t.Fatalf("masks sent to another host: %d %s", r.Status, r.Body)
+	}
+	cfg["endpoint"] = strings.TrimRight(endpoint, "/") + "/v2"
+	if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 200 {
+		t.Fatalf("masks with a new path on the same host: %d %s", r.Status, r.Body)
+	}
 	// A mask for a header that was never stored is refused.
 	doc["webhookConfig"].(map[string]any)["headers"].(map[string]any)["X-Auth-Token"] = "********"
 	if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 422 ||

@@ -90,7 +90,7 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 	if err := checkHeaders(cfg.Headers); err != nil {
 		return err
 	}
-	headers, err := unmaskHeaders(cfg.Headers, w.Headers)
+	headers, err := unmaskHeaders(cfg.Headers, w.Headers, w.Endpoint == "" || sameOrigin(w.Endpoint, cfg.Endpoint))
 	if err != nil {
 		return err
 	}
@@ -271,8 +271,10 @@ func checkBatching(b *batchingJSON, typ models.WebhookType) (batchSettings, erro
 }
 
 // unmaskHeaders replaces every credential header sent back as the mask (a
-// read document PUT back) with its stored value.
-func unmaskHeaders(in, stored map[string]string) (map[string]string, error) {
+// read document PUT back) with its stored value, only while the endpoint
+// keeps its origin: a stored credential is never sent to a host the writer
+// chose without knowing it (whoever may write could read it there).
+func unmaskHeaders(in, stored map[string]string, sameOrigin bool) (map[string]string, error) {
 	if len(in) == 0 {
 		return in, nil
 	}
@@ -291,6 +293,9 @@ func unmaskHeaders(in, stored map[string]string) (map[string]string, error) {
 		}
 		if !ok || !redact.IsCredential(name) {
 			return nil, invalid("webhookConfig.headers."+name, "send the value itself, not its mask")
+		}
+		if !sameOrigin {
+			return nil, invalid("webhookConfig.headers."+name, "the endpoint moves to another host: send the value itself, not its mask")
 		}
 		out[name] = kept
 	}
@@ -326,4 +331,12 @@ func parseRetrySchedule(in []string) ([]int64, error) {
 		out[i] = d.Milliseconds()
 	}
 	return out, nil
+}
+
+// sameOrigin reports whether two endpoints have the same scheme and host
+// (port included).
+func sameOrigin(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }

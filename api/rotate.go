@@ -81,7 +81,7 @@ func (s *server) rotateSecret(c *gin.Context) {
 		t := time.Now().UTC().Add(grace).Truncate(time.Millisecond)
 		until = &t
 	}
-	saved, err := s.store.RotateSecret(c.Request.Context(), w.ID, secret, previous, until, principal(c))
+	saved, err := s.store.RotateSecret(c.Request.Context(), w.ID, w.Version, secret, previous, until, principal(c))
 	if err != nil {
 		fail(c, err)
 		return

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"testing"
 	"time"
@@ -222,6 +223,31 @@ func TestPauseHoldsAndResumeReleases(t *testing.T) {
 		}
 		if n, err := s.ReleaseHeld(ctx, store.Now().Add(time.Second)); err != nil || n != 1 {
 			t.Fatalf("ReleaseHeld released %d (%v), want only the running webhook's 1", n, err)
+		}
+	})
+}
+
+// TestConcurrentRotationsNeverLoseASecret: a rotation based on a version
+// that has changed since (another rotation won) writes nothing.
+func TestConcurrentRotationsNeverLoseASecret(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := newWebhook("rotating")
+		w.SecretKey = "secret-a"
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		read, _ := s.GetWebhook(ctx, w.ID)
+		until := store.Now().Add(time.Hour)
+		won, err := s.RotateSecret(ctx, w.ID, read.Version, "secret-b", "secret-a", &until, "one")
+		if err != nil || won.SecretKey != "secret-b" {
+			t.Fatalf("first rotation: %+v %v", won, err)
+		}
+		if _, err := s.RotateSecret(ctx, w.ID, read.Version, "secret-c", "secret-a", &until, "two"); !errors.Is(err, store.ErrStale) {
+			t.Fatalf("second rotation from the same read: %v, want ErrStale", err)
+		}
+		if got, _ := s.GetWebhook(ctx, w.ID); got.SecretKey != "secret-b" || got.PreviousSecretKey != "secret-a" {
+			t.Fatalf("after the refused rotation: %q, previous %q", got.SecretKey, got.PreviousSecretKey)
 		}
 	})
 }

@@ -286,7 +286,10 @@ func (s *Store) MatchableWebhooks(ctx context.Context, tenant string) ([]models.
 
 // RotateSecret makes secret the webhook's signing secret. While graceUntil
 // (when not nil) has not passed, requests are also signed with previous.
-func (s *Store) RotateSecret(ctx context.Context, id, secret, previous string, graceUntil *time.Time, by string) (*models.Webhook, error) {
+// readVersion is the version previous was read at: if the webhook changed
+// since (another rotation), nothing is written and the answer is ErrStale,
+// so that no returned secret is ever silently replaced.
+func (s *Store) RotateSecret(ctx context.Context, id string, readVersion float64, secret, previous string, graceUntil *time.Time, by string) (*models.Webhook, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
@@ -295,7 +298,7 @@ func (s *Store) RotateSecret(ctx context.Context, id, secret, previous string, g
 	if err != nil {
 		return nil, err
 	}
-	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND NOT deleted", id).
+	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND NOT deleted AND version = ?", id, readVersion).
 		Select("secret_key", "previous_secret_key", "previous_secret_expires_at", "updated_by", "updated_at", "version").
 		Updates(map[string]any{"secret_key": sealed.SecretKey, "previous_secret_key": sealed.PreviousSecretKey,
 			"previous_secret_expires_at": graceUntil, "updated_by": by, "updated_at": Now(), "version": bumpVersion()})
@@ -303,7 +306,10 @@ func (s *Store) RotateSecret(ctx context.Context, id, secret, previous string, g
 		return nil, translate(res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return nil, ErrNotFound
+		if _, err := s.GetWebhook(ctx, id); err != nil {
+			return nil, err
+		}
+		return nil, ErrStale
 	}
 	return s.GetWebhook(ctx, id)
 }

@@ -98,15 +98,18 @@ func (s *Store) openAll(ws []models.Webhook) error {
 // EncryptSecrets encrypts every stored secret that is plain (written before
 // encryption was turned on) and, with rotate, re-encrypts those under a key
 // other than the current one, so that old keys can be retired. It returns
-// how many webhooks it rewrote.
+// how many webhooks it rewrote. It runs beside a live service: a webhook
+// changed between the read and the write (its version moved) is read again,
+// never overwritten with what it held before.
 func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 	if s.keyring == nil {
 		return 0, errors.New("store: no keyring")
 	}
+	const columns = "id, version, secret_key, previous_secret_key, headers"
 	rewritten := 0
 	for after := ""; ; {
 		var ws []models.Webhook
-		q := s.db.WithContext(ctx).Select("id, secret_key, previous_secret_key, headers").Order("id").Limit(500)
+		q := s.db.WithContext(ctx).Select(columns).Order("id").Limit(500)
 		if after != "" {
 			q = q.Where("id > ?", after)
 		}
@@ -118,33 +121,74 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 		}
 		for i := range ws {
 			raw := ws[i]
-			stale := func(v string) bool {
-				return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
+			for try := 0; ; try++ {
+				done, err := s.encryptOne(ctx, raw, rotate)
+				if err != nil {
+					return rewritten, err
+				}
+				if done != errChanged {
+					if done == nil {
+						rewritten++
+					}
+					break
+				}
+				if try == 10 {
+					return rewritten, fmt.Errorf("webhook %s keeps changing; run again", raw.ID)
+				}
+				var again []models.Webhook
+				if err := s.db.WithContext(ctx).Select(columns).Where("id = ?", raw.ID).Limit(1).Find(&again).Error; err != nil {
+					return rewritten, err
+				}
+				if len(again) == 0 {
+					break // deleted meanwhile
+				}
+				raw = again[0]
 			}
-			needs := stale(raw.SecretKey) || stale(raw.PreviousSecretKey)
-			for name, v := range raw.Headers {
-				needs = needs || (redact.IsCredential(name) && stale(v))
-			}
-			if !needs {
-				continue
-			}
-			plain := raw
-			plain.Headers = maps.Clone(raw.Headers)
-			if err := s.open(&plain); err != nil {
-				return rewritten, err
-			}
-			sealed, err := s.sealed(&plain)
-			if err != nil {
-				return rewritten, err
-			}
-			err = s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ?", raw.ID).
-				Select("secret_key", "previous_secret_key", "headers").
-				Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecretKey: sealed.PreviousSecretKey, Headers: sealed.Headers}).Error
-			if err != nil {
-				return rewritten, err
-			}
-			rewritten++
 		}
 		after = ws[len(ws)-1].ID
 	}
+}
+
+var (
+	errChanged   = errors.New("changed since read")
+	errUntouched = errors.New("nothing to rewrite")
+)
+
+// encryptOne rewrites one webhook's secrets as read in raw, if they need
+// it, and only if its version is still raw's. It answers nil when it
+// rewrote, errUntouched when nothing needed it, errChanged when the webhook
+// changed since raw was read; any other error is the database's or the
+// keyring's, returned as the second value.
+func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool) (outcome error, err error) {
+	stale := func(v string) bool {
+		return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
+	}
+	needs := stale(raw.SecretKey) || stale(raw.PreviousSecretKey)
+	for name, v := range raw.Headers {
+		needs = needs || (redact.IsCredential(name) && stale(v))
+	}
+	if !needs {
+		return errUntouched, nil
+	}
+	plain := raw
+	plain.Headers = maps.Clone(raw.Headers)
+	if err := s.open(&plain); err != nil {
+		return nil, err
+	}
+	sealed, err := s.sealed(&plain)
+	if err != nil {
+		return nil, err
+	}
+	// The version does not change: the secrets are the same, only their
+	// encryption is.
+	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", raw.ID, raw.Version).
+		Select("secret_key", "previous_secret_key", "headers").
+		Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecretKey: sealed.PreviousSecretKey, Headers: sealed.Headers})
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return errChanged, nil
+	}
+	return nil, nil
 }

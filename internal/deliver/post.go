@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,6 +95,14 @@ func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
 	rec.StatusCode = resp.StatusCode
 	rec.ResponseHeaders = redact.Headers(resp.Header) // Set-Cookie and friends too
 	rec.ResponseBody = storableText(body)
+	// Receivers that echo the request (httpbin, request inspectors: likely
+	// targets of a test) would put the webhook's credentials in the log.
+	if creds := credentials(r.Webhook); len(creds) > 0 {
+		rec.ResponseBody = scrub(rec.ResponseBody, creds)
+		for k, v := range rec.ResponseHeaders {
+			rec.ResponseHeaders[k] = scrub(v, creds)
+		}
+	}
 
 	res := finish(classify(resp.StatusCode), nil)
 	if readErr != nil && res.Outcome == workflows.OutcomeSuccess {
@@ -211,4 +220,41 @@ func storableText(b []byte) string {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	return strings.ReplaceAll(s, "\x00", "\uFFFD")
+}
+
+// minCredential is the shortest value scrub looks for: shorter ones would
+// mask ordinary words of a response.
+const minCredential = 8
+
+// credentials are the webhook's secret values as they may appear in an
+// echoed request: the signing secrets and each credential header's value
+// with its words (the token of "Bearer <token>").
+func credentials(wh *models.Webhook) []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= minCredential {
+			out = append(out, v)
+		}
+	}
+	add(wh.SecretKey)
+	add(wh.PreviousSecretKey)
+	for name, v := range wh.Headers {
+		if redact.IsCredential(name) {
+			add(v)
+			for _, word := range strings.Fields(v) {
+				add(word)
+			}
+		}
+	}
+	return out
+}
+
+// scrub replaces every occurrence of the credentials in s with the mask,
+// longest first (a whole header value before its token).
+func scrub(s string, creds []string) string {
+	slices.SortFunc(creds, func(a, b string) int { return len(b) - len(a) })
+	for _, c := range creds {
+		s = strings.ReplaceAll(s, c, redact.Mask)
+	}
+	return s
 }

@@ -87,7 +87,7 @@ func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.
 			workflows.EventTypeAttr.ValueSet(del.EventType),
 			workflows.DeliveryStatusAttr.ValueSet(string(models.DeliveryPending)),
 		),
-		Memo:          map[string]any{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.URL(wh.Endpoint)},
+		Memo:          map[string]any{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
 		StaticSummary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),
 	}
 	switch mode {

@@ -32,6 +32,15 @@ func TestTwoStartersNeverStartTheSameDelivery(t *testing.T) {
 		go func() { defer wg.Done(); st.Run(ctx) }()
 	}
 	waitEmpty(t, s, 30*time.Second)
+	// An empty outbox means every delivery is claimed; the last claims'
+	// starts may still be on their way.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		_, oa := a.started()
+		_, ob := b.started()
+		if len(oa)+len(ob) >= len(ids) {
+			break
+		}
+	}
 	cancel()
 	wg.Wait()
 

@@ -31,6 +31,17 @@ func URL(raw string) string {
 	return u.String()
 }
 
+// Origin is the scheme and host of a URL, for places that keep no secret
+// and need no more: incoming-webhook URLs (Slack, Teams, Discord) carry
+// their token in the path.
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // Headers flattens h, masking values of headers that carry credentials.
 func Headers(h http.Header) map[string]string {
 	if len(h) == 0 {

@@ -47,12 +47,9 @@ func Sign(h http.Header, secrets []string, msgID string, ts time.Time, body []by
 	}
 	std := make([]string, len(keys))
 	// Del first: the protocol headers replace anything set before them.
-	// X-Webhook-Signature holds one value, the newest key's: frameworks
-	// join repeated header lines (Flask with ",", Node with ", "), which no
-	// receiver comparing one sha256=<hex> would match. Only the Standard
-	// Webhooks header lists several signatures, as its spec defines.
-	h.Set(HeaderSignature, HexSignature(keys[0], body))
+	h.Del(HeaderSignature)
 	for i, key := range keys {
+		h.Add(HeaderSignature, HexSignature(key, body))
 		std[i] = StandardSignature(key, msgID, ts, body)
 	}
 	h.Set(HeaderStandardID, msgID)

@@ -74,9 +74,9 @@ func TestSignTwoKeysEachVerifiesAlone(t *testing.T) {
 	if got := h.Values(HeaderStandardSignature); !slices.Equal(got, []string{wantStd}) {
 		t.Errorf("webhook-signature = %q, want one line %q (new first, space-separated)", got, wantStd)
 	}
-	wantHex := []string{handHex(newKey, body)}
+	wantHex := []string{handHex(newKey, body), handHex(oldKey, body)}
 	if got := h.Values(HeaderSignature); !slices.Equal(got, wantHex) {
-		t.Errorf("X-Webhook-Signature = %q, want %q (one value, the new key's)", got, wantHex)
+		t.Errorf("X-Webhook-Signature = %q, want %q (one line per key, new first)", got, wantHex)
 	}
 	for _, name := range []string{HeaderStandardID, HeaderStandardTimestamp} {
 		if got := h.Values(name); len(got) != 1 {

@@ -324,4 +324,17 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("tenants page:\n%s", body)
 	}
 	p.screenshot("console-tenants")
+
+	// A phone's width: no page scrolls sideways (wide tables scroll in
+	// their own box).
+	p.run("phone width", chromedp.EmulateViewport(390, 844))
+	for _, path := range []string{"/webhooks", "/webhooks/" + hookID, "/webhooks/" + hookID + "/deliveries", detail[len(base):], "/dlq", "/tenants"} {
+		p.open(base + path)
+		if wide := get(p, "measure "+path, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
+			culprits := get(p, "find what is wide", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`))
+			t.Errorf("%s is wider than a phone's screen: %v", path, culprits)
+		}
+	}
+	p.open(base + "/webhooks/" + hookID)
+	p.screenshot("console-phone")
 }

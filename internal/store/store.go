@@ -24,6 +24,9 @@ import (
 	"github.com/webhookd/webhookd/internal/secrets"
 )
 
+// slowQuery is the duration above which a statement is logged.
+const slowQuery = 500 * time.Millisecond
+
 // Errors the store returns; callers match them with errors.Is.
 var (
 	ErrNotFound = errors.New("not found")
@@ -53,18 +56,20 @@ type Store struct {
 
 // Open connects to databaseURL: postgres://... or sqlite:<file path>.
 // It does not migrate; call Migrate or RequireCurrentSchema.
+//
+// Statements slower than slowQuery are logged at WARN (without values).
 func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, error) {
 	cfg := &gorm.Config{
 		TranslateError: true,
 		// Microsecond UTC times compare equal after a round trip through
 		// either database, which keyset cursors rely on.
 		NowFunc: Now,
-		Logger: logger.NewSlogLogger(log.With("component", "db"), logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
+		Logger: quietTrace{slow: slowQuery, Interface: logger.NewSlogLogger(log.With("component", "db"), logger.Config{
+			SlowThreshold:             slowQuery,
 			LogLevel:                  logger.Warn,
 			IgnoreRecordNotFoundError: true,
 			ParameterizedQueries:      true, // never log values: they may hold secrets
-		}),
+		})},
 	}
 	var (
 		dialector    gorm.Dialector

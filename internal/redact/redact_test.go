@@ -40,9 +40,9 @@ func TestHeaders(t *testing.T) {
 
 func TestOriginKeepsNoPathOrQuery(t *testing.T) {
 	for in, want := range map[string]string{
-		"https://hooks.slack.com/services/T000/B000/XXXXSECRET": "https://hooks.slack.com",
+		"https://hooks.slack.com/services/T000/B000/XXXXSECRET":                  "https://hooks.slack.com",
 		"https://user:pw@chat.googleapis.com/v1/spaces/A/messages?key=k&token=t": "https://chat.googleapis.com",
-		"http://127.0.0.1:8080/hooks": "http://127.0.0.1:8080",
+		"http://127.0.0.1:8080/hooks":                                            "http://127.0.0.1:8080",
 	} {
 		if got := Origin(in); got != want {
 			t.Errorf("Origin(%q) = %q, want %q", in, got, want)

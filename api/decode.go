@@ -21,6 +21,17 @@ func decodeJSON(c *gin.Context, v any) error {
 	return decodeBytes(body, v)
 }
 
+// decodeOptionalJSON is decodeJSON for routes whose every field is
+// optional, and so is the body: an empty body leaves v alone and reports
+// false.
+func decodeOptionalJSON(c *gin.Context, v any) (bool, error) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil || len(bytes.TrimSpace(body)) == 0 {
+		return false, err
+	}
+	return true, decodeBytes(body, v)
+}
+
 func decodeBytes(body []byte, v any) error {
 	if t := bytes.TrimSpace(body); len(t) == 0 || bytes.Equal(t, []byte("null")) {
 		// null decodes into a zero value without complaint: a null body to

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -284,20 +283,16 @@ func (s *server) testWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	var in *testEventJSON
-	body, err := readBody(c)
+	var in testEventJSON // the sample is optional, so is the body
+	given, err := decodeOptionalJSON(c, &in)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if len(bytes.TrimSpace(body)) > 0 { // the sample is optional, so is the body
-		in = &testEventJSON{}
-		if err := decodeBytes(body, in); err != nil {
-			fail(c, err)
-			return
-		}
+	var sample *dispatch.Sample
+	if given {
+		sample, err = in.sample(w)
 	}
-	sample, err := in.sample(w)
 	if err != nil {
 		fail(c, err)
 		return

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
@@ -42,16 +41,9 @@ func (s *server) rotateSecret(c *gin.Context) {
 		return
 	}
 	var in rotateRequest
-	body, err := readBody(c)
-	if err != nil {
+	if _, err := decodeOptionalJSON(c, &in); err != nil {
 		fail(c, err)
 		return
-	}
-	if len(bytes.TrimSpace(body)) > 0 { // every field is optional, so is the body
-		if err := decodeBytes(body, &in); err != nil {
-			fail(c, err)
-			return
-		}
 	}
 	grace := defaultGrace
 	if in.GraceSeconds != nil {

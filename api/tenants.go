@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"net/http"
 	"time"
@@ -43,16 +42,9 @@ func (s *server) mintTenantToken(c *gin.Context) {
 		return
 	}
 	var in tokenRequest
-	body, err := readBody(c)
-	if err != nil {
+	if _, err := decodeOptionalJSON(c, &in); err != nil {
 		fail(c, err)
 		return
-	}
-	if len(bytes.TrimSpace(body)) > 0 { // every field is optional, so is the body
-		if err := decodeBytes(body, &in); err != nil {
-			fail(c, err)
-			return
-		}
 	}
 	ttl := defaultTokenTTL
 	if in.TTLSeconds != nil {

@@ -329,13 +329,8 @@ func (s *server) testUnsavedWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	tenant, err := namedTenant(c, in.TenantID)
+	w, err := s.newWebhook(c, in.webhookJSON)
 	if err != nil {
-		fail(c, err)
-		return
-	}
-	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant}
-	if err := applyWebhook(in.webhookJSON, w, s.allowPrivate); err != nil {
 		fail(c, err)
 		return
 	}

@@ -19,26 +19,35 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
+// newWebhook validates a webhook as a create takes it (also a test before
+// saving) and returns it, not stored.
+func (s *server) newWebhook(c *gin.Context, in webhookJSON) (*models.Webhook, error) {
+	tenant, err := namedTenant(c, in.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	now := store.Now()
+	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant, Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: principal(c)}
+	if err := applyWebhook(in, w, s.allowPrivate); err != nil {
+		return nil, err
+	}
+	w.Status = models.WebhookActive
+	if !w.Enabled {
+		w.Status = models.WebhookDisabled
+	}
+	return w, nil
+}
+
 func (s *server) createWebhook(c *gin.Context) {
 	var in webhookJSON
 	if err := decodeJSON(c, &in); err != nil {
 		fail(c, err)
 		return
 	}
-	tenant, err := namedTenant(c, in.TenantID)
+	w, err := s.newWebhook(c, in)
 	if err != nil {
 		fail(c, err)
 		return
-	}
-	now := store.Now()
-	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant, Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: principal(c)}
-	if err := applyWebhook(in, w, s.allowPrivate); err != nil {
-		fail(c, err)
-		return
-	}
-	w.Status = models.WebhookActive
-	if !w.Enabled {
-		w.Status = models.WebhookDisabled
 	}
 	if err := s.store.CreateWebhook(c.Request.Context(), w); err != nil {
 		fail(c, nameTaken(err, w.Name))

@@ -246,13 +246,14 @@ func credentials(wh *models.Webhook) []string {
 			}
 		}
 	}
+	// Longest first: a whole header value before its token.
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
 	return out
 }
 
-// scrub replaces every occurrence of the credentials in s with the mask,
-// longest first (a whole header value before its token).
+// scrub replaces every occurrence of the credentials (longest first) in s
+// with the mask.
 func scrub(s string, creds []string) string {
-	slices.SortFunc(creds, func(a, b string) int { return len(b) - len(a) })
 	for _, c := range creds {
 		s = strings.ReplaceAll(s, c, redact.Mask)
 	}

@@ -137,7 +137,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 }
 
 func webhookPaused(tx *gorm.DB, dialect Dialect, id string) (bool, error) {
-	q := tx.Model(&models.Webhook{}).Select("paused").Where("id = ?", id)
+	q := tx.Model(&models.Webhook{}).Where("id = ?", id)
 	if dialect == Postgres {
 		q = q.Clauses(clause.Locking{Strength: "SHARE"})
 	}

@@ -122,14 +122,14 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 		for i := range ws {
 			raw := ws[i]
 			for try := 0; ; try++ {
-				done, err := s.encryptOne(ctx, raw, rotate)
+				result, err := s.encryptOne(ctx, raw, rotate)
 				if err != nil {
 					return rewritten, err
 				}
-				if done != errChanged {
-					if done == nil {
-						rewritten++
-					}
+				if result == rewrote {
+					rewritten++
+				}
+				if result != changedMeanwhile {
 					break
 				}
 				if try == 10 {
@@ -149,17 +149,17 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 	}
 }
 
-var (
-	errChanged   = errors.New("changed since read")
-	errUntouched = errors.New("nothing to rewrite")
+type encryptResult int
+
+const (
+	untouched        encryptResult = iota // nothing needed rewriting
+	rewrote                               // rewritten under the current key
+	changedMeanwhile                      // the webhook changed since it was read
 )
 
 // encryptOne rewrites one webhook's secrets as read in raw, if they need
-// it, and only if its version is still raw's. It answers nil when it
-// rewrote, errUntouched when nothing needed it, errChanged when the webhook
-// changed since raw was read; any other error is the database's or the
-// keyring's, returned as the second value.
-func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool) (outcome error, err error) {
+// it, and only if its version is still raw's.
+func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool) (encryptResult, error) {
 	stale := func(v string) bool {
 		return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
 	}
@@ -168,16 +168,16 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 		needs = needs || (redact.IsCredential(name) && stale(v))
 	}
 	if !needs {
-		return errUntouched, nil
+		return untouched, nil
 	}
 	plain := raw
 	plain.Headers = maps.Clone(raw.Headers)
 	if err := s.open(&plain); err != nil {
-		return nil, err
+		return untouched, err
 	}
 	sealed, err := s.sealed(&plain)
 	if err != nil {
-		return nil, err
+		return untouched, err
 	}
 	// The version does not change: the secrets are the same, only their
 	// encryption is.
@@ -185,10 +185,10 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 		Select("secret_key", "previous_secret_key", "headers").
 		Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecretKey: sealed.PreviousSecretKey, Headers: sealed.Headers})
 	if res.Error != nil {
-		return nil, res.Error
+		return untouched, res.Error
 	}
 	if res.RowsAffected == 0 {
-		return errChanged, nil
+		return changedMeanwhile, nil
 	}
-	return nil, nil
+	return rewrote, nil
 }

@@ -71,16 +71,22 @@ func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
 		return workflows.SendResult{Outcome: outcome, Attempt: rec}
 	}
 
-	req, err := p.buildRequest(ctx, r, started)
+	// The webhook's timeout covers rendering the body too: a Custom
+	// template that runs long ends the attempt, within that time.
+	timeout := time.Duration(r.Webhook.TimeoutSeconds) * time.Second
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := p.buildRequest(reqCtx, r, started)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (the worker is shutting down), not refused: retry.
+			return finish(workflows.OutcomeFailure, err)
+		}
 		return finish(workflows.OutcomeRejected, err)
 	}
 	rec.RequestHeaders = redact.Headers(req.Header)
 
-	timeout := time.Duration(r.Webhook.TimeoutSeconds) * time.Second
-	reqCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	resp, err := p.Client.Do(req.WithContext(reqCtx))
+	resp, err := p.Client.Do(req)
 	if err != nil {
 		switch {
 		case errors.Is(err, safehttp.ErrBlockedAddress):
@@ -118,7 +124,7 @@ func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
 func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*http.Request, error) {
 	wh := r.Webhook
 	keys := signingSecrets(wh, now)
-	msgID, eventType, body, err := renderBody(r, keys)
+	msgID, eventType, body, err := renderBody(ctx, r, keys)
 	if err != nil {
 		return nil, fmt.Errorf("render body: %w", err)
 	}
@@ -160,11 +166,11 @@ func signingSecrets(wh *models.Webhook, now time.Time) []string {
 
 // renderBody returns the body and the id and type it is sent under: the
 // event's, or for a batch the batch delivery's id and "webhookd.batch".
-func renderBody(r Request, keys []string) (msgID, eventType string, body []byte, err error) {
+func renderBody(ctx context.Context, r Request, keys []string) (msgID, eventType string, body []byte, err error) {
 	wh := r.Webhook
 	if r.Batch == nil {
 		ev := r.Event
-		body, err = payload.Render(wh.WebhookType, payload.Options{
+		body, err = payload.Render(ctx, wh.WebhookType, payload.Options{
 			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: keys[0],
 		}, message(ev, wh.Name))
 		return ev.ID, ev.Type, body, err

@@ -33,7 +33,8 @@ const (
 
 // rotateSecret replaces a webhook's signing secret without breaking its
 // receiver: during the grace period every request carries signatures by the
-// new and the old secret, so the receiver can switch at its own pace.
+// new and the old secret (and by those earlier rotations replaced, until
+// their own grace ends), so the receiver can switch at its own pace.
 func (s *server) rotateSecret(c *gin.Context) {
 	w, err := s.loadLiveWebhook(c)
 	if err != nil {
@@ -66,14 +67,7 @@ func (s *server) rotateSecret(c *gin.Context) {
 			return
 		}
 	}
-	var previous string
-	var until *time.Time
-	if w.SecretKey != "" && w.SecretKey != secret && grace > 0 {
-		previous = w.SecretKey
-		t := time.Now().UTC().Add(grace).Truncate(time.Millisecond)
-		until = &t
-	}
-	saved, err := s.store.RotateSecret(c.Request.Context(), w.ID, w.Version, secret, previous, until, principal(c))
+	saved, until, err := s.store.RotateSecret(c.Request.Context(), w, secret, grace, principal(c))
 	if err != nil {
 		fail(c, err)
 		return

@@ -92,8 +92,8 @@ func TestRotateSecret(t *testing.T) {
 		t.Fatalf("webhook after rotation: %v", cfg)
 	}
 	got, _ := a.store.GetWebhook(t.Context(), id)
-	if got.SecretKey != secret || got.PreviousSecretKey != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
-		t.Fatalf("stored: %q / %q", got.SecretKey, got.PreviousSecretKey)
+	if got.SecretKey != secret || len(got.PreviousSecrets) != 1 || got.PreviousSecrets[0].Key != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
+		t.Fatalf("stored: %q / %+v", got.SecretKey, got.PreviousSecrets)
 	}
 	if strings.Contains(db.Dump(), strings.TrimPrefix(secret, "whsec_")) {
 		t.Fatal("the new secret is stored in clear")
@@ -102,6 +102,17 @@ func TestRotateSecret(t *testing.T) {
 	r = a.do("POST", "/api/v1/webhooks/"+id+"/rotate-secret", `{"secretKey":"plain-secret-value","graceSeconds":0}`)
 	if r.Status != 200 || r.json(t)["previousSecretExpiresAt"] != nil || r.json(t)["secretKey"] != "plain-secret-value" {
 		t.Fatalf("rotate without grace: %s", r.Body)
+	}
+	// The first secret still signs until its own expiry; three more
+	// rotations make five signing secrets, and a fourth is refused.
+	for i := range 4 {
+		r = a.do("POST", "/api/v1/webhooks/"+id+"/rotate-secret", nil)
+		if i < 3 && r.Status != 200 {
+			t.Fatalf("rotation %d: %d %s", i+2, r.Status, r.Body)
+		}
+	}
+	if r.Status != 409 || !strings.Contains(r.errorMessage(t), "6 secrets sign at once, and a webhook has at most 5") {
+		t.Fatalf("a rotation past five signing secrets: %d %s", r.Status, r.Body)
 	}
 }
 

@@ -154,12 +154,14 @@ func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*h
 	return req, nil
 }
 
-// signingSecrets are the secrets that sign now: the current one, and during
-// a rotation's grace period the previous one too (new first).
+// signingSecrets are the secrets that sign now: the current one, and each
+// secret a rotation replaced until its own grace period ends, newest first.
 func signingSecrets(wh *models.Webhook, now time.Time) []string {
 	keys := []string{wh.SecretKey}
-	if wh.PreviousSecretKey != "" && wh.PreviousSecretExpiresAt != nil && now.Before(*wh.PreviousSecretExpiresAt) {
-		keys = append(keys, wh.PreviousSecretKey)
+	for _, p := range wh.PreviousSecrets {
+		if p.Key != "" && now.Before(p.ExpiresAt) {
+			keys = append(keys, p.Key)
+		}
 	}
 	return keys
 }
@@ -243,7 +245,9 @@ func credentials(wh *models.Webhook) []string {
 		}
 	}
 	add(wh.SecretKey)
-	add(wh.PreviousSecretKey)
+	for _, p := range wh.PreviousSecrets {
+		add(p.Key)
+	}
 	for name, v := range wh.Headers {
 		if redact.IsCredential(name) {
 			add(v)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/webhookd/webhookd/internal/redact"
@@ -26,6 +27,13 @@ func (s *Store) UseKeyring(k *secrets.Keyring) { s.keyring = k }
 
 func secretPlace(w *models.Webhook, field string) string { return "webhook/" + w.ID + "/" + field }
 
+// previousPlace binds every previous secret to the place the single
+// previous secret had before rotations kept several: rows migrated from
+// then decrypt unchanged, a previous secret still cannot pass for the
+// current one (or for another webhook's), and one previous secret passing
+// for another changes nothing.
+func previousPlace(w *models.Webhook) string { return secretPlace(w, "previousSecretKey") }
+
 func headerPlace(w *models.Webhook, name string) string {
 	return "webhook/" + w.ID + "/header/" + strings.ToLower(name)
 }
@@ -40,8 +48,13 @@ func (s *Store) sealed(w *models.Webhook) (*models.Webhook, error) {
 	if c.SecretKey, err = s.keyring.Encrypt(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
 		return nil, err
 	}
-	if c.PreviousSecretKey, err = s.keyring.Encrypt(w.PreviousSecretKey, secretPlace(w, "previousSecretKey")); err != nil {
-		return nil, err
+	if len(w.PreviousSecrets) > 0 {
+		c.PreviousSecrets = slices.Clone(w.PreviousSecrets)
+		for i, p := range c.PreviousSecrets {
+			if c.PreviousSecrets[i].Key, err = s.keyring.Encrypt(p.Key, previousPlace(w)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(w.Headers) > 0 {
 		c.Headers = maps.Clone(w.Headers)
@@ -73,8 +86,10 @@ func (s *Store) open(w *models.Webhook) error {
 	if w.SecretKey, err = dec(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
 		return err
 	}
-	if w.PreviousSecretKey, err = dec(w.PreviousSecretKey, secretPlace(w, "previousSecretKey")); err != nil {
-		return err
+	for i, p := range w.PreviousSecrets {
+		if w.PreviousSecrets[i].Key, err = dec(p.Key, previousPlace(w)); err != nil {
+			return err
+		}
 	}
 	for name, v := range w.Headers {
 		if redact.IsCredential(name) {
@@ -105,7 +120,7 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 	if s.keyring == nil {
 		return 0, errors.New("store: no keyring")
 	}
-	const columns = "id, version, secret_key, previous_secret_key, headers"
+	const columns = "id, version, secret_key, previous_secrets, headers"
 	rewritten := 0
 	for after := ""; ; {
 		var ws []models.Webhook
@@ -163,7 +178,10 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	stale := func(v string) bool {
 		return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
 	}
-	needs := stale(raw.SecretKey) || stale(raw.PreviousSecretKey)
+	needs := stale(raw.SecretKey)
+	for _, p := range raw.PreviousSecrets {
+		needs = needs || stale(p.Key)
+	}
 	for name, v := range raw.Headers {
 		needs = needs || (redact.IsCredential(name) && stale(v))
 	}
@@ -172,6 +190,7 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	}
 	plain := raw
 	plain.Headers = maps.Clone(raw.Headers)
+	plain.PreviousSecrets = slices.Clone(raw.PreviousSecrets)
 	if err := s.open(&plain); err != nil {
 		return untouched, err
 	}
@@ -182,8 +201,8 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	// The version does not change: the secrets are the same, only their
 	// encryption is.
 	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", raw.ID, raw.Version).
-		Select("secret_key", "previous_secret_key", "headers").
-		Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecretKey: sealed.PreviousSecretKey, Headers: sealed.Headers})
+		Select("secret_key", "previous_secrets", "headers").
+		Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecrets: sealed.PreviousSecrets, Headers: sealed.Headers})
 	if res.Error != nil {
 		return untouched, res.Error
 	}

@@ -151,19 +151,20 @@ func newAPI(s *store.Store, c client.Client, d *dispatch.Dispatcher, cfg config.
 		}
 		deps.Tokens = tokens
 	}
-	deps.Console = consoleFor(cfg, log)
+	deps.Console = consoleFor(cfg, log, s)
 	return api.NewServer(deps)
 }
 
 // consoleFor builds the web console the API mounts at /console/. Sessions
-// are sealed with the secrets keyring, which every replica shares.
-func consoleFor(cfg config.Config, log *slog.Logger) func(http.Handler) (http.Handler, error) {
+// are sealed with the secrets keyring, which every replica shares, and
+// sign-outs are kept in the database, which they share too.
+func consoleFor(cfg config.Config, log *slog.Logger, s *store.Store) func(http.Handler) (http.Handler, error) {
 	return func(apiHandler http.Handler) (http.Handler, error) {
 		if cfg.Keyring == nil {
 			return nil, errors.New("console: no keyring to seal sessions with (ENCRYPTION_KEYS)")
 		}
 		return console.New(console.Deps{
-			Logger: log, API: apiHandler, Sealer: cfg.Keyring,
+			Logger: log, API: apiHandler, Sealer: cfg.Keyring, Revocations: s,
 			TemporalUI: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace, FrameAncestors: cfg.ConsoleFrameAncestors,
 		})
 	}

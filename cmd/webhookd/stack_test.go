@@ -134,7 +134,7 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 	}
 	deps := api.Deps{
 		Logger: log, Store: s, Dispatcher: st.dispatcher, Metrics: metrics.registry,
-		AllowPrivateEndpoints: true, APIToken: cfg.APIToken, Console: consoleFor(cfg, log),
+		AllowPrivateEndpoints: true, APIToken: cfg.APIToken, Console: consoleFor(cfg, log, s),
 		// A fast bulk-replay pace keeps the 500-entry test short.
 		DLQPace: dispatch.DLQPace{PageSize: 100, Pause: 50 * time.Millisecond},
 	}

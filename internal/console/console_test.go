@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/secrets"
 )
@@ -86,10 +88,39 @@ func (a *stubAPI) count(prefix string) int {
 	return n
 }
 
+// revocations is the revocation list in memory, counting its reads.
+type revocations struct {
+	mu      sync.Mutex
+	revoked map[string]time.Time
+	reads   int
+}
+
+func (r *revocations) RevokeConsoleSession(_ context.Context, id string, until time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked[id] = until
+	return nil
+}
+
+func (r *revocations) ConsoleSessionRevoked(_ context.Context, id string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads++
+	_, ok := r.revoked[id]
+	return ok, nil
+}
+
+func (r *revocations) readCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reads
+}
+
 type fixture struct {
-	api  *stubAPI
-	srv  *httptest.Server
-	logs *bytes.Buffer
+	api     *stubAPI
+	revoked *revocations
+	srv     *httptest.Server
+	logs    *bytes.Buffer
 }
 
 func newFixture(t *testing.T, open bool, ancestors ...string) *fixture {
@@ -98,9 +129,9 @@ func newFixture(t *testing.T, open bool, ancestors ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{api: &stubAPI{open: open}, logs: &bytes.Buffer{}}
+	f := &fixture{api: &stubAPI{open: open}, revoked: &revocations{revoked: map[string]time.Time{}}, logs: &bytes.Buffer{}}
 	c, err := New(Deps{Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		API: f.api, Sealer: keys, TemporalUI: "http://127.0.0.1:8233", FrameAncestors: ancestors})
+		API: f.api, Sealer: keys, Revocations: f.revoked, TemporalUI: "http://127.0.0.1:8233", FrameAncestors: ancestors})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,15 +217,27 @@ func TestSessionCookieFlags(t *testing.T) {
 	}
 }
 
+// followLink follows a sign-in link as a browser does: the answer moves on
+// to /console/sign-in-link by itself, where the session is decided. It
+// returns that second answer.
+func (f *fixture) followLink(t *testing.T, c *http.Client, token string) (*http.Response, string) {
+	t.Helper()
+	resp, page := do(t, c, "GET", f.srv.URL+"/console/?token="+url.QueryEscape(token), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `http-equiv="refresh" content="0; url=/console/sign-in-link"`) {
+		t.Fatalf("sign-in link: %d\n%s", resp.StatusCode, page)
+	}
+	if strings.Contains(page, token) || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("the answer keeps or leaks the token: %v\n%s", resp.Header, page)
+	}
+	return do(t, c, "GET", f.srv.URL+"/console/sign-in-link", nil)
+}
+
 func TestSignInLinkLeavesNoTokenBehind(t *testing.T) {
 	f := newFixture(t, false)
 	c := f.browser(t)
-	resp, page := do(t, c, "GET", f.srv.URL+"/console/?token="+url.QueryEscape(tenantTok), nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `http-equiv="refresh" content="0; url=/console/webhooks"`) {
-		t.Fatalf("sign-in link: %d\n%s", resp.StatusCode, page)
-	}
-	if strings.Contains(page, tenantTok) || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
-		t.Fatalf("the answer keeps or leaks the token: %v\n%s", resp.Header, page)
+	resp, page := f.followLink(t, c, tenantTok)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/webhooks" || strings.Contains(page, tenantTok) {
+		t.Fatalf("sign-in link, second step: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), page)
 	}
 	resp, page = do(t, c, "GET", f.srv.URL+"/console/webhooks", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Tenant <strong>acme</strong>") {
@@ -206,7 +249,7 @@ func TestSignInLinkLeavesNoTokenBehind(t *testing.T) {
 	}
 	// A bad link signs nobody in.
 	c2 := f.browser(t)
-	resp, _ = do(t, c2, "GET", f.srv.URL+"/console/?token=expired-or-forged", nil)
+	resp, _ = f.followLink(t, c2, "expired-or-forged")
 	if resp.StatusCode != http.StatusUnauthorized || len(c2.Jar.Cookies(mustURL(t, f.srv.URL+"/console/"))) != 0 {
 		t.Fatalf("bad link: %d, cookies %v", resp.StatusCode, c2.Jar.Cookies(mustURL(t, f.srv.URL+"/console/")))
 	}

@@ -1,4 +1,5 @@
--- Hardening: every secret a rotation replaced signs until its own expiry.
+-- Hardening: every secret a rotation replaced signs until its own expiry;
+-- console sign-outs end their sessions on every replica.
 -- +goose Up
 -- previous_secrets lists them newest first as [{"key", "expiresAt"}], each
 -- key encrypted and bound as previous_secret_key was (see the store's
@@ -13,7 +14,16 @@ UPDATE webhooks SET previous_secrets = jsonb_build_array(jsonb_build_object(
 -- still select and write it while a rolling upgrade runs.
 UPDATE webhooks SET previous_secret_key = '' WHERE previous_secret_key <> '';
 
+-- A console session signed out before it expired: its cookie is refused
+-- until expires_at, when retention removes the row.
+CREATE TABLE console_revocations (
+    session_id text PRIMARY KEY,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX console_revocations_expires_at ON console_revocations (expires_at);
+
 -- +goose Down
+DROP TABLE console_revocations;
 UPDATE webhooks SET previous_secret_key = previous_secrets->0->>'key',
     previous_secret_expires_at = (previous_secrets->0->>'expiresAt')::timestamptz
   WHERE jsonb_array_length(previous_secrets) > 0;

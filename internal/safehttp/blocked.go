@@ -16,11 +16,11 @@ type specialRange struct {
 	embedded func(b [16]byte) []netip.Addr
 }
 
-func r(prefix, kind string) specialRange {
+func refused(prefix, kind string) specialRange {
 	return specialRange{prefix: netip.MustParsePrefix(prefix), kind: kind}
 }
 
-func embeds(prefix, kind string, f func(b [16]byte) []netip.Addr) specialRange {
+func judgedOn(prefix, kind string, f func(b [16]byte) []netip.Addr) specialRange {
 	return specialRange{prefix: netip.MustParsePrefix(prefix), kind: kind, embedded: f}
 }
 
@@ -35,51 +35,51 @@ func embeds(prefix, kind string, f func(b [16]byte) []netip.Addr) specialRange {
 // 2001::/23 is refused, and ::1 is loopback although ::/96 embeds IPv4.
 var specialRanges = []specialRange{
 	// IPv4
-	r("0.0.0.0/8", "unspecified (\"this network\")"),
-	r("10.0.0.0/8", "private"),
-	r("100.64.0.0/10", "CGNAT (shared address space)"),
-	r("127.0.0.0/8", "loopback"),
-	r("169.254.0.0/16", "link-local"),
-	r("172.16.0.0/12", "private"),
-	r("192.0.0.0/24", "IETF protocol assignment"),
-	r("192.0.2.0/24", "documentation (TEST-NET-1)"),
-	r("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
-	r("192.168.0.0/16", "private"),
-	r("198.18.0.0/15", "benchmarking"),
-	r("198.51.100.0/24", "documentation (TEST-NET-2)"),
-	r("203.0.113.0/24", "documentation (TEST-NET-3)"),
-	r("224.0.0.0/4", "multicast"),
-	r("240.0.0.0/4", "reserved"),
-	r("255.255.255.255/32", "broadcast"),
+	refused("0.0.0.0/8", "unspecified (\"this network\")"),
+	refused("10.0.0.0/8", "private"),
+	refused("100.64.0.0/10", "CGNAT (shared address space)"),
+	refused("127.0.0.0/8", "loopback"),
+	refused("169.254.0.0/16", "link-local"),
+	refused("172.16.0.0/12", "private"),
+	refused("192.0.0.0/24", "IETF protocol assignment"),
+	refused("192.0.2.0/24", "documentation (TEST-NET-1)"),
+	refused("192.88.99.0/24", "6to4 relay anycast (deprecated)"),
+	refused("192.168.0.0/16", "private"),
+	refused("198.18.0.0/15", "benchmarking"),
+	refused("198.51.100.0/24", "documentation (TEST-NET-2)"),
+	refused("203.0.113.0/24", "documentation (TEST-NET-3)"),
+	refused("224.0.0.0/4", "multicast"),
+	refused("240.0.0.0/4", "reserved"),
+	refused("255.255.255.255/32", "broadcast"),
 
 	// IPv6
-	r("::/128", "unspecified"),
-	r("::1/128", "loopback"),
-	embeds("::/96", "IPv4-compatible", last32), // deprecated, still routed by some stacks
-	embeds("::ffff:0:0/96", "IPv4-mapped", last32),
-	r("::ffff:0:0:0/96", "IPv4-translated"),
-	embeds("64:ff9b::/96", "NAT64", last32),
-	embeds("64:ff9b:1::/48", "local-use NAT64", localNAT64),
-	r("100::/64", "discard-only"),
-	r("100:0:0:1::/64", "dummy"),
-	r("2001::/23", "IETF protocol assignment"),
-	embeds("2001::/32", "Teredo", teredo),
-	r("2001:2::/48", "benchmarking"),
-	r("2001:10::/28", "ORCHID (deprecated)"),
-	r("2001:20::/28", "ORCHIDv2"),
-	r("2001:db8::/32", "documentation"),
-	embeds("2002::/16", "6to4", sixToFour),
-	r("3fff::/20", "documentation"),
-	r("5f00::/16", "segment routing (SRv6 SID)"),
-	r("fc00::/7", "private (unique local)"),
-	r("fe80::/10", "link-local"),
-	r("fec0::/10", "site-local (deprecated)"),
-	r("ff00::/8", "multicast"),
+	refused("::/128", "unspecified"),
+	refused("::1/128", "loopback"),
+	judgedOn("::/96", "IPv4-compatible", last32), // deprecated, still routed by some stacks
+	judgedOn("::ffff:0:0/96", "IPv4-mapped", last32),
+	refused("::ffff:0:0:0/96", "IPv4-translated"),
+	judgedOn("64:ff9b::/96", "NAT64", last32),
+	judgedOn("64:ff9b:1::/48", "local-use NAT64", localNAT64),
+	refused("100::/64", "discard-only"),
+	refused("100:0:0:1::/64", "dummy"),
+	refused("2001::/23", "IETF protocol assignment"),
+	judgedOn("2001::/32", "Teredo", teredo),
+	refused("2001:2::/48", "benchmarking"),
+	refused("2001:10::/28", "ORCHID (deprecated)"),
+	refused("2001:20::/28", "ORCHIDv2"),
+	refused("2001:db8::/32", "documentation"),
+	judgedOn("2002::/16", "6to4", sixToFour),
+	refused("3fff::/20", "documentation"),
+	refused("5f00::/16", "segment routing (SRv6 SID)"),
+	refused("fc00::/7", "private (unique local)"),
+	refused("fe80::/10", "link-local"),
+	refused("fec0::/10", "site-local (deprecated)"),
+	refused("ff00::/8", "multicast"),
 	// Outside global unicast (2000::/3) nothing is assigned for the
 	// internet; the named ranges above are the more specific matches.
-	r("::/3", "reserved (not global unicast)"),
-	r("4000::/2", "reserved (not global unicast)"),
-	r("8000::/1", "reserved (not global unicast)"),
+	refused("::/3", "reserved (not global unicast)"),
+	refused("4000::/2", "reserved (not global unicast)"),
+	refused("8000::/1", "reserved (not global unicast)"),
 }
 
 func last32(b [16]byte) []netip.Addr { return []netip.Addr{netip.AddrFrom4([4]byte(b[12:]))} }

@@ -128,7 +128,7 @@ func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg conf
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Client: d.Poster.Client, Version: version, Now: d.Poster.Now, Metrics: m.deliveryMetrics()},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: m.deliveryMetrics()},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},

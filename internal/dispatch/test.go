@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
@@ -63,16 +64,13 @@ func (d *Dispatcher) TestUnsaved(ctx context.Context, w *models.Webhook, sample 
 	res := d.Poster.Post(ctx, deliver.Request{Webhook: w, Event: &ev, TenantID: w.TenantID, Attempt: 1, Trigger: models.TriggerTest})
 	del := newDelivery(ev, w.ID, models.TriggerTest, now)
 	del.Status, del.AttemptCount = models.DeliveryFailed, 1
-	if res.Outcome == workflows.OutcomeSuccess {
+	if res.Outcome == attempt.Success {
 		del.Status = models.DeliverySucceeded
 	}
 	a := res.Attempt
-	att := &models.Attempt{Number: 1, Trigger: models.TriggerTest, RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders,
-		ResponseHeaders: a.ResponseHeaders, ResponseBody: a.ResponseBody, DurationMs: a.DurationMs, Error: a.Error,
-		StartedAt: a.StartedAt, FinishedAt: a.FinishedAt}
+	att := a.Row("", "")
 	if a.StatusCode != 0 {
-		code := a.StatusCode
-		att.ResponseStatus, del.LastStatusCode = &code, &code
+		del.LastStatusCode = att.ResponseStatus
 	}
 	del.LastDurationMs, del.LastError = &a.DurationMs, a.Error
 	return &del, att, nil

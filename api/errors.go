@@ -85,7 +85,10 @@ func toAPIError(err error) *Error {
 	case errors.Is(err, store.ErrStale):
 		return conflict("the resource changed since it was read; read it again and retry")
 	case errors.Is(err, store.ErrConflict):
-		return conflict("%s", err.Error())
+		// Never the error's text: it carries the database's own message
+		// (constraint names, values). Callers that know which resource
+		// clashed say so themselves (nameTaken).
+		return conflict("the request conflicts with an existing resource")
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
-	"github.com/webhookd/webhookd/workflows"
 )
 
 // listDLQ lists failed deliveries: the dead-letter queue.
@@ -67,7 +66,7 @@ func (s *server) replayDLQ(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	f := workflows.DLQFilter{TenantID: tenant, WebhookID: in.WebhookID, EventType: in.EventType}
+	f := dispatch.DLQFilter{TenantID: tenant, WebhookID: in.WebhookID, EventType: in.EventType}
 	if in.Since != nil {
 		f.Since = in.Since.UTC()
 	}
@@ -112,7 +111,6 @@ func (s *server) dlqReplayJob(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p := job.Progress
-	c.JSON(http.StatusOK, dlqJob{JobID: jobID, TenantID: job.TenantID, Status: job.Status, Matched: p.Matched,
-		Replayed: p.Replayed, Skipped: p.Skipped, Errors: p.Errors})
+	c.JSON(http.StatusOK, dlqJob{JobID: jobID, TenantID: job.TenantID, Status: job.Status, Matched: job.Matched,
+		Replayed: job.Replayed, Skipped: job.Skipped, Errors: job.Errors})
 }

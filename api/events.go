@@ -66,7 +66,7 @@ func (s *server) ingestEvent(c *gin.Context) {
 		return
 	}
 	ev.TenantID = tenant
-	res, err := s.dispatcher.Ingest(c.Request.Context(), ev)
+	res, err := s.ingester.Ingest(c.Request.Context(), ev)
 	if err != nil {
 		fail(c, err)
 		return

@@ -9,9 +9,9 @@ import (
 
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/filter"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
-	"github.com/webhookd/webhookd/workflows"
 )
 
 // fakeDispatcher stands in for internal/dispatch at the API's boundary: it
@@ -20,14 +20,14 @@ import (
 type fakeDispatcher struct {
 	store *store.Store
 	mu    sync.Mutex
-	jobs  map[string]workflows.DLQFilter
+	jobs  map[string]dispatch.DLQFilter
 	calls []string
-	// temporalErr is what CheckTemporal answers.
+	// temporalErr is what CheckHealth (Temporal's readiness) answers.
 	temporalErr error
 }
 
 func newFakeDispatcher(s *store.Store) *fakeDispatcher {
-	return &fakeDispatcher{store: s, jobs: map[string]workflows.DLQFilter{}}
+	return &fakeDispatcher{store: s, jobs: map[string]dispatch.DLQFilter{}}
 }
 
 func (f *fakeDispatcher) record(format string, args ...any) {
@@ -39,15 +39,15 @@ func (f *fakeDispatcher) record(format string, args ...any) {
 // Ingest stores the event with one delivery per matching webhook of its
 // tenant (the real dispatcher's matcher and outbox are tested in
 // internal/dispatch and end to end).
-func (f *fakeDispatcher) Ingest(ctx context.Context, ev models.Event) (dispatch.Ingested, error) {
+func (f *fakeDispatcher) Ingest(ctx context.Context, ev models.Event) (ingest.Ingested, error) {
 	f.record("ingest %s/%s", ev.TenantID, ev.ID)
 	hooks, err := f.store.ActiveWebhooks(ctx, ev.TenantID)
 	if err != nil {
-		return dispatch.Ingested{}, err
+		return ingest.Ingested{}, err
 	}
 	fev, err := filter.ParseEvent(ev.Type, ev.EntityType, ev.Entity, ev.ChangeDescription)
 	if err != nil {
-		return dispatch.Ingested{}, err
+		return ingest.Ingested{}, err
 	}
 	now := store.Now()
 	ev.CreatedAt = now
@@ -62,13 +62,13 @@ func (f *fakeDispatcher) Ingest(ctx context.Context, ev models.Event) (dispatch.
 	}
 	stored, ds, created, err := f.store.IngestEvent(ctx, &ev, ds)
 	if err != nil {
-		return dispatch.Ingested{}, err
+		return ingest.Ingested{}, err
 	}
-	return dispatch.Ingested{Event: *stored, Deliveries: ds, Created: created}, nil
+	return ingest.Ingested{Event: *stored, Deliveries: ds, Created: created}, nil
 }
 
-func (f *fakeDispatcher) IngestMany(ctx context.Context, evs []models.Event) ([]dispatch.Ingested, error) {
-	out := make([]dispatch.Ingested, len(evs))
+func (f *fakeDispatcher) IngestMany(ctx context.Context, evs []models.Event) ([]ingest.Ingested, error) {
+	out := make([]ingest.Ingested, len(evs))
 	for i, ev := range evs {
 		res, err := f.Ingest(ctx, ev)
 		if err != nil {
@@ -114,7 +114,7 @@ func (f *fakeDispatcher) Test(ctx context.Context, w *models.Webhook, sample *di
 	return &d, a, nil
 }
 
-func (f *fakeDispatcher) StartDLQReplay(_ context.Context, flt workflows.DLQFilter, matched int, _ dispatch.DLQPace) (string, error) {
+func (f *fakeDispatcher) StartDLQReplay(_ context.Context, flt dispatch.DLQFilter, matched int, _ dispatch.DLQPace) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
 	f.record("dlq replay %q", flt.TenantID)
 	f.mu.Lock()
@@ -126,7 +126,7 @@ func (f *fakeDispatcher) StartDLQReplay(_ context.Context, flt workflows.DLQFilt
 func (f *fakeDispatcher) addJob(id, tenant string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.jobs[id] = workflows.DLQFilter{TenantID: tenant}
+	f.jobs[id] = dispatch.DLQFilter{TenantID: tenant}
 }
 
 func (f *fakeDispatcher) DLQReplayJob(_ context.Context, id string) (*dispatch.DLQJob, error) {
@@ -136,7 +136,7 @@ func (f *fakeDispatcher) DLQReplayJob(_ context.Context, id string) (*dispatch.D
 	if !ok {
 		return nil, dispatch.ErrNoSuchJob
 	}
-	return &dispatch.DLQJob{ID: id, TenantID: flt.TenantID, Status: "completed", Progress: workflows.DLQProgress{Done: true}}, nil
+	return &dispatch.DLQJob{ID: id, TenantID: flt.TenantID, Status: "completed"}, nil
 }
 
 func (f *fakeDispatcher) DeleteTenant(ctx context.Context, tenant string) (dispatch.TenantDeleted, error) {
@@ -170,4 +170,4 @@ func (f *fakeDispatcher) HardDelete(ctx context.Context, w *models.Webhook) erro
 	return f.store.HardDeleteWebhook(ctx, w.ID)
 }
 
-func (f *fakeDispatcher) CheckTemporal(context.Context) error { return f.temporalErr }
+func (f *fakeDispatcher) CheckHealth(context.Context) error { return f.temporalErr }

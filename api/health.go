@@ -26,7 +26,7 @@ func (s *server) readyz(c *gin.Context) {
 		// not a readiness condition (a backlog drains; it is not an outage).
 		out["startBacklog"] = n
 	}
-	if err := s.dispatcher.CheckTemporal(ctx); err != nil {
+	if err := s.temporal.CheckHealth(ctx); err != nil {
 		checks["temporal"], ready = err.Error(), false
 	}
 	status := http.StatusOK

@@ -52,7 +52,7 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	log := slog.New(slog.DiscardHandler)
 	fake := newFakeDispatcher(s)
 	deps := api.Deps{
-		Logger: log, Store: s, Dispatcher: fake,
+		Logger: log, Store: s, Ingester: fake, Dispatcher: fake, Temporal: fake,
 		Metrics: prometheus.NewRegistry(), AllowPrivateEndpoints: true,
 	}
 	for _, o := range opts {

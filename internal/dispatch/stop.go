@@ -1,0 +1,111 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// Pause makes a webhook keep its events: new deliveries are held, and
+// deliveries in progress hold at their next attempt.
+func (d *Dispatcher) Pause(ctx context.Context, webhookID, by string) (*models.Webhook, error) {
+	w, _, err := d.store.SetPaused(ctx, webhookID, true, by)
+	if err != nil {
+		return nil, err
+	}
+	d.matcher.Invalidate(w.TenantID)
+	return w, nil
+}
+
+// Resume sends a paused webhook's events again: its held deliveries go back
+// to the outbox, and the starter sends them oldest first at its admission
+// pace. It reports how many were released.
+func (d *Dispatcher) Resume(ctx context.Context, webhookID, by string) (*models.Webhook, int64, error) {
+	w, released, err := d.store.SetPaused(ctx, webhookID, false, by)
+	if err != nil {
+		return nil, 0, err
+	}
+	d.matcher.Invalidate(w.TenantID)
+	if d.Starter != nil {
+		d.Starter.Wake()
+	}
+	return w, released, nil
+}
+
+// stopBudget bounds how long stopping a webhook's deliveries may take in the
+// background.
+const stopBudget = 5 * time.Minute
+
+// StopDeliveries ends a disabled or deleted webhook's work at once, instead
+// of at each delivery's next attempt: deliveries no workflow works on are
+// cancelled in the database, and every open workflow is asked to cancel,
+// which it handles by recording its delivery `cancelled`. It works in the
+// background (a webhook may have thousands of open deliveries); what it
+// misses (a crash) still stops at the next attempt, which checks the webhook.
+func (d *Dispatcher) StopDeliveries(ctx context.Context, webhookID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
+	go func() {
+		defer cancel()
+		if _, err := d.store.CancelWaiting(ctx, webhookID); err != nil {
+			d.log.WarnContext(ctx, "cancel waiting deliveries", "webhook_id", webhookID, "error", err)
+		}
+		ids, err := d.openDeliveries(ctx, webhookID)
+		if err != nil {
+			d.log.WarnContext(ctx, "list open deliveries", "webhook_id", webhookID, "error", err)
+			return
+		}
+		d.CancelWorkflows(ctx, ids)
+	}()
+}
+
+// HardDelete removes a webhook with its deliveries and ends their open
+// workflows. The ids are read before the rows go.
+func (d *Dispatcher) HardDelete(ctx context.Context, w *models.Webhook) error {
+	ids, err := d.openDeliveries(ctx, w.ID)
+	if err != nil {
+		return err
+	}
+	if err := d.store.HardDeleteWebhook(ctx, w.ID); err != nil {
+		return err
+	}
+	d.matcher.Invalidate(w.TenantID)
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
+	go func() { defer cancel(); d.CancelWorkflows(bg, ids) }()
+	return nil
+}
+
+// openDeliveries lists the ids of a webhook's deliveries whose workflow may
+// be open, a page at a time.
+func (d *Dispatcher) openDeliveries(ctx context.Context, webhookID string) ([]string, error) {
+	var ids []string
+	for after := ""; ; {
+		page, err := d.store.OpenDeliveries(ctx, webhookID, after, 1000)
+		if err != nil || len(page) == 0 {
+			return ids, err
+		}
+		ids = append(ids, page...)
+		after = page[len(page)-1]
+	}
+}
+
+// CancelWorkflows asks the workflows of the given deliveries to cancel, a
+// few at a time; closed or missing ones are skipped.
+func (d *Dispatcher) CancelWorkflows(ctx context.Context, deliveryIDs []string) {
+	var g errgroup.Group
+	g.SetLimit(parallelism)
+	for _, id := range deliveryIDs {
+		g.Go(func() error {
+			err := d.runner.Cancel(ctx, workflows.DeliveryWorkflowID(id))
+			if err != nil && !errors.Is(err, ErrNoRun) {
+				d.log.WarnContext(ctx, "cancel delivery workflow", "delivery_id", id, "error", err)
+			}
+			return nil // each is logged; the others go on
+		})
+	}
+	_ = g.Wait()
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -11,6 +12,13 @@ import (
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
+
+// dlqJobs starts bulk replays of the dead-letter queue and reports their
+// progress (internal/dispatch).
+type dlqJobs interface {
+	StartDLQReplay(ctx context.Context, f dispatch.DLQFilter, matched int, pace dispatch.DLQPace) (string, error)
+	DLQReplayJob(ctx context.Context, jobID string) (*dispatch.DLQJob, error)
+}
 
 // listDLQ lists failed deliveries: the dead-letter queue.
 func (s *server) listDLQ(c *gin.Context) {

@@ -8,6 +8,12 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// databaseHealth is what readiness asks of the database.
+type databaseHealth interface {
+	Ping(ctx context.Context) error
+	CountUndispatched(ctx context.Context) (int64, error)
+}
+
 func (s *server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }

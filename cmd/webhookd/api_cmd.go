@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/dispatch"
 )
 
 // runAPI serves the REST API until ctx ends. It also runs the outbox
@@ -37,7 +38,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	starter := p.newStarter(cfg)
+	starter := p.newStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.APIWorker {
 		g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, p, cfg, m)) })

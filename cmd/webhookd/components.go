@@ -25,6 +25,7 @@ import (
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -57,10 +58,11 @@ func openStore(ctx context.Context, databaseURL string, log *slog.Logger, migrat
 }
 
 // parts are what api, dev and worker build alike: ingest (with this
-// process's matcher), the dispatcher, and the runner it reaches Temporal
-// through.
+// process's matcher), the webhooks service, the dispatcher, and the runner
+// it reaches Temporal through.
 type parts struct {
 	ingester   *ingest.Ingester
+	webhooks   *webhooks.Service
 	dispatcher *dispatch.Dispatcher
 	temporal   *runner.Temporal
 }
@@ -75,13 +77,16 @@ func newParts(s *store.Store, c client.Client, runs dispatch.Runner, cfg config.
 	m := ingest.NewMatcher(s, ingest.DefaultMatcherMaxAge)
 	d := dispatch.New(s, runs, m, log)
 	d.Poster = newPoster(cfg)
-	return &parts{ingester: ingest.New(s, m), dispatcher: d, temporal: t}
+	hooks := webhooks.New(s, m, d)
+	hooks.AllowPrivate = cfg.AllowPrivateEndpoints
+	return &parts{ingester: ingest.New(s, m), webhooks: hooks, dispatcher: d, temporal: t}
 }
 
-// newStarter returns the outbox starter, woken by this process's ingest.
-func (p *parts) newStarter(cfg config.Config) *dispatch.Starter {
-	st := p.dispatcher.NewStarter(p.ingester, dispatch.StarterOptions{Window: cfg.StartWindow})
-	p.ingester.Starter = st
+// newStarter returns the outbox starter, woken by this process's ingest
+// and by resumed webhooks.
+func (p *parts) newStarter(o dispatch.StarterOptions) *dispatch.Starter {
+	st := p.dispatcher.NewStarter(p.ingester, o)
+	p.ingester.Starter, p.webhooks.Starter = st, st
 	return st
 }
 
@@ -154,8 +159,8 @@ func newAPI(s *store.Store, p *parts, cfg config.Config, log *slog.Logger, m *pr
 		return nil, err
 	}
 	deps := api.Deps{
-		Logger: log, Store: s, Ingester: p.ingester, Dispatcher: p.dispatcher, Temporal: p.temporal, Metrics: m.registry,
-		APIToken: cfg.APIToken, AllowPrivateEndpoints: cfg.AllowPrivateEndpoints,
+		Logger: log, Store: s, Ingester: p.ingester, Webhooks: p.webhooks, Dispatcher: p.dispatcher, Temporal: p.temporal,
+		Metrics: m.registry, APIToken: cfg.APIToken,
 	}
 	if len(cfg.TenantTokenKeys) > 0 {
 		tokens, err := tenancy.NewTokens(nil, cfg.TenantTokenKeys...)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/devserver"
@@ -118,7 +119,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		cfg.HTTPAddr, ts.FrontendAddr(), ts.UIAddr(), s.Dialect())
 	// The worker, the outbox starter and the API run together; the first
 	// to fail (a fatal worker error, a port in use) stops the others.
-	starter := p.newStarter(cfg)
+	starter := p.newStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, p, cfg, m)) })
 	g.Go(func() error { starter.Run(gctx); return nil })

@@ -130,8 +130,7 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 	st.dispatcher = st.parts.dispatcher
 	st.startWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())
-	starter := st.dispatcher.NewStarter(st.parts.ingester, dispatch.StarterOptions{Window: o.startWindow, Parallel: o.startParallel})
-	st.parts.ingester.Starter = starter
+	starter := st.parts.newStarter(dispatch.StarterOptions{Window: o.startWindow, Parallel: o.startParallel})
 	starterDone := make(chan struct{})
 	go func() { defer close(starterDone); starter.Run(starterCtx) }()
 	t.Cleanup(func() { stopStarter(); <-starterDone })
@@ -140,9 +139,8 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	deps := api.Deps{
-		Logger: log, Store: s, Ingester: st.parts.ingester, Dispatcher: st.dispatcher, Temporal: st.parts.temporal,
-		Metrics:               metrics.registry,
-		AllowPrivateEndpoints: true, APIToken: cfg.APIToken, Console: consoleFor(cfg, log),
+		Logger: log, Store: s, Ingester: st.parts.ingester, Webhooks: st.parts.webhooks, Dispatcher: st.dispatcher,
+		Temporal: st.parts.temporal, Metrics: metrics.registry, APIToken: cfg.APIToken, Console: consoleFor(cfg, log),
 		// A fast bulk-replay pace keeps the 500-entry test short.
 		DLQPace: dispatch.DLQPace{PageSize: 100, Pause: 50 * time.Millisecond},
 	}

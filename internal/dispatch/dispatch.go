@@ -21,7 +21,7 @@ import (
 )
 
 // invalidator is the matcher of this process (ingest.Matcher): told when a
-// change made here must be seen by the next event.
+// tenant deletion made here must be seen by the next event.
 type invalidator interface {
 	Invalidate(tenant string)
 }
@@ -45,10 +45,6 @@ type Dispatcher struct {
 func New(s *store.Store, r Runner, m invalidator, log *slog.Logger) *Dispatcher {
 	return &Dispatcher{store: s, runner: r, matcher: m, log: log}
 }
-
-// WebhooksChanged tells the matcher that a webhook of tenant was written by
-// this process, so the next event sees the change.
-func (d *Dispatcher) WebhooksChanged(tenant string) { d.matcher.Invalidate(tenant) }
 
 // parallelism bounds concurrent Temporal calls of one operation (the
 // starter's starts, a webhook's cancellations, a tenant deletion's

@@ -7,35 +7,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
-
-// Pause makes a webhook keep its events: new deliveries are held, and
-// deliveries in progress hold at their next attempt.
-func (d *Dispatcher) Pause(ctx context.Context, webhookID, by string) (*models.Webhook, error) {
-	w, _, err := d.store.SetPaused(ctx, webhookID, true, by)
-	if err != nil {
-		return nil, err
-	}
-	d.matcher.Invalidate(w.TenantID)
-	return w, nil
-}
-
-// Resume sends a paused webhook's events again: its held deliveries go back
-// to the outbox, and the starter sends them oldest first at its admission
-// pace. It reports how many were released.
-func (d *Dispatcher) Resume(ctx context.Context, webhookID, by string) (*models.Webhook, int64, error) {
-	w, released, err := d.store.SetPaused(ctx, webhookID, false, by)
-	if err != nil {
-		return nil, 0, err
-	}
-	d.matcher.Invalidate(w.TenantID)
-	if d.Starter != nil {
-		d.Starter.Wake()
-	}
-	return w, released, nil
-}
 
 // stopBudget bounds how long stopping a webhook's deliveries may take in the
 // background.
@@ -65,15 +38,14 @@ func (d *Dispatcher) StopDeliveries(ctx context.Context, webhookID string) {
 
 // HardDelete removes a webhook with its deliveries and ends their open
 // workflows. The ids are read before the rows go.
-func (d *Dispatcher) HardDelete(ctx context.Context, w *models.Webhook) error {
-	ids, err := d.openDeliveries(ctx, w.ID)
+func (d *Dispatcher) HardDelete(ctx context.Context, webhookID string) error {
+	ids, err := d.openDeliveries(ctx, webhookID)
 	if err != nil {
 		return err
 	}
-	if err := d.store.HardDeleteWebhook(ctx, w.ID); err != nil {
+	if err := d.store.HardDeleteWebhook(ctx, webhookID); err != nil {
 		return err
 	}
-	d.matcher.Invalidate(w.TenantID)
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
 	go func() { defer cancel(); d.CancelWorkflows(bg, ids) }()
 	return nil

@@ -72,7 +72,7 @@ func TestHardDeleteEndsTheOpenRuns(t *testing.T) {
 		fake.SetOpen(workflows.DeliveryWorkflowID(id))
 	}
 	d, _ := newDispatcher(s, fake)
-	if err := d.HardDelete(ctx, w); err != nil {
+	if err := d.HardDelete(ctx, w.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitCancelled(t, fake, ids)

@@ -282,3 +282,24 @@ func TestSendCancelledWhenWebhookDisabledOrDeleted(t *testing.T) {
 		t.Fatalf("test trigger on a disabled webhook: %+v %v", res, err)
 	}
 }
+
+// TestSendHeldWhilePaused: a paused webhook's delivery is not sent; it
+// holds (the workflow waits for a resume). A test still probes it.
+func TestSendHeldWhilePaused(t *testing.T) {
+	hits := 0
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { hits++ })
+	f := newFixture(t, rc.URL, nil)
+	if _, _, err := f.store.SetPaused(t.Context(), f.webhook.ID, true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.send(t, 2); res.Outcome != attempt.Held || res.Attempt != nil || hits != 0 {
+		t.Fatalf("paused: %+v, receiver called %d times", res, hits)
+	}
+	if d, _ := f.store.GetDelivery(t.Context(), f.delivery.ID); d.Status == models.DeliveryDelivering {
+		t.Fatal("a held attempt marked the delivery delivering")
+	}
+	res, err := f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 1, Trigger: models.TriggerTest})
+	if err != nil || res.Outcome != attempt.Success || hits != 1 {
+		t.Fatalf("test trigger on a paused webhook: %+v %v (receiver called %d times)", res, err, hits)
+	}
+}

@@ -80,11 +80,21 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); st.Run(ctx) }()
+		// Every start refused, and every claim back in the outbox (the
+		// starter returns them after its calls fail): wait for that state,
+		// not for the count of refusals alone.
+		outbox := func() int64 {
+			n, err := s.CountUndispatched(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
 		deadline := time.Now().Add(10 * time.Second)
-		for refused.Load() < 50 && time.Now().Before(deadline) {
+		for (refused.Load() < 50 || outbox() != 50) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if n, _ := s.CountUndispatched(context.Background()); n != 50 || refused.Load() < 50 {
+		if n := outbox(); n != 50 || refused.Load() < 50 {
 			t.Fatalf("during the outage: outbox %d, refused starts %d", n, refused.Load())
 		}
 		refuse.Store(false) // Temporal is back

@@ -29,7 +29,7 @@ func TestRecordReleaseHistories(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st := newStack(t, time.Second, time.Second)
+	st := newStack(t)
 	save := func(name, workflowID, runID string) {
 		t.Helper()
 		var h historypb.History
@@ -61,11 +61,11 @@ func TestRecordReleaseHistories(t *testing.T) {
 	// delivery.
 	hookWith := func(name string, answer func(int) int, extra map[string]any) string {
 		rc := newRecorder(t, answer)
-		cfg := map[string]any{"endpoint": rc.URL, "secretKey": e2eSecret, "timeout": 5}
+		cfg := map[string]any{"endpoint": rc.URL, "secretKey": e2eSecret, "timeout": 5, "retrySchedule": []string{"10s", "10s"}}
 		body := map[string]any{"name": name, "webhookType": "Generic",
 			"eventFilters": []any{map[string]any{"eventType": "rec." + name}}, "webhookConfig": cfg}
 		for k, v := range extra {
-			if k == "batching" {
+			if k == "batching" || k == "retrySchedule" {
 				cfg[k] = v
 			} else {
 				body[k] = v
@@ -89,68 +89,67 @@ func TestRecordReleaseHistories(t *testing.T) {
 	// A failure, a durable timer, then success.
 	hook("fail-then-succeed", func(n int) int { return map[bool]int{true: 500, false: 200}[n == 1] })
 	id := event("fail-then-succeed")
-	st.waitDelivery(id, "succeeded", 30*time.Second)
+	st.waitDelivery(id, "succeeded", 60*time.Second)
 	save("fail-then-succeed", workflows.DeliveryWorkflowID(id), "")
 
 	// Retries exhausted: the dead-letter queue; then a replay (a new run).
 	hook("dead-letter", always(500))
 	dead := event("dead-letter")
-	st.waitDelivery(dead, "failed", 30*time.Second)
+	st.waitDelivery(dead, "failed", 60*time.Second)
 	save("dead-letter", workflows.DeliveryWorkflowID(dead), runOf(dead))
 	if code := st.call("POST", "/api/v1/deliveries/"+dead+"/replay", nil, nil); code != 202 {
 		t.Fatalf("replay: %d", code)
 	}
-	st.waitDelivery(dead, "failed", 30*time.Second)
+	st.waitDelivery(dead, "failed", 60*time.Second)
 	time.Sleep(time.Second)
 	save("replay", workflows.DeliveryWorkflowID(dead), runOf(dead))
 
 	// 410 Gone.
 	hook("gone", always(410))
 	gone := event("gone")
-	st.waitDelivery(gone, "failed", 30*time.Second)
+	st.waitDelivery(gone, "failed", 60*time.Second)
 	save("gone", workflows.DeliveryWorkflowID(gone), "")
 
 	// Held at its retry while the webhook is paused, then resumed (a new run
 	// that continues the schedule).
 	heldHook := hook("held", func(n int) int { return map[bool]int{true: 500, false: 200}[n == 1] })
 	held := event("held")
-	st.waitDelivery(held, "awaitingRetry", 30*time.Second)
+	st.waitDelivery(held, "awaitingRetry", 60*time.Second)
 	st.call("POST", "/api/v1/webhooks/"+heldHook+"/pause", nil, nil)
-	st.waitDelivery(held, "held", 30*time.Second)
+	st.waitDelivery(held, "held", 60*time.Second)
 	save("held", workflows.DeliveryWorkflowID(held), runOf(held))
 	st.call("POST", "/api/v1/webhooks/"+heldHook+"/resume", nil, nil)
-	st.waitDelivery(held, "succeeded", 30*time.Second)
+	st.waitDelivery(held, "succeeded", 60*time.Second)
 	save("resumed", workflows.DeliveryWorkflowID(held), runOf(held))
 
 	// Cancelled: the webhook is disabled while a retry waits.
-	cancelHook := hook("cancelled", always(500))
-	st.dispatcher.RetryDelays = []time.Duration{time.Hour}
+	hourly := map[string]any{"retrySchedule": []string{"1h"}}
+	cancelHook := hookWith("cancelled", always(500), hourly)
 	cancelled := event("cancelled")
-	st.waitDelivery(cancelled, "awaitingRetry", 30*time.Second)
+	st.waitDelivery(cancelled, "awaitingRetry", 60*time.Second)
 	doc := st.webhook(cancelHook)
 	doc["enabled"] = false
 	if code := st.call("PUT", "/api/v1/webhooks/"+cancelHook, doc, nil); code != 200 {
 		t.Fatalf("disable: %d", code)
 	}
-	st.waitDelivery(cancelled, "cancelled", 30*time.Second)
+	st.waitDelivery(cancelled, "cancelled", 60*time.Second)
 	time.Sleep(time.Second)
 	save("cancelled", workflows.DeliveryWorkflowID(cancelled), "")
 
 	// Still open: a retry waits on its timer (a run the next release's
 	// worker must continue).
-	hook("waiting", always(500))
+	hookWith("waiting", always(500), hourly)
 	waiting := event("waiting")
-	st.waitDelivery(waiting, "awaitingRetry", 30*time.Second)
+	st.waitDelivery(waiting, "awaitingRetry", 60*time.Second)
 	time.Sleep(time.Second)
 	save("waiting-on-retry", workflows.DeliveryWorkflowID(waiting), "")
-	st.dispatcher.RetryDelays = []time.Duration{time.Second, time.Second}
 
 	// A batch that fails once, then succeeds.
 	hookWith("batched", func(n int) int { return map[bool]int{true: 503, false: 200}[n == 1] },
 		map[string]any{"batchSize": 3, "batching": map[string]any{"enabled": true, "maxWaitMs": 300}})
 	batch := event("batched")
 	event("batched")
-	st.waitDelivery(batch, "succeeded", 30*time.Second)
+	st.waitDelivery(batch, "succeeded", 60*time.Second)
 	save("batch", workflows.DeliveryWorkflowID(batch), "")
 
 	// The test button.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/models"
-	"github.com/webhookd/webhookd/workflows"
 )
 
 // TestEchoedCredentialsAreMasked: a receiver that echoes the request (as
@@ -71,7 +71,7 @@ func TestTemplateOverrunIsARejectedAttempt(t *testing.T) {
 		res := p.Post(context.Background(), Request{Webhook: wh, Event: ev, Attempt: 1, Trigger: models.TriggerScheduled})
 		took := time.Since(start)
 		t.Logf("%s: %s after %s", name, res.Attempt.Error, took)
-		if res.Outcome != workflows.OutcomeRejected || !strings.Contains(res.Attempt.Error, "render budget exceeded") {
+		if res.Outcome != attempt.Rejected || !strings.Contains(res.Attempt.Error, "render budget exceeded") {
 			t.Errorf("%s: outcome %s, error %q", name, res.Outcome, res.Attempt.Error)
 		}
 		if took > 2*time.Second {

@@ -19,7 +19,7 @@ const MaxSigningSecrets = 5
 // all when grace is 0); every secret replaced before keeps signing until
 // its own expiry. It answers the webhook as saved and when the replaced
 // secret stops signing (nil when it already has). A rotation that would
-// leave more than MaxSigningSecrets signing is ErrConflict. If the webhook
+// leave more than MaxSigningSecrets signing is a *TooManySecretsError. If the webhook
 // changed since w was read (another rotation), nothing is written and the
 // answer is ErrStale, so no returned secret is ever silently replaced.
 func (s *Store) RotateSecret(ctx context.Context, w *models.Webhook, secret string, grace time.Duration, by string) (*models.Webhook, *time.Time, error) {
@@ -57,6 +57,24 @@ func (s *Store) RotateSecret(ctx context.Context, w *models.Webhook, secret stri
 	return saved, until, err
 }
 
+// TooManySecretsError refuses a rotation that would leave more than
+// MaxSigningSecrets signing; it is an ErrConflict whose text is meant for
+// the client (no database text in it).
+type TooManySecretsError struct {
+	Count int
+	// NextExpiry is when the first of the previous secrets stops signing.
+	NextExpiry time.Time
+}
+
+func (e *TooManySecretsError) Error() string {
+	return fmt.Sprintf("this rotation would make %d secrets sign at once, and a webhook has at most %d "+
+		"(the current one and those earlier rotations replaced, until each one's grace period ends); "+
+		"the next one expires at %s, or rotate with graceSeconds 0 to keep no more",
+		e.Count, MaxSigningSecrets, e.NextExpiry.Format(time.RFC3339))
+}
+
+func (e *TooManySecretsError) Unwrap() error { return ErrConflict }
+
 // rotatedSecrets is the rotation rule: the previous secrets after w's
 // secret is replaced by secret at now, newest first, and when the replaced
 // one stops signing (nil: not kept). Expired secrets are dropped, and so is
@@ -81,10 +99,7 @@ func rotatedSecrets(w *models.Webhook, secret string, grace time.Duration, now t
 				soonest = p.ExpiresAt
 			}
 		}
-		return nil, nil, fmt.Errorf("%w: this rotation would make %d secrets sign at once, and a webhook has at most %d "+
-			"(the current one and those earlier rotations replaced, until each one's grace period ends); "+
-			"the next one expires at %s, or rotate with graceSeconds 0 to keep no more",
-			ErrConflict, n, MaxSigningSecrets, soonest.Format(time.RFC3339))
+		return nil, nil, &TooManySecretsError{Count: n, NextExpiry: soonest}
 	}
 	return previous, until, nil
 }

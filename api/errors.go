@@ -76,6 +76,9 @@ func toAPIError(err error) *Error {
 		nameTaken *webhooks.NameTakenError
 		secrets   *store.TooManySecretsError
 	)
+	if e, ok := inputError(err); ok {
+		return e
+	}
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr

@@ -138,7 +138,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true // c.Request.Context() flows into handlers
-	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), limitBody(MaxBodyBytes))
+	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), limitBody(MaxBodyBytes), checkInputs())
 	if d.Console != nil {
 		if s.console, err = d.Console(r); err != nil {
 			return nil, err

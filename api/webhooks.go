@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/input"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
@@ -218,6 +219,9 @@ func (s *server) patchWebhook(c *gin.Context) {
 		return
 	}
 	body, err := readBody(c)
+	if err == nil {
+		err = input.JSON("", body)
+	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -54,6 +54,7 @@ func withTokens(ts api.TokenService) option { return func(s *setup) { s.deps.Tok
 func withTemporal(err error) option         { return func(s *setup) { s.deps.Temporal = health{err} } }
 func withPrivateEndpoints(b bool) option    { return func(s *setup) { s.allowPrivate = b } }
 func withLog(w io.Writer) option            { return func(s *setup) { s.log = w } }
+func withHosts(h api.HostRule) option       { return func(s *setup) { s.deps.Hosts = h } }
 func withMatcherMaxAge(d time.Duration) option {
 	return func(s *setup) { s.matcherMaxAge = d }
 }
@@ -156,6 +157,14 @@ func (a *testAPI) do(method, path string, body any, headers ...string) response 
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := a.srv.Client().Do(req)

@@ -70,6 +70,13 @@ type Config struct {
 	// console links each delivery to its workflow there. Dev defaults to
 	// its embedded UI; elsewhere empty hides the links.
 	TemporalUIURL string
+	// AllowedHosts are the names, besides loopback names and IP addresses,
+	// that the API answers to in a request's Host (ALLOWED_HOSTS, and
+	// HTTP_ADDR's host when it is a name); AllowAnyHost answers every name
+	// (ALLOWED_HOSTS=*). Other names get 421: a page whose own name was
+	// rebound to this server's address (DNS rebinding) cannot read it.
+	AllowedHosts []string
+	AllowAnyHost bool
 	// ConsoleFrameAncestors are the origins that may show the console in a
 	// frame (CSP frame-ancestors); empty allows none.
 	ConsoleFrameAncestors []string
@@ -89,6 +96,7 @@ var Vars = []string{
 	"TENANT_TOKEN_KEY", "TENANT_TOKEN_KEY_PREVIOUS", "START_WINDOW", "API_WORKER",
 	"TEMPORAL_TLS", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY",
 	"METRICS_ADDR", "EGRESS_PROXY", "ENCRYPTION_KEYS", "TEMPORAL_UI_URL", "CONSOLE_FRAME_ANCESTORS",
+	"ALLOWED_HOSTS",
 }
 
 // Load builds the Config for mode from getenv. Every invalid value is
@@ -141,6 +149,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	}
 	c.TemporalUIURL = r.httpURL("TEMPORAL_UI_URL", uiDefault)
 	c.ConsoleFrameAncestors = r.origins("CONSOLE_FRAME_ANCESTORS")
+	c.AllowedHosts, c.AllowAnyHost = r.allowedHosts(c.HTTPAddr)
 	if c.Temporal.TLS != nil && mode == ModeDev {
 		r.errs = append(r.errs, errors.New("TEMPORAL_TLS, TEMPORAL_API_KEY: `webhookd dev` runs its own Temporal server, without TLS; these are for api, worker and migrate"))
 	}

@@ -50,6 +50,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"DATABASE_URL":            {"DATABASE_URL": "mysql://x"},
 		"TEMPORAL_UI_URL":         {"TEMPORAL_UI_URL": "temporal.example.com"},
 		"CONSOLE_FRAME_ANCESTORS": {"CONSOLE_FRAME_ANCESTORS": "https://app.example.com *"},
+		"ALLOWED_HOSTS":           {"ALLOWED_HOSTS": "webhooks.example.com:8080"},
 	}
 	for name, vars := range cases {
 		_, err := Load(ModeDev, env(vars))
@@ -182,5 +183,22 @@ func TestConsoleSettings(t *testing.T) {
 		if _, err := Load(ModeDev, env(map[string]string{"CONSOLE_FRAME_ANCESTORS": bad})); err == nil {
 			t.Errorf("CONSOLE_FRAME_ANCESTORS=%q accepted", bad)
 		}
+	}
+}
+
+func TestAllowedHosts(t *testing.T) {
+	c, err := Load(ModeDev, env(nil))
+	if err != nil || len(c.AllowedHosts) != 0 || c.AllowAnyHost {
+		t.Fatalf("default: %v %v %v (loopback names and addresses need no entry)", c.AllowedHosts, c.AllowAnyHost, err)
+	}
+	c, err = Load(ModeDev, env(map[string]string{"HTTP_ADDR": "Webhookd.internal:8080", "ALLOWED_HOSTS": "webhooks.example.com, .svc.cluster.local"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.AllowedHosts, " ") != "webhookd.internal webhooks.example.com .svc.cluster.local" || c.AllowAnyHost {
+		t.Fatalf("names: %v %v", c.AllowedHosts, c.AllowAnyHost)
+	}
+	if c, err = Load(ModeDev, env(map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "ALLOWED_HOSTS": "*"})); err != nil || len(c.AllowedHosts) != 0 || !c.AllowAnyHost {
+		t.Fatalf("*: %v %v %v", c.AllowedHosts, c.AllowAnyHost, err)
 	}
 }

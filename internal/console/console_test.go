@@ -34,6 +34,12 @@ type stubAPI struct {
 }
 
 func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Host == "" {
+		// As the real API: it answers only the Host names it serves, and
+		// the console's calls carry the Host the browser used.
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		return
+	}
 	auth := r.Header.Get("Authorization")
 	a.mu.Lock()
 	a.calls = append(a.calls, r.Method+" "+r.URL.Path+" "+auth)

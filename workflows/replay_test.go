@@ -10,7 +10,7 @@ import (
 
 // TestReplayRecordedHistory replays a history recorded on a real server (a
 // 429, a durable timer, then success; see TestRecordDeliveryHistory in
-// cmd/webhookd). A change to the workflow that breaks determinism for runs
+// e2e). A change to the workflow that breaks determinism for runs
 // already in flight fails here.
 func TestReplayRecordedHistory(t *testing.T) {
 	r := worker.NewWorkflowReplayer()

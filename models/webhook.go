@@ -67,7 +67,12 @@ type Webhook struct {
 
 	EventFilters []EventFilter `gorm:"serializer:json"`
 
-	Endpoint string
+	// Endpoint is the real URL in memory. When it carries credentials
+	// (query values, user info) the store keeps it encrypted in
+	// EndpointSealed and writes the endpoint column masked; EndpointSealed
+	// is the store's alone and empty in memory.
+	Endpoint       string
+	EndpointSealed string
 	// SecretKey and the values of credential headers are plain here, in
 	// memory; the store encrypts them in the database.
 	SecretKey string

@@ -235,8 +235,9 @@ func storableText(b []byte) string {
 const minCredential = 8
 
 // credentials are the webhook's secret values as they may appear in an
-// echoed request: the signing secrets and each credential header's value
-// with its words (the token of "Bearer <token>").
+// echoed request: the signing secrets, the endpoint's query values and user
+// info (as written and decoded), and each credential header's value with
+// its words (the token of "Bearer <token>").
 func credentials(wh *models.Webhook) []string {
 	var out []string
 	add := func(v string) {
@@ -245,6 +246,9 @@ func credentials(wh *models.Webhook) []string {
 		}
 	}
 	add(wh.SecretKey)
+	for _, v := range redact.URLCredentials(wh.Endpoint) {
+		add(v)
+	}
 	for _, p := range wh.PreviousSecrets {
 		add(p.Key)
 	}

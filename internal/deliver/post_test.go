@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,14 +19,18 @@ import (
 // TestEchoedCredentialsAreMasked: a receiver that echoes the request (as
 // httpbin does) does not put the webhook's credentials into the attempt log.
 func TestEchoedCredentialsAreMasked(t *testing.T) {
+	var gotQuery string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotQuery = r.URL.RawQuery
 		w.Header().Set("X-Echo-Auth", r.Header.Get("Authorization"))
-		json.NewEncoder(w).Encode(map[string]any{"headers": r.Header, "token": strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+		json.NewEncoder(w).Encode(map[string]any{"headers": r.Header, "token": strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
+			"url": r.URL.String(), "key": r.URL.Query().Get("key")})
 	}))
 	defer srv.Close()
-	const token, secret = "tok-secret-123456", "a-plain-signing-secret"
-	wh := &models.Webhook{ID: "w1", Name: "echo", WebhookType: models.WebhookGeneric, Endpoint: srv.URL, TimeoutSeconds: 5,
-		SecretKey: secret, Headers: map[string]string{"Authorization": "Bearer " + token, "X-Team": "data-platform"}}
+	const token, secret, urlKey = "tok-secret-123456", "a-plain-signing-secret", "url key/secret+98765"
+	wh := &models.Webhook{ID: "w1", Name: "echo", WebhookType: models.WebhookGeneric, Endpoint: srv.URL + "/in?key=" + url.QueryEscape(urlKey),
+		TimeoutSeconds: 5,
+		SecretKey:      secret, Headers: map[string]string{"Authorization": "Bearer " + token, "X-Team": "data-platform"}}
 	p := &Poster{Client: srv.Client(), Version: "test", Now: time.Now}
 	res := p.Post(context.Background(), Request{Webhook: wh, Event: &models.Event{ID: "evt-1", Type: "order.created", Timestamp: time.Now()},
 		Attempt: 1, Trigger: models.TriggerScheduled})
@@ -37,8 +42,13 @@ func TestEchoedCredentialsAreMasked(t *testing.T) {
 	for k, v := range a.ResponseHeaders {
 		logged += "\n" + k + ": " + v
 	}
-	if strings.Contains(logged, token) || strings.Contains(logged, secret) {
-		t.Fatalf("the attempt log holds a credential:\n%s", logged)
+	if strings.Contains(logged, token) || strings.Contains(logged, secret) || strings.Contains(logged, url.QueryEscape(urlKey)) ||
+		strings.Contains(logged, urlKey) || strings.Contains(a.RequestURL, "98765") {
+		t.Fatalf("the attempt log holds a credential:\n%s\n%s", a.RequestURL, logged)
+	}
+	// The receiver got the real URL; the log shows it masked.
+	if gotQuery != "key="+url.QueryEscape(urlKey) || a.RequestURL != srv.URL+"/in?key=********" {
+		t.Fatalf("receiver's query %q, logged URL %q", gotQuery, a.RequestURL)
 	}
 	if !strings.Contains(a.ResponseBody, "data-platform") || !strings.Contains(a.ResponseBody, `"token":"********"`) {
 		t.Fatalf("the rest of the echo must stay readable:\n%s", a.ResponseBody)

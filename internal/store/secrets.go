@@ -14,8 +14,9 @@ import (
 )
 
 // Webhook secrets (the signing secret, the previous one during a rotation,
-// and the values of credential-looking headers: Authorization, X-API-Key,
-// ...) are encrypted before they are written and decrypted after they are
+// the values of credential-looking headers: Authorization, X-API-Key, ...,
+// and an endpoint URL that carries credentials in its query or user info)
+// are encrypted before they are written and decrypted after they are
 // read, so that no plain secret reaches the database, its WAL or its
 // backups. Each value carries the id of the key that encrypted it and is
 // bound to its place (webhook id and field), so a copied value does not
@@ -33,6 +34,11 @@ func secretPlace(w *models.Webhook, field string) string { return "webhook/" + w
 // current one (or for another webhook's), and one previous secret passing
 // for another changes nothing.
 func previousPlace(w *models.Webhook) string { return secretPlace(w, "previousSecretKey") }
+
+func endpointPlace(w *models.Webhook) string { return secretPlace(w, "endpoint") }
+
+// hasURLCredentials reports whether an endpoint carries what reads mask.
+func hasURLCredentials(endpoint string) bool { return redact.Endpoint(endpoint) != endpoint }
 
 func headerPlace(w *models.Webhook, name string) string {
 	return "webhook/" + w.ID + "/header/" + strings.ToLower(name)
@@ -55,6 +61,13 @@ func (s *Store) sealed(w *models.Webhook) (*models.Webhook, error) {
 				return nil, err
 			}
 		}
+	}
+	c.EndpointSealed = ""
+	if hasURLCredentials(w.Endpoint) {
+		if c.EndpointSealed, err = s.keyring.Encrypt(w.Endpoint, endpointPlace(w)); err != nil {
+			return nil, err
+		}
+		c.Endpoint = redact.Endpoint(w.Endpoint)
 	}
 	if len(w.Headers) > 0 {
 		c.Headers = maps.Clone(w.Headers)
@@ -85,6 +98,12 @@ func (s *Store) open(w *models.Webhook) error {
 	var err error
 	if w.SecretKey, err = dec(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
 		return err
+	}
+	if w.EndpointSealed != "" {
+		if w.Endpoint, err = dec(w.EndpointSealed, endpointPlace(w)); err != nil {
+			return err
+		}
+		w.EndpointSealed = ""
 	}
 	for i, p := range w.PreviousSecrets {
 		if w.PreviousSecrets[i].Key, err = dec(p.Key, previousPlace(w)); err != nil {
@@ -120,7 +139,7 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 	if s.keyring == nil {
 		return 0, errors.New("store: no keyring")
 	}
-	const columns = "id, version, secret_key, previous_secrets, headers"
+	const columns = "id, version, endpoint, endpoint_sealed, secret_key, previous_secrets, headers"
 	rewritten := 0
 	for after := ""; ; {
 		var ws []models.Webhook
@@ -178,7 +197,7 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	stale := func(v string) bool {
 		return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
 	}
-	needs := stale(raw.SecretKey)
+	needs := stale(raw.SecretKey) || stale(raw.EndpointSealed) || (raw.EndpointSealed == "" && hasURLCredentials(raw.Endpoint))
 	for _, p := range raw.PreviousSecrets {
 		needs = needs || stale(p.Key)
 	}
@@ -201,8 +220,9 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	// The version does not change: the secrets are the same, only their
 	// encryption is.
 	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", raw.ID, raw.Version).
-		Select("secret_key", "previous_secrets", "headers").
-		Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecrets: sealed.PreviousSecrets, Headers: sealed.Headers})
+		Select("endpoint", "endpoint_sealed", "secret_key", "previous_secrets", "headers").
+		Updates(&models.Webhook{Endpoint: sealed.Endpoint, EndpointSealed: sealed.EndpointSealed, SecretKey: sealed.SecretKey,
+			PreviousSecrets: sealed.PreviousSecrets, Headers: sealed.Headers})
 	if res.Error != nil {
 		return untouched, res.Error
 	}

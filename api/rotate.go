@@ -55,5 +55,6 @@ func (s *server) rotateSecret(c *gin.Context) {
 		out.PreviousSecretExpiresAt = ptr(isoTime(*r.PreviousExpiresAt))
 	}
 	c.Header("Cache-Control", "no-store") // a credential
+	c.Header("ETag", etag(r.Webhook))
 	c.JSON(http.StatusOK, out)
 }

@@ -290,6 +290,7 @@ func TestEndpointCredentialsAreEncryptedAndMasked(t *testing.T) {
 	}
 	// A masked URL that changed, or a mask a client re-encoded, is refused:
 	// the values it hides would follow a URL the writer chose.
+	doc = a.do("GET", "/api/v1/webhooks/"+id, nil).json(t)
 	cfg := doc["webhookConfig"].(map[string]any)
 	for _, changed := range []string{
 		"https://attacker.example/v1/spaces/AAA/messages?key=********&token=********",

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -31,6 +34,37 @@ type stubAPI struct {
 	mu    sync.Mutex
 	calls []string
 	open  bool // no API_TOKEN: a request without credentials is the admin
+	// w2 is a webhook that can be edited: its version and description, and
+	// the version each PUT asked for.
+	w2Version float64
+	w2Desc    string
+	w2Puts    []any
+}
+
+// webhookW2 answers w2 as the API reads it; the caller holds mu.
+func (a *stubAPI) webhookW2() string {
+	b, _ := json.Marshal(map[string]any{"id": "w2", "name": "edited", "description": a.w2Desc, "webhookType": "Generic",
+		"eventFilters": []any{map[string]any{"eventType": "*"}}, "webhookConfig": map[string]any{"endpoint": "https://e.x"},
+		"version": a.w2Version, "updatedBy": "api", "updatedAt": int64(1705314600000)})
+	return string(b)
+}
+
+// putW2 is the API's PUT: a body whose version is not the stored one is
+// refused (409, its message naming version).
+func (a *stubAPI) putW2(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.w2Puts = append(a.w2Puts, body["version"])
+	if v, ok := body["version"].(float64); ok && math.Round(v*10) != math.Round(a.w2Version*10) {
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprintf(w, `{"code":"conflict","message":"version: the webhook is at version %v, not %v: it changed since it was read; read it again and retry"}`, a.w2Version, v)
+		return
+	}
+	a.w2Version = math.Round(a.w2Version*10+1) / 10
+	a.w2Desc, _ = body["description"].(string)
+	io.WriteString(w, a.webhookW2())
 }
 
 func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -80,6 +114,14 @@ func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			`"updatedAt":"2024-01-15T10:30:00.000Z","attemptLog":[]}`)
 	case r.URL.Path == "/api/v1/webhooks/w1" && r.Method == http.MethodGet:
 		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x"}}`)
+	case r.URL.Path == "/api/v1/webhooks/w2" && r.Method == http.MethodGet:
+		a.mu.Lock()
+		io.WriteString(w, a.webhookW2())
+		a.mu.Unlock()
+	case r.URL.Path == "/api/v1/webhooks/w2" && r.Method == http.MethodPut:
+		a.putW2(w, r)
+	case r.URL.Path == "/api/v1/webhooks/w2/stats":
+		io.WriteString(w, `{"attempts":0}`)
 	case strings.HasSuffix(r.URL.Path, "/pause"):
 		io.WriteString(w, `{"id":"w1","name":"orders","paused":true}`)
 	default:
@@ -423,5 +465,52 @@ func TestDeliveryLinksToItsWorkflow(t *testing.T) {
 	resp, page := do(t, c, "GET", f.srv.URL+"/console/deliveries/d1", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `href="http://ui.example/workflows/delivery-d1"`) {
 		t.Fatalf("delivery page: %d\n%.3000s", resp.StatusCode, page)
+	}
+}
+
+var versionField = regexp.MustCompile(`name="version" value="([^"]*)"`)
+
+// TestEditConflictIsShownNotLost: two people edit the same webhook; the
+// second save is refused with a page that says so, keeps what was typed,
+// and saves only when sent again knowingly.
+func TestEditConflictIsShownNotLost(t *testing.T) {
+	f := newFixture(t, false)
+	f.api.w2Version, f.api.w2Desc = 0.2, "as opened"
+	c := f.browser(t)
+	csrf := f.signIn(t, c, adminTok)
+	edit := f.srv.URL + "/console/webhooks/w2"
+	_, page := do(t, c, "GET", edit, nil)
+	m := versionField.FindStringSubmatch(page)
+	if m == nil || m[1] != "0.2" {
+		t.Fatalf("the edit form does not carry the version it shows:\n%s", page)
+	}
+	form := url.Values{"csrf": {csrf}, "version": {m[1]}, "name": {"edited"}, "webhookType": {"Generic"},
+		"endpoint": {"https://e.x"}, "eventTypes": {"*"}, "enabled": {"on"}, "description": {"mine"}}
+	// Someone else saves first.
+	f.api.mu.Lock()
+	f.api.w2Version, f.api.w2Desc = 0.3, "theirs"
+	f.api.mu.Unlock()
+	resp, page := do(t, c, "POST", edit, form)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "Not saved: this webhook was changed after you opened it") ||
+		!strings.Contains(page, "saved version 0.3") || !strings.Contains(page, "you opened version 0.2") {
+		t.Fatalf("a save over someone else's: %d\n%s", resp.StatusCode, page)
+	}
+	if !strings.Contains(page, ">mine</textarea>") {
+		t.Fatalf("what was typed is gone:\n%s", page)
+	}
+	if f.api.w2Desc != "theirs" {
+		t.Fatalf("their change was overwritten: %q", f.api.w2Desc)
+	}
+	// Saving again, from the conflict page's form, is a knowing choice.
+	m = versionField.FindStringSubmatch(page)
+	if m == nil || m[1] != "0.3" {
+		t.Fatalf("the conflict page's form should carry the current version: %v", m)
+	}
+	form.Set("version", m[1])
+	if resp, _ := do(t, c, "POST", edit, form); resp.StatusCode != http.StatusSeeOther || f.api.w2Desc != "mine" {
+		t.Fatalf("saving again: %d, stored %q", resp.StatusCode, f.api.w2Desc)
+	}
+	if fmt.Sprint(f.api.w2Puts) != "[0.2 0.3]" {
+		t.Fatalf("the console's PUTs asked for versions %v, want the form's [0.2 0.3]", f.api.w2Puts)
 	}
 }

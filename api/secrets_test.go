@@ -41,6 +41,7 @@ func TestCredentialHeadersAreMaskedAndKept(t *testing.T) {
 	if err != nil || got.Headers["Authorization"] != "Bearer tok-secret-1" || got.Headers["X-API-Key"] != "key-secret-2" {
 		t.Fatalf("after PUT: %+v %v", got.Headers, err)
 	}
+	doc = a.do("GET", "/api/v1/webhooks/"+doc["id"].(string), nil).json(t) // at its new version
 	// The masks follow only an unchanged endpoint URL: whoever may edit
 	// the webhook could otherwise point it at a place of their choice
 	// (another host, or another path or query on a shared receiver host)

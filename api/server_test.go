@@ -45,6 +45,8 @@ type setup struct {
 	matcherMaxAge time.Duration
 	// log receives the API's and the store's logs (discarded by default).
 	log io.Writer
+	// maxWebhooks and eventsPerSecond are the tenant quotas (0: none).
+	maxWebhooks, eventsPerSecond int
 }
 
 type option func(*setup)
@@ -54,7 +56,10 @@ func withTokens(ts api.TokenService) option { return func(s *setup) { s.deps.Tok
 func withTemporal(err error) option         { return func(s *setup) { s.deps.Temporal = health{err} } }
 func withPrivateEndpoints(b bool) option    { return func(s *setup) { s.allowPrivate = b } }
 func withLog(w io.Writer) option            { return func(s *setup) { s.log = w } }
-func withHosts(h api.HostRule) option       { return func(s *setup) { s.deps.Hosts = h } }
+func withQuotas(webhooks, eventsPerSecond int) option {
+	return func(s *setup) { s.maxWebhooks, s.eventsPerSecond = webhooks, eventsPerSecond }
+}
+func withHosts(h api.HostRule) option { return func(s *setup) { s.deps.Hosts = h } }
 func withMatcherMaxAge(d time.Duration) option {
 	return func(s *setup) { s.matcherMaxAge = d }
 }
@@ -88,9 +93,11 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	matcher := ingest.NewMatcher(s, cfg.matcherMaxAge)
 	disp := dispatch.New(s, runner, matcher, log)
 	hooks := webhooks.New(s, matcher, disp)
-	hooks.AllowPrivate = cfg.allowPrivate
+	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.allowPrivate, cfg.maxWebhooks
+	in := ingest.New(s, matcher)
+	in.EventsPerSecond = cfg.eventsPerSecond
 	deps := cfg.deps
-	deps.Ingester, deps.Webhooks, deps.Dispatcher = ingest.New(s, matcher), hooks, dispatcher{disp, tests}
+	deps.Ingester, deps.Webhooks, deps.Dispatcher = in, hooks, dispatcher{disp, tests}
 	h, err := api.NewServer(deps)
 	if err != nil {
 		t.Fatal(err)

@@ -56,8 +56,10 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	d := dispatch.New(s, runs, matcher, log)
 	d.Poster = newPoster(cfg)
 	hooks := webhooks.New(s, matcher, d)
-	hooks.AllowPrivate = cfg.AllowPrivateEndpoints
-	return &Parts{Ingester: ingest.New(s, matcher), Webhooks: hooks, Dispatcher: d, Temporal: t,
+	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.AllowPrivateEndpoints, cfg.TenantMaxWebhooks
+	in := ingest.New(s, matcher)
+	in.EventsPerSecond = cfg.TenantEventsPerSecond
+	return &Parts{Ingester: in, Webhooks: hooks, Dispatcher: d, Temporal: t,
 		store: s, client: c, cfg: cfg, log: log, metrics: m}
 }
 

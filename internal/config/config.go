@@ -77,6 +77,13 @@ type Config struct {
 	// rebound to this server's address (DNS rebinding) cannot read it.
 	AllowedHosts []string
 	AllowAnyHost bool
+	// TenantMaxWebhooks caps each tenant's live webhooks and
+	// TenantEventsPerSecond its events (on average; one second's worth,
+	// at least 500, at once), across every replica; 0 turns a quota off.
+	// The admin token is held to them too: a quota protects the others
+	// from a tenant's load, whoever posts it.
+	TenantMaxWebhooks     int
+	TenantEventsPerSecond int
 	// ConsoleFrameAncestors are the origins that may show the console in a
 	// frame (CSP frame-ancestors); empty allows none.
 	ConsoleFrameAncestors []string
@@ -96,7 +103,7 @@ var Vars = []string{
 	"TENANT_TOKEN_KEY", "TENANT_TOKEN_KEY_PREVIOUS", "START_WINDOW", "API_WORKER",
 	"TEMPORAL_TLS", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY",
 	"METRICS_ADDR", "EGRESS_PROXY", "ENCRYPTION_KEYS", "TEMPORAL_UI_URL", "CONSOLE_FRAME_ANCESTORS",
-	"ALLOWED_HOSTS",
+	"ALLOWED_HOSTS", "TENANT_MAX_WEBHOOKS", "TENANT_EVENTS_PER_SECOND",
 }
 
 // Load builds the Config for mode from getenv. Every invalid value is
@@ -122,6 +129,8 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		StartWindow:           r.intRange("START_WINDOW", 100, 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
+		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),
+		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),
 	}
 	if v := r.str("ENCRYPTION_KEYS", ""); v != "" {
 		// Not r.fail: the value is key material.

@@ -11,6 +11,10 @@ import (
 // CreateWebhook inserts w; a live webhook of its tenant with the same name
 // is ErrConflict. A webhook that names no tenant belongs to the default one.
 func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
+	return s.createWebhook(s.db.WithContext(ctx), w)
+}
+
+func (s *Store) createWebhook(db *gorm.DB, w *models.Webhook) error {
 	if w.TenantID == "" {
 		w.TenantID = models.DefaultTenant
 	}
@@ -21,7 +25,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
 	if err != nil {
 		return err
 	}
-	return translate(s.db.WithContext(ctx).Create(sealed).Error)
+	return translate(db.Create(sealed).Error)
 }
 
 // GetWebhook returns the webhook with id, soft-deleted or not.

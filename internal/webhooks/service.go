@@ -52,6 +52,9 @@ type Service struct {
 	// without one they wait for another process's starter. Set it once,
 	// before the first write.
 	Starter Waker
+	// MaxPerTenant caps each tenant's live webhooks (TENANT_MAX_WEBHOOKS;
+	// 0: no cap): a create past it is a *store.QuotaError.
+	MaxPerTenant int
 }
 
 // New returns a Service writing to s, telling m of every change and
@@ -81,7 +84,7 @@ func (s *Service) Create(ctx context.Context, tenant string, in Spec, by string)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateWebhook(ctx, w); err != nil {
+	if err := s.store.CreateWebhookWithin(ctx, w, s.MaxPerTenant); err != nil {
 		return nil, nameTaken(err, w.Name)
 	}
 	s.matcher.Invalidate(w.TenantID)

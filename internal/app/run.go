@@ -34,7 +34,12 @@ Commands:
   probe    GET a URL and exit 0 on 200 (container health checks)
   version  print the version
 
-Configuration is read from the environment; see README.md.
+Configuration is read from the environment; see README.md. Among it:
+  ALLOWED_HOSTS             host names the API answers to besides localhost,
+                            IP addresses and HTTP_ADDR's host (others: 421);
+                            comma-separated, .example.com for subdomains, * for any
+  TENANT_MAX_WEBHOOKS       live webhooks per tenant (default 1000; 0: no quota)
+  TENANT_EVENTS_PER_SECOND  events per second per tenant (default 1000; 0: no quota)
 `
 
 // Run is the whole program: main only wires the process to it, so tests can

@@ -19,6 +19,11 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +
 			" (tenant tokens confine only those who present them)")
 	}
+	ln, err := listenHTTP(cfg.HTTPAddr, "API, HTTP_ADDR")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	s, err := openStore(ctx, cfg.DatabaseURL, log, false, cfg.Keyring)
 	if err != nil {
 		return err
@@ -43,6 +48,6 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, d, cfg, m)) })
 	}
 	g.Go(func() error { d.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow}).Run(gctx); return nil })
-	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
+	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	return g.Wait()
 }

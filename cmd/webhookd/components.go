@@ -23,6 +23,7 @@ import (
 	"github.com/webhookd/webhookd/internal/secrets"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
+	"github.com/webhookd/webhookd/internal/temporalsetup"
 	"github.com/webhookd/webhookd/internal/tenancy"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -74,11 +75,16 @@ func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, m *p
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
 	}
+	if err := temporalsetup.CheckNamespace(ctx, c, cfg.TemporalNamespace); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 
 func newDispatcher(s *store.Store, c client.Client, cfg config.Config, log *slog.Logger) *dispatch.Dispatcher {
-	d := dispatch.New(s, c, cfg.TaskQueue, log)
+	// Its health check (readiness) covers the namespace too.
+	d := dispatch.New(s, temporalsetup.WithNamespaceHealth(c, cfg.TemporalNamespace), cfg.TaskQueue, log)
 	d.Poster = newPoster(cfg)
 	return d
 }
@@ -169,13 +175,20 @@ func consoleFor(cfg config.Config, log *slog.Logger) func(http.Handler) (http.Ha
 	}
 }
 
-// serveHTTP serves h on addr until ctx ends, then drains for up to 10s.
-// what names the server and its variable in messages.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, what string) error {
+// listenHTTP binds addr; what names the server and its variable in
+// messages. Commands bind before they start anything else, so that a port
+// in use stops start-up with that one message, before a worker or the
+// starter has run (and logged its own complaints as it is stopped).
+func listenHTTP(addr, what string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s (%s): %w", addr, what, err)
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, what, err)
 	}
+	return ln, nil
+}
+
+// serveHTTP serves h on ln until ctx ends, then drains for up to 10s.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, what string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -14,6 +14,11 @@ import (
 // runWorker runs the Temporal worker until ctx ends, and serves its metrics
 // and health on METRICS_ADDR. Many may run.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	ln, err := listenHTTP(cfg.MetricsAddr, "metrics, METRICS_ADDR")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	s, err := openStore(ctx, cfg.DatabaseURL, log, false, cfg.Keyring)
 	if err != nil {
 		return err
@@ -28,21 +33,23 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	if err := temporalsetup.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
+	if err := temporalsetup.EnsureSchedules(ctx, c, cfg.TaskQueue, log); err != nil {
 		return err
 	}
 	ready := func(ctx context.Context) error {
 		if err := s.Ping(ctx); err != nil {
 			return err
 		}
-		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
-		return err
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return err
+		}
+		return temporalsetup.CheckNamespace(ctx, c, cfg.TemporalNamespace)
 	}
-	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+cfg.MetricsAddr+"/metrics")
+	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, newDispatcher(s, c, cfg, log), cfg, m)) })
 	g.Go(func() error {
-		return serveHTTP(gctx, cfg.MetricsAddr, metricsHandler(m, ready), log, "metrics, METRICS_ADDR")
+		return serveHTTP(gctx, ln, metricsHandler(m, ready), log, "metrics, METRICS_ADDR")
 	})
 	return g.Wait()
 }

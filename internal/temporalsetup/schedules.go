@@ -45,7 +45,7 @@ func schedules(taskQueue string) []schedule {
 }
 
 // legacyScheduleIDs are the fixed ids the first two releases used for every
-// deployment of a namespace.
+// deployment of a namespace, in the order of schedules().
 var legacyScheduleIDs = []string{workflows.ReconcileSchedule, workflows.RetentionSchedule}
 
 // EnsureSchedules creates the maintenance schedules of the deployment on
@@ -58,8 +58,8 @@ func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string, log
 			return err
 		}
 	}
-	for _, id := range legacyScheduleIDs {
-		if err := removeLegacySchedule(ctx, c, id, taskQueue, log); err != nil {
+	for i, id := range legacyScheduleIDs {
+		if err := removeLegacySchedule(ctx, c, id, schedules(taskQueue)[i].id, taskQueue, log); err != nil {
 			return err
 		}
 	}
@@ -113,7 +113,7 @@ func ensureSchedule(ctx context.Context, c client.Client, s schedule, taskQueue 
 // belonged to this deployment (it targets this task queue) or to none (no
 // worker polls the queue it targets). A schedule that another live
 // deployment still uses is left to that deployment's own upgrade.
-func removeLegacySchedule(ctx context.Context, c client.Client, id, taskQueue string, log *slog.Logger) error {
+func removeLegacySchedule(ctx context.Context, c client.Client, id, replacement, taskQueue string, log *slog.Logger) error {
 	h := c.ScheduleClient().GetHandle(ctx, id)
 	d, err := h.Describe(ctx)
 	if isNotFound(err) {
@@ -140,8 +140,8 @@ func removeLegacySchedule(ctx context.Context, c client.Client, id, taskQueue st
 	if err := h.Delete(ctx); err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete schedule %s: %w", id, err)
 	}
-	log.Info("removed a previous release's schedule; the deployment's own schedules replace it",
-		"schedule", id, "its_task_queue", target, "replaced_by", ScheduleIDs(taskQueue))
+	log.Info("removed a previous release's schedule; the deployment's own replaces it",
+		"schedule", id, "its_task_queue", target, "replaced_by", replacement)
 	return nil
 }
 

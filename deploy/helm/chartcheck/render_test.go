@@ -3,18 +3,18 @@ package chartcheck
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
-	"helm.sh/helm/v4/pkg/action"
 	"helm.sh/helm/v4/pkg/chart/common"
+	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/engine"
 	rel "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	appsv1 "k8s.io/api/apps/v1"
@@ -88,8 +88,19 @@ func loadValues(t *testing.T, file string) map[string]any {
 	return vals
 }
 
-// render runs what `helm template` runs (a client-only dry-run install).
-func render(t *testing.T, vals map[string]any) (*rel.Release, error) {
+// renderedRelease is what `helm template` prints: the release's objects
+// and its hooks.
+type renderedRelease struct {
+	Manifest string
+	Hooks    []*rel.Hook
+}
+
+// render does what `helm template` does (a client-only install): values
+// coalesced and checked against the chart's schema, templates rendered,
+// then split into hooks and ordinary objects. It uses Helm's engine rather
+// than its install action, which would bring a Kubernetes client along and
+// double the check's cold build.
+func render(t *testing.T, userValues map[string]any) (*renderedRelease, error) {
 	t.Helper()
 	ch, err := loader.Load(chartDir)
 	if err != nil {
@@ -99,19 +110,31 @@ func render(t *testing.T, vals map[string]any) (*rel.Release, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	install := action.NewInstall(action.NewConfiguration(action.ConfigurationSetLogger(slog.NewTextHandler(io.Discard, nil))))
-	install.DryRunStrategy = action.DryRunClient
-	install.ReleaseName, install.Namespace, install.Replace = releaseName, namespace, true
-	install.KubeVersion = kv
-	r, err := install.Run(ch, vals)
+	caps := common.DefaultCapabilities.Copy()
+	caps.KubeVersion = *kv
+	vals, err := chartutil.ToRenderValuesWithSchemaValidation(ch, userValues,
+		common.ReleaseOptions{Name: releaseName, Namespace: namespace, Revision: 1, IsInstall: true}, caps, false)
 	if err != nil {
 		return nil, err
 	}
-	release, ok := r.(*rel.Release)
-	if !ok {
-		t.Fatalf("install returned a %T", r)
+	files, err := engine.Render(ch, vals)
+	if err != nil {
+		return nil, err
 	}
-	return release, nil
+	for name := range files {
+		if strings.HasSuffix(name, "NOTES.txt") || strings.HasPrefix(path.Base(name), "_") {
+			delete(files, name)
+		}
+	}
+	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	for _, m := range manifests {
+		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.Name, m.Content)
+	}
+	return &renderedRelease{Manifest: b.String(), Hooks: hooks}, nil
 }
 
 // renderStrict renders the chart with a values file and decodes every

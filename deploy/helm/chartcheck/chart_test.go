@@ -348,3 +348,23 @@ func TestChartFilesAreDeploys(t *testing.T) {
 		}
 	}
 }
+
+// TestValuesSchemaRefusesTypos: values.schema.json names every key the chart
+// reads, so a misspelt or misplaced one fails instead of being ignored.
+func TestValuesSchemaRefusesTypos(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		set  func(map[string]any)
+		want string
+	}{
+		{"misspelt key", func(v map[string]any) { v["api"] = map[string]any{"replica": 3} }, "replica"},
+		{"wrong type", func(v map[string]any) { v["worker"] = map[string]any{"replicas": "many"} }, "replicas"},
+		{"bad log level", func(v map[string]any) { v["config"] = map[string]any{"logLevel": "verbose"} }, "logLevel"},
+	} {
+		vals := loadValues(t, chartDir+"/ci/minimal-values.yaml")
+		c.set(vals)
+		if _, err := render(t, vals); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: helm template gave %v, want an error naming %s", c.name, err, c.want)
+		}
+	}
+}

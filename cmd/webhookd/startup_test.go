@@ -78,7 +78,7 @@ func (r *prodRig) migrate(t *testing.T) {
 func TestMissingNamespaceFailsClearly(t *testing.T) {
 	r := newProdRig(t)
 	r.migrate(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	for _, command := range []string{"api", "worker"} {
 		out, err := r.run(ctx, command, "TEMPORAL_NAMESPACE", "missing")
@@ -122,13 +122,14 @@ func TestMissingNamespaceFailsClearly(t *testing.T) {
 	}, "503 naming TEMPORAL_NAMESPACE")
 }
 
-// waitFor polls url until ok says yes (up to 30s), failing at once if the
+// waitFor polls url until ok says yes (up to 60s: the frontend's namespace
+// cache takes a few seconds to see a deletion), failing at once if the
 // command behind it ends.
 func waitFor(t *testing.T, done <-chan error, url string, ok func(int, string) bool, what string) {
 	t.Helper()
 	var code int
 	var body string
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:

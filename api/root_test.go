@@ -5,15 +5,14 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/webhookd/webhookd/api"
 	"github.com/webhookd/webhookd/internal/store"
 )
 
 // TestRootRedirectsToTheConsole: with the console served, GET / sends a
 // browser there; without it, / is an unknown route like any other.
 func TestRootRedirectsToTheConsole(t *testing.T) {
-	withConsole := func(d *api.Deps) {
-		d.Console = func(http.Handler) (http.Handler, error) {
+	withConsole := func(s *setup) {
+		s.deps.Console = func(http.Handler) (http.Handler, error) {
 			return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }), nil
 		}
 	}

@@ -18,7 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
-	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -155,7 +155,7 @@ func TestDevZeroSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, id := range temporalsetup.ScheduleIDs(workflows.DefaultTaskQueue) {
+	for _, id := range runner.ScheduleIDs(workflows.DefaultTaskQueue) {
 		if _, err := c.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background()); err != nil {
 			t.Fatalf("schedule %s: %v", id, err)
 		}

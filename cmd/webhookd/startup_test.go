@@ -16,7 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/webhookd/webhookd/internal/devserver"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -31,7 +31,7 @@ func newProdRig(t *testing.T) *prodRig {
 	t.Helper()
 	ts, err := devserver.Start(context.Background(), devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
-		SearchAttributes: temporalsetup.SearchAttributeTypes(),
+		SearchAttributes: runner.SearchAttributeTypes(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestMigrateReplacesPreviousReleaseSchedules(t *testing.T) {
 			t.Errorf("the previous release's schedule %s is still there", id)
 		}
 	}
-	for _, id := range temporalsetup.ScheduleIDs(workflows.DefaultTaskQueue) {
+	for _, id := range runner.ScheduleIDs(workflows.DefaultTaskQueue) {
 		if _, err := r.client.ScheduleClient().GetHandle(ctx, id).Describe(ctx); err != nil {
 			t.Errorf("schedule %s: %v", id, err)
 		}

@@ -1,4 +1,4 @@
-package temporalsetup
+package runner
 
 import (
 	"context"

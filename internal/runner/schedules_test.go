@@ -1,4 +1,4 @@
-package temporalsetup_test
+package runner_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/webhookd/webhookd/internal/devserver"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -93,12 +93,12 @@ func TestSchedulesArePerDeployment(t *testing.T) {
 	ctx := context.Background()
 	var logs logBuffer
 	for _, q := range []string{"a", "b", "a"} {
-		if err := temporalsetup.EnsureSchedules(ctx, c, q, logs.logger()); err != nil {
+		if err := runner.EnsureSchedules(ctx, c, q, logs.logger()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, q := range []string{"a", "b"} {
-		ids := temporalsetup.ScheduleIDs(q)
+		ids := runner.ScheduleIDs(q)
 		want := []string{workflows.ReconcileWorkflow, workflows.RetentionWorkflow}
 		for i, id := range ids {
 			if gotQ, gotWF := target(t, c, id); gotQ != q || gotWF != want[i] {
@@ -117,10 +117,10 @@ func TestSchedulesArePerDeployment(t *testing.T) {
 func TestEnsureSchedulesRepairsAnotherQueue(t *testing.T) {
 	c, _ := temporalServer(t)
 	ctx := context.Background()
-	id := temporalsetup.ScheduleIDs("webhooks")[0]
+	id := runner.ScheduleIDs("webhooks")[0]
 	createSchedule(t, c, id, workflows.ReconcileWorkflow, "elsewhere")
 	var logs logBuffer
-	if err := temporalsetup.EnsureSchedules(ctx, c, "webhooks", logs.logger()); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, "webhooks", logs.logger()); err != nil {
 		t.Fatal(err)
 	}
 	if q, _ := target(t, c, id); q != "webhooks" {
@@ -161,7 +161,7 @@ func TestEnsureSchedulesRemovesPreviousReleaseSchedules(t *testing.T) {
 	}
 
 	var logs logBuffer
-	if err := temporalsetup.EnsureSchedules(ctx, c, "webhooks", logs.logger()); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, "webhooks", logs.logger()); err != nil {
 		t.Fatal(err)
 	}
 	if q, _ := target(t, c, workflows.ReconcileSchedule); q != "" {
@@ -170,7 +170,7 @@ func TestEnsureSchedulesRemovesPreviousReleaseSchedules(t *testing.T) {
 	if q, _ := target(t, c, workflows.RetentionSchedule); q != "live" {
 		t.Errorf("the previous release's %s of the live deployment on \"live\": now %q", workflows.RetentionSchedule, q)
 	}
-	for _, id := range temporalsetup.ScheduleIDs("webhooks") {
+	for _, id := range runner.ScheduleIDs("webhooks") {
 		if q, _ := target(t, c, id); q != "webhooks" {
 			t.Errorf("schedule %s: targets %q", id, q)
 		}
@@ -184,7 +184,7 @@ func TestEnsureSchedulesRemovesPreviousReleaseSchedules(t *testing.T) {
 		t.Fatal(err)
 	}
 	createSchedule(t, c, workflows.RetentionSchedule, workflows.RetentionWorkflow, "abandoned")
-	if err := temporalsetup.EnsureSchedules(ctx, c, "webhooks", logs.logger()); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, "webhooks", logs.logger()); err != nil {
 		t.Fatal(err)
 	}
 	if q, _ := target(t, c, workflows.RetentionSchedule); q != "" {
@@ -197,17 +197,17 @@ func TestEnsureSchedulesRemovesPreviousReleaseSchedules(t *testing.T) {
 func TestCheckNamespace(t *testing.T) {
 	c, _ := temporalServer(t)
 	ctx := context.Background()
-	if err := temporalsetup.CheckNamespace(ctx, c, "default"); err != nil {
+	if err := runner.CheckNamespace(ctx, c, "default"); err != nil {
 		t.Fatalf("existing namespace: %v", err)
 	}
-	err := temporalsetup.CheckNamespace(ctx, c, "no-such-namespace")
+	err := runner.CheckNamespace(ctx, c, "no-such-namespace")
 	if err == nil || !strings.Contains(err.Error(), "TEMPORAL_NAMESPACE") || !strings.Contains(err.Error(), `"no-such-namespace"`) {
 		t.Fatalf("missing namespace: %v", err)
 	}
-	if _, err := temporalsetup.WithNamespaceHealth(c, "no-such-namespace").CheckHealth(ctx, &client.CheckHealthRequest{}); err == nil {
+	if _, err := runner.WithNamespaceHealth(c, "no-such-namespace").CheckHealth(ctx, &client.CheckHealthRequest{}); err == nil {
 		t.Fatal("CheckHealth passes with the namespace missing")
 	}
-	if _, err := temporalsetup.WithNamespaceHealth(c, "default").CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+	if _, err := runner.WithNamespaceHealth(c, "default").CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		t.Fatalf("CheckHealth with the namespace there: %v", err)
 	}
 }

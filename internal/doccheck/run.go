@@ -92,7 +92,7 @@ func (r *Runner) RunFile(ctx context.Context, blocks []Block) (err error) {
 	}()
 	for i, b := range blocks {
 		if b.Skip != "" {
-			r.logf("%s:%d: not run: %s\n", b.File, b.Line, b.Skip)
+			r.logf("\n=== %s:%d: not run: %s\n", b.File, b.Line, b.Skip)
 			continue
 		}
 		code := b.Code
@@ -110,7 +110,7 @@ func (r *Runner) RunFile(ctx context.Context, blocks []Block) (err error) {
 			}
 		}
 		trace := filepath.Join(work, fmt.Sprintf("trace%d", i))
-		r.logf("%s:%d: running\n%s", b.File, b.Line, code)
+		r.logf("\n=== %s:%d: running\n%s", b.File, b.Line, code)
 		if b.Background != nil {
 			s, err := r.start(ctx, b, dir, env, state, trace, file)
 			if err != nil {

@@ -66,4 +66,3 @@ func (s *server) requestBodyOf(ctx context.Context, id string) (requestBody, err
 	out.Body = &body
 	return out, nil
 }
-

@@ -62,7 +62,7 @@ func formOf(r *http.Request) *webhookForm {
 		SampleType: v("sampleType"), SampleData: v("sampleData"),
 		SendToAdmins: r.PostFormValue("sendToAdmins") == "on", SendToOwners: r.PostFormValue("sendToOwners") == "on",
 		SendToFollowers: r.PostFormValue("sendToFollowers") == "on",
-		Errors: map[string]string{},
+		Errors:          map[string]string{},
 	}
 }
 
@@ -76,7 +76,7 @@ func formFromWebhook(w apiWebhook) *webhookForm {
 		RetrySchedule: strings.Join(w.WebhookConfig.RetrySchedule, ", "), PayloadTemplate: w.WebhookConfig.PayloadTemplate,
 		SendToAdmins: w.WebhookConfig.SendToAdmins, SendToOwners: w.WebhookConfig.SendToOwners,
 		SendToFollowers: w.WebhookConfig.SendToFollowers,
-		Errors: map[string]string{},
+		Errors:          map[string]string{},
 	}
 	if f.PayloadFormat == "" {
 		f.PayloadFormat = "webhookd"

@@ -24,7 +24,7 @@ COPY . .
 ARG VERSION=0.1.0-dev
 # The cache mount keeps Go's build cache between image builds (BuildKit).
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/webhookd/webhookd/internal/app.Version=${VERSION}" \
       -o /webhookd ./cmd/webhookd
 
 # Static, non-root runtime: no shell, no package manager; CA certificates and

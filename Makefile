@@ -24,4 +24,4 @@ chart:
 # needs WEBHOOKD_BENCH_TEMPORAL (scripts/temporal-postgres.sh start). The
 # full sizes take hours on two cores; WEBHOOKD_BENCH_* variables shrink them.
 bench:
-	go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./cmd/webhookd/ ./internal/dispatch/
+	go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./e2e/bench/ ./internal/ingest/

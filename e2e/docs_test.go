@@ -1,16 +1,15 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/e2e/rig"
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/doccheck"
 )
@@ -82,7 +81,7 @@ func docsRunner(t *testing.T, root string) *doccheck.Runner {
 	var pairs []string
 	env := []string{"DATA_DIR=" + t.TempDir(), "LOG_LEVEL=warn"}
 	for port, variable := range docPorts {
-		addr := docsFreeAddr(t)
+		addr := rig.FreeAddr(t)
 		pairs = append(pairs, "localhost:"+port, addr, "127.0.0.1:"+port, addr)
 		if variable != "" {
 			env = append(env, variable+"="+addr)
@@ -100,13 +99,4 @@ func docsRunner(t *testing.T, root string) *doccheck.Runner {
 		r.Log = os.Stderr
 	}
 	return r
-}
-
-func docsFreeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

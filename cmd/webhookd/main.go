@@ -1,85 +1,22 @@
-// Command webhookd delivers webhooks durably. See README.md.
+// Command webhookd delivers webhooks durably. See README.md; the commands
+// live in internal/app.
 package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
 
-	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/app"
 )
-
-// version is stamped at release builds (-ldflags "-X main.version=...").
-var version = "0.1.0-dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := app.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "webhookd:", err)
 		os.Exit(1)
-	}
-}
-
-// run is the whole program: main only wires the process to it, so tests can
-// run it in-process with their own arguments, environment and output.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage())
-		return fmt.Errorf("no command given")
-	}
-	name, rest := args[0], args[1:]
-	switch name {
-	case "help", "-h", "--help":
-		if len(rest) == 0 {
-			fmt.Fprint(stdout, usage())
-			return nil
-		}
-		name, rest = rest[0], []string{"--help"}
-	case "--version":
-		name = "version"
-	}
-	cmd, ok := commandNamed(name)
-	if !ok {
-		fmt.Fprint(stderr, usage())
-		return fmt.Errorf("unknown command %q", name)
-	}
-	inv, err := cmd.parse(rest)
-	if errors.Is(err, flag.ErrHelp) {
-		printHelp(stdout, cmd)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	switch cmd.name {
-	case "probe":
-		return probe(ctx, inv.args[0])
-	case "keygen":
-		return keygen(stdout, inv.tenantKey)
-	case "version":
-		fmt.Fprintln(stdout, "webhookd", version)
-		return nil
-	}
-	cfg, err := config.Load(cmd.mode, getenv)
-	if err != nil {
-		return fmt.Errorf("configuration:\n%w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("cmd", cmd.name)
-	switch cmd.mode {
-	case config.ModeDev:
-		return runDev(ctx, cfg, log, stdout)
-	case config.ModeAPI:
-		return runAPI(ctx, cfg, log)
-	case config.ModeWorker:
-		return runWorker(ctx, cfg, log)
-	default:
-		return runMigrate(ctx, cfg, log, inv.reencrypt)
 	}
 }

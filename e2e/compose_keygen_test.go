@@ -52,7 +52,7 @@ func interpolate(t *testing.T, v string, env map[string]string) string {
 // works on a fresh clone. Compose interpolates the whole file before it
 // runs any service, so no variable anywhere may be required (${X:?...}).
 func TestComposeKeygenNeedsNothing(t *testing.T) {
-	raw, err := os.ReadFile("../../docker-compose.yml")
+	raw, err := os.ReadFile("../docker-compose.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

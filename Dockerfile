@@ -7,7 +7,8 @@
 #   docker run --rm webhookd version
 #
 # The compose stack (docker-compose.yml) builds this image for its
-# webhookd-migrate, webhookd-api and webhookd-worker services.
+# webhookd-keygen, webhookd-migrate, webhookd-api and webhookd-worker
+# services; the Helm chart (deploy/helm) runs it too.
 
 # go.mod says `go 1.26.8` and the golang image sets GOTOOLCHAIN=local, so the
 # builder must be Go 1.26.8 or newer.

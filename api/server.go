@@ -51,6 +51,7 @@ type Reads interface {
 	webhookReader
 	statsReader
 	deliveryReader
+	deliveryLoader
 	deliveryLister
 	eventReader
 	eventLister

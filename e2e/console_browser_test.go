@@ -264,7 +264,13 @@ func TestConsoleInABrowser(t *testing.T) {
 	detail := base + "/deliveries/" + ev.Deliveries[0].ID
 	p.open(detail)
 	p.run("resend", chromedp.Click(chromedp.CSS(`form[action$="/resend"] button`)), chromedp.WaitVisible(chromedp.CSS(`.flash`)))
-	p.waitText(detail, "main", "Attempt 2", 20*time.Second)
+	// The page follows the new attempt by itself (htmx), newest first.
+	p.run("resend's attempt appears", chromedp.Poll[chromedp.Void](
+		`document.querySelector('#live h3') && document.querySelector('#live h3').id === 'attempt-2' && !document.querySelector('#live[aria-busy]')`,
+		chromedp.WithPollingTimeout(20*time.Second)))
+	if body := p.text(`#body-main`); !strings.Contains(body, `"id": "evt-console-1"`) {
+		t.Fatalf("request body on the delivery page: %q", body)
+	}
 	if ok.Count() < 4 { // test before save, test, the event, the resend
 		t.Fatalf("receiver hits %d after the resend", ok.Count())
 	}
@@ -288,6 +294,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	p.checkLabels("dead-letter queue")
 	p.screenshot("console-dlq")
 	p.run("replay all", chromedp.Click(chromedp.CSS(`form[action="/console/dlq/replay"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-test=confirm-count]`)))
+	if got := p.text(`[data-test=confirm-count]`); !strings.HasPrefix(got, "1 failed delivery matches") {
+		t.Fatalf("Replay all asks: %q", got)
+	}
+	p.run("confirm replay all", chromedp.Click(chromedp.CSS(`form[method="post"][action="/console/dlq/replay"] button[type=submit]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#progress`)))
 	// htmx follows the job; no reload.
 	p.run("replay finishes", chromedp.Poll[chromedp.Void](`document.querySelector('[data-test=job-status]').textContent.includes('completed')`,

@@ -8,7 +8,6 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/webhookd/webhookd/e2e/rig"
 	"github.com/webhookd/webhookd/internal/config"
 )
 
@@ -56,12 +55,17 @@ func TestComposeFile(t *testing.T) {
 			if !slices.Contains(config.Vars, k) {
 				t.Errorf("%s: %s is not a variable webhookd reads", name, k)
 			}
-			env[k] = strings.ReplaceAll(v, "${API_TOKEN:?set API_TOKEN to the bearer token clients will use}", "token")
-			env[k] = strings.ReplaceAll(env[k], "${ENCRYPTION_KEYS:?set ENCRYPTION_KEYS (webhookd keygen prints one)}", rig.EncryptionKeys)
+			env[k] = interpolate(t, v, composeDotEnv)
 		}
-		// The compose environment must pass webhookd's own validation.
-		if _, err := config.Load(config.Mode(mode), func(k string) string { return env[k] }); err != nil {
+		// The compose environment, with the secrets the header's .env
+		// steps set, must pass webhookd's own validation.
+		cfg, err := config.Load(config.Mode(mode), func(k string) string { return env[k] })
+		if err != nil {
 			t.Errorf("%s: configuration refused: %v", name, err)
+		}
+		// The portal and the console's Temporal links are on.
+		if mode == "api" && (len(cfg.TenantTokenKeys) == 0 || cfg.TemporalUIURL == "") {
+			t.Errorf("webhookd-api: TENANT_TOKEN_KEY and TEMPORAL_UI_URL must be set (tenant tokens %d, UI %q)", len(cfg.TenantTokenKeys), cfg.TemporalUIURL)
 		}
 		if mode != "migrate" && compose.Services[name].DependsOn["webhookd-migrate"].Condition != "service_completed_successfully" {
 			t.Errorf("%s must wait for webhookd-migrate to complete (it refuses a schema that is behind)", name)

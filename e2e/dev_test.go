@@ -18,6 +18,7 @@ import (
 
 	"github.com/webhookd/webhookd/e2e/rig"
 	"github.com/webhookd/webhookd/internal/app"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -47,7 +48,7 @@ func TestDevZeroSetup(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, id := range []string{workflows.ReconcileSchedule, workflows.RetentionSchedule} {
+	for _, id := range runner.ScheduleIDs(workflows.DefaultTaskQueue) {
 		if _, err := c.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background()); err != nil {
 			t.Fatalf("schedule %s: %v", id, err)
 		}

@@ -20,6 +20,11 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +
 			" (tenant tokens confine only those who present them)")
 	}
+	ln, err := listenHTTP(cfg.HTTPAddr, "API, HTTP_ADDR")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	conn, err := connect(ctx, cfg, cfg.DatabaseURL, false, log)
 	if err != nil {
 		return err
@@ -36,6 +41,6 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	}
 	g.Go(func() error { starter.Run(gctx); return nil })
-	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
+	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	return g.Wait()
 }

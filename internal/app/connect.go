@@ -47,7 +47,17 @@ func DialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, m *M
 	if m != nil {
 		sdkMetrics = m.temporal
 	}
-	return runner.Dial(ctx, cfg, log, sdkMetrics)
+	c, err := runner.Dial(ctx, cfg, log, sdkMetrics)
+	if err != nil {
+		return nil, err
+	}
+	// Dialing does not check the namespace; without this, api would start
+	// and say it is ready while nothing is delivered.
+	if err := runner.CheckNamespace(ctx, c, cfg.TemporalNamespace); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // connection is what a long-running command holds: its database, its

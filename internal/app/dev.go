@@ -29,6 +29,11 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer unlock()
+	ln, err := listenHTTP(cfg.HTTPAddr, "API, HTTP_ADDR")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	// The embedded server's own log is noise to a newcomer (its start-up
 	// warnings, its errors while it shuts down): shown only when debugging.
 	serverLog := slog.LevelError + 8
@@ -82,7 +87,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	if err := runner.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue, log); err != nil {
 		return err
 	}
 
@@ -107,15 +112,17 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "webhookd dev is up:\n  API            http://%s/api/v1\n  Temporal       %s\n  Temporal UI    http://%s\n  database       %s\n",
-		cfg.HTTPAddr, ts.FrontendAddr(), ts.UIAddr(), s.Dialect())
+	printDevBanner(stdout, devBanner{
+		HTTPAddr: ln.Addr().String(), TemporalAddr: ts.FrontendAddr(), UIAddr: ts.UIAddr(),
+		Namespace: cfg.TemporalNamespace, TaskQueue: cfg.TaskQueue, Database: databaseName(databaseURL),
+	})
 	// The worker, the outbox starter and the API run together; the first
 	// to fail (a fatal worker error, a port in use) stops the others.
 	starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	g.Go(func() error { starter.Run(gctx); return nil })
-	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
+	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -32,7 +32,7 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, reencr
 	if err := runner.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue, log); err != nil {
 		return err
 	}
 	log.Info("migrate: schema, search attributes and schedules are current")

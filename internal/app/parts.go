@@ -48,7 +48,8 @@ type Parts struct {
 // NewParts assembles the parts on s and c. The dispatcher runs workflows
 // through runs, or through c when runs is nil (tests wrap the runner).
 func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logger, m *Metrics, runs dispatch.Runner) *Parts {
-	t := runner.New(c, cfg.TaskQueue)
+	// Its health check (readiness) covers the namespace too.
+	t := runner.New(runner.WithNamespaceHealth(c, cfg.TemporalNamespace), cfg.TaskQueue)
 	if runs == nil {
 		runs = t
 	}

@@ -12,13 +12,20 @@ import (
 	"go.temporal.io/sdk/worker"
 )
 
-// serveHTTP serves h on addr until ctx ends, then drains for up to 10s.
-// what names the server and its variable in messages.
-func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, what string) error {
+// listenHTTP binds addr before anything else starts, so that a port in
+// use is the only complaint (not one after the database and Temporal
+// connections have logged theirs). what names the server and its variable.
+func listenHTTP(addr, what string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s (%s): %w", addr, what, err)
+		return nil, fmt.Errorf("listen on %s (%s): %w", addr, what, err)
 	}
+	return ln, nil
+}
+
+// serveHTTP serves h on ln until ctx ends, then drains for up to 10s.
+// what names the server and its variable in messages.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, what string) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

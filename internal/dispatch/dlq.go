@@ -47,6 +47,8 @@ func (d *Dispatcher) StartDLQReplay(ctx context.Context, f DLQFilter, matched in
 			Filter:   workflows.DLQFilter(f),
 			PageSize: pace.PageSize, Pause: pace.Pause, Progress: workflows.DLQProgress{Matched: matched},
 		},
+		// Each job has a fresh id: it runs once.
+		Policy:  Once,
 		Summary: "replay of the dead-letter queue",
 		// The tenant (empty for an admin's job over every tenant) decides
 		// who may follow the job, and lets tenant deletion find it.

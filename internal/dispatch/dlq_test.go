@@ -32,7 +32,7 @@ func TestDLQReplayJob(t *testing.T) {
 	}
 	r := starts[0]
 	in := r.Input.(workflows.DLQReplayInput)
-	if r.WorkflowID != workflows.DLQJobWorkflowID(id) || r.Workflow != workflows.DLQReplayWorkflow ||
+	if r.WorkflowID != workflows.DLQJobWorkflowID(id) || r.Workflow != workflows.DLQReplayWorkflow || r.Policy != dispatch.Once ||
 		in.Filter.TenantID != "acme" || in.Filter.EventType != "order.created" || !in.Filter.Since.Equal(since) ||
 		in.PageSize != dispatch.DefaultDLQPace.PageSize || in.Progress.Matched != 40 ||
 		r.Memo["tenantId"] != "acme" || r.SearchAttributes[workflows.TenantIDAttr.GetName()] != "acme" {

@@ -52,12 +52,14 @@ type Run struct {
 }
 
 // Policy says what an earlier run of the same workflow id means to a start.
+// The zero Policy is none: a Run must say which it wants, and a Runner
+// refuses a start without one.
 type Policy int
 
 const (
 	// Once: the workflow id runs once; if a run exists at all (a start
 	// whose answer was lost, then retried), it is that run.
-	Once Policy = iota
+	Once Policy = iota + 1
 	// Again: a new run, unless one is open (then that one goes on).
 	Again
 	// Replace: a new run; an open one is terminated.

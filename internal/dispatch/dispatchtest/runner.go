@@ -44,12 +44,18 @@ func New() *Runner {
 	return &Runner{open: map[string]bool{}, ran: map[string]bool{}, runs: map[string]Described{}, results: map[string]any{}}
 }
 
-// Start records every call. Like Temporal, it opens a run unless the policy
+// Start records every call with a policy (one without is refused, as the
+// real Runner refuses it). Like Temporal, it opens a run unless the policy
 // turns the start away: Once when the id ever ran, Again while a run is
 // open; Replace ends an open run first.
 func (f *Runner) Start(_ context.Context, r dispatch.Run) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch r.Policy {
+	case dispatch.Once, dispatch.Again, dispatch.Replace:
+	default:
+		return fmt.Errorf("start %s: unknown policy %d", r.WorkflowID, r.Policy)
+	}
 	if f.FailStart != nil {
 		if err := f.FailStart(r); err != nil {
 			return err

@@ -90,7 +90,7 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 			workflows.EventTypeAttr.GetName():      del.EventType,
 			workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
 		},
-		Memo:    map[string]any{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
+		Memo:    map[string]string{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
 		Summary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),
 	}
 	switch mode {

@@ -15,6 +15,7 @@ import (
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
 )
 
 // started counts the starts r was asked for by workflow id, and lists them
@@ -41,6 +42,13 @@ func newStarter(s *store.Store, r dispatch.Runner, o dispatch.StarterOptions) (*
 	st := d.NewStarter(in, o)
 	in.Starter = st
 	return st, in
+}
+
+// runOf is the run of a delivery of tenant as its start named it, for runs
+// opened elsewhere (dispatchtest.Runner.SetOpen).
+func runOf(tenant, deliveryID string) dispatch.Run {
+	return dispatch.Run{WorkflowID: workflows.DeliveryWorkflowID(deliveryID), Workflow: workflows.DeliveryWorkflow,
+		SearchAttributes: map[string]string{workflows.TenantIDAttr.GetName(): tenant}}
 }
 
 func event(tenant, id, typ string) models.Event {

@@ -81,7 +81,7 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	hooks := webhooks.New(s, matcher, disp)
 	hooks.AllowPrivate = cfg.allowPrivate
 	deps := cfg.deps
-	deps.Ingester, deps.Webhooks, deps.Dispatcher = ingest.New(s, matcher), hooks, dispatcher{disp, tests}
+	deps.Ingester, deps.Webhooks, deps.Dispatcher = ingest.New(s, matcher, disp), hooks, dispatcher{disp, tests}
 	h, err := api.NewServer(deps)
 	if err != nil {
 		t.Fatal(err)

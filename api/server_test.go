@@ -94,7 +94,7 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	disp := dispatch.New(s, runner, matcher, log)
 	hooks := webhooks.New(s, matcher, disp)
 	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.allowPrivate, cfg.maxWebhooks
-	in := ingest.New(s, matcher)
+	in := ingest.New(s, matcher, disp)
 	in.EventsPerSecond = cfg.eventsPerSecond
 	deps := cfg.deps
 	deps.Ingester, deps.Webhooks, deps.Dispatcher = in, hooks, dispatcher{disp, tests}

@@ -9,11 +9,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/webhookd/webhookd/internal/config"
-	"github.com/webhookd/webhookd/internal/dispatch"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/keyfile"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/secrets"

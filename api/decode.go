@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/internal/input"
 )
 
 // decodeJSON reads the request body into v, refusing unknown fields and
@@ -38,10 +40,11 @@ func decodeBytes(body []byte, v any) error {
 		// POST /dlq/replay would replay the whole dead-letter queue.
 		return badRequest("request body is empty or null; send a JSON object")
 	}
-	if hasNUL(body) {
-		// PostgreSQL stores neither NUL in text nor \u0000 in jsonb;
-		// refusing it here keeps both backends alike and the answer a 400.
-		return badRequest("request body: strings must not contain NUL (\\u0000)")
+	// What PostgreSQL cannot store (invalid UTF-8, NUL, lone surrogates,
+	// numbers past its numeric) is refused here, naming the field, on
+	// both backends alike.
+	if err := input.JSON("", body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -91,27 +94,4 @@ func expectedKind(kind string) string {
 		return "true or false"
 	}
 	return "a " + kind
-}
-
-// hasNUL reports a raw NUL byte or a \u0000 escape (not an escaped
-// backslash followed by "u0000") anywhere in a JSON text.
-func hasNUL(b []byte) bool {
-	if bytes.IndexByte(b, 0) >= 0 {
-		return true
-	}
-	for i := bytes.Index(b, []byte(`\u0000`)); i >= 0; {
-		slashes := 0
-		for j := i; j >= 0 && b[j] == '\\'; j-- {
-			slashes++
-		}
-		if slashes%2 == 1 {
-			return true
-		}
-		next := bytes.Index(b[i+1:], []byte(`\u0000`))
-		if next < 0 {
-			return false
-		}
-		i += 1 + next
-	}
-	return false
 }

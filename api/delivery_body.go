@@ -58,7 +58,7 @@ func (s *server) requestBodyOf(ctx context.Context, id string) (requestBody, err
 		r.Event = &dc.Event
 	}
 	out := requestBody{AsOf: isoTime(wh.UpdatedAt)}
-	body, err := deliver.Body(r, time.Now())
+	body, err := deliver.Body(ctx, r, time.Now())
 	if err != nil {
 		out.Error = err.Error()
 		return out, nil

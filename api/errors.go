@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -18,6 +20,9 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter, when set, is sent as the Retry-After header (whole
+	// seconds, rounded up).
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -59,6 +64,9 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 			return
 		}
 		apiErr := toAPIError(c.Errors.Last().Err)
+		if apiErr.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.FormatInt(int64((apiErr.RetryAfter+time.Second-1)/time.Second), 10))
+		}
 		if apiErr.Status >= 500 {
 			log.ErrorContext(c.Request.Context(), "request failed",
 				"method", c.Request.Method, "route", c.FullPath(), "error", c.Errors.Last().Err)
@@ -74,7 +82,12 @@ func toAPIError(err error) *Error {
 		refused   *dispatch.RefusedError
 		badField  *webhooks.FieldError
 		nameTaken *webhooks.NameTakenError
+		secrets   *store.TooManySecretsError
+		quota     *store.QuotaError
 	)
+	if e, ok := inputError(err); ok {
+		return e
+	}
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr
@@ -85,6 +98,10 @@ func toAPIError(err error) *Error {
 		return invalid(badField.Path, "%s", badField.Msg)
 	case errors.As(err, &nameTaken):
 		return conflict("%s", nameTaken.Error())
+	case errors.As(err, &quota):
+		return &Error{Status: http.StatusTooManyRequests, Code: "quota_exceeded", Message: quota.Error(), RetryAfter: quota.RetryAfter}
+	case errors.As(err, &secrets):
+		return conflict("%s", secrets.Error())
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
 	case errors.Is(err, store.ErrNotFound):

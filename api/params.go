@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/input"
 	"github.com/webhookd/webhookd/internal/store"
 )
 
@@ -37,6 +38,10 @@ func encodeCursor(v any) string {
 
 func decodeCursor(s string, v any) error {
 	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		// A cursor is the client's bytes too: what it holds reaches SQL.
+		err = input.JSON("after", b)
+	}
 	if err == nil {
 		err = json.Unmarshal(b, v)
 	}

@@ -34,6 +34,7 @@ func (s *server) pauseWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	c.Header("ETag", etag(w))
 	c.JSON(http.StatusOK, pauseAnswer{webhookJSON: toWebhookJSON(w, s.href(c, w.ID))})
 }
 
@@ -50,5 +51,6 @@ func (s *server) resumeWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	c.Header("ETag", etag(w))
 	c.JSON(http.StatusOK, pauseAnswer{webhookJSON: toWebhookJSON(w, s.href(c, w.ID)), Released: &released})
 }

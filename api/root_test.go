@@ -29,7 +29,9 @@ func TestRootRedirectsToTheConsole(t *testing.T) {
 		rec := httptest.NewRecorder()
 		// Straight to the handler: / is the console's door, not an API
 		// route that openapi.json describes.
-		a.handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Host = "localhost:8080" // httptest's example.com is no name this server answers to
+		a.handler.ServeHTTP(rec, req)
 		if rec.Code != c.status || rec.Header().Get("Location") != c.location {
 			t.Errorf("%s: GET / = %d Location %q, want %d %q", c.name, rec.Code, rec.Header().Get("Location"), c.status, c.location)
 		}

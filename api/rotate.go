@@ -32,7 +32,8 @@ type rotateAnswer struct {
 
 // rotateSecret replaces a webhook's signing secret without breaking its
 // receiver: during the grace period every request carries signatures by the
-// new and the old secret, so the receiver can switch at its own pace.
+// new and the old secret (and by those earlier rotations replaced, until
+// their own grace ends), so the receiver can switch at its own pace.
 func (s *server) rotateSecret(c *gin.Context) {
 	w, err := s.loadLiveWebhook(c)
 	if err != nil {
@@ -54,5 +55,6 @@ func (s *server) rotateSecret(c *gin.Context) {
 		out.PreviousSecretExpiresAt = ptr(isoTime(*r.PreviousExpiresAt))
 	}
 	c.Header("Cache-Control", "no-store") // a credential
+	c.Header("ETag", etag(r.Webhook))
 	c.JSON(http.StatusOK, out)
 }

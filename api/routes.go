@@ -21,7 +21,7 @@ func (s *server) routes(r *gin.Engine) {
 	}
 	r.GET("/api/v1/openapi.json", openAPI) // the API's description, open like the probes
 
-	v1 := r.Group("/api/v1", s.authenticate(), readOnlyRefusesWrites())
+	v1 := r.Group("/api/v1", refuseCrossOrigin(), jsonBodies(), s.authenticate(), readOnlyRefusesWrites())
 	v1.GET("/whoami", s.whoami)
 	v1.POST("/webhooks", s.createWebhook)
 	v1.POST("/webhooks/test", s.testUnsavedWebhook)

@@ -1,10 +1,13 @@
 package api_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tenancy"
 )
 
 func TestCredentialHeadersAreMaskedAndKept(t *testing.T) {
@@ -38,19 +41,33 @@ func TestCredentialHeadersAreMaskedAndKept(t *testing.T) {
 	if err != nil || got.Headers["Authorization"] != "Bearer tok-secret-1" || got.Headers["X-API-Key"] != "key-secret-2" {
 		t.Fatalf("after PUT: %+v %v", got.Headers, err)
 	}
-	// The masks may not follow the endpoint to another host: whoever can
-	// write could read the credentials there. Same host, new path: kept.
+	doc = a.do("GET", "/api/v1/webhooks/"+doc["id"].(string), nil).json(t) // at its new version
+	// The masks follow only an unchanged endpoint URL: whoever may edit
+	// the webhook could otherwise point it at a place of their choice
+	// (another host, or another path or query on a shared receiver host)
+	// and collect the credentials there.
 	cfg := doc["webhookConfig"].(map[string]any)
 	endpoint := cfg["endpoint"].(string)
-	cfg["endpoint"] = "https://attacker.example.net/collect"
-	if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 422 ||
-		!strings.HasPrefix(r.errorMessage(t), "webhookConfig.headers.") {
-		t.Fatalf("masks sent to another host: %d %s", r.Status, r.Body)
+	for _, moved := range []string{
+		"https://attacker.example.net/collect",
+		strings.TrimRight(endpoint, "/") + "/v2",
+		endpoint + "?to=me",
+		strings.Replace(endpoint, "https://", "http://", 1),
+		endpoint + "/",
+	} {
+		cfg["endpoint"] = moved
+		if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 422 ||
+			!strings.HasPrefix(r.errorMessage(t), "webhookConfig.headers.") {
+			t.Fatalf("masks sent along to %s: %d %s", moved, r.Status, r.Body)
+		}
 	}
+	// With the values themselves, the endpoint moves.
 	cfg["endpoint"] = strings.TrimRight(endpoint, "/") + "/v2"
+	cfg["headers"] = map[string]any{"Authorization": "Bearer tok-secret-3", "X-API-Key": "key-secret-4", "X-Team": "data"}
 	if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 200 {
-		t.Fatalf("masks with a new path on the same host: %d %s", r.Status, r.Body)
+		t.Fatalf("a new path with the values themselves: %d %s", r.Status, r.Body)
 	}
+	doc = a.do("GET", "/api/v1/webhooks/"+doc["id"].(string), nil).json(t)
 	// A mask for a header that was never stored is refused.
 	doc["webhookConfig"].(map[string]any)["headers"].(map[string]any)["X-Auth-Token"] = "********"
 	if r := a.do("PUT", "/api/v1/webhooks/"+doc["id"].(string), doc); r.Status != 422 ||
@@ -92,8 +109,8 @@ func TestRotateSecret(t *testing.T) {
 		t.Fatalf("webhook after rotation: %v", cfg)
 	}
 	got, _ := a.store.GetWebhook(t.Context(), id)
-	if got.SecretKey != secret || got.PreviousSecretKey != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
-		t.Fatalf("stored: %q / %q", got.SecretKey, got.PreviousSecretKey)
+	if got.SecretKey != secret || len(got.PreviousSecrets) != 1 || got.PreviousSecrets[0].Key != "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" {
+		t.Fatalf("stored: %q / %+v", got.SecretKey, got.PreviousSecrets)
 	}
 	if strings.Contains(db.Dump(), strings.TrimPrefix(secret, "whsec_")) {
 		t.Fatal("the new secret is stored in clear")
@@ -102,6 +119,17 @@ func TestRotateSecret(t *testing.T) {
 	r = a.do("POST", "/api/v1/webhooks/"+id+"/rotate-secret", `{"secretKey":"plain-secret-value","graceSeconds":0}`)
 	if r.Status != 200 || r.json(t)["previousSecretExpiresAt"] != nil || r.json(t)["secretKey"] != "plain-secret-value" {
 		t.Fatalf("rotate without grace: %s", r.Body)
+	}
+	// The first secret still signs until its own expiry; three more
+	// rotations make five signing secrets, and a fourth is refused.
+	for i := range 4 {
+		r = a.do("POST", "/api/v1/webhooks/"+id+"/rotate-secret", nil)
+		if i < 3 && r.Status != 200 {
+			t.Fatalf("rotation %d: %d %s", i+2, r.Status, r.Body)
+		}
+	}
+	if r.Status != 409 || !strings.Contains(r.errorMessage(t), "6 secrets sign at once, and a webhook has at most 5") {
+		t.Fatalf("a rotation past five signing secrets: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -205,5 +233,86 @@ func TestTestBeforeSave(t *testing.T) {
 		if r := a.do("POST", "/api/v1/webhooks/"+id+"/test", body); r.Status != 422 || !strings.HasPrefix(r.errorMessage(t), "eventType:") {
 			t.Fatalf("bad sample type %s: %d %s", body, r.Status, r.Body)
 		}
+	}
+}
+
+// TestEndpointCredentialsAreEncryptedAndMasked: query values (Google
+// Chat's key and token, Azure's sig, ...) are credentials: encrypted at
+// rest, masked in every read (read-only tokens' too), kept when the read
+// document comes back, and never carried to a changed URL.
+func TestEndpointCredentialsAreEncryptedAndMasked(t *testing.T) {
+	tokens, err := tenancy.NewTokens(nil, tokenKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newAPI(t, store.Postgres, withTokens(tokens))
+	const real = "https://chat.example.com/v1/spaces/AAA/messages?key=K-secret-1&token=T-secret%2B2"
+	const masked = "https://chat.example.com/v1/spaces/AAA/messages?key=********&token=********"
+	hook := sampleWebhook("url-creds")
+	hook["tenantId"] = "acme"
+	hook["webhookConfig"].(map[string]any)["endpoint"] = real
+	r := a.do("POST", "/api/v1/webhooks", hook)
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	doc := r.json(t)
+	id := doc["id"].(string)
+	reader, _, err := tokens.Mint("acme", time.Hour, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := []response{r, a.do("GET", "/api/v1/webhooks/"+id, nil), a.do("GET", "/api/v1/webhooks/name/url-creds?tenantId=acme", nil),
+		a.do("GET", "/api/v1/webhooks", nil), a.do("GET", "/api/v1/webhooks/"+id, nil, "Authorization", "Bearer "+reader)}
+	inJSON, _ := json.Marshal(masked) // as the API writes it (& escaped)
+	for i, read := range reads {
+		if read.Status/100 != 2 || strings.Contains(string(read.Body), "K-secret-1") || strings.Contains(string(read.Body), "T-secret") || !strings.Contains(string(read.Body), string(inJSON)) {
+			t.Fatalf("read %d: %d %s", i, read.Status, read.Body)
+		}
+	}
+	if dump := inspect(t, a).Dump(); strings.Contains(dump, "K-secret-1") || strings.Contains(dump, "T-secret") {
+		t.Fatal("the endpoint's credentials are stored in clear")
+	}
+	stored, err := a.store.GetWebhook(t.Context(), id)
+	if err != nil || stored.Endpoint != real {
+		t.Fatalf("the sender reads %q, %v", stored.Endpoint, err)
+	}
+	// The read document sent back keeps the real URL, and the test send
+	// goes to it.
+	doc["description"] = "edited"
+	if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 200 || r.json(t)["webhookConfig"].(map[string]any)["endpoint"] != masked {
+		t.Fatalf("PUT of the read document: %d %s", r.Status, r.Body)
+	}
+	if r := a.do("PATCH", "/api/v1/webhooks/"+id, `[{"op":"add","path":"/displayName","value":"Chat"}]`,
+		"Content-Type", "application/json-patch+json"); r.Status != 200 {
+		t.Fatalf("PATCH: %d %s", r.Status, r.Body)
+	}
+	if got, _ := a.store.GetWebhook(t.Context(), id); got.Endpoint != real || got.Description != "edited" {
+		t.Fatalf("after PUT and PATCH the sender reads %q", got.Endpoint)
+	}
+	// A masked URL that changed, or a mask a client re-encoded, is refused:
+	// the values it hides would follow a URL the writer chose.
+	doc = a.do("GET", "/api/v1/webhooks/"+id, nil).json(t)
+	cfg := doc["webhookConfig"].(map[string]any)
+	for _, changed := range []string{
+		"https://attacker.example/v1/spaces/AAA/messages?key=********&token=********",
+		"https://chat.example.com/v1/spaces/BBB/messages?key=********&token=********",
+		masked + "&extra=1",
+		"https://chat.example.com/v1/spaces/AAA/messages?key=%2A%2A%2A%2A%2A%2A%2A%2A&token=%2A%2A%2A%2A%2A%2A%2A%2A",
+	} {
+		cfg["endpoint"] = changed
+		if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 422 || !strings.HasPrefix(r.errorMessage(t), "webhookConfig.endpoint:") {
+			t.Fatalf("a changed masked URL %s: %d %s", changed, r.Status, r.Body)
+		}
+	}
+	if got, _ := a.store.GetWebhook(t.Context(), id); got.Endpoint != real {
+		t.Fatalf("a refused edit changed the endpoint to %q", got.Endpoint)
+	}
+	// New values replace the old ones.
+	cfg["endpoint"] = "https://chat.example.com/v1/spaces/BBB/messages?key=K-new&token=T-new"
+	if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 200 {
+		t.Fatalf("new credentials: %d %s", r.Status, r.Body)
+	}
+	if got, _ := a.store.GetWebhook(t.Context(), id); got.Endpoint != cfg["endpoint"] {
+		t.Fatalf("the sender reads %q", got.Endpoint)
 	}
 }

@@ -88,6 +88,10 @@ type Deps struct {
 	// DLQPace sets the pace of dead-letter bulk replays; zero means
 	// dispatch.DefaultDLQPace.
 	DLQPace dispatch.DLQPace
+	// Hosts are the Host names the API answers to (ALLOWED_HOSTS and
+	// HTTP_ADDR's host); the zero value takes loopback names and IP
+	// addresses only.
+	Hosts HostRule
 	// Console, when set, builds the web console served at /console/; it
 	// gets the API's own handler, which it calls in-process.
 	Console func(api http.Handler) (http.Handler, error)
@@ -139,7 +143,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true // c.Request.Context() flows into handlers
-	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), limitBody(MaxBodyBytes))
+	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), allowHosts(d.Hosts), limitBody(MaxBodyBytes), checkInputs())
 	if d.Console != nil {
 		if s.console, err = d.Console(r); err != nil {
 			return nil, err

@@ -43,6 +43,10 @@ type setup struct {
 	// matcherMaxAge is how long the matcher trusts its cache without
 	// asking the database (default: the process default, a second).
 	matcherMaxAge time.Duration
+	// log receives the API's and the store's logs (discarded by default).
+	log io.Writer
+	// maxWebhooks and eventsPerSecond are the tenant quotas (0: none).
+	maxWebhooks, eventsPerSecond int
 }
 
 type option func(*setup)
@@ -51,6 +55,11 @@ func withToken(tok string) option           { return func(s *setup) { s.deps.API
 func withTokens(ts api.TokenService) option { return func(s *setup) { s.deps.Tokens = ts } }
 func withTemporal(err error) option         { return func(s *setup) { s.deps.Temporal = health{err} } }
 func withPrivateEndpoints(b bool) option    { return func(s *setup) { s.allowPrivate = b } }
+func withLog(w io.Writer) option            { return func(s *setup) { s.log = w } }
+func withQuotas(webhooks, eventsPerSecond int) option {
+	return func(s *setup) { s.maxWebhooks, s.eventsPerSecond = webhooks, eventsPerSecond }
+}
+func withHosts(h api.HostRule) option { return func(s *setup) { s.deps.Hosts = h } }
 func withMatcherMaxAge(d time.Duration) option {
 	return func(s *setup) { s.matcherMaxAge = d }
 }
@@ -60,28 +69,35 @@ func withMatcherMaxAge(d time.Duration) option {
 // post to receivers) are fakes.
 func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	t.Helper()
+	cfg := setup{allowPrivate: true, matcherMaxAge: ingest.DefaultMatcherMaxAge, log: io.Discard,
+		deps: api.Deps{Metrics: prometheus.NewRegistry(), Temporal: health{}}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	log := slog.New(slog.DiscardHandler)
+	if cfg.log != io.Discard {
+		log = slog.New(slog.NewTextHandler(cfg.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	var (
 		s     *store.Store
 		dbURL string
 	)
 	if d == store.Postgres {
-		s, dbURL = storetest.OpenPostgres(t)
+		dbURL = storetest.PostgresURL(t)
+		s = storetest.OpenURL(t, dbURL, log)
 	} else {
-		s = storetest.Open(t, d)
+		s = storetest.OpenURL(t, storetest.SQLiteURL(t), log)
 	}
-	log := slog.New(slog.DiscardHandler)
-	cfg := setup{allowPrivate: true, matcherMaxAge: ingest.DefaultMatcherMaxAge,
-		deps: api.Deps{Logger: log, Store: s, Metrics: prometheus.NewRegistry(), Temporal: health{}}}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg.deps.Logger, cfg.deps.Store = log, s
 	runner, tests := dispatchtest.New(), &fakeTester{store: s}
 	matcher := ingest.NewMatcher(s, cfg.matcherMaxAge)
 	disp := dispatch.New(s, runner, matcher, log)
 	hooks := webhooks.New(s, matcher, disp)
-	hooks.AllowPrivate = cfg.allowPrivate
+	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.allowPrivate, cfg.maxWebhooks
+	in := ingest.New(s, matcher, disp)
+	in.EventsPerSecond = cfg.eventsPerSecond
 	deps := cfg.deps
-	deps.Ingester, deps.Webhooks, deps.Dispatcher = ingest.New(s, matcher, disp), hooks, dispatcher{disp, tests}
+	deps.Ingester, deps.Webhooks, deps.Dispatcher = in, hooks, dispatcher{disp, tests}
 	h, err := api.NewServer(deps)
 	if err != nil {
 		t.Fatal(err)
@@ -148,6 +164,14 @@ func (a *testAPI) do(method, path string, body any, headers ...string) response 
 		req.Header.Set("Authorization", "Bearer "+a.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if headers[i] == "Host" {
+			req.Host = headers[i+1]
+			continue
+		}
+		if headers[i+1] == "" {
+			req.Header.Del(headers[i])
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	resp, err := a.srv.Client().Do(req)

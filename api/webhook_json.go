@@ -87,8 +87,9 @@ type failureDetailsJSON struct {
 	NextAttempt          *int64 `json:"nextAttempt,omitempty"`
 }
 
-// secretMask replaces secretKey, and the value of every credential header
-// (Authorization, X-API-Key, ...), in every read. Sending it back unchanged
+// secretMask replaces secretKey, the value of every credential header
+// (Authorization, X-API-Key, ...), and the endpoint's query values and user
+// info, in every read. Sending it back unchanged
 // (PUT or PATCH of a read document) keeps the stored value (the webhooks
 // service sees to that).
 const secretMask = redact.Mask
@@ -102,7 +103,7 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 		Version: w.Version, UpdatedAt: w.UpdatedAt.UnixMilli(), UpdatedBy: w.UpdatedBy, Href: href,
 		Deleted: ptr(w.Deleted),
 		WebhookConfig: &webhookConfigJSON{
-			Endpoint: w.Endpoint, Headers: w.Headers, Timeout: ptr(w.TimeoutSeconds),
+			Endpoint: redact.Endpoint(w.Endpoint), Headers: w.Headers, Timeout: ptr(w.TimeoutSeconds),
 			SendToAdmins: ptr(w.SendToAdmins), SendToOwners: ptr(w.SendToOwners), SendToFollowers: ptr(w.SendToFollowers),
 			PayloadTemplate: w.PayloadTemplate,
 		},

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/input"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
@@ -62,7 +62,7 @@ func (s *server) createWebhook(c *gin.Context) {
 		return
 	}
 	c.Header("Location", s.href(c, w.ID))
-	c.JSON(http.StatusCreated, toWebhookJSON(w, s.href(c, w.ID)))
+	s.writeWebhook(c, http.StatusCreated, w)
 }
 
 func (s *server) getWebhook(c *gin.Context) {
@@ -71,7 +71,7 @@ func (s *server) getWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+	s.writeWebhook(c, http.StatusOK, w)
 }
 
 func (s *server) getWebhookByName(c *gin.Context) {
@@ -90,7 +90,7 @@ func (s *server) getWebhookByName(c *gin.Context) {
 		fail(c, notFoundAs(err, "webhook named %q not found", c.Param("name")))
 		return
 	}
-	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+	s.writeWebhook(c, http.StatusOK, w)
 }
 
 type webhookList struct {
@@ -169,9 +169,17 @@ type nameCursor struct {
 	ID   string `json:"i"`
 }
 
+// replaceWebhook replaces a webhook's configuration. If-Match, or a
+// version in the body (a read document sent back has it), must name the
+// stored version: concurrent read-modify-write clients get 412 or 409
+// instead of losing each other's changes.
 func (s *server) replaceWebhook(c *gin.Context) {
 	w, err := s.loadLiveWebhook(c)
 	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := checkIfMatch(c, w); err != nil {
 		fail(c, err)
 		return
 	}
@@ -181,6 +189,10 @@ func (s *server) replaceWebhook(c *gin.Context) {
 		return
 	}
 	if err := sameTenant(c, w, in); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := checkBodyVersion(in, w); err != nil {
 		fail(c, err)
 		return
 	}
@@ -207,17 +219,19 @@ func sameTenant(c *gin.Context, w *models.Webhook, in webhookJSON) error {
 // show it, then validates the result like a PUT. Read-only fields may not
 // change; a failing patch leaves the stored webhook as it was.
 func (s *server) patchWebhook(c *gin.Context) {
-	if mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type")); mt != "application/json-patch+json" {
-		fail(c, &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-			Message: "Content-Type: PATCH takes application/json-patch+json (RFC 6902)"})
-		return
-	}
 	w, err := s.loadLiveWebhook(c)
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	if err := checkIfMatch(c, w); err != nil {
+		fail(c, err)
+		return
+	}
 	body, err := readBody(c)
+	if err == nil {
+		err = input.JSON("", body)
+	}
 	if err != nil {
 		fail(c, err)
 		return
@@ -293,10 +307,10 @@ func changedReadOnlyField(before, after webhookJSON) string {
 func (s *server) saveWebhook(c *gin.Context, w *models.Webhook, in webhookJSON) {
 	saved, err := s.webhooks.Update(c.Request.Context(), w, in.spec(), principal(c))
 	if err != nil {
-		fail(c, err)
+		fail(c, staleWrite(c, err))
 		return
 	}
-	c.JSON(http.StatusOK, toWebhookJSON(saved, s.href(c, saved.ID)))
+	s.writeWebhook(c, http.StatusOK, saved)
 }
 
 func (s *server) deleteWebhook(c *gin.Context) {
@@ -318,7 +332,7 @@ func (s *server) deleteWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
+	s.writeWebhook(c, http.StatusOK, w)
 }
 
 // loadWebhook reads :id, hiding soft-deleted webhooks unless ?include asks.

@@ -177,6 +177,10 @@ func TestWebhookValidation(t *testing.T) {
 		{"owner without type", edit(func(m map[string]any) { m["owner"] = map[string]any{"name": "x"} }), 422, "owner.type"},
 		{"template on Generic", edit(func(m map[string]any) { cfg(m)["payloadTemplate"] = `{}` }), 422, "webhookConfig.payloadTemplate"},
 		{"bad template", edit(func(m map[string]any) { m["webhookType"] = "Custom"; cfg(m)["payloadTemplate"] = `{{.Nope` }), 422, "webhookConfig.payloadTemplate"},
+		{"template over its render budget", edit(func(m map[string]any) {
+			m["webhookType"] = "Custom"
+			cfg(m)["payloadTemplate"] = `{{range .Envelope.data}}{{range $.Envelope.data}}{{end}}{{end}}{}`
+		}), 422, "webhookConfig.payloadTemplate: trial render with a sample message whose data has 400 fields: payloadTemplate:1:32: render budget exceeded"},
 	}
 	a := newAPI(t, store.Postgres)
 	for _, c := range cases {

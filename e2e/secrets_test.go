@@ -282,10 +282,11 @@ func TestDevKeepsNoPlainSecretOnDisk(t *testing.T) {
 	rc := rig.NewRecorder(t, rig.Always(200))
 	secret := "whsec_" + base64.StdEncoding.EncodeToString([]byte("grep-me-secret-0123456789abcdef!"))
 	bearer, apiKey, draftSecret := "Bearer grep-me-bearer-7f3a", "grep-me-apikey-91c2", "grep-me-draft-secret-5e1d"
+	urlToken := "grep-me-url-token-3b7d" // a credential in the endpoint's query (Google Chat's key and token)
 	api := "http://" + p.API + "/api/v1"
 	hook, _ := json.Marshal(map[string]any{
 		"name": "grep-hook", "webhookType": "Generic", "eventFilters": []any{map[string]any{"eventType": "*"}},
-		"webhookConfig": map[string]any{"endpoint": rc.URL, "secretKey": secret,
+		"webhookConfig": map[string]any{"endpoint": rc.URL + "/in?token=" + urlToken, "secretKey": secret,
 			"headers": map[string]any{"Authorization": bearer, "X-API-Key": apiKey}},
 	})
 	code, body := rig.HTTPDo(t, "POST", api+"/webhooks", string(hook))
@@ -319,14 +320,14 @@ func TestDevKeepsNoPlainSecretOnDisk(t *testing.T) {
 	rc.WaitHits(t, 5, 10*time.Second)
 	for i := range 5 {
 		h := rc.Get(i).Header
-		if h.Get("Authorization") != bearer || (i < 4 && h.Get("X-API-Key") != apiKey) {
-			t.Fatalf("request %d reached the receiver without its credentials: %v", i, h)
+		if h.Get("Authorization") != bearer || (i < 4 && (h.Get("X-API-Key") != apiKey || rc.Get(i).URL != "/in?token="+urlToken)) {
+			t.Fatalf("request %d reached the receiver without its credentials: %s %v", i, rc.Get(i).URL, h)
 		}
 	}
 	if code, body := rig.HTTPDo(t, "GET", api+"/webhooks/"+created.ID, ""); code != 200 || strings.Contains(body, "grep-me") {
 		t.Fatalf("a read shows a secret: %d %s", code, body)
 	}
-	plain := []string{secret, strings.TrimPrefix(secret, "whsec_"), bearer, "grep-me-bearer", apiKey, draftSecret,
+	plain := []string{secret, strings.TrimPrefix(secret, "whsec_"), bearer, "grep-me-bearer", apiKey, draftSecret, urlToken,
 		rotated.SecretKey, strings.TrimPrefix(rotated.SecretKey, "whsec_")}
 	// Read while running (write-ahead logs hold the latest writes) and
 	// after a stop (every write has reached the database files).

@@ -67,13 +67,20 @@ type Webhook struct {
 
 	EventFilters []EventFilter `gorm:"serializer:json"`
 
-	Endpoint string
+	// Endpoint is the real URL in memory. When it carries credentials
+	// (query values, user info) the store keeps it encrypted in
+	// EndpointSealed and writes the endpoint column masked; EndpointSealed
+	// is the store's alone and empty in memory.
+	Endpoint       string
+	EndpointSealed string
 	// SecretKey and the values of credential headers are plain here, in
 	// memory; the store encrypts them in the database.
 	SecretKey string
-	// PreviousSecretKey still signs requests, beside SecretKey, until
-	// PreviousSecretExpiresAt (a rotation's grace period).
-	PreviousSecretKey       string
+	// PreviousSecrets are the secrets rotations replaced, newest first;
+	// each still signs requests, beside SecretKey, until its own expiry
+	// (its rotation's grace period).
+	PreviousSecrets []PreviousSecret `gorm:"serializer:json"`
+	// PreviousSecretExpiresAt is the latest expiry among PreviousSecrets.
 	PreviousSecretExpiresAt *time.Time
 	// PayloadFormat is the body's shape: "webhookd" (the envelope) or
 	// "openmetadata".
@@ -108,4 +115,11 @@ type Webhook struct {
 	Deleted   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// PreviousSecret is a signing secret a rotation replaced. Key is plain
+// here, in memory; the store encrypts it in the database.
+type PreviousSecret struct {
+	Key       string    `json:"key"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }

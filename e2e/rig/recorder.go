@@ -20,6 +20,8 @@ type Recorder struct {
 
 // Recorded is one request a Recorder got.
 type Recorded struct {
+	// URL is the request's path and query.
+	URL    string
 	Header http.Header
 	Body   []byte
 	At     time.Time
@@ -32,7 +34,7 @@ func NewRecorder(tb testing.TB, answer func(n int) int) *Recorder {
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
-		r.requests = append(r.requests, Recorded{Header: req.Header.Clone(), Body: b, At: time.Now()})
+		r.requests = append(r.requests, Recorded{URL: req.URL.RequestURI(), Header: req.Header.Clone(), Body: b, At: time.Now()})
 		n := len(r.requests)
 		r.mu.Unlock()
 		w.WriteHeader(r.answer(n))

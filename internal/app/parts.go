@@ -57,8 +57,10 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	d := dispatch.New(s, runs, matcher, log)
 	d.Poster = newPoster(cfg)
 	hooks := webhooks.New(s, matcher, d)
-	hooks.AllowPrivate = cfg.AllowPrivateEndpoints
-	return &Parts{Ingester: ingest.New(s, matcher, d), Webhooks: hooks, Dispatcher: d, Temporal: t,
+	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.AllowPrivateEndpoints, cfg.TenantMaxWebhooks
+	in := ingest.New(s, matcher, d)
+	in.EventsPerSecond = cfg.TenantEventsPerSecond
+	return &Parts{Ingester: in, Webhooks: hooks, Dispatcher: d, Temporal: t,
 		store: s, client: c, cfg: cfg, log: log, metrics: m}
 }
 
@@ -118,7 +120,8 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 	deps := api.Deps{
 		Logger: p.log, Store: p.store, Ingester: p.Ingester, Webhooks: p.Webhooks, Dispatcher: p.Dispatcher,
 		Temporal: p.Temporal, Metrics: p.metrics.Registry, APIToken: cfg.APIToken, DLQPace: o.DLQPace,
-		Console: consoleFor(cfg, p.log),
+		Console: consoleFor(cfg, p.log, p.store),
+		Hosts:   api.HostRule{Names: cfg.AllowedHosts, Any: cfg.AllowAnyHost},
 	}
 	if len(cfg.TenantTokenKeys) > 0 {
 		tokens, err := tenancy.NewTokens(nil, cfg.TenantTokenKeys...)
@@ -141,14 +144,15 @@ func newPoster(cfg config.Config) *deliver.Poster {
 }
 
 // consoleFor builds the web console the API mounts at /console/. Sessions
-// are sealed with the secrets keyring, which every replica shares.
-func consoleFor(cfg config.Config, log *slog.Logger) func(http.Handler) (http.Handler, error) {
+// are sealed with the secrets keyring, which every replica shares, and
+// sign-outs are kept in the database, which they share too.
+func consoleFor(cfg config.Config, log *slog.Logger, s *store.Store) func(http.Handler) (http.Handler, error) {
 	return func(apiHandler http.Handler) (http.Handler, error) {
 		if cfg.Keyring == nil {
 			return nil, errors.New("console: no keyring to seal sessions with (ENCRYPTION_KEYS)")
 		}
 		return console.New(console.Deps{
-			Logger: log, API: apiHandler, Sealer: cfg.Keyring,
+			Logger: log, API: apiHandler, Sealer: cfg.Keyring, Revocations: s,
 			WorkflowURL:    runner.DeliveryLinks(cfg.TemporalUIURL, cfg.TemporalNamespace),
 			FrameAncestors: cfg.ConsoleFrameAncestors,
 		})

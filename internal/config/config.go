@@ -70,6 +70,20 @@ type Config struct {
 	// console links each delivery to its workflow there. Dev defaults to
 	// its embedded UI; elsewhere empty hides the links.
 	TemporalUIURL string
+	// AllowedHosts are the names, besides loopback names and IP addresses,
+	// that the API answers to in a request's Host (ALLOWED_HOSTS, and
+	// HTTP_ADDR's host when it is a name); AllowAnyHost answers every name
+	// (ALLOWED_HOSTS=*). Other names get 421: a page whose own name was
+	// rebound to this server's address (DNS rebinding) cannot read it.
+	AllowedHosts []string
+	AllowAnyHost bool
+	// TenantMaxWebhooks caps each tenant's live webhooks and
+	// TenantEventsPerSecond its events (on average; one second's worth,
+	// at least 500, at once), across every replica; 0 turns a quota off.
+	// The admin token is held to them too: a quota protects the others
+	// from a tenant's load, whoever posts it.
+	TenantMaxWebhooks     int
+	TenantEventsPerSecond int
 	// ConsoleFrameAncestors are the origins that may show the console in a
 	// frame (CSP frame-ancestors); empty allows none.
 	ConsoleFrameAncestors []string
@@ -104,6 +118,8 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		StartWindow:           r.intRange("START_WINDOW", 100, 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
+		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),
+		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),
 	}
 	if v := r.str("ENCRYPTION_KEYS", ""); v != "" {
 		// Not r.fail: the value is key material.
@@ -131,6 +147,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	}
 	c.TemporalUIURL = r.httpURL("TEMPORAL_UI_URL", uiDefault)
 	c.ConsoleFrameAncestors = r.origins("CONSOLE_FRAME_ANCESTORS")
+	c.AllowedHosts, c.AllowAnyHost = r.allowedHosts(c.HTTPAddr)
 	if c.Temporal.TLS != nil && mode == ModeDev {
 		r.errs = append(r.errs, errors.New("TEMPORAL_TLS, TEMPORAL_API_KEY: `webhookd dev` runs its own Temporal server, without TLS; these are for api, worker and migrate"))
 	}

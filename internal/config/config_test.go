@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.TemporalAddress != "127.0.0.1:7233" || c.TemporalUIAddr != "127.0.0.1:8233" || c.HTTPAddr != "127.0.0.1:8080" ||
 		c.TemporalNamespace != "default" || c.TaskQueue != "webhooks" || c.DataDir != "./data" || c.RetentionDays != 7 ||
-		c.LogLevel != slog.LevelInfo || !c.AllowPrivateEndpoints {
+		c.LogLevel != slog.LevelInfo || !c.AllowPrivateEndpoints || c.TenantMaxWebhooks != 1000 || c.TenantEventsPerSecond != 1000 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	c, err = Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://x@h/db"}))
@@ -41,15 +41,18 @@ func TestDefaults(t *testing.T) {
 
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"TEMPORAL_ADDRESS":        {"TEMPORAL_ADDRESS": "nohostport"},
-		"HTTP_ADDR":               {"HTTP_ADDR": "127.0.0.1:99999"},
-		"RETENTION_DAYS":          {"RETENTION_DAYS": "0"},
-		"LOG_LEVEL":               {"LOG_LEVEL": "loud"},
-		"ALLOW_PRIVATE_ENDPOINTS": {"ALLOW_PRIVATE_ENDPOINTS": "maybe"},
-		"TEMPORAL_TASK_QUEUE":     {"TEMPORAL_TASK_QUEUE": "a queue"},
-		"DATABASE_URL":            {"DATABASE_URL": "mysql://x"},
-		"TEMPORAL_UI_URL":         {"TEMPORAL_UI_URL": "temporal.example.com"},
-		"CONSOLE_FRAME_ANCESTORS": {"CONSOLE_FRAME_ANCESTORS": "https://app.example.com *"},
+		"TEMPORAL_ADDRESS":         {"TEMPORAL_ADDRESS": "nohostport"},
+		"HTTP_ADDR":                {"HTTP_ADDR": "127.0.0.1:99999"},
+		"RETENTION_DAYS":           {"RETENTION_DAYS": "0"},
+		"LOG_LEVEL":                {"LOG_LEVEL": "loud"},
+		"ALLOW_PRIVATE_ENDPOINTS":  {"ALLOW_PRIVATE_ENDPOINTS": "maybe"},
+		"TEMPORAL_TASK_QUEUE":      {"TEMPORAL_TASK_QUEUE": "a queue"},
+		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
+		"TEMPORAL_UI_URL":          {"TEMPORAL_UI_URL": "temporal.example.com"},
+		"CONSOLE_FRAME_ANCESTORS":  {"CONSOLE_FRAME_ANCESTORS": "https://app.example.com *"},
+		"ALLOWED_HOSTS":            {"ALLOWED_HOSTS": "webhooks.example.com:8080"},
+		"TENANT_MAX_WEBHOOKS":      {"TENANT_MAX_WEBHOOKS": "-1"},
+		"TENANT_EVENTS_PER_SECOND": {"TENANT_EVENTS_PER_SECOND": "lots"},
 	}
 	for name, vars := range cases {
 		_, err := Load(ModeDev, env(vars))
@@ -182,5 +185,22 @@ func TestConsoleSettings(t *testing.T) {
 		if _, err := Load(ModeDev, env(map[string]string{"CONSOLE_FRAME_ANCESTORS": bad})); err == nil {
 			t.Errorf("CONSOLE_FRAME_ANCESTORS=%q accepted", bad)
 		}
+	}
+}
+
+func TestAllowedHosts(t *testing.T) {
+	c, err := Load(ModeDev, env(nil))
+	if err != nil || len(c.AllowedHosts) != 0 || c.AllowAnyHost {
+		t.Fatalf("default: %v %v %v (loopback names and addresses need no entry)", c.AllowedHosts, c.AllowAnyHost, err)
+	}
+	c, err = Load(ModeDev, env(map[string]string{"HTTP_ADDR": "Webhookd.internal:8080", "ALLOWED_HOSTS": "webhooks.example.com, .svc.cluster.local"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.AllowedHosts, " ") != "webhookd.internal webhooks.example.com .svc.cluster.local" || c.AllowAnyHost {
+		t.Fatalf("names: %v %v", c.AllowedHosts, c.AllowAnyHost)
+	}
+	if c, err = Load(ModeDev, env(map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "ALLOWED_HOSTS": "*"})); err != nil || len(c.AllowedHosts) != 0 || !c.AllowAnyHost {
+		t.Fatalf("*: %v %v %v", c.AllowedHosts, c.AllowAnyHost, err)
 	}
 }

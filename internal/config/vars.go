@@ -81,6 +81,12 @@ var Variables = []Var{
 		Help: "signs tenant tokens, 32+ characters (webhookd keygen --tenant-token-key)"},
 	{Name: "TENANT_TOKEN_KEY_PREVIOUS", Modes: front, Help: "the key before a rotation: its tokens verify until they expire"},
 	{Name: "CONSOLE_FRAME_ANCESTORS", Modes: front, Help: "origins (or 'self') that may show the console in a frame"},
+	{Name: "ALLOWED_HOSTS", Modes: front, Default: "none: loopback names, IP addresses and HTTP_ADDR's host",
+		Help: "more Host names the API and console answer to (others: 421); .example.com for subdomains, * for any"},
+	{Name: "TENANT_MAX_WEBHOOKS", Modes: front, Help: "live webhooks per tenant, across replicas (0: no quota)",
+		value: func(c Config) string { return strconv.Itoa(c.TenantMaxWebhooks) }},
+	{Name: "TENANT_EVENTS_PER_SECOND", Modes: front, Help: "events per second per tenant, across replicas (0: no quota)",
+		value: func(c Config) string { return strconv.Itoa(c.TenantEventsPerSecond) }},
 	{Name: "LOG_LEVEL", Modes: everyMode, Help: "debug, info, warn or error",
 		value: func(c Config) string { return strings.ToLower(c.LogLevel.String()) }},
 }

@@ -45,7 +45,9 @@ func (c *Console) call(r *http.Request, s *session, method, path string, in, out
 	if err != nil {
 		return err
 	}
-	req.RemoteAddr = r.RemoteAddr
+	// The API answers only the Host names it serves (ALLOWED_HOSTS): the
+	// console's own request has passed that check already.
+	req.RemoteAddr, req.Host = r.RemoteAddr, r.Host
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

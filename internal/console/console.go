@@ -7,6 +7,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -32,12 +33,20 @@ type Sealer interface {
 	Decrypt(stored, aad string) (string, error)
 }
 
+// Revocations remembers signed-out sessions in the database every replica
+// shares, until they would have expired anyway.
+type Revocations interface {
+	RevokeConsoleSession(ctx context.Context, id string, until time.Time) error
+	ConsoleSessionRevoked(ctx context.Context, id string) (bool, error)
+}
+
 // Deps is what the console needs.
 type Deps struct {
 	Logger *slog.Logger
 	// API is the REST API's handler, called in-process.
-	API    http.Handler
-	Sealer Sealer
+	API         http.Handler
+	Sealer      Sealer
+	Revocations Revocations
 	// WorkflowURL is the address of a delivery's workflow in the Temporal
 	// Web UI, as a browser reaches it; nil hides the links to workflows.
 	WorkflowURL func(deliveryID string) string
@@ -51,6 +60,7 @@ type Console struct {
 	log         *slog.Logger
 	api         http.Handler
 	sealer      Sealer
+	revoked     Revocations
 	workflowURL func(deliveryID string) string
 	pages       map[string]*template.Template
 	static      http.Handler
@@ -67,6 +77,8 @@ func New(d Deps) (*Console, error) {
 		return nil, errors.New("console: API is required")
 	case d.Sealer == nil:
 		return nil, errors.New("console: Sealer is required")
+	case d.Revocations == nil:
+		return nil, errors.New("console: Revocations is required")
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -81,7 +93,7 @@ func New(d Deps) (*Console, error) {
 		ancestors = strings.Join(d.FrameAncestors, " ")
 	}
 	c := &Console{
-		log: d.Logger, api: d.API, sealer: d.Sealer,
+		log: d.Logger, api: d.API, sealer: d.Sealer, revoked: d.Revocations,
 		workflowURL: d.WorkflowURL,
 		pages:       pages,
 		static:      http.StripPrefix("/console/static/", http.FileServerFS(static)),

@@ -2,9 +2,13 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -13,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/secrets"
 )
@@ -29,9 +34,46 @@ type stubAPI struct {
 	mu    sync.Mutex
 	calls []string
 	open  bool // no API_TOKEN: a request without credentials is the admin
+	// w2 is a webhook that can be edited: its version and description, and
+	// the version each PUT asked for.
+	w2Version float64
+	w2Desc    string
+	w2Puts    []any
+}
+
+// webhookW2 answers w2 as the API reads it; the caller holds mu.
+func (a *stubAPI) webhookW2() string {
+	b, _ := json.Marshal(map[string]any{"id": "w2", "name": "edited", "description": a.w2Desc, "webhookType": "Generic",
+		"eventFilters": []any{map[string]any{"eventType": "*"}}, "webhookConfig": map[string]any{"endpoint": "https://e.x"},
+		"version": a.w2Version, "updatedBy": "api", "updatedAt": int64(1705314600000)})
+	return string(b)
+}
+
+// putW2 is the API's PUT: a body whose version is not the stored one is
+// refused (409, its message naming version).
+func (a *stubAPI) putW2(w http.ResponseWriter, r *http.Request) {
+	var body map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.w2Puts = append(a.w2Puts, body["version"])
+	if v, ok := body["version"].(float64); ok && math.Round(v*10) != math.Round(a.w2Version*10) {
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprintf(w, `{"code":"conflict","message":"version: the webhook is at version %v, not %v: it changed since it was read; read it again and retry"}`, a.w2Version, v)
+		return
+	}
+	a.w2Version = math.Round(a.w2Version*10+1) / 10
+	a.w2Desc, _ = body["description"].(string)
+	io.WriteString(w, a.webhookW2())
 }
 
 func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Host == "" {
+		// As the real API: it answers only the Host names it serves, and
+		// the console's calls carry the Host the browser used.
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		return
+	}
 	auth := r.Header.Get("Authorization")
 	a.mu.Lock()
 	a.calls = append(a.calls, r.Method+" "+r.URL.Path+" "+auth)
@@ -72,6 +114,14 @@ func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			`"updatedAt":"2024-01-15T10:30:00.000Z","attemptLog":[]}`)
 	case r.URL.Path == "/api/v1/webhooks/w1" && r.Method == http.MethodGet:
 		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x"}}`)
+	case r.URL.Path == "/api/v1/webhooks/w2" && r.Method == http.MethodGet:
+		a.mu.Lock()
+		io.WriteString(w, a.webhookW2())
+		a.mu.Unlock()
+	case r.URL.Path == "/api/v1/webhooks/w2" && r.Method == http.MethodPut:
+		a.putW2(w, r)
+	case r.URL.Path == "/api/v1/webhooks/w2/stats":
+		io.WriteString(w, `{"attempts":0}`)
 	case strings.HasSuffix(r.URL.Path, "/pause"):
 		io.WriteString(w, `{"id":"w1","name":"orders","paused":true}`)
 	default:
@@ -92,10 +142,39 @@ func (a *stubAPI) count(prefix string) int {
 	return n
 }
 
+// revocations is the revocation list in memory, counting its reads.
+type revocations struct {
+	mu      sync.Mutex
+	revoked map[string]time.Time
+	reads   int
+}
+
+func (r *revocations) RevokeConsoleSession(_ context.Context, id string, until time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.revoked[id] = until
+	return nil
+}
+
+func (r *revocations) ConsoleSessionRevoked(_ context.Context, id string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reads++
+	_, ok := r.revoked[id]
+	return ok, nil
+}
+
+func (r *revocations) readCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.reads
+}
+
 type fixture struct {
-	api  *stubAPI
-	srv  *httptest.Server
-	logs *bytes.Buffer
+	api     *stubAPI
+	revoked *revocations
+	srv     *httptest.Server
+	logs    *bytes.Buffer
 }
 
 func newFixture(t *testing.T, open bool, ancestors ...string) *fixture {
@@ -104,9 +183,9 @@ func newFixture(t *testing.T, open bool, ancestors ...string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{api: &stubAPI{open: open}, logs: &bytes.Buffer{}}
+	f := &fixture{api: &stubAPI{open: open}, revoked: &revocations{revoked: map[string]time.Time{}}, logs: &bytes.Buffer{}}
 	c, err := New(Deps{Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		API: f.api, Sealer: keys, FrameAncestors: ancestors,
+		API: f.api, Sealer: keys, Revocations: f.revoked, FrameAncestors: ancestors,
 		WorkflowURL: func(deliveryID string) string { return "http://ui.example/workflows/delivery-" + deliveryID }})
 	if err != nil {
 		t.Fatal(err)
@@ -193,15 +272,27 @@ func TestSessionCookieFlags(t *testing.T) {
 	}
 }
 
+// followLink follows a sign-in link as a browser does: the answer moves on
+// to /console/sign-in-link by itself, where the session is decided. It
+// returns that second answer.
+func (f *fixture) followLink(t *testing.T, c *http.Client, token string) (*http.Response, string) {
+	t.Helper()
+	resp, page := do(t, c, "GET", f.srv.URL+"/console/?token="+url.QueryEscape(token), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `http-equiv="refresh" content="0; url=/console/sign-in-link"`) {
+		t.Fatalf("sign-in link: %d\n%s", resp.StatusCode, page)
+	}
+	if strings.Contains(page, token) || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("the answer keeps or leaks the token: %v\n%s", resp.Header, page)
+	}
+	return do(t, c, "GET", f.srv.URL+"/console/sign-in-link", nil)
+}
+
 func TestSignInLinkLeavesNoTokenBehind(t *testing.T) {
 	f := newFixture(t, false)
 	c := f.browser(t)
-	resp, page := do(t, c, "GET", f.srv.URL+"/console/?token="+url.QueryEscape(tenantTok), nil)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `http-equiv="refresh" content="0; url=/console/webhooks"`) {
-		t.Fatalf("sign-in link: %d\n%s", resp.StatusCode, page)
-	}
-	if strings.Contains(page, tenantTok) || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
-		t.Fatalf("the answer keeps or leaks the token: %v\n%s", resp.Header, page)
+	resp, page := f.followLink(t, c, tenantTok)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/webhooks" || strings.Contains(page, tenantTok) {
+		t.Fatalf("sign-in link, second step: %d %s\n%s", resp.StatusCode, resp.Header.Get("Location"), page)
 	}
 	resp, page = do(t, c, "GET", f.srv.URL+"/console/webhooks", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Tenant <strong>acme</strong>") {
@@ -213,7 +304,7 @@ func TestSignInLinkLeavesNoTokenBehind(t *testing.T) {
 	}
 	// A bad link signs nobody in.
 	c2 := f.browser(t)
-	resp, _ = do(t, c2, "GET", f.srv.URL+"/console/?token=expired-or-forged", nil)
+	resp, _ = f.followLink(t, c2, "expired-or-forged")
 	if resp.StatusCode != http.StatusUnauthorized || len(c2.Jar.Cookies(mustURL(t, f.srv.URL+"/console/"))) != 0 {
 		t.Fatalf("bad link: %d, cookies %v", resp.StatusCode, c2.Jar.Cookies(mustURL(t, f.srv.URL+"/console/")))
 	}
@@ -374,5 +465,52 @@ func TestDeliveryLinksToItsWorkflow(t *testing.T) {
 	resp, page := do(t, c, "GET", f.srv.URL+"/console/deliveries/d1", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `href="http://ui.example/workflows/delivery-d1"`) {
 		t.Fatalf("delivery page: %d\n%.3000s", resp.StatusCode, page)
+	}
+}
+
+var versionField = regexp.MustCompile(`name="version" value="([^"]*)"`)
+
+// TestEditConflictIsShownNotLost: two people edit the same webhook; the
+// second save is refused with a page that says so, keeps what was typed,
+// and saves only when sent again knowingly.
+func TestEditConflictIsShownNotLost(t *testing.T) {
+	f := newFixture(t, false)
+	f.api.w2Version, f.api.w2Desc = 0.2, "as opened"
+	c := f.browser(t)
+	csrf := f.signIn(t, c, adminTok)
+	edit := f.srv.URL + "/console/webhooks/w2"
+	_, page := do(t, c, "GET", edit, nil)
+	m := versionField.FindStringSubmatch(page)
+	if m == nil || m[1] != "0.2" {
+		t.Fatalf("the edit form does not carry the version it shows:\n%s", page)
+	}
+	form := url.Values{"csrf": {csrf}, "version": {m[1]}, "name": {"edited"}, "webhookType": {"Generic"},
+		"endpoint": {"https://e.x"}, "eventTypes": {"*"}, "enabled": {"on"}, "description": {"mine"}}
+	// Someone else saves first.
+	f.api.mu.Lock()
+	f.api.w2Version, f.api.w2Desc = 0.3, "theirs"
+	f.api.mu.Unlock()
+	resp, page := do(t, c, "POST", edit, form)
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "Not saved: this webhook was changed after you opened it") ||
+		!strings.Contains(page, "saved version 0.3") || !strings.Contains(page, "you opened version 0.2") {
+		t.Fatalf("a save over someone else's: %d\n%s", resp.StatusCode, page)
+	}
+	if !strings.Contains(page, ">mine</textarea>") {
+		t.Fatalf("what was typed is gone:\n%s", page)
+	}
+	if f.api.w2Desc != "theirs" {
+		t.Fatalf("their change was overwritten: %q", f.api.w2Desc)
+	}
+	// Saving again, from the conflict page's form, is a knowing choice.
+	m = versionField.FindStringSubmatch(page)
+	if m == nil || m[1] != "0.3" {
+		t.Fatalf("the conflict page's form should carry the current version: %v", m)
+	}
+	form.Set("version", m[1])
+	if resp, _ := do(t, c, "POST", edit, form); resp.StatusCode != http.StatusSeeOther || f.api.w2Desc != "mine" {
+		t.Fatalf("saving again: %d, stored %q", resp.StatusCode, f.api.w2Desc)
+	}
+	if fmt.Sprint(f.api.w2Puts) != "[0.2 0.3]" {
+		t.Fatalf("the console's PUTs asked for versions %v, want the form's [0.2 0.3]", f.api.w2Puts)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // webhookForm is the create and edit form: OpenMetadata's webhook fields
@@ -35,10 +36,23 @@ type webhookForm struct {
 	SampleData      string
 	// OpenMetadata's recipients, which only OpenMetadata itself acts on.
 	SendToAdmins, SendToOwners, SendToFollowers bool
+	// Version is the webhook's version the edit form was opened at; the
+	// API refuses the save if someone saved another one since.
+	Version string
 
 	// Errors maps a form field to its message; FormError is the rest.
 	Errors    map[string]string
 	FormError string
+	// Conflict is set when a save was refused because the webhook changed
+	// after the form was opened.
+	Conflict *conflict
+}
+
+// conflict says who changed a webhook while someone else was editing it.
+type conflict struct {
+	Yours, Theirs string // versions
+	By            string
+	At            time.Time
 }
 
 var webhookTypes = []string{"Generic", "Slack", "MSTeams", "GoogleChat", "Custom"}
@@ -59,7 +73,7 @@ func formOf(r *http.Request) *webhookForm {
 		FiltersJSON: v("filtersJSON"), Headers: r.PostFormValue("headers"), SecretKey: v("secretKey"),
 		Timeout: v("timeout"), Enabled: r.PostFormValue("enabled") == "on", PayloadFormat: v("payloadFormat"),
 		RetrySchedule: v("retrySchedule"), PayloadTemplate: r.PostFormValue("payloadTemplate"),
-		SampleType: v("sampleType"), SampleData: v("sampleData"),
+		SampleType: v("sampleType"), SampleData: v("sampleData"), Version: v("version"),
 		SendToAdmins: r.PostFormValue("sendToAdmins") == "on", SendToOwners: r.PostFormValue("sendToOwners") == "on",
 		SendToFollowers: r.PostFormValue("sendToFollowers") == "on",
 		Errors:          map[string]string{},
@@ -76,7 +90,7 @@ func formFromWebhook(w apiWebhook) *webhookForm {
 		RetrySchedule: strings.Join(w.WebhookConfig.RetrySchedule, ", "), PayloadTemplate: w.WebhookConfig.PayloadTemplate,
 		SendToAdmins: w.WebhookConfig.SendToAdmins, SendToOwners: w.WebhookConfig.SendToOwners,
 		SendToFollowers: w.WebhookConfig.SendToFollowers,
-		Errors:          map[string]string{},
+		Version:         formatVersion(w.Version), Errors: map[string]string{},
 	}
 	if f.PayloadFormat == "" {
 		f.PayloadFormat = "webhookd"
@@ -138,6 +152,11 @@ func (f *webhookForm) apply(doc map[string]any) map[string]any {
 	}
 	if f.ID == "" && f.TenantID != "" {
 		doc["tenantId"] = f.TenantID
+	}
+	if v, err := strconv.ParseFloat(f.Version, 64); err == nil && f.ID != "" {
+		// The version the form was opened at, not the one just read: a
+		// save over someone else's is refused (409).
+		doc["version"] = v
 	}
 	doc["name"] = f.Name
 	set(doc, "description", f.Description)
@@ -282,6 +301,9 @@ func (f *webhookForm) apiErrorOn(e *apiError) {
 	}
 	f.Errors[field] = msg
 }
+
+// formatVersion writes a version as the API does (0.1, 1.2).
+func formatVersion(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 
 // failed reports whether the form has errors.
 func (f *webhookForm) failed() bool { return len(f.Errors) > 0 || f.FormError != "" }

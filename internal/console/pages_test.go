@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/secrets"
 )
@@ -72,7 +73,8 @@ func newPagesConsole(t *testing.T) (*pagesAPI, *httptest.Server, *http.Client) {
 		t.Fatal(err)
 	}
 	a := &pagesAPI{}
-	c, err := New(Deps{Logger: slog.New(slog.DiscardHandler), API: a, Sealer: keys})
+	c, err := New(Deps{Logger: slog.New(slog.DiscardHandler), API: a, Sealer: keys,
+		Revocations: &revocations{revoked: map[string]time.Time{}}})
 	if err != nil {
 		t.Fatal(err)
 	}

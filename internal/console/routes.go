@@ -12,6 +12,8 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/sign-in", c.signInPage)
 	m.HandleFunc("POST /console/sign-in", c.signIn)
 	m.HandleFunc("POST /console/sign-out", c.signedIn(c.signOut))
+	m.HandleFunc("GET /console/sign-in-link", c.linkLanding)
+	m.HandleFunc("POST /console/switch", c.signedIn(c.switchSession))
 
 	m.HandleFunc("GET /console/webhooks", c.signedIn(c.webhooks))
 	m.HandleFunc("GET /console/webhooks/new", c.signedIn(c.newWebhook))
@@ -60,7 +62,11 @@ func (c *Console) staticFiles() http.Handler {
 // console's own origin.
 func (c *Console) signedIn(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s := c.readSession(r)
+		s, err := c.readSession(r)
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
 		if s == nil && hasSessionCookie(r) {
 			// An ended or foreign session: sign in again, never fall back
 			// to the open API's admin (a tenant's portal would turn into

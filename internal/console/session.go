@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -21,6 +22,9 @@ const (
 // session is the signed-in caller, kept in an encrypted, HttpOnly,
 // SameSite=Strict cookie: the token never reaches page scripts or URLs.
 type session struct {
+	// ID names the session in the revocation list: signing out revokes it,
+	// so a copy of the cookie stops working too.
+	ID       string `json:"i"`
 	Token    string `json:"t,omitempty"` // empty when the API is open
 	Role     string `json:"r"`           // admin or tenant
 	Tenant   string `json:"n,omitempty"`
@@ -32,6 +36,19 @@ type session struct {
 }
 
 func (s *session) IsAdmin() bool { return s.Role == "admin" }
+
+// Who names the principal the session acts as ("the admin", "tenant acme
+// (read-only)"); two sessions with the same Who may do the same things.
+func (s *session) Who() string {
+	who := "the admin"
+	if !s.IsAdmin() {
+		who = "tenant " + s.Tenant
+	}
+	if s.ReadOnly {
+		who += " (read-only)"
+	}
+	return who
+}
 
 // canWrite reports whether the token may change things.
 func (s *session) CanWrite() bool { return !s.ReadOnly }
@@ -67,28 +84,50 @@ func (c *Console) newSession(r *http.Request, token string) (*session, error) {
 	if t, err := time.Parse(time.RFC3339Nano, who.ExpiresAt); err == nil && t.Before(expires) {
 		expires = t
 	}
+	return &session{ID: randomString(), Token: token, Role: who.Role, Tenant: who.TenantID, ReadOnly: who.ReadOnly,
+		CSRF: randomString(), Expires: expires.Unix()}, nil
+}
+
+func randomString() string {
 	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return &session{Token: token, Role: who.Role, Tenant: who.TenantID, ReadOnly: who.ReadOnly,
-		CSRF: base64.RawURLEncoding.EncodeToString(b), Expires: expires.Unix()}, nil
+	_, _ = rand.Read(b) // never fails; it would crash the program first
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // readSession returns the cookie's session, or nil when there is none or it
-// does not open (another key, tampered, expired).
-func (c *Console) readSession(r *http.Request) *session {
+// does not open (another key, tampered, expired, signed out). Telling a
+// signed-out session from a live one is one read of the revocation list;
+// the error is that read's.
+func (c *Console) readSession(r *http.Request) (*session, error) {
 	ck, err := r.Cookie(cookieName)
 	if err != nil || ck.Value == "" {
-		return nil
+		return nil, nil
 	}
 	plain, err := c.sealer.Decrypt(ck.Value, sessionAAD)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	var s session
-	if json.Unmarshal([]byte(plain), &s) != nil || s.CSRF == "" || time.Now().Unix() >= s.Expires {
-		return nil
+	if json.Unmarshal([]byte(plain), &s) != nil || s.ID == "" || s.CSRF == "" || time.Now().Unix() >= s.Expires {
+		return nil, nil
 	}
-	return &s
+	revoked, err := c.revoked.ConsoleSessionRevoked(r.Context(), s.ID)
+	if err != nil {
+		return nil, fmt.Errorf("console: read the revocation list: %w", err)
+	}
+	if revoked {
+		return nil, nil
+	}
+	return &s, nil
+}
+
+// revoke ends s on every replica: its cookie, and any copy of it, no
+// longer opens.
+func (c *Console) revoke(r *http.Request, s *session) error {
+	if err := c.revoked.RevokeConsoleSession(r.Context(), s.ID, time.Unix(s.Expires, 0)); err != nil {
+		return fmt.Errorf("console: revoke a session: %w", err)
+	}
+	return nil
 }
 
 func (c *Console) setSession(w http.ResponseWriter, r *http.Request, s *session) error {

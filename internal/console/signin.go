@@ -14,7 +14,12 @@ func (c *Console) index(w http.ResponseWriter, r *http.Request) {
 		c.signInWithLink(w, r, tok)
 		return
 	}
-	if c.readSession(r) != nil {
+	s, err := c.readSession(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	if s != nil {
 		c.redirect(w, r, "/console/webhooks")
 		return
 	}
@@ -33,24 +38,6 @@ func (c *Console) signInPage(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, http.StatusOK, "signin", view{Title: "Sign in", Session: &session{}})
 }
 
-// signInWithLink signs in with the token of a link a product gave its
-// customer, then leaves that address: the answer is a page that moves on
-// to the webhooks at once (a same-site navigation, so the SameSite=Strict
-// cookie goes along even when the link came from another site), and
-// console.js also removes the token from the address bar and history.
-func (c *Console) signInWithLink(w http.ResponseWriter, r *http.Request, token string) {
-	s, err := c.newSession(r, token)
-	if err != nil {
-		c.signInFailed(w, r, err, "This sign-in link is not valid or has expired. Ask for a new one, or paste a token.")
-		return
-	}
-	if err := c.setSession(w, r, s); err != nil {
-		c.fail(w, r, err)
-		return
-	}
-	c.render(w, r, http.StatusOK, "bounce", view{Title: "Signing in", Session: s, Data: "/console/webhooks"})
-}
-
 // signIn takes a pasted token.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
@@ -67,16 +54,17 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		c.signInFailed(w, r, err, "That token is not valid or has expired.")
 		return
 	}
-	if err := c.setSession(w, r, s); err != nil {
+	// Whoever was signed in here before is signed out.
+	current, err := c.readSession(r)
+	if err != nil {
 		c.fail(w, r, err)
 		return
 	}
-	c.redirect(w, r, "/console/webhooks")
+	c.replaceSession(w, r, current, s)
 }
 
 func (c *Console) signInFailed(w http.ResponseWriter, r *http.Request, err error, msg string) {
-	var e *apiError
-	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized {
+	if !isUnauthorized(err) {
 		c.fail(w, r, err)
 		return
 	}
@@ -84,7 +72,19 @@ func (c *Console) signInFailed(w http.ResponseWriter, r *http.Request, err error
 	c.render(w, r, http.StatusUnauthorized, "signin", view{Title: "Sign in", Session: &session{}, Error: msg})
 }
 
+// isUnauthorized reports whether the API refused a token (401).
+func isUnauthorized(err error) bool {
+	var e *apiError
+	return errors.As(err, &e) && e.Status == http.StatusUnauthorized
+}
+
+// signOut ends the session everywhere: the browser forgets the cookie, and
+// the revocation list refuses it (and any copy of it) on every replica.
 func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
+	if err := c.revoke(r, sessionOf(r)); err != nil {
+		c.fail(w, r, err)
+		return
+	}
 	clearSession(w, r)
 	c.redirect(w, r, "/console/sign-in")
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -205,11 +206,31 @@ func (c *Console) updateWebhook(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, err)
 			return
 		}
+		if path, _ := e.field(); e.Status == http.StatusConflict && path == "version" {
+			c.editConflict(w, r, f)
+			return
+		}
 		f.apiErrorOn(e)
 		c.showWebhook(w, r, e.Status, wh, f, editPage{}, "")
 		return
 	}
 	c.redirect(w, r, "/console/webhooks/"+wh.ID+"?flash=saved")
+}
+
+// editConflict answers a save refused because someone saved the webhook
+// after this form was opened: the page says who and when, keeps what was
+// typed, and takes the current version, so that saving again replaces the
+// other change knowingly (or reloading starts from it).
+func (c *Console) editConflict(w http.ResponseWriter, r *http.Request, f *webhookForm) {
+	current, _, err := c.loadWebhook(r)
+	if err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	f.Conflict = &conflict{Yours: f.Version, Theirs: formatVersion(current.Version), By: current.UpdatedBy,
+		At: time.UnixMilli(current.UpdatedAt).UTC()}
+	f.Version = f.Conflict.Theirs
+	c.showWebhook(w, r, http.StatusConflict, current, f, editPage{}, "")
 }
 
 func (c *Console) pauseWebhook(w http.ResponseWriter, r *http.Request) {

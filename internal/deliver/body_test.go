@@ -38,7 +38,7 @@ func TestBodyIsWhatPostSends(t *testing.T) {
 		if res := p.Post(context.Background(), r); res.Attempt.StatusCode != 200 {
 			t.Fatalf("%s: post: %+v", wh.Name, res.Attempt)
 		}
-		body, err := Body(r, now)
+		body, err := Body(t.Context(), r, now)
 		if err != nil || body != got {
 			t.Errorf("%s: Body = %q, %v; sent %q", wh.Name, body, err, got)
 		}
@@ -46,7 +46,7 @@ func TestBodyIsWhatPostSends(t *testing.T) {
 	leaky := models.Webhook{Name: "leaky", WebhookType: "Custom", SecretKey: secret, Endpoint: srv.URL,
 		Headers:         map[string]string{"Authorization": "Bearer abcdefghijkl"},
 		PayloadTemplate: `{"copied": "Bearer abcdefghijkl", "secret": "` + secret + `"}`}
-	body, err := Body(Request{Webhook: &leaky, Event: ev}, now)
+	body, err := Body(t.Context(), Request{Webhook: &leaky, Event: ev}, now)
 	if err != nil || strings.Contains(body, "abcdefghijkl") || strings.Contains(body, secret) || !strings.Contains(body, redact.Mask) {
 		t.Errorf("credentials in a template: Body = %q, %v", body, err)
 	}

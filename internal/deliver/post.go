@@ -71,16 +71,22 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 		return attempt.Result{Outcome: outcome, Attempt: rec}
 	}
 
-	req, err := p.buildRequest(ctx, r, started)
+	// The webhook's timeout covers rendering the body too: a Custom
+	// template that runs long ends the attempt, within that time.
+	timeout := time.Duration(r.Webhook.TimeoutSeconds) * time.Second
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := p.buildRequest(reqCtx, r, started)
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (the worker is shutting down), not refused: retry.
+			return finish(attempt.Failure, err)
+		}
 		return finish(attempt.Rejected, err)
 	}
 	rec.RequestHeaders = redact.Headers(req.Header)
 
-	timeout := time.Duration(r.Webhook.TimeoutSeconds) * time.Second
-	reqCtx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	resp, err := p.Client.Do(req.WithContext(reqCtx))
+	resp, err := p.Client.Do(req)
 	if err != nil {
 		switch {
 		case errors.Is(err, safehttp.ErrBlockedAddress):
@@ -118,7 +124,7 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*http.Request, error) {
 	wh := r.Webhook
 	keys := signingSecrets(wh, now)
-	msgID, eventType, body, err := renderBody(r, keys)
+	msgID, eventType, body, err := renderBody(ctx, r, keys)
 	if err != nil {
 		return nil, fmt.Errorf("render body: %w", err)
 	}
@@ -148,23 +154,25 @@ func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*h
 	return req, nil
 }
 
-// signingSecrets are the secrets that sign now: the current one, and during
-// a rotation's grace period the previous one too (new first).
+// signingSecrets are the secrets that sign now: the current one, and each
+// secret a rotation replaced until its own grace period ends, newest first.
 func signingSecrets(wh *models.Webhook, now time.Time) []string {
 	keys := []string{wh.SecretKey}
-	if wh.PreviousSecretKey != "" && wh.PreviousSecretExpiresAt != nil && now.Before(*wh.PreviousSecretExpiresAt) {
-		keys = append(keys, wh.PreviousSecretKey)
+	for _, p := range wh.PreviousSecrets {
+		if p.Key != "" && now.Before(p.ExpiresAt) {
+			keys = append(keys, p.Key)
+		}
 	}
 	return keys
 }
 
 // renderBody returns the body and the id and type it is sent under: the
 // event's, or for a batch the batch delivery's id and "webhookd.batch".
-func renderBody(r Request, keys []string) (msgID, eventType string, body []byte, err error) {
+func renderBody(ctx context.Context, r Request, keys []string) (msgID, eventType string, body []byte, err error) {
 	wh := r.Webhook
 	if r.Batch == nil {
 		ev := r.Event
-		body, err = payload.Render(wh.WebhookType, payload.Options{
+		body, err = payload.Render(ctx, wh.WebhookType, payload.Options{
 			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: keys[0],
 		}, message(ev, wh.Name))
 		return ev.ID, ev.Type, body, err
@@ -227,8 +235,9 @@ func storableText(b []byte) string {
 const minCredential = 8
 
 // credentials are the webhook's secret values as they may appear in an
-// echoed request: the signing secrets and each credential header's value
-// with its words (the token of "Bearer <token>").
+// echoed request: the signing secrets, the endpoint's query values and user
+// info (as written and decoded), and each credential header's value with
+// its words (the token of "Bearer <token>").
 func credentials(wh *models.Webhook) []string {
 	var out []string
 	add := func(v string) {
@@ -237,7 +246,12 @@ func credentials(wh *models.Webhook) []string {
 		}
 	}
 	add(wh.SecretKey)
-	add(wh.PreviousSecretKey)
+	for _, v := range redact.URLCredentials(wh.Endpoint) {
+		add(v)
+	}
+	for _, p := range wh.PreviousSecrets {
+		add(p.Key)
+	}
 	for name, v := range wh.Headers {
 		if redact.IsCredential(name) {
 			add(v)

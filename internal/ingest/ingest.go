@@ -19,6 +19,7 @@ import (
 // ingestStore is what ingest writes.
 type ingestStore interface {
 	IngestEvents(ctx context.Context, ins []store.Ingestion) ([]store.Ingested, error)
+	TakeEvents(ctx context.Context, tenant string, n, perSecond int) error
 	PendingFanout(ctx context.Context, limit int) ([]models.Event, error)
 	CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error)
 }
@@ -37,6 +38,10 @@ type Ingester struct {
 	store   ingestStore
 	Matcher *Matcher
 	waker   Waker
+	// EventsPerSecond is each tenant's quota (TENANT_EVENTS_PER_SECOND; 0:
+	// none), held across every replica in the database: events past it
+	// are refused with a *store.QuotaError saying when they would fit.
+	EventsPerSecond int
 }
 
 // New returns an Ingester storing in s, matching with m and telling w of
@@ -68,6 +73,9 @@ func (in *Ingester) Ingest(ctx context.Context, ev models.Event) (Ingested, erro
 // never waits on Temporal: once it returns, the events are durable and the
 // starter (of this process, or of any other) starts their workflows.
 func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Ingested, error) {
+	if err := in.admit(ctx, evs); err != nil {
+		return nil, err
+	}
 	now := store.Now()
 	ins := make([]store.Ingestion, len(evs))
 	for i := range evs {
@@ -114,4 +122,30 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 	}
 	in.waker.Wake()
 	return out, nil
+}
+
+// admit takes the events from their tenants' quotas, before any work is
+// done for them.
+func (in *Ingester) admit(ctx context.Context, evs []models.Event) error {
+	if in.EventsPerSecond <= 0 {
+		return nil
+	}
+	perTenant := map[string]int{}
+	var tenants []string
+	for _, ev := range evs {
+		t := ev.TenantID
+		if t == "" {
+			t = models.DefaultTenant
+		}
+		if perTenant[t] == 0 {
+			tenants = append(tenants, t)
+		}
+		perTenant[t]++
+	}
+	for _, t := range tenants {
+		if err := in.store.TakeEvents(ctx, t, perTenant[t], in.EventsPerSecond); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestRenderBatch(t *testing.T) {
 		t.Fatalf("batch body\n got %s\nwant %s", body, want)
 	}
 	// Each inner event is byte for byte what a one-event delivery sends.
-	single, err := Render("Generic", Options{}, one)
+	single, err := Render(context.Background(), "Generic", Options{}, one)
 	if err != nil {
 		t.Fatal(err)
 	}

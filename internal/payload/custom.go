@@ -2,22 +2,18 @@ package payload
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"text/template"
-	"text/template/parse"
 	"time"
 )
 
 // templateName appears in text/template's errors ("template: payloadTemplate:1: ..."),
 // telling the user which of their settings is at fault.
 const templateName = "payloadTemplate"
-
-// maxCustomBody caps a template's output: data is finite, but nested
-// range loops can still multiply it into something no endpoint wants.
-const maxCustomBody = 1 << 20
 
 // templateData is what a Custom template sees: the Message fields
 // (.ID, .EventType, .TenantID, ...) and the generic envelope as .Envelope,
@@ -31,96 +27,61 @@ type templateData struct {
 }
 
 // ValidateTemplate checks a Custom webhook's template when it is saved: it
-// must parse, and rendering a sample message must give valid JSON. An empty
-// template is valid; it sends the generic envelope.
+// must parse, render a sample message as valid JSON, and stay within the
+// render budget for a sample whose data has wideSampleFields fields, so
+// work that grows with the square of an event's data is refused here
+// rather than at delivery. An empty template is valid; it sends the
+// generic envelope. The budget bounds the time it takes, so it needs no
+// context.
 func ValidateTemplate(tmpl string) error {
 	if strings.TrimSpace(tmpl) == "" {
 		return nil
 	}
-	t, err := parseCustom(tmpl)
-	if err != nil {
-		return err
-	}
-	if _, err := execCustom(t, sampleMessage()); err != nil {
+	ctx := context.Background()
+	if _, err := custom(ctx, tmpl, sampleMessage()); err != nil {
+		if errors.Is(err, errParse) {
+			return err
+		}
 		return fmt.Errorf("trial render with a sample message: %w", err)
 	}
-	return nil
-}
-
-func custom(tmpl string, m Message) ([]byte, error) {
-	t, err := parseCustom(tmpl)
-	if err != nil {
-		return nil, err
-	}
-	return execCustom(t, m)
-}
-
-func parseCustom(tmpl string) (*template.Template, error) {
-	t, err := template.New(templateName).
-		Funcs(template.FuncMap{"json": toJSON}).
-		Parse(tmpl)
-	if err != nil {
-		return nil, fmt.Errorf("parse custom payload template: %w", err)
-	}
-	if err := checkLoops(t.Tree.Root, 0); err != nil {
-		return nil, fmt.Errorf("%s: %w", templateName, err)
-	}
-	return t, nil
-}
-
-// maxRangeDepth bounds nested loops: a webhook body needs at most a list
-// inside a list, and deeper nesting over a large event multiplies CPU time.
-const maxRangeDepth = 2
-
-// checkLoops refuses what could run without bound: `range` over a number
-// (Go templates count up to it) and loops nested deeper than maxRangeDepth.
-func checkLoops(n parse.Node, depth int) error {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return nil
-		}
-		for _, c := range n.Nodes {
-			if err := checkLoops(c, depth); err != nil {
-				return err
-			}
-		}
-	case *parse.RangeNode:
-		if depth+1 > maxRangeDepth {
-			return fmt.Errorf("range loops may nest at most %d deep", maxRangeDepth)
-		}
-		for _, cmd := range n.Pipe.Cmds {
-			for _, arg := range cmd.Args {
-				if _, ok := arg.(*parse.NumberNode); ok {
-					return errors.New("range over a number is not allowed")
-				}
-			}
-		}
-		if err := checkLoops(n.List, depth+1); err != nil {
-			return err
-		}
-		return checkLoops(n.ElseList, depth)
-	case *parse.IfNode:
-		if err := checkLoops(n.List, depth); err != nil {
-			return err
-		}
-		return checkLoops(n.ElseList, depth)
-	case *parse.WithNode:
-		if err := checkLoops(n.List, depth); err != nil {
-			return err
-		}
-		return checkLoops(n.ElseList, depth)
+	// The wide sample has another shape than the one the template was
+	// written for, so only an overrun counts.
+	if _, err := custom(ctx, tmpl, wideSampleMessage()); errors.Is(err, ErrRenderBudget) {
+		return fmt.Errorf("trial render with a sample message whose data has %d fields: %w", wideSampleFields, err)
 	}
 	return nil
 }
 
-func execCustom(t *template.Template, m Message) ([]byte, error) {
+// errParse marks a template that does not parse.
+var errParse = errors.New("parse custom payload template")
+
+// custom renders tmpl for m within a fresh render budget, which also ends
+// when ctx does.
+func custom(ctx context.Context, tmpl string, m Message) ([]byte, error) {
+	if len(tmpl) > MaxTemplateSize {
+		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", errParse, templateName, len(tmpl), MaxTemplateSize)
+	}
+	b := newBudget(ctx, time.Now())
+	t, err := template.New(templateName).Funcs(b.userFuncs()).Parse(tmpl)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errParse, err)
+	}
+	instrument(t)
+	t.Funcs(b.internalFuncs())
 	env, err := envelopeMap(m)
 	if err != nil {
 		return nil, err
 	}
-	out := cappedBuffer{max: maxCustomBody}
+	out := cappedBuffer{max: MaxCustomBody}
 	if err := t.Execute(&out, templateData{Message: m, Envelope: env}); err != nil {
+		switch {
+		case b.stopped != nil:
+			// Said plainly, where it happened, without the budget's own
+			// function names.
+			return nil, fmt.Errorf("%s: %w", where(err), b.stopped)
+		case errors.Is(err, ErrRenderBudget): // the output cap
+			return nil, fmt.Errorf("%s: %w", templateName, err)
+		}
 		return nil, fmt.Errorf("execute custom payload template: %w", err)
 	}
 	body := out.Bytes()
@@ -137,14 +98,18 @@ func execCustom(t *template.Template, m Message) ([]byte, error) {
 	return body, nil
 }
 
-// toJSON is the template's json func, so values are quoted and escaped
-// instead of pasted into the JSON text.
-func toJSON(v any) (string, error) {
-	b, err := marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("json: %w", err)
+// where is the place text/template names in an execution error
+// ("payloadTemplate:1:28"), or the template's name.
+func where(err error) string {
+	var exec template.ExecError
+	if errors.As(err, &exec) {
+		if rest, ok := strings.CutPrefix(exec.Err.Error(), "template: "); ok {
+			if loc, _, ok := strings.Cut(rest, ": "); ok {
+				return loc
+			}
+		}
 	}
-	return string(b), nil
+	return templateName
 }
 
 // envelopeMap decodes the generic envelope for .Envelope. UseNumber keeps
@@ -171,7 +136,7 @@ type cappedBuffer struct {
 
 func (c *cappedBuffer) Write(p []byte) (int, error) {
 	if c.Len()+len(p) > c.max {
-		return 0, fmt.Errorf("output exceeds %d bytes", c.max)
+		return 0, fmt.Errorf("%w: the output exceeds %d bytes", ErrRenderBudget, c.max)
 	}
 	return c.Buffer.Write(p)
 }
@@ -191,4 +156,25 @@ func sampleMessage() Message {
 		ChangeDescription: json.RawMessage(`{"fieldsAdded":[],"fieldsUpdated":[{"name":"description",` +
 			`"oldValue":"old","newValue":"new"}],"fieldsDeleted":[]}`),
 	}
+}
+
+// wideSampleFields is how many fields the wide sample's data has: one loop
+// over them is cheap, a loop inside a loop over them is over the budget.
+const wideSampleFields = 400
+
+// wideSampleMessage is the sample with data of wideSampleFields null
+// fields, both as .Data and as .Envelope.data.
+func wideSampleMessage() Message {
+	m := sampleMessage()
+	var sb strings.Builder
+	sb.WriteByte('{')
+	for i := range wideSampleFields {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"field%03d":null`, i)
+	}
+	sb.WriteByte('}')
+	m.Data = json.RawMessage(sb.String())
+	return m
 }

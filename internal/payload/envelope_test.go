@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ func runFailed() Message {
 
 func mustRender(t *testing.T, typ models.WebhookType, tmpl string, m Message) []byte {
 	t.Helper()
-	body, err := Render(typ, Options{Template: tmpl}, m)
+	body, err := Render(context.Background(), typ, Options{Template: tmpl}, m)
 	if err != nil {
 		t.Fatalf("Render(%s): %v", typ, err)
 	}
@@ -120,7 +121,7 @@ func TestRenderRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Render(tt.typ, Options{Format: tt.format}, tt.m)
+			_, err := Render(context.Background(), tt.typ, Options{Format: tt.format}, tt.m)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("Render error = %v, want one containing %q", err, tt.wantErr)
 			}

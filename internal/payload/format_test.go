@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -38,7 +39,7 @@ func TestDefaultFormatChangesNothing(t *testing.T) {
 				{Format: FormatWebhookd, Template: tmpl, Secret: "s3cret"},
 				{Template: tmpl, Secret: "s3cret"},
 			} {
-				got, err := Render(typ, o, tableUpdated(false))
+				got, err := Render(context.Background(), typ, o, tableUpdated(false))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -2,6 +2,7 @@ package payload
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -29,7 +30,7 @@ type received struct {
 // with secrets (newest first) is signed, and posts it to a test server.
 func deliverOM(t *testing.T, m Message, secrets []string) received {
 	t.Helper()
-	body, err := Render(models.WebhookGeneric, Options{Format: FormatOpenMetadata, Secret: secrets[0]}, m)
+	body, err := Render(context.Background(), models.WebhookGeneric, Options{Format: FormatOpenMetadata, Secret: secrets[0]}, m)
 	if err != nil {
 		t.Fatal(err)
 	}

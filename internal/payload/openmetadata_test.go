@@ -2,6 +2,7 @@ package payload
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -57,7 +58,7 @@ const (
 
 func renderOM(t *testing.T, m Message, secret string) []byte {
 	t.Helper()
-	body, err := Render(models.WebhookGeneric, Options{Format: FormatOpenMetadata, Secret: secret}, m)
+	body, err := Render(context.Background(), models.WebhookGeneric, Options{Format: FormatOpenMetadata, Secret: secret}, m)
 	if err != nil {
 		t.Fatalf("Render(openmetadata): %v", err)
 	}

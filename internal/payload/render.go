@@ -5,6 +5,7 @@
 package payload
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -50,15 +51,18 @@ type Options struct {
 // Render returns the body a webhook of type t with options o sends for m.
 // A Format that does not apply to t (see FormatApplies) is an error, not
 // silently ignored: the API refuses such webhooks, so one here is a bug.
-func Render(t models.WebhookType, o Options, m Message) ([]byte, error) {
-	body, err := render(t, o, m)
+// A Custom template renders within its render budget (MaxRenderSteps and
+// the others), which also ends when ctx does; an overrun wraps
+// ErrRenderBudget.
+func Render(ctx context.Context, t models.WebhookType, o Options, m Message) ([]byte, error) {
+	body, err := render(ctx, t, o, m)
 	if err != nil {
 		return nil, fmt.Errorf("render %s body for event %q: %w", t, m.ID, err)
 	}
 	return body, nil
 }
 
-func render(t models.WebhookType, o Options, m Message) ([]byte, error) {
+func render(ctx context.Context, t models.WebhookType, o Options, m Message) ([]byte, error) {
 	if !FormatApplies(t, o.Format) {
 		return nil, fmt.Errorf("payload format %q does not apply to %s webhooks", o.Format, t)
 	}
@@ -83,7 +87,7 @@ func render(t models.WebhookType, o Options, m Message) ([]byte, error) {
 		if strings.TrimSpace(o.Template) == "" {
 			return envelope(m)
 		}
-		return custom(o.Template, m)
+		return custom(ctx, o.Template, m)
 	default:
 		return nil, fmt.Errorf("unknown webhook type %q", t)
 	}

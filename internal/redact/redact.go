@@ -11,24 +11,86 @@ import (
 // Mask replaces a hidden value.
 const Mask = "********"
 
-// URL returns raw without user info and with every query value masked
-// (Google Chat and many others put tokens in the query string). Keys stay,
-// so the log still says which parameters were sent.
+// URL is raw as attempt logs show it: Endpoint's masks, without the
+// fragment (never sent).
 func URL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparsable URL)"
 	}
-	u.User = nil
 	u.Fragment, u.RawFragment = "", ""
-	if u.RawQuery != "" {
-		q := u.Query()
-		for k := range q {
-			q[k] = []string{Mask}
-		}
-		u.RawQuery = q.Encode()
+	return masked(u)
+}
+
+// Endpoint is a webhook's endpoint as reads show it: every query value (and
+// a query word without a value) and the user info replaced by the Mask,
+// the rest as written, so the read says which parameters are sent without
+// their values (Google Chat, Azure and many others put tokens there). A
+// URL with nothing to hide reads back unchanged.
+func Endpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	return u.String()
+	return masked(u)
+}
+
+func masked(u *url.URL) string {
+	user := ""
+	if u.User != nil {
+		// Written by hand: url.User would escape the mask's asterisks.
+		user = Mask + "@"
+		if _, ok := u.User.Password(); ok {
+			user = Mask + ":" + Mask + "@"
+		}
+		u.User = nil
+	}
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=" + Mask
+			} else if p != "" {
+				parts[i] = Mask
+			}
+		}
+		u.RawQuery = strings.Join(parts, "&")
+	}
+	out := u.String()
+	if user != "" {
+		if rest, ok := strings.CutPrefix(out, u.Scheme+"://"); ok {
+			out = u.Scheme + "://" + user + rest
+		}
+	}
+	return out
+}
+
+// URLCredentials are the values Endpoint masks (user, password and query
+// values, as written and decoded), for finding them where a receiver
+// echoes them back.
+func URLCredentials(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if u.User != nil {
+		out = append(out, u.User.Username())
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	for _, p := range strings.Split(u.RawQuery, "&") {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok {
+			v = k
+		}
+		out = append(out, v)
+		if d, err := url.QueryUnescape(v); err == nil && d != v {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Origin is the scheme and host of a URL, for places that keep no secret

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -46,6 +47,30 @@ func TestOriginKeepsNoPathOrQuery(t *testing.T) {
 	} {
 		if got := Origin(in); got != want {
 			t.Errorf("Origin(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.com/hooks": "https://example.com/hooks",
+		"https://chat.googleapis.com/v1/spaces/AAA/messages?key=K1&token=T%2B2": "https://chat.googleapis.com/v1/spaces/AAA/messages?key=********&token=********",
+		"https://user:pw@example.com/h":                                         "https://********:********@example.com/h",
+		"https://tok@example.com/h?flag&b=&c=3#frag":                            "https://********@example.com/h?********&b=********&c=********#frag",
+		"https://example.com/a%20b?x=1":                                         "https://example.com/a%20b?x=********",
+	} {
+		if got := Endpoint(in); got != want {
+			t.Errorf("Endpoint(%q) = %q, want %q", in, got, want)
+		}
+		// The mask of a mask is itself: a read sent back reads the same.
+		if again := Endpoint(want); again != want {
+			t.Errorf("Endpoint(%q) = %q: masking a masked URL changed it", want, again)
+		}
+	}
+	creds := URLCredentials("https://u:p4ss@example.com/h?token=T%2B2&flag")
+	for _, want := range []string{"u", "p4ss", "T%2B2", "T+2", "flag"} {
+		if !slices.Contains(creds, want) {
+			t.Errorf("URLCredentials lacks %q: %q", want, creds)
 		}
 	}
 }

@@ -32,19 +32,19 @@ const maxConnectResponse = 64 << 10
 // there: instead webhookd resolves the host itself, checks every address and
 // asks the proxy for a checked IP literal, which it cannot re-resolve.
 type proxyDialer struct {
-	proxyAddr    string // host:port, dialled as configured and never checked
-	auth         string // Proxy-Authorization value, or ""
-	allowPrivate bool
-	resolver     Resolver
-	dialer       *net.Dialer
+	proxyAddr string // host:port, dialled as configured and never checked
+	auth      string // Proxy-Authorization value, or ""
+	guard     *guard
+	resolver  Resolver
+	dialer    *net.Dialer
 }
 
-func newProxyDialer(opts Options) *proxyDialer {
+func newProxyDialer(opts Options, g *guard) *proxyDialer {
 	proxy := opts.Proxy
 	d := &proxyDialer{
-		proxyAddr:    proxy.Host,
-		allowPrivate: opts.AllowPrivate,
-		resolver:     opts.Resolver,
+		proxyAddr: proxy.Host,
+		guard:     g,
+		resolver:  opts.Resolver,
 		// No ControlContext: the proxy is the operator's choice and usually
 		// private; the endpoint addresses are checked in targets.
 		dialer: &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second},
@@ -121,13 +121,11 @@ func (d *proxyDialer) targets(ctx context.Context, network, addr string) ([]neti
 	var out []netip.AddrPort
 	seen := map[netip.Addr]bool{}
 	for _, ip := range ips {
-		if !d.allowPrivate {
-			if kind := blockedKind(ip); kind != "" {
-				if literal {
-					return nil, fmt.Errorf("%s is a %s address: %w", ip, kind, ErrBlockedAddress)
-				}
-				return nil, fmt.Errorf("%s resolves to %s, which is a %s address: %w", host, ip, kind, ErrBlockedAddress)
+		if reason := d.guard.why(ip); reason != "" {
+			if literal {
+				return nil, fmt.Errorf("%s is %s: %w", ip, reason, ErrBlockedAddress)
 			}
+			return nil, fmt.Errorf("%s resolves to %s, which is %s: %w", host, ip, reason, ErrBlockedAddress)
 		}
 		if ip.Zone() != "" {
 			// A zone names an interface of this host, meaningless to the proxy.

@@ -214,12 +214,12 @@ func TestProxyRefusesInternalBeforeContactingProxy(t *testing.T) {
 	for u, want := range map[string]string{
 		"http://private.example/":    "private.example resolves to 10.0.0.1, which is a private address",
 		"https://loop.example/":      "loop.example resolves to 127.0.0.1, which is a loopback address",
-		"http://mapped.example/":     "169.254.169.254, which is a link-local address",
+		"http://mapped.example/":     "::ffff:169.254.169.254, which is an IPv4-mapped address leading to 169.254.169.254, a link-local address",
 		"http://mixed.example/":      "mixed.example resolves to 10.0.0.1, which is a private address",
 		"https://mixed6.example/":    "fd00::1, which is a private",
 		"http://127.0.0.1:8080/":     "127.0.0.1 is a loopback address",
 		"http://[::1]/":              "::1 is a loopback address",
-		"http://[::ffff:10.0.0.1]/":  "10.0.0.1 is a private address",
+		"http://[::ffff:10.0.0.1]/":  "leading to 10.0.0.1, a private address",
 		"http://[fe80::1%25eth0]/":   "link-local",
 		"http://100.64.0.1:443/hook": "CGNAT",
 	} {
@@ -370,7 +370,7 @@ func TestProxyHangHonoursContext(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
 	start = time.Now()
-	conn, err := newProxyDialer(opts).DialContext(ctx, "tcp", "hooks.example:443")
+	conn, err := newProxyDialer(opts, newGuard(opts)).DialContext(ctx, "tcp", "hooks.example:443")
 	if conn != nil || !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
 		t.Errorf("dial: want Canceled promptly, got %v after %v", err, time.Since(start))
 	}
@@ -431,7 +431,7 @@ func TestProxyBytesAfterAnswerBelongToTunnel(t *testing.T) {
 	}()
 	opts := Options{Resolver: fakeResolver{"hooks.example": {"93.184.215.14"}}}
 	opts.Proxy, _ = ParseProxyURL("http://" + ln.Addr().String())
-	conn, err := newProxyDialer(opts).DialContext(context.Background(), "tcp", "hooks.example:443")
+	conn, err := newProxyDialer(opts, newGuard(opts)).DialContext(context.Background(), "tcp", "hooks.example:443")
 	if err != nil {
 		t.Fatal(err)
 	}

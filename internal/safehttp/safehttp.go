@@ -21,25 +21,21 @@ import (
 // wrapping error names the address and why it is internal.
 var ErrBlockedAddress = errors.New("refused: internal addresses are not allowed (ALLOW_PRIVATE_ENDPOINTS=true allows them)")
 
-// DialControl returns the net.Dialer check run on every connection attempt,
+// dialControl is the net.Dialer check run on every connection attempt,
 // on the IP actually being connected to: by then DNS has been resolved, so a
 // name pointing at 127.0.0.1, or one re-pointed there after validation
 // (DNS rebinding), is caught too.
-func DialControl(allowPrivate bool) func(ctx context.Context, network, address string, c syscall.RawConn) error {
-	return func(_ context.Context, _, address string, _ syscall.RawConn) error {
-		if allowPrivate {
-			return nil
-		}
-		ap, err := netip.ParseAddrPort(address)
-		if err != nil {
-			// Fail closed: an address we cannot judge is not dialled.
-			return fmt.Errorf("safehttp: unexpected dial address %q: %w", address, err)
-		}
-		if kind := blockedKind(ap.Addr()); kind != "" {
-			return fmt.Errorf("%s is a %s address: %w", ap.Addr(), kind, ErrBlockedAddress)
-		}
-		return nil
+func (g *guard) dialControl(_ context.Context, _, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		// Fail closed: an address we cannot judge (127.0.0.1%eth0, from
+		// [::ffff:127.0.0.1%eth0]) is not dialled.
+		return fmt.Errorf("safehttp: cannot judge dial address %q (%v): %w", address, err, ErrBlockedAddress)
 	}
+	if reason := g.why(ap.Addr()); reason != "" {
+		return fmt.Errorf("%s is %s: %w", ap.Addr(), reason, ErrBlockedAddress)
+	}
+	return nil
 }
 
 // Options configures NewClient.
@@ -52,22 +48,32 @@ type Options struct {
 	// webhookd has resolved and checked itself. The proxy's own address is
 	// not checked.
 	Proxy *url.URL
-	// Resolver resolves endpoint hosts when Proxy is set; nil means
-	// net.DefaultResolver. Without a proxy the dialer resolves as before.
+	// Resolver resolves endpoint hosts; nil means net.DefaultResolver. With
+	// a proxy webhookd resolves them itself; without one the dialer does,
+	// through Resolver when it is a *net.Resolver.
 	Resolver Resolver
+	// HostAddrs lists this host's own addresses, which deliveries may not
+	// reach either; nil means the addresses of its network interfaces.
+	// They are read by NewClient and again when older than
+	// hostAddrsRefresh.
+	HostAddrs func() ([]netip.Addr, error)
 }
 
 // NewClient returns the delivery client. It has no overall timeout: each
 // request carries the webhook's own deadline in its context.
 func NewClient(opts Options) *http.Client {
+	g := newGuard(opts)
 	dialer := &net.Dialer{
 		Timeout:        10 * time.Second,
 		KeepAlive:      30 * time.Second,
-		ControlContext: DialControl(opts.AllowPrivate),
+		ControlContext: g.dialControl,
+	}
+	if r, ok := opts.Resolver.(*net.Resolver); ok {
+		dialer.Resolver = r
 	}
 	dial := dialer.DialContext
 	if opts.Proxy != nil {
-		dial = newProxyDialer(opts).DialContext
+		dial = newProxyDialer(opts, g).DialContext
 	}
 	transport := &http.Transport{
 		// Not ProxyFromEnvironment, nor Options.Proxy here: the transport's

@@ -3,9 +3,11 @@ package safehttp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,7 +15,7 @@ import (
 )
 
 func TestDialControl(t *testing.T) {
-	refuse, allow := DialControl(false), DialControl(true)
+	refuse, allow := newGuard(Options{}).dialControl, newGuard(Options{AllowPrivate: true}).dialControl
 	for addr, wantKind := range map[string]string{
 		"127.0.0.1:80": "loopback", "[::1]:443": "loopback", "10.1.2.3:443": "private",
 		"[fe80::1%eth0]:80": "link-local", "[::ffff:169.254.169.254]:80": "link-local",
@@ -156,4 +158,85 @@ func get(c *http.Client, url string) (*http.Response, error) {
 	}
 	resp.Body.Close()
 	return resp, nil
+}
+
+// TestSpecialRangesRefusedAtDialTime: every address of blockedAddrs is
+// refused when a delivery dials it: as the URL's IP, through a name that
+// resolves to it, and both through EGRESS_PROXY, where the proxy is never
+// contacted. Public addresses pass the same checks.
+func TestSpecialRangesRefusedAtDialTime(t *testing.T) {
+	answers := map[string]netip.Addr{}
+	for i, b := range blockedAddrs {
+		answers[fmt.Sprintf("b%d", i)] = netip.MustParseAddr(b.addr).WithZone("")
+	}
+	for i, s := range publicAddrs {
+		answers[fmt.Sprintf("p%d", i)] = netip.MustParseAddr(s)
+	}
+	res := newFakeDNS(t, answers)
+	p := newConnectProxy(t)
+	clients := map[string]*http.Client{
+		"direct":        NewClient(Options{Resolver: res}),
+		"through proxy": NewClient(Options{Resolver: res, Proxy: p.url(t, "")}),
+	}
+	for i, b := range blockedAddrs {
+		ip := netip.MustParseAddr(b.addr)
+		host := strings.ReplaceAll(ip.String(), "%", "%25")
+		if ip.Is6() {
+			host = "[" + host + "]"
+		}
+		urls := []string{"http://" + host + ":8080/hook"}
+		if ip.Zone() == "" { // DNS has no zones
+			urls = append(urls, fmt.Sprintf("https://b%d.hooks.test/hook", i))
+		}
+		for how, c := range clients {
+			for _, u := range urls {
+				if _, err := get(c, u); !errors.Is(err, ErrBlockedAddress) {
+					t.Errorf("%s %s (%s): want ErrBlockedAddress, got %v", how, u, b.addr, err)
+				}
+			}
+		}
+	}
+	if n := p.accepted.Load(); n != 0 {
+		t.Errorf("the proxy was contacted %d time(s) for refused addresses", n)
+	}
+
+	g := newGuard(Options{})
+	d := newProxyDialer(Options{Resolver: res, Proxy: p.url(t, "")}, g)
+	for i, s := range publicAddrs {
+		ap := netip.AddrPortFrom(netip.MustParseAddr(s), 443)
+		if err := g.dialControl(context.Background(), "tcp", ap.String(), nil); err != nil {
+			t.Errorf("direct dial to %s: %v", ap, err)
+		}
+		if _, err := d.targets(context.Background(), "tcp", fmt.Sprintf("p%d.hooks.test:443", i)); err != nil {
+			t.Errorf("proxy targets for %s: %v", s, err)
+		}
+	}
+}
+
+// TestHostAddressRefusedAtDialTime: a receiver listening on one of this
+// host's own addresses gets nothing, directly or through the proxy, even
+// when that address is not in a special-purpose range (a public address
+// on the host's interface).
+func TestHostAddressRefusedAtDialTime(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	// The receiver is on 127.0.0.1; to the guard this host's address is
+	// 93.184.215.14 (listed by the injected HostAddrs), which a name
+	// resolves to, while the dial itself goes to the receiver.
+	public := netip.MustParseAddr("93.184.215.14")
+	hostAddrs := func() ([]netip.Addr, error) { return []netip.Addr{public}, nil }
+	g := newGuard(Options{HostAddrs: hostAddrs})
+	err := g.dialControl(context.Background(), "tcp", "93.184.215.14:443", nil)
+	if !errors.Is(err, ErrBlockedAddress) || !strings.Contains(err.Error(), "93.184.215.14 is an address of this host") {
+		t.Errorf("direct: %v", err)
+	}
+	p := newConnectProxy(t)
+	c := NewClient(Options{HostAddrs: hostAddrs, Proxy: p.url(t, ""), Resolver: fakeResolver{"self.example": {"93.184.215.14"}}})
+	if _, err := get(c, "https://self.example/"); !errors.Is(err, ErrBlockedAddress) || !strings.Contains(err.Error(), "this host") {
+		t.Errorf("through the proxy: %v", err)
+	}
+	if p.accepted.Load() != 0 || hits.Load() != 0 {
+		t.Errorf("proxy contacted %d times, receiver %d times", p.accepted.Load(), hits.Load())
+	}
 }

@@ -33,3 +33,10 @@ func (q quietTrace) Trace(ctx context.Context, begin time.Time, fc func() (strin
 		q.Interface.Trace(ctx, begin, fc, err)
 	}
 }
+
+// ParamsFilter keeps every statement's values out of the log: GORM asks the
+// logger it holds, and a wrapper that did not answer would have GORM inline
+// them (event data, secrets) into every logged statement.
+func (quietTrace) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
+}

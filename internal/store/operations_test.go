@@ -238,16 +238,15 @@ func TestConcurrentRotationsNeverLoseASecret(t *testing.T) {
 			t.Fatal(err)
 		}
 		read, _ := s.GetWebhook(ctx, w.ID)
-		until := store.Now().Add(time.Hour)
-		won, err := s.RotateSecret(ctx, w.ID, read.Version, "secret-b", "secret-a", &until, "one")
+		won, _, err := s.RotateSecret(ctx, read, "secret-b", time.Hour, "one")
 		if err != nil || won.SecretKey != "secret-b" {
 			t.Fatalf("first rotation: %+v %v", won, err)
 		}
-		if _, err := s.RotateSecret(ctx, w.ID, read.Version, "secret-c", "secret-a", &until, "two"); !errors.Is(err, store.ErrStale) {
+		if _, _, err := s.RotateSecret(ctx, read, "secret-c", time.Hour, "two"); !errors.Is(err, store.ErrStale) {
 			t.Fatalf("second rotation from the same read: %v, want ErrStale", err)
 		}
-		if got, _ := s.GetWebhook(ctx, w.ID); got.SecretKey != "secret-b" || got.PreviousSecretKey != "secret-a" {
-			t.Fatalf("after the refused rotation: %q, previous %q", got.SecretKey, got.PreviousSecretKey)
+		if got, _ := s.GetWebhook(ctx, w.ID); got.SecretKey != "secret-b" || len(got.PreviousSecrets) != 1 || got.PreviousSecrets[0].Key != "secret-a" {
+			t.Fatalf("after the refused rotation: %q, previous %+v", got.SecretKey, got.PreviousSecrets)
 		}
 	})
 }

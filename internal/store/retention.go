@@ -13,6 +13,9 @@ import (
 // PurgeResult counts rows a retention pass removed.
 type PurgeResult struct {
 	Events, Deliveries, Attempts int64
+	// ConsoleRevocations are sign-outs of console sessions that have
+	// expired since.
+	ConsoleRevocations int64
 }
 
 const purgeBatch = 500
@@ -46,9 +49,14 @@ const noneInProgress = `NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id
 
 // PurgeBefore deletes events created before cutoff, with their deliveries and
 // attempts, in small transactions, skipping any event that has a delivery
-// still in progress.
+// still in progress. The same pass forgets console sign-outs whose sessions
+// have expired.
 func (s *Store) PurgeBefore(ctx context.Context, cutoff time.Time) (PurgeResult, error) {
 	var total PurgeResult
+	var err error
+	if total.ConsoleRevocations, err = s.purgeConsoleRevocations(ctx, Now()); err != nil {
+		return total, err
+	}
 	for {
 		var keys []eventKey
 		err := s.db.WithContext(ctx).Model(&models.Event{}).Select("tenant_id, id").

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/webhookd/webhookd/internal/redact"
@@ -13,8 +14,9 @@ import (
 )
 
 // Webhook secrets (the signing secret, the previous one during a rotation,
-// and the values of credential-looking headers: Authorization, X-API-Key,
-// ...) are encrypted before they are written and decrypted after they are
+// the values of credential-looking headers: Authorization, X-API-Key, ...,
+// and an endpoint URL that carries credentials in its query or user info)
+// are encrypted before they are written and decrypted after they are
 // read, so that no plain secret reaches the database, its WAL or its
 // backups. Each value carries the id of the key that encrypted it and is
 // bound to its place (webhook id and field), so a copied value does not
@@ -25,6 +27,18 @@ import (
 func (s *Store) UseKeyring(k *secrets.Keyring) { s.keyring = k }
 
 func secretPlace(w *models.Webhook, field string) string { return "webhook/" + w.ID + "/" + field }
+
+// previousPlace binds every previous secret to the place the single
+// previous secret had before rotations kept several: rows migrated from
+// then decrypt unchanged, a previous secret still cannot pass for the
+// current one (or for another webhook's), and one previous secret passing
+// for another changes nothing.
+func previousPlace(w *models.Webhook) string { return secretPlace(w, "previousSecretKey") }
+
+func endpointPlace(w *models.Webhook) string { return secretPlace(w, "endpoint") }
+
+// hasURLCredentials reports whether an endpoint carries what reads mask.
+func hasURLCredentials(endpoint string) bool { return redact.Endpoint(endpoint) != endpoint }
 
 func headerPlace(w *models.Webhook, name string) string {
 	return "webhook/" + w.ID + "/header/" + strings.ToLower(name)
@@ -40,8 +54,20 @@ func (s *Store) sealed(w *models.Webhook) (*models.Webhook, error) {
 	if c.SecretKey, err = s.keyring.Encrypt(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
 		return nil, err
 	}
-	if c.PreviousSecretKey, err = s.keyring.Encrypt(w.PreviousSecretKey, secretPlace(w, "previousSecretKey")); err != nil {
-		return nil, err
+	if len(w.PreviousSecrets) > 0 {
+		c.PreviousSecrets = slices.Clone(w.PreviousSecrets)
+		for i, p := range c.PreviousSecrets {
+			if c.PreviousSecrets[i].Key, err = s.keyring.Encrypt(p.Key, previousPlace(w)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	c.EndpointSealed = ""
+	if hasURLCredentials(w.Endpoint) {
+		if c.EndpointSealed, err = s.keyring.Encrypt(w.Endpoint, endpointPlace(w)); err != nil {
+			return nil, err
+		}
+		c.Endpoint = redact.Endpoint(w.Endpoint)
 	}
 	if len(w.Headers) > 0 {
 		c.Headers = maps.Clone(w.Headers)
@@ -73,8 +99,16 @@ func (s *Store) open(w *models.Webhook) error {
 	if w.SecretKey, err = dec(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
 		return err
 	}
-	if w.PreviousSecretKey, err = dec(w.PreviousSecretKey, secretPlace(w, "previousSecretKey")); err != nil {
-		return err
+	if w.EndpointSealed != "" {
+		if w.Endpoint, err = dec(w.EndpointSealed, endpointPlace(w)); err != nil {
+			return err
+		}
+		w.EndpointSealed = ""
+	}
+	for i, p := range w.PreviousSecrets {
+		if w.PreviousSecrets[i].Key, err = dec(p.Key, previousPlace(w)); err != nil {
+			return err
+		}
 	}
 	for name, v := range w.Headers {
 		if redact.IsCredential(name) {
@@ -105,7 +139,7 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 	if s.keyring == nil {
 		return 0, errors.New("store: no keyring")
 	}
-	const columns = "id, version, secret_key, previous_secret_key, headers"
+	const columns = "id, version, endpoint, endpoint_sealed, secret_key, previous_secrets, headers"
 	rewritten := 0
 	for after := ""; ; {
 		var ws []models.Webhook
@@ -163,7 +197,10 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	stale := func(v string) bool {
 		return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
 	}
-	needs := stale(raw.SecretKey) || stale(raw.PreviousSecretKey)
+	needs := stale(raw.SecretKey) || stale(raw.EndpointSealed) || (raw.EndpointSealed == "" && hasURLCredentials(raw.Endpoint))
+	for _, p := range raw.PreviousSecrets {
+		needs = needs || stale(p.Key)
+	}
 	for name, v := range raw.Headers {
 		needs = needs || (redact.IsCredential(name) && stale(v))
 	}
@@ -172,6 +209,7 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	}
 	plain := raw
 	plain.Headers = maps.Clone(raw.Headers)
+	plain.PreviousSecrets = slices.Clone(raw.PreviousSecrets)
 	if err := s.open(&plain); err != nil {
 		return untouched, err
 	}
@@ -182,8 +220,9 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	// The version does not change: the secrets are the same, only their
 	// encryption is.
 	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", raw.ID, raw.Version).
-		Select("secret_key", "previous_secret_key", "headers").
-		Updates(&models.Webhook{SecretKey: sealed.SecretKey, PreviousSecretKey: sealed.PreviousSecretKey, Headers: sealed.Headers})
+		Select("endpoint", "endpoint_sealed", "secret_key", "previous_secrets", "headers").
+		Updates(&models.Webhook{Endpoint: sealed.Endpoint, EndpointSealed: sealed.EndpointSealed, SecretKey: sealed.SecretKey,
+			PreviousSecrets: sealed.PreviousSecrets, Headers: sealed.Headers})
 	if res.Error != nil {
 		return untouched, res.Error
 	}

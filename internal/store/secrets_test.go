@@ -17,12 +17,16 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	w := newWebhook("sealed")
 	w.SecretKey = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 	w.Headers = map[string]string{"Authorization": "Bearer tok-123456", "X-API-Key": "key-abcdef", "X-Team": "data"}
+	w.Endpoint = "https://chat.example.com/v1/spaces/A/messages?key=url-key-1&token=url-token-2"
 	if err := s.CreateWebhook(ctx, w); err != nil {
 		t.Fatal(err)
 	}
 	db := storetest.Inspect(t, url)
 	dump := db.Dump()
-	for _, plain := range []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "tok-123456", "key-abcdef"} {
+	if !strings.Contains(dump, "https://chat.example.com/v1/spaces/A/messages?key=********&token=********") {
+		t.Fatalf("the endpoint column should hold the masked URL: %s", dump)
+	}
+	for _, plain := range []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "tok-123456", "key-abcdef", "url-key-1", "url-token-2"} {
 		if strings.Contains(dump, plain) {
 			t.Fatalf("%q is stored in the clear: %s", plain, dump)
 		}
@@ -31,7 +35,8 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 		t.Fatalf("an ordinary header must stay readable: %s", dump)
 	}
 	got, err := s.GetWebhook(ctx, w.ID)
-	if err != nil || got.SecretKey != w.SecretKey || got.Headers["Authorization"] != "Bearer tok-123456" || got.Headers["X-API-Key"] != "key-abcdef" {
+	if err != nil || got.SecretKey != w.SecretKey || got.Headers["Authorization"] != "Bearer tok-123456" || got.Headers["X-API-Key"] != "key-abcdef" ||
+		got.Endpoint != w.Endpoint || got.EndpointSealed != "" {
 		t.Fatalf("read back: %+v %v", got, err)
 	}
 	// A ciphertext copied into another webhook's row does not decrypt there.
@@ -56,6 +61,7 @@ func TestEncryptSecretsCoversLegacyRowsAndRotation(t *testing.T) {
 	defer plainStore.Close()
 	legacy := newWebhook("legacy")
 	legacy.Headers = map[string]string{"Authorization": "Bearer legacy-token"}
+	legacy.Endpoint = "https://example.com/in?code=legacy-url-code"
 	if err := plainStore.CreateWebhook(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +81,8 @@ func TestEncryptSecretsCoversLegacyRowsAndRotation(t *testing.T) {
 		t.Fatalf("encrypt legacy: %d %v", n, err)
 	}
 	db := storetest.Inspect(t, url)
-	if dump := db.Dump(); strings.Contains(dump, "legacy-token") || strings.Contains(dump, `"secret_key":"s3cret"`) || !strings.Contains(dump, "enc:v1:k1:") {
+	if dump := db.Dump(); strings.Contains(dump, "legacy-token") || strings.Contains(dump, "legacy-url-code") ||
+		strings.Contains(dump, `"secret_key":"s3cret"`) || !strings.Contains(dump, "enc:v1:k1:") {
 		t.Fatalf("after encrypting: %s", dump)
 	}
 	if n, _ := s.EncryptSecrets(ctx, false); n != 0 {
@@ -92,7 +99,8 @@ func TestEncryptSecretsCoversLegacyRowsAndRotation(t *testing.T) {
 	}
 	newOnly, _ := secrets.ParseKeyring(newSpec)
 	s.UseKeyring(newOnly) // the old key retired
-	if got, err := s.GetWebhook(ctx, legacy.ID); err != nil || got.SecretKey != "s3cret" || got.Headers["Authorization"] != "Bearer legacy-token" {
+	if got, err := s.GetWebhook(ctx, legacy.ID); err != nil || got.SecretKey != "s3cret" || got.Headers["Authorization"] != "Bearer legacy-token" ||
+		got.Endpoint != "https://example.com/in?code=legacy-url-code" {
 		t.Fatalf("after retiring k1: %+v %v", got, err)
 	}
 }

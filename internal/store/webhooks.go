@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"time"
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
@@ -12,6 +11,10 @@ import (
 // CreateWebhook inserts w; a live webhook of its tenant with the same name
 // is ErrConflict. A webhook that names no tenant belongs to the default one.
 func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
+	return s.createWebhook(s.db.WithContext(ctx), w)
+}
+
+func (s *Store) createWebhook(db *gorm.DB, w *models.Webhook) error {
 	if w.TenantID == "" {
 		w.TenantID = models.DefaultTenant
 	}
@@ -22,7 +25,7 @@ func (s *Store) CreateWebhook(ctx context.Context, w *models.Webhook) error {
 	if err != nil {
 		return err
 	}
-	return translate(s.db.WithContext(ctx).Create(sealed).Error)
+	return translate(db.Create(sealed).Error)
 }
 
 // GetWebhook returns the webhook with id, soft-deleted or not.
@@ -121,7 +124,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVers
 		return ErrNotFound
 	}
 	cols := []string{"name", "display_name", "description", "webhook_type", "batch_size",
-		"event_filters", "endpoint", "secret_key", "headers", "timeout_seconds", "send_to_admins",
+		"event_filters", "endpoint", "endpoint_sealed", "secret_key", "headers", "timeout_seconds", "send_to_admins",
 		"send_to_owners", "send_to_followers", "payload_template", "payload_format", "retry_schedule", "batch_enabled",
 		"batch_max_wait_ms", "owner", "tags", "domain",
 		"version", "updated_by", "updated_at"}
@@ -282,36 +285,6 @@ func (s *Store) MatchableWebhooks(ctx context.Context, tenant string) ([]models.
 	err := s.db.WithContext(ctx).Select("id, tenant_id, enabled, deleted, paused, event_filters, batch_enabled, batch_size, batch_max_wait_ms").
 		Where("tenant_id = ? AND enabled AND NOT deleted", tenant).Order("id").Find(&ws).Error
 	return ws, err
-}
-
-// RotateSecret makes secret the webhook's signing secret. While graceUntil
-// (when not nil) has not passed, requests are also signed with previous.
-// readVersion is the version previous was read at: if the webhook changed
-// since (another rotation), nothing is written and the answer is ErrStale,
-// so that no returned secret is ever silently replaced.
-func (s *Store) RotateSecret(ctx context.Context, id string, readVersion float64, secret, previous string, graceUntil *time.Time, by string) (*models.Webhook, error) {
-	if !validID(id) {
-		return nil, ErrNotFound
-	}
-	w := &models.Webhook{ID: id, SecretKey: secret, PreviousSecretKey: previous, PreviousSecretExpiresAt: graceUntil}
-	sealed, err := s.sealed(w)
-	if err != nil {
-		return nil, err
-	}
-	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND NOT deleted AND version = ?", id, readVersion).
-		Select("secret_key", "previous_secret_key", "previous_secret_expires_at", "updated_by", "updated_at", "version").
-		Updates(map[string]any{"secret_key": sealed.SecretKey, "previous_secret_key": sealed.PreviousSecretKey,
-			"previous_secret_expires_at": graceUntil, "updated_by": by, "updated_at": Now(), "version": bumpVersion()})
-	if res.Error != nil {
-		return nil, translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		if _, err := s.GetWebhook(ctx, id); err != nil {
-			return nil, err
-		}
-		return nil, ErrStale
-	}
-	return s.GetWebhook(ctx, id)
 }
 
 // bumpVersion adds 0.1 to a webhook's version in SQL, in tenths: adding

@@ -36,7 +36,8 @@ const (
 
 // Rotate replaces a webhook's signing secret without breaking its
 // receiver: during the grace period every request carries signatures by
-// the new and the old secret, so the receiver can switch at its own pace.
+// the new and the old secret (and by those earlier rotations replaced,
+// until their own grace ends), so the receiver can switch at its own pace.
 // A rotation made since w was read is store.ErrStale.
 func (s *Service) Rotate(ctx context.Context, w *models.Webhook, r Rotation, by string) (Rotated, error) {
 	grace := defaultGrace
@@ -59,14 +60,7 @@ func (s *Service) Rotate(ctx context.Context, w *models.Webhook, r Rotation, by 
 			return Rotated{}, invalid("secretKey", "%v", err)
 		}
 	}
-	var previous string
-	var until *time.Time
-	if w.SecretKey != "" && w.SecretKey != secret && grace > 0 {
-		previous = w.SecretKey
-		t := time.Now().UTC().Add(grace).Truncate(time.Millisecond)
-		until = &t
-	}
-	saved, err := s.store.RotateSecret(ctx, w.ID, w.Version, secret, previous, until, by)
+	saved, until, err := s.store.RotateSecret(ctx, w, secret, grace, by)
 	if err != nil {
 		return Rotated{}, err
 	}

@@ -47,6 +47,9 @@ type Service struct {
 	// AllowPrivate lets endpoints name private, loopback and internal
 	// addresses (ALLOW_PRIVATE_ENDPOINTS).
 	AllowPrivate bool
+	// MaxPerTenant caps each tenant's live webhooks (TENANT_MAX_WEBHOOKS;
+	// 0: no cap): a create past it is a *store.QuotaError.
+	MaxPerTenant int
 }
 
 // New returns a Service writing to s, telling m of every change and acting
@@ -76,7 +79,7 @@ func (s *Service) Create(ctx context.Context, tenant string, in Spec, by string)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateWebhook(ctx, w); err != nil {
+	if err := s.store.CreateWebhookWithin(ctx, w, s.MaxPerTenant); err != nil {
 		return nil, nameTaken(err, w.Name)
 	}
 	s.matcher.Invalidate(w.TenantID)

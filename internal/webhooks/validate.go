@@ -72,9 +72,14 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	if cfg == nil {
 		return invalid("webhookConfig", "required, with at least an endpoint")
 	}
-	if err := checkEndpoint(cfg.Endpoint, allowPrivate); err != nil {
+	endpoint, err := unmaskEndpoint(cfg.Endpoint, w.Endpoint)
+	if err != nil {
 		return err
 	}
+	if err := checkEndpoint(endpoint, allowPrivate); err != nil {
+		return err
+	}
+	keep := credentialsFollow(w.Endpoint, endpoint)
 	secret := cfg.SecretKey
 	if secret == redact.Mask {
 		if w.SecretKey == "" {
@@ -88,7 +93,7 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	if err := checkHeaders(cfg.Headers); err != nil {
 		return err
 	}
-	headers, err := unmaskHeaders(cfg.Headers, w.Headers, w.Endpoint == "" || sameOrigin(w.Endpoint, cfg.Endpoint))
+	headers, err := unmaskHeaders(cfg.Headers, w.Headers, keep)
 	if err != nil {
 		return err
 	}
@@ -143,7 +148,7 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	w.Name, w.DisplayName, w.Description, w.WebhookType = in.Name, in.DisplayName, in.Description, typ
 	w.Enabled = in.Enabled == nil || *in.Enabled
 	w.BatchSize, w.EventFilters = batch, filters
-	w.Endpoint, w.SecretKey, w.Headers, w.TimeoutSeconds = cfg.Endpoint, secret, headers, timeout
+	w.Endpoint, w.SecretKey, w.Headers, w.TimeoutSeconds = endpoint, secret, headers, timeout
 	w.PayloadFormat, w.RetrySchedule = string(format), schedule
 	w.SendToAdmins, w.SendToOwners, w.SendToFollowers = isTrue(cfg.SendToAdmins), isTrue(cfg.SendToOwners), isTrue(cfg.SendToFollowers)
 	w.PayloadTemplate = cfg.PayloadTemplate
@@ -268,11 +273,19 @@ func checkBatching(b *Batching, typ models.WebhookType) (batchSettings, error) {
 	return out, nil
 }
 
+// credentialsFollow is the rule for every stored credential sent to the
+// receiver (credential headers, and any credential a webhook keeps for its
+// endpoint): a mask sent back keeps it only while the endpoint URL stays
+// exactly as stored. Whoever may edit a webhook but does not know its
+// credential must not be able to point it elsewhere (another host, or
+// another path on a shared receiver host) and collect it there. The
+// signing secret is not sent, so it is not bound to the URL.
+func credentialsFollow(stored, next string) bool { return stored != "" && stored == next }
+
 // unmaskHeaders replaces every credential header sent back as the mask (a
-// read document PUT back) with its stored value, only while the endpoint
-// keeps its origin: a stored credential is never sent to a host the writer
-// chose without knowing it (whoever may write could read it there).
-func unmaskHeaders(in, stored map[string]string, sameOrigin bool) (map[string]string, error) {
+// read document PUT back) with its stored value, only while keep
+// (credentialsFollow) holds.
+func unmaskHeaders(in, stored map[string]string, keep bool) (map[string]string, error) {
 	if len(in) == 0 {
 		return in, nil
 	}
@@ -292,12 +305,31 @@ func unmaskHeaders(in, stored map[string]string, sameOrigin bool) (map[string]st
 		if !ok || !redact.IsCredential(name) {
 			return nil, invalid("webhookConfig.headers."+name, "send the value itself, not its mask")
 		}
-		if !sameOrigin {
-			return nil, invalid("webhookConfig.headers."+name, "the endpoint moves to another host: send the value itself, not its mask")
+		if !keep {
+			return nil, invalid("webhookConfig.headers."+name,
+				"the endpoint URL changed: send the value itself, not its mask (a stored credential follows only an unchanged endpoint)")
 		}
 		out[name] = kept
 	}
 	return out, nil
+}
+
+// escapedMask is the mask as a client that re-encodes query values writes it.
+var escapedMask = strings.Repeat("%2A", len(redact.Mask))
+
+// unmaskEndpoint reads an endpoint sent back as reads show it: the stored
+// URL's mask (its query values and user info hidden) keeps the stored URL;
+// a URL with a mask in it that is not exactly that is refused, since the
+// credentials it hides would follow a changed URL.
+func unmaskEndpoint(in, stored string) (string, error) {
+	switch {
+	case stored != "" && in == redact.Endpoint(stored):
+		return stored, nil
+	case strings.Contains(in, redact.Mask) || strings.Contains(strings.ToUpper(in), escapedMask):
+		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values and user info themselves, "+
+			"not their mask (the stored ones are kept only when the endpoint is sent back exactly as read)")
+	}
+	return in, nil
 }
 
 // Retry schedule bounds: at least one retry, at most ten, each wait long
@@ -329,12 +361,4 @@ func parseRetrySchedule(in []string) ([]int64, error) {
 		out[i] = d.Milliseconds()
 	}
 	return out, nil
-}
-
-// sameOrigin reports whether two endpoints have the same scheme and host
-// (port included).
-func sameOrigin(a, b string) bool {
-	ua, errA := url.Parse(a)
-	ub, errB := url.Parse(b)
-	return errA == nil && errB == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }

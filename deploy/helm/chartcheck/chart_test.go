@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
@@ -59,7 +60,31 @@ func TestTemplate(t *testing.T) {
 			checkHooks(t, r)
 			checkServices(t, r)
 			checkMonitoring(t, r)
+			checkAllowedHosts(t, r)
 		})
+	}
+}
+
+// checkAllowedHosts: the api answers the names it is reached by (its
+// Service inside the cluster, the Ingress host): webhookd refuses a Host
+// it does not know (421), probes and Prometheus come by IP.
+func checkAllowedHosts(t *testing.T, r rendered) {
+	o, ok := r.find("Deployment", name("-api"))
+	if !ok {
+		return // checkWorkloads says so
+	}
+	v, _ := env(o.value.(*appsv1.Deployment).Spec.Template.Spec.Containers[0], "ALLOWED_HOSTS")
+	hosts := strings.Split(v.Value, ",")
+	want := []string{name("-api"), name("-api") + "." + namespace + ".svc.cluster.local"}
+	if in, ok := r.find("Ingress", name("")); ok {
+		for _, rule := range in.value.(*networkingv1.Ingress).Spec.Rules {
+			want = append(want, rule.Host)
+		}
+	}
+	for _, h := range want {
+		if !slices.Contains(hosts, h) {
+			t.Errorf("the api's ALLOWED_HOSTS %q lacks %s: requests by that name would get 421", v.Value, h)
+		}
 	}
 }
 

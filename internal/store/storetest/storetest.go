@@ -79,8 +79,15 @@ func AdminURL(t testing.TB) string {
 
 func open(t testing.TB, databaseURL string) *store.Store {
 	t.Helper()
+	return OpenURL(t, databaseURL, slog.New(slog.DiscardHandler))
+}
+
+// OpenURL opens and migrates the database at databaseURL (from PostgresURL
+// or SQLiteURL), logging to log, and closes it when the test ends.
+func OpenURL(t testing.TB, databaseURL string, log *slog.Logger) *store.Store {
+	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(ctx, databaseURL, slog.New(slog.DiscardHandler))
+	s, err := store.Open(ctx, databaseURL, log)
 	if err != nil {
 		t.Fatalf("storetest: open: %v", err)
 	}

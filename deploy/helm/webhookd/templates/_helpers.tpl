@@ -149,3 +149,16 @@ imagePullSecrets:
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end -}}
+
+{{/* The Host names the api answers to besides IP addresses and localhost
+(webhookd refuses others, a guard against DNS rebinding): its Service's
+names inside the cluster, the Ingress host, and api.allowedHosts. Probes
+and Prometheus reach pods by IP and need none. */}}
+{{- define "webhookd.allowedHosts" -}}
+{{- $svc := printf "%s-api" (include "webhookd.fullname" .) -}}
+{{- $ns := .Release.Namespace -}}
+{{- $names := list $svc (printf "%s.%s" $svc $ns) (printf "%s.%s.svc" $svc $ns) (printf "%s.%s.svc.cluster.local" $svc $ns) -}}
+{{- if .Values.ingress.enabled }}{{ $names = append $names .Values.ingress.host }}{{ end -}}
+{{- $names = concat $names .Values.api.allowedHosts -}}
+{{- join "," $names -}}
+{{- end -}}

@@ -21,6 +21,27 @@ func Matches(filters []models.EventFilter, ev Event) bool {
 	return false
 }
 
+// MatchesWith is Matches for filters with content filters: programs[i] is
+// the compiled content filter of filters[i], nil when it has none (programs
+// itself may be nil). A filter matches when its eventType, entities and
+// terms match and then its program is true for ev.Content; with no Content
+// a program never is. Only filters with a program allocate, and only while
+// their program runs.
+func MatchesWith(filters []models.EventFilter, programs []*Program, ev Event) bool {
+	for i := range filters {
+		if !matchOne(&filters[i], &ev) {
+			continue
+		}
+		if i >= len(programs) || programs[i] == nil {
+			return true
+		}
+		if ev.Content != nil && programs[i].Matches(ev.Content) {
+			return true
+		}
+	}
+	return false
+}
+
 // SubscribesTo reports whether any filter's eventType takes events of type
 // typ, whatever their entity and fields: what a test sample may claim to be.
 func SubscribesTo(filters []models.EventFilter, typ string) bool {

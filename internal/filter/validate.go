@@ -65,3 +65,13 @@ func checkList(at string, list []string, terms bool) error {
 	}
 	return nil
 }
+
+// ValidateContent checks a content filter as a webhook is saved: path names
+// the field (eventFilters[0].filter) and the message is the compiler's, with
+// the place in the expression, or the cost refusal.
+func ValidateContent(path, expr string) error {
+	if _, err := CompileContent(expr); err != nil {
+		return fieldError(path, "%s", err.Error())
+	}
+	return nil
+}

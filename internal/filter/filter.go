@@ -1,6 +1,8 @@
 // Package filter decides which webhooks an event goes to (the eventFilters
 // of a webhook, described in the README). It is pure: no I/O. Matches runs for every (event, webhook)
-// pair on ingest, so it does not allocate.
+// pair on ingest, so it does not allocate. Content filters (CEL expressions
+// over the envelope, cel.go) are compiled when a webhook is saved and run
+// through MatchesWith only for the filters that have one.
 package filter
 
 import (

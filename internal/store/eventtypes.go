@@ -83,8 +83,11 @@ type EventTypePage struct {
 	// TenantID is whose catalog: that tenant's types and the global ones;
 	// models.GlobalTenant for the global ones alone; empty for every
 	// tenant's and the global ones (the admin).
-	TenantID  string
-	Limit     int
+	TenantID string
+	Limit    int
+	// AfterName and AfterID are the last row of the previous page. In one
+	// tenant's view names are unique, so the name alone will do (AfterID
+	// empty); every tenant's list needs both.
 	AfterName string
 	AfterID   string
 }
@@ -122,8 +125,11 @@ func (p EventTypePage) scopes() []string {
 func listEventTypes(db *gorm.DB, p EventTypePage) *gorm.DB {
 	scan := func(q *gorm.DB) *gorm.DB {
 		q = q.Model(&models.EventType{}).Where("NOT deleted")
-		if p.AfterName != "" {
+		switch {
+		case p.AfterID != "":
 			q = q.Where("(name, id) > (?, ?)", p.AfterName, p.AfterID)
+		case p.AfterName != "":
+			q = q.Where("name > ?", p.AfterName)
 		}
 		return q.Order("name, id").Limit(p.Limit)
 	}

@@ -266,6 +266,11 @@ func TestEventTypePaging(t *testing.T) {
 		if strings.Join(got, " ") != strings.Join(want, " ") {
 			t.Fatalf("paged %v, want %v", got, want)
 		}
+		// Within one tenant's view the name alone is a cursor.
+		page, _, err := s.ListEventTypes(ctx, store.EventTypePage{TenantID: "acme", Limit: 2, AfterName: "type.03"})
+		if err != nil || len(page) != 2 || page[0].Name != "type.04" || page[1].Name != "type.05" {
+			t.Fatalf("after type.03 by name: %v %v", page, err)
+		}
 	})
 }
 

@@ -37,6 +37,13 @@ const maxEventBytes = 1 << 20
 // on the events most producers post (a few KiB), filters cost microseconds.
 const CostLimit = 30_000_000
 
+// trackedCost is the estimate from which a program runs with the runtime
+// limit. Below it, the program has no loop and reads no value by its size
+// (every such call is priced at the size of a 1 MiB value, far above it):
+// it runs in time bounded by its own length, and tracking its cost would
+// only double or triple the time it takes.
+const trackedCost = 10_000
+
 // env is the one CEL environment of content filters: the standard library
 // plus string helpers, and the envelope's variables.
 var env = mustEnv()
@@ -70,7 +77,8 @@ func mustEnv() *cel.Env {
 type Program struct {
 	expr string
 	prg  cel.Program
-	// Cost is the worst-case cost estimate, at most CostLimit.
+	// Cost is the worst-case cost estimate, at most CostLimit. From
+	// trackedCost up, evaluation also stops at CostLimit.
 	Cost uint64
 }
 
@@ -117,7 +125,11 @@ func CompileContent(expr string) (*Program, error) {
 		return nil, &ExprError{Msg: fmt.Sprintf("may cost up to %s, above the limit of %d: "+
 			"the worst case takes every list and string of the event to be 1 MiB long: scan lists a few times at most, never a scan inside a scan", costText(est.Max), CostLimit)}
 	}
-	prg, err := env.Program(ast, cel.CostLimit(CostLimit), cel.EvalOptions(cel.OptOptimize))
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	if est.Max >= trackedCost {
+		opts = append(opts, cel.CostLimit(CostLimit))
+	}
+	prg, err := env.Program(ast, opts...)
 	if err != nil {
 		return nil, &ExprError{Msg: err.Error()}
 	}

@@ -3,6 +3,7 @@ package filter
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -181,6 +182,25 @@ func TestContentFilterRuntimeLimit(t *testing.T) {
 	if p.Matches(ev) {
 		t.Fatal("an evaluation stopped by the limit matched")
 	}
+	// Compiled filters that loop run with the limit; the sizes in the
+	// estimate keep them below it on any event ingest takes.
+	scan, err := CompileContent(`data.items.all(i, i > 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if scan.Cost < trackedCost {
+		t.Fatalf("a scan is estimated at %d, below the tracked cost", scan.Cost)
+	}
+	big := order(`{"items": [` + strings.Repeat("1,", 100_000) + `1]}`)
+	if ok, err := scan.Eval(big); !ok || err != nil {
+		t.Fatalf("a scan of 100,001 items: %v %v", ok, err)
+	}
+	// Those that do not loop are estimated far below it.
+	for _, expr := range []string{`data.amount > 100 && data.currency == "EUR"`, `has(data.a.b.c) || event.startsWith("x")`} {
+		if p, _ := CompileContent(expr); p.Cost >= trackedCost/100 {
+			t.Errorf("%s is estimated at %d", expr, p.Cost)
+		}
+	}
 }
 
 func TestMatchesWith(t *testing.T) {
@@ -298,5 +318,44 @@ func BenchmarkContentDecode(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		p.Matches(order(string(data)))
+	}
+}
+
+// BenchmarkMatches1000 is the matcher's work for one event against 1,000
+// webhooks subscribed to its type: without content filters, and with one
+// each (different thresholds, so no program is shared). The event's
+// envelope is decoded once per event, as the matcher would.
+func BenchmarkMatches1000(b *testing.B) {
+	const n = 1000
+	filters := []models.EventFilter{{EventType: "order.*"}}
+	programs := make([][]*Program, n)
+	for i := range programs {
+		p, err := CompileContent(fmt.Sprintf(`data.amount > %d && data.currency == "EUR"`, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		programs[i] = []*Program{p}
+	}
+	data := json.RawMessage(`{"amount": 500, "currency": "EUR", "orderId": 42, "customer": {"tier": "gold"}}`)
+	for _, withContent := range []bool{false, true} {
+		b.Run(map[bool]string{false: "without", true: "with"}[withContent], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ev := Event{Type: "order.created", Content: order(string(data))}
+				matched := 0
+				for i := range n {
+					var ps []*Program
+					if withContent {
+						ps = programs[i]
+					}
+					if MatchesWith(filters, ps, ev) {
+						matched++
+					}
+				}
+				if want := map[bool]int{false: n, true: 500}[withContent]; matched != want {
+					b.Fatalf("%d matched, want %d", matched, want)
+				}
+			}
+		})
 	}
 }

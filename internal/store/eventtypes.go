@@ -17,6 +17,15 @@ import (
 // its name with a global type, nor a global type with any tenant's, so a
 // name always means one type and the catalog can be addressed by name.
 
+// The conflicts particular to the catalog, beside a name taken in the
+// type's own scope (ErrConflict); both are ErrConflict too.
+var (
+	// ErrGlobalTypeName: a tenant's type may not have a global type's name.
+	ErrGlobalTypeName = fmt.Errorf("%w: a global event type has this name", ErrConflict)
+	// ErrTenantTypeName: a global type may not have any tenant's type's name.
+	ErrTenantTypeName = fmt.Errorf("%w: a tenant's event type has this name", ErrConflict)
+)
+
 // CreateEventType inserts t as version 1, with a new id. A live type of the
 // same name in its scope, or (no shadowing) a global type of that name for
 // a tenant's type, or any tenant's for a global type, is ErrConflict.
@@ -46,9 +55,9 @@ func (s *Store) CreateEventType(ctx context.Context, t *models.EventType) error 
 		}
 		if n > 0 {
 			if t.TenantID == models.GlobalTenant {
-				return fmt.Errorf("%w: a tenant has an event type called %q", ErrConflict, t.Name)
+				return ErrTenantTypeName
 			}
-			return fmt.Errorf("%w: a global event type is called %q", ErrConflict, t.Name)
+			return ErrGlobalTypeName
 		}
 		return tx.Create(t).Error
 	}))

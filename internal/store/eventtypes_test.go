@@ -127,7 +127,7 @@ func TestEventTypeNames(t *testing.T) {
 		}
 		mustCreateType(t, s, newEventType("beta", "order.created")) // another tenant's scope
 		if err := s.CreateEventType(ctx, newEventType(models.GlobalTenant, "order.created")); !errors.Is(err, store.ErrConflict) ||
-			!strings.Contains(err.Error(), "a tenant has an event type called") {
+			!errors.Is(err, store.ErrTenantTypeName) {
 			t.Fatalf("a global type over tenants' names: %v", err)
 		}
 		mustCreateType(t, s, newEventType(models.GlobalTenant, "user.signed_up"))
@@ -135,7 +135,7 @@ func TestEventTypeNames(t *testing.T) {
 			t.Fatalf("two global types of one name: %v", err)
 		}
 		if err := s.CreateEventType(ctx, newEventType("gamma", "user.signed_up")); !errors.Is(err, store.ErrConflict) ||
-			!strings.Contains(err.Error(), "a global event type is called") {
+			!errors.Is(err, store.ErrGlobalTypeName) {
 			t.Fatalf("a tenant shadowing a global type: %v", err)
 		}
 		// Soft delete frees the name.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
@@ -34,17 +35,8 @@ func (r *Recorder) Record(ctx context.Context, in workflows.RecordInput) error {
 		DeliveryID: in.DeliveryID, WebhookID: in.WebhookID,
 		DeliveryStatus: in.DeliveryStatus, NextAttemptAt: in.NextAttemptAt, WebhookStatus: in.WebhookStatus,
 	}
-	if a := in.Attempt; a != nil {
-		res.Attempt = &models.Attempt{
-			DeliveryID: in.DeliveryID, RunID: in.RunID, Number: a.Number, Trigger: a.Trigger,
-			RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders, ResponseHeaders: a.ResponseHeaders,
-			ResponseBody: a.ResponseBody, DurationMs: a.DurationMs, Error: a.Error,
-			StartedAt: a.StartedAt.UTC(), FinishedAt: a.FinishedAt.UTC(),
-		}
-		if a.StatusCode != 0 {
-			code := a.StatusCode
-			res.Attempt.ResponseStatus = &code
-		}
+	if in.Attempt != nil {
+		res.Attempt = in.Attempt.Row(in.DeliveryID, in.RunID)
 	}
 	if err := r.Store.RecordAttempt(ctx, res); err != nil {
 		return fmt.Errorf("record attempt %d of delivery %s: %w", numberOf(in.Attempt), in.DeliveryID, err)
@@ -55,7 +47,7 @@ func (r *Recorder) Record(ctx context.Context, in workflows.RecordInput) error {
 	return nil
 }
 
-func numberOf(a *workflows.AttemptRecord) int {
+func numberOf(a *attempt.Record) int {
 	if a == nil {
 		return 0
 	}

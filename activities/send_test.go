@@ -19,6 +19,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/webhookd/webhookd/activities"
+	"github.com/webhookd/webhookd/internal/attempt"
+	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
@@ -85,13 +87,15 @@ func newFixture(t *testing.T, endpoint string, edit func(w *models.Webhook)) *fi
 	return &fixture{
 		store: s, webhook: w, event: ev, delivery: d,
 		sender: &activities.Sender{
-			Store: s, Client: safehttp.NewClient(safehttp.Options{AllowPrivate: true}),
-			Version: "1.2.3", Now: func() time.Time { return time.Now().UTC() },
+			Store: s, Poster: &deliver.Poster{
+				Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: true}),
+				Version: "1.2.3", Now: func() time.Time { return time.Now().UTC() },
+			},
 		},
 	}
 }
 
-func (f *fixture) send(t *testing.T, attempt int) workflows.SendResult {
+func (f *fixture) send(t *testing.T, attempt int) attempt.Result {
 	t.Helper()
 	res, err := f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: attempt, Trigger: models.TriggerScheduled})
 	if err != nil {
@@ -109,7 +113,7 @@ func TestSendBuildsTheSignedRequest(t *testing.T) {
 	f := newFixture(t, rc.URL+"/hooks", nil)
 	res := f.send(t, 3)
 
-	if res.Outcome != workflows.OutcomeSuccess || res.Attempt == nil || res.Attempt.StatusCode != 200 {
+	if res.Outcome != attempt.Success || res.Attempt == nil || res.Attempt.StatusCode != 200 {
 		t.Fatalf("result = %+v", res)
 	}
 	h := rc.headers
@@ -166,17 +170,17 @@ func TestSendOutcomes(t *testing.T) {
 		name       string
 		status     int
 		retryAfter string
-		want       workflows.Outcome
+		want       attempt.Outcome
 		wantAfter  time.Duration
 	}{
-		{"204", 204, "", workflows.OutcomeSuccess, 0},
-		{"500", 500, "", workflows.OutcomeFailure, 0},
-		{"404", 404, "", workflows.OutcomeFailure, 0},
-		{"302 is not followed", 302, "", workflows.OutcomeFailure, 0},
-		{"410 gone", 410, "", workflows.OutcomeGone, 0},
-		{"429 with seconds", 429, "120", workflows.OutcomeFailure, 2 * time.Minute},
-		{"503 with junk", 503, "soon", workflows.OutcomeFailure, 0},
-		{"500 ignores Retry-After", 500, "120", workflows.OutcomeFailure, 0},
+		{"204", 204, "", attempt.Success, 0},
+		{"500", 500, "", attempt.Failure, 0},
+		{"404", 404, "", attempt.Failure, 0},
+		{"302 is not followed", 302, "", attempt.Failure, 0},
+		{"410 gone", 410, "", attempt.Gone, 0},
+		{"429 with seconds", 429, "120", attempt.Failure, 2 * time.Minute},
+		{"503 with junk", 503, "soon", attempt.Failure, 0},
+		{"500 ignores Retry-After", 500, "120", attempt.Failure, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -209,7 +213,7 @@ func TestSendTimeout(t *testing.T) {
 	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.TimeoutSeconds = 1 })
 	start := time.Now()
 	res := f.send(t, 1)
-	if res.Outcome != workflows.OutcomeFailure || !strings.Contains(res.Attempt.Error, "timeout") {
+	if res.Outcome != attempt.Failure || !strings.Contains(res.Attempt.Error, "timeout") {
 		t.Fatalf("result = %+v / %+v", res, res.Attempt)
 	}
 	if took := time.Since(start); took > 4*time.Second {
@@ -225,7 +229,7 @@ func TestSendConnectionRefused(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 	res := newFixture(t, "http://"+addr+"/x?token=abc123", nil).send(t, 1)
-	if res.Outcome != workflows.OutcomeFailure || !strings.Contains(res.Attempt.Error, "refused") {
+	if res.Outcome != attempt.Failure || !strings.Contains(res.Attempt.Error, "refused") {
 		t.Fatalf("result = %+v / %+v", res, res.Attempt)
 	}
 	// Tokens in the query string stay out of the log and the history.
@@ -236,11 +240,11 @@ func TestSendConnectionRefused(t *testing.T) {
 
 func TestSendTruncatesLargeResponses(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, strings.Repeat("a", activities.MaxResponseBody+1000))
+		io.WriteString(w, strings.Repeat("a", deliver.MaxResponseBody+1000))
 	})
 	res := newFixture(t, rc.URL, nil).send(t, 1)
-	if res.Outcome != workflows.OutcomeSuccess || len(res.Attempt.ResponseBody) != activities.MaxResponseBody {
-		t.Fatalf("kept %d bytes, want %d", len(res.Attempt.ResponseBody), activities.MaxResponseBody)
+	if res.Outcome != attempt.Success || len(res.Attempt.ResponseBody) != deliver.MaxResponseBody {
+		t.Fatalf("kept %d bytes, want %d", len(res.Attempt.ResponseBody), deliver.MaxResponseBody)
 	}
 }
 
@@ -248,9 +252,9 @@ func TestSendRefusesPrivateAddressUnlessAllowed(t *testing.T) {
 	hits := 0
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { hits++ })
 	f := newFixture(t, rc.URL, nil)
-	f.sender.Client = safehttp.NewClient(safehttp.Options{AllowPrivate: false})
+	f.sender.Poster.Client = safehttp.NewClient(safehttp.Options{AllowPrivate: false})
 	res := f.send(t, 1)
-	if res.Outcome != workflows.OutcomeRejected || hits != 0 || !strings.Contains(res.Attempt.Error, "ALLOW_PRIVATE_ENDPOINTS") {
+	if res.Outcome != attempt.Rejected || hits != 0 || !strings.Contains(res.Attempt.Error, "ALLOW_PRIVATE_ENDPOINTS") {
 		t.Fatalf("result = %+v / %+v, hits %d", res, res.Attempt, hits)
 	}
 }
@@ -259,14 +263,14 @@ func TestSendCancelledWhenWebhookDisabledOrDeleted(t *testing.T) {
 	hits := 0
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { hits++ })
 	disabled := newFixture(t, rc.URL, func(w *models.Webhook) { w.Enabled = false })
-	if res := disabled.send(t, 1); res.Outcome != workflows.OutcomeCancelled || res.Attempt != nil {
+	if res := disabled.send(t, 1); res.Outcome != attempt.Cancelled || res.Attempt != nil {
 		t.Fatalf("disabled: %+v", res)
 	}
 	deleted := newFixture(t, rc.URL, nil)
 	if err := deleted.store.HardDeleteWebhook(t.Context(), deleted.webhook.ID); err != nil {
 		t.Fatal(err)
 	}
-	if res := deleted.send(t, 1); res.Outcome != workflows.OutcomeCancelled {
+	if res := deleted.send(t, 1); res.Outcome != attempt.Cancelled {
 		t.Fatalf("deleted: %+v", res)
 	}
 	if hits != 0 {
@@ -274,7 +278,28 @@ func TestSendCancelledWhenWebhookDisabledOrDeleted(t *testing.T) {
 	}
 	// A test may probe a disabled webhook.
 	res, err := disabled.sender.Send(context.Background(), workflows.SendInput{DeliveryID: disabled.delivery.ID, Attempt: 1, Trigger: models.TriggerTest})
-	if err != nil || res.Outcome != workflows.OutcomeSuccess {
+	if err != nil || res.Outcome != attempt.Success {
 		t.Fatalf("test trigger on a disabled webhook: %+v %v", res, err)
+	}
+}
+
+// TestSendHeldWhilePaused: a paused webhook's delivery is not sent; it
+// holds (the workflow waits for a resume). A test still probes it.
+func TestSendHeldWhilePaused(t *testing.T) {
+	hits := 0
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { hits++ })
+	f := newFixture(t, rc.URL, nil)
+	if _, _, err := f.store.SetPaused(t.Context(), f.webhook.ID, true, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.send(t, 2); res.Outcome != attempt.Held || res.Attempt != nil || hits != 0 {
+		t.Fatalf("paused: %+v, receiver called %d times", res, hits)
+	}
+	if d, _ := f.store.GetDelivery(t.Context(), f.delivery.ID); d.Status == models.DeliveryDelivering {
+		t.Fatal("a held attempt marked the delivery delivering")
+	}
+	res, err := f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 1, Trigger: models.TriggerTest})
+	if err != nil || res.Outcome != attempt.Success || hits != 1 {
+		t.Fatalf("test trigger on a paused webhook: %+v %v (receiver called %d times)", res, err, hits)
 	}
 }

@@ -78,7 +78,7 @@ func seed(t *testing.T, a *testAPI) *fixture {
 		}
 		*tc.hook, *tc.event, *tc.del = w, ev.ID, d.ID
 	}
-	a.dispatcher.addJob(f.jobA, tenantA)
+	addJob(a.runner, f.jobA, tenantA)
 	return f
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -14,6 +15,31 @@ import (
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
+
+// deliveryReader reads one delivery with its attempts (and a batch's events).
+type deliveryReader interface {
+	GetDelivery(ctx context.Context, id string) (*models.Delivery, error)
+	Attempts(ctx context.Context, deliveryID string) ([]models.Attempt, error)
+	BatchEvents(ctx context.Context, deliveryID string) ([]models.Event, error)
+}
+
+// deliveryLister lists and counts deliveries (logs, the dead-letter queue).
+type deliveryLister interface {
+	ListDeliveries(ctx context.Context, q store.DeliveryQuery) ([]models.Delivery, error)
+	CountDeliveries(ctx context.Context, q store.DeliveryQuery) (int64, error)
+}
+
+// replayer restarts a delivery's workflow (internal/dispatch).
+type replayer interface {
+	Replay(ctx context.Context, deliveryID string) (*models.Delivery, error)
+}
+
+// tester sends test events now and answers with their attempt
+// (internal/dispatch).
+type tester interface {
+	Test(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error)
+	TestUnsaved(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error)
+}
 
 // deliveryJSON is one row of a delivery log.
 type deliveryJSON struct {

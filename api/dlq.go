@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -10,8 +11,14 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
-	"github.com/webhookd/webhookd/workflows"
 )
+
+// dlqJobs starts bulk replays of the dead-letter queue and reports their
+// progress (internal/dispatch).
+type dlqJobs interface {
+	StartDLQReplay(ctx context.Context, f dispatch.DLQFilter, matched int, pace dispatch.DLQPace) (string, error)
+	DLQReplayJob(ctx context.Context, jobID string) (*dispatch.DLQJob, error)
+}
 
 // listDLQ lists failed deliveries: the dead-letter queue.
 func (s *server) listDLQ(c *gin.Context) {
@@ -67,7 +74,7 @@ func (s *server) replayDLQ(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	f := workflows.DLQFilter{TenantID: tenant, WebhookID: in.WebhookID, EventType: in.EventType}
+	f := dispatch.DLQFilter{TenantID: tenant, WebhookID: in.WebhookID, EventType: in.EventType}
 	if in.Since != nil {
 		f.Since = in.Since.UTC()
 	}
@@ -112,7 +119,6 @@ func (s *server) dlqReplayJob(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	p := job.Progress
-	c.JSON(http.StatusOK, dlqJob{JobID: jobID, TenantID: job.TenantID, Status: job.Status, Matched: p.Matched,
-		Replayed: p.Replayed, Skipped: p.Skipped, Errors: p.Errors})
+	c.JSON(http.StatusOK, dlqJob{JobID: jobID, TenantID: job.TenantID, Status: job.Status, Matched: job.Matched,
+		Replayed: job.Replayed, Skipped: job.Skipped, Errors: job.Errors})
 }

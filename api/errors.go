@@ -10,6 +10,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/webhooks"
 )
 
 // Error is the one error shape the API returns: {"code": "...", "message": "..."}.
@@ -68,9 +69,11 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 
 func toAPIError(err error) *Error {
 	var (
-		apiErr  *Error
-		tooBig  *http.MaxBytesError
-		refused *dispatch.RefusedError
+		apiErr    *Error
+		tooBig    *http.MaxBytesError
+		refused   *dispatch.RefusedError
+		badField  *webhooks.FieldError
+		nameTaken *webhooks.NameTakenError
 	)
 	switch {
 	case errors.As(err, &apiErr):
@@ -78,6 +81,10 @@ func toAPIError(err error) *Error {
 	case errors.As(err, &tooBig):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
+	case errors.As(err, &badField):
+		return invalid(badField.Path, "%s", badField.Msg)
+	case errors.As(err, &nameTaken):
+		return conflict("%s", nameTaken.Error())
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
 	case errors.Is(err, store.ErrNotFound):
@@ -85,7 +92,10 @@ func toAPIError(err error) *Error {
 	case errors.Is(err, store.ErrStale):
 		return conflict("the resource changed since it was read; read it again and retry")
 	case errors.Is(err, store.ErrConflict):
-		return conflict("%s", err.Error())
+		// Never the error's text: it carries the database's own message
+		// (constraint names, values). Callers that know which resource
+		// clashed say so themselves (nameTaken).
+		return conflict("the request conflicts with an existing resource")
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -15,6 +16,12 @@ import (
 	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/models"
 )
+
+// eventReader reads one event with its deliveries.
+type eventReader interface {
+	GetEvent(ctx context.Context, tenant, id string) (*models.Event, error)
+	EventDeliveries(ctx context.Context, tenant, eventID string) ([]models.Delivery, error)
+}
 
 // eventJSON is what producers post.
 type eventJSON struct {
@@ -66,7 +73,7 @@ func (s *server) ingestEvent(c *gin.Context) {
 		return
 	}
 	ev.TenantID = tenant
-	res, err := s.dispatcher.Ingest(c.Request.Context(), ev)
+	res, err := s.ingester.Ingest(c.Request.Context(), ev)
 	if err != nil {
 		fail(c, err)
 		return

@@ -57,7 +57,7 @@ func (s *server) ingestEventBatch(c *gin.Context) {
 		}
 		evs[i] = ev
 	}
-	res, err := s.dispatcher.IngestMany(c.Request.Context(), evs)
+	res, err := s.ingester.IngestMany(c.Request.Context(), evs)
 	if err != nil {
 		fail(c, err)
 		return

@@ -1,13 +1,21 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
 )
+
+// eventLister lists events and counts their deliveries by status.
+type eventLister interface {
+	ListEvents(ctx context.Context, q store.EventQuery) ([]models.Event, error)
+	DeliveryCounts(ctx context.Context, evs []models.Event) (map[[2]string]map[models.DeliveryStatus]int64, error)
+}
 
 // eventSummary is one row of the events list.
 type eventSummary struct {

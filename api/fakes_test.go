@@ -8,86 +8,29 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
-	"github.com/webhookd/webhookd/internal/filter"
+	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// fakeDispatcher stands in for internal/dispatch at the API's boundary: it
-// does what the API needs to observe through the store, without Temporal.
-// The real dispatcher is tested end to end in cmd/webhookd.
-type fakeDispatcher struct {
+// fakeTester stands in for dispatch's test sends, which post to the
+// webhook's endpoint (the real ones are tested in internal/dispatch and end
+// to end): each test succeeds at once.
+type fakeTester struct {
 	store *store.Store
 	mu    sync.Mutex
-	jobs  map[string]workflows.DLQFilter
 	calls []string
-	// temporalErr is what CheckTemporal answers.
-	temporalErr error
 }
 
-func newFakeDispatcher(s *store.Store) *fakeDispatcher {
-	return &fakeDispatcher{store: s, jobs: map[string]workflows.DLQFilter{}}
-}
-
-func (f *fakeDispatcher) record(format string, args ...any) {
+func (f *fakeTester) record(format string, args ...any) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, fmt.Sprintf(format, args...))
 }
 
-// Ingest stores the event with one delivery per matching webhook of its
-// tenant (the real dispatcher's matcher and outbox are tested in
-// internal/dispatch and end to end).
-func (f *fakeDispatcher) Ingest(ctx context.Context, ev models.Event) (dispatch.Ingested, error) {
-	f.record("ingest %s/%s", ev.TenantID, ev.ID)
-	hooks, err := f.store.ActiveWebhooks(ctx, ev.TenantID)
-	if err != nil {
-		return dispatch.Ingested{}, err
-	}
-	fev, err := filter.ParseEvent(ev.Type, ev.EntityType, ev.Entity, ev.ChangeDescription)
-	if err != nil {
-		return dispatch.Ingested{}, err
-	}
-	now := store.Now()
-	ev.CreatedAt = now
-	var ds []models.Delivery
-	for _, w := range hooks {
-		if !filter.Matches(w.EventFilters, fev) {
-			continue
-		}
-		ds = append(ds, models.Delivery{ID: uuid.Must(uuid.NewV7()).String(), TenantID: ev.TenantID, EventID: ev.ID,
-			WebhookID: w.ID, EventType: ev.Type, Status: models.DeliveryPending, Trigger: models.TriggerScheduled,
-			CreatedAt: now, UpdatedAt: now})
-	}
-	stored, ds, created, err := f.store.IngestEvent(ctx, &ev, ds)
-	if err != nil {
-		return dispatch.Ingested{}, err
-	}
-	return dispatch.Ingested{Event: *stored, Deliveries: ds, Created: created}, nil
-}
-
-func (f *fakeDispatcher) IngestMany(ctx context.Context, evs []models.Event) ([]dispatch.Ingested, error) {
-	out := make([]dispatch.Ingested, len(evs))
-	for i, ev := range evs {
-		res, err := f.Ingest(ctx, ev)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = res
-	}
-	return out, nil
-}
-
-func (f *fakeDispatcher) WebhooksChanged(tenant string) { f.record("webhooks changed %s", tenant) }
-
-func (f *fakeDispatcher) Replay(ctx context.Context, id string) (*models.Delivery, error) {
-	f.record("replay %s", id)
-	return f.store.ResetForReplay(ctx, id)
-}
-
-// Test records a test delivery that succeeded at once.
-func (f *fakeDispatcher) TestUnsaved(_ context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error) {
+// TestUnsaved answers a delivery that succeeded at once; nothing is stored.
+func (f *fakeTester) TestUnsaved(_ context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error) {
 	f.record("test unsaved %s %v", w.Endpoint, sample != nil)
 	now := store.Now()
 	code := 200
@@ -98,7 +41,8 @@ func (f *fakeDispatcher) TestUnsaved(_ context.Context, w *models.Webhook, sampl
 		StartedAt: now, FinishedAt: now}, nil
 }
 
-func (f *fakeDispatcher) Test(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error) {
+// Test stores a test event with a delivery that succeeded at once.
+func (f *fakeTester) Test(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error) {
 	f.record("test %s", w.ID)
 	now := store.Now()
 	ev := models.Event{TenantID: w.TenantID, ID: uuid.Must(uuid.NewV7()).String(), Type: "webhookd.test", IsTest: true,
@@ -114,60 +58,28 @@ func (f *fakeDispatcher) Test(ctx context.Context, w *models.Webhook, sample *di
 	return &d, a, nil
 }
 
-func (f *fakeDispatcher) StartDLQReplay(_ context.Context, flt workflows.DLQFilter, matched int, _ dispatch.DLQPace) (string, error) {
-	id := uuid.Must(uuid.NewV7()).String()
-	f.record("dlq replay %q", flt.TenantID)
-	f.mu.Lock()
-	f.jobs[id] = flt
-	f.mu.Unlock()
-	return id, nil
+// dispatcher is the real dispatcher, with test sends faked.
+type dispatcher struct {
+	*dispatch.Dispatcher
+	*fakeTester
 }
 
-func (f *fakeDispatcher) addJob(id, tenant string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.jobs[id] = workflows.DLQFilter{TenantID: tenant}
+func (d dispatcher) Test(ctx context.Context, w *models.Webhook, s *dispatch.Sample) (*models.Delivery, *models.Attempt, error) {
+	return d.fakeTester.Test(ctx, w, s)
 }
 
-func (f *fakeDispatcher) DLQReplayJob(_ context.Context, id string) (*dispatch.DLQJob, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	flt, ok := f.jobs[id]
-	if !ok {
-		return nil, dispatch.ErrNoSuchJob
-	}
-	return &dispatch.DLQJob{ID: id, TenantID: flt.TenantID, Status: "completed", Progress: workflows.DLQProgress{Done: true}}, nil
+func (d dispatcher) TestUnsaved(ctx context.Context, w *models.Webhook, s *dispatch.Sample) (*models.Delivery, *models.Attempt, error) {
+	return d.fakeTester.TestUnsaved(ctx, w, s)
 }
 
-func (f *fakeDispatcher) DeleteTenant(ctx context.Context, tenant string) (dispatch.TenantDeleted, error) {
-	f.record("delete tenant %s", tenant)
-	ok, err := f.store.TenantExists(ctx, tenant)
-	if err != nil || !ok {
-		return dispatch.TenantDeleted{}, dispatch.ErrNoSuchTenant
-	}
-	if err := f.store.DisableTenantWebhooks(ctx, tenant); err != nil {
-		return dispatch.TenantDeleted{}, err
-	}
-	p, err := f.store.DeleteTenantData(ctx, tenant)
-	return dispatch.TenantDeleted{TenantPurge: p}, err
+// health answers readiness checks with err.
+type health struct{ err error }
+
+func (h health) CheckHealth(context.Context) error { return h.err }
+
+// addJob makes a completed bulk replay of tenant known to Temporal.
+func addJob(r *dispatchtest.Runner, jobID, tenant string) {
+	wf := workflows.DLQJobWorkflowID(jobID)
+	r.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Completed, Memo: map[string]any{"tenantId": tenant}})
+	r.SetResult(wf, workflows.DLQProgress{Done: true})
 }
-
-func (f *fakeDispatcher) Pause(ctx context.Context, id, by string) (*models.Webhook, error) {
-	f.record("pause %s", id)
-	w, _, err := f.store.SetPaused(ctx, id, true, by)
-	return w, err
-}
-
-func (f *fakeDispatcher) Resume(ctx context.Context, id, by string) (*models.Webhook, int64, error) {
-	f.record("resume %s", id)
-	return f.store.SetPaused(ctx, id, false, by)
-}
-
-func (f *fakeDispatcher) StopDeliveries(_ context.Context, id string) { f.record("stop %s", id) }
-
-func (f *fakeDispatcher) HardDelete(ctx context.Context, w *models.Webhook) error {
-	f.record("hard delete %s", w.ID)
-	return f.store.HardDeleteWebhook(ctx, w.ID)
-}
-
-func (f *fakeDispatcher) CheckTemporal(context.Context) error { return f.temporalErr }

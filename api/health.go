@@ -8,6 +8,12 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
+// databaseHealth is what readiness asks of the database.
+type databaseHealth interface {
+	Ping(ctx context.Context) error
+	CountUndispatched(ctx context.Context) (int64, error)
+}
+
 func (s *server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
@@ -26,7 +32,7 @@ func (s *server) readyz(c *gin.Context) {
 		// not a readiness condition (a backlog drains; it is not an outage).
 		out["startBacklog"] = n
 	}
-	if err := s.dispatcher.CheckTemporal(ctx); err != nil {
+	if err := s.temporal.CheckHealth(ctx); err != nil {
 		checks["temporal"], ready = err.Error(), false
 	}
 	status := http.StatusOK

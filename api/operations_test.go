@@ -144,8 +144,8 @@ func TestNullBodiesAreRefused(t *testing.T) {
 			t.Errorf("POST %s null = %d %s", path, r.Status, r.Body)
 		}
 	}
-	if db.Dump() != before || len(a.dispatcher.calls) != 0 {
-		t.Fatalf("a null body changed something (%v)", a.dispatcher.calls)
+	if db.Dump() != before || len(a.runner.Starts()) != 0 || len(a.tests.calls) != 0 {
+		t.Fatalf("a null body changed something (starts %v, tests %v)", a.runner.Starts(), a.tests.calls)
 	}
 }
 

@@ -1,10 +1,19 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/models"
 )
+
+// pauser pauses and resumes webhooks (internal/webhooks).
+type pauser interface {
+	Pause(ctx context.Context, w *models.Webhook, by string) (*models.Webhook, error)
+	Resume(ctx context.Context, w *models.Webhook, by string) (*models.Webhook, int64, error)
+}
 
 type pauseAnswer struct {
 	webhookJSON
@@ -21,7 +30,7 @@ func (s *server) pauseWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if w, err = s.dispatcher.Pause(c.Request.Context(), w.ID, principal(c)); err != nil {
+	if w, err = s.webhooks.Pause(c.Request.Context(), w, principal(c)); err != nil {
 		fail(c, err)
 		return
 	}
@@ -36,7 +45,7 @@ func (s *server) resumeWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, released, err := s.dispatcher.Resume(c.Request.Context(), w.ID, principal(c))
+	w, released, err := s.webhooks.Resume(c.Request.Context(), w, principal(c))
 	if err != nil {
 		fail(c, err)
 		return

@@ -1,15 +1,19 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/base64"
+	"context"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/internal/webhooks"
+	"github.com/webhookd/webhookd/models"
 )
+
+// secretRotator rotates signing secrets (internal/webhooks).
+type secretRotator interface {
+	Rotate(ctx context.Context, w *models.Webhook, r webhooks.Rotation, by string) (webhooks.Rotated, error)
+}
 
 type rotateRequest struct {
 	// SecretKey is the new secret; absent, a whsec_ key is generated.
@@ -26,11 +30,6 @@ type rotateAnswer struct {
 	Webhook                 webhookJSON `json:"webhook"`
 }
 
-const (
-	defaultGrace = 24 * time.Hour
-	maxGrace     = 7 * 24 * time.Hour
-)
-
 // rotateSecret replaces a webhook's signing secret without breaking its
 // receiver: during the grace period every request carries signatures by the
 // new and the old secret, so the receiver can switch at its own pace.
@@ -45,51 +44,15 @@ func (s *server) rotateSecret(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	grace := defaultGrace
-	if in.GraceSeconds != nil {
-		if *in.GraceSeconds < 0 || *in.GraceSeconds > int64(maxGrace/time.Second) {
-			fail(c, invalid("graceSeconds", "must be from 0 to %d (7 days)", int64(maxGrace/time.Second)))
-			return
-		}
-		grace = time.Duration(*in.GraceSeconds) * time.Second
-	}
-	secret := in.SecretKey
-	switch {
-	case secret == secretMask:
-		fail(c, invalid("secretKey", "send the new secret itself, or leave it out to have one generated"))
-		return
-	case secret == "":
-		secret = newSecret()
-	default:
-		if _, err := signing.Key(secret); err != nil {
-			fail(c, invalid("secretKey", "%v", err))
-			return
-		}
-	}
-	var previous string
-	var until *time.Time
-	if w.SecretKey != "" && w.SecretKey != secret && grace > 0 {
-		previous = w.SecretKey
-		t := time.Now().UTC().Add(grace).Truncate(time.Millisecond)
-		until = &t
-	}
-	saved, err := s.store.RotateSecret(c.Request.Context(), w.ID, w.Version, secret, previous, until, principal(c))
+	r, err := s.webhooks.Rotate(c.Request.Context(), w, webhooks.Rotation{SecretKey: in.SecretKey, GraceSeconds: in.GraceSeconds}, principal(c))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	out := rotateAnswer{SecretKey: secret, Webhook: toWebhookJSON(saved, s.href(c, saved.ID))}
-	if until != nil {
-		out.PreviousSecretExpiresAt = ptr(isoTime(*until))
+	out := rotateAnswer{SecretKey: r.Secret, Webhook: toWebhookJSON(r.Webhook, s.href(c, r.Webhook.ID))}
+	if r.PreviousExpiresAt != nil {
+		out.PreviousSecretExpiresAt = ptr(isoTime(*r.PreviousExpiresAt))
 	}
 	c.Header("Cache-Control", "no-store") // a credential
 	c.JSON(http.StatusOK, out)
-}
-
-// newSecret makes a Standard Webhooks secret: whsec_ and 32 random bytes in
-// base64, which every Standard Webhooks and Svix library accepts as is.
-func newSecret() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails; it would crash the program first
-	return "whsec_" + base64.StdEncoding.EncodeToString(b)
 }

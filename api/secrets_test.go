@@ -173,7 +173,7 @@ func TestTestBeforeSave(t *testing.T) {
 	if r.Status != 200 || r.json(t)["attempt"] == nil || r.json(t)["delivery"].(map[string]any)["trigger"] != "test" {
 		t.Fatalf("test before save: %d %s", r.Status, r.Body)
 	}
-	if got := a.dispatcher.calls[len(a.dispatcher.calls)-1]; got != "test unsaved https://example.com/hooks true" {
+	if got := a.tests.calls[len(a.tests.calls)-1]; got != "test unsaved https://example.com/hooks true" {
 		t.Fatalf("dispatcher saw %q", got)
 	}
 	// Validated like a create, with the same address rules.

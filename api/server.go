@@ -14,36 +14,53 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
-	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/tenancy"
 	"github.com/webhookd/webhookd/models"
-	"github.com/webhookd/webhookd/workflows"
 )
 
 // MaxBodyBytes bounds every request body: larger bodies get 413.
 const MaxBodyBytes = 1 << 20
 
-// Dispatcher is what the API asks of internal/dispatch, the only package that
-// talks to Temporal. Each handler needs one or two of these methods.
+// Ingester stores accepted events with their deliveries (internal/ingest).
+type Ingester interface {
+	Ingest(ctx context.Context, ev models.Event) (ingest.Ingested, error)
+	IngestMany(ctx context.Context, evs []models.Event) ([]ingest.Ingested, error)
+}
+
+// Webhooks writes webhooks (internal/webhooks): every create, update,
+// delete, pause, resume and rotation goes through it.
+type Webhooks interface {
+	webhookWriter
+	pauser
+	secretRotator
+}
+
+// Dispatcher acts on delivery workflows (internal/dispatch): replays, test
+// sends, bulk replays and tenant deletion.
 type Dispatcher interface {
-	Ingest(ctx context.Context, ev models.Event) (dispatch.Ingested, error)
-	IngestMany(ctx context.Context, evs []models.Event) ([]dispatch.Ingested, error)
-	// WebhooksChanged tells the matcher of this process that a webhook of
-	// tenant changed, so that the next event sees the change.
-	WebhooksChanged(tenant string)
-	Replay(ctx context.Context, deliveryID string) (*models.Delivery, error)
-	Test(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error)
-	TestUnsaved(ctx context.Context, w *models.Webhook, sample *dispatch.Sample) (*models.Delivery, *models.Attempt, error)
-	StartDLQReplay(ctx context.Context, f workflows.DLQFilter, matched int, pace dispatch.DLQPace) (string, error)
-	DLQReplayJob(ctx context.Context, jobID string) (*dispatch.DLQJob, error)
-	DeleteTenant(ctx context.Context, tenant string) (dispatch.TenantDeleted, error)
-	Pause(ctx context.Context, webhookID, by string) (*models.Webhook, error)
-	Resume(ctx context.Context, webhookID, by string) (*models.Webhook, int64, error)
-	// StopDeliveries ends a disabled or deleted webhook's deliveries now.
-	StopDeliveries(ctx context.Context, webhookID string)
-	HardDelete(ctx context.Context, w *models.Webhook) error
-	// CheckTemporal reports whether Temporal answers (readiness).
-	CheckTemporal(ctx context.Context) error
+	replayer
+	tester
+	dlqJobs
+	tenantDeleter
+}
+
+// Reads is everything the API reads from the database (internal/store);
+// it writes nothing there itself.
+type Reads interface {
+	webhookReader
+	statsReader
+	deliveryReader
+	deliveryLister
+	eventReader
+	eventLister
+	tenantLister
+	databaseHealth
+}
+
+// HealthChecker reports whether a service the API depends on answers.
+type HealthChecker interface {
+	CheckHealth(ctx context.Context) error
 }
 
 // TokenService mints and verifies tenant tokens.
@@ -55,15 +72,18 @@ type TokenService interface {
 // Deps is everything the API needs; NewServer refuses to build without them.
 type Deps struct {
 	Logger     *slog.Logger
-	Store      *store.Store
+	Store      Reads
+	Ingester   Ingester
+	Webhooks   Webhooks
 	Dispatcher Dispatcher
-	Metrics    *prometheus.Registry
+	// Temporal answers readiness checks (internal/runner).
+	Temporal HealthChecker
+	Metrics  *prometheus.Registry
 	// APIToken is the admin token; empty lets requests without credentials
 	// act as the admin (the caller decides whether that is allowed).
 	APIToken string
 	// Tokens enables tenant tokens; nil turns them off.
-	Tokens                TokenService
-	AllowPrivateEndpoints bool
+	Tokens TokenService
 	// DLQPace sets the pace of dead-letter bulk replays; zero means
 	// dispatch.DefaultDLQPace.
 	DLQPace dispatch.DLQPace
@@ -73,16 +93,18 @@ type Deps struct {
 }
 
 type server struct {
-	log          *slog.Logger
-	store        *store.Store
-	dispatcher   Dispatcher
-	metrics      *metrics
-	registry     *prometheus.Registry
-	token        string
-	tokens       TokenService
-	allowPrivate bool
-	dlqPace      dispatch.DLQPace
-	console      http.Handler
+	log        *slog.Logger
+	store      Reads
+	ingester   Ingester
+	webhooks   Webhooks
+	dispatcher Dispatcher
+	temporal   HealthChecker
+	metrics    *metrics
+	registry   *prometheus.Registry
+	token      string
+	tokens     TokenService
+	dlqPace    dispatch.DLQPace
+	console    http.Handler
 }
 
 // NewServer returns the API as an http.Handler.
@@ -92,8 +114,14 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, errors.New("api: Logger is required")
 	case d.Store == nil:
 		return nil, errors.New("api: Store is required")
+	case d.Ingester == nil:
+		return nil, errors.New("api: Ingester is required")
+	case d.Webhooks == nil:
+		return nil, errors.New("api: Webhooks is required")
 	case d.Dispatcher == nil:
 		return nil, errors.New("api: Dispatcher is required")
+	case d.Temporal == nil:
+		return nil, errors.New("api: Temporal is required")
 	case d.Metrics == nil:
 		return nil, errors.New("api: Metrics registry is required")
 	}
@@ -102,9 +130,9 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{
-		log: d.Logger, store: d.Store, dispatcher: d.Dispatcher,
+		log: d.Logger, store: d.Store, ingester: d.Ingester, webhooks: d.Webhooks, dispatcher: d.Dispatcher, temporal: d.Temporal,
 		metrics: m, registry: d.Metrics, token: d.APIToken, tokens: d.Tokens,
-		allowPrivate: d.AllowPrivateEndpoints, dlqPace: d.DLQPace,
+		dlqPace: d.DLQPace,
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

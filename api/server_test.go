@@ -10,12 +10,17 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/webhookd/webhookd/api"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/internal/webhooks"
 )
 
 type testAPI struct {
@@ -24,20 +29,35 @@ type testAPI struct {
 	store *store.Store
 	token string
 	// dbURL is set on PostgreSQL, for storetest.Dump.
-	dbURL      string
-	dispatcher *fakeDispatcher
-	handler    http.Handler
+	dbURL string
+	// runner is Temporal, faked; tests are the test sends, faked.
+	runner  *dispatchtest.Runner
+	tests   *fakeTester
+	handler http.Handler
 }
 
-type option func(*api.Deps)
-
-func withToken(tok string) option           { return func(d *api.Deps) { d.APIToken = tok } }
-func withTokens(ts api.TokenService) option { return func(d *api.Deps) { d.Tokens = ts } }
-func withTemporal(err error) option {
-	return func(d *api.Deps) { d.Dispatcher.(*fakeDispatcher).temporalErr = err }
+// setup is what options change before the API is built.
+type setup struct {
+	deps         api.Deps
+	allowPrivate bool
+	// matcherMaxAge is how long the matcher trusts its cache without
+	// asking the database (default: the process default, a second).
+	matcherMaxAge time.Duration
 }
-func withPrivateEndpoints(b bool) option { return func(d *api.Deps) { d.AllowPrivateEndpoints = b } }
 
+type option func(*setup)
+
+func withToken(tok string) option           { return func(s *setup) { s.deps.APIToken = tok } }
+func withTokens(ts api.TokenService) option { return func(s *setup) { s.deps.Tokens = ts } }
+func withTemporal(err error) option         { return func(s *setup) { s.deps.Temporal = health{err} } }
+func withPrivateEndpoints(b bool) option    { return func(s *setup) { s.allowPrivate = b } }
+func withMatcherMaxAge(d time.Duration) option {
+	return func(s *setup) { s.matcherMaxAge = d }
+}
+
+// newAPI builds the real router on the real ingest, webhooks service and
+// dispatcher over a fresh database; only Temporal and the test sends (which
+// post to receivers) are fakes.
 func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	t.Helper()
 	var (
@@ -50,19 +70,23 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 		s = storetest.Open(t, d)
 	}
 	log := slog.New(slog.DiscardHandler)
-	fake := newFakeDispatcher(s)
-	deps := api.Deps{
-		Logger: log, Store: s, Dispatcher: fake,
-		Metrics: prometheus.NewRegistry(), AllowPrivateEndpoints: true,
-	}
+	cfg := setup{allowPrivate: true, matcherMaxAge: ingest.DefaultMatcherMaxAge,
+		deps: api.Deps{Logger: log, Store: s, Metrics: prometheus.NewRegistry(), Temporal: health{}}}
 	for _, o := range opts {
-		o(&deps)
+		o(&cfg)
 	}
+	runner, tests := dispatchtest.New(), &fakeTester{store: s}
+	matcher := ingest.NewMatcher(s, cfg.matcherMaxAge)
+	disp := dispatch.New(s, runner, matcher, log)
+	hooks := webhooks.New(s, matcher, disp)
+	hooks.AllowPrivate = cfg.allowPrivate
+	deps := cfg.deps
+	deps.Ingester, deps.Webhooks, deps.Dispatcher = ingest.New(s, matcher), hooks, dispatcher{disp, tests}
 	h, err := api.NewServer(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &testAPI{t: t, store: s, token: deps.APIToken, dbURL: dbURL, dispatcher: fake, handler: h}
+	a := &testAPI{t: t, store: s, token: deps.APIToken, dbURL: dbURL, runner: runner, tests: tests, handler: h}
 	// Every exchange is checked against openapi.json (openapi_test.go),
 	// and reported to the test that made it.
 	a.srv = httptest.NewServer(conform(func() *testing.T { return a.t }, mustContract(t), h))

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -31,6 +34,11 @@ type responseTimes struct {
 	P95  float64 `json:"p95"`
 }
 
+// statsReader reads a webhook's five-minute statistics.
+type statsReader interface {
+	StatsSince(ctx context.Context, webhookID string, since time.Time) (store.WebhookStats, error)
+}
+
 const (
 	minStatsWindow = time.Hour
 	maxStatsWindow = 30 * 24 * time.Hour
@@ -48,7 +56,7 @@ func (s *server) webhookStats(c *gin.Context) {
 	}
 	window := 24 * time.Hour
 	if v := c.Query("window"); v != "" {
-		if window, err = parseWindow(v); err != nil || window < minStatsWindow || window > maxStatsWindow {
+		if window, err = webhooks.ParseDuration(v); err != nil || window < minStatsWindow || window > maxStatsWindow {
 			fail(c, badRequest("window: a duration from 1h to 30d, such as 1h, 24h, 7d or 30d"))
 			return
 		}
@@ -77,28 +85,6 @@ func (s *server) webhookStats(c *gin.Context) {
 		out.LastFailureAt = ptr(isoTime(*st.LastFailureAt))
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-// parseWindow reads Go durations (90m, 24h) and whole days (7d).
-func parseWindow(v string) (time.Duration, error) {
-	if n, ok := cutSuffixInt(v, "d"); ok {
-		return time.Duration(n) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(v)
-}
-
-func cutSuffixInt(v, suffix string) (int, bool) {
-	if len(v) < 2 || v[len(v)-len(suffix):] != suffix {
-		return 0, false
-	}
-	n := 0
-	for _, r := range v[:len(v)-len(suffix)] {
-		if r < '0' || r > '9' || n > 1000 {
-			return 0, false
-		}
-		n = n*10 + int(r-'0')
-	}
-	return n, true
 }
 
 // histogramQuantile estimates a quantile of response times from bucket

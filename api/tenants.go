@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -8,9 +9,20 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/tenancy"
 	"github.com/webhookd/webhookd/models"
 )
+
+// tenantLister lists tenants with their counts.
+type tenantLister interface {
+	ListTenants(ctx context.Context, after string, limit int) ([]store.TenantSummary, error)
+}
+
+// tenantDeleter removes a tenant that leaves (internal/dispatch).
+type tenantDeleter interface {
+	DeleteTenant(ctx context.Context, tenant string) (dispatch.TenantDeleted, error)
+}
 
 type tokenRequest struct {
 	TTLSeconds *int64 `json:"ttlSeconds,omitempty"`

@@ -2,13 +2,12 @@ package api
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
-
+	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -90,7 +89,8 @@ type failureDetailsJSON struct {
 
 // secretMask replaces secretKey, and the value of every credential header
 // (Authorization, X-API-Key, ...), in every read. Sending it back unchanged
-// (PUT or PATCH of a read document) keeps the stored value.
+// (PUT or PATCH of a read document) keeps the stored value (the webhooks
+// service sees to that).
 const secretMask = redact.Mask
 
 // toWebhookJSON renders a stored webhook; href is its absolute URL.
@@ -135,6 +135,30 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	return out
 }
 
+// spec is what the webhooks service validates and stores: the document
+// without its read-only fields.
+func (in webhookJSON) spec() webhooks.Spec {
+	out := webhooks.Spec{
+		Name: in.Name, DisplayName: in.DisplayName, Description: in.Description, WebhookType: in.WebhookType,
+		Enabled: in.Enabled, BatchSize: in.BatchSize, Owner: in.Owner, Tags: in.Tags, Domain: in.Domain,
+		EventFilters: make([]models.EventFilter, len(in.EventFilters)),
+	}
+	for i, f := range in.EventFilters {
+		out.EventFilters[i] = models.EventFilter(f)
+	}
+	if cfg := in.WebhookConfig; cfg != nil {
+		out.Config = &webhooks.Config{
+			Endpoint: cfg.Endpoint, SecretKey: cfg.SecretKey, Headers: cfg.Headers, Timeout: cfg.Timeout,
+			SendToAdmins: cfg.SendToAdmins, SendToOwners: cfg.SendToOwners, SendToFollowers: cfg.SendToFollowers,
+			PayloadTemplate: cfg.PayloadTemplate, PayloadFormat: cfg.PayloadFormat, RetrySchedule: cfg.RetrySchedule,
+		}
+		if b := cfg.Batching; b != nil {
+			out.Config.Batching = &webhooks.Batching{Enabled: b.Enabled, MaxWaitMs: b.MaxWaitMs}
+		}
+	}
+	return out
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func millis(t *time.Time) *int64 {
@@ -143,10 +167,6 @@ func millis(t *time.Time) *int64 {
 	}
 	return ptr(t.UnixMilli())
 }
-
-// nextVersion follows OpenMetadata: versions start at 0.1 and each change
-// adds 0.1 (rounded so that float error never shows).
-func nextVersion(v float64) float64 { return math.Round(v*10+1) / 10 }
 
 // maskedHeaders shows credential header values as the mask.
 func maskedHeaders(h map[string]string) map[string]string {

@@ -2,22 +2,38 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"errors"
 	"mime"
 	"net/http"
-	"reflect"
 	"slices"
 	"strconv"
-	"time"
 
 	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
+
+// webhookWriter is the one owner of webhook writes (internal/webhooks): it
+// validates, stores, and keeps matching and deliveries in step.
+type webhookWriter interface {
+	// Draft validates a new webhook and returns it unstored.
+	Draft(tenant string, in webhooks.Spec, by string) (*models.Webhook, error)
+	Create(ctx context.Context, tenant string, in webhooks.Spec, by string) (*models.Webhook, error)
+	Update(ctx context.Context, current *models.Webhook, in webhooks.Spec, by string) (*models.Webhook, error)
+	Delete(ctx context.Context, w *models.Webhook, hard bool, by string) (*models.Webhook, error)
+}
+
+// webhookReader reads webhooks.
+type webhookReader interface {
+	GetWebhook(ctx context.Context, id string) (*models.Webhook, error)
+	GetWebhookByName(ctx context.Context, tenant, name string, include store.Include) (*models.Webhook, error)
+	ListWebhooks(ctx context.Context, p store.WebhookPage) ([]models.Webhook, int64, error)
+}
 
 // newWebhook validates a webhook as a create takes it (also a test before
 // saving) and returns it, not stored.
@@ -26,16 +42,7 @@ func (s *server) newWebhook(c *gin.Context, in webhookJSON) (*models.Webhook, er
 	if err != nil {
 		return nil, err
 	}
-	now := store.Now()
-	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant, Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: principal(c)}
-	if err := applyWebhook(in, w, s.allowPrivate); err != nil {
-		return nil, err
-	}
-	w.Status = models.WebhookActive
-	if !w.Enabled {
-		w.Status = models.WebhookDisabled
-	}
-	return w, nil
+	return s.webhooks.Draft(tenant, in.spec(), principal(c))
 }
 
 func (s *server) createWebhook(c *gin.Context) {
@@ -44,16 +51,16 @@ func (s *server) createWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	w, err := s.newWebhook(c, in)
+	tenant, err := namedTenant(c, in.TenantID)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	if err := s.store.CreateWebhook(c.Request.Context(), w); err != nil {
-		fail(c, nameTaken(err, w.Name))
+	w, err := s.webhooks.Create(c.Request.Context(), tenant, in.spec(), principal(c))
+	if err != nil {
+		fail(c, err)
 		return
 	}
-	s.dispatcher.WebhooksChanged(w.TenantID)
 	c.Header("Location", s.href(c, w.ID))
 	c.JSON(http.StatusCreated, toWebhookJSON(w, s.href(c, w.ID)))
 }
@@ -281,37 +288,10 @@ func changedReadOnlyField(before, after webhookJSON) string {
 	return ""
 }
 
-// saveWebhook validates in onto a copy of w and stores it under optimistic
-// locking, so that a concurrent change is a 409, not a lost update.
+// saveWebhook has the webhooks service validate in onto w and store it; a
+// concurrent change is a 409, not a lost update.
 func (s *server) saveWebhook(c *gin.Context, w *models.Webhook, in webhookJSON) {
-	next := *w
-	if err := applyWebhook(in, &next, s.allowPrivate); err != nil {
-		fail(c, err)
-		return
-	}
-	switch {
-	case !next.Enabled:
-		next.Status = models.WebhookDisabled
-	case !w.Enabled:
-		next.Status = models.WebhookActive // re-enabled: a fresh start
-	}
-	if sameConfig(w, &next) {
-		// Nothing changes: no new version (OpenMetadata bumps it only on
-		// a real change), no write.
-		c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
-		return
-	}
-	next.Version, next.UpdatedAt, next.UpdatedBy = nextVersion(w.Version), store.Now(), principal(c)
-	if err := s.store.UpdateWebhook(c.Request.Context(), &next, w.Version, w.Enabled); err != nil {
-		fail(c, nameTaken(err, next.Name))
-		return
-	}
-	s.dispatcher.WebhooksChanged(w.TenantID)
-	if w.Enabled && !next.Enabled {
-		s.dispatcher.StopDeliveries(c.Request.Context(), w.ID)
-	}
-	// Read back: health fields may have changed under the edit.
-	saved, err := s.store.GetWebhook(c.Request.Context(), next.ID)
+	saved, err := s.webhooks.Update(c.Request.Context(), w, in.spec(), principal(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -334,22 +314,9 @@ func (s *server) deleteWebhook(c *gin.Context) {
 		fail(c, notFound("webhook %s not found", c.Param("id")))
 		return
 	}
-	ctx := c.Request.Context()
-	if hard {
-		err = s.dispatcher.HardDelete(ctx, w)
-	} else if err = s.store.SoftDeleteWebhook(ctx, w.ID, principal(c)); err == nil {
-		s.dispatcher.StopDeliveries(ctx, w.ID)
-	}
-	if err != nil {
+	if w, err = s.webhooks.Delete(c.Request.Context(), w, hard, principal(c)); err != nil {
 		fail(c, err)
 		return
-	}
-	s.dispatcher.WebhooksChanged(w.TenantID)
-	if !hard {
-		if w, err = s.store.GetWebhook(ctx, w.ID); err != nil {
-			fail(c, err)
-			return
-		}
 	}
 	c.JSON(http.StatusOK, toWebhookJSON(w, s.href(c, w.ID)))
 }
@@ -402,13 +369,6 @@ func (s *server) href(c *gin.Context, id string) string {
 	return scheme + "://" + c.Request.Host + "/api/v1/webhooks/" + id
 }
 
-func nameTaken(err error, name string) error {
-	if errors.Is(err, store.ErrConflict) {
-		return conflict("a webhook named %q already exists", name)
-	}
-	return err
-}
-
 func includeParam(c *gin.Context) (string, error) {
 	v := c.DefaultQuery("include", "non-deleted")
 	switch v {
@@ -428,17 +388,4 @@ func boolParam(c *gin.Context, name string) (bool, error) {
 		return false, badRequest("%s: must be true or false", name)
 	}
 	return b, nil
-}
-
-// sameConfig reports whether two versions of a webhook configure the same
-// thing; health, version and audit fields are not configuration.
-func sameConfig(a, b *models.Webhook) bool {
-	strip := func(w *models.Webhook) models.Webhook {
-		c := *w
-		c.Status, c.Version, c.UpdatedAt, c.UpdatedBy, c.CreatedAt = "", 0, time.Time{}, "", time.Time{}
-		c.LastFailedAt, c.LastFailedStatusCode, c.LastFailedReason, c.NextAttempt = nil, nil, "", nil
-		return c
-	}
-	x, y := strip(a), strip(b)
-	return reflect.DeepEqual(x, y)
 }

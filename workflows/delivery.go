@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/models"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -89,7 +90,7 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 // the workflow's own is cancelled.
 func (d *delivery) cancelled(ctx workflow.Context) (DeliveryResult, error) {
 	next := transition{delivery: models.DeliveryCancelled}
-	if err := d.record(ctx, SendResult{Outcome: OutcomeCancelled}, next); err != nil {
+	if err := d.record(ctx, attempt.Result{Outcome: attempt.Cancelled}, next); err != nil {
 		return DeliveryResult{}, err
 	}
 	if err := d.setStatus(ctx, next.delivery, nil); err != nil {
@@ -107,18 +108,18 @@ type transition struct {
 }
 
 // decide applies the retry policy to the attempt with index i (0-based).
-func (d *delivery) decide(ctx workflow.Context, i int, sent SendResult) transition {
+func (d *delivery) decide(ctx workflow.Context, i int, sent attempt.Result) transition {
 	t := transition{}
 	switch sent.Outcome {
-	case OutcomeSuccess:
+	case attempt.Success:
 		t.delivery, t.webhook = models.DeliverySucceeded, models.WebhookActive
-	case OutcomeCancelled:
+	case attempt.Cancelled:
 		t.delivery = models.DeliveryCancelled
-	case OutcomeHeld:
+	case attempt.Held:
 		t.delivery = models.DeliveryHeld
-	case OutcomeGone:
+	case attempt.Gone:
 		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookDisabled
-	case OutcomeRejected:
+	case attempt.Rejected:
 		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookFailed
 	default:
 		// The schedule continues where an earlier run of this delivery left
@@ -129,7 +130,7 @@ func (d *delivery) decide(ctx workflow.Context, i int, sent SendResult) transiti
 			break
 		}
 		t.delivery, t.webhook = models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry
-		t.wait = RetryWait(d.delays[retry], sent.RetryAfter)
+		t.wait = attempt.RetryWait(d.delays[retry], sent.RetryAfter)
 		at := workflow.Now(ctx).Add(t.wait)
 		t.at = &at
 	}
@@ -139,14 +140,7 @@ func (d *delivery) decide(ctx workflow.Context, i int, sent SendResult) transiti
 	return t
 }
 
-// RetryWait is the wait before the next attempt: the schedule's, lengthened
-// (never shortened) by a receiver's Retry-After, capped at MaxRetryWait.
-func RetryWait(scheduled, retryAfter time.Duration) time.Duration {
-	wait := max(scheduled, retryAfter)
-	return min(wait, max(scheduled, MaxRetryWait))
-}
-
-func (d *delivery) send(ctx workflow.Context, number int) (SendResult, error) {
+func (d *delivery) send(ctx workflow.Context, number int) (attempt.Result, error) {
 	d.progress.Status = models.DeliveryDelivering
 	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		Summary: fmt.Sprintf("attempt %d", number),
@@ -163,14 +157,14 @@ func (d *delivery) send(ctx workflow.Context, number int) (SendResult, error) {
 			MaximumInterval:    30 * time.Second,
 		},
 	})
-	var res SendResult
+	var res attempt.Result
 	err := workflow.ExecuteLocalActivity(ctx, SendActivity, SendInput{
 		DeliveryID: d.in.DeliveryID, Attempt: number, Trigger: d.in.Trigger,
 	}).Get(ctx, &res)
 	return res, err
 }
 
-func (d *delivery) record(ctx workflow.Context, sent SendResult, next transition) error {
+func (d *delivery) record(ctx workflow.Context, sent attempt.Result, next transition) error {
 	// What was sent is recorded even if the workflow is being cancelled
 	// meanwhile: the attempt happened.
 	ctx, _ = workflow.NewDisconnectedContext(ctx)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/models"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
@@ -17,24 +18,24 @@ type harness struct {
 	t        *testing.T
 	env      *testsuite.TestWorkflowEnvironment
 	start    time.Time
-	outcomes []SendResult
+	outcomes []attempt.Result
 	sends    []time.Duration // offset from start of each attempt
 	numbers  []int
 	records  []RecordInput
 }
 
-func newHarness(t *testing.T, outcomes ...SendResult) *harness {
+func newHarness(t *testing.T, outcomes ...attempt.Result) *harness {
 	var suite testsuite.WorkflowTestSuite
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), outcomes: outcomes}
 	h.start = h.env.Now()
 	h.env.RegisterWorkflowWithOptions(Delivery, workflowOpts())
-	h.env.RegisterActivityWithOptions(func(ctx context.Context, in SendInput) (SendResult, error) {
+	h.env.RegisterActivityWithOptions(func(ctx context.Context, in SendInput) (attempt.Result, error) {
 		h.sends = append(h.sends, h.env.Now().Sub(h.start))
 		h.numbers = append(h.numbers, in.Attempt)
 		i := min(len(h.sends), len(h.outcomes)) - 1
 		res := h.outcomes[i]
-		if res.Outcome != OutcomeCancelled && res.Outcome != OutcomeHeld { // nothing sent
-			res.Attempt = &AttemptRecord{Number: in.Attempt, Trigger: in.Trigger}
+		if res.Outcome != attempt.Cancelled && res.Outcome != attempt.Held { // nothing sent
+			res.Attempt = &attempt.Record{Number: in.Attempt, Trigger: in.Trigger}
 		}
 		return res, nil
 	}, activity.RegisterOptions{Name: SendActivity})
@@ -64,8 +65,8 @@ func (h *harness) run(in DeliveryInput) DeliveryResult {
 func (h *harness) last() RecordInput { return h.records[len(h.records)-1] }
 
 var (
-	fail    = SendResult{Outcome: OutcomeFailure}
-	success = SendResult{Outcome: OutcomeSuccess}
+	fail    = attempt.Result{Outcome: attempt.Failure}
+	success = attempt.Result{Outcome: attempt.Success}
 	input   = DeliveryInput{DeliveryID: "d1", WebhookID: "w1", EventID: "e1", EventType: "entityCreated", Trigger: models.TriggerScheduled}
 )
 
@@ -119,7 +120,7 @@ func TestSuccessOnThirdAttempt(t *testing.T) {
 }
 
 func TestGoneStopsAndDisables(t *testing.T) {
-	h := newHarness(t, fail, SendResult{Outcome: OutcomeGone})
+	h := newHarness(t, fail, attempt.Result{Outcome: attempt.Gone})
 	res := h.run(input)
 	if res.Status != models.DeliveryFailed || len(h.sends) != 2 {
 		t.Fatalf("result = %+v after %d attempts", res, len(h.sends))
@@ -130,7 +131,7 @@ func TestGoneStopsAndDisables(t *testing.T) {
 }
 
 func TestRejectedIsFinal(t *testing.T) {
-	h := newHarness(t, SendResult{Outcome: OutcomeRejected})
+	h := newHarness(t, attempt.Result{Outcome: attempt.Rejected})
 	res := h.run(input)
 	if res.Status != models.DeliveryFailed || len(h.sends) != 1 || h.last().WebhookStatus != models.WebhookFailed {
 		t.Fatalf("result = %+v, records %+v", res, h.records)
@@ -149,7 +150,7 @@ func TestRetryAfterLengthensNeverShortens(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, SendResult{Outcome: OutcomeFailure, RetryAfter: c.retryAfter}, success)
+			h := newHarness(t, attempt.Result{Outcome: attempt.Failure, RetryAfter: c.retryAfter}, success)
 			h.run(input)
 			if len(h.sends) != 2 || h.sends[1] != c.want {
 				t.Fatalf("second attempt at %v, want +%v", h.sends, c.want)
@@ -159,7 +160,7 @@ func TestRetryAfterLengthensNeverShortens(t *testing.T) {
 }
 
 func TestCancelledWhenWebhookDisabled(t *testing.T) {
-	h := newHarness(t, fail, SendResult{Outcome: OutcomeCancelled})
+	h := newHarness(t, fail, attempt.Result{Outcome: attempt.Cancelled})
 	res := h.run(input)
 	if res.Status != models.DeliveryCancelled || res.Attempts != 1 {
 		t.Fatalf("result = %+v", res)
@@ -247,7 +248,7 @@ func TestCancelledAtOnceWhileAwaitingRetry(t *testing.T) {
 }
 
 func TestHeldWhilePaused(t *testing.T) {
-	h := newHarness(t, fail, SendResult{Outcome: OutcomeHeld})
+	h := newHarness(t, fail, attempt.Result{Outcome: attempt.Held})
 	res := h.run(input)
 	if res.Status != models.DeliveryHeld || len(h.sends) != 2 {
 		t.Fatalf("result %+v after %d sends", res, len(h.sends))

@@ -3,11 +3,7 @@
 // all I/O happens in activities.
 package workflows
 
-import (
-	"time"
-
-	"go.temporal.io/sdk/temporal"
-)
+import "go.temporal.io/sdk/temporal"
 
 // Names under which workflows, activities and queries are registered. They
 // are part of the stored histories: never rename one that has run.
@@ -37,12 +33,3 @@ var (
 var SearchAttributeNames = []string{
 	TenantIDAttr.GetName(), WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName(),
 }
-
-// RetrySchedule is the wait before each retry: attempt 1 at once, then after
-// 1m, 5m, 15m, 1h, 4h and 12h; seven attempts in all.
-var RetrySchedule = []time.Duration{
-	time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 4 * time.Hour, 12 * time.Hour,
-}
-
-// MaxRetryWait caps how far a receiver's Retry-After can push a retry.
-const MaxRetryWait = 12 * time.Hour

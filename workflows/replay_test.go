@@ -1,22 +1,44 @@
 package workflows
 
 import (
+	"io/fs"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 )
 
-// TestReplayRecordedHistory replays a history recorded on a real server (a
-// 429, a durable timer, then success; see TestRecordDeliveryHistory in
-// cmd/webhookd). A change to the workflow that breaks determinism for runs
-// already in flight fails here.
-func TestReplayRecordedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	Register(r)
+// TestReplayRecordedHistories replays every history recorded on a real server
+// by an earlier release (testdata/<release>/*.json; see
+// TestRecordReleaseHistories in cmd/webhookd): one per path a delivery can
+// take, including runs still waiting on a retry timer, plus the bulk-replay
+// and maintenance workflows. A change that breaks determinism for runs
+// already in flight fails here; guard such changes with workflow.GetVersion.
+func TestReplayRecordedHistories(t *testing.T) {
+	var files []string
+	err := filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".json") {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 14 {
+		t.Fatalf("found %d recorded histories, want at least 14", len(files))
+	}
 	logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	if err := r.ReplayWorkflowHistoryFromJSONFile(logger, "testdata/delivery_history.json"); err != nil {
-		t.Fatalf("the delivery workflow no longer replays its recorded history: %v", err)
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(strings.TrimPrefix(filepath.ToSlash(f), "testdata/"), ".json"), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			Register(r)
+			if err := r.ReplayWorkflowHistoryFromJSONFile(logger, f); err != nil {
+				t.Fatalf("no longer replays: %v", err)
+			}
+		})
 	}
 }

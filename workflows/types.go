@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -28,52 +29,11 @@ type DeliveryInput struct {
 	RetryDelays []time.Duration `json:",omitempty"`
 }
 
-// Outcome classifies one attempt.
-type Outcome string
-
-const (
-	OutcomeSuccess Outcome = "success" // 2xx
-	OutcomeFailure Outcome = "failure" // retryable: non-2xx, timeout, connection error
-	OutcomeGone    Outcome = "gone"    // 410: stop and disable the webhook
-	// OutcomeRejected is final without retry: the request could not be
-	// built or the endpoint address is refused.
-	OutcomeRejected  Outcome = "rejected"
-	OutcomeCancelled Outcome = "cancelled" // webhook disabled or deleted: nothing sent
-	// OutcomeHeld: the webhook is paused; nothing was sent, and the delivery
-	// waits in the database until the webhook resumes.
-	OutcomeHeld Outcome = "held"
-)
-
 // SendInput asks the send activity for one attempt.
 type SendInput struct {
 	DeliveryID string
 	Attempt    int
 	Trigger    models.Trigger
-}
-
-// AttemptRecord is what one POST did, as logged in the attempts table.
-// Request headers are masked by the activity before they get here.
-type AttemptRecord struct {
-	Number          int
-	Trigger         models.Trigger
-	RequestURL      string
-	RequestHeaders  map[string]string
-	StatusCode      int `json:",omitempty"`
-	ResponseHeaders map[string]string
-	ResponseBody    string
-	DurationMs      int64
-	Error           string `json:",omitempty"`
-	StartedAt       time.Time
-	FinishedAt      time.Time
-}
-
-// SendResult is the send activity's answer.
-type SendResult struct {
-	Outcome Outcome
-	// RetryAfter is the receiver's Retry-After on a 429 or 503.
-	RetryAfter time.Duration `json:",omitempty"`
-	// Attempt is nil when nothing was sent (OutcomeCancelled).
-	Attempt *AttemptRecord `json:",omitempty"`
 }
 
 // RecordInput writes an attempt and the state it leads to, in one
@@ -82,7 +42,7 @@ type RecordInput struct {
 	DeliveryID     string
 	WebhookID      string
 	RunID          string
-	Attempt        *AttemptRecord `json:",omitempty"`
+	Attempt        *attempt.Record `json:",omitempty"`
 	DeliveryStatus models.DeliveryStatus
 	NextAttemptAt  *time.Time `json:",omitempty"`
 	// WebhookStatus is the webhook's new status; empty leaves it alone (test
@@ -94,8 +54,8 @@ type RecordInput struct {
 type Progress struct {
 	Status        models.DeliveryStatus
 	Attempts      int
-	LastOutcome   Outcome    `json:",omitempty"`
-	NextAttemptAt *time.Time `json:",omitempty"`
+	LastOutcome   attempt.Outcome `json:",omitempty"`
+	NextAttemptAt *time.Time      `json:",omitempty"`
 }
 
 // DeliveryResult is the workflow's result.

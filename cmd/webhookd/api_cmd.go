@@ -33,16 +33,17 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	d := newDispatcher(s, c, cfg, log)
-	h, err := newAPI(s, c, d, cfg, log, m)
+	p := newParts(s, c, nil, cfg, log)
+	h, err := newAPI(s, p, cfg, log, m)
 	if err != nil {
 		return err
 	}
+	starter := p.newStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.APIWorker {
-		g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, d, cfg, m)) })
+		g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, p, cfg, m)) })
 	}
-	g.Go(func() error { d.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow}).Run(gctx); return nil })
+	g.Go(func() error { starter.Run(gctx); return nil })
 	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
 	return g.Wait()
 }

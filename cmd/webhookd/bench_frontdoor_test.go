@@ -163,7 +163,7 @@ func createWebhooks(b *testing.B, st *stack, endpoint string, n, kind int) {
 			b.Fatal(err)
 		}
 	}
-	st.dispatcher.WebhooksChanged(models.DefaultTenant)
+	st.parts.ingester.Matcher.Invalidate(models.DefaultTenant)
 }
 
 // BenchmarkBatchedDelivery: events/s delivered end to end to a webhook that

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/webhookd/webhookd/activities"
@@ -19,11 +18,14 @@ import (
 	"github.com/webhookd/webhookd/internal/console"
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/secrets"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -55,32 +57,47 @@ func openStore(ctx context.Context, databaseURL string, log *slog.Logger, migrat
 	return s, nil
 }
 
+// parts are what api, dev and worker build alike: ingest (with this
+// process's matcher), the webhooks service, the dispatcher, and the runner
+// it reaches Temporal through.
+type parts struct {
+	ingester   *ingest.Ingester
+	webhooks   *webhooks.Service
+	dispatcher *dispatch.Dispatcher
+	temporal   *runner.Temporal
+}
+
+// newParts assembles the parts on s and c. The dispatcher runs workflows
+// through runs, or through c when runs is nil.
+func newParts(s *store.Store, c client.Client, runs dispatch.Runner, cfg config.Config, log *slog.Logger) *parts {
+	t := runner.New(c, cfg.TaskQueue)
+	if runs == nil {
+		runs = t
+	}
+	m := ingest.NewMatcher(s, ingest.DefaultMatcherMaxAge)
+	d := dispatch.New(s, runs, m, log)
+	d.Poster = newPoster(cfg)
+	hooks := webhooks.New(s, m, d)
+	hooks.AllowPrivate = cfg.AllowPrivateEndpoints
+	return &parts{ingester: ingest.New(s, m), webhooks: hooks, dispatcher: d, temporal: t}
+}
+
+// newStarter returns the outbox starter, woken by this process's ingest
+// and by resumed webhooks.
+func (p *parts) newStarter(o dispatch.StarterOptions) *dispatch.Starter {
+	st := p.dispatcher.NewStarter(p.ingester, o)
+	p.ingester.Starter, p.webhooks.Starter = st, st
+	return st
+}
+
 // dialTemporal connects to Temporal; m, when set, receives the SDK's own
 // metrics.
 func dialTemporal(ctx context.Context, cfg config.Config, log *slog.Logger, m *processMetrics) (client.Client, error) {
-	opts := client.Options{
-		HostPort:          cfg.TemporalAddress,
-		Namespace:         cfg.TemporalNamespace,
-		Logger:            sdklog.NewStructuredLogger(log.With("component", "temporal-sdk")),
-		ConnectionOptions: client.ConnectionOptions{TLS: cfg.Temporal.TLS},
-	}
+	var sdkMetrics client.MetricsHandler
 	if m != nil {
-		opts.MetricsHandler = m.temporal
+		sdkMetrics = m.temporal
 	}
-	if cfg.Temporal.APIKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.Temporal.APIKey)
-	}
-	c, err := client.DialContext(ctx, opts)
-	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
-	}
-	return c, nil
-}
-
-func newDispatcher(s *store.Store, c client.Client, cfg config.Config, log *slog.Logger) *dispatch.Dispatcher {
-	d := dispatch.New(s, c, cfg.TaskQueue, log)
-	d.Poster = newPoster(cfg)
-	return d
+	return runner.Dial(ctx, cfg, log, sdkMetrics)
 }
 
 // newPoster builds what sends requests to receivers: the SSRF-safe client
@@ -108,7 +125,7 @@ func runTemporalWorker(ctx context.Context, w worker.Worker) error {
 
 // newWorker builds the Temporal worker with every workflow and activity; m,
 // when set, receives the delivery metrics.
-func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg config.Config, m *processMetrics) worker.Worker {
+func newWorker(c client.Client, s *store.Store, p *parts, cfg config.Config, m *processMetrics) worker.Worker {
 	w := worker.New(c, cfg.TaskQueue, worker.Options{
 		// Attempts run as local activities inside workflow tasks, so both
 		// limits bound concurrent POSTs.
@@ -126,9 +143,10 @@ func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg conf
 			InitialNumberOfPollers: 4, MinimumNumberOfPollers: 2, MaximumNumberOfPollers: 16,
 		}),
 	})
+	d := p.dispatcher
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Client: d.Poster.Client, Version: version, Now: d.Poster.Now, Metrics: m.deliveryMetrics()},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: m.deliveryMetrics()},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},
@@ -136,13 +154,13 @@ func newWorker(c client.Client, s *store.Store, d *dispatch.Dispatcher, cfg conf
 	return w
 }
 
-func newAPI(s *store.Store, c client.Client, d *dispatch.Dispatcher, cfg config.Config, log *slog.Logger, m *processMetrics) (http.Handler, error) {
+func newAPI(s *store.Store, p *parts, cfg config.Config, log *slog.Logger, m *processMetrics) (http.Handler, error) {
 	if err := telemetry.RegisterDeliveryGauges(m.registry, s, 15*time.Second); err != nil {
 		return nil, err
 	}
 	deps := api.Deps{
-		Logger: log, Store: s, Dispatcher: d, Metrics: m.registry,
-		APIToken: cfg.APIToken, AllowPrivateEndpoints: cfg.AllowPrivateEndpoints,
+		Logger: log, Store: s, Ingester: p.ingester, Webhooks: p.webhooks, Dispatcher: p.dispatcher, Temporal: p.temporal,
+		Metrics: m.registry, APIToken: cfg.APIToken,
 	}
 	if len(cfg.TenantTokenKeys) > 0 {
 		tokens, err := tenancy.NewTokens(nil, cfg.TenantTokenKeys...)
@@ -164,7 +182,8 @@ func consoleFor(cfg config.Config, log *slog.Logger) func(http.Handler) (http.Ha
 		}
 		return console.New(console.Deps{
 			Logger: log, API: apiHandler, Sealer: cfg.Keyring,
-			TemporalUI: cfg.TemporalUIURL, Namespace: cfg.TemporalNamespace, FrameAncestors: cfg.ConsoleFrameAncestors,
+			WorkflowURL:    runner.DeliveryLinks(cfg.TemporalUIURL, cfg.TemporalNamespace),
+			FrameAncestors: cfg.ConsoleFrameAncestors,
 		})
 	}
 }

@@ -22,9 +22,10 @@ import (
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/devserver"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -48,7 +49,7 @@ func newCrashRig(t *testing.T) *crashRig {
 	// Temporal keeps its state in a file, so that it can be stopped and
 	// started again (TestTemporalOutage).
 	opts := devserver.Options{
-		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: temporalsetup.SearchAttributeTypes(),
+		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: runner.SearchAttributeTypes(),
 		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"),
 		Logger:       slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
 	}
@@ -82,7 +83,7 @@ func newCrashRig(t *testing.T) *crashRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	r.dispatch = dispatch.New(s, c, "webhooks", slog.New(slog.DiscardHandler))
+	r.dispatch = dispatch.New(s, runner.New(c, "webhooks"), ingest.NewMatcher(s, 0), slog.New(slog.DiscardHandler))
 	t.Cleanup(func() {
 		if r.temporal != nil {
 			r.temporal.Stop()

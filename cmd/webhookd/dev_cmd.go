@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 
 	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/devserver"
-	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/keyfile"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/secrets"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
 	"github.com/webhookd/webhookd/internal/tenancy"
 )
 
@@ -39,7 +39,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		UIAddr:           cfg.TemporalUIAddr,
 		DatabaseFile:     filepath.Join(cfg.DataDir, "temporal.db"),
 		Namespace:        cfg.TemporalNamespace,
-		SearchAttributes: temporalsetup.SearchAttributeTypes(),
+		SearchAttributes: runner.SearchAttributeTypes(),
 		Logger:           log,
 		ServerLogLevel:   serverLog,
 	})
@@ -87,10 +87,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		return err
 	}
 	defer c.Close()
-	if err := temporalsetup.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+	if err := runner.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	if err := temporalsetup.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
 		return err
 	}
 
@@ -110,8 +110,8 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	if cfg.APIToken == "" {
 		log.Info("no API_TOKEN: requests without credentials act as the admin; tenant tokens confine only those who present them")
 	}
-	d := newDispatcher(s, c, cfg, log)
-	h, err := newAPI(s, c, d, cfg, log, m)
+	p := newParts(s, c, nil, cfg, log)
+	h, err := newAPI(s, p, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -119,9 +119,10 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 		cfg.HTTPAddr, ts.FrontendAddr(), ts.UIAddr(), s.Dialect())
 	// The worker, the outbox starter and the API run together; the first
 	// to fail (a fatal worker error, a port in use) stops the others.
+	starter := p.newStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, d, cfg, m)) })
-	g.Go(func() error { d.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow}).Run(gctx); return nil })
+	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, p, cfg, m)) })
+	g.Go(func() error { starter.Run(gctx); return nil })
 	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

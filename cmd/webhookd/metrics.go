@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/telemetry"
 )
 
@@ -29,7 +30,7 @@ func newProcessMetrics(log *slog.Logger) (*processMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	temporalMetrics, err := telemetry.TemporalMetrics(reg, func(err error) {
+	temporalMetrics, err := runner.Metrics(reg, func(err error) {
 		log.Warn("temporal sdk metric", "error", err)
 	})
 	if err != nil {

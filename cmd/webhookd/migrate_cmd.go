@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/webhookd/webhookd/internal/config"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/runner"
 )
 
 // runMigrate brings the database schema up to date, encrypts any webhook
@@ -29,10 +29,10 @@ func runMigrate(ctx context.Context, cfg config.Config, log *slog.Logger, reencr
 		return err
 	}
 	defer c.Close()
-	if err := temporalsetup.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+	if err := runner.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	if err := temporalsetup.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
 		return err
 	}
 	log.Info("migrate: schema, search attributes and schedules are current")

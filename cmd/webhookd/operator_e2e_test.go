@@ -239,7 +239,7 @@ func TestEndToEndTestButton(t *testing.T) {
 // deliberate change to the workflow's commands.
 func TestRecordDeliveryHistory(t *testing.T) {
 	if os.Getenv("WEBHOOKD_RECORD_HISTORY") == "" {
-		t.Skip("set WEBHOOKD_RECORD_HISTORY=1 to re-record workflows/testdata/delivery_history.json")
+		t.Skip("set WEBHOOKD_RECORD_HISTORY=1 to re-record workflows/testdata/release1/429-then-success.json")
 	}
 	st := newStack(t, 200*time.Millisecond, 200*time.Millisecond)
 	rc := newRecorder(t, func(n int) int {
@@ -264,7 +264,7 @@ func TestRecordDeliveryHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("../../workflows/testdata/delivery_history.json", b, 0o644); err != nil {
+	if err := os.WriteFile("../../workflows/testdata/release1/429-then-success.json", b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

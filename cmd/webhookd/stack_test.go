@@ -19,11 +19,12 @@ import (
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/devserver"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/internal/telemetry"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
 	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/workflows"
 )
 
 // stack is webhookd assembled from the same constructors the commands use,
@@ -38,6 +39,7 @@ type stack struct {
 	dbURL      string
 	metrics    *processMetrics
 	client     client.Client
+	parts      *parts
 	dispatcher *dispatch.Dispatcher
 	worker     worker.Worker
 	api        *httptest.Server
@@ -78,7 +80,7 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 	})
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ts, err := devserver.Start(ctx, devserver.Options{
-		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: temporalsetup.SearchAttributeTypes(),
+		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: runner.SearchAttributeTypes(),
 		DatabaseFile: o.temporalFile,
 		Logger:       log, ServerLogLevel: slog.LevelError,
 	})
@@ -120,11 +122,15 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 	}
 	t.Cleanup(c.Close)
 	st := &stack{t: t, cfg: cfg, log: log, temporal: ts, store: s, dbURL: dbURL, client: c, metrics: metrics}
-	st.dispatcher = newDispatcher(s, c, cfg, log)
-	st.dispatcher.RetryDelays = retryDelays
+	var runs dispatch.Runner
+	if len(retryDelays) > 0 {
+		runs = fixedSchedule{runner.New(c, cfg.TaskQueue), retryDelays}
+	}
+	st.parts = newParts(s, c, runs, cfg, log)
+	st.dispatcher = st.parts.dispatcher
 	st.startWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())
-	starter := st.dispatcher.NewStarter(dispatch.StarterOptions{Window: o.startWindow, Parallel: o.startParallel})
+	starter := st.parts.newStarter(dispatch.StarterOptions{Window: o.startWindow, Parallel: o.startParallel})
 	starterDone := make(chan struct{})
 	go func() { defer close(starterDone); starter.Run(starterCtx) }()
 	t.Cleanup(func() { stopStarter(); <-starterDone })
@@ -133,8 +139,8 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	deps := api.Deps{
-		Logger: log, Store: s, Dispatcher: st.dispatcher, Metrics: metrics.registry,
-		AllowPrivateEndpoints: true, APIToken: cfg.APIToken, Console: consoleFor(cfg, log),
+		Logger: log, Store: s, Ingester: st.parts.ingester, Webhooks: st.parts.webhooks, Dispatcher: st.dispatcher,
+		Temporal: st.parts.temporal, Metrics: metrics.registry, APIToken: cfg.APIToken, Console: consoleFor(cfg, log),
 		// A fast bulk-replay pace keeps the 500-entry test short.
 		DLQPace: dispatch.DLQPace{PageSize: 100, Pause: 50 * time.Millisecond},
 	}
@@ -152,9 +158,25 @@ func newStackWith(t testing.TB, o stackOptions) *stack {
 	return st
 }
 
+// fixedSchedule starts every delivery with the same retry waits, in place
+// of the webhook's schedule (whose waits the API keeps at 10s or more), so
+// that tests of retries take moments.
+type fixedSchedule struct {
+	dispatch.Runner
+	delays []time.Duration
+}
+
+func (f fixedSchedule) Start(ctx context.Context, r dispatch.Run) error {
+	if in, ok := r.Input.(workflows.DeliveryInput); ok {
+		in.RetryDelays = f.delays
+		r.Input = in
+	}
+	return f.Runner.Start(ctx, r)
+}
+
 func (st *stack) startWorker() {
 	st.t.Helper()
-	w := newWorker(st.client, st.store, st.dispatcher, st.cfg, st.metrics)
+	w := newWorker(st.client, st.store, st.parts, st.cfg, st.metrics)
 	if err := w.Start(); err != nil {
 		st.t.Fatal(err)
 	}

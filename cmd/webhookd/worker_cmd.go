@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/config"
-	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/runner"
 )
 
 // runWorker runs the Temporal worker until ctx ends, and serves its metrics
@@ -28,7 +28,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	if err := temporalsetup.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
+	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue); err != nil {
 		return err
 	}
 	ready := func(ctx context.Context) error {
@@ -40,7 +40,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+cfg.MetricsAddr+"/metrics")
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, newDispatcher(s, c, cfg, log), cfg, m)) })
+	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, newParts(s, c, nil, cfg, log), cfg, m)) })
 	g.Go(func() error {
 		return serveHTTP(gctx, cfg.MetricsAddr, metricsHandler(m, ready), log, "metrics, METRICS_ADDR")
 	})

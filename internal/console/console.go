@@ -38,10 +38,9 @@ type Deps struct {
 	// API is the REST API's handler, called in-process.
 	API    http.Handler
 	Sealer Sealer
-	// TemporalUI is the Temporal Web UI's address as a browser reaches it
-	// (http://127.0.0.1:8233); empty hides the links to workflows.
-	TemporalUI string
-	Namespace  string
+	// WorkflowURL is the address of a delivery's workflow in the Temporal
+	// Web UI, as a browser reaches it; nil hides the links to workflows.
+	WorkflowURL func(deliveryID string) string
 	// FrameAncestors are the origins allowed to show the console in a
 	// frame (CSP frame-ancestors); none by default.
 	FrameAncestors []string
@@ -49,15 +48,14 @@ type Deps struct {
 
 // Console serves /console/.
 type Console struct {
-	log        *slog.Logger
-	api        http.Handler
-	sealer     Sealer
-	temporalUI string
-	namespace  string
-	pages      map[string]*template.Template
-	static     http.Handler
-	csp        string
-	mux        *http.ServeMux
+	log         *slog.Logger
+	api         http.Handler
+	sealer      Sealer
+	workflowURL func(deliveryID string) string
+	pages       map[string]*template.Template
+	static      http.Handler
+	csp         string
+	mux         *http.ServeMux
 }
 
 // New builds the console.
@@ -84,15 +82,12 @@ func New(d Deps) (*Console, error) {
 	}
 	c := &Console{
 		log: d.Logger, api: d.API, sealer: d.Sealer,
-		temporalUI: strings.TrimRight(d.TemporalUI, "/"), namespace: d.Namespace,
-		pages:  pages,
-		static: http.StripPrefix("/console/static/", http.FileServerFS(static)),
+		workflowURL: d.WorkflowURL,
+		pages:       pages,
+		static:      http.StripPrefix("/console/static/", http.FileServerFS(static)),
 		csp: "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 			"form-action 'self'; base-uri 'none'; frame-ancestors " + ancestors,
 		mux: http.NewServeMux(),
-	}
-	if c.namespace == "" {
-		c.namespace = "default"
 	}
 	c.routes()
 	return c, nil

@@ -66,6 +66,12 @@ func (a *stubAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"role":"tenant","tenantId":"acme","readOnly":false,"expiresAt":"2099-01-01T00:00:00Z"}`)
 	case r.URL.Path == "/api/v1/webhooks" && r.Method == http.MethodGet:
 		io.WriteString(w, `{"data":[],"paging":{"total":0}}`)
+	case r.URL.Path == "/api/v1/deliveries/d1":
+		io.WriteString(w, `{"id":"d1","tenantId":"acme","eventId":"e1","eventType":"order.created","webhookId":"w1",`+
+			`"status":"failed","trigger":"scheduled","attempts":0,"createdAt":"2024-01-15T10:30:00.000Z",`+
+			`"updatedAt":"2024-01-15T10:30:00.000Z","attemptLog":[]}`)
+	case r.URL.Path == "/api/v1/webhooks/w1" && r.Method == http.MethodGet:
+		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x"}}`)
 	case strings.HasSuffix(r.URL.Path, "/pause"):
 		io.WriteString(w, `{"id":"w1","name":"orders","paused":true}`)
 	default:
@@ -100,7 +106,8 @@ func newFixture(t *testing.T, open bool, ancestors ...string) *fixture {
 	}
 	f := &fixture{api: &stubAPI{open: open}, logs: &bytes.Buffer{}}
 	c, err := New(Deps{Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		API: f.api, Sealer: keys, TemporalUI: "http://127.0.0.1:8233", FrameAncestors: ancestors})
+		API: f.api, Sealer: keys, FrameAncestors: ancestors,
+		WorkflowURL: func(deliveryID string) string { return "http://ui.example/workflows/delivery-" + deliveryID }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,5 +362,17 @@ func TestSecurityHeaders(t *testing.T) {
 			resp.Header.Get("X-Content-Type-Options") != "nosniff" {
 			t.Errorf("headers for %v: %v", tc.ancestors, resp.Header)
 		}
+	}
+}
+
+// TestDeliveryLinksToItsWorkflow: a delivery's page links to its workflow
+// at the address the console was given.
+func TestDeliveryLinksToItsWorkflow(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.browser(t)
+	f.signIn(t, c, adminTok)
+	resp, page := do(t, c, "GET", f.srv.URL+"/console/deliveries/d1", nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, `href="http://ui.example/workflows/delivery-d1"`) {
+		t.Fatalf("delivery page: %d\n%.3000s", resp.StatusCode, page)
 	}
 }

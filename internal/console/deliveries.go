@@ -6,8 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"time"
-
-	"github.com/webhookd/webhookd/workflows"
 )
 
 var deliveryStatuses = []string{"pending", "delivering", "awaitingRetry", "held", "succeeded", "failed", "cancelled"}
@@ -126,9 +124,8 @@ func (c *Console) delivery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if c.temporalUI != "" {
-		p.WorkflowURL = c.temporalUI + "/namespaces/" + url.PathEscape(c.namespace) + "/workflows/" +
-			url.PathEscape(workflows.DeliveryWorkflowID(p.Delivery.ID))
+	if c.workflowURL != nil {
+		p.WorkflowURL = c.workflowURL(p.Delivery.ID)
 	}
 	c.render(w, r, http.StatusOK, "delivery", view{Title: "Delivery " + p.Delivery.ID, Nav: "webhooks", Flash: flash(r), Data: p})
 }

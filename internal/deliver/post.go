@@ -19,12 +19,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/models"
-	"github.com/webhookd/webhookd/workflows"
 )
 
 // MaxResponseBody is how much of a receiver's answer an attempt keeps.
@@ -53,12 +53,12 @@ type Request struct {
 
 // Post makes the attempt and reports its outcome; a request that cannot be
 // built or an address that is refused is OutcomeRejected.
-func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
+func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 	started := p.Now()
 	// The log and the history see the endpoint with its query values and
 	// user info masked: tokens live there (Google Chat's ?key=&token=).
-	rec := &workflows.AttemptRecord{Number: r.Attempt, Trigger: r.Trigger, RequestURL: redact.URL(r.Webhook.Endpoint), StartedAt: started}
-	finish := func(outcome workflows.Outcome, err error) workflows.SendResult {
+	rec := &attempt.Record{Number: r.Attempt, Trigger: r.Trigger, RequestURL: redact.URL(r.Webhook.Endpoint), StartedAt: started}
+	finish := func(outcome attempt.Outcome, err error) attempt.Result {
 		rec.FinishedAt = p.Now()
 		rec.DurationMs = rec.FinishedAt.Sub(started).Milliseconds()
 		if err != nil {
@@ -68,12 +68,12 @@ func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
 			}
 			rec.Error = err.Error()
 		}
-		return workflows.SendResult{Outcome: outcome, Attempt: rec}
+		return attempt.Result{Outcome: outcome, Attempt: rec}
 	}
 
 	req, err := p.buildRequest(ctx, r, started)
 	if err != nil {
-		return finish(workflows.OutcomeRejected, err)
+		return finish(attempt.Rejected, err)
 	}
 	rec.RequestHeaders = redact.Headers(req.Header)
 
@@ -84,11 +84,11 @@ func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
 	if err != nil {
 		switch {
 		case errors.Is(err, safehttp.ErrBlockedAddress):
-			return finish(workflows.OutcomeRejected, err)
+			return finish(attempt.Rejected, err)
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
-			return finish(workflows.OutcomeFailure, fmt.Errorf("no response within the webhook's %s timeout", timeout))
+			return finish(attempt.Failure, fmt.Errorf("no response within the webhook's %s timeout", timeout))
 		}
-		return finish(workflows.OutcomeFailure, err)
+		return finish(attempt.Failure, err)
 	}
 	defer resp.Body.Close()
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody))
@@ -105,7 +105,7 @@ func (p *Poster) Post(ctx context.Context, r Request) workflows.SendResult {
 	}
 
 	res := finish(classify(resp.StatusCode), nil)
-	if readErr != nil && res.Outcome == workflows.OutcomeSuccess {
+	if readErr != nil && res.Outcome == attempt.Success {
 		// The status line arrived in time; a body cut short does not undo it.
 		rec.Error = "reading response body: " + readErr.Error()
 	}
@@ -184,14 +184,14 @@ func message(ev *models.Event, webhookName string) payload.Message {
 	}
 }
 
-func classify(status int) workflows.Outcome {
+func classify(status int) attempt.Outcome {
 	switch {
 	case status >= 200 && status < 300:
-		return workflows.OutcomeSuccess
+		return attempt.Success
 	case status == http.StatusGone:
-		return workflows.OutcomeGone
+		return attempt.Gone
 	}
-	return workflows.OutcomeFailure
+	return attempt.Failure
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP date; junk means no hint.
@@ -204,7 +204,7 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		if secs <= 0 {
 			return 0
 		}
-		return time.Duration(min(secs, int64(workflows.MaxRetryWait/time.Second))) * time.Second
+		return time.Duration(min(secs, int64(attempt.MaxRetryWait/time.Second))) * time.Second
 	}
 	if at, err := http.ParseTime(v); err == nil && at.After(now) {
 		return at.Sub(now)

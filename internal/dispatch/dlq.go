@@ -7,11 +7,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -27,22 +22,36 @@ type DLQPace struct {
 // starts a second).
 var DefaultDLQPace = DLQPace{PageSize: 25, Pause: time.Second}
 
+// DLQFilter selects the dead-letter entries a bulk replay takes.
+type DLQFilter struct {
+	// TenantID confines a job to one tenant; empty (an admin's job) means
+	// every tenant.
+	TenantID  string
+	WebhookID string
+	EventType string
+	Since     time.Time
+	Until     time.Time
+}
+
 // StartDLQReplay starts a ReplayDeadLetters job for the filter and returns
 // its id. matched is the queue's size at the start, for progress reports.
-func (d *Dispatcher) StartDLQReplay(ctx context.Context, f workflows.DLQFilter, matched int, pace DLQPace) (string, error) {
+func (d *Dispatcher) StartDLQReplay(ctx context.Context, f DLQFilter, matched int, pace DLQPace) (string, error) {
 	if pace.PageSize <= 0 || pace.Pause <= 0 {
 		pace = DefaultDLQPace
 	}
 	jobID := uuid.Must(uuid.NewV7()).String()
-	_, err := d.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.DLQJobWorkflowID(jobID), TaskQueue: d.TaskQueue,
-		StaticSummary: "replay of the dead-letter queue",
+	err := d.runner.Start(ctx, Run{
+		WorkflowID: workflows.DLQJobWorkflowID(jobID),
+		Workflow:   workflows.DLQReplayWorkflow,
+		Input: workflows.DLQReplayInput{
+			Filter:   workflows.DLQFilter(f),
+			PageSize: pace.PageSize, Pause: pace.Pause, Progress: workflows.DLQProgress{Matched: matched},
+		},
+		Summary: "replay of the dead-letter queue",
 		// The tenant (empty for an admin's job over every tenant) decides
 		// who may follow the job, and lets tenant deletion find it.
-		Memo:                  map[string]any{"tenantId": f.TenantID},
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.TenantIDAttr.ValueSet(f.TenantID)),
-	}, workflows.DLQReplayWorkflow, workflows.DLQReplayInput{
-		Filter: f, PageSize: pace.PageSize, Pause: pace.Pause, Progress: workflows.DLQProgress{Matched: matched},
+		Memo:             map[string]any{"tenantId": f.TenantID},
+		SearchAttributes: map[string]string{workflows.TenantIDAttr.GetName(): f.TenantID},
 	})
 	if err != nil {
 		return "", fmt.Errorf("start dead-letter replay: %w", err)
@@ -56,7 +65,10 @@ type DLQJob struct {
 	// TenantID is the job's tenant; empty for an admin's job.
 	TenantID string
 	Status   string // running | completed | failed
-	Progress workflows.DLQProgress
+	Matched  int    // entries in the queue when the job was created
+	Replayed int
+	Skipped  int      // refused (webhook deleted or disabled) or failed to start
+	Errors   []string // the last few, for operators
 }
 
 // ErrNoSuchJob means no bulk replay has that id.
@@ -65,37 +77,26 @@ var ErrNoSuchJob = errors.New("no such replay job")
 // DLQReplayJob reports a bulk replay's progress.
 func (d *Dispatcher) DLQReplayJob(ctx context.Context, jobID string) (*DLQJob, error) {
 	wfID := workflows.DLQJobWorkflowID(jobID)
-	desc, err := d.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
+	job := &DLQJob{ID: jobID}
+	var p workflows.DLQProgress
+	status, err := d.runner.Describe(ctx, wfID, map[string]any{"tenantId": &job.TenantID}, &p)
+	if errors.Is(err, ErrNoRun) {
 		return nil, ErrNoSuchJob
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("replay job %s: %w", jobID, err)
 	}
-	job := &DLQJob{ID: jobID, Status: "running"}
-	info := desc.GetWorkflowExecutionInfo()
-	if p, ok := info.GetMemo().GetFields()["tenantId"]; ok {
-		if err := converter.GetDefaultDataConverter().FromPayload(p, &job.TenantID); err != nil {
-			return nil, fmt.Errorf("replay job %s: memo: %w", jobID, err)
-		}
-	}
-	switch info.GetStatus() {
-	case enums.WORKFLOW_EXECUTION_STATUS_RUNNING, enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		v, err := d.Temporal.QueryWorkflow(ctx, wfID, "", workflows.ProgressQuery)
-		if err == nil {
-			err = v.Get(&job.Progress)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("replay job %s: progress: %w", jobID, err)
-		}
-	case enums.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+	switch status {
+	case Running:
+		job.Status = "running"
+	case Completed:
 		job.Status = "completed"
-		if err := d.Temporal.GetWorkflow(ctx, wfID, "").Get(ctx, &job.Progress); err != nil {
+		if err := d.runner.Result(ctx, wfID, &p); err != nil {
 			return nil, fmt.Errorf("replay job %s: result: %w", jobID, err)
 		}
 	default:
 		job.Status = "failed"
 	}
+	job.Matched, job.Replayed, job.Skipped, job.Errors = p.Matched, p.Replayed, p.Skipped, p.Errors
 	return job, nil
 }

@@ -26,12 +26,12 @@ const OverdueAfter = 10 * time.Minute
 // deliveries it looked at.
 func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (int, error) {
 	now := store.Now()
-	if n, err := d.Store.ReleaseHeld(ctx, now.Add(-olderThan)); err != nil {
+	if n, err := d.store.ReleaseHeld(ctx, now.Add(-olderThan)); err != nil {
 		return 0, fmt.Errorf("held deliveries: %w", err)
 	} else if n > 0 {
-		d.Logger.InfoContext(ctx, "released held deliveries of a resumed webhook", "deliveries", n)
+		d.log.InfoContext(ctx, "released held deliveries of a resumed webhook", "deliveries", n)
 	}
-	ds, err := d.Store.Orphans(ctx, now.Add(-olderThan), now.Add(-OverdueAfter), ReconcileBatch)
+	ds, err := d.store.Orphans(ctx, now.Add(-olderThan), now.Add(-OverdueAfter), ReconcileBatch)
 	if err != nil {
 		return 0, fmt.Errorf("pending deliveries: %w", err)
 	}
@@ -40,7 +40,7 @@ func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (in
 	for _, del := range ds {
 		w, ok := hooks[del.WebhookID]
 		if !ok {
-			if w, err = d.Store.GetWebhook(ctx, del.WebhookID); err != nil {
+			if w, err = d.store.GetWebhook(ctx, del.WebhookID); err != nil {
 				errs = append(errs, err)
 				continue
 			}
@@ -48,7 +48,7 @@ func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (in
 		}
 		// Read again just before starting: a run that finished the
 		// delivery since the list was read must not be followed by another.
-		cur, err := d.Store.GetDelivery(ctx, del.ID)
+		cur, err := d.store.GetDelivery(ctx, del.ID)
 		if err != nil || cur.Status != del.Status || cur.AttemptCount != del.AttemptCount || !cur.UpdatedAt.Equal(del.UpdatedAt) {
 			continue
 		}

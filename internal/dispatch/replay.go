@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
-
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -21,7 +19,7 @@ func (e *RefusedError) Error() string { return e.Reason }
 // attempts are recorded with trigger `replay` and continue the numbering. A
 // run still open is terminated first, with a reason the Web UI shows.
 func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Delivery, error) {
-	dc, err := d.Store.LoadDelivery(ctx, deliveryID)
+	dc, err := d.store.LoadDelivery(ctx, deliveryID)
 	if err != nil {
 		return nil, err
 	}
@@ -36,17 +34,16 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 	// The row first: if anything below fails, a pending delivery is what the
 	// reconciler restarts, whereas a terminated run with a stale row would
 	// be lost.
-	del, err := d.Store.ResetForReplay(ctx, deliveryID)
+	del, err := d.store.ResetForReplay(ctx, deliveryID)
 	if err != nil {
 		return nil, err
 	}
 	if isOpen(dc.Delivery.Status) {
 		// For the reason the Web UI shows. If this fails, the start below
 		// ends the open run anyway (TERMINATE_EXISTING).
-		err = d.Temporal.TerminateWorkflow(ctx, workflows.DeliveryWorkflowID(deliveryID), "", "replayed through the webhookd API")
-		var notFound *serviceerror.NotFound
-		if err != nil && !errors.As(err, &notFound) {
-			d.Logger.WarnContext(ctx, "terminate before replay", "delivery_id", deliveryID, "error", err)
+		err = d.runner.Terminate(ctx, workflows.DeliveryWorkflowID(deliveryID), "replayed through the webhookd API")
+		if err != nil && !errors.Is(err, ErrNoRun) {
+			d.log.WarnContext(ctx, "terminate before replay", "delivery_id", deliveryID, "error", err)
 		}
 	}
 	if err := d.start(ctx, *del, &dc.Webhook, startReplay); err != nil {
@@ -54,10 +51,10 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 		// it once Temporal answers.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if rerr := d.Store.ReleaseClaims(rctx, []string{del.ID}); rerr != nil {
+		if rerr := d.store.ReleaseClaims(rctx, []string{del.ID}); rerr != nil {
 			return nil, errors.Join(err, rerr)
 		}
-		d.Logger.WarnContext(ctx, "replay start failed; the starter will retry it", "delivery_id", del.ID, "error", err)
+		d.log.WarnContext(ctx, "replay start failed; the starter will retry it", "delivery_id", del.ID, "error", err)
 		if d.Starter != nil {
 			d.Starter.Wake()
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
@@ -22,6 +24,7 @@ import (
 // found by the reconciler.
 type Starter struct {
 	d        *Dispatcher
+	fanOut   fanOuter
 	window   int
 	parallel int
 	poll     time.Duration
@@ -30,6 +33,11 @@ type Starter struct {
 	wake chan struct{}
 	mu   sync.Mutex
 	at   time.Time // the earliest batch close we were told about
+}
+
+// fanOuter turns operational events into deliveries (ingest.Ingester).
+type fanOuter interface {
+	FanOut(ctx context.Context) (int, error)
 }
 
 // StarterOptions tunes a Starter; zero values take the defaults.
@@ -51,19 +59,21 @@ const (
 	maxStartBackoff    = 5 * time.Second
 )
 
-// NewStarter returns a Starter for d and wires ingest to wake it.
-func (d *Dispatcher) NewStarter(o StarterOptions) *Starter {
+// NewStarter returns a Starter for d, which d wakes when a delivery goes
+// back to the outbox. Before each pass it has f store the deliveries of
+// operational events. Ingest wakes it too (ingest.Ingester.Starter).
+func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Window <= 0 {
 		o.Window = DefaultStartWindow
 	}
 	if o.Parallel <= 0 {
-		o.Parallel = startParallelism
+		o.Parallel = parallelism
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
-	s := &Starter{d: d, window: o.Window, parallel: o.Parallel, poll: o.Poll, wake: make(chan struct{}, 1),
-		log: func(msg string, args ...any) { d.Logger.Warn(msg, args...) }}
+	s := &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wake: make(chan struct{}, 1),
+		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 	d.Starter = s
 	return s
 }
@@ -112,7 +122,7 @@ func (s *Starter) Run(ctx context.Context) {
 func (s *Starter) idle(ctx context.Context) {
 	wait := s.poll
 	// Batches opened by other replicas close too: look for the next one.
-	if next, ok, err := s.d.Store.NextBatchClose(ctx); err == nil && ok {
+	if next, ok, err := s.d.store.NextBatchClose(ctx); err == nil && ok {
 		s.mu.Lock()
 		if s.at.IsZero() || next.Before(s.at) {
 			s.at = next
@@ -155,10 +165,10 @@ func sleep(ctx context.Context, d time.Duration) {
 // pass claims what fits in the window and starts it. full reports a full
 // window.
 func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) {
-	st := s.d.Store
+	st := s.d.store
 	// Operational events become deliveries first, so that they join the
 	// outbox in order.
-	if _, err := s.d.fanOut(ctx); err != nil {
+	if _, err := s.fanOut.FanOut(ctx); err != nil {
 		return 0, false, fmt.Errorf("fan out operational events: %w", err)
 	}
 	ds, full, err := st.ClaimForStart(ctx, claimBatch, s.window, store.Now())
@@ -185,7 +195,7 @@ func (s *Starter) startAll(ctx context.Context, ds []models.Delivery) ([]string,
 	for _, del := range ds {
 		ids = append(ids, del.WebhookID)
 	}
-	hooks, err := s.d.Store.WebhooksByID(ctx, ids)
+	hooks, err := s.d.store.WebhooksByID(ctx, ids)
 	if err != nil {
 		failed := make([]string, len(ds))
 		for i, del := range ds {
@@ -193,22 +203,18 @@ func (s *Starter) startAll(ctx context.Context, ds []models.Delivery) ([]string,
 		}
 		return failed, err
 	}
-	sem := make(chan struct{}, s.parallel)
 	var (
-		wg     sync.WaitGroup
+		g      errgroup.Group
 		mu     sync.Mutex
 		failed []string
-		errs   []error
 	)
+	g.SetLimit(s.parallel)
 	for _, del := range ds {
 		wh, ok := hooks[del.WebhookID]
 		if !ok {
 			continue // hard-deleted with its deliveries meanwhile
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
+		g.Go(func() error {
 			mode := startNew
 			switch {
 			case del.Trigger == models.TriggerReplay:
@@ -218,18 +224,16 @@ func (s *Starter) startAll(ctx context.Context, ds []models.Delivery) ([]string,
 				// while its webhook was paused, and resumed).
 				mode = startResume
 			}
-			if err := s.d.start(ctx, del, wh, mode); err != nil {
+			err := s.d.start(ctx, del, wh, mode)
+			if err != nil {
 				mu.Lock()
 				failed = append(failed, del.ID)
-				errs = append(errs, err)
 				mu.Unlock()
 			}
-		}()
+			return err
+		})
 	}
-	wg.Wait()
-	if len(errs) > 0 {
-		// One is enough to say why; they share a cause (Temporal down).
-		return failed, errs[0]
-	}
-	return nil, nil
+	// The first error is enough to say why; they share a cause (Temporal
+	// down).
+	return failed, g.Wait()
 }

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/workflows"
@@ -22,9 +23,9 @@ import (
 func TestTwoStartersNeverStartTheSameDelivery(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	_, ids := seedOutbox(t, s, 600)
-	a, b := newFakeTemporal(), newFakeTemporal()
-	sa := newDispatcher(s, a).NewStarter(dispatch.StarterOptions{Window: 10000})
-	sb := newDispatcher(s, b).NewStarter(dispatch.StarterOptions{Window: 10000})
+	a, b := dispatchtest.New(), dispatchtest.New()
+	sa, _ := newStarter(s, a, dispatch.StarterOptions{Window: 10000})
+	sb, _ := newStarter(s, b, dispatch.StarterOptions{Window: 10000})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, st := range []*dispatch.Starter{sa, sb} {
@@ -35,8 +36,8 @@ func TestTwoStartersNeverStartTheSameDelivery(t *testing.T) {
 	// An empty outbox means every delivery is claimed; the last claims'
 	// starts may still be on their way.
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		_, oa := a.started()
-		_, ob := b.started()
+		_, oa := started(a)
+		_, ob := started(b)
 		if len(oa)+len(ob) >= len(ids) {
 			break
 		}
@@ -44,8 +45,8 @@ func TestTwoStartersNeverStartTheSameDelivery(t *testing.T) {
 	cancel()
 	wg.Wait()
 
-	startsA, orderA := a.started()
-	startsB, orderB := b.started()
+	startsA, orderA := started(a)
+	startsB, orderB := started(b)
 	for _, id := range ids {
 		wf := workflows.DeliveryWorkflowID(id)
 		if n := startsA[wf] + startsB[wf]; n != 1 {
@@ -63,11 +64,11 @@ func TestTwoStartersNeverStartTheSameDelivery(t *testing.T) {
 func TestFailedStartsAreStartedLater(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		_, ids := seedOutbox(t, s, 50)
-		fake := newFakeTemporal()
+		fake := dispatchtest.New()
 		var refuse atomic.Bool
 		refuse.Store(true)
 		var refused atomic.Int32
-		fake.fail = func(string) error {
+		fake.FailStart = func(dispatch.Run) error {
 			if refuse.Load() {
 				refused.Add(1)
 				return serviceerror.NewUnavailable("temporal is down")
@@ -75,22 +76,32 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 			return nil
 		}
 		// One start at a time, so that the order of the calls is the order of the claims.
-		st := newDispatcher(s, fake).NewStarter(dispatch.StarterOptions{Window: 1000, Parallel: 1})
+		st, _ := newStarter(s, fake, dispatch.StarterOptions{Window: 1000, Parallel: 1})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); st.Run(ctx) }()
+		// Every start refused, and every claim back in the outbox (the
+		// starter returns them after its calls fail): wait for that state,
+		// not for the count of refusals alone.
+		outbox := func() int64 {
+			n, err := s.CountUndispatched(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
 		deadline := time.Now().Add(10 * time.Second)
-		for refused.Load() < 50 && time.Now().Before(deadline) {
+		for (refused.Load() < 50 || outbox() != 50) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if n, _ := s.CountUndispatched(context.Background()); n != 50 || refused.Load() < 50 {
+		if n := outbox(); n != 50 || refused.Load() < 50 {
 			t.Fatalf("during the outage: outbox %d, refused starts %d", n, refused.Load())
 		}
 		refuse.Store(false) // Temporal is back
 		st.Wake()
 		// Claimed is not started: wait for the starts themselves.
 		deadline = time.Now().Add(15 * time.Second)
-		for starts, _ := fake.started(); len(starts) < 50; starts, _ = fake.started() {
+		for starts, _ := started(fake); len(starts) < 50; starts, _ = started(fake) {
 			if time.Now().After(deadline) {
 				t.Fatalf("started %d of 50 after Temporal came back", len(starts))
 			}
@@ -99,7 +110,7 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 		cancel()
 		<-done
 		waitEmpty(t, s, time.Second)
-		starts, order := fake.started()
+		starts, order := started(fake)
 		if len(starts) != 50 {
 			t.Fatalf("started %d of 50", len(starts))
 		}
@@ -117,8 +128,8 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 func TestStarterKeepsTheWindow(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	_, ids := seedOutbox(t, s, 30)
-	fake := newFakeTemporal()
-	st := newDispatcher(s, fake).NewStarter(dispatch.StarterOptions{Window: 10})
+	fake := dispatchtest.New()
+	st, _ := newStarter(s, fake, dispatch.StarterOptions{Window: 10})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); st.Run(ctx) }()
@@ -128,10 +139,10 @@ func TestStarterKeepsTheWindow(t *testing.T) {
 		t.Helper()
 		deadline := time.Now().Add(5 * time.Second)
 		for {
-			starts, _ := fake.started()
+			starts, _ := started(fake)
 			if len(starts) == want {
 				time.Sleep(100 * time.Millisecond) // and no more
-				if starts, _ = fake.started(); len(starts) != want {
+				if starts, _ = started(fake); len(starts) != want {
 					t.Fatalf("started %d, want exactly %d", len(starts), want)
 				}
 				return
@@ -157,16 +168,15 @@ func TestStarterKeepsTheWindow(t *testing.T) {
 func TestIngestNeverWaitsOnTemporal(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	w, _ := seedOutbox(t, s, 0)
-	fake := newFakeTemporal()
-	fake.fail = func(string) error { return errors.New("unreachable") }
-	d := newDispatcher(s, fake)
-	st := d.NewStarter(dispatch.StarterOptions{})
+	fake := dispatchtest.New()
+	fake.FailStart = func(dispatch.Run) error { return errors.New("unreachable") }
+	st, in := newStarter(s, fake, dispatch.StarterOptions{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); st.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	for i := range 20 {
-		res, err := d.Ingest(context.Background(), event("acme", "evt-"+string(rune('a'+i)), "order.created"))
+		res, err := in.Ingest(context.Background(), event("acme", "evt-"+string(rune('a'+i)), "order.created"))
 		if err != nil || len(res.Deliveries) != 1 || res.Deliveries[0].WebhookID != w.ID {
 			t.Fatalf("ingest %d: %+v %v", i, res, err)
 		}

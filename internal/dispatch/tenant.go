@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/workflows"
@@ -27,6 +27,33 @@ var ErrNoSuchTenant = errors.New("no such tenant")
 
 const terminateReason = "tenant deleted through the webhookd API"
 
+// tenantStore is what a tenant deletion reads and deletes.
+type tenantStore interface {
+	TenantExists(ctx context.Context, tenant string) (bool, error)
+	DisableTenantWebhooks(ctx context.Context, tenant string) error
+	OpenDeliveryIDs(ctx context.Context, tenant, after string, limit int) ([]string, error)
+	DeleteTenantData(ctx context.Context, tenant string) (store.TenantPurge, error)
+}
+
+// TenantDeleter removes tenants that leave.
+type TenantDeleter struct {
+	store   tenantStore
+	runner  Runner
+	matcher invalidator
+	log     *slog.Logger
+}
+
+// NewTenantDeleter returns a TenantDeleter deleting from s, ending runs
+// through r and telling m that the tenant's webhooks are gone.
+func NewTenantDeleter(s tenantStore, r Runner, m invalidator, log *slog.Logger) *TenantDeleter {
+	return &TenantDeleter{store: s, runner: r, matcher: m, log: log}
+}
+
+// DeleteTenant removes everything of a tenant; see TenantDeleter.DeleteTenant.
+func (d *Dispatcher) DeleteTenant(ctx context.Context, tenant string) (TenantDeleted, error) {
+	return NewTenantDeleter(d.store, d.runner, d.matcher, d.log).DeleteTenant(ctx, tenant)
+}
+
 // DeleteTenant removes everything of a tenant, for a customer who leaves:
 // its webhooks stop matching first, then its open delivery workflows and
 // replay jobs are terminated, then its rows are deleted. Writes racing with
@@ -34,9 +61,9 @@ const terminateReason = "tenant deleted through the webhookd API"
 // more rounds, and workflows started meanwhile are found through Temporal's
 // visibility by their TenantId. Running it again after a failure finishes
 // the job.
-func (d *Dispatcher) DeleteTenant(ctx context.Context, tenant string) (TenantDeleted, error) {
+func (d *TenantDeleter) DeleteTenant(ctx context.Context, tenant string) (TenantDeleted, error) {
 	var out TenantDeleted
-	exists, err := d.Store.TenantExists(ctx, tenant)
+	exists, err := d.store.TenantExists(ctx, tenant)
 	if err != nil {
 		return out, err
 	}
@@ -44,16 +71,16 @@ func (d *Dispatcher) DeleteTenant(ctx context.Context, tenant string) (TenantDel
 		return out, ErrNoSuchTenant
 	}
 	for round := 0; exists && round < tenantDeleteRounds; round++ {
-		if err := d.Store.DisableTenantWebhooks(ctx, tenant); err != nil {
+		if err := d.store.DisableTenantWebhooks(ctx, tenant); err != nil {
 			return out, fmt.Errorf("disable webhooks: %w", err)
 		}
-		d.Matcher.Invalidate(tenant)
+		d.matcher.Invalidate(tenant)
 		n, err := d.endDeliveryWorkflows(ctx, tenant)
 		out.WorkflowsEnded += n
 		if err != nil {
 			return out, err
 		}
-		purge, err := d.Store.DeleteTenantData(ctx, tenant)
+		purge, err := d.store.DeleteTenantData(ctx, tenant)
 		out.Webhooks += purge.Webhooks
 		out.Events += purge.Events
 		out.Deliveries += purge.Deliveries
@@ -61,7 +88,7 @@ func (d *Dispatcher) DeleteTenant(ctx context.Context, tenant string) (TenantDel
 		if err != nil {
 			return out, fmt.Errorf("delete rows: %w", err)
 		}
-		if exists, err = d.Store.TenantExists(ctx, tenant); err != nil {
+		if exists, err = d.store.TenantExists(ctx, tenant); err != nil {
 			return out, err
 		}
 	}
@@ -74,12 +101,12 @@ func (d *Dispatcher) DeleteTenant(ctx context.Context, tenant string) (TenantDel
 	out.WorkflowsEnded += n
 	if err != nil {
 		out.Warnings = append(out.Warnings, "could not look for running workflows of the tenant: "+err.Error())
-		d.Logger.WarnContext(ctx, "tenant deletion: visibility query failed", "tenant_id", tenant, "error", err)
+		d.log.WarnContext(ctx, "tenant deletion: visibility query failed", "tenant_id", tenant, "error", err)
 	}
 	if exists {
 		out.Warnings = append(out.Warnings, "new rows kept arriving for the tenant while it was deleted; delete it again")
 	}
-	d.Logger.InfoContext(ctx, "tenant deleted", "tenant_id", tenant, "webhooks", out.Webhooks,
+	d.log.InfoContext(ctx, "tenant deleted", "tenant_id", tenant, "webhooks", out.Webhooks,
 		"events", out.Events, "deliveries", out.Deliveries, "workflows_ended", out.WorkflowsEnded)
 	return out, nil
 }
@@ -89,10 +116,10 @@ const tenantDeleteRounds = 3
 
 // endDeliveryWorkflows terminates the workflow of every delivery of the
 // tenant still in progress, a few at a time.
-func (d *Dispatcher) endDeliveryWorkflows(ctx context.Context, tenant string) (int, error) {
+func (d *TenantDeleter) endDeliveryWorkflows(ctx context.Context, tenant string) (int, error) {
 	ended, after := 0, ""
 	for {
-		ids, err := d.Store.OpenDeliveryIDs(ctx, tenant, after, 500)
+		ids, err := d.store.OpenDeliveryIDs(ctx, tenant, after, 500)
 		if err != nil {
 			return ended, err
 		}
@@ -115,54 +142,41 @@ func (d *Dispatcher) endDeliveryWorkflows(ctx context.Context, tenant string) (i
 // endRunning terminates the tenant's running delivery workflows and bulk
 // replays, found through Temporal's visibility by their TenantId search
 // attribute.
-func (d *Dispatcher) endRunning(ctx context.Context, tenant string) (int, error) {
+func (d *TenantDeleter) endRunning(ctx context.Context, tenant string) (int, error) {
 	query := fmt.Sprintf("WorkflowType IN (%q, %q) AND TenantId = %q AND ExecutionStatus = 'Running'",
 		workflows.DeliveryWorkflow, workflows.DLQReplayWorkflow, tenant)
-	var ids []string
-	var token []byte
-	for {
-		resp, err := d.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token})
-		if err != nil {
-			return 0, fmt.Errorf("list running workflows: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			ids = append(ids, e.GetExecution().GetWorkflowId())
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
+	ids, err := d.runner.List(ctx, query)
+	if err != nil {
+		return 0, fmt.Errorf("list running workflows: %w", err)
 	}
 	return d.terminateAll(ctx, ids)
 }
 
 // terminateAll terminates the open runs of the given workflows; a workflow
 // already closed or gone is not an error.
-func (d *Dispatcher) terminateAll(ctx context.Context, wfIDs []string) (int, error) {
-	sem := make(chan struct{}, startParallelism)
+func (d *TenantDeleter) terminateAll(ctx context.Context, wfIDs []string) (int, error) {
 	var (
-		wg    sync.WaitGroup
+		g     errgroup.Group
 		mu    sync.Mutex
 		ended int
 		errs  []error
 	)
+	g.SetLimit(parallelism)
 	for _, id := range wfIDs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			err := d.Temporal.TerminateWorkflow(ctx, id, "", terminateReason)
-			var nf *serviceerror.NotFound
+		g.Go(func() error {
+			err := d.runner.Terminate(ctx, id, terminateReason)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				ended++
-			case errors.As(err, &nf):
+			case errors.Is(err, ErrNoRun):
 			default:
 				errs = append(errs, fmt.Errorf("terminate %s: %w", id, err))
 			}
-		}()
+			return nil // every one is tried; all failures are reported
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return ended, errors.Join(errs...)
 }

@@ -203,3 +203,47 @@ func TestRequireCurrentSchema(t *testing.T) {
 		t.Fatalf("want ErrSchemaBehind, got %v", err)
 	}
 }
+
+// TestMatchingLoadsOnlyTheTenantsWebhooks: the matcher's load of a tenant
+// reads that tenant's live, enabled webhooks and nothing of another's,
+// however alike their names and filters.
+func TestMatchingLoadsOnlyTheTenantsWebhooks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		want := map[string]bool{}
+		for _, tenant := range []string{"acme", "beta", models.DefaultTenant} {
+			w := newWebhook("orders")
+			w.TenantID = tenant
+			if err := s.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+			if tenant == "acme" {
+				want[w.ID] = true
+			}
+		}
+		off := newWebhook("disabled")
+		off.TenantID, off.Enabled, off.Status = "acme", false, models.WebhookDisabled
+		gone := newWebhook("gone")
+		gone.TenantID = "acme"
+		for _, w := range []*models.Webhook{off, gone} {
+			if err := s.CreateWebhook(ctx, w); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.SoftDeleteWebhook(ctx, gone.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+		hooks, err := s.MatchableWebhooks(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hooks) != len(want) {
+			t.Fatalf("loaded %d webhooks, want %d", len(hooks), len(want))
+		}
+		for _, w := range hooks {
+			if !want[w.ID] || w.TenantID != "acme" {
+				t.Fatalf("loaded %s of tenant %s", w.ID, w.TenantID)
+			}
+		}
+	})
+}

@@ -1,6 +1,7 @@
 // Package telemetry defines webhookd's Prometheus metrics in one place, with
-// conventional names and units and bounded label sets (never a webhook id),
-// and bridges the Temporal SDK's own metrics into the same registry.
+// conventional names and units and bounded label sets (never a webhook id).
+// The Temporal SDK's own metrics reach the same registry through
+// internal/runner.
 package telemetry
 
 import (

@@ -46,7 +46,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/types/known/durationpb"
 
-	"github.com/webhookd/webhookd/internal/temporalsetup"
+	"github.com/webhookd/webhookd/internal/runner"
 )
 
 func main() {
@@ -133,7 +133,7 @@ func prepare(ctx context.Context, opts client.Options, retention time.Duration, 
 		return err
 	}
 	if searchAttrs {
-		if err := temporalsetup.EnsureSearchAttributes(ctx, c, opts.Namespace); err != nil {
+		if err := runner.EnsureSearchAttributes(ctx, c, opts.Namespace); err != nil {
 			return err
 		}
 		fmt.Printf("search attributes registered in %s\n", opts.Namespace)

@@ -10,7 +10,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/deliver"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
@@ -61,18 +63,15 @@ func (d *Dispatcher) TestUnsaved(ctx context.Context, w *models.Webhook, sample 
 	now := store.Now()
 	ev := testEvent(w, sample, now)
 	res := d.Poster.Post(ctx, deliver.Request{Webhook: w, Event: &ev, TenantID: w.TenantID, Attempt: 1, Trigger: models.TriggerTest})
-	del := newDelivery(ev, w.ID, models.TriggerTest, now)
+	del := ingest.NewDelivery(ev, w.ID, models.TriggerTest, now)
 	del.Status, del.AttemptCount = models.DeliveryFailed, 1
-	if res.Outcome == workflows.OutcomeSuccess {
+	if res.Outcome == attempt.Success {
 		del.Status = models.DeliverySucceeded
 	}
 	a := res.Attempt
-	att := &models.Attempt{Number: 1, Trigger: models.TriggerTest, RequestURL: a.RequestURL, RequestHeaders: a.RequestHeaders,
-		ResponseHeaders: a.ResponseHeaders, ResponseBody: a.ResponseBody, DurationMs: a.DurationMs, Error: a.Error,
-		StartedAt: a.StartedAt, FinishedAt: a.FinishedAt}
+	att := a.Row("", "")
 	if a.StatusCode != 0 {
-		code := a.StatusCode
-		att.ResponseStatus, del.LastStatusCode = &code, &code
+		del.LastStatusCode = att.ResponseStatus
 	}
 	del.LastDurationMs, del.LastError = &a.DurationMs, a.Error
 	return &del, att, nil
@@ -84,29 +83,29 @@ func (d *Dispatcher) TestUnsaved(ctx context.Context, w *models.Webhook, sample 
 func (d *Dispatcher) Test(ctx context.Context, w *models.Webhook, sample *Sample) (*models.Delivery, *models.Attempt, error) {
 	now := store.Now()
 	ev := testEvent(w, sample, now)
-	del := newDelivery(ev, w.ID, models.TriggerTest, now)
+	del := ingest.NewDelivery(ev, w.ID, models.TriggerTest, now)
 	del.DispatchedAt = &now // started here, not from the outbox: the caller waits for it
-	if _, _, _, err := d.Store.IngestEvent(ctx, &ev, []models.Delivery{del}); err != nil {
+	if _, _, _, err := d.store.IngestEvent(ctx, &ev, []models.Delivery{del}); err != nil {
 		return nil, nil, fmt.Errorf("store test event: %w", err)
 	}
 	if err := d.start(ctx, del, w, startNew); err != nil {
 		// Nothing will run it: close it rather than leave it pending.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = d.Store.RecordAttempt(rctx, store.AttemptResult{DeliveryID: del.ID, WebhookID: w.ID, DeliveryStatus: models.DeliveryFailed})
+		_ = d.store.RecordAttempt(rctx, store.AttemptResult{DeliveryID: del.ID, WebhookID: w.ID, DeliveryStatus: models.DeliveryFailed})
 		return nil, nil, err
 	}
 	wait, cancel := context.WithTimeout(ctx, time.Duration(w.TimeoutSeconds)*time.Second+30*time.Second)
 	defer cancel()
 	var res workflows.DeliveryResult
-	if err := d.Temporal.GetWorkflow(wait, workflows.DeliveryWorkflowID(del.ID), "").Get(wait, &res); err != nil {
+	if err := d.runner.Result(wait, workflows.DeliveryWorkflowID(del.ID), &res); err != nil {
 		return nil, nil, fmt.Errorf("wait for the test delivery: %w", err)
 	}
-	got, err := d.Store.GetDelivery(ctx, del.ID)
+	got, err := d.store.GetDelivery(ctx, del.ID)
 	if err != nil {
 		return nil, nil, err
 	}
-	attempts, err := d.Store.Attempts(ctx, del.ID)
+	attempts, err := d.store.Attempts(ctx, del.ID)
 	if err != nil || len(attempts) == 0 {
 		return got, nil, err
 	}

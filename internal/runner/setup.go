@@ -1,7 +1,4 @@
-// Package temporalsetup prepares a Temporal namespace for webhookd: the
-// search attributes the Web UI filters deliveries by, and the maintenance
-// schedules. Both steps are idempotent and run at start-up.
-package temporalsetup
+package runner
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package dispatch_test
+package ingest_test
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/filter"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/models"
@@ -19,7 +19,7 @@ func event(tenant, id, typ string) models.Event {
 	return models.Event{TenantID: tenant, ID: id, Type: typ, Data: json.RawMessage(`{}`), Timestamp: time.Now()}
 }
 
-func matchIDs(t *testing.T, m *dispatch.Matcher, tenant, typ string) map[string]bool {
+func matchIDs(t *testing.T, m *ingest.Matcher, tenant, typ string) map[string]bool {
 	t.Helper()
 	ev, err := filter.ParseEvent(typ, "", nil, nil)
 	if err != nil {
@@ -44,7 +44,7 @@ func TestMatcherSeesEveryChange(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		const maxAge = 50 * time.Millisecond
-		m := dispatch.NewMatcher(s, maxAge)
+		m := ingest.NewMatcher(s, maxAge)
 		if got := matchIDs(t, m, "acme", "order.created"); len(got) != 0 {
 			t.Fatalf("empty tenant matched %v", got)
 		}
@@ -137,7 +137,7 @@ func BenchmarkMatch10000Webhooks(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	m := dispatch.NewMatcher(s, time.Hour)
+	m := ingest.NewMatcher(s, time.Hour)
 	ev, _ := filter.ParseEvent("order.created", "", nil, nil)
 	b.ResetTimer()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package api
+package webhooks
 
 import (
 	"errors"
@@ -33,9 +33,9 @@ var reservedHeaders = map[string]bool{
 	"webhook-id": true, "webhook-timestamp": true, "webhook-signature": true,
 }
 
-// applyWebhook validates in and writes it onto w (a new or a stored webhook).
-// Errors name the JSON field. Nothing is written to w unless all is valid.
-func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
+// apply validates in and writes it onto w (a new or a stored webhook).
+// Errors are FieldErrors. Nothing is written to w unless all is valid.
+func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	if !webhookName.MatchString(in.Name) {
 		return invalid("name", "must match ^[A-Za-z0-9_.-]{1,128}$")
 	}
@@ -60,9 +60,7 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 		batch = *in.BatchSize
 	}
 	filters := make([]models.EventFilter, len(in.EventFilters))
-	for i, f := range in.EventFilters {
-		filters[i] = models.EventFilter(f)
-	}
+	copy(filters, in.EventFilters)
 	if err := filter.Validate(filters); err != nil {
 		var fe *filter.FieldError
 		if errors.As(err, &fe) {
@@ -70,7 +68,7 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 		}
 		return err
 	}
-	cfg := in.WebhookConfig
+	cfg := in.Config
 	if cfg == nil {
 		return invalid("webhookConfig", "required, with at least an endpoint")
 	}
@@ -78,7 +76,7 @@ func applyWebhook(in webhookJSON, w *models.Webhook, allowPrivate bool) error {
 		return err
 	}
 	secret := cfg.SecretKey
-	if secret == secretMask {
+	if secret == redact.Mask {
 		if w.SecretKey == "" {
 			return invalid("webhookConfig.secretKey", "send the secret itself, not its mask")
 		}
@@ -252,7 +250,7 @@ const (
 
 // checkBatching validates webhookConfig.batching. Batches are envelopes of
 // envelopes, so only Generic webhooks can take them.
-func checkBatching(b *batchingJSON, typ models.WebhookType) (batchSettings, error) {
+func checkBatching(b *Batching, typ models.WebhookType) (batchSettings, error) {
 	out := batchSettings{maxWaitMs: defaultBatchWaitMs}
 	if b == nil {
 		return out, nil
@@ -280,7 +278,7 @@ func unmaskHeaders(in, stored map[string]string, sameOrigin bool) (map[string]st
 	}
 	out := maps.Clone(in)
 	for name, v := range in {
-		if v != secretMask {
+		if v != redact.Mask {
 			continue
 		}
 		kept, ok := stored[name]
@@ -322,7 +320,7 @@ func parseRetrySchedule(in []string) ([]int64, error) {
 	}
 	out := make([]int64, len(in))
 	for i, v := range in {
-		d, err := parseWindow(v)
+		d, err := ParseDuration(v)
 		// Whole seconds only: a read shows the schedule in whole units, and
 		// writing a read document back must not change it.
 		if err != nil || d < minRetryWait || d > maxRetryWait || d%time.Second != 0 {

@@ -2,58 +2,49 @@ package dispatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"go.temporal.io/sdk/client"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
 
-// fakeTemporal counts StartWorkflow calls by workflow id. Only the calls the
-// dispatcher makes are implemented; anything else panics on the nil Client.
-type fakeTemporal struct {
-	client.Client
-	mu     sync.Mutex
-	starts map[string]int
-	order  []string
-	// fail, when set, decides whether a start fails.
-	fail func(id string) error
-}
-
-func newFakeTemporal() *fakeTemporal { return &fakeTemporal{starts: map[string]int{}} }
-
-func (f *fakeTemporal) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail != nil {
-		if err := f.fail(o.ID); err != nil {
-			return nil, err
-		}
+// started counts the starts r was asked for by workflow id, and lists them
+// in order.
+func started(r *dispatchtest.Runner) (map[string]int, []string) {
+	m := map[string]int{}
+	var order []string
+	for _, run := range r.Starts() {
+		m[run.WorkflowID]++
+		order = append(order, run.WorkflowID)
 	}
-	f.starts[o.ID]++
-	f.order = append(f.order, o.ID)
-	return nil, nil
+	return m, order
 }
 
-func (f *fakeTemporal) started() (map[string]int, []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	m := make(map[string]int, len(f.starts))
-	for k, v := range f.starts {
-		m[k] = v
-	}
-	return m, append([]string(nil), f.order...)
+// newDispatcher returns a dispatcher on s and r, with its matcher and ingest.
+func newDispatcher(s *store.Store, r dispatch.Runner) (*dispatch.Dispatcher, *ingest.Ingester) {
+	m := ingest.NewMatcher(s, 0)
+	return dispatch.New(s, r, m, slog.New(slog.DiscardHandler)), ingest.New(s, m)
 }
 
-func newDispatcher(s *store.Store, c client.Client) *dispatch.Dispatcher {
-	return dispatch.New(s, c, "webhooks", slog.New(slog.DiscardHandler))
+// newStarter returns a dispatcher's starter on s and r, woken by ingest.
+func newStarter(s *store.Store, r dispatch.Runner, o dispatch.StarterOptions) (*dispatch.Starter, *ingest.Ingester) {
+	d, in := newDispatcher(s, r)
+	st := d.NewStarter(in, o)
+	in.Starter = st
+	return st, in
+}
+
+func event(tenant, id, typ string) models.Event {
+	return models.Event{TenantID: tenant, ID: id, Type: typ, Data: json.RawMessage(`{}`), Timestamp: time.Now()}
 }
 
 // seedOutbox stores a webhook and n events, each with one delivery waiting

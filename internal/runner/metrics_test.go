@@ -1,4 +1,4 @@
-package telemetry
+package runner
 
 import (
 	"testing"
@@ -12,7 +12,7 @@ import (
 // and alerts take mean something.
 func TestTemporalLatenciesHaveSecondBuckets(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	h, err := TemporalMetrics(reg, func(err error) { t.Error(err) })
+	h, err := Metrics(reg, func(err error) { t.Error(err) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package telemetry
+package runner
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ import (
 // Prometheus exporter. (The SDK's tally bridge is not published on the
 // module proxy; its OpenTelemetry one is.) onError receives instrument
 // errors, which the SDK's default would turn into a panic.
-func TemporalMetrics(reg prometheus.Registerer, onError func(error)) (client.MetricsHandler, error) {
+func Metrics(reg prometheus.Registerer, onError func(error)) (client.MetricsHandler, error) {
 	exporter, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo(), otelprom.WithoutTargetInfo())
 	if err != nil {
 		return nil, fmt.Errorf("temporal metrics: %w", err)

@@ -1,0 +1,77 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+)
+
+// Runner is what dispatch asks of the workflow engine (Temporal): start,
+// cancel, end, describe and find workflow runs, and wait for one's result.
+// internal/runner implements it over the Temporal client; dispatchtest has
+// a fake for tests.
+type Runner interface {
+	// Start starts r. A start that r.Policy turns away because the run
+	// exists already is not an error.
+	Start(ctx context.Context, r Run) error
+	// Cancel asks the open run of a workflow to cancel; the workflow
+	// decides what that means (a delivery records itself cancelled).
+	Cancel(ctx context.Context, workflowID string) error
+	// Terminate ends the open run of a workflow at once, with a reason
+	// the Web UI shows.
+	Terminate(ctx context.Context, workflowID, reason string) error
+	// Describe reports the status of a workflow's latest run. It fills
+	// memo's values (pointers) from the run's memo, and, while the run is
+	// open, progress from its progress query.
+	Describe(ctx context.Context, workflowID string, memo map[string]any, progress any) (RunStatus, error)
+	// List returns the ids of the workflows a visibility query selects.
+	List(ctx context.Context, query string) ([]string, error)
+	// Result waits for the latest run of a workflow to complete and decodes
+	// its result into v.
+	Result(ctx context.Context, workflowID string, v any) error
+}
+
+// ErrNoRun means the workflow has no run to cancel, end or describe (never
+// started, closed, or removed by retention).
+var ErrNoRun = errors.New("no such workflow run")
+
+// Run is a workflow run to start.
+type Run struct {
+	WorkflowID string
+	// Workflow is the registered name of the workflow (workflows package).
+	Workflow string
+	Input    any
+	Policy   Policy
+	// Eager asks for the first workflow task in the start's answer, which
+	// saves a poll round trip when this process runs a worker too.
+	Eager bool
+	// SearchAttributes are keyword search attributes, by name.
+	SearchAttributes map[string]string
+	Memo             map[string]any
+	// Summary is the one line the Web UI shows for the run.
+	Summary string
+}
+
+// Policy says what an earlier run of the same workflow id means to a start.
+type Policy int
+
+const (
+	// Once: the workflow id runs once; if a run exists at all (a start
+	// whose answer was lost, then retried), it is that run.
+	Once Policy = iota
+	// Again: a new run, unless one is open (then that one goes on).
+	Again
+	// Replace: a new run; an open one is terminated.
+	Replace
+)
+
+// RunStatus is the state of a workflow's latest run.
+type RunStatus int
+
+const (
+	// Running: open (continued-as-new counts as open).
+	Running RunStatus = iota
+	// Completed: closed with a result.
+	Completed
+	// Failed: closed otherwise (failed, terminated, cancelled, timed out).
+	Failed
+)

@@ -1,0 +1,32 @@
+package ingest
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+// NewDelivery makes a pending one-event delivery of ev to the webhook
+// webhookID, waiting in the outbox.
+func NewDelivery(ev models.Event, webhookID string, trigger models.Trigger, now time.Time) models.Delivery {
+	return models.Delivery{
+		ID: newID(), TenantID: ev.TenantID, EventID: ev.ID, WebhookID: webhookID, EventType: ev.Type,
+		Status: models.DeliveryPending, Trigger: trigger, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+// deliveryFor makes the one-event delivery of ev to w: waiting in the
+// outbox, or held while w is paused.
+func deliveryFor(ev models.Event, w *models.Webhook, now time.Time) models.Delivery {
+	del := NewDelivery(ev, w.ID, models.TriggerScheduled, now)
+	if w.Paused {
+		del.Status = models.DeliveryHeld
+	}
+	return del
+}
+
+// newID makes a delivery id. Version 7 UUIDs grow with time, which keeps the
+// primary-key index append-mostly.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

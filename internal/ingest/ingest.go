@@ -1,0 +1,120 @@
+// Package ingest turns accepted events into deliveries waiting in the
+// outbox: it matches each event against its tenant's webhooks (Matcher, in
+// memory) and stores the event with its deliveries in one transaction. It
+// also fans out the operational events webhookd raises about its own
+// webhooks. It never talks to Temporal: internal/dispatch starts the
+// workflows of what it stores.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/filter"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+)
+
+// ingestStore is what ingest writes.
+type ingestStore interface {
+	IngestEvents(ctx context.Context, ins []store.Ingestion) ([]store.Ingested, error)
+	PendingFanout(ctx context.Context, limit int) ([]models.Event, error)
+	CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error)
+}
+
+// Waker is told when deliveries were committed (the outbox starter).
+type Waker interface {
+	// Wake asks for a pass now.
+	Wake()
+	// WakeAt asks for a pass at t (a batch closes then).
+	WakeAt(t time.Time)
+}
+
+// Ingester accepts events.
+type Ingester struct {
+	store   ingestStore
+	Matcher *Matcher
+	// Starter, when set, is woken by ingest; without one (a process that
+	// only serves reads) deliveries wait for another process's starter.
+	// Set it once, before the first event.
+	Starter Waker
+}
+
+// New returns an Ingester storing in s and matching with m.
+func New(s ingestStore, m *Matcher) *Ingester {
+	return &Ingester{store: s, Matcher: m}
+}
+
+// Ingested is the answer to an ingested event.
+type Ingested struct {
+	Event      models.Event
+	Deliveries []models.Delivery
+	// Created is false when the event id was seen before: nothing new was
+	// stored, and this is the first ingestion's answer.
+	Created bool
+}
+
+// Ingest accepts one event; see IngestMany.
+func (in *Ingester) Ingest(ctx context.Context, ev models.Event) (Ingested, error) {
+	res, err := in.IngestMany(ctx, []models.Event{ev})
+	if err != nil {
+		return Ingested{}, err
+	}
+	return res[0], nil
+}
+
+// IngestMany matches each event against its tenant's webhooks and stores the
+// events and their deliveries in one transaction, then wakes the starter. It
+// never waits on Temporal: once it returns, the events are durable and the
+// starter (of this process, or of any other) starts their workflows.
+func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Ingested, error) {
+	now := store.Now()
+	ins := make([]store.Ingestion, len(evs))
+	for i := range evs {
+		ev := &evs[i]
+		if ev.TenantID == "" {
+			ev.TenantID = models.DefaultTenant
+		}
+		fev, err := filter.ParseEvent(ev.Type, ev.EntityType, ev.Entity, ev.ChangeDescription)
+		if err != nil {
+			return nil, err
+		}
+		hooks, err := in.Matcher.Match(ctx, ev.TenantID, fev)
+		if err != nil {
+			return nil, fmt.Errorf("match webhooks: %w", err)
+		}
+		ev.CreatedAt = now
+		ing := store.Ingestion{Event: ev}
+		for _, w := range hooks {
+			// A paused webhook's batches form as usual; their workflows
+			// hold them at the first attempt.
+			if w.BatchEnabled {
+				ing.Batches = append(ing.Batches, store.BatchTarget{
+					WebhookID: w.ID, MaxEvents: w.BatchSize, MaxWait: time.Duration(w.BatchMaxWaitMs) * time.Millisecond,
+					NewID: newID(),
+				})
+				continue
+			}
+			ing.Deliveries = append(ing.Deliveries, deliveryFor(*ev, w, now))
+		}
+		ins[i] = ing
+	}
+	stored, err := in.store.IngestEvents(ctx, ins)
+	if err != nil {
+		return nil, fmt.Errorf("store events: %w", err)
+	}
+	out := make([]Ingested, len(stored))
+	for i, s := range stored {
+		out[i] = Ingested{Event: *s.Event, Deliveries: s.Deliveries, Created: s.Created}
+		for _, del := range s.Deliveries {
+			if del.BatchClosesAt != nil && in.Starter != nil {
+				in.Starter.WakeAt(*del.BatchClosesAt)
+			}
+		}
+	}
+	if in.Starter != nil {
+		in.Starter.Wake()
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+package webhooks_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/internal/webhooks"
+	"github.com/webhookd/webhookd/models"
+)
+
+// spy records what the service tells the matcher, the dispatcher and the
+// starter.
+type spy struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (s *spy) add(e string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events = append(s.events, e)
+}
+
+func (s *spy) Invalidate(tenant string)                      { s.add("invalidate " + tenant) }
+func (s *spy) StopDeliveries(_ context.Context, id string)   { s.add("stop " + id) }
+func (s *spy) HardDelete(_ context.Context, id string) error { s.add("hard delete " + id); return nil }
+func (s *spy) Wake()                                         { s.add("wake") }
+
+func (s *spy) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.events
+	s.events = nil
+	return out
+}
+
+func spec(name string) webhooks.Spec {
+	return webhooks.Spec{Name: name, WebhookType: "Generic",
+		EventFilters: []models.EventFilter{{EventType: "order.created"}},
+		Config:       &webhooks.Config{Endpoint: "https://example.com/hooks"}}
+}
+
+func newService(t *testing.T) (*webhooks.Service, *spy, *store.Store) {
+	s := storetest.Open(t, store.Postgres)
+	sp := &spy{}
+	svc := webhooks.New(s, sp, sp)
+	svc.Starter = sp
+	return svc, sp, s
+}
+
+func expect(t *testing.T, sp *spy, what string, want ...string) {
+	t.Helper()
+	if got := sp.take(); !slices.Equal(got, want) {
+		t.Fatalf("%s told %q, want %q", what, got, want)
+	}
+}
+
+// TestEveryWriteKeepsMatchingAndDeliveriesInStep: each write tells the
+// matcher itself, and a disable or delete stops the deliveries; a write
+// that changes nothing tells no one.
+func TestEveryWriteKeepsMatchingAndDeliveriesInStep(t *testing.T) {
+	svc, sp, _ := newService(t)
+	ctx := context.Background()
+	w, err := svc.Create(ctx, "acme", spec("orders"), "api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "create", "invalidate acme")
+
+	same, err := svc.Update(ctx, w, spec("orders"), "api")
+	if err != nil || same.Version != w.Version {
+		t.Fatalf("an update that changes nothing: version %v → %v, %v", w.Version, same.Version, err)
+	}
+	expect(t, sp, "an update that changes nothing")
+
+	edit := spec("orders")
+	edit.Description = "order events"
+	w, err = svc.Update(ctx, w, edit, "api")
+	if err != nil || w.Version != 0.2 || w.Description != "order events" {
+		t.Fatalf("update: %+v %v", w, err)
+	}
+	expect(t, sp, "update", "invalidate acme")
+
+	off := edit
+	off.Enabled = new(bool)
+	w, err = svc.Update(ctx, w, off, "api")
+	if err != nil || w.Enabled || w.Status != models.WebhookDisabled {
+		t.Fatalf("disable: %+v %v", w, err)
+	}
+	expect(t, sp, "disable", "invalidate acme", "stop "+w.ID)
+
+	if w, err = svc.Pause(ctx, w, "api"); err != nil || !w.Paused {
+		t.Fatalf("pause: %v", err)
+	}
+	expect(t, sp, "pause", "invalidate acme")
+	if _, _, err = svc.Resume(ctx, w, "api"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "resume", "invalidate acme", "wake")
+
+	if w, err = svc.Delete(ctx, w, false, "api"); err != nil || !w.Deleted {
+		t.Fatalf("soft delete: %+v %v", w, err)
+	}
+	expect(t, sp, "soft delete", "stop "+w.ID, "invalidate acme")
+	if _, err = svc.Delete(ctx, w, true, "api"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "hard delete", "hard delete "+w.ID, "invalidate acme")
+}
+
+// TestInvalidWritesChangeNothing: a refused spec names its field and tells
+// no one; a name taken is its own error.
+func TestInvalidWritesChangeNothing(t *testing.T) {
+	svc, sp, s := newService(t)
+	ctx := context.Background()
+	bad := spec("orders")
+	bad.Config.Timeout = new(int)
+	var fe *webhooks.FieldError
+	if _, err := svc.Create(ctx, "acme", bad, "api"); !errors.As(err, &fe) || fe.Path != "webhookConfig.timeout" {
+		t.Fatalf("a zero timeout: %v", err)
+	}
+	bad = spec("orders")
+	bad.EventFilters = []models.EventFilter{{EventType: ""}}
+	if _, err := svc.Create(ctx, "acme", bad, "api"); !errors.As(err, &fe) || fe.Path != "eventFilters[0].eventType" {
+		t.Fatalf("an empty event type: %v", err)
+	}
+	if _, err := svc.Create(ctx, "acme", spec("orders"), "api"); err != nil {
+		t.Fatal(err)
+	}
+	sp.take()
+	var taken *webhooks.NameTakenError
+	if _, err := svc.Create(ctx, "acme", spec("orders"), "api"); !errors.As(err, &taken) || taken.Name != "orders" {
+		t.Fatalf("a name taken: %v", err)
+	}
+	expect(t, sp, "refused writes")
+	if ws, n, err := s.ListWebhooks(ctx, store.WebhookPage{TenantID: "acme", Limit: 10}); err != nil || n != 1 {
+		t.Fatalf("stored %d webhooks (%v): %v", n, ws, err)
+	}
+}

@@ -1,0 +1,99 @@
+package webhooks
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+// Spec is a webhook as a caller configures it: OpenMetadata's webhook
+// schema, without the fields webhookd keeps itself (id, tenant, status,
+// health, version, audit). Optional values are pointers; nil takes the
+// default.
+type Spec struct {
+	Name         string
+	DisplayName  string
+	Description  string
+	WebhookType  string
+	Enabled      *bool
+	BatchSize    *int
+	EventFilters []models.EventFilter
+	// Config is webhookConfig; nil is refused (it holds the endpoint).
+	Config *Config
+	Owner  map[string]any
+	Tags   []map[string]any
+	Domain map[string]any
+}
+
+// Config is a webhook's webhookConfig.
+type Config struct {
+	Endpoint string
+	// SecretKey is the signing secret; the mask (a read document sent
+	// back) keeps the stored one.
+	SecretKey string
+	// Headers are sent with every request; a credential header's value
+	// sent back as the mask keeps the stored one while the endpoint keeps
+	// its origin.
+	Headers         map[string]string
+	Timeout         *int // seconds
+	SendToAdmins    *bool
+	SendToOwners    *bool
+	SendToFollowers *bool
+	PayloadTemplate string
+	Batching        *Batching
+	PayloadFormat   string
+	// RetrySchedule is the waits before each retry ("30s", "5m", "1d");
+	// nil takes the default schedule.
+	RetrySchedule []string
+}
+
+// Batching opts a webhook in to batched delivery.
+type Batching struct {
+	Enabled   bool
+	MaxWaitMs *int
+}
+
+// FieldError says which field of a Spec (or of a rotation) is not
+// acceptable. Path is the field's path in the API's JSON
+// (webhookConfig.timeout, eventFilters[0].eventType).
+type FieldError struct {
+	Path string
+	Msg  string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+func invalid(path, format string, args ...any) *FieldError {
+	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// NameTakenError means another live webhook of the tenant has the name.
+type NameTakenError struct{ Name string }
+
+func (e *NameTakenError) Error() string {
+	return fmt.Sprintf("a webhook named %q already exists", e.Name)
+}
+
+// ParseDuration reads Go durations (90m, 24h) and whole days (7d): the
+// waits of a retry schedule, and the API's stats windows.
+func ParseDuration(v string) (time.Duration, error) {
+	if n, ok := cutSuffixInt(v, "d"); ok {
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(v)
+}
+
+func cutSuffixInt(v, suffix string) (int, bool) {
+	if len(v) < 2 || v[len(v)-len(suffix):] != suffix {
+		return 0, false
+	}
+	n := 0
+	for _, r := range v[:len(v)-len(suffix)] {
+		if r < '0' || r > '9' || n > 1000 {
+			return 0, false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n, true
+}

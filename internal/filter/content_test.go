@@ -359,3 +359,84 @@ func BenchmarkMatches1000(b *testing.B) {
 		})
 	}
 }
+
+// TestMatchCounting: each filter tallies the events of its types it was
+// shown and those it let through; the first filter that matches ends the
+// walk.
+func TestMatchCounting(t *testing.T) {
+	big, err := CompileContent(`data.amount > 100`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filters := []models.EventFilter{
+		{EventType: "order.*", Filter: `data.amount > 100`},
+		{EventType: "order.refunded"},
+		{EventType: "invoice.*", Entities: []string{"customer"}},
+	}
+	programs := []*Program{big, nil, nil}
+	counts := make([]Counts, len(filters))
+	for _, c := range []struct {
+		typ, entityType, data string
+		want                  bool
+	}{
+		{"order.created", "", `{"amount": 150}`, true},  // filter 0 matches
+		{"order.created", "", `{"amount": 5}`, false},   // filter 0 sees, nothing matches
+		{"order.refunded", "", `{"amount": 5}`, true},   // 0 sees, 1 matches
+		{"invoice.paid", "supplier", `{}`, false},       // no filter takes the entity
+		{"invoice.paid", "customer", `{}`, true},        // filter 2 matches
+		{"shipment.sent", "", `{"amount": 500}`, false}, // nobody sees it
+		{"order.refunded", "", `{"amount": 500}`, true}, // 0 matches: 1 is not shown it
+	} {
+		ev := Event{Type: c.typ, EntityType: c.entityType, Content: &Content{Type: c.typ, Data: json.RawMessage(c.data)}}
+		if got := MatchCounting(filters, programs, ev, counts); got != c.want {
+			t.Errorf("%s %s: %v, want %v", c.typ, c.data, got, c.want)
+		}
+	}
+	want := [][2]int64{{4, 2}, {1, 1}, {1, 1}}
+	for i, w := range want {
+		if got := [2]int64{counts[i].Seen.Load(), counts[i].Matched.Load()}; got != w {
+			t.Errorf("filter %d: seen, matched = %v, want %v", i, got, w)
+		}
+	}
+}
+
+func TestKeyFollowsWhatAFilterSays(t *testing.T) {
+	a := models.EventFilter{EventType: "order.*", Filter: `data.amount > 100`}
+	b := a
+	if Key(a) != Key(b) || len(Key(a)) != 16 {
+		t.Fatalf("equal filters: %s, %s", Key(a), Key(b))
+	}
+	for _, c := range []models.EventFilter{
+		{EventType: "order.*", Filter: `data.amount > 101`},
+		{EventType: "order.created", Filter: `data.amount > 100`},
+		{EventType: "order.*", Filter: `data.amount > 100`, Entities: []string{"order"}},
+		{EventType: "order.*", Filter: `data.amount > 100`, Include: []string{"tags"}},
+		{EventType: "order.*", Filter: `data.amount > 100`, Exclude: []string{"tags"}},
+	} {
+		if Key(c) == Key(a) {
+			t.Errorf("%+v has the key of %+v", c, a)
+		}
+	}
+}
+
+func TestProgramsForFilters(t *testing.T) {
+	ps, err := NewPrograms(10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ps.ForFilters([]models.EventFilter{{EventType: "*"}}); got != nil || err != nil {
+		t.Fatalf("no content filters: %v, %v", got, err)
+	}
+	got, err := ps.ForFilters([]models.EventFilter{{EventType: "*"}, {EventType: "*", Filter: `has(data.x)`}})
+	if err != nil || len(got) != 2 || got[0] != nil || got[1] == nil || got[1].String() != `has(data.x)` {
+		t.Fatalf("one content filter: %v, %v", got, err)
+	}
+	// A stored expression that no longer compiles never matches.
+	got, err = ps.ForFilters([]models.EventFilter{{EventType: "*", Filter: `nosuch > 1`}})
+	if err == nil || !strings.HasPrefix(err.Error(), "eventFilters[0].filter: ") {
+		t.Fatalf("a broken filter: %v", err)
+	}
+	if MatchesWith([]models.EventFilter{{EventType: "*"}}, got, Event{Type: "a", Content: order(`{}`)}) {
+		t.Fatal("a broken filter matched")
+	}
+}

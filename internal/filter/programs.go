@@ -1,7 +1,11 @@
 package filter
 
 import (
+	"fmt"
+
 	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/webhookd/webhookd/models"
 )
 
 // Programs compiles content filters once and keeps them, keyed by the
@@ -43,3 +47,42 @@ func (ps *Programs) Compile(expr string) (*Program, error) {
 
 // Len reports how many programs are kept.
 func (ps *Programs) Len() int { return ps.lru.Len() }
+
+// ForFilters returns the compiled content filters of filters, index by
+// index (nil where a filter has none), or nil when none has one. A stored
+// expression that no longer compiles (one an older webhookd accepted) gets
+// a program that never matches: the webhook then receives less than it
+// asked for, never more. The first such error is returned beside the
+// programs, for the caller to report.
+func (ps *Programs) ForFilters(filters []models.EventFilter) ([]*Program, error) {
+	var (
+		out      []*Program
+		firstErr error
+	)
+	for i, f := range filters {
+		if f.Filter == "" {
+			continue
+		}
+		if out == nil {
+			out = make([]*Program, len(filters))
+		}
+		p, err := ps.Compile(f.Filter)
+		if err != nil {
+			p = never
+			if firstErr == nil {
+				firstErr = fmt.Errorf("eventFilters[%d].filter: %w", i, err)
+			}
+		}
+		out[i] = p
+	}
+	return out, firstErr
+}
+
+// never is the program of a filter that no longer compiles.
+var never = func() *Program {
+	p, err := CompileContent("false")
+	if err != nil {
+		panic("filter: " + err.Error())
+	}
+	return p
+}()

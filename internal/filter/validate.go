@@ -45,6 +45,11 @@ func Validate(filters []models.EventFilter) error {
 		if err := checkList(at+".exclude", f.Exclude, true); err != nil {
 			return err
 		}
+		if f.Filter != "" {
+			if err := ValidateContent(at+".filter", f.Filter); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -87,6 +87,15 @@ func (s *Store) GetEventTypeByName(ctx context.Context, tenant, name string) (*m
 	return &t, nil
 }
 
+// ValidatingEventTypes returns the live types the tenant sees (its own and
+// the global ones) that ingest checks events against: those with validate.
+func (s *Store) ValidatingEventTypes(ctx context.Context, tenant string) ([]models.EventType, error) {
+	var ts []models.EventType
+	err := s.db.WithContext(ctx).Where("tenant_id IN ? AND validate AND NOT deleted", []string{tenant, models.GlobalTenant}).
+		Order("name").Find(&ts).Error
+	return ts, err
+}
+
 // EventTypePage selects a page of live types ordered by (name, id).
 type EventTypePage struct {
 	// TenantID is whose catalog: that tenant's types and the global ones;

@@ -294,3 +294,80 @@ func TestTenantDeletionRemovesItsEventTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestVersionsMove: one read gives both counters; each moves with what it
+// counts, for the tenant and for changes every tenant sees, and another
+// tenant's changes move neither.
+func TestVersionsMove(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		read := func(tenant string) store.Versions {
+			t.Helper()
+			v, err := s.Versions(ctx, tenant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return v
+		}
+		if v := read("acme"); v != (store.Versions{}) {
+			t.Fatalf("nothing yet: %+v", v)
+		}
+		w := newWebhook("orders")
+		w.TenantID = "acme"
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		v1 := read("acme")
+		if v1.Webhooks == 0 || v1.Catalog != 0 {
+			t.Fatalf("after a webhook: %+v", v1)
+		}
+		mustCreateType(t, s, newEventType("acme", "order.created"))
+		v2 := read("acme")
+		if v2.Webhooks != v1.Webhooks || v2.Catalog == 0 {
+			t.Fatalf("after a type: %+v → %+v", v1, v2)
+		}
+		mustCreateType(t, s, newEventType(models.GlobalTenant, "user.signed_up"))
+		if v3 := read("acme"); v3.Catalog <= v2.Catalog {
+			t.Fatalf("a global type: %+v → %+v", v2, v3)
+		}
+		before := read("acme")
+		mustCreateType(t, s, newEventType("beta", "order.created"))
+		other := newWebhook("orders")
+		other.TenantID = "beta"
+		if err := s.CreateWebhook(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if after := read("acme"); after != before {
+			t.Fatalf("beta's changes moved acme's versions: %+v → %+v", before, after)
+		}
+	})
+}
+
+// TestValidatingEventTypes: ingest reads the live types with validate that
+// the tenant sees: its own and the global ones.
+func TestValidatingEventTypes(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		mustCreateType(t, s, newEventType("acme", "order.created"))
+		loose := newEventType("acme", "order.noted")
+		loose.Validate = false
+		mustCreateType(t, s, loose)
+		mustCreateType(t, s, newEventType(models.GlobalTenant, "user.signed_up"))
+		mustCreateType(t, s, newEventType("beta", "invoice.paid"))
+		gone := mustCreateType(t, s, newEventType("acme", "order.deleted"))
+		if err := s.SoftDeleteEventType(ctx, gone.ID, "api"); err != nil {
+			t.Fatal(err)
+		}
+		ts, err := s.ValidatingEventTypes(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, et := range ts {
+			names = append(names, et.TenantID+"/"+et.Name)
+		}
+		if got := strings.Join(names, " "); got != "acme/order.created */user.signed_up" {
+			t.Fatalf("acme validates %s", got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 -- The event catalog: event types, each a tenant's or global (tenant_id '*',
 -- defined by the admin, seen by every tenant), and a version per scope that
--- tells every replica when its cached catalog is stale.
+-- tells every replica when its cached catalog is stale. And what each
+-- webhook's filters did with the events they were shown.
 -- +goose Up
 CREATE TABLE event_types (
     id          uuid PRIMARY KEY,
@@ -45,7 +46,24 @@ $$ LANGUAGE plpgsql;
 CREATE TRIGGER event_types_catalog_version AFTER INSERT OR UPDATE OR DELETE ON event_types
     FOR EACH ROW EXECUTE FUNCTION bump_catalog_version();
 
+-- What each filter of a webhook did with the events of its types, in
+-- five-minute buckets: seen (its event type and entities took the event)
+-- and matched (its terms and content filter did too). The matcher counts in
+-- memory and every api process adds its counts here every few seconds.
+-- filter_key names the filter by what it says, so counts follow the filter
+-- and an edited filter starts again from zero.
+CREATE TABLE filter_stats (
+    webhook_id uuid NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    bucket     timestamptz NOT NULL,
+    filter_key text NOT NULL,
+    seen       bigint NOT NULL DEFAULT 0,
+    matched    bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (webhook_id, bucket, filter_key)
+);
+CREATE INDEX filter_stats_bucket ON filter_stats USING brin (bucket);
+
 -- +goose Down
+DROP TABLE filter_stats;
 DROP TRIGGER event_types_catalog_version ON event_types;
 DROP FUNCTION bump_catalog_version();
 DROP TABLE catalog_versions;

@@ -374,7 +374,7 @@ func TestMatchCounting(t *testing.T) {
 		{EventType: "invoice.*", Entities: []string{"customer"}},
 	}
 	programs := []*Program{big, nil, nil}
-	counts := make([]Counts, len(filters))
+	counts := []*Counts{{}, {}, {}}
 	for _, c := range []struct {
 		typ, entityType, data string
 		want                  bool

@@ -44,16 +44,16 @@ type Counts struct {
 }
 
 // MatchCounting is MatchesWith that also tallies into counts[i] what
-// filters[i] did (counts may be nil). Filters are tried in order and the
+// filters[i] did (counts, and any of its entries, may be nil). Filters are tried in order and the
 // first that matches ends the walk, so an event counts for the filters up
 // to that one only.
-func MatchCounting(filters []models.EventFilter, programs []*Program, ev Event, counts []Counts) bool {
+func MatchCounting(filters []models.EventFilter, programs []*Program, ev Event, counts []*Counts) bool {
 	for i := range filters {
 		f := &filters[i]
 		if !matchType(f.EventType, ev.Type) || !matchEntity(f.Entities, ev.EntityType) {
 			continue
 		}
-		if i < len(counts) {
+		if i < len(counts) && counts[i] != nil {
 			counts[i].Seen.Add(1)
 		}
 		if !matchTerms(f, &ev) {
@@ -62,7 +62,7 @@ func MatchCounting(filters []models.EventFilter, programs []*Program, ev Event, 
 		if i < len(programs) && programs[i] != nil && (ev.Content == nil || !programs[i].Matches(ev.Content)) {
 			continue
 		}
-		if i < len(counts) {
+		if i < len(counts) && counts[i] != nil {
 			counts[i].Matched.Add(1)
 		}
 		return true

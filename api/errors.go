@@ -8,7 +8,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/catalog"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/eventtypes"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 )
@@ -74,6 +77,9 @@ func toAPIError(err error) *Error {
 		refused   *dispatch.RefusedError
 		badField  *webhooks.FieldError
 		nameTaken *webhooks.NameTakenError
+		badType   *catalog.FieldError
+		typeTaken *eventtypes.NameTakenError
+		badData   *ingest.DataError
 	)
 	switch {
 	case errors.As(err, &apiErr):
@@ -85,6 +91,15 @@ func toAPIError(err error) *Error {
 		return invalid(badField.Path, "%s", badField.Msg)
 	case errors.As(err, &nameTaken):
 		return conflict("%s", nameTaken.Error())
+	case errors.As(err, &badType):
+		return invalid(badType.Path, "%s", badType.Msg)
+	case errors.As(err, &typeTaken):
+		return conflict("%s", typeTaken.Error())
+	case errors.Is(err, eventtypes.ErrBuiltIn):
+		return conflict("%s", eventtypes.ErrBuiltIn.Error())
+	case errors.As(err, &badData):
+		// A single event's data: the batch handler names the event.
+		return invalid(badData.Path, "%s", badData.Msg)
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
 	case errors.Is(err, store.ErrNotFound):

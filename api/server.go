@@ -36,6 +36,11 @@ type Webhooks interface {
 	secretRotator
 }
 
+// EventTypes writes the event catalog (internal/eventtypes).
+type EventTypes interface {
+	eventTypeWriter
+}
+
 // Dispatcher acts on delivery workflows (internal/dispatch): replays, test
 // sends, bulk replays and tenant deletion.
 type Dispatcher interface {
@@ -54,6 +59,7 @@ type Reads interface {
 	deliveryLister
 	eventReader
 	eventLister
+	eventTypeReader
 	tenantLister
 	databaseHealth
 }
@@ -75,6 +81,7 @@ type Deps struct {
 	Store      Reads
 	Ingester   Ingester
 	Webhooks   Webhooks
+	EventTypes EventTypes
 	Dispatcher Dispatcher
 	// Temporal answers readiness checks (internal/runner).
 	Temporal HealthChecker
@@ -97,6 +104,7 @@ type server struct {
 	store      Reads
 	ingester   Ingester
 	webhooks   Webhooks
+	eventTypes EventTypes
 	dispatcher Dispatcher
 	temporal   HealthChecker
 	metrics    *metrics
@@ -118,6 +126,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, errors.New("api: Ingester is required")
 	case d.Webhooks == nil:
 		return nil, errors.New("api: Webhooks is required")
+	case d.EventTypes == nil:
+		return nil, errors.New("api: EventTypes is required")
 	case d.Dispatcher == nil:
 		return nil, errors.New("api: Dispatcher is required")
 	case d.Temporal == nil:
@@ -130,7 +140,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{
-		log: d.Logger, store: d.Store, ingester: d.Ingester, webhooks: d.Webhooks, dispatcher: d.Dispatcher, temporal: d.Temporal,
+		log: d.Logger, store: d.Store, ingester: d.Ingester, webhooks: d.Webhooks, eventTypes: d.EventTypes,
+		dispatcher: d.Dispatcher, temporal: d.Temporal,
 		metrics: m, registry: d.Metrics, token: d.APIToken, tokens: d.Tokens,
 		dlqPace: d.DLQPace,
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
 )
 
 // runAPI serves the REST API until ctx ends. It also runs the outbox
@@ -44,6 +45,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, p, cfg, m)) })
 	}
 	g.Go(func() error { starter.Run(gctx); return nil })
+	g.Go(func() error { p.ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
 	return g.Wait()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/webhookd/webhookd/internal/console"
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/eventtypes"
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/safehttp"
@@ -58,11 +59,12 @@ func openStore(ctx context.Context, databaseURL string, log *slog.Logger, migrat
 }
 
 // parts are what api, dev and worker build alike: ingest (with this
-// process's matcher), the webhooks service, the dispatcher, and the runner
-// it reaches Temporal through.
+// process's matcher), the webhooks and event types services, the
+// dispatcher, and the runner it reaches Temporal through.
 type parts struct {
 	ingester   *ingest.Ingester
 	webhooks   *webhooks.Service
+	eventTypes *eventtypes.Service
 	dispatcher *dispatch.Dispatcher
 	temporal   *runner.Temporal
 }
@@ -75,11 +77,14 @@ func newParts(s *store.Store, c client.Client, runs dispatch.Runner, cfg config.
 		runs = t
 	}
 	m := ingest.NewMatcher(s, ingest.DefaultMatcherMaxAge)
+	m.Log = log
 	d := dispatch.New(s, runs, m, log)
 	d.Poster = newPoster(cfg)
 	hooks := webhooks.New(s, m, d)
 	hooks.AllowPrivate = cfg.AllowPrivateEndpoints
-	return &parts{ingester: ingest.New(s, m), webhooks: hooks, dispatcher: d, temporal: t}
+	in := ingest.New(s, m)
+	in.Validator.Log = log
+	return &parts{ingester: in, webhooks: hooks, eventTypes: eventtypes.New(s), dispatcher: d, temporal: t}
 }
 
 // newStarter returns the outbox starter, woken by this process's ingest
@@ -159,7 +164,8 @@ func newAPI(s *store.Store, p *parts, cfg config.Config, log *slog.Logger, m *pr
 		return nil, err
 	}
 	deps := api.Deps{
-		Logger: log, Store: s, Ingester: p.ingester, Webhooks: p.webhooks, Dispatcher: p.dispatcher, Temporal: p.temporal,
+		Logger: log, Store: s, Ingester: p.ingester, Webhooks: p.webhooks, EventTypes: p.eventTypes,
+		Dispatcher: p.dispatcher, Temporal: p.temporal,
 		Metrics: m.registry, APIToken: cfg.APIToken,
 	}
 	if len(cfg.TenantTokenKeys) > 0 {

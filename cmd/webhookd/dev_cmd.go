@@ -10,6 +10,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/devserver"
@@ -123,6 +124,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runTemporalWorker(gctx, newWorker(c, s, p, cfg, m)) })
 	g.Go(func() error { starter.Run(gctx); return nil })
+	g.Go(func() error { p.ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, cfg.HTTPAddr, h, log, "API, HTTP_ADDR") })
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

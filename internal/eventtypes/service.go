@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"github.com/webhookd/webhookd/internal/catalog"
 	"github.com/webhookd/webhookd/internal/store"
@@ -97,6 +98,15 @@ func (s *Service) Update(ctx context.Context, current *models.EventType, in Spec
 	}
 	next := *current
 	apply(in, &next)
+	// A schema or examples that say what the stored ones say keep the
+	// stored text: a client that read them into a map and wrote them back
+	// reorders their keys, and generated types follow the order.
+	if sameJSON(current.Schema, next.Schema) {
+		next.Schema = current.Schema
+	}
+	if sameJSON(current.Examples, next.Examples) {
+		next.Examples = current.Examples
+	}
 	if err := catalog.Check(&next); err != nil {
 		return nil, err
 	}
@@ -136,20 +146,22 @@ func orNil(raw json.RawMessage) json.RawMessage {
 }
 
 // sameConfig reports whether two versions of a type say the same thing.
-// Schemas and examples compare by their JSON text, spaces aside: a schema
-// written again with its keys reordered is a change (generated types
-// follow the order).
 func sameConfig(a, b *models.EventType) bool {
 	return a.Name == b.Name && a.Description == b.Description && a.Deprecated == b.Deprecated && a.Validate == b.Validate &&
-		sameJSON(a.Schema, b.Schema) && sameJSON(a.Examples, b.Examples)
+		bytes.Equal(a.Schema, b.Schema) && bytes.Equal(a.Examples, b.Examples)
 }
 
+// sameJSON reports whether two JSON texts hold the same value, whatever
+// their spacing and key order.
 func sameJSON(a, b json.RawMessage) bool {
-	var x, y bytes.Buffer
-	if json.Compact(&x, a) != nil || json.Compact(&y, b) != nil {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
 		return bytes.Equal(a, b)
 	}
-	return bytes.Equal(x.Bytes(), y.Bytes())
+	return reflect.DeepEqual(x, y)
 }
 
 func nameTaken(err error, name string) error {

@@ -7,7 +7,8 @@
 #   docker run --rm webhookd version
 #
 # The compose stack (docker-compose.yml) builds this image for its
-# webhookd-migrate, webhookd-api and webhookd-worker services.
+# webhookd-keygen, webhookd-migrate, webhookd-api and webhookd-worker
+# services; the Helm chart (deploy/helm) runs it too.
 
 # go.mod says `go 1.26.8` and the golang image sets GOTOOLCHAIN=local, so the
 # builder must be Go 1.26.8 or newer.
@@ -23,7 +24,7 @@ COPY . .
 ARG VERSION=0.1.0-dev
 # The cache mount keeps Go's build cache between image builds (BuildKit).
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" \
+    CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/webhookd/webhookd/internal/app.Version=${VERSION}" \
       -o /webhookd ./cmd/webhookd
 
 # Static, non-root runtime: no shell, no package manager; CA certificates and

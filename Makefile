@@ -1,5 +1,5 @@
 # The README's commands. `make test` is what CI runs (.ci/run).
-.PHONY: dev test build vet bench
+.PHONY: dev test build vet bench chart
 
 dev:
 	go run ./cmd/webhookd dev
@@ -12,11 +12,16 @@ vet:
 
 # -p 2: the machines have 2 cores; packages that link the Temporal server are
 # large and linking several at once only thrashes.
-test: vet
+test: vet chart
 	go test -count=1 -p 2 -timeout 20m ./...
+
+# The Helm chart: helm lint and helm template, every object checked against
+# the Kubernetes API types, offline. Its own module keeps Helm out of go.mod.
+chart:
+	cd deploy/helm/chartcheck && go vet ./... && go test -count=1 ./...
 
 # Every benchmark of the README's Performance section; BenchmarkProductionLike
 # needs WEBHOOKD_BENCH_TEMPORAL (scripts/temporal-postgres.sh start). The
 # full sizes take hours on two cores; WEBHOOKD_BENCH_* variables shrink them.
 bench:
-	go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./cmd/webhookd/ ./internal/dispatch/
+	go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./e2e/bench/ ./internal/ingest/

@@ -111,8 +111,9 @@ func toAttemptJSON(a *models.Attempt) attemptJSON {
 type deliveryDetail struct {
 	deliveryJSON
 	// BatchEventIDs are a batch's events, in the order they were sent.
-	BatchEventIDs []string      `json:"batchEventIds,omitempty"`
-	AttemptLog    []attemptJSON `json:"attemptLog"`
+	BatchEventIDs []string `json:"batchEventIds,omitempty"`
+	requestBody
+	AttemptLog []attemptJSON `json:"attemptLog"`
 }
 
 // visibleDelivery reads :id; another tenant's delivery is not found.
@@ -129,6 +130,11 @@ func (s *server) visibleDelivery(c *gin.Context) (*models.Delivery, error) {
 
 func (s *server) getDelivery(c *gin.Context) {
 	ctx := c.Request.Context()
+	withBody, err := wantsBody(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
 	d, err := s.visibleDelivery(c)
 	if err != nil {
 		fail(c, err)
@@ -152,6 +158,12 @@ func (s *server) getDelivery(c *gin.Context) {
 	}
 	for i := range as {
 		out.AttemptLog = append(out.AttemptLog, toAttemptJSON(&as[i]))
+	}
+	if withBody {
+		if out.requestBody, err = s.requestBodyOf(ctx, d.ID); err != nil {
+			fail(c, err)
+			return
+		}
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -70,6 +70,8 @@ func (s *server) routes(r *gin.Engine) {
 		console := gin.WrapH(s.console)
 		r.GET("/console/*path", console)
 		r.POST("/console/*path", console)
+		// A browser pointed at the server's address lands in the console.
+		r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, "/console/") })
 	}
 
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })

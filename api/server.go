@@ -56,6 +56,7 @@ type Reads interface {
 	webhookReader
 	statsReader
 	deliveryReader
+	deliveryLoader
 	deliveryLister
 	eventReader
 	eventLister

@@ -206,7 +206,7 @@ func TestAuth(t *testing.T) {
 	if r := a.do("GET", "/api/v1/webhooks", nil); r.Status != 200 {
 		t.Fatalf("with the token: %d %s", r.Status, r.Body)
 	}
-	for _, hdr := range []string{"", "Bearer wrong", "Basic czNjcmV0LXRva2Vu", "Bearer s3cret-token-and-more"} {
+	status := func(a *testAPI, hdr string) int {
 		req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/webhooks", nil)
 		if hdr != "" {
 			req.Header.Set("Authorization", hdr)
@@ -216,8 +216,11 @@ func TestAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("Authorization %q: status %d, want 401", hdr, resp.StatusCode)
+		return resp.StatusCode
+	}
+	for _, hdr := range []string{"", "Bearer ", "Bearer wrong", "Basic czNjcmV0LXRva2Vu", "Bearer s3cret-token-and-more"} {
+		if got := status(a, hdr); got != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: status %d, want 401", hdr, got)
 		}
 	}
 	// Liveness stays open for orchestrators.
@@ -233,6 +236,14 @@ func TestAuth(t *testing.T) {
 	open := newAPI(t, store.Postgres)
 	if r := open.do("GET", "/api/v1/webhooks", nil); r.Status != 200 {
 		t.Fatalf("no token configured: %d", r.Status)
+	}
+	// "Bearer $API_TOKEN" with the variable unset is no credential, as
+	// against webhookd dev; a token that is not one is still refused.
+	if got := status(open, "Bearer "); got != http.StatusOK {
+		t.Errorf("no token configured, empty bearer token: %d, want 200", got)
+	}
+	if got := status(open, "Bearer wrong"); got != http.StatusUnauthorized {
+		t.Errorf("no token configured, Bearer wrong: %d, want 401", got)
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 
 // TestReplayRecordedHistories replays every history recorded on a real server
 // by an earlier release (testdata/<release>/*.json; see
-// TestRecordReleaseHistories in cmd/webhookd): one per path a delivery can
+// TestRecordReleaseHistories in e2e): one per path a delivery can
 // take, including runs still waiting on a retry timer, plus the bulk-replay
 // and maintenance workflows. A change that breaks determinism for runs
 // already in flight fails here; guard such changes with workflow.GetVersion.

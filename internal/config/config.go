@@ -81,16 +81,6 @@ type Config struct {
 // MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
 const MinTenantTokenKey = 32
 
-// Vars lists every environment variable Load reads, for docs and checks.
-var Vars = []string{
-	"DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_UI_ADDR", "TEMPORAL_NAMESPACE",
-	"TEMPORAL_TASK_QUEUE", "HTTP_ADDR", "DATA_DIR", "API_TOKEN", "API_OPEN",
-	"ALLOW_PRIVATE_ENDPOINTS", "RETENTION_DAYS", "LOG_LEVEL", "WORKER_CONCURRENCY",
-	"TENANT_TOKEN_KEY", "TENANT_TOKEN_KEY_PREVIOUS", "START_WINDOW", "API_WORKER",
-	"TEMPORAL_TLS", "TEMPORAL_TLS_CA", "TEMPORAL_TLS_CERT", "TEMPORAL_TLS_KEY", "TEMPORAL_TLS_SERVER_NAME", "TEMPORAL_API_KEY",
-	"METRICS_ADDR", "EGRESS_PROXY", "ENCRYPTION_KEYS", "TEMPORAL_UI_URL", "CONSOLE_FRAME_ANCESTORS",
-}
-
 // Load builds the Config for mode from getenv. Every invalid value is
 // reported, each naming its variable.
 func Load(mode Mode, getenv func(string) string) (Config, error) {

@@ -44,6 +44,9 @@ type apiWebhookConfig struct {
 	RetrySchedule           []string          `json:"retrySchedule"`
 	PayloadTemplate         string            `json:"payloadTemplate"`
 	PreviousSecretExpiresAt *int64            `json:"previousSecretExpiresAt"`
+	SendToAdmins            bool              `json:"sendToAdmins"`
+	SendToOwners            bool              `json:"sendToOwners"`
+	SendToFollowers         bool              `json:"sendToFollowers"`
 }
 
 type apiPaging struct {
@@ -74,6 +77,11 @@ type apiDelivery struct {
 	CreatedAt          string       `json:"createdAt"`
 	UpdatedAt          string       `json:"updatedAt"`
 	AttemptLog         []apiAttempt `json:"attemptLog"`
+	// With ?include=body: the request body as sent, and since when the
+	// webhook's settings it was rendered with are unchanged.
+	RequestBody      *string `json:"requestBody"`
+	RequestBodyAsOf  string  `json:"requestBodyAsOf"`
+	RequestBodyError string  `json:"requestBodyError"`
 }
 
 type apiAttempt struct {

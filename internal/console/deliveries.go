@@ -1,6 +1,8 @@
 package console
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -108,14 +110,45 @@ type deliveryPage struct {
 	Webhook  apiWebhook
 	// WorkflowURL opens the delivery's workflow in the Temporal Web UI.
 	WorkflowURL string
+	// Body is the request body, pretty-printed.
+	Body string
+	// Attempts are the delivery's attempts, newest first.
+	Attempts []attemptView
+	// Live: an attempt is under way, so the page follows it.
+	Live bool
 }
 
-// delivery shows one delivery with every attempt.
+// attemptView is an attempt with whether its request carried Body exactly
+// (it started after the webhook's last change) or an earlier version.
+type attemptView struct {
+	apiAttempt
+	BodyAsSent bool
+}
+
+// inFlight are the statuses in which an attempt is yet to end.
+var inFlight = map[string]bool{"pending": true, "delivering": true}
+
+// delivery shows one delivery with its request body and every attempt,
+// newest first. While an attempt is under way (after a resend, say), htmx
+// reloads the live part every second until it ends (?part=live).
 func (c *Console) delivery(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
 	var p deliveryPage
-	if err := c.call(r, s, http.MethodGet, "/api/v1/deliveries/"+url.PathEscape(r.PathValue("id")), nil, &p.Delivery); err != nil {
+	if err := c.call(r, s, http.MethodGet, "/api/v1/deliveries/"+url.PathEscape(r.PathValue("id"))+"?include=body", nil, &p.Delivery); err != nil {
 		c.fail(w, r, err)
+		return
+	}
+	d := &p.Delivery
+	p.Live = inFlight[d.Status]
+	if d.RequestBody != nil {
+		p.Body = prettyJSON(*d.RequestBody)
+	}
+	for i := len(d.AttemptLog) - 1; i >= 0; i-- {
+		a := d.AttemptLog[i]
+		p.Attempts = append(p.Attempts, attemptView{apiAttempt: a, BodyAsSent: d.RequestBodyAsOf != "" && a.StartedAt >= d.RequestBodyAsOf})
+	}
+	if r.URL.Query().Get("part") == "live" {
+		c.renderFragment(w, r, http.StatusOK, "delivery", "live", view{Data: p})
 		return
 	}
 	if err := c.call(r, s, http.MethodGet, "/api/v1/webhooks/"+p.Delivery.WebhookID, nil, &p.Webhook); err != nil {
@@ -138,4 +171,13 @@ func (c *Console) resend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.redirect(w, r, "/console/deliveries/"+id+"?flash=resent")
+}
+
+// prettyJSON indents a JSON text for reading; anything else stays as it is.
+func prettyJSON(s string) string {
+	var b bytes.Buffer
+	if err := json.Indent(&b, []byte(s), "", "  "); err != nil {
+		return s
+	}
+	return b.String()
 }

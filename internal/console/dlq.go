@@ -65,6 +65,24 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request) {
 	c.render(w, r, status, "dlq", view{Title: "Dead-letter queue", Nav: "dlq", Data: p})
 }
 
+// confirmReplay asks before "Replay all", saying how many dead letters the
+// filters match now (a dry run): a replay cannot be taken back.
+func (c *Console) confirmReplay(w http.ResponseWriter, r *http.Request) {
+	s := sessionOf(r)
+	f := filtersOf(r)
+	f.Status = ""
+	if !s.IsAdmin() {
+		f.Tenant = ""
+	}
+	var dry apiDLQReplay
+	if err := c.call(r, s, http.MethodPost, "/api/v1/dlq/replay", f.replayBody(true), &dry); err != nil {
+		c.fail(w, r, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "replayconfirm", view{Title: "Replay dead letters?", Nav: "dlq",
+		Data: dlqPage{Filters: f, Matched: dry.Matched}})
+}
+
 // replayBody is POST /dlq/replay's body for the filters.
 func (f logFilters) replayBody(dryRun bool) map[string]any {
 	b := map[string]any{"dryRun": dryRun}

@@ -33,6 +33,8 @@ type webhookForm struct {
 	PayloadTemplate string
 	SampleType      string
 	SampleData      string
+	// OpenMetadata's recipients, which only OpenMetadata itself acts on.
+	SendToAdmins, SendToOwners, SendToFollowers bool
 
 	// Errors maps a form field to its message; FormError is the rest.
 	Errors    map[string]string
@@ -58,7 +60,9 @@ func formOf(r *http.Request) *webhookForm {
 		Timeout: v("timeout"), Enabled: r.PostFormValue("enabled") == "on", PayloadFormat: v("payloadFormat"),
 		RetrySchedule: v("retrySchedule"), PayloadTemplate: r.PostFormValue("payloadTemplate"),
 		SampleType: v("sampleType"), SampleData: v("sampleData"),
-		Errors: map[string]string{},
+		SendToAdmins: r.PostFormValue("sendToAdmins") == "on", SendToOwners: r.PostFormValue("sendToOwners") == "on",
+		SendToFollowers: r.PostFormValue("sendToFollowers") == "on",
+		Errors:          map[string]string{},
 	}
 }
 
@@ -70,7 +74,9 @@ func formFromWebhook(w apiWebhook) *webhookForm {
 		ID: w.ID, TenantID: w.TenantID, Name: w.Name, Description: w.Description, WebhookType: w.WebhookType,
 		Endpoint: w.WebhookConfig.Endpoint, Enabled: w.IsEnabled(), PayloadFormat: w.WebhookConfig.PayloadFormat,
 		RetrySchedule: strings.Join(w.WebhookConfig.RetrySchedule, ", "), PayloadTemplate: w.WebhookConfig.PayloadTemplate,
-		Errors: map[string]string{},
+		SendToAdmins: w.WebhookConfig.SendToAdmins, SendToOwners: w.WebhookConfig.SendToOwners,
+		SendToFollowers: w.WebhookConfig.SendToFollowers,
+		Errors:          map[string]string{},
 	}
 	if f.PayloadFormat == "" {
 		f.PayloadFormat = "webhookd"
@@ -149,6 +155,7 @@ func (f *webhookForm) apply(doc map[string]any) map[string]any {
 		set(cfg, "secretKey", f.SecretKey)
 	}
 	cfg["headers"] = f.headers()
+	cfg["sendToAdmins"], cfg["sendToOwners"], cfg["sendToFollowers"] = f.SendToAdmins, f.SendToOwners, f.SendToFollowers
 	if f.Timeout == "" {
 		delete(cfg, "timeout")
 	} else if n, err := strconv.Atoi(f.Timeout); err == nil {

@@ -27,10 +27,14 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/webhooks/{id}/delete", c.signedIn(c.deleteWebhook))
 	m.HandleFunc("GET /console/webhooks/{id}/deliveries", c.signedIn(c.deliveries))
 
+	m.HandleFunc("GET /console/events", c.signedIn(c.events))
+	m.HandleFunc("GET /console/events/{id}", c.signedIn(c.event))
+
 	m.HandleFunc("GET /console/deliveries/{id}", c.signedIn(c.delivery))
 	m.HandleFunc("POST /console/deliveries/{id}/resend", c.signedIn(c.resend))
 
 	m.HandleFunc("GET /console/dlq", c.signedIn(c.deadLetters))
+	m.HandleFunc("GET /console/dlq/replay", c.signedIn(c.confirmReplay))
 	m.HandleFunc("POST /console/dlq/replay", c.signedIn(c.replayDeadLetters))
 	m.HandleFunc("GET /console/dlq/jobs/{id}", c.signedIn(c.replayJob))
 

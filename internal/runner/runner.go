@@ -3,8 +3,9 @@
 // prepares the namespace (search attributes, maintenance schedules), and
 // implements dispatch.Runner, through which everything but the worker
 // starts, cancels, ends and inspects workflows. Besides the workflows, the
-// activities, the worker wiring and the embedded dev server, it is the only
-// code that imports the Temporal SDK.
+// activities, the worker wiring (internal/app) and the embedded dev server,
+// it is the only code of the service that imports the Temporal SDK (tests
+// and the tools under scripts/ aside).
 package runner
 
 import (

@@ -2,14 +2,11 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -47,31 +44,4 @@ func SearchAttributeTypes() map[string]enums.IndexedValueType {
 		out[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	return out
-}
-
-// EnsureSchedules creates the maintenance schedules if they do not exist.
-func EnsureSchedules(ctx context.Context, c client.Client, taskQueue string) error {
-	schedules := []struct {
-		id, workflow string
-		every        time.Duration
-	}{
-		{workflows.ReconcileSchedule, workflows.ReconcileWorkflow, time.Minute},
-		{workflows.RetentionSchedule, workflows.RetentionWorkflow, time.Hour},
-	}
-	for _, s := range schedules {
-		_, err := c.ScheduleClient().Create(ctx, client.ScheduleOptions{
-			ID:      s.id,
-			Spec:    client.ScheduleSpec{Intervals: []client.ScheduleIntervalSpec{{Every: s.every}}},
-			Overlap: enums.SCHEDULE_OVERLAP_POLICY_SKIP,
-			Action: &client.ScheduleWorkflowAction{
-				ID:        s.id, // the schedule appends the start time
-				Workflow:  s.workflow,
-				TaskQueue: taskQueue,
-			},
-		})
-		if err != nil && !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-			return fmt.Errorf("create schedule %s: %w", s.id, err)
-		}
-	}
-	return nil
 }

@@ -22,7 +22,12 @@ func (q quietTrace) LogMode(level logger.LogLevel) logger.Interface {
 	return quietTrace{Interface: q.Interface.LogMode(level), slow: q.slow}
 }
 
+// A statement cut short because its context ended (a request gone, a
+// process stopping) did not fail on the database's account: not logged.
 func (q quietTrace) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if err != nil && ctx.Err() != nil {
+		return
+	}
 	failed := err != nil && !errors.Is(err, gorm.ErrRecordNotFound)
 	if failed || time.Since(begin) > q.slow {
 		q.Interface.Trace(ctx, begin, fc, err)

@@ -64,12 +64,10 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		// Microsecond UTC times compare equal after a round trip through
 		// either database, which keyset cursors rely on.
 		NowFunc: Now,
-		Logger: quietTrace{slow: slowQuery, Interface: logger.NewSlogLogger(log.With("component", "db"), logger.Config{
-			SlowThreshold:             slowQuery,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true, // never log values: they may hold secrets
-		})},
+		// Silent while opening: GORM logs a failed connection itself, as a
+		// raw "failed to initialize database, got error %v" line, before
+		// returning the error that start-up then reports.
+		Logger: logger.Discard,
 	}
 	var (
 		dialector    gorm.Dialector
@@ -95,6 +93,12 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
+	db.Logger = quietTrace{slow: slowQuery, Interface: logger.NewSlogLogger(log.With("component", "db"), logger.Config{
+		SlowThreshold:             slowQuery,
+		LogLevel:                  logger.Warn,
+		IgnoreRecordNotFoundError: true,
+		ParameterizedQueries:      true, // never log values: they may hold secrets
+	})}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, err

@@ -68,25 +68,23 @@ func (f *Runner) Start(_ context.Context, r dispatch.Run) error {
 // Cancel closes the open run of the workflow, as a delivery workflow does
 // when asked to cancel.
 func (f *Runner) Cancel(_ context.Context, workflowID string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.open[workflowID] {
-		return dispatch.ErrNoRun
-	}
-	f.open[workflowID] = false
-	f.cancels = append(f.cancels, workflowID)
-	return nil
+	return f.end(workflowID, &f.cancels)
 }
 
 // Terminate ends the open run of the workflow.
 func (f *Runner) Terminate(_ context.Context, workflowID, _ string) error {
+	return f.end(workflowID, &f.ended)
+}
+
+// end closes the open run of a workflow and notes it in ended.
+func (f *Runner) end(workflowID string, ended *[]string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.open[workflowID] {
 		return dispatch.ErrNoRun
 	}
 	f.open[workflowID] = false
-	f.ended = append(f.ended, workflowID)
+	*ended = append(*ended, workflowID)
 	return nil
 }
 

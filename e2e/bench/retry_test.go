@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+)
+
+// BenchmarkAwaitingRetry: 100,000 deliveries wait for a retry (their receiver
+// fails), each an open workflow parked on a durable timer. Measured: ingest
+// p99 with them ÷ on the empty system (target ≤ 1.2), the memory of the
+// process that holds them, and how long `webhookd dev` takes to restart with
+// them. The system is built in the `webhookd dev` layout (Temporal and
+// webhookd both on SQLite files under one data dir), then handed to a real
+// `webhookd dev` process. Creating 100,000 workflows takes a while on two
+// cores (WEBHOOKD_BENCH_PARKED sets the count).
+func BenchmarkAwaitingRetry(b *testing.B) {
+	parked := envInt("WEBHOOKD_BENCH_PARKED", 100000)
+	probes := envInt("WEBHOOKD_BENCH_POSTS", 300)
+	dataDir := b.TempDir()
+	var emptyP99, fullP99, emptyP50, fullP50 time.Duration
+	var buildRSS float64
+	b.Run("build", func(b *testing.B) {
+		st := rig.NewStackWith(b, rig.Options{
+			TemporalFile: filepath.Join(dataDir, "temporal.db"),
+			StoreURL:     "sqlite:" + filepath.Join(dataDir, "webhookd.db"),
+			// The first retry waits 12 h: every delivery stays parked.
+			RetryDelays: []time.Duration{12 * time.Hour},
+		})
+		failing, ok := newEventReceiver(b), newEventReceiver(b)
+		failing.status.Store(500)
+		st.CreateTenantWebhook("default", "parked", "parked.*", failing.URL)
+		st.CreateTenantWebhook("default", "probe", "probe.*", ok.URL)
+		probeBody := func(id string) string { return fmt.Sprintf(`{"id":%q,"type":"probe.created"}`, id) }
+
+		e := produce(b, st.API.URL, "", "probe-empty", probes, 1, 0, probeBody)
+		emptyP50, emptyP99 = e.p(0.5), e.p(0.99)
+
+		started := time.Now()
+		p := produce(b, st.API.URL, "", "parked", parked, 16, 0, func(id string) string {
+			return fmt.Sprintf(`{"id":%q,"type":"parked.created"}`, id)
+		})
+		b.Logf("%d events accepted in %v", len(p.ids), p.lastDone.Sub(p.start))
+		waitStatus(b, st.Store, models.DeliveryAwaitingRetry, int64(len(p.ids)), 3*time.Hour)
+		b.Logf("%d deliveries awaiting retry after %v", len(p.ids), time.Since(started))
+
+		f := produce(b, st.API.URL, "", "probe-full", probes, 1, 0, probeBody)
+		fullP50, fullP99 = f.p(0.5), f.p(0.99)
+		runtime.GC()
+		buildRSS = rssMB(os.Getpid())
+	})
+	b.Run("restart", func(b *testing.B) {
+		env := rig.DevEnv(b, dataDir)
+		t0 := time.Now()
+		dev := rig.StartChild(b, env, "dev")
+		defer dev.Stop(b)
+		client := &http.Client{Timeout: 2 * time.Second}
+		for {
+			dev.Alive(b)
+			resp, err := client.Get("http://" + env["HTTP_ADDR"] + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					break
+				}
+			}
+			if time.Since(t0) > 10*time.Minute {
+				b.Fatalf("webhookd dev not ready after 10 minutes:\n%s", dev.Out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		ready := time.Since(t0)
+		time.Sleep(20 * time.Second) // let the worker settle
+		devRSS := rssMB(dev.Cmd.Process.Pid)
+		ratio := float64(fullP99) / float64(emptyP99)
+		b.ReportMetric(ms(emptyP99), "empty-ingest-p99-ms")
+		b.ReportMetric(ms(fullP99), "full-ingest-p99-ms")
+		b.ReportMetric(ratio, "p99-ratio")
+		b.ReportMetric(buildRSS, "build-process-rss-MB")
+		b.ReportMetric(devRSS, "dev-rss-MB")
+		b.ReportMetric(ready.Seconds(), "dev-restart-s")
+		b.Logf("%d cores, %d deliveries awaiting retry: ingest p50 %v → %v, p99 %v → %v (ratio %.2f); "+
+			"RSS of the process holding them (Temporal server, API and worker in one) %.0f MB; "+
+			"webhookd dev restarted in %v, RSS %.0f MB after 20 s",
+			runtime.NumCPU(), parked, emptyP50, fullP50, emptyP99, fullP99, ratio, buildRSS, ready.Round(time.Millisecond), devRSS)
+		if !strings.Contains(dev.Out.String(), "webhookd dev is up") {
+			b.Logf("dev output:\n%s", dev.Out)
+		}
+	})
+}
+
+// waitStatus waits until want deliveries have the status.
+func waitStatus(b *testing.B, s *store.Store, status models.DeliveryStatus, want int64, within time.Duration) {
+	b.Helper()
+	deadline := time.Now().Add(within)
+	lastLog := time.Now()
+	for {
+		n, err := s.CountDeliveries(context.Background(), store.DeliveryQuery{Status: status})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d deliveries %s after %v", n, want, status, within)
+		}
+		if time.Since(lastLog) > time.Minute {
+			b.Logf("%d of %d deliveries %s", n, want, status)
+			lastLog = time.Now()
+		}
+		time.Sleep(time.Second)
+	}
+}

@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/app"
+	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+)
+
+// TestProductionCommands runs `migrate`, then `api` and `worker` as separate
+// commands (as docker-compose does) against a Temporal server that has none
+// of webhookd's search attributes yet and an empty PostgreSQL database, and
+// delivers an event through them.
+func TestProductionCommands(t *testing.T) {
+	ts, err := devserver.Start(context.Background(), devserver.Options{
+		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Stop) // after the commands stop
+	env := rig.Env(t)
+	maps.Copy(env, map[string]string{
+		"DATABASE_URL": storetest.EmptyPostgresURL(t), "TEMPORAL_ADDRESS": ts.FrontendAddr(), "API_TOKEN": "prod-token",
+		"ALLOW_PRIVATE_ENDPOINTS": "true",
+	})
+	getenv := func(k string) string { return env[k] }
+	out := &rig.SyncBuffer{}
+
+	if err := app.Run(context.Background(), []string{"worker"}, getenv, io.Discard, out); err == nil || !strings.Contains(err.Error(), "migrate") {
+		t.Fatalf("worker on an unmigrated database: %v", err)
+	}
+	if err := app.Run(context.Background(), []string{"migrate"}, getenv, io.Discard, out); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+	if err := app.Run(context.Background(), []string{"migrate"}, getenv, io.Discard, out); err != nil {
+		t.Fatalf("migrate again must be a no-op: %v", err)
+	}
+
+	// Each on its own free ports; each must come up (a port in use fails
+	// here, at once) and stop cleanly at the end.
+	worker := rig.Start(t, env, "worker")
+	api := rig.Start(t, env, "api")
+	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	api.WaitReady(t, "http://"+env["HTTP_ADDR"]+"/readyz", 30*time.Second)
+
+	base := "http://" + env["HTTP_ADDR"]
+	call := func(method, path, body string) (int, string) {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer prod-token")
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	rc := rig.NewRecorder(t, rig.Always(200))
+	if code, body := call("POST", "/api/v1/webhooks", `{"name":"prod","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.URL+`"}}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod","type":"order.created"}`); code != 202 {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	rc.WaitHits(t, 1, 20*time.Second)
+	if rc.Get(0).Header.Get("X-Webhook-ID") != "evt-prod" {
+		t.Fatalf("delivered %v", rc.Get(0).Header)
+	}
+}
+
+// TestWorkerFatalErrorEndsTheProcess: when the worker cannot go on (here its
+// namespace is deleted under it), `webhookd worker` exits non-zero instead
+// of staying up and doing nothing. The SDK gives up on a missing namespace
+// only after two minutes of polls, so the test waits beside the others.
+func TestWorkerFatalErrorEndsTheProcess(t *testing.T) {
+	st := rig.NewStack(t)
+	ctx := context.Background()
+	const ns = "doomed"
+	if err := registerNamespace(ctx, st, ns); err != nil {
+		t.Fatal(err)
+	}
+	worker := rig.StartChild(t, map[string]string{"DATABASE_URL": st.DBURL, "TEMPORAL_ADDRESS": st.Config.TemporalAddress,
+		"TEMPORAL_NAMESPACE": ns, "ENCRYPTION_KEYS": rig.EncryptionKeys, "METRICS_ADDR": rig.FreeAddr(t), "LOG_LEVEL": "error"}, "worker")
+	time.Sleep(2 * time.Second) // polling
+	select {
+	case <-worker.Done():
+		t.Fatalf("the worker exited before its namespace went: %v\n%s", worker.Err(), worker.Out)
+	default:
+	}
+	if _, err := st.Client.OperatorService().DeleteNamespace(ctx, &operatorservice.DeleteNamespaceRequest{Namespace: ns}); err != nil {
+		t.Fatal(err)
+	}
+	// The wait runs while the package's other tests do (this file comes
+	// early, and parallel tests resume after the sequential ones).
+	t.Parallel()
+	select {
+	case <-worker.Done():
+		var exit *exec.ExitError
+		if err := worker.Err(); err == nil || !asExit(err, &exit) || exit.ExitCode() == 0 {
+			t.Fatalf("worker exit: %v\n%s", err, worker.Out)
+		}
+		if !strings.Contains(worker.Out.String(), "temporal worker stopped") {
+			t.Fatalf("the worker's last words do not say why:\n%s", worker.Out)
+		}
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("the worker is still up 4 minutes after its namespace was deleted\n%s", worker.Out)
+	}
+}
+
+func asExit(err error, target **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+// registerNamespace creates a namespace and waits until the frontend
+// serves it (its namespace cache may take a moment).
+func registerNamespace(ctx context.Context, st *rig.Stack, ns string) error {
+	nc, err := client.NewNamespaceClient(client.Options{HostPort: st.Config.TemporalAddress, Logger: rig.QuietSDKLogger()})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
+	}); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := st.Client.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

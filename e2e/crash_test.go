@@ -1,0 +1,373 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/app"
+	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/runner"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
+)
+
+// crashRig is webhookd in production shape for crash tests: a Temporal
+// server and `webhookd worker` in the test process, a migrated PostgreSQL
+// database, and `webhookd api` as a separate OS process that the test can
+// SIGKILL. Every listener is on a free port.
+type crashRig struct {
+	t            *testing.T
+	temporal     *devserver.Server
+	temporalOpts devserver.Options
+	env          map[string]string
+	store        *store.Store
+	dispatch     *dispatch.Dispatcher
+	worker       *rig.Process
+	api          *rig.Process
+	client       *http.Client
+}
+
+func newCrashRig(t *testing.T) *crashRig {
+	t.Helper()
+	// Temporal keeps its state in a file, so that it can be stopped and
+	// started again (TestTemporalOutage).
+	opts := devserver.Options{
+		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: runner.SearchAttributeTypes(),
+		DatabaseFile: filepath.Join(t.TempDir(), "temporal.db"),
+		Logger:       slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
+	}
+	ts, err := devserver.Start(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.FrontendAddr = ts.FrontendAddr()
+	r := &crashRig{t: t, temporal: ts, temporalOpts: opts, client: &http.Client{Timeout: 10 * time.Second}, env: rig.Env(t)}
+	// Stops last: the worker and the api stop first.
+	t.Cleanup(func() {
+		if r.temporal != nil {
+			r.temporal.Stop()
+		}
+	})
+	maps.Copy(r.env, map[string]string{
+		"DATABASE_URL": storetest.PostgresURL(t), "TEMPORAL_ADDRESS": ts.FrontendAddr(), "API_TOKEN": "crash-token",
+		"ALLOW_PRIVATE_ENDPOINTS": "true",
+	})
+	if err := app.Run(context.Background(), []string{"migrate"}, func(k string) string { return r.env[k] }, io.Discard, io.Discard); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	// The worker lives in the test process: only the api process dies. Its
+	// metrics server answering means it started (a port in use fails here).
+	r.worker = rig.Start(t, r.env, "worker")
+	r.worker.WaitReady(t, "http://"+r.env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	s, err := store.Open(context.Background(), r.env["DATABASE_URL"], slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	r.store = s
+	c, err := app.DialTemporal(context.Background(), config.Config{TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default"},
+		slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	r.dispatch = dispatch.New(s, runner.New(c, "webhooks"), ingest.NewMatcher(s, 0), slog.New(slog.DiscardHandler))
+	return r
+}
+
+func (r *crashRig) stopTemporal() {
+	r.temporal.Stop()
+	r.temporal = nil
+}
+
+func (r *crashRig) startTemporal() {
+	r.t.Helper()
+	ts, err := devserver.Start(context.Background(), r.temporalOpts)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.temporal = ts
+}
+
+// startAPI starts `webhookd api` as a child process, with extra variables
+// (NAME=value), and waits until it is ready.
+func (r *crashRig) startAPI(extra ...string) {
+	r.t.Helper()
+	env := maps.Clone(r.env)
+	for _, kv := range extra {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	r.api = rig.StartChild(r.t, env, "api")
+	r.api.WaitReady(r.t, "http://"+r.env["HTTP_ADDR"]+"/readyz", 30*time.Second)
+}
+
+// kill SIGKILLs the api process: no shutdown, no flush, no deferred code.
+func (r *crashRig) kill() {
+	r.t.Helper()
+	r.api.Kill(r.t)
+}
+
+// alive fails the test at once if the worker or the api ended by itself.
+func (r *crashRig) alive() {
+	r.t.Helper()
+	r.worker.Alive(r.t)
+	if r.api != nil {
+		r.api.Alive(r.t)
+	}
+}
+
+func (r *crashRig) call(method, path, body string) (int, string) {
+	req, _ := http.NewRequest(method, "http://"+r.env["HTTP_ADDR"]+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.env["API_TOKEN"])
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitAll waits until the receiver has every event id, running the
+// reconciler as its schedule would (with a short threshold), since a claim
+// cut short by the kill is the reconciler's to finish.
+func (r *crashRig) waitAll(rc *idReceiver, ids []string, within time.Duration) {
+	r.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r.alive()
+		missing := 0
+		for _, id := range ids {
+			if !rc.has(id) {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d of %d accepted events never reached the receiver", missing, len(ids))
+		}
+		if _, err := r.dispatch.Reconcile(context.Background(), 2*time.Second); err != nil {
+			r.t.Logf("reconcile: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// idReceiver records which X-Webhook-IDs arrived.
+type idReceiver struct {
+	mu   sync.Mutex
+	seen map[string]int
+	url  string
+}
+
+func newIDReceiver(t *testing.T) *idReceiver {
+	rc := &idReceiver{seen: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		rc.mu.Lock()
+		rc.seen[req.Header.Get("X-Webhook-ID")]++
+		rc.mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	rc.url = srv.URL
+	return rc
+}
+
+func (rc *idReceiver) has(id string) bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.seen[id] > 0
+}
+
+// TestCrashBetweenCommitAndStartLosesNothing: events accepted by an api
+// process whose starter cannot start them yet (its admission window is full)
+// are only in the database when the process is SIGKILLed; a new api process
+// delivers every one.
+func TestCrashBetweenCommitAndStartLosesNothing(t *testing.T) {
+	r := newCrashRig(t)
+	rc := newIDReceiver(t)
+	r.startAPI()
+	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"crash","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	r.kill()
+	// A delivery that looks started and never attempted fills a window of
+	// one: the next api process accepts events but starts none of them.
+	blocker := r.block(t)
+	r.startAPI("START_WINDOW=1")
+	var ids []string
+	for i := range 40 {
+		id := fmt.Sprintf("evt-commit-%02d", i)
+		if code, body := r.call("POST", "/api/v1/events", `{"id":"`+id+`","type":"order.created"}`); code != 202 {
+			t.Fatalf("ingest %s: %d %s", id, code, body)
+		}
+		ids = append(ids, id)
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, id := range ids {
+		if rc.has(id) {
+			t.Fatalf("%s was delivered although the window was full", id)
+		}
+	}
+	if n, err := r.store.CountUndispatched(context.Background()); err != nil || n != 40 {
+		t.Fatalf("outbox before the kill = %d %v, want 40", n, err)
+	}
+	r.kill()
+	// The blocker's attempt "begins": the window is free again.
+	if err := r.store.MarkDelivering(context.Background(), blocker); err != nil {
+		t.Fatal(err)
+	}
+	r.startAPI()
+	r.waitAll(rc, ids, 60*time.Second)
+}
+
+// TestCrashMidBurstLosesNothing: 16 producers post a burst; the api process
+// is SIGKILLed in the middle of it and started again; every event that was
+// answered 202 is delivered.
+func TestCrashMidBurstLosesNothing(t *testing.T) {
+	r := newCrashRig(t)
+	rc := newIDReceiver(t)
+	r.startAPI()
+	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"burst","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	var (
+		mu       sync.Mutex
+		accepted []string
+	)
+	post := func(id string) {
+		if code, _ := r.call("POST", "/api/v1/events", `{"id":"`+id+`","type":"order.created"}`); code == 202 {
+			mu.Lock()
+			accepted = append(accepted, id)
+			mu.Unlock()
+		}
+	}
+	burst := func(prefix string, n int) {
+		var wg sync.WaitGroup
+		ids := make(chan string)
+		for range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range ids {
+					post(id)
+				}
+			}()
+		}
+		for i := range n {
+			ids <- fmt.Sprintf("%s-%03d", prefix, i)
+		}
+		close(ids)
+		wg.Wait()
+	}
+	killed := make(chan struct{})
+	go func() {
+		// Kill once a good part of the burst is in.
+		for {
+			mu.Lock()
+			n := len(accepted)
+			mu.Unlock()
+			if n >= 150 {
+				r.kill()
+				close(killed)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	burst("evt-burst-a", 400)
+	<-killed
+	mu.Lock()
+	before := len(accepted)
+	mu.Unlock()
+	r.startAPI()
+	burst("evt-burst-b", 100)
+	t.Logf("accepted %d events before the kill (of 400 posted), %d in all", before, len(accepted))
+	if before < 150 || before == 400 {
+		t.Fatalf("the kill did not land mid-burst (%d accepted before it)", before)
+	}
+	r.waitAll(rc, accepted, 90*time.Second)
+}
+
+// block stores a delivery that looks handed to Temporal and never attempted.
+func (r *crashRig) block(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	hooks, err := r.store.ActiveWebhooks(ctx, models.DefaultTenant)
+	if err != nil || len(hooks) == 0 {
+		t.Fatalf("webhooks: %v %v", hooks, err)
+	}
+	now := store.Now()
+	ev := &models.Event{ID: "evt-blocker", Type: "blocker", Timestamp: now, CreatedAt: now}
+	d := models.Delivery{ID: uuid.NewString(), EventID: ev.ID, WebhookID: hooks[0].ID, EventType: ev.Type,
+		Status: models.DeliveryPending, Trigger: models.TriggerScheduled, DispatchedAt: &now, CreatedAt: now, UpdatedAt: now}
+	if _, _, _, err := r.store.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+		t.Fatal(err)
+	}
+	return d.ID
+}
+
+// TestTemporalOutageDoesNotFailIngest: while the Temporal server is down,
+// the api still accepts events (they wait in the database); once it is back,
+// every one is delivered.
+func TestTemporalOutageDoesNotFailIngest(t *testing.T) {
+	r := newCrashRig(t)
+	rc := newIDReceiver(t)
+	r.startAPI()
+	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"outage","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	r.stopTemporal()
+	var ids []string
+	for i := range 30 {
+		id := fmt.Sprintf("evt-outage-%02d", i)
+		start := time.Now()
+		code, body := r.call("POST", "/api/v1/events", `{"id":"`+id+`","type":"order.created"}`)
+		if code != 202 {
+			t.Fatalf("ingest during the outage: %d %s", code, body)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("ingest waited %v on the absent Temporal server", took)
+		}
+		ids = append(ids, id)
+	}
+	// Not ready (Temporal is down), and the backlog shows: all 30 wait,
+	// but for those the starter holds while it tries to start them.
+	code, body := r.call("GET", "/readyz", "")
+	var ready struct {
+		StartBacklog int `json:"startBacklog"`
+	}
+	if err := json.Unmarshal([]byte(body), &ready); err != nil || code != 503 || ready.StartBacklog < 30-claimBatchForTests {
+		t.Fatalf("readyz during the outage = %d %s", code, body)
+	}
+	r.startTemporal()
+	back := time.Now()
+	r.waitAll(rc, ids, 60*time.Second)
+	t.Logf("all %d delivered %v after Temporal came back", len(ids), time.Since(back))
+}
+
+// claimBatchForTests bounds how many deliveries a starter holds at once
+// while it tries to start them (with Temporal down, one failing start).
+const claimBatchForTests = 16

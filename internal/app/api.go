@@ -1,0 +1,48 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
+)
+
+// runAPI serves the REST API until ctx ends. It also runs the outbox
+// starter, which starts the workflows of the deliveries ingest commits, and,
+// with API_WORKER=true, a worker, so that those workflows begin in this
+// process without a poll round trip (eager start).
+func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if cfg.APIToken == "" {
+		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +
+			" (tenant tokens confine only those who present them)")
+	}
+	ln, err := listenHTTP(cfg.HTTPAddr, "API, HTTP_ADDR")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	conn, err := connect(ctx, cfg, cfg.DatabaseURL, false, log)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	p := conn.parts(cfg, log)
+	h, err := p.NewAPI(APIOptions{GaugeMaxAge: 15 * time.Second})
+	if err != nil {
+		return err
+	}
+	starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
+	g, gctx := errgroup.WithContext(ctx)
+	if cfg.APIWorker {
+		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
+	}
+	g.Go(func() error { starter.Run(gctx); return nil })
+	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
+	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
+	return g.Wait()
+}

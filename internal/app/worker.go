@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/runner"
+)
+
+// runWorker runs the Temporal worker until ctx ends, and serves its metrics
+// and health on METRICS_ADDR. Many may run.
+func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	ln, err := listenHTTP(cfg.MetricsAddr, "metrics, METRICS_ADDR")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	conn, err := connect(ctx, cfg, cfg.DatabaseURL, false, log)
+	if err != nil {
+		return err
+	}
+	defer conn.close()
+	s, c := conn.store, conn.client
+	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue, log); err != nil {
+		return err
+	}
+	ready := func(ctx context.Context) error {
+		if err := s.Ping(ctx); err != nil {
+			return err
+		}
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return err
+		}
+		return runner.CheckNamespace(ctx, c, cfg.TemporalNamespace)
+	}
+	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics")
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runTemporalWorker(gctx, conn.parts(cfg, log).NewWorker()) })
+	g.Go(func() error {
+		return serveHTTP(gctx, ln, metricsHandler(conn.metrics, ready), log, "metrics, METRICS_ADDR")
+	})
+	return g.Wait()
+}

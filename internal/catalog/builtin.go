@@ -65,7 +65,7 @@ const envelopeSchema = `{
   "required": ["id", "version", "event", "timestamp", "webhookName", "data"],
   "properties": {
     "id": {"type": "string"},
-    "version": {"const": "1"},
+    "version": {"type": "string", "const": "1"},
     "event": {"type": "string", "description": "The event's type."},
     "tenantId": {"type": "string", "description": "Left out for the default tenant."},
     "timestamp": {"type": "string", "format": "date-time"},

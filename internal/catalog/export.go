@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -131,14 +132,11 @@ func OpenAPI(types []models.EventType, tenantID string) ([]byte, error) {
 	taken := map[string]bool{}
 	for _, t := range types {
 		key := uniqueKey(t.Name, taken)
-		data := json.RawMessage(`{}`)
-		if hasValue(t.Schema) {
-			var err error
-			if data, err = rebaseRefs(t.Schema, "#/components/schemas/"+key); err != nil {
-				return nil, fmt.Errorf("catalog: export %s: %w", t.Name, err)
-			}
+		schemas, err := exportSchemas(t.Schema, key, taken)
+		if err != nil {
+			return nil, fmt.Errorf("catalog: export %s: %w", t.Name, err)
 		}
-		doc.Components.Schemas[key] = data
+		maps.Copy(doc.Components.Schemas, schemas)
 		body, err := envelopeFor(t.Name, "#/components/schemas/"+key)
 		if err != nil {
 			return nil, err
@@ -184,8 +182,8 @@ func envelopeFor(name, dataRef string) (json.RawMessage, error) {
   "required": ["id", "version", "event", "timestamp", "webhookName", "data"],
   "properties": {
     "id": {"type": "string", "description": "The event's id: deduplicate by it."},
-    "version": {"const": "1"},
-    "event": {"const": ` + string(event) + `},
+    "version": {"type": "string", "const": "1"},
+    "event": {"type": "string", "const": ` + string(event) + `},
     "tenantId": {"type": "string", "description": "The tenant, left out for the default one."},
     "timestamp": {"type": "string", "format": "date-time", "description": "ISO 8601 in UTC with milliseconds."},
     "isTest": {"type": "boolean", "description": "Present, true, on test events only."},
@@ -228,30 +226,139 @@ func exampleEnvelopes(t models.EventType, tenantID string) (map[string]example, 
 	return out, nil
 }
 
-// rebaseRefs points the schema's in-document references ("#/$defs/x") at
-// where the schema sits in the exported document, where "#" is the
-// document's root, and changes nothing else: the schema keeps its text, so
-// properties keep their order (generated types follow it). A schema with
-// an $id is its own resource, its references resolve against it, and it is
-// left as it is. $schema stays too; it can only name the document's dialect.
-func rebaseRefs(schema json.RawMessage, at string) (json.RawMessage, error) {
-	r := rebaser{raw: schema, dec: json.NewDecoder(bytes.NewReader(schema))}
-	r.dec.UseNumber()
-	if err := r.value(false, true); err != nil {
+// exportSchemas returns the components a type's schema becomes: the schema
+// under key, and each of its top-level $defs under a key of its own
+// (key.name), since code generators name types after components and some
+// cannot follow a reference into a component. References are pointed at
+// where their targets now are; the rest of the text is kept, so properties
+// keep their order (generated types follow it). A schema with an $id is its
+// own resource, its references resolve against it, and it is left whole.
+func exportSchemas(schema json.RawMessage, key string, taken map[string]bool) (map[string]json.RawMessage, error) {
+	if !hasValue(schema) {
+		return map[string]json.RawMessage{key: json.RawMessage(`{}`)}, nil
+	}
+	root, isObject, err := members(schema)
+	if err != nil {
 		return nil, err
 	}
-	if r.hasID {
-		return schema, nil
+	type def struct {
+		key   string
+		value json.RawMessage
+	}
+	var (
+		rest   []member
+		defs   []def
+		hoists = map[string]string{} // "#/$defs/name" → its component key
+	)
+	for _, m := range root {
+		if m.key == "$id" {
+			return map[string]json.RawMessage{key: schema}, nil
+		}
+		if m.key == "$defs" || m.key == "definitions" {
+			if ds, ok, err := members(m.value); err == nil && ok {
+				for _, d := range ds {
+					k := uniqueKey(key+"."+d.key, taken)
+					hoists["#/"+m.key+"/"+pointerToken(d.key)] = k
+					defs = append(defs, def{k, d.value})
+				}
+				continue
+			}
+		}
+		rest = append(rest, m)
+	}
+	target := func(ref string) string {
+		if ref != "#" && !strings.HasPrefix(ref, "#/") {
+			return ref // another document, or an $anchor's plain name
+		}
+		for prefix, k := range hoists {
+			if ref == prefix || strings.HasPrefix(ref, prefix+"/") {
+				return "#/components/schemas/" + k + ref[len(prefix):]
+			}
+		}
+		return "#/components/schemas/" + key + ref[1:]
+	}
+	if isObject && len(defs) > 0 {
+		schema = object(rest)
+	}
+	out := map[string]json.RawMessage{}
+	if out[key], err = rewriteRefs(schema, target); err != nil {
+		return nil, err
+	}
+	for _, d := range defs {
+		if out[d.key], err = rewriteRefs(d.value, target); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// member is one member of a JSON object, its value as written.
+type member struct {
+	key   string
+	value json.RawMessage
+}
+
+// members reads a JSON object's members in order; isObject is false (and
+// the list empty) for any other value.
+func members(raw json.RawMessage) (ms []member, isObject bool, err error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil, false, err
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, false, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false, err
+		}
+		ms = append(ms, member{k.(string), v})
+	}
+	return ms, true, nil
+}
+
+// object writes members back as one JSON object.
+func object(ms []member) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		k, _ := json.Marshal(m.key)
+		b.Write(k)
+		b.WriteString(": ")
+		b.Write(m.value)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// pointerToken escapes a name as one token of a JSON pointer.
+func pointerToken(name string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(name, "~", "~0"), "/", "~1")
+}
+
+// rewriteRefs replaces the value of every reference in schema by
+// target(value) and changes nothing else.
+func rewriteRefs(schema json.RawMessage, target func(string) string) (json.RawMessage, error) {
+	r := rebaser{raw: schema, dec: json.NewDecoder(bytes.NewReader(schema))}
+	r.dec.UseNumber()
+	if err := r.value(false); err != nil {
+		return nil, err
 	}
 	var out bytes.Buffer
 	last := 0
 	for _, s := range r.refs {
 		out.Write(schema[last:s.start])
-		target, err := json.Marshal(at + strings.TrimPrefix(s.ref, "#"))
+		v, err := json.Marshal(target(s.ref))
 		if err != nil {
 			return nil, err
 		}
-		out.Write(target)
+		out.Write(v)
 		last = s.end
 	}
 	out.Write(schema[last:])
@@ -267,10 +374,9 @@ var (
 )
 
 type rebaser struct {
-	raw   []byte
-	dec   *json.Decoder
-	refs  []refAt
-	hasID bool
+	raw  []byte
+	dec  *json.Decoder
+	refs []refAt
 }
 
 // refAt is one reference string to replace: raw[start:end] is its JSON text.
@@ -280,8 +386,8 @@ type refAt struct {
 }
 
 // value reads one JSON value: a schema (or a list of schemas, or a keyword's
-// plain value) unless data; root is the top-level schema.
-func (r *rebaser) value(data, root bool) error {
+// plain value) unless data.
+func (r *rebaser) value(data bool) error {
 	tok, err := r.dec.Token()
 	if err != nil {
 		return err
@@ -297,16 +403,13 @@ func (r *rebaser) value(data, root bool) error {
 			keyEnd := int(r.dec.InputOffset())
 			switch {
 			case data || dataKeywords[key]:
-				err = r.value(true, false)
+				err = r.value(true)
 			case nameMaps[key]:
 				err = r.nameMap()
 			case key == "$ref" || key == "$dynamicRef":
 				err = r.ref(keyEnd)
 			default:
-				if root && key == "$id" {
-					r.hasID = true
-				}
-				err = r.value(false, false)
+				err = r.value(false)
 			}
 			if err != nil {
 				return err
@@ -315,7 +418,7 @@ func (r *rebaser) value(data, root bool) error {
 		_, err = r.dec.Token() // }
 	case json.Delim('['):
 		for r.dec.More() {
-			if err := r.value(data, false); err != nil {
+			if err := r.value(data); err != nil {
 				return err
 			}
 		}
@@ -337,7 +440,7 @@ func (r *rebaser) nameMap() error {
 		if _, err := r.dec.Token(); err != nil {
 			return err
 		}
-		if err := r.value(false, false); err != nil {
+		if err := r.value(false); err != nil {
 			return err
 		}
 	}
@@ -346,14 +449,14 @@ func (r *rebaser) nameMap() error {
 }
 
 // ref reads a reference's value, the key of which ended at keyEnd, and
-// notes it when it points inside the document.
+// notes it.
 func (r *rebaser) ref(keyEnd int) error {
 	tok, err := r.dec.Token()
 	if err != nil {
 		return err
 	}
 	s, ok := tok.(string)
-	if !ok || !strings.HasPrefix(s, "#") {
+	if !ok {
 		return nil
 	}
 	start := keyEnd

@@ -140,26 +140,43 @@ func TestOpenAPIExportRoundTrip(t *testing.T) {
 	}
 }
 
-func TestRebaseRefs(t *testing.T) {
+// TestExportSchemas: a schema's top-level $defs become components of their
+// own and every reference follows its target; data keywords, other
+// documents and anchors are left alone, and so is the text around them.
+func TestExportSchemas(t *testing.T) {
 	in := `{"type": "object",
-  "properties": {"z": {"$ref": "#/$defs/a"}, "enum": {"items": {"$ref" : "#/$defs/a"}}, "a": {"const": {"$ref": "#/$defs/a"}}},
+  "properties": {"z": {"$ref": "#/$defs/a"}, "enum": {"items": {"$ref" : "#/$defs/a"}}, "a": {"const": {"$ref": "#/$defs/a"}},
+    "p": {"$ref": "#/$defs/a/properties/p"}, "s": {"$ref": "#/$defs/x~1y"}, "self": {"$ref": "#/properties/z"}, "anchored": {"$ref": "#here"}},
   "enum": [{"$ref": "#/x"}], "default": {"$ref": "#/y"},
   "allOf": [{"$ref": "https://example.com/s.json"}, {"$ref": "#"}],
-  "$defs": {"a": {"type": "string"}}}`
-	out, err := rebaseRefs(json.RawMessage(in), "#/components/schemas/k")
+  "$defs": {"a": {"type": "object", "properties": {"p": {"type": "string"}, "back": {"$ref": "#/$defs/x~1y"}}}, "x/y": {"$anchor": "here", "type": "integer"}}}`
+	taken := map[string]bool{"k": true}
+	got, err := exportSchemas(json.RawMessage(in), "k", taken)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"type": "object",
-  "properties": {"z": {"$ref": "#/components/schemas/k/$defs/a"}, "enum": {"items": {"$ref" : "#/components/schemas/k/$defs/a"}}, "a": {"const": {"$ref": "#/$defs/a"}}},
-  "enum": [{"$ref": "#/x"}], "default": {"$ref": "#/y"},
-  "allOf": [{"$ref": "https://example.com/s.json"}, {"$ref": "#/components/schemas/k"}],
-  "$defs": {"a": {"type": "string"}}}`
-	if string(out) != want {
-		t.Errorf("rebased:\n%s\nwant:\n%s", out, want)
+	want := map[string]string{
+		"k": `{"type": "object", "properties": {"z": {"$ref": "#/components/schemas/k.a"}, "enum": {"items": {"$ref" : "#/components/schemas/k.a"}}, "a": {"const": {"$ref": "#/$defs/a"}},
+    "p": {"$ref": "#/components/schemas/k.a/properties/p"}, "s": {"$ref": "#/components/schemas/k.x_y"}, "self": {"$ref": "#/components/schemas/k/properties/z"}, "anchored": {"$ref": "#here"}}, "enum": [{"$ref": "#/x"}], "default": {"$ref": "#/y"}, "allOf": [{"$ref": "https://example.com/s.json"}, {"$ref": "#/components/schemas/k"}]}`,
+		"k.a":   `{"type": "object", "properties": {"p": {"type": "string"}, "back": {"$ref": "#/components/schemas/k.x_y"}}}`,
+		"k.x_y": `{"$anchor": "here", "type": "integer"}`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("components %v", got)
+	}
+	for k, w := range want {
+		if string(got[k]) != w {
+			t.Errorf("%s:\n%s\nwant:\n%s", k, got[k], w)
+		}
+	}
+	if !taken["k.a"] || !taken["k.x_y"] {
+		t.Errorf("the hoisted keys are not taken: %v", taken)
 	}
 	withID := `{"$id": "https://example.com/o.json", "properties": {"x": {"$ref": "#/$defs/a"}}, "$defs": {"a": {}}}`
-	if out, _ := rebaseRefs(json.RawMessage(withID), "#/components/schemas/k"); string(out) != withID {
-		t.Errorf("a schema with an $id changed: %s", out)
+	if got, _ := exportSchemas(json.RawMessage(withID), "k", map[string]bool{}); len(got) != 1 || string(got["k"]) != withID {
+		t.Errorf("a schema with an $id changed: %v", got)
+	}
+	if got, _ := exportSchemas(json.RawMessage(`true`), "k", map[string]bool{}); string(got["k"]) != "true" {
+		t.Errorf("a boolean schema: %v", got)
 	}
 }

@@ -58,8 +58,8 @@ func (c *Content) decode() {
 	c.vals[varTimestamp] = types.Timestamp{Time: c.Timestamp.UTC()}
 	c.vals[varEntityType] = types.String(c.EntityType)
 	entity, change := decodeJSON(c.Entity), decodeJSON(c.ChangeDescription)
-	c.vals[varEntity] = types.DefaultTypeAdapter.NativeToValue(entity)
-	c.vals[varChangeDescription] = types.DefaultTypeAdapter.NativeToValue(change)
+	c.vals[varEntity] = celValue(entity)
+	c.vals[varChangeDescription] = celValue(change)
 	data := decodeJSON(c.Data)
 	if data == nil {
 		// What the envelope sends when an event has no data of its own.
@@ -75,7 +75,36 @@ func (c *Content) decode() {
 		}
 		data = m
 	}
-	c.vals[varData] = types.DefaultTypeAdapter.NativeToValue(data)
+	c.vals[varData] = celValue(data)
+}
+
+// celValue turns decoded JSON into CEL values, all of it, once per event:
+// a thousand webhooks' filters then read fields without converting them
+// again (a lazily converted Go map wraps every nested value it hands out).
+func celValue(v any) ref.Val {
+	switch x := v.(type) {
+	case nil:
+		return types.NullValue
+	case bool:
+		return types.Bool(x)
+	case float64:
+		return types.Double(x)
+	case string:
+		return types.String(x)
+	case []any:
+		vals := make([]ref.Val, len(x))
+		for i, e := range x {
+			vals[i] = celValue(e)
+		}
+		return types.NewRefValList(types.DefaultTypeAdapter, vals)
+	case map[string]any:
+		m := make(map[ref.Val]ref.Val, len(x))
+		for k, e := range x {
+			m[types.String(k)] = celValue(e)
+		}
+		return types.NewRefValMap(types.DefaultTypeAdapter, m)
+	}
+	return types.DefaultTypeAdapter.NativeToValue(v)
 }
 
 func decodeJSON(raw json.RawMessage) any {

@@ -61,9 +61,9 @@ type tenantEntry struct {
 // tenantHooks is one tenant's active webhooks at one version.
 type tenantHooks struct {
 	version int64
-	// byType holds webhooks with a filter naming the type exactly;
-	// wildcard those with any glob filter. A webhook in both is matched
-	// once.
+	// byType holds webhooks whose filters name types exactly, under each
+	// type; wildcard those with any glob filter (and none of them is in
+	// byType).
 	byType   map[string][]*hook
 	wildcard []*hook
 	// counts are every filter's tallies, by webhook and filter key; a
@@ -134,16 +134,14 @@ func (m *Matcher) MatchAt(ctx context.Context, tenant string, version int64, ev 
 	return th.match(ev), nil
 }
 
+// match tries the webhooks of ev's type and those with a glob. A webhook is
+// in one of the two (index), and in byType[t] once, so each is tried once.
 func (th *tenantHooks) match(ev filter.Event) []*models.Webhook {
 	var out []*models.Webhook
-	seen := map[string]bool{}
-	for _, group := range [][]*hook{th.byType[ev.Type], th.wildcard} {
+	for _, group := range [2][]*hook{th.byType[ev.Type], th.wildcard} {
 		for _, h := range group {
-			if !seen[h.w.ID] {
-				seen[h.w.ID] = true
-				if filter.MatchCounting(h.w.EventFilters, h.programs, ev, h.counts) {
-					out = append(out, h.w)
-				}
+			if filter.MatchCounting(h.w.EventFilters, h.programs, ev, h.counts) {
+				out = append(out, h.w)
 			}
 		}
 	}

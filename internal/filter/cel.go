@@ -77,6 +77,7 @@ func mustEnv() *cel.Env {
 type Program struct {
 	expr string
 	prg  cel.Program
+	eq   *Equality // what it requires, if it requires one equality
 	// Cost is the worst-case cost estimate, at most CostLimit. From
 	// trackedCost up, evaluation also stops at CostLimit.
 	Cost uint64
@@ -133,7 +134,7 @@ func CompileContent(expr string) (*Program, error) {
 	if err != nil {
 		return nil, &ExprError{Msg: err.Error()}
 	}
-	return &Program{expr: expr, prg: prg, Cost: est.Max}, nil
+	return &Program{expr: expr, prg: prg, Cost: est.Max, eq: requiredEquality(ast.NativeRep().Expr())}, nil
 }
 
 func costText(c uint64) string {

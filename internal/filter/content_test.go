@@ -440,3 +440,52 @@ func TestProgramsForFilters(t *testing.T) {
 		t.Fatal("a broken filter matched")
 	}
 }
+
+// TestRequiredEquality: a filter that cannot be true unless one field is
+// one string says which; any other says none. And the event's value there.
+func TestRequiredEquality(t *testing.T) {
+	for _, c := range []struct{ expr, want string }{
+		{`data.customer.id == "c-42"`, `data.customer.id == "c-42"`},
+		{`"c-42" == data.customer.id`, `data.customer.id == "c-42"`},
+		{`data.amount > 100 && data.currency == "EUR"`, `data.currency == "EUR"`},
+		{`has(data.priority) && event == "order.created" && data.x > 1`, `event == "order.created"`},
+		{`entity.owner.name == "finance"`, `entity.owner.name == "finance"`},
+		{`data.a == "x" || data.b == "y"`, ``},
+		{`!(data.a == "x")`, ``},
+		{`data.a == 1`, ``},
+		{`data.items[0].sku == "x"`, ``},
+		{`data.a == data.b`, ``},
+		{`data.a != "x"`, ``},
+		{`has(data.priority)`, ``},
+	} {
+		p, err := CompileContent(c.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if eq, ok := p.Equality(); ok {
+			got = fmt.Sprintf("%s == %q", eq.Path, eq.Value)
+		}
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.expr, got, c.want)
+		}
+	}
+	ev := &Content{Type: "order.created", Data: json.RawMessage(`{"customer": {"id": "c-42", "n": 7}, "list": ["a"]}`)}
+	for _, c := range []struct {
+		expr, want string
+		ok         bool
+	}{
+		{`data.customer.id == "x"`, "c-42", true},
+		{`event == "x"`, "order.created", true},
+		{`data.customer.n == "x"`, "", false},
+		{`data.customer.missing == "x"`, "", false},
+		{`data.list.x == "x"`, "", false},
+		{`data.customer.id.deeper == "x"`, "", false},
+	} {
+		p, _ := CompileContent(c.expr)
+		eq, _ := p.Equality()
+		if got, ok := ev.StringAt(eq); got != c.want || ok != c.ok {
+			t.Errorf("%s: %q %v, want %q %v", c.expr, got, ok, c.want, c.ok)
+		}
+	}
+}

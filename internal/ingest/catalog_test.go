@@ -339,3 +339,67 @@ func TestFilterCountsReachTheStats(t *testing.T) {
 		}
 	})
 }
+
+// TestWebhooksRoutedByOneField: webhooks whose filter requires one field's
+// value are looked up by the event's value there, beside webhooks whose
+// filters are run one by one; both reach the same webhooks a filter run
+// would, and every one of them counts the events of its type as seen.
+func TestWebhooksRoutedByOneField(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	byCustomer := map[string]*models.Webhook{}
+	for _, c := range []string{"c-1", "c-2", "c-3"} {
+		byCustomer[c] = webhook(t, s, "acme", "customer-"+c, func(w *models.Webhook) {
+			w.EventFilters = []models.EventFilter{{EventType: "order.created", Filter: `data.customer.id == "` + c + `" && data.amount > 10`}}
+		})
+	}
+	priority := webhook(t, s, "acme", "priority", func(w *models.Webhook) {
+		w.EventFilters = []models.EventFilter{{EventType: "order.created", Filter: `has(data.priority)`}}
+	})
+	region := webhook(t, s, "acme", "region", func(w *models.Webhook) { // by another field
+		w.EventFilters = []models.EventFilter{{EventType: "order.created", Filter: `data.region == "eu"`}}
+	})
+	in := replica(s)
+	for _, c := range []struct {
+		data string
+		want []*models.Webhook
+	}{
+		{`{"customer": {"id": "c-2"}, "amount": 50}`, []*models.Webhook{byCustomer["c-2"]}},
+		{`{"customer": {"id": "c-2"}, "amount": 5}`, nil}, // the rest of the filter still runs
+		{`{"customer": {"id": "c-9"}, "amount": 50, "priority": 1}`, []*models.Webhook{priority}},
+		{`{"customer": {"id": 2}, "amount": 50, "region": "eu"}`, []*models.Webhook{region}},
+		{`{"amount": 50}`, nil},
+	} {
+		res, err := in.Ingest(ctx, withData(event("acme", uuid.NewString(), "order.created"), c.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for _, d := range res.Deliveries {
+			got[d.WebhookID] = true
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s reached %d webhooks, want %d", c.data, len(got), len(c.want))
+		}
+		for _, w := range c.want {
+			if !got[w.ID] {
+				t.Errorf("%s did not reach %s", c.data, w.Name)
+			}
+		}
+	}
+	// An event of another type is shown to none of them.
+	if _, err := in.Ingest(ctx, withData(event("acme", uuid.NewString(), "order.paid"), `{"customer": {"id": "c-1"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string][2]int64{}
+	for _, c := range in.Matcher.TakeCounts() {
+		counts[c.WebhookID] = [2]int64{c.Seen, c.Matched}
+	}
+	for name, want := range map[*models.Webhook][2]int64{
+		byCustomer["c-1"]: {5, 0}, byCustomer["c-2"]: {5, 1}, byCustomer["c-3"]: {5, 0}, priority: {5, 1}, region: {5, 1},
+	} {
+		if counts[name.ID] != want {
+			t.Errorf("%s: seen, matched %v, want %v", name.Name, counts[name.ID], want)
+		}
+	}
+}

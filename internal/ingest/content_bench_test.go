@@ -19,9 +19,11 @@ import (
 )
 
 // BenchmarkMatchContentFilters: matching one event against 1,000 webhooks
-// that route by content (each its own filter on data.customer.id) and
-// against 1,000 that route by type (each its own event type), one match
-// either way: what content routing adds to an event, in the matcher alone.
+// that route by content (each its own filter on data.customer.id: looked up
+// by value), against 1,000 whose filters must each run (data.customer.id
+// in [...]: scanned), and against 1,000 that route by type (each its own
+// event type), one match every time: what content routing adds to an
+// event, in the matcher alone.
 func BenchmarkMatchContentFilters(b *testing.B) {
 	s := storetest.Open(b, store.Postgres)
 	ctx := context.Background()
@@ -30,6 +32,7 @@ func BenchmarkMatchContentFilters(b *testing.B) {
 	for i := range n {
 		for _, w := range []*models.Webhook{
 			{TenantID: "content", EventFilters: []models.EventFilter{{EventType: "order.created", Filter: fmt.Sprintf("data.customer.id == \"c-%d\"", i)}}},
+			{TenantID: "scan", EventFilters: []models.EventFilter{{EventType: "order.created", Filter: fmt.Sprintf("data.customer.id in [\"c-%d\"]", i)}}},
 			{TenantID: "types", EventFilters: []models.EventFilter{{EventType: fmt.Sprintf("order.created.c-%d", i)}}},
 		} {
 			w.ID, w.Name, w.WebhookType, w.Enabled, w.Status = uuid.NewString(), fmt.Sprintf("h%d", i), models.WebhookGeneric, true, models.WebhookActive
@@ -46,7 +49,7 @@ func BenchmarkMatchContentFilters(b *testing.B) {
 	data := json.RawMessage(fmt.Sprintf(`{"orderId": "ord_1", "customer": {"id": "c-500", "email": "b@example.com"}, "currency": "EUR",
 		"amount": 120.5, "items": [%s], "note": %q}`, strings.Join(items, ","), strings.Repeat("n", 400)))
 	m := ingest.NewMatcher(s, 0)
-	for _, c := range []struct{ tenant, typ string }{{"content", "order.created"}, {"types", "order.created.c-500"}} {
+	for _, c := range []struct{ tenant, typ string }{{"content", "order.created"}, {"scan", "order.created"}, {"types", "order.created.c-500"}} {
 		v, err := s.Versions(ctx, c.tenant)
 		if err != nil {
 			b.Fatal(err)

@@ -64,11 +64,28 @@ type tenantHooks struct {
 	// byType holds webhooks whose filters name types exactly, under each
 	// type; wildcard those with any glob filter (and none of them is in
 	// byType).
-	byType   map[string][]*hook
+	byType   map[string]*typeGroup
 	wildcard []*hook
 	// counts are every filter's tallies, by webhook and filter key; a
 	// reload hands them on to the next index.
 	counts map[countKey]*filter.Counts
+}
+
+// typeGroup is the webhooks of one exact event type. Those whose one
+// filter routes by one field's value (data.customer.id == "c-42": the
+// filter requires it, see filter.Equality) are looked up by the event's
+// value there, so a thousand of them cost one lookup, not a thousand
+// filters run; the rest are tried one by one.
+type typeGroup struct {
+	hooks []*hook
+	keyed []*keyedHooks
+}
+
+// keyedHooks are a type's webhooks that route by one field, by its value.
+type keyedHooks struct {
+	field   filter.Equality // its Path; the values are the map's keys
+	byValue map[string][]*hook
+	all     []*hook
 }
 
 // hook is a webhook as the matcher holds it: with its compiled content
@@ -138,13 +155,35 @@ func (m *Matcher) MatchAt(ctx context.Context, tenant string, version int64, ev 
 // in one of the two (index), and in byType[t] once, so each is tried once.
 func (th *tenantHooks) match(ev filter.Event) []*models.Webhook {
 	var out []*models.Webhook
-	for _, group := range [2][]*hook{th.byType[ev.Type], th.wildcard} {
-		for _, h := range group {
+	try := func(hooks []*hook) {
+		for _, h := range hooks {
 			if filter.MatchCounting(h.w.EventFilters, h.programs, ev, h.counts) {
 				out = append(out, h.w)
 			}
 		}
 	}
+	if g := th.byType[ev.Type]; g != nil {
+		try(g.hooks)
+		for _, k := range g.keyed {
+			for _, h := range k.all {
+				h.counts[0].Seen.Add(1) // each was shown the event (its type is all it asks besides)
+			}
+			if ev.Content == nil {
+				continue
+			}
+			v, ok := ev.Content.StringAt(k.field)
+			if !ok {
+				continue
+			}
+			for _, h := range k.byValue[v] {
+				if h.programs[0].Matches(ev.Content) {
+					h.counts[0].Matched.Add(1)
+					out = append(out, h.w)
+				}
+			}
+		}
+	}
+	try(th.wildcard)
 	return out
 }
 
@@ -248,7 +287,7 @@ func (m *Matcher) current(ctx context.Context, tenant string, version int64) (*t
 // expression once per process) and carrying over the tallies of the
 // filters prev held.
 func (m *Matcher) index(hooks []models.Webhook, version int64, prev *tenantHooks) *tenantHooks {
-	th := &tenantHooks{version: version, byType: map[string][]*hook{}, counts: map[countKey]*filter.Counts{}}
+	th := &tenantHooks{version: version, byType: map[string]*typeGroup{}, counts: map[countKey]*filter.Counts{}}
 	for i := range hooks {
 		w := &hooks[i]
 		h := &hook{w: w, counts: make([]*filter.Counts, len(w.EventFilters))}
@@ -279,10 +318,43 @@ func (m *Matcher) index(hooks []models.Webhook, version int64, prev *tenantHooks
 			continue
 		}
 		for t := range types {
-			th.byType[t] = append(th.byType[t], h)
+			g := th.byType[t]
+			if g == nil {
+				g = &typeGroup{}
+				th.byType[t] = g
+			}
+			g.add(h)
 		}
 	}
 	return th
+}
+
+// add puts h in the group: by value when its one filter asks for nothing
+// but the type and a content filter that requires one field's value.
+func (g *typeGroup) add(h *hook) {
+	fs := h.w.EventFilters
+	if len(fs) != 1 || len(fs[0].Entities) > 0 || len(fs[0].Include) > 0 || len(fs[0].Exclude) > 0 ||
+		len(h.programs) != 1 || h.programs[0] == nil {
+		g.hooks = append(g.hooks, h)
+		return
+	}
+	eq, ok := h.programs[0].Equality()
+	if !ok {
+		g.hooks = append(g.hooks, h)
+		return
+	}
+	var k *keyedHooks
+	for _, existing := range g.keyed {
+		if existing.field.Path == eq.Path {
+			k = existing
+		}
+	}
+	if k == nil {
+		k = &keyedHooks{field: eq, byValue: map[string][]*hook{}}
+		g.keyed = append(g.keyed, k)
+	}
+	k.byValue[eq.Value] = append(k.byValue[eq.Value], h)
+	k.all = append(k.all, h)
 }
 
 // retireLocked keeps the tallies of old that next does not carry on, for

@@ -80,6 +80,6 @@ func (h health) CheckHealth(context.Context) error { return h.err }
 // addJob makes a completed bulk replay of tenant known to Temporal.
 func addJob(r *dispatchtest.Runner, jobID, tenant string) {
 	wf := workflows.DLQJobWorkflowID(jobID)
-	r.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Completed, Memo: map[string]any{"tenantId": tenant}})
+	r.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Completed, Memo: map[string]string{"tenantId": tenant}})
 	r.SetResult(wf, workflows.DLQProgress{Done: true})
 }

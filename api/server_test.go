@@ -85,7 +85,7 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	hooks := webhooks.New(s, matcher, disp)
 	hooks.AllowPrivate = cfg.allowPrivate
 	deps := cfg.deps
-	in := ingest.New(s, matcher)
+	in := ingest.New(s, matcher, disp)
 	deps.Ingester, deps.Webhooks, deps.Dispatcher = in, hooks, dispatcher{disp, tests}
 	deps.EventTypes = eventtypes.New(s)
 	h, err := api.NewServer(deps)

@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/webhookd/webhookd/internal/config"
-	"github.com/webhookd/webhookd/internal/dispatch"
-	"github.com/webhookd/webhookd/internal/ingest"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/keyfile"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/secrets"

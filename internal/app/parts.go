@@ -61,18 +61,17 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	d.Poster = newPoster(cfg)
 	hooks := webhooks.New(s, matcher, d)
 	hooks.AllowPrivate = cfg.AllowPrivateEndpoints
-	in := ingest.New(s, matcher)
+	in := ingest.New(s, matcher, d)
 	in.Validator.Log = log
 	return &Parts{Ingester: in, Webhooks: hooks, EventTypes: eventtypes.New(s), Dispatcher: d, Temporal: t,
 		store: s, client: c, cfg: cfg, log: log, metrics: m}
 }
 
-// NewStarter returns the outbox starter, woken by this process's ingest and
-// by resumed webhooks.
+// NewStarter returns the outbox starter. Every part wakes it through the
+// dispatcher it was built with: this process's ingest, resumed webhooks and
+// replays.
 func (p *Parts) NewStarter(o dispatch.StarterOptions) *dispatch.Starter {
-	st := p.Dispatcher.NewStarter(p.Ingester, o)
-	p.Ingester.Starter, p.Webhooks.Starter = st, st
-	return st
+	return p.Dispatcher.NewStarter(p.Ingester, o)
 }
 
 // NewWorker builds the Temporal worker with every workflow and activity.

@@ -52,7 +52,7 @@ type Request struct {
 }
 
 // Post makes the attempt and reports its outcome; a request that cannot be
-// built or an address that is refused is OutcomeRejected.
+// built or an address that is refused is attempt.Rejected.
 func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 	started := p.Now()
 	// The log and the history see the endpoint with its query values and

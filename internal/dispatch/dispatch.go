@@ -34,17 +34,22 @@ type Dispatcher struct {
 	log     *slog.Logger
 	// Poster sends tests of unsaved webhooks (TestUnsaved).
 	Poster *deliver.Poster
-	// Starter, when set, is woken when a delivery goes back to the
-	// outbox; without one (a process that only serves reads) deliveries
-	// wait for another process's starter.
-	Starter *Starter
+	wakeup *wakeup
 }
 
 // New returns a Dispatcher storing in s, running workflows through r and
 // telling m of the webhook changes it makes.
 func New(s *store.Store, r Runner, m invalidator, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{store: s, runner: r, matcher: m, log: log}
+	return &Dispatcher{store: s, runner: r, matcher: m, log: log, wakeup: newWakeup()}
 }
+
+// Wake tells this process's starter (NewStarter) that deliveries entered
+// the outbox, committed by ingest or released by a resumed webhook: it
+// starts them now. Without a starter, they wait for another process's.
+func (d *Dispatcher) Wake() { d.wakeup.Wake() }
+
+// WakeAt tells this process's starter that a batch closes at t.
+func (d *Dispatcher) WakeAt(t time.Time) { d.wakeup.WakeAt(t) }
 
 // parallelism bounds concurrent Temporal calls of one operation (the
 // starter's starts, a webhook's cancellations, a tenant deletion's
@@ -90,7 +95,7 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 			workflows.EventTypeAttr.GetName():      del.EventType,
 			workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
 		},
-		Memo:    map[string]any{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
+		Memo:    map[string]string{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
 		Summary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),
 	}
 	switch mode {

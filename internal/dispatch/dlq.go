@@ -47,10 +47,12 @@ func (d *Dispatcher) StartDLQReplay(ctx context.Context, f DLQFilter, matched in
 			Filter:   workflows.DLQFilter(f),
 			PageSize: pace.PageSize, Pause: pace.Pause, Progress: workflows.DLQProgress{Matched: matched},
 		},
+		// Each job has a fresh id: it runs once.
+		Policy:  Once,
 		Summary: "replay of the dead-letter queue",
 		// The tenant (empty for an admin's job over every tenant) decides
 		// who may follow the job, and lets tenant deletion find it.
-		Memo:             map[string]any{"tenantId": f.TenantID},
+		Memo:             map[string]string{"tenantId": f.TenantID},
 		SearchAttributes: map[string]string{workflows.TenantIDAttr.GetName(): f.TenantID},
 	})
 	if err != nil {
@@ -77,18 +79,21 @@ var ErrNoSuchJob = errors.New("no such replay job")
 // DLQReplayJob reports a bulk replay's progress.
 func (d *Dispatcher) DLQReplayJob(ctx context.Context, jobID string) (*DLQJob, error) {
 	wfID := workflows.DLQJobWorkflowID(jobID)
-	job := &DLQJob{ID: jobID}
-	var p workflows.DLQProgress
-	status, err := d.runner.Describe(ctx, wfID, map[string]any{"tenantId": &job.TenantID}, &p)
+	desc, err := d.runner.Describe(ctx, wfID)
 	if errors.Is(err, ErrNoRun) {
 		return nil, ErrNoSuchJob
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replay job %s: %w", jobID, err)
 	}
-	switch status {
+	job := &DLQJob{ID: jobID, TenantID: desc.Memo["tenantId"]}
+	var p workflows.DLQProgress
+	switch desc.Status {
 	case Running:
 		job.Status = "running"
+		if err := d.runner.Query(ctx, wfID, workflows.ProgressQuery, &p); err != nil {
+			return nil, fmt.Errorf("replay job %s: progress: %w", jobID, err)
+		}
 	case Completed:
 		job.Status = "completed"
 		if err := d.runner.Result(ctx, wfID, &p); err != nil {

@@ -32,7 +32,7 @@ func TestDLQReplayJob(t *testing.T) {
 	}
 	r := starts[0]
 	in := r.Input.(workflows.DLQReplayInput)
-	if r.WorkflowID != workflows.DLQJobWorkflowID(id) || r.Workflow != workflows.DLQReplayWorkflow ||
+	if r.WorkflowID != workflows.DLQJobWorkflowID(id) || r.Workflow != workflows.DLQReplayWorkflow || r.Policy != dispatch.Once ||
 		in.Filter.TenantID != "acme" || in.Filter.EventType != "order.created" || !in.Filter.Since.Equal(since) ||
 		in.PageSize != dispatch.DefaultDLQPace.PageSize || in.Progress.Matched != 40 ||
 		r.Memo["tenantId"] != "acme" || r.SearchAttributes[workflows.TenantIDAttr.GetName()] != "acme" {
@@ -43,13 +43,13 @@ func TestDLQReplayJob(t *testing.T) {
 		t.Fatalf("unknown job: %v", err)
 	}
 	wf := workflows.DLQJobWorkflowID(id)
-	fake.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Running, Memo: map[string]any{"tenantId": "acme"},
+	fake.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Running, Memo: map[string]string{"tenantId": "acme"},
 		Progress: workflows.DLQProgress{Matched: 40, Replayed: 25}})
 	job, err := d.DLQReplayJob(ctx, id)
 	if err != nil || job.Status != "running" || job.TenantID != "acme" || job.Matched != 40 || job.Replayed != 25 {
 		t.Fatalf("running job = %+v %v", job, err)
 	}
-	fake.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Completed, Memo: map[string]any{"tenantId": "acme"}})
+	fake.SetDescribed(wf, dispatchtest.Described{Status: dispatch.Completed, Memo: map[string]string{"tenantId": "acme"}})
 	fake.SetResult(wf, workflows.DLQProgress{Matched: 40, Replayed: 39, Skipped: 1, Done: true, Errors: []string{"x"}})
 	job, err = d.DLQReplayJob(ctx, id)
 	if err != nil || job.Status != "completed" || job.Replayed != 39 || job.Skipped != 1 || len(job.Errors) != 1 {

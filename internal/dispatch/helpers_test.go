@@ -15,6 +15,7 @@ import (
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
 )
 
 // started counts the starts r was asked for by workflow id, and lists them
@@ -32,15 +33,21 @@ func started(r *dispatchtest.Runner) (map[string]int, []string) {
 // newDispatcher returns a dispatcher on s and r, with its matcher and ingest.
 func newDispatcher(s *store.Store, r dispatch.Runner) (*dispatch.Dispatcher, *ingest.Ingester) {
 	m := ingest.NewMatcher(s, 0)
-	return dispatch.New(s, r, m, slog.New(slog.DiscardHandler)), ingest.New(s, m)
+	d := dispatch.New(s, r, m, slog.New(slog.DiscardHandler))
+	return d, ingest.New(s, m, d)
 }
 
 // newStarter returns a dispatcher's starter on s and r, woken by ingest.
 func newStarter(s *store.Store, r dispatch.Runner, o dispatch.StarterOptions) (*dispatch.Starter, *ingest.Ingester) {
 	d, in := newDispatcher(s, r)
-	st := d.NewStarter(in, o)
-	in.Starter = st
-	return st, in
+	return d.NewStarter(in, o), in
+}
+
+// runOf is the run of a delivery of tenant as its start named it, for runs
+// opened elsewhere (dispatchtest.Runner.SetOpen).
+func runOf(tenant, deliveryID string) dispatch.Run {
+	return dispatch.Run{WorkflowID: workflows.DeliveryWorkflowID(deliveryID), Workflow: workflows.DeliveryWorkflow,
+		SearchAttributes: map[string]string{workflows.TenantIDAttr.GetName(): tenant}}
 }
 
 func event(tenant, id, typ string) models.Event {

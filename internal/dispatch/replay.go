@@ -55,9 +55,7 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 			return nil, errors.Join(err, rerr)
 		}
 		d.log.WarnContext(ctx, "replay start failed; the starter will retry it", "delivery_id", del.ID, "error", err)
-		if d.Starter != nil {
-			d.Starter.Wake()
-		}
+		d.Wake()
 	}
 	return del, nil
 }

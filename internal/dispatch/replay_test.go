@@ -89,7 +89,7 @@ func TestReplayEndsTheOpenRunAndStartsAFreshSchedule(t *testing.T) {
 	attempted(t, s, w, open, models.DeliveryAwaitingRetry)
 	attempted(t, s, w, closed, models.DeliveryFailed)
 	fake := dispatchtest.New()
-	fake.SetOpen(workflows.DeliveryWorkflowID(open))
+	fake.SetOpen(runOf("acme", open))
 	d, _ := newDispatcher(s, fake)
 
 	got, err := d.Replay(ctx, open)

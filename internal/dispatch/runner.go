@@ -19,10 +19,11 @@ type Runner interface {
 	// Terminate ends the open run of a workflow at once, with a reason
 	// the Web UI shows.
 	Terminate(ctx context.Context, workflowID, reason string) error
-	// Describe reports the status of a workflow's latest run. It fills
-	// memo's values (pointers) from the run's memo, and, while the run is
-	// open, progress from its progress query.
-	Describe(ctx context.Context, workflowID string, memo map[string]any, progress any) (RunStatus, error)
+	// Describe reports a workflow's latest run.
+	Describe(ctx context.Context, workflowID string) (Description, error)
+	// Query asks a workflow's latest run a query (the workflows package
+	// names them) and decodes the answer into v.
+	Query(ctx context.Context, workflowID, query string, v any) error
 	// List returns the ids of the workflows a visibility query selects.
 	List(ctx context.Context, query string) ([]string, error)
 	// Result waits for the latest run of a workflow to complete and decodes
@@ -30,9 +31,17 @@ type Runner interface {
 	Result(ctx context.Context, workflowID string, v any) error
 }
 
-// ErrNoRun means the workflow has no run to cancel, end or describe (never
-// started, closed, or removed by retention).
+// ErrNoRun means the workflow has no run to cancel, end, describe, query or
+// wait for (never started, closed, or removed by retention). Every Runner
+// method but Start and List may answer it.
 var ErrNoRun = errors.New("no such workflow run")
+
+// Description is a workflow's latest run, as Describe reports it.
+type Description struct {
+	Status RunStatus
+	// Memo is the run's memo, as started (Run.Memo).
+	Memo map[string]string
+}
 
 // Run is a workflow run to start.
 type Run struct {
@@ -46,18 +55,21 @@ type Run struct {
 	Eager bool
 	// SearchAttributes are keyword search attributes, by name.
 	SearchAttributes map[string]string
-	Memo             map[string]any
+	// Memo is shown by the Web UI and read back by Describe.
+	Memo map[string]string
 	// Summary is the one line the Web UI shows for the run.
 	Summary string
 }
 
 // Policy says what an earlier run of the same workflow id means to a start.
+// The zero Policy is none: a Run must say which it wants, and a Runner
+// refuses a start without one.
 type Policy int
 
 const (
 	// Once: the workflow id runs once; if a run exists at all (a start
 	// whose answer was lost, then retried), it is that run.
-	Once Policy = iota
+	Once Policy = iota + 1
 	// Again: a new run, unless one is open (then that one goes on).
 	Again
 	// Replace: a new run; an open one is terminated.

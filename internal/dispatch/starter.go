@@ -30,9 +30,8 @@ type Starter struct {
 	poll     time.Duration
 	log      func(msg string, args ...any)
 
-	wake chan struct{}
-	mu   sync.Mutex
-	at   time.Time // the earliest batch close we were told about
+	// The dispatcher's, which everything built on it wakes.
+	*wakeup
 }
 
 // fanOuter turns operational events into deliveries (ingest.Ingester).
@@ -59,9 +58,9 @@ const (
 	maxStartBackoff    = 5 * time.Second
 )
 
-// NewStarter returns a Starter for d, which d wakes when a delivery goes
-// back to the outbox. Before each pass it has f store the deliveries of
-// operational events. Ingest wakes it too (ingest.Ingester.Starter).
+// NewStarter returns the Starter of d: whatever wakes d (Wake, WakeAt)
+// wakes it. Before each pass it has f store the deliveries of operational
+// events.
 func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Window <= 0 {
 		o.Window = DefaultStartWindow
@@ -72,28 +71,8 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
-	s := &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wake: make(chan struct{}, 1),
+	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: d.wakeup,
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
-	d.Starter = s
-	return s
-}
-
-// Wake asks for a pass now (new deliveries were committed).
-func (s *Starter) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// WakeAt asks for a pass at t (a batch closes then).
-func (s *Starter) WakeAt(t time.Time) {
-	s.mu.Lock()
-	if s.at.IsZero() || t.Before(s.at) {
-		s.at = t
-	}
-	s.mu.Unlock()
-	s.Wake() // recompute the timer
 }
 
 // Run starts deliveries until ctx ends.

@@ -48,7 +48,7 @@ func TestStopDeliveriesCancelsEveryOpenRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range running {
-		fake.SetOpen(workflows.DeliveryWorkflowID(id))
+		fake.SetOpen(runOf("acme", id))
 	}
 	d, _ := newDispatcher(s, fake)
 	d.StopDeliveries(ctx, w.ID)
@@ -69,7 +69,7 @@ func TestHardDeleteEndsTheOpenRuns(t *testing.T) {
 		if err := s.MarkDelivering(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-		fake.SetOpen(workflows.DeliveryWorkflowID(id))
+		fake.SetOpen(runOf("acme", id))
 	}
 	d, _ := newDispatcher(s, fake)
 	if err := d.HardDelete(ctx, w.ID); err != nil {

@@ -48,7 +48,7 @@ func seedTenant(t *testing.T, s *store.Store, fake *dispatchtest.Runner, n int) 
 	t.Helper()
 	w, ids := seedOutbox(t, s, n)
 	for _, id := range ids {
-		fake.SetOpen(workflows.DeliveryWorkflowID(id))
+		fake.SetOpen(runOf("acme", id))
 	}
 	return w
 }
@@ -58,12 +58,14 @@ type matcherSpy struct{ tenants []string }
 func (m *matcherSpy) Invalidate(tenant string) { m.tenants = append(m.tenants, tenant) }
 
 // TestDeleteTenant: the webhooks stop matching, the open runs are ended,
-// the rows go; another tenant keeps everything.
+// the rows go; another tenant keeps everything, its running workflows too.
 func TestDeleteTenant(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
 	fake := dispatchtest.New()
 	seedTenant(t, s, fake, 3)
+	beta := runOf("beta", uuid.NewString())
+	fake.SetOpen(beta)
 	other := &models.Webhook{ID: uuid.NewString(), TenantID: "beta", Name: "stays", WebhookType: models.WebhookGeneric,
 		Enabled: true, Status: models.WebhookActive, BatchSize: 10, TimeoutSeconds: 10, Version: 0.1,
 		EventFilters: []models.EventFilter{{EventType: "*"}}, Endpoint: "https://example.com/in", CreatedAt: store.Now(), UpdatedAt: store.Now()}
@@ -86,6 +88,9 @@ func TestDeleteTenant(t *testing.T) {
 	}
 	if _, err := s.GetWebhook(ctx, other.ID); err != nil {
 		t.Fatalf("another tenant's webhook: %v", err)
+	}
+	if !fake.Open(beta.WorkflowID) {
+		t.Fatalf("another tenant's running workflow was ended (ended %v)", fake.Ended())
 	}
 	if q := fake.Queries(); len(q) != 1 || !strings.Contains(q[0], `TenantId = "acme"`) {
 		t.Fatalf("visibility queries %v", q)
@@ -137,7 +142,8 @@ func TestDeleteTenantEndsWhatVisibilityFinds(t *testing.T) {
 	fake := dispatchtest.New()
 	seedTenant(t, s, fake, 1)
 	job := workflows.DLQJobWorkflowID("job-1")
-	fake.SetOpen(job)
+	fake.SetOpen(dispatch.Run{WorkflowID: job, Workflow: workflows.DLQReplayWorkflow,
+		SearchAttributes: map[string]string{workflows.TenantIDAttr.GetName(): "acme"}})
 	res, err := dispatch.NewTenantDeleter(s, fake, &matcherSpy{}, slog.New(slog.DiscardHandler)).DeleteTenant(ctx, "acme")
 	if err != nil || res.WorkflowsEnded != 2 || fake.Open(job) {
 		t.Fatalf("deleted %+v (job still open: %v): %v", res, fake.Open(job), err)

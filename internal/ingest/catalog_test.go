@@ -40,7 +40,7 @@ func withData(ev models.Event, data string) models.Event {
 // replica is one api process: its own matcher and catalog cache, on the
 // shared database.
 func replica(s *store.Store) *ingest.Ingester {
-	return ingest.New(s, ingest.NewMatcher(s, time.Hour)) // MaxAge never expires in a test
+	return ingest.New(s, ingest.NewMatcher(s, time.Hour), &waker{}) // MaxAge never expires in a test
 }
 
 // TestStrictTypesRefuseDataThatDoesNotMatch: an event of a type with

@@ -29,11 +29,12 @@ type ingestStore interface {
 	AddFilterCounts(ctx context.Context, at time.Time, counts []store.FilterCount) error
 }
 
-// Waker is told when deliveries were committed (the outbox starter).
+// Waker is told when deliveries were committed to the outbox, so that the
+// outbox starter starts them (dispatch.Dispatcher).
 type Waker interface {
-	// Wake asks for a pass now.
+	// Wake asks for the deliveries to be started now.
 	Wake()
-	// WakeAt asks for a pass at t (a batch closes then).
+	// WakeAt asks for a look at t (a batch closes then).
 	WakeAt(t time.Time)
 }
 
@@ -42,16 +43,13 @@ type Ingester struct {
 	store     ingestStore
 	Matcher   *Matcher
 	Validator *Validator
-	// Starter, when set, is woken by ingest; without one (a process that
-	// only serves reads) deliveries wait for another process's starter.
-	// Set it once, before the first event.
-	Starter Waker
+	waker     Waker
 }
 
-// New returns an Ingester storing in s, matching with m and checking
-// events against the catalog in s.
-func New(s ingestStore, m *Matcher) *Ingester {
-	return &Ingester{store: s, Matcher: m, Validator: NewValidator(s)}
+// New returns an Ingester storing in s, matching with m, checking events
+// against the catalog in s and telling w of the deliveries it commits.
+func New(s ingestStore, m *Matcher, w Waker) *Ingester {
+	return &Ingester{store: s, Matcher: m, Validator: NewValidator(s), waker: w}
 }
 
 // Ingested is the answer to an ingested event.
@@ -140,14 +138,12 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 	for i, s := range stored {
 		out[i] = Ingested{Event: *s.Event, Deliveries: s.Deliveries, Created: s.Created}
 		for _, del := range s.Deliveries {
-			if del.BatchClosesAt != nil && in.Starter != nil {
-				in.Starter.WakeAt(*del.BatchClosesAt)
+			if del.BatchClosesAt != nil {
+				in.waker.WakeAt(*del.BatchClosesAt)
 			}
 		}
 	}
-	if in.Starter != nil {
-		in.Starter.Wake()
-	}
+	in.waker.Wake()
 	return out, nil
 }
 

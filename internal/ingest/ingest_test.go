@@ -45,9 +45,8 @@ func TestPausedWebhooksDeliveriesAreHeld(t *testing.T) {
 		if _, _, err := s.SetPaused(ctx, paused.ID, true, "test"); err != nil {
 			t.Fatal(err)
 		}
-		in := ingest.New(s, ingest.NewMatcher(s, 0))
 		wk := &waker{}
-		in.Starter = wk
+		in := ingest.New(s, ingest.NewMatcher(s, 0), wk)
 		res, err := in.Ingest(ctx, event("acme", "evt-1", "order.created"))
 		if err != nil || len(res.Deliveries) != 2 || !res.Created {
 			t.Fatalf("ingest: %+v %v", res, err)
@@ -78,7 +77,7 @@ func TestEventsReachOnlyTheirTenant(t *testing.T) {
 	acme := webhook(t, s, "acme", "orders", nil)
 	webhook(t, s, "beta", "orders", nil)
 	def := webhook(t, s, models.DefaultTenant, "orders", nil)
-	in := ingest.New(s, ingest.NewMatcher(s, 0))
+	in := ingest.New(s, ingest.NewMatcher(s, 0), &waker{})
 	res, err := in.IngestMany(ctx, []models.Event{event("acme", "evt-1", "order.created"), event("", "evt-1", "order.created")})
 	if err != nil {
 		t.Fatal(err)

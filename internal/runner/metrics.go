@@ -10,7 +10,7 @@ import (
 	temporalotel "go.temporal.io/sdk/contrib/opentelemetry"
 )
 
-// TemporalMetrics returns a handler for the Temporal SDK's own metrics
+// Metrics returns a handler for the Temporal SDK's own metrics
 // (workflow and activity task latencies, poller counts, request errors,
 // sticky cache hits, ...) that lands them in reg, through OpenTelemetry's
 // Prometheus exporter. (The SDK's tally bridge is not published on the

@@ -21,7 +21,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
-	"github.com/webhookd/webhookd/workflows"
 )
 
 // Temporal runs webhookd's workflows on a Temporal client.
@@ -46,8 +45,13 @@ func (t *Temporal) CheckHealth(ctx context.Context) error {
 // Start starts r; a run that r.Policy finds already there is not an error.
 func (t *Temporal) Start(ctx context.Context, r dispatch.Run) error {
 	opts := client.StartWorkflowOptions{
-		ID: r.WorkflowID, TaskQueue: t.taskQueue, EnableEagerStart: r.Eager,
-		Memo: r.Memo, StaticSummary: r.Summary,
+		ID: r.WorkflowID, TaskQueue: t.taskQueue, EnableEagerStart: r.Eager, StaticSummary: r.Summary,
+	}
+	if len(r.Memo) > 0 {
+		opts.Memo = make(map[string]any, len(r.Memo))
+		for k, v := range r.Memo {
+			opts.Memo[k] = v
+		}
 	}
 	switch r.Policy {
 	case dispatch.Once:
@@ -87,36 +91,45 @@ func (t *Temporal) Terminate(ctx context.Context, workflowID, reason string) err
 	return noRun(t.c.TerminateWorkflow(ctx, workflowID, "", reason))
 }
 
-// Describe reports the status of a workflow's latest run, fills memo from
-// its memo and, while it runs, progress from its progress query.
-func (t *Temporal) Describe(ctx context.Context, workflowID string, memo map[string]any, progress any) (dispatch.RunStatus, error) {
+// Describe reports a workflow's latest run: its status and its memo.
+func (t *Temporal) Describe(ctx context.Context, workflowID string) (dispatch.Description, error) {
 	desc, err := t.c.DescribeWorkflowExecution(ctx, workflowID, "")
 	if err != nil {
-		return 0, noRun(err)
+		return dispatch.Description{}, noRun(err)
 	}
 	info := desc.GetWorkflowExecutionInfo()
-	fields := info.GetMemo().GetFields()
-	for key, v := range memo {
-		if p, ok := fields[key]; ok {
-			if err := converter.GetDefaultDataConverter().FromPayload(p, v); err != nil {
-				return 0, fmt.Errorf("memo: %w", err)
+	out := dispatch.Description{Status: runStatus(info.GetStatus())}
+	if fields := info.GetMemo().GetFields(); len(fields) > 0 {
+		out.Memo = make(map[string]string, len(fields))
+		for key, p := range fields {
+			var v string
+			if err := converter.GetDefaultDataConverter().FromPayload(p, &v); err != nil {
+				return dispatch.Description{}, fmt.Errorf("memo %s: %w", key, err)
 			}
+			out.Memo[key] = v
 		}
 	}
-	switch info.GetStatus() {
+	return out, nil
+}
+
+// runStatus is what a Temporal execution status means to dispatch.
+func runStatus(s enums.WorkflowExecutionStatus) dispatch.RunStatus {
+	switch s {
 	case enums.WORKFLOW_EXECUTION_STATUS_RUNNING, enums.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		v, err := t.c.QueryWorkflow(ctx, workflowID, "", workflows.ProgressQuery)
-		if err == nil {
-			err = v.Get(progress)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("progress: %w", err)
-		}
-		return dispatch.Running, nil
+		return dispatch.Running
 	case enums.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return dispatch.Completed, nil
+		return dispatch.Completed
 	}
-	return dispatch.Failed, nil
+	return dispatch.Failed
+}
+
+// Query asks a workflow's latest run a query and decodes the answer.
+func (t *Temporal) Query(ctx context.Context, workflowID, query string, v any) error {
+	answer, err := t.c.QueryWorkflow(ctx, workflowID, "", query)
+	if err != nil {
+		return noRun(err)
+	}
+	return answer.Get(v)
 }
 
 // List returns the ids of the workflows a visibility query selects, every
@@ -140,7 +153,7 @@ func (t *Temporal) List(ctx context.Context, query string) ([]string, error) {
 
 // Result waits for the latest run of a workflow and decodes its result.
 func (t *Temporal) Result(ctx context.Context, workflowID string, v any) error {
-	return t.c.GetWorkflow(ctx, workflowID, "").Get(ctx, v)
+	return noRun(t.c.GetWorkflow(ctx, workflowID, "").Get(ctx, v))
 }
 
 // noRun maps Temporal's "not found" to dispatch.ErrNoRun.

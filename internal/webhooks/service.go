@@ -25,39 +25,34 @@ type invalidator interface {
 	Invalidate(tenant string)
 }
 
-// stopper ends a webhook's deliveries at once (dispatch.Dispatcher).
-type stopper interface {
+// dispatcher acts on a webhook's deliveries and their workflows
+// (dispatch.Dispatcher).
+type dispatcher interface {
 	// StopDeliveries cancels a disabled or deleted webhook's deliveries
 	// and their workflows, in the background.
 	StopDeliveries(ctx context.Context, webhookID string)
 	// HardDelete removes the webhook with its deliveries and ends their
 	// workflows.
 	HardDelete(ctx context.Context, webhookID string) error
-}
-
-// Waker is told when deliveries go back to the outbox (the starter).
-type Waker interface {
+	// Wake tells the outbox starter that deliveries went back to the
+	// outbox.
 	Wake()
 }
 
 // Service writes webhooks.
 type Service struct {
-	store   *store.Store
-	matcher invalidator
-	stopper stopper
+	store      *store.Store
+	matcher    invalidator
+	dispatcher dispatcher
 	// AllowPrivate lets endpoints name private, loopback and internal
 	// addresses (ALLOW_PRIVATE_ENDPOINTS).
 	AllowPrivate bool
-	// Starter, when set, is woken when a resume releases held deliveries;
-	// without one they wait for another process's starter. Set it once,
-	// before the first write.
-	Starter Waker
 }
 
-// New returns a Service writing to s, telling m of every change and
-// stopping deliveries through st.
-func New(s *store.Store, m invalidator, st stopper) *Service {
-	return &Service{store: s, matcher: m, stopper: st}
+// New returns a Service writing to s, telling m of every change and acting
+// on deliveries through d.
+func New(s *store.Store, m invalidator, d dispatcher) *Service {
+	return &Service{store: s, matcher: m, dispatcher: d}
 }
 
 // Draft validates a new webhook of tenant and returns it as Create would
@@ -113,7 +108,7 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 	}
 	s.matcher.Invalidate(current.TenantID)
 	if current.Enabled && !next.Enabled {
-		s.stopper.StopDeliveries(ctx, current.ID)
+		s.dispatcher.StopDeliveries(ctx, current.ID)
 	}
 	// Read back: health fields may have changed under the edit.
 	return s.store.GetWebhook(ctx, next.ID)
@@ -125,7 +120,7 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 // webhook as it is now (for a hard delete, as it was).
 func (s *Service) Delete(ctx context.Context, w *models.Webhook, hard bool, by string) (*models.Webhook, error) {
 	if hard {
-		if err := s.stopper.HardDelete(ctx, w.ID); err != nil {
+		if err := s.dispatcher.HardDelete(ctx, w.ID); err != nil {
 			return nil, err
 		}
 		s.matcher.Invalidate(w.TenantID)
@@ -134,7 +129,7 @@ func (s *Service) Delete(ctx context.Context, w *models.Webhook, hard bool, by s
 	if err := s.store.SoftDeleteWebhook(ctx, w.ID, by); err != nil {
 		return nil, err
 	}
-	s.stopper.StopDeliveries(ctx, w.ID)
+	s.dispatcher.StopDeliveries(ctx, w.ID)
 	s.matcher.Invalidate(w.TenantID)
 	return s.store.GetWebhook(ctx, w.ID)
 }
@@ -160,9 +155,7 @@ func (s *Service) Resume(ctx context.Context, w *models.Webhook, by string) (*mo
 		return nil, 0, err
 	}
 	s.matcher.Invalidate(resumed.TenantID)
-	if s.Starter != nil {
-		s.Starter.Wake()
-	}
+	s.dispatcher.Wake()
 	return resumed, released, nil
 }
 

@@ -49,7 +49,6 @@ func newService(t *testing.T) (*webhooks.Service, *spy, *store.Store) {
 	s := storetest.Open(t, store.Postgres)
 	sp := &spy{}
 	svc := webhooks.New(s, sp, sp)
-	svc.Starter = sp
 	return svc, sp, s
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/workflows"
 )
 
 // Runner is a fake dispatch.Runner; the zero value is not usable, call New.
@@ -20,20 +21,21 @@ type Runner struct {
 	// ListErr, when set, is what List answers (visibility unavailable).
 	ListErr error
 
-	starts  []dispatch.Run
-	open    map[string]bool // workflow id → a run is open
-	ran     map[string]bool // workflow id → it ever had a run
-	cancels []string
-	ended   []string // runs terminated (Terminate)
-	queries []string
-	runs    map[string]Described
-	results map[string]any
+	starts    []dispatch.Run
+	runs      map[string]dispatch.Run // workflow id → its latest run
+	open      map[string]bool         // workflow id → its latest run is open
+	cancels   []string
+	ended     []string // runs terminated (Terminate)
+	queries   []string
+	described map[string]Described
+	results   map[string]any
 }
 
-// Described is what Describe answers for a workflow.
+// Described is what Describe and Query answer for a workflow.
 type Described struct {
-	Status   dispatch.RunStatus
-	Memo     map[string]any
+	Status dispatch.RunStatus
+	Memo   map[string]string
+	// Progress is the answer to workflows.ProgressQuery.
 	Progress any
 }
 
@@ -41,26 +43,33 @@ var _ dispatch.Runner = (*Runner)(nil)
 
 // New returns a fake with no workflows.
 func New() *Runner {
-	return &Runner{open: map[string]bool{}, ran: map[string]bool{}, runs: map[string]Described{}, results: map[string]any{}}
+	return &Runner{runs: map[string]dispatch.Run{}, open: map[string]bool{}, described: map[string]Described{}, results: map[string]any{}}
 }
 
-// Start records every call. Like Temporal, it opens a run unless the policy
+// Start records every call with a policy (one without is refused, as the
+// real Runner refuses it). Like Temporal, it opens a run unless the policy
 // turns the start away: Once when the id ever ran, Again while a run is
 // open; Replace ends an open run first.
 func (f *Runner) Start(_ context.Context, r dispatch.Run) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	switch r.Policy {
+	case dispatch.Once, dispatch.Again, dispatch.Replace:
+	default:
+		return fmt.Errorf("start %s: unknown policy %d", r.WorkflowID, r.Policy)
+	}
 	if f.FailStart != nil {
 		if err := f.FailStart(r); err != nil {
 			return err
 		}
 	}
 	f.starts = append(f.starts, r)
+	_, ran := f.runs[r.WorkflowID]
 	switch {
-	case r.Policy == dispatch.Once && f.ran[r.WorkflowID]:
+	case r.Policy == dispatch.Once && ran:
 	case r.Policy == dispatch.Again && f.open[r.WorkflowID]:
 	default: // Replace ends an open run as it starts the new one
-		f.open[r.WorkflowID], f.ran[r.WorkflowID] = true, true
+		f.runs[r.WorkflowID], f.open[r.WorkflowID] = r, true
 	}
 	return nil
 }
@@ -89,30 +98,33 @@ func (f *Runner) end(workflowID string, ended *[]string) error {
 }
 
 // Describe answers what SetDescribed scripted for the workflow.
-func (f *Runner) Describe(_ context.Context, workflowID string, memo map[string]any, progress any) (dispatch.RunStatus, error) {
+func (f *Runner) Describe(_ context.Context, workflowID string) (dispatch.Description, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	d, ok := f.runs[workflowID]
+	d, ok := f.described[workflowID]
 	if !ok {
-		return 0, dispatch.ErrNoRun
+		return dispatch.Description{}, dispatch.ErrNoRun
 	}
-	for k, v := range memo {
-		if m, ok := d.Memo[k]; ok {
-			if err := roundTrip(m, v); err != nil {
-				return 0, fmt.Errorf("memo: %w", err)
-			}
-		}
-	}
-	if d.Status == dispatch.Running && d.Progress != nil {
-		if err := roundTrip(d.Progress, progress); err != nil {
-			return 0, fmt.Errorf("progress: %w", err)
-		}
-	}
-	return d.Status, nil
+	return dispatch.Description{Status: d.Status, Memo: d.Memo}, nil
 }
 
-// List answers the workflows with an open run (whatever the query asks:
-// the query is recorded for the test to check), or ListErr.
+// Query answers the progress query with what SetDescribed scripted as the
+// workflow's Progress.
+func (f *Runner) Query(_ context.Context, workflowID, query string, v any) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.described[workflowID]
+	switch {
+	case !ok:
+		return dispatch.ErrNoRun
+	case query != workflows.ProgressQuery || d.Progress == nil:
+		return fmt.Errorf("query %s of %s: no answer scripted", query, workflowID)
+	}
+	return roundTrip(d.Progress, v)
+}
+
+// List records the query and answers the workflows whose latest run it
+// selects (see match for the queries it understands), or ListErr.
 func (f *Runner) List(_ context.Context, query string) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -120,9 +132,17 @@ func (f *Runner) List(_ context.Context, query string) ([]string, error) {
 	if f.ListErr != nil {
 		return nil, f.ListErr
 	}
+	where, err := parseQuery(query)
+	if err != nil {
+		return nil, err
+	}
 	var ids []string
-	for id, open := range f.open {
-		if open {
+	for id, r := range f.runs {
+		ok, err := where.match(r, f.open[id])
+		if err != nil {
+			return nil, fmt.Errorf("%w in %q", err, query)
+		}
+		if ok {
 			ids = append(ids, id)
 		}
 	}
@@ -140,20 +160,22 @@ func (f *Runner) Result(_ context.Context, workflowID string, v any) error {
 	return roundTrip(res, v)
 }
 
-// SetOpen marks workflows as having an open run, started elsewhere.
-func (f *Runner) SetOpen(workflowIDs ...string) {
+// SetOpen opens runs started elsewhere (another process, or before the
+// test) as Start would have: List finds them by their Workflow and
+// SearchAttributes.
+func (f *Runner) SetOpen(runs ...dispatch.Run) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, id := range workflowIDs {
-		f.open[id], f.ran[id] = true, true
+	for _, r := range runs {
+		f.runs[r.WorkflowID], f.open[r.WorkflowID] = r, true
 	}
 }
 
-// SetDescribed scripts what Describe answers for a workflow.
+// SetDescribed scripts what Describe and Query answer for a workflow.
 func (f *Runner) SetDescribed(workflowID string, d Described) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.runs[workflowID] = d
+	f.described[workflowID] = d
 }
 
 // SetResult scripts what Result answers for a workflow.

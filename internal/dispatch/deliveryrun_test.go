@@ -1,0 +1,93 @@
+package dispatch
+
+import (
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// TestDeliveryRunPerStartMode: how each way of starting a delivery's
+// workflow treats an earlier run (policy), whether the start is eager, and
+// where the new run's attempt numbering and retry schedule begin; every
+// mode carries the same search attributes, memo and summary for the Web UI
+// and the webhook's own retry schedule.
+func TestDeliveryRunPerStartMode(t *testing.T) {
+	wh := &models.Webhook{ID: "w1", Name: "orders", Endpoint: "https://user:secret@hooks.example.com/in?token=t1",
+		RetrySchedule: []int64{1000, 60000}}
+	delivery := func(attempts int, trigger models.Trigger) models.Delivery {
+		return models.Delivery{ID: "d1", TenantID: "acme", WebhookID: "w1", EventID: "evt-1", EventType: "order.created",
+			AttemptCount: attempts, Trigger: trigger}
+	}
+	for _, c := range []struct {
+		name        string
+		del         models.Delivery
+		mode        startMode
+		policy      Policy
+		eager       bool
+		first, used int
+	}{
+		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0},
+		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0},
+		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2},
+		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3},
+		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0},
+		// A replay restarted by the reconciler keeps its fresh schedule.
+		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0},
+		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := deliveryRun(c.del, wh, c.mode)
+			if r.Policy != c.policy || r.Eager != c.eager {
+				t.Errorf("policy %d eager %v, want %d %v", r.Policy, r.Eager, c.policy, c.eager)
+			}
+			in, ok := r.Input.(workflows.DeliveryInput)
+			if !ok {
+				t.Fatalf("input %T", r.Input)
+			}
+			if in.FirstAttempt != c.first || in.RetriesUsed != c.used {
+				t.Errorf("first attempt %d, retries used %d; want %d, %d", in.FirstAttempt, in.RetriesUsed, c.first, c.used)
+			}
+			if in.DeliveryID != "d1" || in.TenantID != "acme" || in.WebhookID != "w1" || in.EventID != "evt-1" ||
+				in.EventType != "order.created" || in.Trigger != c.del.Trigger {
+				t.Errorf("input %+v", in)
+			}
+			if !slices.Equal(in.RetryDelays, []time.Duration{time.Second, time.Minute}) {
+				t.Errorf("retry delays %v, want the webhook's 1s, 1m", in.RetryDelays)
+			}
+			if r.WorkflowID != workflows.DeliveryWorkflowID("d1") || r.Workflow != workflows.DeliveryWorkflow {
+				t.Errorf("workflow %s %s", r.WorkflowID, r.Workflow)
+			}
+			attrs := map[string]string{
+				workflows.TenantIDAttr.GetName():       "acme",
+				workflows.WebhookIDAttr.GetName():      "w1",
+				workflows.EventTypeAttr.GetName():      "order.created",
+				workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
+			}
+			if !maps.Equal(r.SearchAttributes, attrs) {
+				t.Errorf("search attributes %v, want %v", r.SearchAttributes, attrs)
+			}
+			// The Web UI shows the endpoint's origin only: no credentials,
+			// no path or query (tokens live there).
+			memo := map[string]string{"tenantId": "acme", "webhookName": "orders", "endpoint": "https://hooks.example.com"}
+			if !maps.Equal(r.Memo, memo) {
+				t.Errorf("memo %v, want %v", r.Memo, memo)
+			}
+			if r.Summary != "order.created → orders" {
+				t.Errorf("summary %q", r.Summary)
+			}
+		})
+	}
+}
+
+// TestDeliveryRunWithTheDefaultSchedule: a webhook without its own retry
+// schedule leaves the workflow's default in place.
+func TestDeliveryRunWithTheDefaultSchedule(t *testing.T) {
+	r := deliveryRun(models.Delivery{ID: "d1"}, &models.Webhook{Name: "orders", Endpoint: "https://example.com"}, startNew)
+	if d := r.Input.(workflows.DeliveryInput).RetryDelays; d != nil {
+		t.Fatalf("retry delays %v, want nil (the default)", d)
+	}
+}

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -41,15 +42,17 @@ type fixture struct {
 	eventA, eventB       string
 	deliveryA, deliveryB string
 	jobA                 string
+	typeA                *models.EventType
 }
 
 func (f *fixture) expand(path string) string {
-	return strings.NewReplacer("{hookA}", f.hookA.ID, "{eventA}", f.eventA, "{deliveryA}", f.deliveryA, "{jobA}", f.jobA).Replace(path)
+	return strings.NewReplacer("{hookA}", f.hookA.ID, "{eventA}", f.eventA, "{deliveryA}", f.deliveryA, "{jobA}", f.jobA,
+		"{typeA}", f.typeA.ID).Replace(path)
 }
 
 // secrets are strings of tenant A that tenant B must never see.
 func (f *fixture) secrets() []string {
-	return []string{f.hookA.ID, f.hookA.Name, f.eventA, f.deliveryA, f.jobA}
+	return []string{f.hookA.ID, f.hookA.Name, f.eventA, f.deliveryA, f.jobA, f.typeA.ID, f.typeA.Name}
 }
 
 func seed(t *testing.T, a *testAPI) *fixture {
@@ -79,6 +82,18 @@ func seed(t *testing.T, a *testAPI) *fixture {
 		*tc.hook, *tc.event, *tc.del = w, ev.ID, d.ID
 	}
 	addJob(a.runner, f.jobA, tenantA)
+	for _, et := range []*models.EventType{
+		{TenantID: tenantA, Name: "invoice.paid-a", Schema: json.RawMessage(`{"type":"object"}`)},
+		{TenantID: tenantB, Name: "invoice.paid-b"},
+		{TenantID: models.GlobalTenant, Name: "user.signed_up"},
+	} {
+		if err := a.store.CreateEventType(ctx, et); err != nil {
+			t.Fatal(err)
+		}
+		if et.TenantID == tenantA {
+			f.typeA = et
+		}
+	}
 	return f
 }
 
@@ -179,6 +194,15 @@ func accessRows() []accessRow {
 		{"POST", "/api/v1/events/batch", "/api/v1/events/batch", `{"events":[{"tenantId":"acme","id":"evt-b1","type":"order.created"}]}`, w(namedA, 202)},
 		{"GET", "/api/v1/events", "/api/v1/events?type=order.created", "", list},
 		{"GET", "/api/v1/events/:id", "/api/v1/events/{eventA}?tenantId=acme", "", namedARead},
+
+		{"POST", "/api/v1/event-types", "/api/v1/event-types", `{"tenantId":"acme","name":"invoice.created"}`, w(namedA, 201)},
+		{"GET", "/api/v1/event-types", "/api/v1/event-types", "", list},
+		{"GET", "/api/v1/event-types/openapi.json", "/api/v1/event-types/openapi.json?tenantId=acme", "", namedARead},
+		{"GET", "/api/v1/event-types/name/*name", "/api/v1/event-types/name/invoice.paid-a?tenantId=acme", "", namedARead},
+		{"GET", "/api/v1/event-types/:id", "/api/v1/event-types/{typeA}", "", readA},
+		{"PUT", "/api/v1/event-types/:id", "/api/v1/event-types/{typeA}", `{"name":"invoice.paid-a","description":"x"}`, w(writeA, 200)},
+		{"PATCH", "/api/v1/event-types/:id", "/api/v1/event-types/{typeA}", `[{"op":"replace","path":"/deprecated","value":true}]`, w(writeA, 200)},
+		{"DELETE", "/api/v1/event-types/:id", "/api/v1/event-types/{typeA}", "", w(writeA, 200)},
 
 		{"GET", "/api/v1/deliveries/:id", "/api/v1/deliveries/{deliveryA}", "", readA},
 		{"POST", "/api/v1/deliveries/:id/replay", "/api/v1/deliveries/{deliveryA}/replay", "", w(writeA, 202)},

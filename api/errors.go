@@ -10,7 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/catalog"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/eventtypes"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 )
@@ -84,6 +87,9 @@ func toAPIError(err error) *Error {
 		nameTaken *webhooks.NameTakenError
 		secrets   *store.TooManySecretsError
 		quota     *store.QuotaError
+		badType   *catalog.FieldError
+		typeTaken *eventtypes.NameTakenError
+		badData   *ingest.DataError
 	)
 	if e, ok := inputError(err); ok {
 		return e
@@ -102,6 +108,15 @@ func toAPIError(err error) *Error {
 		return &Error{Status: http.StatusTooManyRequests, Code: "quota_exceeded", Message: quota.Error(), RetryAfter: quota.RetryAfter}
 	case errors.As(err, &secrets):
 		return conflict("%s", secrets.Error())
+	case errors.As(err, &badType):
+		return invalid(badType.Path, "%s", badType.Msg)
+	case errors.As(err, &typeTaken):
+		return conflict("%s", typeTaken.Error())
+	case errors.Is(err, eventtypes.ErrBuiltIn):
+		return conflict("%s", eventtypes.ErrBuiltIn.Error())
+	case errors.As(err, &badData):
+		// A single event's data: the batch handler names the event.
+		return invalid(badData.Path, "%s", badData.Msg)
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
 	case errors.Is(err, store.ErrNotFound):

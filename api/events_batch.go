@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -58,6 +59,12 @@ func (s *server) ingestEventBatch(c *gin.Context) {
 		evs[i] = ev
 	}
 	res, err := s.ingester.IngestMany(c.Request.Context(), evs)
+	var badData *ingest.DataError
+	if errors.As(err, &badData) {
+		// events[3]/data/amount: the data's JSON pointer after the event.
+		fail(c, invalid(fmt.Sprintf("events[%d]%s", badData.Index, badData.Path), "%s", badData.Msg))
+		return
+	}
 	if err != nil {
 		fail(c, err)
 		return

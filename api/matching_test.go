@@ -10,9 +10,8 @@ import (
 
 // TestEditsAreMatchedByTheNextEvent: a webhook changed through this process
 // by PUT, PATCH, disable or delete is what the very next event matches. The
-// matcher here trusts its cache for an hour, so only the edit itself can
-// tell it (another replica's edits are seen within a second instead, which
-// would hide a missing reload).
+// matcher here trusts its cache for an hour without a version: only the
+// version ingest reads (moved by the edit) can tell it.
 func TestEditsAreMatchedByTheNextEvent(t *testing.T) {
 	a := newAPI(t, store.Postgres, withMatcherMaxAge(time.Hour))
 	n := 0

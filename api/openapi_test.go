@@ -262,7 +262,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		method, path, _ := strings.Cut(r, " ")
 		parts := strings.Split(path, "/")
 		for i, p := range parts {
-			if strings.HasPrefix(p, ":") {
+			if strings.HasPrefix(p, ":") || strings.HasPrefix(p, "*") {
 				parts[i] = "{" + p[1:] + "}"
 			}
 		}

@@ -43,6 +43,15 @@ func (s *server) routes(r *gin.Engine) {
 	v1.POST("/events/batch", s.ingestEventBatch)
 	v1.GET("/events/:id", s.getEvent)
 
+	v1.GET("/event-types", s.listEventTypes)
+	v1.POST("/event-types", s.createEventType)
+	v1.GET("/event-types/openapi.json", s.exportEventTypes)
+	v1.GET("/event-types/name/*name", s.getEventTypeByName) // names may hold slashes
+	v1.GET("/event-types/:id", s.getEventType)
+	v1.PUT("/event-types/:id", s.replaceEventType)
+	v1.PATCH("/event-types/:id", s.patchEventType)
+	v1.DELETE("/event-types/:id", s.deleteEventType)
+
 	v1.GET("/deliveries/:id", s.getDelivery)
 	v1.POST("/deliveries/:id/replay", s.replayDelivery)
 

@@ -36,6 +36,11 @@ type Webhooks interface {
 	secretRotator
 }
 
+// EventTypes writes the event catalog (internal/eventtypes).
+type EventTypes interface {
+	eventTypeWriter
+}
+
 // Dispatcher acts on delivery workflows (internal/dispatch): replays, test
 // sends, bulk replays and tenant deletion.
 type Dispatcher interface {
@@ -55,6 +60,7 @@ type Reads interface {
 	deliveryLister
 	eventReader
 	eventLister
+	eventTypeReader
 	tenantLister
 	databaseHealth
 }
@@ -76,6 +82,7 @@ type Deps struct {
 	Store      Reads
 	Ingester   Ingester
 	Webhooks   Webhooks
+	EventTypes EventTypes
 	Dispatcher Dispatcher
 	// Temporal answers readiness checks (internal/runner).
 	Temporal HealthChecker
@@ -102,6 +109,7 @@ type server struct {
 	store      Reads
 	ingester   Ingester
 	webhooks   Webhooks
+	eventTypes EventTypes
 	dispatcher Dispatcher
 	temporal   HealthChecker
 	metrics    *metrics
@@ -123,6 +131,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, errors.New("api: Ingester is required")
 	case d.Webhooks == nil:
 		return nil, errors.New("api: Webhooks is required")
+	case d.EventTypes == nil:
+		return nil, errors.New("api: EventTypes is required")
 	case d.Dispatcher == nil:
 		return nil, errors.New("api: Dispatcher is required")
 	case d.Temporal == nil:
@@ -135,7 +145,8 @@ func NewServer(d Deps) (http.Handler, error) {
 		return nil, err
 	}
 	s := &server{
-		log: d.Logger, store: d.Store, ingester: d.Ingester, webhooks: d.Webhooks, dispatcher: d.Dispatcher, temporal: d.Temporal,
+		log: d.Logger, store: d.Store, ingester: d.Ingester, webhooks: d.Webhooks, eventTypes: d.EventTypes,
+		dispatcher: d.Dispatcher, temporal: d.Temporal,
 		metrics: m, registry: d.Metrics, token: d.APIToken, tokens: d.Tokens,
 		dlqPace: d.DLQPace,
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/webhookd/webhookd/api"
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/eventtypes"
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
@@ -34,6 +35,9 @@ type testAPI struct {
 	runner  *dispatchtest.Runner
 	tests   *fakeTester
 	handler http.Handler
+	// ingester is the real ingest (its matcher's counts are written with
+	// WriteCounts).
+	ingester *ingest.Ingester
 }
 
 // setup is what options change before the API is built.
@@ -98,11 +102,12 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	in.EventsPerSecond = cfg.eventsPerSecond
 	deps := cfg.deps
 	deps.Ingester, deps.Webhooks, deps.Dispatcher = in, hooks, dispatcher{disp, tests}
+	deps.EventTypes = eventtypes.New(s)
 	h, err := api.NewServer(deps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &testAPI{t: t, store: s, token: deps.APIToken, dbURL: dbURL, runner: runner, tests: tests, handler: h}
+	a := &testAPI{t: t, store: s, token: deps.APIToken, dbURL: dbURL, runner: runner, tests: tests, handler: h, ingester: in}
 	// Every exchange is checked against openapi.json (openapi_test.go),
 	// and reported to the test that made it.
 	a.srv = httptest.NewServer(conform(func() *testing.T { return a.t }, mustContract(t), h))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
@@ -26,6 +27,16 @@ type statsJSON struct {
 	ResponseTimeMs *responseTimes `json:"responseTimeMs,omitempty"`
 	LastSuccessAt  *string        `json:"lastSuccessAt,omitempty"`
 	LastFailureAt  *string        `json:"lastFailureAt,omitempty"`
+	// EventFilters are what each filter did with the events of its types:
+	// a filter that saw events and matched none matched nothing recently.
+	EventFilters []filterStatsJSON `json:"eventFilters"`
+}
+
+type filterStatsJSON struct {
+	EventType string `json:"eventType"`
+	Filter    string `json:"filter,omitempty"`
+	Seen      int64  `json:"seen"`
+	Matched   int64  `json:"matched"`
 }
 
 type responseTimes struct {
@@ -37,6 +48,7 @@ type responseTimes struct {
 // statsReader reads a webhook's five-minute statistics.
 type statsReader interface {
 	StatsSince(ctx context.Context, webhookID string, since time.Time) (store.WebhookStats, error)
+	FilterStatsSince(ctx context.Context, webhookID string, since time.Time) ([]store.FilterCount, error)
 }
 
 const (
@@ -84,7 +96,30 @@ func (s *server) webhookStats(c *gin.Context) {
 	if st.LastFailureAt != nil {
 		out.LastFailureAt = ptr(isoTime(*st.LastFailureAt))
 	}
+	if out.EventFilters, err = s.filterStats(c.Request.Context(), w, since); err != nil {
+		fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, out)
+}
+
+// filterStats are the counts of the webhook's filters as they are now, in
+// their order (counts follow a filter by what it says, not its place).
+func (s *server) filterStats(ctx context.Context, w *models.Webhook, since time.Time) ([]filterStatsJSON, error) {
+	counts, err := s.store.FilterStatsSince(ctx, w.ID, since)
+	if err != nil {
+		return nil, err
+	}
+	byKey := make(map[string]store.FilterCount, len(counts))
+	for _, c := range counts {
+		byKey[c.FilterKey] = c
+	}
+	out := make([]filterStatsJSON, len(w.EventFilters))
+	for i, f := range w.EventFilters {
+		c := byKey[filter.Key(f)]
+		out[i] = filterStatsJSON{EventType: f.EventType, Filter: f.Filter, Seen: c.Seen, Matched: c.Matched}
+	}
+	return out, nil
 }
 
 // histogramQuantile estimates a quantile of response times from bucket

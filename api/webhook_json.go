@@ -49,6 +49,8 @@ type eventFilterJSON struct {
 	Entities  []string `json:"entities,omitempty"`
 	Include   []string `json:"include,omitempty"`
 	Exclude   []string `json:"exclude,omitempty"`
+	// Filter is a content filter, a CEL expression over the envelope.
+	Filter string `json:"filter,omitempty"`
 }
 
 type webhookConfigJSON struct {

@@ -210,13 +210,46 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("signed in as %q", who)
 	}
 
-	// New webhook: test before saving (nothing stored), then create.
+	// acme's catalog: a strict type with an example, listed with its
+	// markers; its page shows the schema and the example.
+	var invoiceType map[string]any
+	if code := st.Call("POST", "/api/v1/event-types", map[string]any{"tenantId": "acme", "name": "invoice.paid",
+		"description": "An invoice was paid in full.", "validate": true,
+		"schema": map[string]any{"type": "object", "required": []string{"invoiceId", "amount"},
+			"properties": map[string]any{"invoiceId": map[string]any{"type": "string"}, "amount": map[string]any{"type": "number"}}},
+		"examples": []any{map[string]any{"invoiceId": "in_1", "amount": 120.5}}}, &invoiceType); code != 201 {
+		t.Fatalf("event type: %d %v", code, invoiceType)
+	}
+	p.open(base + "/event-types")
+	if body := p.text("main"); !strings.Contains(body, "invoice.paid") || !strings.Contains(body, "strict") || !strings.Contains(body, "webhookd.webhook.failing") {
+		t.Fatalf("event types page:\n%s", body)
+	}
+	p.checkLabels("event types")
+	p.screenshot("console-event-types")
+	p.open(base + "/event-types/" + invoiceType["id"].(string))
+	if body := p.text("main"); !strings.Contains(body, `"required": [`) || !strings.Contains(body, `"invoiceId": "in_1"`) {
+		t.Fatalf("event type page:\n%s", body)
+	}
+	p.screenshot("console-event-type")
+	p.open(base + "/webhooks")
+
+	// New webhook: a content filter the compiler refuses shows its message
+	// under the field; then test before saving (nothing stored), and create.
 	p.run("open the form", chromedp.Click(chromedp.CSS(`a[href="/console/webhooks/new"]`)), chromedp.WaitVisible(chromedp.CSS(`#name`)))
 	p.checkLabels("new webhook")
 	p.run("fill the form",
 		chromedp.SendKeys(chromedp.CSS(`#name`), "orders"),
 		chromedp.SendKeys(chromedp.CSS(`#endpoint`), ok.URL+"/orders"),
 		chromedp.SetValue(chromedp.CSS(`#eventTypes`), "order.*"),
+		chromedp.Click(chromedp.CSS(`input[name=catalogType][value="invoice.paid"]`)),
+		chromedp.SetValue(chromedp.CSS(`#filter`), "data.amount >"),
+		chromedp.Click(chromedp.CSS(`.webhook-form .actions button[type=submit]:not([formaction])`)),
+		chromedp.WaitVisible(chromedp.CSS(`#filter-error`)))
+	if got := p.text(`#filter-error`); !strings.HasPrefix(got, "line 1, column 14: ") {
+		t.Fatalf("the content filter's error reads %q", got)
+	}
+	p.run("fix the filter and test before saving",
+		chromedp.SetValue(chromedp.CSS(`#filter`), "data.amount > 100"),
 		chromedp.Click(chromedp.CSS(`button[formaction="/console/webhooks/test"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#test-result [data-test=status]`)))
 	if got := p.text(`#test-result [data-test=status]`); got != "200" || ok.Count() != 1 {
@@ -244,16 +277,23 @@ func TestConsoleInABrowser(t *testing.T) {
 	hookID = hooks.Data[0].ID
 	p.open(base + "/webhooks/" + hookID)
 	p.checkLabels("edit webhook")
-	p.run("send a test event", chromedp.Click(chromedp.CSS(`button[formaction$="/test"]`)),
+	if checked := get(p, "the catalog type is ticked", chromedp.Evaluate[bool](`document.querySelector('input[name=catalogType][value="invoice.paid"]').checked`)); !checked {
+		t.Fatal("the saved webhook's catalog type is not ticked")
+	}
+	// The test sends the type's example (as stored: this test wrote it
+	// from a Go map, keys sorted).
+	p.run("send the type's example", chromedp.SetValue(chromedp.CSS(`#exampleType`), "invoice.paid"),
+		chromedp.Click(chromedp.CSS(`button[formaction$="/test"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#test-result [data-test=status]`)))
-	if got := p.text(`#test-result [data-test=status]`); got != "200" {
-		t.Fatalf("Test shows %q", got)
+	last := string(ok.Get(ok.Count() - 1).Body)
+	if got := p.text(`#test-result [data-test=status]`); got != "200" || !strings.Contains(last, `"data":{"amount":120.5,"invoiceId":"in_1"}`) {
+		t.Fatalf("Test shows %q; the receiver got %s", got, last)
 	}
 	p.screenshot("console-webhook")
 
 	// An event arrives: its row appears in the history.
 	var ev rig.Ingested
-	st.Call("POST", "/api/v1/events", map[string]any{"tenantId": "acme", "id": "evt-console-1", "type": "order.created"}, &ev)
+	st.Call("POST", "/api/v1/events", map[string]any{"tenantId": "acme", "id": "evt-console-1", "type": "order.created", "data": map[string]any{"amount": 150}}, &ev)
 	history := base + "/webhooks/" + hookID + "/deliveries"
 	p.waitText(history, "tbody", "order.created", 20*time.Second)
 	p.waitText(history, "tbody tr:first-child", "succeeded", 20*time.Second)
@@ -340,7 +380,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	// A phone's width: no page scrolls sideways (wide tables scroll in
 	// their own box).
 	p.run("phone width", chromedp.EmulateViewport(390, 844))
-	for _, path := range []string{"/webhooks", "/webhooks/" + hookID, "/webhooks/" + hookID + "/deliveries", detail[len(base):], "/dlq", "/tenants"} {
+	for _, path := range []string{"/webhooks", "/webhooks/" + hookID, "/webhooks/" + hookID + "/deliveries", detail[len(base):], "/dlq", "/tenants",
+		"/event-types", "/event-types/" + invoiceType["id"].(string)} {
 		p.open(base + path)
 		if wide := get(p, "measure "+path, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); wide {
 			culprits := get(p, "find what is wide", chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.scroll')).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))`))

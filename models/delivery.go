@@ -134,3 +134,14 @@ type WebhookStat struct {
 // StatBucketBoundsMs are the upper bounds of WebhookStat's response-time
 // buckets H0..H10; H11 holds the rest.
 var StatBucketBoundsMs = []int64{10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000}
+
+// FilterStat counts what one filter of a webhook did in one five-minute
+// bucket: events of its types it was shown (Seen) and let through
+// (Matched). FilterKey names the filter by what it says.
+type FilterStat struct {
+	WebhookID string    `gorm:"primaryKey"`
+	Bucket    time.Time `gorm:"primaryKey"`
+	FilterKey string    `gorm:"primaryKey"`
+	Seen      int64
+	Matched   int64
+}

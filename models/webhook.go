@@ -39,6 +39,9 @@ type EventFilter struct {
 	Entities  []string `json:"entities,omitempty"`
 	Include   []string `json:"include,omitempty"`
 	Exclude   []string `json:"exclude,omitempty"`
+	// Filter is a content filter: a CEL expression over the envelope
+	// (data.amount > 100) that an event must also satisfy.
+	Filter string `json:"filter,omitempty"`
 }
 
 // EntityReference is OpenMetadata's {type, name, ...} reference, kept as given.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
 )
 
 // runAPI serves the REST API until ctx ends. It also runs the outbox
@@ -41,6 +42,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	}
 	g.Go(func() error { starter.Run(gctx); return nil })
+	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	return g.Wait()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/devserver"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/keyfile"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/secrets"
@@ -122,6 +123,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	g.Go(func() error { starter.Run(gctx); return nil })
+	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

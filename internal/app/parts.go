@@ -16,6 +16,7 @@ import (
 	"github.com/webhookd/webhookd/internal/console"
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/eventtypes"
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/safehttp"
@@ -28,11 +29,12 @@ import (
 
 // Parts is webhookd assembled on one database and one Temporal client, as
 // `api`, `worker` and `dev` run it: ingest (with this process's matcher),
-// the webhooks service, the dispatcher and the runner it reaches Temporal
-// through. End-to-end tests assemble the same parts.
+// the webhooks and event types services, the dispatcher and the runner it
+// reaches Temporal through. End-to-end tests assemble the same parts.
 type Parts struct {
 	Ingester   *ingest.Ingester
 	Webhooks   *webhooks.Service
+	EventTypes *eventtypes.Service
 	Dispatcher *dispatch.Dispatcher
 	// Temporal is the Runner over the client; the dispatcher uses it unless
 	// NewParts was given another.
@@ -54,13 +56,15 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 		runs = t
 	}
 	matcher := ingest.NewMatcher(s, ingest.DefaultMatcherMaxAge)
+	matcher.Log = log
 	d := dispatch.New(s, runs, matcher, log)
 	d.Poster = newPoster(cfg)
 	hooks := webhooks.New(s, matcher, d)
 	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.AllowPrivateEndpoints, cfg.TenantMaxWebhooks
 	in := ingest.New(s, matcher, d)
 	in.EventsPerSecond = cfg.TenantEventsPerSecond
-	return &Parts{Ingester: in, Webhooks: hooks, Dispatcher: d, Temporal: t,
+	in.Validator.Log = log
+	return &Parts{Ingester: in, Webhooks: hooks, EventTypes: eventtypes.New(s), Dispatcher: d, Temporal: t,
 		store: s, client: c, cfg: cfg, log: log, metrics: m}
 }
 
@@ -118,7 +122,7 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 		return nil, err
 	}
 	deps := api.Deps{
-		Logger: p.log, Store: p.store, Ingester: p.Ingester, Webhooks: p.Webhooks, Dispatcher: p.Dispatcher,
+		Logger: p.log, Store: p.store, Ingester: p.Ingester, Webhooks: p.Webhooks, EventTypes: p.EventTypes, Dispatcher: p.Dispatcher,
 		Temporal: p.Temporal, Metrics: p.metrics.Registry, APIToken: cfg.APIToken, DLQPace: o.DLQPace,
 		Console: consoleFor(cfg, p.log, p.store),
 		Hosts:   api.HostRule{Names: cfg.AllowedHosts, Any: cfg.AllowAnyHost},

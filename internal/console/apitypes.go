@@ -3,6 +3,8 @@ package console
 // The API's answers, as far as the pages read them (the API package's own
 // types are private to it; these decode its JSON).
 
+import "encoding/json"
+
 type apiWebhook struct {
 	ID             string           `json:"id"`
 	TenantID       string           `json:"tenantId"`
@@ -33,6 +35,7 @@ type apiEventFilter struct {
 	Entities  []string `json:"entities,omitempty"`
 	Include   []string `json:"include,omitempty"`
 	Exclude   []string `json:"exclude,omitempty"`
+	Filter    string   `json:"filter,omitempty"`
 }
 
 type apiWebhookConfig struct {
@@ -119,6 +122,49 @@ type apiStats struct {
 	} `json:"responseTimeMs"`
 	LastSuccessAt *string `json:"lastSuccessAt"`
 	LastFailureAt *string `json:"lastFailureAt"`
+	// EventFilters are what each filter did with the events of its types.
+	EventFilters []apiFilterStats `json:"eventFilters"`
+}
+
+type apiFilterStats struct {
+	EventType string `json:"eventType"`
+	Filter    string `json:"filter"`
+	Seen      int64  `json:"seen"`
+	Matched   int64  `json:"matched"`
+}
+
+// MatchedNothing reports a filter that was shown events of its types and
+// let none through.
+func (s apiFilterStats) MatchedNothing() bool { return s.Seen > 0 && s.Matched == 0 }
+
+type apiEventType struct {
+	ID          string          `json:"id"`
+	TenantID    string          `json:"tenantId"`
+	Global      bool            `json:"global"`
+	BuiltIn     bool            `json:"builtIn"`
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Schema      json.RawMessage `json:"schema"`
+	Examples    json.RawMessage `json:"examples"`
+	Deprecated  bool            `json:"deprecated"`
+	Validate    bool            `json:"validate"`
+	Version     int64           `json:"version"`
+	UpdatedAt   string          `json:"updatedAt"`
+	UpdatedBy   string          `json:"updatedBy"`
+}
+
+// FirstExample is the type's first example, or nil.
+func (t apiEventType) FirstExample() json.RawMessage {
+	var list []json.RawMessage
+	if json.Unmarshal(t.Examples, &list) != nil || len(list) == 0 {
+		return nil
+	}
+	return list[0]
+}
+
+type apiEventTypeList struct {
+	Data   []apiEventType `json:"data"`
+	Paging apiPaging      `json:"paging"`
 }
 
 type apiTestAnswer struct {

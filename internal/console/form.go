@@ -12,18 +12,24 @@ import (
 )
 
 // webhookForm is the create and edit form: OpenMetadata's webhook fields
-// as a person types them. Event filters are one event type per line (with
-// optional entity types for all of them), or, for include/exclude rules,
-// the eventFilters JSON itself.
+// as a person types them. Event filters are event types ticked in the
+// catalog or typed one per line (with optional entity types and content
+// filter for all of them), or, for include/exclude rules, the eventFilters
+// JSON itself.
 type webhookForm struct {
-	ID              string
-	TenantID        string
-	Name            string
-	Description     string
-	WebhookType     string
-	Endpoint        string
-	EventTypes      string
-	Entities        string
+	ID          string
+	TenantID    string
+	Name        string
+	Description string
+	WebhookType string
+	Endpoint    string
+	EventTypes  string
+	// CatalogTypes are the catalog's types ticked; EventTypes holds the
+	// rest (patterns, types not in the catalog).
+	CatalogTypes []string
+	Entities     string
+	// Filter is the content filter (CEL) of every filter.
+	Filter          string
 	FiltersJSON     string
 	Headers         string
 	SecretKey       string
@@ -34,6 +40,11 @@ type webhookForm struct {
 	PayloadTemplate string
 	SampleType      string
 	SampleData      string
+	// ExampleType names a catalog type whose first example a test sends.
+	ExampleType string
+	// Catalog is the event types the tenant sees, offered for the filters
+	// and the test (catalogFor).
+	Catalog []apiEventType
 	// OpenMetadata's recipients, which only OpenMetadata itself acts on.
 	SendToAdmins, SendToOwners, SendToFollowers bool
 	// Version is the webhook's version the edit form was opened at; the
@@ -66,10 +77,12 @@ func newForm() *webhookForm {
 
 // formOf reads a posted form.
 func formOf(r *http.Request) *webhookForm {
+	_ = r.ParseForm() // a form that does not parse reads as empty, and fails validation
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	return &webhookForm{
 		TenantID: v("tenantId"), Name: v("name"), Description: v("description"), WebhookType: v("webhookType"),
-		Endpoint: v("endpoint"), EventTypes: r.PostFormValue("eventTypes"), Entities: v("entities"),
+		Endpoint: v("endpoint"), EventTypes: r.PostFormValue("eventTypes"), CatalogTypes: r.PostForm["catalogType"],
+		Entities: v("entities"), Filter: v("filter"), ExampleType: v("exampleType"),
 		FiltersJSON: v("filtersJSON"), Headers: r.PostFormValue("headers"), SecretKey: v("secretKey"),
 		Timeout: v("timeout"), Enabled: r.PostFormValue("enabled") == "on", PayloadFormat: v("payloadFormat"),
 		RetrySchedule: v("retrySchedule"), PayloadTemplate: r.PostFormValue("payloadTemplate"),
@@ -114,6 +127,9 @@ func formFromWebhook(w apiWebhook) *webhookForm {
 			types = append(types, flt.EventType)
 		}
 		f.EventTypes, f.Entities = strings.Join(types, "\n"), strings.Join(entities, ", ")
+		if len(w.EventFilters) > 0 {
+			f.Filter = w.EventFilters[0].Filter
+		}
 	} else {
 		b, _ := json.MarshalIndent(w.EventFilters, "", "  ")
 		f.FiltersJSON = string(b)
@@ -122,17 +138,56 @@ func formFromWebhook(w apiWebhook) *webhookForm {
 }
 
 // simpleFilters reports whether filters are event types sharing one list
-// of entities, which the simple fields can show.
+// of entities and one content filter, which the simple fields can show.
 func simpleFilters(fs []apiEventFilter) (bool, []string) {
 	if len(fs) == 0 {
 		return true, nil
 	}
 	for _, f := range fs {
-		if len(f.Include) > 0 || len(f.Exclude) > 0 || !slices.Equal(f.Entities, fs[0].Entities) {
+		if len(f.Include) > 0 || len(f.Exclude) > 0 || !slices.Equal(f.Entities, fs[0].Entities) || f.Filter != fs[0].Filter {
 			return false, nil
 		}
 	}
 	return true, fs[0].Entities
+}
+
+// useCatalog offers the catalog's types on the form: a type named on a
+// line of its own is shown ticked instead.
+func (f *webhookForm) useCatalog(types []apiEventType) {
+	f.Catalog = types
+	known := map[string]bool{}
+	for _, t := range types {
+		known[t.Name] = true
+	}
+	var rest []string
+	for _, line := range strings.Split(f.EventTypes, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "":
+		case known[line]:
+			if !slices.Contains(f.CatalogTypes, line) {
+				f.CatalogTypes = append(f.CatalogTypes, line)
+			}
+		default:
+			rest = append(rest, line)
+		}
+	}
+	f.EventTypes = strings.Join(rest, "\n")
+}
+
+// Ticked reports whether the catalog type called name is one of the
+// webhook's event types.
+func (f *webhookForm) Ticked(name string) bool { return slices.Contains(f.CatalogTypes, name) }
+
+// Examples are the catalog types a test can send an example of.
+func (f *webhookForm) Examples() []apiEventType {
+	var out []apiEventType
+	for _, t := range f.Catalog {
+		if t.FirstExample() != nil {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // apply writes the form into doc, a webhook document as the API reads and
@@ -212,14 +267,21 @@ func (f *webhookForm) filters() any {
 		}
 	}
 	out := []any{}
-	for _, line := range strings.Split(f.EventTypes, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			flt := map[string]any{"eventType": line}
-			if len(entities) > 0 {
-				flt["entities"] = entities
-			}
-			out = append(out, flt)
+	var types []string
+	for _, line := range append(strings.Split(f.EventTypes, "\n"), f.CatalogTypes...) {
+		if line = strings.TrimSpace(line); line != "" && !slices.Contains(types, line) {
+			types = append(types, line)
 		}
+	}
+	for _, t := range types {
+		flt := map[string]any{"eventType": t}
+		if len(entities) > 0 {
+			flt["entities"] = entities
+		}
+		if f.Filter != "" {
+			flt["filter"] = f.Filter
+		}
+		out = append(out, flt)
 	}
 	if len(out) == 0 {
 		f.Errors["eventTypes"] = "name at least one event type (* for every event)"
@@ -258,7 +320,7 @@ func (f *webhookForm) sample() map[string]any {
 			f.Errors["sampleData"] = "not JSON: " + err.Error()
 			return nil
 		}
-		s["data"] = data
+		s["data"] = json.RawMessage(f.SampleData) // as written: keys in their order
 	}
 	return s
 }
@@ -270,6 +332,10 @@ func (f *webhookForm) apiErrorOn(e *apiError) {
 	switch {
 	case path == "name" || path == "tenantId" || path == "description" || path == "webhookType":
 		field = path
+	case strings.HasPrefix(path, "eventFilters") && strings.HasSuffix(path, ".filter") && f.FiltersJSON == "":
+		// The compiler's message, with its line and column, under the
+		// content filter the person typed (one for every event type).
+		field = "filter"
 	case strings.HasPrefix(path, "eventFilters"):
 		field = "eventTypes"
 		if f.FiltersJSON != "" {

@@ -32,6 +32,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/events", c.signedIn(c.events))
 	m.HandleFunc("GET /console/events/{id}", c.signedIn(c.event))
 
+	m.HandleFunc("GET /console/event-types", c.signedIn(c.eventTypes))
+	m.HandleFunc("GET /console/event-types/{id}", c.signedIn(c.eventType))
+
 	m.HandleFunc("GET /console/deliveries/{id}", c.signedIn(c.delivery))
 	m.HandleFunc("POST /console/deliveries/{id}/resend", c.signedIn(c.resend))
 

@@ -36,6 +36,14 @@ func resultOf(a apiTestAnswer) *testResult {
 // or the sample of the form) and shows the receiver's answer.
 func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request) {
 	f := formOf(r)
+	if f.ExampleType != "" {
+		wh, _, err := c.loadWebhook(r) // the example is of the webhook's tenant's type
+		if err != nil {
+			c.fail(w, r, err)
+			return
+		}
+		c.useExample(r, f, wh.TenantID)
+	}
 	var body any
 	if s := f.sample(); s != nil {
 		body = s
@@ -44,7 +52,9 @@ func (c *Console) testWebhook(w http.ResponseWriter, r *http.Request) {
 	var ans apiTestAnswer
 	res := &testResult{}
 	if f.failed() {
-		res.Problems = []string{f.Errors["sampleData"]}
+		for _, k := range slices.Sorted(maps.Keys(f.Errors)) {
+			res.Problems = append(res.Problems, f.Errors[k])
+		}
 	} else if err := c.call(r, sessionOf(r), http.MethodPost, "/api/v1/webhooks/"+id+"/test", body, &ans); err != nil {
 		var e *apiError
 		if !errors.As(err, &e) || e.Status >= 500 || e.Status == http.StatusUnauthorized || e.Status == http.StatusNotFound {
@@ -74,6 +84,7 @@ func (c *Console) testUnsaved(w http.ResponseWriter, r *http.Request) {
 		f.TenantID = ""
 	}
 	doc := f.apply(nil)
+	c.useExample(r, f, f.TenantID)
 	if sample := f.sample(); sample != nil {
 		doc["testEvent"] = sample
 	}
@@ -105,8 +116,29 @@ func (c *Console) testUnsaved(w http.ResponseWriter, r *http.Request) {
 		if f.failed() {
 			status = http.StatusUnprocessableEntity
 		}
-		c.render(w, r, status, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: editPage{Form: f, Test: res}})
+		c.render(w, r, status, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: c.withCatalog(r, editPage{Form: f, Test: res}, f.TenantID)})
 	})
+}
+
+// useExample makes the form's sample the first example of the catalog type
+// it names (exampleType), as tenant sees the type.
+func (c *Console) useExample(r *http.Request, f *webhookForm, tenant string) {
+	if f.ExampleType == "" {
+		return
+	}
+	example, err := c.exampleOf(r, tenant, f.ExampleType)
+	switch {
+	case err != nil:
+		f.Errors["exampleType"] = f.ExampleType + ": " + err.Error()
+		var e *apiError
+		if errors.As(err, &e) {
+			f.Errors["exampleType"] = e.Message
+		}
+	case example == nil:
+		f.Errors["exampleType"] = f.ExampleType + " has no example"
+	default:
+		f.SampleType, f.SampleData = f.ExampleType, string(example)
+	}
 }
 
 // showTest answers htmx with the result alone, and a browser without

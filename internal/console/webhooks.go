@@ -113,7 +113,7 @@ type editPage struct {
 }
 
 func (c *Console) newWebhook(w http.ResponseWriter, r *http.Request) {
-	c.render(w, r, http.StatusOK, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: editPage{Form: newForm()}})
+	c.render(w, r, http.StatusOK, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: c.withCatalog(r, editPage{Form: newForm()}, "")})
 }
 
 func (c *Console) createWebhook(w http.ResponseWriter, r *http.Request) {
@@ -130,7 +130,7 @@ func (c *Console) createWebhook(w http.ResponseWriter, r *http.Request) {
 	doc := f.apply(nil)
 	if f.failed() {
 		f.SecretKey = ""
-		c.render(w, r, http.StatusUnprocessableEntity, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: editPage{Form: f}})
+		c.render(w, r, http.StatusUnprocessableEntity, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: c.withCatalog(r, editPage{Form: f}, f.TenantID)})
 		return
 	}
 	var created apiWebhook
@@ -144,12 +144,12 @@ func (c *Console) createWebhook(w http.ResponseWriter, r *http.Request) {
 		if generated != "" {
 			f.SecretKey = ""
 		}
-		c.render(w, r, e.Status, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: editPage{Form: f}})
+		c.render(w, r, e.Status, "webhook", view{Title: "New webhook", Nav: "webhooks", Data: c.withCatalog(r, editPage{Form: f}, f.TenantID)})
 		return
 	}
 	// The secret is shown on this answer only: reads mask it.
 	c.render(w, r, http.StatusCreated, "webhook", view{Title: created.Name, Nav: "webhooks", Flash: "Webhook created.",
-		Data: editPage{Webhook: &created, Form: formFromWebhook(created), Secret: f.SecretKey}})
+		Data: c.withCatalog(r, editPage{Webhook: &created, Form: formFromWebhook(created), Secret: f.SecretKey}, created.TenantID)})
 }
 
 // loadWebhook reads the webhook of the path.
@@ -183,7 +183,7 @@ func (c *Console) showWebhook(w http.ResponseWriter, r *http.Request, status int
 		c.fail(w, r, err)
 		return
 	}
-	c.render(w, r, status, "webhook", view{Title: wh.Name, Nav: "webhooks", Flash: flashMsg, Data: p})
+	c.render(w, r, status, "webhook", view{Title: wh.Name, Nav: "webhooks", Flash: flashMsg, Data: c.withCatalog(r, p, wh.TenantID)})
 }
 
 func (c *Console) updateWebhook(w http.ResponseWriter, r *http.Request) {
@@ -304,6 +304,12 @@ func (c *Console) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.redirect(w, r, "/console/webhooks?flash=deleted")
+}
+
+// withCatalog offers tenant's event types on p's form.
+func (c *Console) withCatalog(r *http.Request, p editPage, tenant string) editPage {
+	p.Form.useCatalog(c.catalogFor(r, tenant))
+	return p
 }
 
 // flash is the message a redirect asked for (fixed texts: nothing a link

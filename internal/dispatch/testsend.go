@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/webhookd/webhookd/internal/attempt"
+	"github.com/webhookd/webhookd/internal/catalog"
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
@@ -20,7 +21,7 @@ import (
 
 // TestEventType is the type of a test event when a webhook's filters name no
 // concrete type.
-const TestEventType = "webhookd.test"
+const TestEventType = catalog.TypeTest
 
 // Sample is what a test sends instead of the default message: a realistic
 // event of a type the webhook subscribes to, written by the caller (never

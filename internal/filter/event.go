@@ -19,6 +19,9 @@ type Event struct {
 	// Changed names the fields the changeDescription adds, updates or
 	// deletes, in that order.
 	Changed []string
+	// Content is what content filters read (MatchesWith); nil when no
+	// webhook of the tenant has one.
+	Content *Content
 }
 
 // changeLists are OpenMetadata's changeDescription lists, in the order

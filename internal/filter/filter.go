@@ -1,12 +1,17 @@
 // Package filter decides which webhooks an event goes to (the eventFilters
 // of a webhook, described in the README). It is pure: no I/O. Matches runs for every (event, webhook)
-// pair on ingest, so it does not allocate.
+// pair on ingest, so it does not allocate. Content filters (CEL expressions
+// over the envelope, cel.go) are compiled when a webhook is saved and run
+// through MatchesWith only for the filters that have one.
 package filter
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"github.com/webhookd/webhookd/models"
 )
@@ -19,6 +24,59 @@ func Matches(filters []models.EventFilter, ev Event) bool {
 		}
 	}
 	return false
+}
+
+// MatchesWith is Matches for filters with content filters: programs[i] is
+// the compiled content filter of filters[i], nil when it has none (programs
+// itself may be nil). A filter matches when its eventType, entities and
+// terms match and then its program is true for ev.Content; with no Content
+// a program never is. Only filters with a program allocate, and only while
+// their program runs.
+func MatchesWith(filters []models.EventFilter, programs []*Program, ev Event) bool {
+	return MatchCounting(filters, programs, ev, nil)
+}
+
+// Counts tally what one filter did with the events it was shown: Seen
+// counts those whose type and entity it takes, Matched those it let
+// through (its terms and content filter held too). Safe for concurrent use.
+type Counts struct {
+	Seen, Matched atomic.Int64
+}
+
+// MatchCounting is MatchesWith that also tallies into counts[i] what
+// filters[i] did (counts, and any of its entries, may be nil). Filters are tried in order and the
+// first that matches ends the walk, so an event counts for the filters up
+// to that one only.
+func MatchCounting(filters []models.EventFilter, programs []*Program, ev Event, counts []*Counts) bool {
+	for i := range filters {
+		f := &filters[i]
+		if !matchType(f.EventType, ev.Type) || !matchEntity(f.Entities, ev.EntityType) {
+			continue
+		}
+		if i < len(counts) && counts[i] != nil {
+			counts[i].Seen.Add(1)
+		}
+		if !matchTerms(f, &ev) {
+			continue
+		}
+		if i < len(programs) && programs[i] != nil && (ev.Content == nil || !programs[i].Matches(ev.Content)) {
+			continue
+		}
+		if i < len(counts) && counts[i] != nil {
+			counts[i].Matched.Add(1)
+		}
+		return true
+	}
+	return false
+}
+
+// Key names a filter by what it says: two filters with the same key select
+// the same events, and editing a filter gives it a new key. Statistics are
+// kept by it, so that they follow the filter, not its place in the list.
+func Key(f models.EventFilter) string {
+	b, _ := json.Marshal(f) // a struct of strings: never fails
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
 }
 
 // SubscribesTo reports whether any filter's eventType takes events of type
@@ -36,9 +94,11 @@ func SubscribesTo(filters []models.EventFilter, typ string) bool {
 // include: a webhook that includes `tags` but excludes `domain:Sales` must
 // not see a Sales tag change.
 func matchOne(f *models.EventFilter, ev *Event) bool {
-	if !matchType(f.EventType, ev.Type) || !matchEntity(f.Entities, ev.EntityType) {
-		return false
-	}
+	return matchType(f.EventType, ev.Type) && matchEntity(f.Entities, ev.EntityType) && matchTerms(f, ev)
+}
+
+// matchTerms applies a filter's include and exclude terms.
+func matchTerms(f *models.EventFilter, ev *Event) bool {
 	if len(f.Include) > 0 && !anyTerm(f.Include, ev) {
 		return false
 	}

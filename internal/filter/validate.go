@@ -45,6 +45,11 @@ func Validate(filters []models.EventFilter) error {
 		if err := checkList(at+".exclude", f.Exclude, true); err != nil {
 			return err
 		}
+		if f.Filter != "" {
+			if err := ValidateContent(at+".filter", f.Filter); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -62,6 +67,16 @@ func checkList(at string, list []string, terms bool) error {
 		if k, v, ok := strings.Cut(s, ":"); ok && (strings.TrimSpace(k) == "" || strings.TrimSpace(v) == "") {
 			return fieldError(fmt.Sprintf("%s[%d]", at, j), "%q needs both a key and a value (key:value)", s)
 		}
+	}
+	return nil
+}
+
+// ValidateContent checks a content filter as a webhook is saved: path names
+// the field (eventFilters[0].filter) and the message is the compiler's, with
+// the place in the expression, or the cost refusal.
+func ValidateContent(path, expr string) error {
+	if _, err := CompileContent(expr); err != nil {
+		return fieldError(path, "%s", err.Error())
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
@@ -23,7 +22,7 @@ func (in *Ingester) FanOut(ctx context.Context) (int, error) {
 	done := 0
 	for i := range evs {
 		ev := &evs[i]
-		fev, err := filter.ParseEvent(ev.Type, ev.EntityType, ev.Entity, ev.ChangeDescription)
+		fev, err := parse(ev)
 		if err != nil {
 			return done, fmt.Errorf("operational event %s: %w", ev.ID, err)
 		}

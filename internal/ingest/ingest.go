@@ -1,13 +1,16 @@
 // Package ingest turns accepted events into deliveries waiting in the
-// outbox: it matches each event against its tenant's webhooks (Matcher, in
-// memory) and stores the event with its deliveries in one transaction. It
-// also fans out the operational events webhookd raises about its own
-// webhooks. It never talks to Temporal: internal/dispatch starts the
-// workflows of what it stores.
+// outbox: it checks events of the catalog's strict types against their
+// schemas (Validator), matches each event against its tenant's webhooks
+// (Matcher, in memory) and stores the event with its deliveries in one
+// transaction. It also fans out the operational events webhookd raises
+// about its own webhooks, and writes what each filter matched (counts.go).
+// It never talks to Temporal: internal/dispatch starts the workflows of
+// what it stores.
 package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -16,12 +19,15 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// ingestStore is what ingest writes.
+// ingestStore is what ingest reads and writes.
 type ingestStore interface {
+	typeStore
+	Versions(ctx context.Context, tenant string) (store.Versions, error)
 	IngestEvents(ctx context.Context, ins []store.Ingestion) ([]store.Ingested, error)
 	TakeEvents(ctx context.Context, tenant string, n, perSecond int) error
 	PendingFanout(ctx context.Context, limit int) ([]models.Event, error)
 	CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error)
+	AddFilterCounts(ctx context.Context, at time.Time, counts []store.FilterCount) error
 }
 
 // Waker is told when deliveries were committed to the outbox, so that the
@@ -35,19 +41,20 @@ type Waker interface {
 
 // Ingester accepts events.
 type Ingester struct {
-	store   ingestStore
-	Matcher *Matcher
-	waker   Waker
+	store     ingestStore
+	Matcher   *Matcher
+	Validator *Validator
 	// EventsPerSecond is each tenant's quota (TENANT_EVENTS_PER_SECOND; 0:
 	// none), held across every replica in the database: events past it
 	// are refused with a *store.QuotaError saying when they would fit.
 	EventsPerSecond int
+	waker           Waker
 }
 
-// New returns an Ingester storing in s, matching with m and telling w of
-// the deliveries it commits.
+// New returns an Ingester storing in s, matching with m, checking events
+// against the catalog in s and telling w of the deliveries it commits.
 func New(s ingestStore, m *Matcher, w Waker) *Ingester {
-	return &Ingester{store: s, Matcher: m, waker: w}
+	return &Ingester{store: s, Matcher: m, Validator: NewValidator(s), waker: w}
 }
 
 // Ingested is the answer to an ingested event.
@@ -68,26 +75,50 @@ func (in *Ingester) Ingest(ctx context.Context, ev models.Event) (Ingested, erro
 	return res[0], nil
 }
 
-// IngestMany matches each event against its tenant's webhooks and stores the
-// events and their deliveries in one transaction, then wakes the starter. It
-// never waits on Temporal: once it returns, the events are durable and the
-// starter (of this process, or of any other) starts their workflows.
+// IngestMany checks each event against its type's schema (when the type
+// is strict), matches it against its tenant's webhooks and stores the
+// events and their deliveries in one transaction, then wakes the starter.
+// An event that does not match its schema refuses the whole request
+// (*DataError naming it) and nothing is stored. Catalog and webhooks are
+// read as they are now: a change committed through any replica before the
+// request applies to it. It never waits on Temporal: once it returns, the
+// events are durable and the starter (of this process, or of any other)
+// starts their workflows.
 func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Ingested, error) {
 	if err := in.admit(ctx, evs); err != nil {
 		return nil, err
 	}
 	now := store.Now()
-	ins := make([]store.Ingestion, len(evs))
+	versions := map[string]store.Versions{}
 	for i := range evs {
 		ev := &evs[i]
 		if ev.TenantID == "" {
 			ev.TenantID = models.DefaultTenant
 		}
-		fev, err := filter.ParseEvent(ev.Type, ev.EntityType, ev.Entity, ev.ChangeDescription)
+		v, ok := versions[ev.TenantID]
+		if !ok {
+			var err error
+			if v, err = in.store.Versions(ctx, ev.TenantID); err != nil {
+				return nil, fmt.Errorf("read versions: %w", err)
+			}
+			versions[ev.TenantID] = v
+		}
+		if err := in.Validator.Check(ctx, ev.TenantID, v.Catalog, ev); err != nil {
+			var de *DataError
+			if errors.As(err, &de) {
+				de.Index = i
+			}
+			return nil, err
+		}
+	}
+	ins := make([]store.Ingestion, len(evs))
+	for i := range evs {
+		ev := &evs[i]
+		fev, err := parse(ev)
 		if err != nil {
 			return nil, err
 		}
-		hooks, err := in.Matcher.Match(ctx, ev.TenantID, fev)
+		hooks, err := in.Matcher.MatchAt(ctx, ev.TenantID, versions[ev.TenantID].Webhooks, fev)
 		if err != nil {
 			return nil, fmt.Errorf("match webhooks: %w", err)
 		}
@@ -148,4 +179,18 @@ func (in *Ingester) admit(ctx context.Context, evs []models.Event) error {
 		}
 	}
 	return nil
+}
+
+// parse is what filters look at of ev, with its content for content
+// filters (decoded only if one runs).
+func parse(ev *models.Event) (filter.Event, error) {
+	fev, err := filter.ParseEvent(ev.Type, ev.EntityType, ev.Entity, ev.ChangeDescription)
+	if err != nil {
+		return fev, err
+	}
+	fev.Content = &filter.Content{
+		ID: ev.ID, Type: ev.Type, TenantID: ev.TenantID, Timestamp: ev.Timestamp, EntityType: ev.EntityType,
+		Entity: ev.Entity, ChangeDescription: ev.ChangeDescription, Data: ev.Data,
+	}
+	return fev, nil
 }

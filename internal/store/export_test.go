@@ -62,3 +62,11 @@ func (s *Store) MigrateTo(ctx context.Context, version int64) error {
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
+
+// ExplainEventTypes returns PostgreSQL's plan for ListEventTypes(p)'s page.
+func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string, error) {
+	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var ts []models.EventType
+		return listEventTypes(tx, p).Scan(&ts)
+	}))
+}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"testing"
 
 	"github.com/webhookd/webhookd/internal/store"
@@ -92,6 +93,59 @@ func TestTenantMigrationKeepsFirstReleaseRows(t *testing.T) {
 			}
 			if _, err := s.GetDelivery(ctx, deliveryID); err == nil {
 				t.Fatal("the delivery outlived its hard-deleted webhook")
+			}
+		})
+	}
+}
+
+// TestCatalogMigrationKeepsWebhooks upgrades a database as the secrets
+// release left it (version 5) to the event catalog: webhooks and their
+// filters read back unchanged, and the catalog starts empty.
+func TestCatalogMigrationKeepsWebhooks(t *testing.T) {
+	for _, d := range storetest.Backends {
+		t.Run(string(d), func(t *testing.T) {
+			ctx := context.Background()
+			url := storetest.SQLiteURL(t)
+			if d == store.Postgres {
+				url = storetest.EmptyPostgresURL(t)
+			}
+			s, err := store.Open(ctx, url, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.UseKeyring(storetest.Keyring(t))
+			if err := s.MigrateTo(ctx, 5); err != nil {
+				t.Fatal(err)
+			}
+			const hookID = "0190a000-0000-7000-8000-000000000001"
+			now := store.Now()
+			filters := `[{"eventType":"entityUpdated","entities":["table"],"include":["tags","domain:Sales"],"exclude":["owner"]}]`
+			if err := s.Exec(ctx, `INSERT INTO webhooks (id, tenant_id, name, webhook_type, event_filters, endpoint, created_at, updated_at)
+				VALUES (?, 'acme', 'orders', 'Generic', ?, 'https://example.com/in', ?, ?)`, hookID, filters, now, now); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Migrate(ctx); err != nil {
+				t.Fatalf("migrate: %v", err)
+			}
+			// A new connection, as after a deploy: SQLite's prepared
+			// statements from before the migration see the old columns.
+			s.Close()
+			if s, err = store.Open(ctx, url, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			s.UseKeyring(storetest.Keyring(t))
+			w, err := s.GetWebhook(ctx, hookID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []models.EventFilter{{EventType: "entityUpdated", Entities: []string{"table"}, Include: []string{"tags", "domain:Sales"}, Exclude: []string{"owner"}}}
+			if !reflect.DeepEqual(w.EventFilters, want) {
+				t.Fatalf("filters after the migration: %+v", w.EventFilters)
+			}
+			if ts, total, err := s.ListEventTypes(ctx, store.EventTypePage{TenantID: "acme", Limit: 10}); err != nil || total != 0 || len(ts) != 0 {
+				t.Fatalf("catalog after the migration: %v %d %v", ts, total, err)
 			}
 		})
 	}

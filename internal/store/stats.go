@@ -102,10 +102,15 @@ func later(a, b *time.Time) *time.Time {
 	return a
 }
 
-// PurgeStatsBefore removes statistics older than cutoff.
+// PurgeStatsBefore removes statistics older than cutoff: webhooks' and
+// their filters'.
 func (s *Store) PurgeStatsBefore(ctx context.Context, cutoff time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Where("bucket < ?", cutoff).Delete(&models.WebhookStat{})
-	return res.RowsAffected, res.Error
+	if res.Error != nil {
+		return res.RowsAffected, res.Error
+	}
+	filters := s.db.WithContext(ctx).Where("bucket < ?", cutoff).Delete(&models.FilterStat{})
+	return res.RowsAffected + filters.RowsAffected, filters.Error
 }
 
 // latest keeps the later of the stored and the new time (attempts are not

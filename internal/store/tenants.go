@@ -133,13 +133,13 @@ func (s *Store) OpenDeliveryIDs(ctx context.Context, tenant, after string, limit
 
 // TenantPurge counts what DeleteTenantData removed.
 type TenantPurge struct {
-	Webhooks, Events, Deliveries, Attempts int64
+	Webhooks, Events, Deliveries, Attempts, EventTypes int64
 }
 
 const tenantDeleteBatch = 1000
 
 // DeleteTenantData removes every row of the tenant: attempts, deliveries,
-// events and webhooks, in batches so that a large tenant does not hold one
+// events, webhooks and event types (never the global ones), in batches so that a large tenant does not hold one
 // huge transaction.
 func (s *Store) DeleteTenantData(ctx context.Context, tenant string) (TenantPurge, error) {
 	var total TenantPurge
@@ -184,5 +184,10 @@ func (s *Store) DeleteTenantData(ctx context.Context, tenant string) (TenantPurg
 	}
 	res := db.Where("tenant_id = ?", tenant).Delete(&models.Webhook{})
 	total.Webhooks = res.RowsAffected
+	if res.Error != nil || tenant == models.GlobalTenant {
+		return total, res.Error
+	}
+	res = db.Where("tenant_id = ?", tenant).Delete(&models.EventType{})
+	total.EventTypes = res.RowsAffected
 	return total, res.Error
 }

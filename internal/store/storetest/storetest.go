@@ -260,7 +260,8 @@ func (in *Inspector) Dump() string {
 		'webhooks',   (SELECT coalesce(json_agg(w ORDER BY w.id), '[]') FROM webhooks w),
 		'events',     (SELECT coalesce(json_agg(e ORDER BY e.tenant_id, e.id), '[]') FROM events e),
 		'deliveries', (SELECT coalesce(json_agg(d ORDER BY d.id), '[]') FROM deliveries d),
-		'attempts',   (SELECT coalesce(json_agg(a ORDER BY a.id), '[]') FROM attempts a))::text`).Scan(&out)
+		'attempts',   (SELECT coalesce(json_agg(a ORDER BY a.id), '[]') FROM attempts a),
+		'eventTypes', (SELECT coalesce(json_agg(t ORDER BY t.id), '[]') FROM event_types t))::text`).Scan(&out)
 	if err != nil {
 		in.t.Fatalf("storetest: dump: %v", err)
 	}
@@ -271,7 +272,7 @@ func (in *Inspector) Dump() string {
 // a test writes).
 func (in *Inspector) Clear() {
 	in.t.Helper()
-	_, err := in.conn.Exec(context.Background(), "DELETE FROM attempts; DELETE FROM deliveries; DELETE FROM events; DELETE FROM webhooks")
+	_, err := in.conn.Exec(context.Background(), "DELETE FROM attempts; DELETE FROM deliveries; DELETE FROM events; DELETE FROM webhooks; DELETE FROM event_types")
 	if err != nil {
 		in.t.Fatalf("storetest: clear: %v", err)
 	}

@@ -121,7 +121,9 @@ func TestRunRejectsBadInvocations(t *testing.T) {
 
 func TestAPIRefusesSchemaBehind(t *testing.T) {
 	// A database that was never migrated: api must refuse to start.
-	env := map[string]string{"DATABASE_URL": storetest.EmptyPostgresURL(t), "API_TOKEN": "t", "TEMPORAL_ADDRESS": rig.FreeAddr(t), "ENCRYPTION_KEYS": rig.EncryptionKeys}
+	// rig.Env gives every listener a free port: CI holds the default ones.
+	env := rig.Env(t)
+	env["DATABASE_URL"], env["API_TOKEN"] = storetest.EmptyPostgresURL(t), "t"
 	err := app.Run(context.Background(), []string{"api"}, func(k string) string { return env[k] }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "webhookd migrate") {
 		t.Fatalf("want a schema-behind error, got %v", err)

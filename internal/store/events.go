@@ -147,10 +147,8 @@ func (s *Store) ingestOne(tx *gorm.DB, in Ingestion) (Ingested, error) {
 	for i := range ds {
 		ds[i].TenantID = ev.TenantID // the database refuses any other
 	}
-	if len(ds) > 0 {
-		if err := tx.CreateInBatches(ds, 500).Error; err != nil {
-			return Ingested{}, err
-		}
+	if err := insertDeliveries(tx, s.dialect, ds); err != nil {
+		return Ingested{}, err
 	}
 	// A fixed order, so that two events joining the same batches lock
 	// them in the same order and cannot deadlock.

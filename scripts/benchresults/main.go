@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ type Run struct {
 	LoadStart  string   `json:"loadStart"`
 	LoadEnd    string   `json:"loadEnd"`
 	Benchmarks []Result `json:"benchmarks"`
+	// Logs are the benchmarks' own summary lines (b.Logf, always printed):
+	// the ratios a parent benchmark computes from its sub-benchmarks, whose
+	// own result line go test does not print.
+	Logs []string `json:"logs,omitempty"`
 }
 
 // Result is one benchmark line: its name and metrics in the order printed.
@@ -102,6 +107,10 @@ func parse(in io.Reader, r *Run) error {
 			r.CPU = strings.TrimSpace(cpu)
 			continue
 		}
+		if m := logLine.FindStringSubmatch(line); m != nil {
+			r.Logs = append(r.Logs, m[1])
+			continue
+		}
 		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
 			continue
@@ -121,6 +130,10 @@ func parse(in io.Reader, r *Run) error {
 	}
 	return sc.Err()
 }
+
+// logLine is a b.Logf line as go test prints it: indented, after its
+// file and line.
+var logLine = regexp.MustCompile(`^\s+\w+_test\.go:\d+: (.+)$`)
 
 // trimProcs drops the -GOMAXPROCS suffix ("BenchmarkFanOut-2").
 func trimProcs(name string) string {
@@ -163,6 +176,12 @@ func markdown(f File) string {
 				p = number(v)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Name, m.Unit, number(m.Value), p)
+		}
+	}
+	if len(c.Logs) > 0 {
+		b.WriteString("\nWhat the benchmarks logged (this run):\n\n")
+		for _, l := range c.Logs {
+			fmt.Fprintf(&b, "- %s\n", l)
 		}
 	}
 	return b.String()

@@ -14,7 +14,7 @@ const output = `goos: linux
 cpu: AMD EPYC
 BenchmarkFanOut/webhooks=1-2         	       1	3282082013 ns/op	         4.199 answer-p50-ms
 BenchmarkFanOut-2 	1	9 ns/op	4.2 one-ms	41.9 1000-ms	9.98 ratio
-    frontdoor_test.go:80: BenchmarkFanOut: a log line
+    frontdoor_test.go:80: 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98
 PASS
 `
 
@@ -47,7 +47,8 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 		t.Fatalf("BenchmarkFanOut: %+v", got)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "bench-results.md"))
-	for _, want := range []string{"| BenchmarkFanOut | ratio | 12.50 | 9.98 |", "| previous run | 2026-12-06 06:00 UTC |", "| BenchmarkFanOut/webhooks=1 | answer-p50-ms | 4.20 | 4.20 |"} {
+	for _, want := range []string{"| BenchmarkFanOut | ratio | 12.50 | 9.98 |", "| previous run | 2026-12-06 06:00 UTC |", "| BenchmarkFanOut/webhooks=1 | answer-p50-ms | 4.20 | 4.20 |",
+		"- 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -35,7 +36,10 @@ var reservedHeaders = map[string]bool{
 
 // apply validates in and writes it onto w (a new or a stored webhook).
 // Errors are FieldErrors. Nothing is written to w unless all is valid.
-func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
+// A Custom template is rendered twice (payload.ValidateTemplate), within
+// what ctx's request may spend on renders; a render that cannot get a slot
+// is payload.ErrRenderBusy, not a FieldError.
+func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) error {
 	if !webhookName.MatchString(in.Name) {
 		return invalid("name", "must match ^[A-Za-z0-9_.-]{1,128}$")
 	}
@@ -122,7 +126,10 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 		if typ != models.WebhookCustom {
 			return invalid("webhookConfig.payloadTemplate", "only Custom webhooks render a template")
 		}
-		if err := payload.ValidateTemplate(cfg.PayloadTemplate); err != nil {
+		if err := payload.ValidateTemplate(ctx, w.TenantID, cfg.PayloadTemplate); err != nil {
+			if errors.Is(err, payload.ErrRenderBusy) {
+				return err
+			}
 			return invalid("webhookConfig.payloadTemplate", "%v", err)
 		}
 	}

@@ -325,7 +325,8 @@ func unmaskHeaders(in, stored map[string]string, keep bool) (map[string]string, 
 var escapedMask = strings.Repeat("%2A", len(redact.Mask))
 
 // unmaskEndpoint reads an endpoint sent back as reads show it: the stored
-// URL's mask (its query values and user info hidden) keeps the stored URL;
+// URL's mask (its query values, user info and path tokens hidden) keeps
+// the stored URL;
 // a URL with a mask in it that is not exactly that is refused, since the
 // credentials it hides would follow a changed URL.
 func unmaskEndpoint(in, stored string) (string, error) {
@@ -333,7 +334,7 @@ func unmaskEndpoint(in, stored string) (string, error) {
 	case stored != "" && in == redact.Endpoint(stored):
 		return stored, nil
 	case strings.Contains(in, redact.Mask) || strings.Contains(strings.ToUpper(in), escapedMask):
-		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values and user info themselves, "+
+		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values, user info and path tokens themselves, "+
 			"not their mask (the stored ones are kept only when the endpoint is sent back exactly as read)")
 	}
 	return in, nil

@@ -144,7 +144,7 @@ func toAPIError(err error) *Error {
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
 	case errors.Is(err, payload.ErrRenderBusy):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", Message: payload.ErrRenderBusy.Error(), RetryAfter: time.Second}
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: payload.ErrRenderBusy.Error(), RetryAfter: time.Second}
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("not found")
 	case errors.Is(err, store.ErrStale):

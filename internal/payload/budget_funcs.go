@@ -9,11 +9,12 @@ import (
 	"text/template"
 )
 
-// userFuncs are the functions a template may call: webhookd's json, and
+// userFuncs are the functions a template may call: webhookd's json,
 // text/template's builtins that build strings, replaced by versions that
-// pay for what they make, and call, refused. The builtins' own versions build their result
-// whole before anyone can look at its size ({{printf "%0999999d" 0}} once
-// per argument, as often as the format string says).
+// pay for what they make, and call, refused. The builtins' own versions
+// build their result whole before anyone can look at its size
+// ({{printf "%0999999d" 0}} once per argument, as often as the format
+// string says).
 func (b *budget) userFuncs() template.FuncMap {
 	return template.FuncMap{
 		"json":     b.json,

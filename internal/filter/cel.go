@@ -55,6 +55,7 @@ func mustEnv() *cel.Env {
 		// double with an int.
 		cel.CrossTypeNumericComparisons(true),
 		cel.DefaultUTCTimeZone(true),
+		cel.CostModel(formatCost),
 	}
 	for i, name := range varNames {
 		t := cel.DynType
@@ -72,6 +73,28 @@ func mustEnv() *cel.Env {
 	}
 	return e
 }
+
+// formatCost prices s.format(list), which the strings extension leaves at
+// one unit whatever it builds: without it, a format of a format's result
+// (`[data.s].map(x, "%s%s%s%s".format([x, x, x, x])).map(...)`) was
+// estimated at a few hundred units and built gigabytes from a 1 MiB
+// event. Its result is at most the format string, each argument expanded
+// formatExpansion times (%x writes a code point as up to 8 hex digits, %s
+// of a list quotes and escapes its strings), and formatPerArg more per
+// argument (numbers; precision is at most 100); building it costs like
+// scanning a string of that size. Formatting a list or map the filter
+// built is refused beforehand (checkDeep): its size here counts entries.
+var formatCost = cost.MemberOverload("string_format",
+	cost.EvalCost(cost.Sum(cost.Const(cost.CallCost), cost.StringScan(cost.Length(cost.Target())), cost.StringScan(cost.Length(cost.Result())))),
+	cost.ResultSize(cost.AtMost(cost.Sum(cost.Target(),
+		cost.Scale(cost.ElemTotal(cost.Arg(0)), formatExpansion),
+		cost.Mul(cost.Length(cost.Arg(0)), cost.Const(formatPerArg))))),
+)
+
+const (
+	formatExpansion = 10
+	formatPerArg    = 512
+)
 
 // Program is a compiled content filter, safe for concurrent use.
 type Program struct {
@@ -117,6 +140,9 @@ func CompileContent(expr string) (*Program, error) {
 	}
 	if t := ast.OutputType(); !t.IsAssignableType(cel.BoolType) {
 		return nil, &ExprError{Msg: fmt.Sprintf("must be a condition (bool), not %s", t)}
+	}
+	if err := checkDeep(ast.NativeRep()); err != nil {
+		return nil, err
 	}
 	est, err := env.EstimateCost(ast, eventSizes{})
 	if err != nil {

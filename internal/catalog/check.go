@@ -54,6 +54,9 @@ func Check(t *models.EventType) error {
 		if schema, err = CompileSchema(t.Schema); err != nil {
 			return &FieldError{"schema", err.Error()}
 		}
+		if err := checkExportable(t.Schema); err != nil {
+			return &FieldError{"schema", err.Error()}
+		}
 	} else if t.Validate {
 		return &FieldError{"validate", "needs a schema to validate against"}
 	}

@@ -17,8 +17,8 @@ import (
 // meant for the client.
 type QuotaError struct {
 	Tenant string
-	// What is "webhooks" (live webhooks per tenant) or "events" (events
-	// per second per tenant).
+	// What is "webhooks" (live webhooks per tenant), "event types" (live
+	// event types per tenant) or "events" (events per second per tenant).
 	What  string
 	Limit int
 	// RetryAfter is when enough room frees up for the refused request
@@ -29,6 +29,9 @@ type QuotaError struct {
 func (e *QuotaError) Error() string {
 	if e.What == "webhooks" {
 		return fmt.Sprintf("tenant %s has %d live webhooks, its quota (TENANT_MAX_WEBHOOKS); delete one first", e.Tenant, e.Limit)
+	}
+	if e.What == "event types" {
+		return fmt.Sprintf("tenant %s has %d live event types, its quota (TENANT_MAX_EVENT_TYPES); delete one first", e.Tenant, e.Limit)
 	}
 	return fmt.Sprintf("tenant %s is over its quota of %d events per second (TENANT_EVENTS_PER_SECOND); retry after %s",
 		e.Tenant, e.Limit, e.RetryAfter.Round(time.Millisecond))

@@ -64,7 +64,9 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	in := ingest.New(s, matcher, d)
 	in.EventsPerSecond = cfg.TenantEventsPerSecond
 	in.Validator.Log = log
-	return &Parts{Ingester: in, Webhooks: hooks, EventTypes: eventtypes.New(s), Dispatcher: d, Temporal: t,
+	types := eventtypes.New(s)
+	types.MaxPerTenant = cfg.TenantMaxEventTypes
+	return &Parts{Ingester: in, Webhooks: hooks, EventTypes: types, Dispatcher: d, Temporal: t,
 		store: s, client: c, cfg: cfg, log: log, metrics: m}
 }
 

@@ -71,8 +71,8 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 			c.Header("Retry-After", strconv.FormatInt(int64((apiErr.RetryAfter+time.Second-1)/time.Second), 10))
 		}
 		if apiErr.Status >= 500 {
-			log.ErrorContext(c.Request.Context(), "request failed",
-				"method", c.Request.Method, "route", c.FullPath(), "error", c.Errors.Last().Err)
+			log.ErrorContext(c.Request.Context(), "request failed", append([]any{"method", c.Request.Method,
+				"route", c.FullPath(), "error", c.Errors.Last().Err}, requestIDs(c)...)...)
 		}
 		c.AbortWithStatusJSON(apiErr.Status, apiErr)
 	}

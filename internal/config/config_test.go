@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.TemporalAddress != "127.0.0.1:7233" || c.TemporalUIAddr != "127.0.0.1:8233" || c.HTTPAddr != "127.0.0.1:8080" ||
 		c.TemporalNamespace != "default" || c.TaskQueue != "webhooks" || c.DataDir != "./data" || c.RetentionDays != 7 ||
-		c.LogLevel != slog.LevelInfo || !c.AllowPrivateEndpoints || c.TenantMaxWebhooks != 1000 || c.TenantEventsPerSecond != 1000 {
+		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.AllowPrivateEndpoints || c.TenantMaxWebhooks != 1000 || c.TenantEventsPerSecond != 1000 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	c, err = Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://x@h/db"}))
@@ -45,6 +45,7 @@ func TestInvalidValuesNameTheVariable(t *testing.T) {
 		"HTTP_ADDR":                {"HTTP_ADDR": "127.0.0.1:99999"},
 		"RETENTION_DAYS":           {"RETENTION_DAYS": "0"},
 		"LOG_LEVEL":                {"LOG_LEVEL": "loud"},
+		"LOG_FORMAT":               {"LOG_FORMAT": "xml"},
 		"ALLOW_PRIVATE_ENDPOINTS":  {"ALLOW_PRIVATE_ENDPOINTS": "maybe"},
 		"TEMPORAL_TASK_QUEUE":      {"TEMPORAL_TASK_QUEUE": "a queue"},
 		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},

@@ -89,6 +89,8 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.Itoa(c.TenantEventsPerSecond) }},
 	{Name: "LOG_LEVEL", Modes: everyMode, Help: "debug, info, warn or error",
 		value: func(c Config) string { return strings.ToLower(c.LogLevel.String()) }},
+	{Name: "LOG_FORMAT", Modes: everyMode, Help: "text (key=value lines) or json (one object per line)",
+		value: func(c Config) string { return c.LogFormat }},
 }
 
 // Vars lists the name of every environment variable Load reads.

@@ -78,6 +78,10 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
+// databaseDown answers requests while the database is unreachable.
+var databaseDown = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+	Message: "the database is unreachable; nothing was stored, retry later", RetryAfter: 5 * time.Second}
+
 func toAPIError(err error) *Error {
 	var (
 		apiErr    *Error
@@ -128,6 +132,11 @@ func toAPIError(err error) *Error {
 		// (constraint names, values). Callers that know which resource
 		// clashed say so themselves (nameTaken).
 		return conflict("the request conflicts with an existing resource")
+	case store.IsUnavailable(err):
+		// Checked last: only what nothing above explains. Nothing was
+		// stored, so the client retries the same request (an event with
+		// the same id or Idempotency-Key is never stored twice).
+		return databaseDown
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

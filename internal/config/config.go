@@ -94,6 +94,8 @@ type Config struct {
 	// Keyring encrypts webhook secrets at rest (ENCRYPTION_KEYS); dev keeps
 	// a generated one under DATA_DIR when none is set.
 	Keyring *secrets.Keyring
+	// Tracing is the OpenTelemetry trace export (OTEL_* variables).
+	Tracing Tracing
 }
 
 // MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
@@ -145,6 +147,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.EgressProxy = proxy
 	}
 	c.TenantTokenKeys = r.tokenKeys()
+	c.Tracing = r.tracing()
 	c.Temporal = r.temporalConnection()
 	uiDefault := ""
 	if mode == ModeDev {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -40,8 +41,10 @@ func (s *server) observe() gin.HandlerFunc {
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
 		s.metrics.observe(method, route, status, elapsed)
-		s.log.DebugContext(c.Request.Context(), "request", append([]any{"method", method, "route", route,
-			"status", status, "duration_ms", elapsed.Milliseconds()}, requestIDs(c)...)...)
+		if ctx := c.Request.Context(); s.log.Enabled(ctx, slog.LevelDebug) { // ingest's hot path: no attributes built for nothing
+			s.log.DebugContext(ctx, "request", append([]any{"method", method, "route", route,
+				"status", status, "duration_ms", elapsed.Milliseconds()}, requestIDs(c)...)...)
+		}
 	}
 }
 

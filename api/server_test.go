@@ -66,7 +66,7 @@ func withQuotas(webhooks, eventsPerSecond int) option {
 	return func(s *setup) { s.maxWebhooks, s.eventsPerSecond = webhooks, eventsPerSecond }
 }
 func throughProxy(p **storetest.Proxy) option { return func(s *setup) { s.proxy = p } }
-func withHosts(h api.HostRule) option { return func(s *setup) { s.deps.Hosts = h } }
+func withHosts(h api.HostRule) option         { return func(s *setup) { s.deps.Hosts = h } }
 func withMatcherMaxAge(d time.Duration) option {
 	return func(s *setup) { s.matcherMaxAge = d }
 }

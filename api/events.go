@@ -82,7 +82,9 @@ func (s *server) ingestEvent(c *gin.Context) {
 		c.Header("Idempotent-Replayed", "true")
 	}
 	s.metrics.countIngested(res.Created)
-	c.JSON(http.StatusAccepted, toIngestAnswer(res.Event, res.Deliveries))
+	answer := toIngestAnswer(res.Event, res.Deliveries)
+	noteIngested(c, answer.ID, deliveryIDs(answer.Deliveries))
+	c.JSON(http.StatusAccepted, answer)
 }
 
 func toIngestAnswer(ev models.Event, ds []models.Delivery) ingestAnswer {
@@ -91,6 +93,14 @@ func toIngestAnswer(ev models.Event, ds []models.Delivery) ingestAnswer {
 		out.Deliveries = append(out.Deliveries, ingestedDelivery{ID: d.ID, WebhookID: d.WebhookID})
 	}
 	return out
+}
+
+func deliveryIDs(ds []ingestedDelivery) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return ids
 }
 
 func toEvent(in eventJSON, idempotencyKey string) (models.Event, error) {

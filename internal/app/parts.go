@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -45,6 +47,14 @@ type Parts struct {
 	cfg     config.Config
 	log     *slog.Logger
 	metrics *Metrics
+	tracer  tracing.Tracer
+}
+
+// Trace records spans with tp (ingest, workflow starts, attempts); nil
+// tp is tracing off, the default. Call it before NewWorker and NewAPI.
+func (p *Parts) Trace(tp trace.TracerProvider) {
+	p.tracer = tracing.From(tp)
+	p.Dispatcher.Tracer = p.tracer
 }
 
 // NewParts assembles the parts on s and c. The dispatcher runs workflows
@@ -99,7 +109,7 @@ func (p *Parts) NewWorker() worker.Worker {
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics()},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},
@@ -126,8 +136,8 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 	deps := api.Deps{
 		Logger: p.log, Store: p.store, Ingester: p.Ingester, Webhooks: p.Webhooks, EventTypes: p.EventTypes, Dispatcher: p.Dispatcher,
 		Temporal: p.Temporal, Metrics: p.metrics.Registry, APIToken: cfg.APIToken, DLQPace: o.DLQPace,
-		Console: consoleFor(cfg, p.log, p.store),
-		Hosts:   api.HostRule{Names: cfg.AllowedHosts, Any: cfg.AllowAnyHost},
+		Console: consoleFor(cfg, p.log, p.store), Tracer: p.tracer,
+		Hosts: api.HostRule{Names: cfg.AllowedHosts, Any: cfg.AllowAnyHost},
 	}
 	if len(cfg.TenantTokenKeys) > 0 {
 		tokens, err := tenancy.NewTokens(nil, cfg.TenantTokenKeys...)

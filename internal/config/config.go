@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,6 +47,9 @@ type Config struct {
 	AllowPrivateEndpoints bool
 	RetentionDays         int
 	LogLevel              slog.Level
+	// LogFormat is "text" (logfmt-like key=value lines) or "json" (one
+	// object per line, for log collectors).
+	LogFormat string
 	// WorkerConcurrency bounds concurrent deliveries per worker process.
 	WorkerConcurrency int
 	// TenantTokenKeys sign and verify tenant tokens: the first signs, all
@@ -93,6 +97,8 @@ type Config struct {
 	// Keyring encrypts webhook secrets at rest (ENCRYPTION_KEYS); dev keeps
 	// a generated one under DATA_DIR when none is set.
 	Keyring *secrets.Keyring
+	// Tracing is the OpenTelemetry trace export (OTEL_* variables).
+	Tracing Tracing
 }
 
 // MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
@@ -117,6 +123,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		AllowPrivateEndpoints: r.boolean("ALLOW_PRIVATE_ENDPOINTS", mode == ModeDev),
 		RetentionDays:         r.intRange("RETENTION_DAYS", 7, 1, 3650),
 		LogLevel:              r.level("LOG_LEVEL", slog.LevelInfo),
+		LogFormat:             r.oneOf("LOG_FORMAT", "text", "json"),
 		WorkerConcurrency:     r.intRange("WORKER_CONCURRENCY", 200, 1, 10000),
 		StartWindow:           r.intRange("START_WINDOW", 100, 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
@@ -144,6 +151,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.EgressProxy = proxy
 	}
 	c.TenantTokenKeys = r.tokenKeys()
+	c.Tracing = r.tracing()
 	c.Temporal = r.temporalConnection()
 	uiDefault := ""
 	if mode == ModeDev {
@@ -272,6 +280,16 @@ func (r *reader) tokenKeys() []string {
 		}
 	}
 	return keys
+}
+
+// oneOf reads a value that must be one of choices; unset takes the first.
+func (r *reader) oneOf(key string, choices ...string) string {
+	v := strings.ToLower(r.str(key, choices[0]))
+	if !slices.Contains(choices, v) {
+		r.fail(key, v, "want "+strings.Join(choices, " or "))
+		return choices[0]
+	}
+	return v
 }
 
 func (r *reader) level(key string, def slog.Level) slog.Level {

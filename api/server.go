@@ -27,6 +27,8 @@ const MaxBodyBytes = 1 << 20
 type Ingester interface {
 	Ingest(ctx context.Context, ev models.Event) (ingest.Ingested, error)
 	IngestMany(ctx context.Context, evs []models.Event) ([]ingest.Ingested, error)
+	// Wake has the starter start what was ingested.
+	Wake(res []ingest.Ingested)
 }
 
 // Webhooks writes webhooks (internal/webhooks): every create, update,

@@ -90,6 +90,9 @@ func (p *Parts) NewStarter(o dispatch.StarterOptions) *dispatch.Starter {
 // NewWorker builds the Temporal worker with every workflow and activity.
 func (p *Parts) NewWorker() worker.Worker {
 	cfg, s, d := p.cfg, p.store, p.Dispatcher
+	// Process-wide, and read when the first worker starts; without it
+	// the cache grows to 10,000 workflows as retries pile up.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	w := worker.New(p.client, cfg.TaskQueue, worker.Options{
 		// Attempts run as local activities inside workflow tasks, so both
 		// limits bound concurrent POSTs.

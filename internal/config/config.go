@@ -52,6 +52,10 @@ type Config struct {
 	LogFormat string
 	// WorkerConcurrency bounds concurrent deliveries per worker process.
 	WorkerConcurrency int
+	// WorkflowCacheSize bounds the workflows a worker process keeps in
+	// memory between their workflow tasks (Temporal's sticky cache; at
+	// least WorkerConcurrency, which the workflows in flight pin there).
+	WorkflowCacheSize int
 	// TenantTokenKeys sign and verify tenant tokens: the first signs, all
 	// verify (TENANT_TOKEN_KEY, then TENANT_TOKEN_KEY_PREVIOUS while a key
 	// is rotated). Empty turns tenant tokens off, except in dev, which keeps
@@ -132,6 +136,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),
 		TenantMaxEventTypes:   r.intRange("TENANT_MAX_EVENT_TYPES", 1000, 0, 10_000_000),
 	}
+	c.WorkflowCacheSize = r.workflowCacheSize(c.WorkerConcurrency)
 	if v := r.str("ENCRYPTION_KEYS", ""); v != "" {
 		// Not r.fail: the value is key material.
 		k, err := secrets.ParseKeyring(v)
@@ -257,6 +262,25 @@ func (r *reader) intRange(key string, def, lo, hi int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < lo || n > hi {
 		r.fail(key, v, fmt.Sprintf("want an integer from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+// DefaultWorkflowCacheSize is WORKFLOW_CACHE_SIZE's default. The SDK's
+// own, 10,000, costs about 48 KB per open workflow, and a delivery waiting
+// minutes for its next retry gains nothing from staying cached: its few
+// history events replay in microseconds when it wakes.
+const DefaultWorkflowCacheSize = 1000
+
+// workflowCacheSize reads WORKFLOW_CACHE_SIZE: at least the worker's
+// concurrency, since each workflow task in flight holds its workflow in the
+// cache (a full cache would refuse the next).
+func (r *reader) workflowCacheSize(concurrency int) int {
+	def := max(DefaultWorkflowCacheSize, concurrency)
+	n := r.intRange("WORKFLOW_CACHE_SIZE", def, 1, 1_000_000)
+	if n < concurrency {
+		r.fail("WORKFLOW_CACHE_SIZE", strconv.Itoa(n), fmt.Sprintf("at least WORKER_CONCURRENCY (%d)", concurrency))
 		return def
 	}
 	return n

@@ -229,3 +229,30 @@ func TestAllowedHosts(t *testing.T) {
 		t.Fatalf("*: %v %v %v", c.AllowedHosts, c.AllowAnyHost, err)
 	}
 }
+
+// TestWorkflowCacheSize: the worker's sticky cache is bounded by default,
+// grows with WORKER_CONCURRENCY, and a size below it is refused by name.
+func TestWorkflowCacheSize(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want int
+		err  bool
+	}{
+		{env: nil, want: DefaultWorkflowCacheSize},
+		{env: map[string]string{"WORKFLOW_CACHE_SIZE": "300"}, want: 300},
+		{env: map[string]string{"WORKER_CONCURRENCY": "5000"}, want: 5000},
+		{env: map[string]string{"WORKFLOW_CACHE_SIZE": "100"}, err: true},
+		{env: map[string]string{"WORKFLOW_CACHE_SIZE": "0"}, err: true},
+	} {
+		cfg, err := Load(ModeDev, env(c.env))
+		if c.err {
+			if err == nil || !strings.Contains(err.Error(), "WORKFLOW_CACHE_SIZE") {
+				t.Errorf("%v: error %v, want one naming WORKFLOW_CACHE_SIZE", c.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.WorkflowCacheSize != c.want {
+			t.Errorf("%v: cache %d (%v), want %d", c.env, cfg.WorkflowCacheSize, err, c.want)
+		}
+	}
+}

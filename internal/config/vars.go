@@ -72,6 +72,8 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.Itoa(c.StartWindow) }},
 	{Name: "WORKER_CONCURRENCY", Modes: serving, Help: "concurrent deliveries per worker process",
 		value: func(c Config) string { return strconv.Itoa(c.WorkerConcurrency) }},
+	{Name: "WORKFLOW_CACHE_SIZE", Modes: serving, Help: "workflows a worker process keeps in memory between steps (at least WORKER_CONCURRENCY)",
+		value: func(c Config) string { return strconv.Itoa(c.WorkflowCacheSize) }},
 	{Name: "RETENTION_DAYS", Modes: serving, Help: "delivery logs older than this many days are removed",
 		value: func(c Config) string { return strconv.Itoa(c.RetentionDays) }},
 	{Name: "ALLOW_PRIVATE_ENDPOINTS", Modes: serving, Help: "allow endpoints on loopback, private and link-local addresses",

@@ -7,6 +7,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
+	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
@@ -54,8 +55,11 @@ type eventFilterJSON struct {
 }
 
 type webhookConfigJSON struct {
-	Endpoint        string            `json:"endpoint"`
-	SecretKey       string            `json:"secretKey,omitempty"`
+	Endpoint  string `json:"endpoint"`
+	SecretKey string `json:"secretKey,omitempty"`
+	// PublicKey (read-only) is the whpk_ key that verifies the v1a
+	// signatures of a whsk_ secretKey.
+	PublicKey       string            `json:"publicKey,omitempty"`
 	Headers         map[string]string `json:"headers,omitempty"`
 	Timeout         *int              `json:"timeout,omitempty"`
 	SendToAdmins    *bool             `json:"sendToAdmins,omitempty"`
@@ -112,6 +116,7 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
+		out.WebhookConfig.PublicKey = signing.PublicKey(w.SecretKey)
 	}
 	out.WebhookConfig.Headers = maskedHeaders(w.Headers)
 	if w.PayloadFormat != "" && w.PayloadFormat != string(payload.FormatWebhookd) {

@@ -149,7 +149,7 @@ func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*h
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	if payload.Format(wh.PayloadFormat) == payload.FormatOpenMetadata {
-		signing.SignOpenMetadata(req.Header, keys, body)
+		signing.SignOpenMetadata(req.Header, signing.Shared(keys), body)
 	}
 	return req, nil
 }
@@ -166,6 +166,16 @@ func signingSecrets(wh *models.Webhook, now time.Time) []string {
 	return keys
 }
 
+// newestShared is the newest HMAC secret (the openmetadata body's signature
+// field needs one): a whsk_ signing key cannot key an HMAC a receiver
+// checks.
+func newestShared(keys []string) string {
+	if shared := signing.Shared(keys); len(shared) > 0 {
+		return shared[0]
+	}
+	return ""
+}
+
 // renderBody returns the body and the id and type it is sent under: the
 // event's, or for a batch the batch delivery's id and "webhookd.batch".
 func renderBody(ctx context.Context, r Request, keys []string) (msgID, eventType string, body []byte, err error) {
@@ -173,7 +183,7 @@ func renderBody(ctx context.Context, r Request, keys []string) (msgID, eventType
 	if r.Batch == nil {
 		ev := r.Event
 		body, err = payload.Render(ctx, wh.WebhookType, payload.Options{
-			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: keys[0],
+			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: newestShared(keys),
 		}, message(ev, wh.Name))
 		return ev.ID, ev.Type, body, err
 	}

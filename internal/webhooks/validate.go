@@ -87,7 +87,7 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 		}
 		secret = w.SecretKey // a read document sent back: keep the stored secret
 	}
-	if _, err := signing.Key(secret); err != nil {
+	if err := signing.Check(secret); err != nil {
 		return invalid("webhookConfig.secretKey", "%v", err)
 	}
 	if err := checkHeaders(cfg.Headers); err != nil {

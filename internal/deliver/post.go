@@ -8,6 +8,7 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,9 +33,15 @@ const MaxResponseBody = 64 << 10
 
 // Poster sends attempts. It never retries: the workflow owns the schedule.
 type Poster struct {
-	Client  *http.Client
-	Version string
-	Now     func() time.Time
+	Client *http.Client
+	// ClientWith builds a client like Client with this TLS configuration:
+	// a webhook's client certificate (mTLS). nil refuses such webhooks.
+	ClientWith func(*tls.Config) *http.Client
+	Version    string
+	Now        func() time.Time
+
+	clients clientCache
+	tokens  tokenCache
 }
 
 // Request is one attempt to send.
@@ -66,7 +73,8 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 			if errors.As(err, &ue) {
 				ue.URL = redact.URL(ue.URL)
 			}
-			rec.Error = err.Error()
+			// A token endpoint may echo what it was sent.
+			rec.Error = scrub(err.Error(), credentials(r.Webhook, ""))
 		}
 		return attempt.Result{Outcome: outcome, Attempt: rec}
 	}
@@ -84,9 +92,21 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 		}
 		return finish(attempt.Rejected, err)
 	}
+	client, err := p.clientFor(r.Webhook)
+	if err != nil {
+		return finish(attempt.Rejected, err)
+	}
+	resp, token, err := p.send(reqCtx, client, req, r.Webhook)
 	rec.RequestHeaders = redact.Headers(req.Header)
-
-	resp, err := p.Client.Do(req)
+	var tokenErr *tokenError
+	switch {
+	case errors.As(err, &tokenErr) && errors.Is(err, safehttp.ErrBlockedAddress):
+		return finish(attempt.Rejected, err)
+	case errors.As(err, &tokenErr):
+		// Recorded in the attempt (the secret scrubbed) and retried on
+		// the webhook's schedule, like a receiver that is down.
+		return finish(attempt.Failure, err)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, safehttp.ErrBlockedAddress):
@@ -103,7 +123,7 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 	rec.ResponseBody = storableText(body)
 	// Receivers that echo the request (httpbin, request inspectors: likely
 	// targets of a test) would put the webhook's credentials in the log.
-	if creds := credentials(r.Webhook); len(creds) > 0 {
+	if creds := credentials(r.Webhook, token); len(creds) > 0 {
 		rec.ResponseBody = scrub(rec.ResponseBody, creds)
 		for k, v := range rec.ResponseHeaders {
 			rec.ResponseHeaders[k] = scrub(v, creds)
@@ -248,7 +268,7 @@ const minCredential = 8
 // echoed request: the signing secrets, the endpoint's query values and user
 // info (as written and decoded), and each credential header's value with
 // its words (the token of "Bearer <token>").
-func credentials(wh *models.Webhook) []string {
+func credentials(wh *models.Webhook, token string) []string {
 	var out []string
 	add := func(v string) {
 		if len(v) >= minCredential {
@@ -256,6 +276,10 @@ func credentials(wh *models.Webhook) []string {
 		}
 	}
 	add(wh.SecretKey)
+	add(token)
+	if wh.Auth != nil {
+		add(wh.Auth.ClientSecret)
+	}
 	for _, v := range redact.URLCredentials(wh.Endpoint) {
 		add(v)
 	}

@@ -97,6 +97,14 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	if err != nil {
 		return err
 	}
+	auth, err := checkAuth(cfg.Auth, w, endpoint, headers, allowPrivate)
+	if err != nil {
+		return err
+	}
+	cert, key, err := checkTLS(cfg.TLS, w, time.Now())
+	if err != nil {
+		return err
+	}
 	format := payload.FormatWebhookd
 	if cfg.PayloadFormat != "" {
 		format = payload.Format(cfg.PayloadFormat)
@@ -150,6 +158,7 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	w.BatchSize, w.EventFilters = batch, filters
 	w.Endpoint, w.SecretKey, w.Headers, w.TimeoutSeconds = endpoint, secret, headers, timeout
 	w.PayloadFormat, w.RetrySchedule = string(format), schedule
+	w.Auth, w.ClientCertificate, w.ClientKey = auth, cert, key
 	w.SendToAdmins, w.SendToOwners, w.SendToFollowers = isTrue(cfg.SendToAdmins), isTrue(cfg.SendToOwners), isTrue(cfg.SendToFollowers)
 	w.PayloadTemplate = cfg.PayloadTemplate
 	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
@@ -169,7 +178,11 @@ func knownType(t models.WebhookType) bool {
 func isTrue(b *bool) bool { return b != nil && *b }
 
 func checkEndpoint(raw string, allowPrivate bool) error {
-	const field = "webhookConfig.endpoint"
+	return checkURL("webhookConfig.endpoint", raw, allowPrivate)
+}
+
+// checkURL checks a URL webhookd will post to (an endpoint, a token URL).
+func checkURL(field, raw string, allowPrivate bool) error {
 	if raw == "" {
 		return invalid(field, "required")
 	}

@@ -13,7 +13,8 @@ import (
 // validated when saved, their secrets encrypted at rest and masked in
 // reads, and a read document sent back (PUT, PATCH) keeps them.
 func TestReceiverAuthMaskedEncryptedAndKept(t *testing.T) {
-	a := newAPI(t, store.Postgres)
+	var logs lockedBuffer
+	a := newAPI(t, store.Postgres, withLog(&logs))
 	ca := testcert.NewCA(t)
 	cert, key := ca.Client(t, "receiver-a", time.Now().Add(24*time.Hour))
 	_, otherKey := ca.Client(t, "receiver-b", time.Now().Add(24*time.Hour))
@@ -80,6 +81,12 @@ func TestReceiverAuthMaskedEncryptedAndKept(t *testing.T) {
 		}
 	}
 
+	if !strings.Contains(string(logs.Bytes()), "webhooks") {
+		t.Fatal("control: the log records the statements")
+	}
+	if strings.Contains(string(logs.Bytes()), clientSecret) || strings.Contains(string(logs.Bytes()), keyBody) {
+		t.Error("a secret is in the log")
+	}
 	// The read document sent back keeps both; PATCH too.
 	doc["description"] = "edited"
 	if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 200 {
@@ -115,3 +122,4 @@ func TestReceiverAuthMaskedEncryptedAndKept(t *testing.T) {
 		t.Fatalf("still stored: %+v", got)
 	}
 }
+

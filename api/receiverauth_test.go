@@ -122,4 +122,3 @@ func TestReceiverAuthMaskedEncryptedAndKept(t *testing.T) {
 		t.Fatalf("still stored: %+v", got)
 	}
 }
-

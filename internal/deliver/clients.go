@@ -16,6 +16,10 @@ import (
 // otherwise grow them forever.
 const maxCached = 10_000
 
+// errClientCertificate is a stored client certificate that cannot be used:
+// the attempt is refused, not retried.
+var errClientCertificate = errors.New("client certificate")
+
 // clientCache holds a client per webhook with a client certificate, built
 // once and kept while the certificate and key stay the same, so that its
 // connections are reused.
@@ -37,7 +41,7 @@ func (p *Poster) clientFor(wh *models.Webhook) (*http.Client, error) {
 		return p.Client, nil
 	}
 	if p.ClientWith == nil {
-		return nil, errors.New("client certificates are not supported by this delivery client")
+		return nil, fmt.Errorf("%w: not supported by this delivery client", errClientCertificate)
 	}
 	fp := sha256.Sum256([]byte(wh.ClientCertificate + "\x00" + wh.ClientKey))
 	c := &p.clients
@@ -51,7 +55,7 @@ func (p *Poster) clientFor(wh *models.Webhook) (*http.Client, error) {
 	if err != nil {
 		// The API validates the pair; a stored one that fails was changed
 		// behind its back. Never echo the key in the error.
-		return nil, fmt.Errorf("client certificate: %w", err)
+		return nil, fmt.Errorf("%w: %w", errClientCertificate, err)
 	}
 	client := p.ClientWith(&tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}})
 	if ok {

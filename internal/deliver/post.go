@@ -92,25 +92,17 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 		}
 		return finish(attempt.Rejected, err)
 	}
-	client, err := p.clientFor(r.Webhook)
-	if err != nil {
-		return finish(attempt.Rejected, err)
-	}
-	resp, token, err := p.send(reqCtx, client, req, r.Webhook)
+	resp, token, err := p.send(reqCtx, req, r.Webhook)
 	rec.RequestHeaders = redact.Headers(req.Header)
-	var tokenErr *tokenError
-	switch {
-	case errors.As(err, &tokenErr) && errors.Is(err, safehttp.ErrBlockedAddress):
-		return finish(attempt.Rejected, err)
-	case errors.As(err, &tokenErr):
-		// Recorded in the attempt (the secret scrubbed) and retried on
-		// the webhook's schedule, like a receiver that is down.
-		return finish(attempt.Failure, err)
-	}
 	if err != nil {
+		var tokenErr *tokenError
 		switch {
-		case errors.Is(err, safehttp.ErrBlockedAddress):
+		case errors.Is(err, safehttp.ErrBlockedAddress) || errors.Is(err, errClientCertificate):
 			return finish(attempt.Rejected, err)
+		case errors.As(err, &tokenErr):
+			// Recorded in the attempt (the secret scrubbed) and retried on
+			// the webhook's schedule, like a receiver that is down.
+			return finish(attempt.Failure, err)
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 			return finish(attempt.Failure, fmt.Errorf("no response within the webhook's %s timeout", timeout))
 		}

@@ -16,11 +16,15 @@ type tokenError struct{ err error }
 func (e *tokenError) Error() string { return "oauth2 token: " + e.err.Error() }
 func (e *tokenError) Unwrap() error { return e.err }
 
-// send posts req through client. A webhook with OAuth2 sends its token as
+// send posts req through the webhook's client (clientFor). A webhook with OAuth2 sends its token as
 // a bearer token; a 401 has the token replaced and the request sent once
 // more, since a token can be revoked before it expires. It returns the
 // token it sent last ("" without OAuth2), for scrubbing echoes.
-func (p *Poster) send(ctx context.Context, client *http.Client, req *http.Request, wh *models.Webhook) (*http.Response, string, error) {
+func (p *Poster) send(ctx context.Context, req *http.Request, wh *models.Webhook) (*http.Response, string, error) {
+	client, err := p.clientFor(wh)
+	if err != nil {
+		return nil, "", err
+	}
 	if wh.Auth == nil {
 		resp, err := client.Do(req)
 		return resp, "", err

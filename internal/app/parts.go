@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -155,8 +156,16 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 // newPoster builds what sends requests to receivers: the SSRF-safe client
 // (through EGRESS_PROXY when set).
 func newPoster(cfg config.Config, log *slog.Logger) *deliver.Poster {
+	opts := safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints, Proxy: cfg.EgressProxy}
 	return &deliver.Poster{
-		Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints, Proxy: cfg.EgressProxy}),
+		Client: safehttp.NewClient(opts),
+		// A webhook with a client certificate gets a client of its own,
+		// with the same address checks and proxy.
+		ClientWith: func(c *tls.Config) *http.Client {
+			o := opts
+			o.TLS = c
+			return safehttp.NewClient(o)
+		},
 		Version: Version,
 		Now:     func() time.Time { return time.Now().UTC() },
 		Log:     log,

@@ -83,7 +83,9 @@ func (s *server) ingestEvent(c *gin.Context) {
 		c.Header("Idempotent-Replayed", "true")
 	}
 	s.metrics.countIngested(res.Created)
-	s.answerThenWake(c, toIngestAnswer(res.Event, res.Deliveries), []ingest.Ingested{res})
+	answer := toIngestAnswer(res.Event, res.Deliveries)
+	noteIngested(c, answer.ID, deliveryIDs(answer.Deliveries))
+	s.answerThenWake(c, answer, []ingest.Ingested{res})
 }
 
 // answerThenWake writes the 202 answer, then wakes the starter for res: the
@@ -101,6 +103,14 @@ func toIngestAnswer(ev models.Event, ds []models.Delivery) ingestAnswer {
 		out.Deliveries = append(out.Deliveries, ingestedDelivery{ID: d.ID, WebhookID: d.WebhookID})
 	}
 	return out
+}
+
+func deliveryIDs(ds []ingestedDelivery) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return ids
 }
 
 func toEvent(in eventJSON, idempotencyKey string) (models.Event, error) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -113,6 +114,9 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 		}
 	}
 	ins := make([]store.Ingestion, len(evs))
+	// The request's span ("" with tracing off): each delivery's start and
+	// attempts join its trace.
+	traceParent := tracing.TraceParent(ctx)
 	for i := range evs {
 		ev := &evs[i]
 		fev, err := parse(ev)
@@ -135,7 +139,9 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 				})
 				continue
 			}
-			ing.Deliveries = append(ing.Deliveries, deliveryFor(*ev, w, now))
+			del := deliveryFor(*ev, w, now)
+			del.TraceParent = traceParent
+			ing.Deliveries = append(ing.Deliveries, del)
 		}
 		ins[i] = ing
 	}

@@ -12,8 +12,9 @@ import (
 
 // insertDeliveries stores a fan-out's deliveries. On PostgreSQL it is one
 // INSERT ... SELECT FROM unnest(...) with one array per column: a thousand
-// rows cost one statement of 19 parameters, where GORM's multi-row INSERT
-// binds 19,000 values through reflection (BenchmarkIngestFanOut). SQLite
+// rows cost one statement of one parameter per column, where GORM's
+// multi-row INSERT binds a value per row and column through reflection
+// (BenchmarkIngestFanOut). SQLite
 // takes GORM's multi-row batches: it has no arrays, and a file write is its
 // cost.
 func insertDeliveries(tx *gorm.DB, dialect Dialect, ds []models.Delivery) error {
@@ -71,6 +72,7 @@ var deliveryColumns = []deliveryColumn{
 	column("batch_bytes", "int8", func(d *models.Delivery) int64 { return d.BatchBytes }),
 	column("batch_closes_at", "timestamptz", func(d *models.Delivery) *time.Time { return d.BatchClosesAt }),
 	column("starts", "int4", func(d *models.Delivery) int32 { return int32(d.Starts) }),
+	column("trace_parent", "text", func(d *models.Delivery) string { return d.TraceParent }),
 	column("created_at", "timestamptz", func(d *models.Delivery) time.Time { return d.CreatedAt }),
 	column("updated_at", "timestamptz", func(d *models.Delivery) time.Time { return d.UpdatedAt }),
 }

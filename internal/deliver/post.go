@@ -26,6 +26,7 @@ import (
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -161,6 +162,7 @@ func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*h
 	req.Header.Set("X-Webhook-ID", msgID)
 	req.Header.Set("X-Event-Type", eventType)
 	req.Header.Set("X-Webhook-Attempt", strconv.Itoa(r.Attempt))
+	tracing.Inject(ctx, req.Header) // the attempt's span, when tracing is on
 	if r.Batch != nil {
 		req.Header.Set("X-Webhook-Batch-Size", strconv.Itoa(len(r.Batch)))
 	}

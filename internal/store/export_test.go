@@ -70,3 +70,11 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 		return listEventTypes(tx, p).Scan(&ts)
 	}))
 }
+
+// ExplainOutboxQueues runs the claim's search for webhooks with waiting
+// deliveries under EXPLAIN ANALYZE (PostgreSQL).
+func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
+	var plan []string
+	err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) " + outboxQueuesSQL).Scan(&plan).Error
+	return strings.Join(plan, "\n"), err
+}

@@ -3,7 +3,10 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,4 +103,60 @@ func TestClaimForStartInterleavesTenantsThenWebhooks(t *testing.T) {
 			t.Fatalf("starting = %d, want 7", n)
 		}
 	})
+}
+
+// TestClaimForStartStaysCheapWithALongOutbox: with 100,000 deliveries
+// waiting, nearly all of one webhook's, finding the webhooks with waiting
+// deliveries reads one index entry per webhook (not per delivery), and a
+// claim takes each webhook's oldest from the same index.
+func TestClaimForStartStaysCheapWithALongOutbox(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	a1 := tenantWebhook(t, s, "acme", "a1")
+	a2 := tenantWebhook(t, s, "acme", "a2")
+	b1 := tenantWebhook(t, s, "beta", "b1")
+	db := storetest.Inspect(t, url)
+	for _, w := range []struct {
+		hook   *models.Webhook
+		n      int
+		offset int
+	}{{a1, 99980, 0}, {a2, 10, 100000}, {b1, 10, 100010}} {
+		db.Exec(fmt.Sprintf(`INSERT INTO events (tenant_id, id, type, timestamp, created_at)
+			SELECT '%[1]s', 'evt-' || i, 'order.created', now(), now() - (200000 - i) * interval '1 millisecond'
+			FROM generate_series(%[2]d, %[3]d) i`, w.hook.TenantID, w.offset, w.offset+w.n-1))
+		db.Exec(fmt.Sprintf(`INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, created_at, updated_at)
+			SELECT gen_random_uuid(), '%[1]s', 'evt-' || i, '%[2]s', 'order.created', 'pending',
+				now() - (200000 - i) * interval '1 millisecond', now()
+			FROM generate_series(%[3]d, %[4]d) i`, w.hook.TenantID, w.hook.ID, w.offset, w.offset+w.n-1))
+	}
+	db.Exec(`ANALYZE deliveries`)
+
+	plan, err := s.ExplainOutboxQueues(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("webhooks with waiting deliveries:\n%s", plan)
+	if !strings.Contains(plan, "deliveries_outbox") || strings.Contains(plan, "Seq Scan on deliveries") {
+		t.Errorf("the search for waiting webhooks does not probe deliveries_outbox")
+	}
+	// A probe per webhook reads a handful of index pages, not the 100,000
+	// entries (several hundred pages).
+	if m := regexp.MustCompile(`Buffers: shared hit=(\d+)`).FindStringSubmatch(plan); m == nil {
+		t.Errorf("no buffer counts in the plan")
+	} else if hits, _ := strconv.Atoi(m[1]); hits > 100 {
+		t.Errorf("the search read %d pages, want a few per webhook", hits)
+	}
+	start := time.Now()
+	ds, _, err := s.ClaimForStart(ctx, 9, 100, store.Now())
+	if err != nil || len(ds) != 9 {
+		t.Fatalf("claim: %d, %v", len(ds), err)
+	}
+	t.Logf("claim of 9 among 100,000 waiting: %v", time.Since(start)) // shown, not asserted
+	per := map[string]int{}
+	for _, d := range ds {
+		per[d.WebhookID]++
+	}
+	if per[b1.ID] < 4 || per[a2.ID] < 2 || per[a1.ID] < 2 {
+		t.Fatalf("claims per webhook: a1 %d, a2 %d, b1 %d", per[a1.ID], per[a2.ID], per[b1.ID])
+	}
 }

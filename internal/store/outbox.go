@@ -75,7 +75,11 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 // both databases run as a recursive query), however long the outbox.
 func outboxQueues(tx *gorm.DB) ([]outboxQueue, error) {
 	var qs []outboxQueue
-	err := tx.Raw(`WITH RECURSIVE hooks(webhook_id) AS (
+	err := tx.Raw(outboxQueuesSQL).Scan(&qs).Error
+	return qs, err
+}
+
+const outboxQueuesSQL = `WITH RECURSIVE hooks(webhook_id) AS (
 			SELECT (SELECT webhook_id FROM deliveries WHERE status = 'pending' AND dispatched_at IS NULL
 				ORDER BY webhook_id LIMIT 1)
 			UNION ALL
@@ -83,9 +87,7 @@ func outboxQueues(tx *gorm.DB) ([]outboxQueue, error) {
 				AND d.webhook_id > hooks.webhook_id ORDER BY d.webhook_id LIMIT 1)
 			FROM hooks WHERE hooks.webhook_id IS NOT NULL
 		)
-		SELECT w.tenant_id, w.id AS webhook_id FROM hooks JOIN webhooks w ON w.id = hooks.webhook_id`).Scan(&qs).Error
-	return qs, err
-}
+		SELECT w.tenant_id, w.id AS webhook_id FROM hooks JOIN webhooks w ON w.id = hooks.webhook_id`
 
 // claimHeads claims, for each webhook, as many of its oldest waiting
 // deliveries as order gives it places. Rows another transaction holds

@@ -29,20 +29,26 @@ func TestDeliveryRunPerStartMode(t *testing.T) {
 		policy      Policy
 		eager       bool
 		first, used int
+		priority    int
 	}{
-		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0},
-		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0},
-		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2},
-		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3},
-		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0},
+		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0, PriorityFirst},
+		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0, PriorityTest},
+		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2, PriorityAgain},
+		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3, PriorityRelease},
+		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0, PriorityRelease},
 		// A replay restarted by the reconciler keeps its fresh schedule.
-		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0},
-		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0},
+		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0, PriorityAgain},
+		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0, PriorityRelease},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := deliveryRun(c.del, wh, c.mode)
 			if r.Policy != c.policy || r.Eager != c.eager {
 				t.Errorf("policy %d eager %v, want %d %v", r.Policy, r.Eager, c.policy, c.eager)
+			}
+			// First attempts go before re-started runs, which go before
+			// released work; the tenant is the fairness key.
+			if r.Priority != (Priority{Key: c.priority, Fairness: "acme"}) {
+				t.Errorf("priority %+v, want key %d for tenant acme", r.Priority, c.priority)
 			}
 			in, ok := r.Input.(workflows.DeliveryInput)
 			if !ok {

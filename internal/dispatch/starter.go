@@ -150,7 +150,10 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if _, err := s.fanOut.FanOut(ctx); err != nil {
 		return 0, false, fmt.Errorf("fan out operational events: %w", err)
 	}
-	ds, full, err := st.ClaimForStart(ctx, claimBatch, s.window, store.Now())
+	// One wave of starts per claim: a delivery that arrives meanwhile waits
+	// for one wave, not for a whole batch, and takes its fair place in the
+	// next claim.
+	ds, full, err := st.ClaimForStart(ctx, min(claimBatch, s.parallel), s.window, store.Now())
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err
 	}

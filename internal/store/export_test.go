@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -75,6 +76,6 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 // deliveries under EXPLAIN ANALYZE (PostgreSQL).
 func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
 	var plan []string
-	err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) " + outboxQueuesSQL).Scan(&plan).Error
+	err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+outboxQueuesSQL, sql.Named("now", Now())).Scan(&plan).Error
 	return strings.Join(plan, "\n"), err
 }

@@ -160,3 +160,25 @@ func TestClaimForStartStaysCheapWithALongOutbox(t *testing.T) {
 		t.Fatalf("claims per webhook: a1 %d, a2 %d, b1 %d", per[a1.ID], per[a2.ID], per[b1.ID])
 	}
 }
+
+// TestClaimForStartGivesNoPlaceToAnOpenBatch: a webhook whose only waiting
+// delivery is a batch still open takes no place of the window, so the one
+// place left goes to a delivery that can start.
+func TestClaimForStartGivesNoPlaceToAnOpenBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		// Tenant "a" sorts first: it would win the one place on a tie.
+		batched := tenantWebhook(t, s, "a", "batched")
+		plain := tenantWebhook(t, s, "b", "plain")
+		ev := newEvent("batch-1", store.Now())
+		ev.TenantID = "a"
+		if _, err := s.IngestEvents(ctx, []store.Ingestion{{Event: ev, Batches: []store.BatchTarget{batchTarget(batched)}}}); err != nil {
+			t.Fatal(err)
+		}
+		outboxOf(t, s, []*models.Webhook{plain}, 1)
+		ds, _, err := s.ClaimForStart(ctx, 1, 100, store.Now())
+		if err != nil || len(ds) != 1 || ds[0].WebhookID != plain.ID {
+			t.Fatalf("claim with an open batch waiting: %+v, %v", ds, err)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -52,7 +53,7 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 			full = true
 			return nil
 		}
-		queues, err := outboxQueues(tx)
+		queues, err := outboxQueues(tx, now)
 		if err != nil || len(queues) == 0 {
 			return err
 		}
@@ -70,20 +71,21 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 	return inClaimOrder(ds, order), full, nil
 }
 
-// outboxQueues lists the webhooks with deliveries waiting in the outbox,
-// one index probe per webhook (a loose scan of deliveries_outbox, which
+// outboxQueues lists the webhooks with deliveries ready to claim (an open
+// batch is not), one index probe per webhook (a loose scan of deliveries_outbox, which
 // both databases run as a recursive query), however long the outbox.
-func outboxQueues(tx *gorm.DB) ([]outboxQueue, error) {
+func outboxQueues(tx *gorm.DB, now time.Time) ([]outboxQueue, error) {
 	var qs []outboxQueue
-	err := tx.Raw(outboxQueuesSQL).Scan(&qs).Error
+	err := tx.Raw(outboxQueuesSQL, sql.Named("now", now)).Scan(&qs).Error
 	return qs, err
 }
 
 const outboxQueuesSQL = `WITH RECURSIVE hooks(webhook_id) AS (
 			SELECT (SELECT webhook_id FROM deliveries WHERE status = 'pending' AND dispatched_at IS NULL
-				ORDER BY webhook_id LIMIT 1)
+				AND (batch_closes_at IS NULL OR batch_closes_at <= @now) ORDER BY webhook_id LIMIT 1)
 			UNION ALL
 			SELECT (SELECT d.webhook_id FROM deliveries d WHERE d.status = 'pending' AND d.dispatched_at IS NULL
+				AND (d.batch_closes_at IS NULL OR d.batch_closes_at <= @now)
 				AND d.webhook_id > hooks.webhook_id ORDER BY d.webhook_id LIMIT 1)
 			FROM hooks WHERE hooks.webhook_id IS NOT NULL
 		)

@@ -17,15 +17,17 @@ import (
 // (target ≤ 2, and under 1 s). Each case runs on a fresh dev-shaped stack
 // (SQLite Temporal file, PostgreSQL store, 64 worker slots); with
 // WEBHOOKD_BENCH_NOFAIRNESS=1 the Temporal server's task-queue fairness is
-// off, for comparison.
+// off, for comparison; WEBHOOKD_BENCH_START_WINDOW sets START_WINDOW.
 func BenchmarkNoisyNeighbour(b *testing.B) {
 	backlog := envInt("WEBHOOKD_BENCH_NOISY_BACKLOG", 600)
 	burst := envInt("WEBHOOKD_BENCH_NOISY_BURST", 10000)
 	quiet := envInt("WEBHOOKD_BENCH_QUIET", 40)
 	noFairness := os.Getenv("WEBHOOKD_BENCH_NOFAIRNESS") == "1"
+	window := envInt("WEBHOOKD_BENCH_START_WINDOW", 0) // 0: the default, 100
 	run := func(name string, n rig.Neighbours) (p99 time.Duration) {
 		b.Run(name, func(b *testing.B) {
-			st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db"), NoFairness: noFairness})
+			st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db"),
+				NoFairness: noFairness, StartWindow: window})
 			res := st.RunNeighbours(n, 30*time.Minute)
 			p99 = res.P(0.99)
 			b.ReportMetric(ms(res.P(0.5)), "quiet-p50-ms")

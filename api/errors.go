@@ -14,6 +14,7 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/eventtypes"
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 )
@@ -23,9 +24,29 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Errors lists every field's problem when a validation found more
+	// than one (the message names them all too), so a form can show each
+	// beside its field.
+	Errors []FieldProblem `json:"errors,omitempty"`
 	// RetryAfter, when set, is sent as the Retry-After header (whole
 	// seconds, rounded up).
 	RetryAfter time.Duration `json:"-"`
+}
+
+// FieldProblem is one field's problem: its JSON path and what is wrong.
+type FieldProblem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// invalidFields reports several fields at once: the message joins them,
+// Errors lists them.
+func invalidFields(list webhooks.FieldErrors) *Error {
+	e := &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Message: list.Error()}
+	for _, fe := range list {
+		e.Errors = append(e.Errors, FieldProblem{Field: fe.Path, Message: fe.Msg})
+	}
+	return e
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -71,12 +92,16 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 			c.Header("Retry-After", strconv.FormatInt(int64((apiErr.RetryAfter+time.Second-1)/time.Second), 10))
 		}
 		if apiErr.Status >= 500 {
-			log.ErrorContext(c.Request.Context(), "request failed",
-				"method", c.Request.Method, "route", c.FullPath(), "error", c.Errors.Last().Err)
+			log.ErrorContext(c.Request.Context(), "request failed", append([]any{"method", c.Request.Method,
+				"route", c.FullPath(), "error", c.Errors.Last().Err}, requestIDs(c)...)...)
 		}
 		c.AbortWithStatusJSON(apiErr.Status, apiErr)
 	}
 }
+
+// databaseDown answers requests while the database is unreachable.
+var databaseDown = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+	Message: "the database is unreachable; nothing was stored, retry later", RetryAfter: 5 * time.Second}
 
 func toAPIError(err error) *Error {
 	var (
@@ -84,6 +109,7 @@ func toAPIError(err error) *Error {
 		tooBig    *http.MaxBytesError
 		refused   *dispatch.RefusedError
 		badField  *webhooks.FieldError
+		badFields webhooks.FieldErrors
 		nameTaken *webhooks.NameTakenError
 		secrets   *store.TooManySecretsError
 		quota     *store.QuotaError
@@ -100,6 +126,8 @@ func toAPIError(err error) *Error {
 	case errors.As(err, &tooBig):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
+	case errors.As(err, &badFields):
+		return invalidFields(badFields)
 	case errors.As(err, &badField):
 		return invalid(badField.Path, "%s", badField.Msg)
 	case errors.As(err, &nameTaken):
@@ -119,6 +147,8 @@ func toAPIError(err error) *Error {
 		return invalid(badData.Path, "%s", badData.Msg)
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
+	case errors.Is(err, payload.ErrRenderBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: payload.ErrRenderBusy.Error(), RetryAfter: time.Second}
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("not found")
 	case errors.Is(err, store.ErrStale):
@@ -128,6 +158,11 @@ func toAPIError(err error) *Error {
 		// (constraint names, values). Callers that know which resource
 		// clashed say so themselves (nameTaken).
 		return conflict("the request conflicts with an existing resource")
+	case store.IsUnavailable(err):
+		// Checked last: only what nothing above explains. Nothing was
+		// stored, so the client retries the same request (an event with
+		// the same id or Idempotency-Key is never stored twice).
+		return databaseDown
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/input"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -74,7 +74,7 @@ func (s *server) ingestEventBatch(c *gin.Context) {
 		out.Data[i] = batchIngestItem{ingestAnswer: toIngestAnswer(r.Event, r.Deliveries), IdempotentReplayed: !r.Created}
 		s.metrics.countIngested(r.Created)
 	}
-	c.JSON(http.StatusAccepted, out)
+	s.answerThenWake(c, out, res)
 }
 
 // decodeEvent reads one event of a batch and decides its tenant.
@@ -97,6 +97,10 @@ var leadingField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.\[\]]*: `)
 // atIndex prefixes an error's message with where in the batch it is:
 // "type: required" becomes "events[3].type: required".
 func atIndex(err error, at string) error {
+	var inErr *input.Error
+	if errors.As(err, &inErr) {
+		return &input.Error{Path: at + "." + inErr.Path, Msg: inErr.Msg}
+	}
 	var apiErr *Error
 	if !errors.As(err, &apiErr) {
 		return err

@@ -1,12 +1,25 @@
 package api
 
 import (
+	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/internal/payload"
 )
+
+// renderAllowance gives every request payload.MaxRequestRenderTime for all
+// the Custom template renders it causes (a save renders twice, a test of an
+// unsaved webhook three times), so no request spends more CPU on templates
+// than one render may (README: Safety).
+func renderAllowance() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request = c.Request.WithContext(payload.WithRequestAllowance(c.Request.Context(), payload.MaxRequestRenderTime))
+	}
+}
 
 // limitBody caps request bodies; reading past the cap yields
 // *http.MaxBytesError, which renders as 413.
@@ -40,15 +53,18 @@ func (s *server) observe() gin.HandlerFunc {
 		status := c.Writer.Status()
 		elapsed := time.Since(start)
 		s.metrics.observe(method, route, status, elapsed)
-		s.log.DebugContext(c.Request.Context(), "request", "method", method, "route", route,
-			"status", status, "duration_ms", elapsed.Milliseconds())
+		if ctx := c.Request.Context(); s.log.Enabled(ctx, slog.LevelDebug) { // ingest's hot path: no attributes built for nothing
+			s.log.DebugContext(ctx, "request", append([]any{"method", method, "route", route,
+				"status", status, "duration_ms", elapsed.Milliseconds()}, requestIDs(c)...)...)
+		}
 	}
 }
 
 // recoverPanics turns a handler panic into a logged 500.
 func (s *server) recoverPanics() gin.HandlerFunc {
 	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, v any) {
-		s.log.ErrorContext(c.Request.Context(), "handler panic", "route", c.FullPath(), "panic", v, "stack", string(debug.Stack()))
+		s.log.ErrorContext(c.Request.Context(), "handler panic", append([]any{"route", c.FullPath(), "panic", v,
+			"stack", string(debug.Stack())}, requestIDs(c)...)...)
 		c.AbortWithStatusJSON(http.StatusInternalServerError,
 			&Error{Status: 500, Code: "internal", Message: "internal error; see the server log"})
 	})

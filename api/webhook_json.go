@@ -7,6 +7,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
+	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
@@ -22,26 +23,30 @@ type webhookJSON struct {
 	Name               string `json:"name"`
 	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
 	DisplayName        string `json:"displayName,omitempty"`
-	Description        string `json:"description,omitempty"`
+	Description        string `json:"description,omitempty" input:"prose"`
 	WebhookType        string `json:"webhookType"`
 	Enabled            *bool  `json:"enabled,omitempty"`
 	Status             string `json:"status,omitempty"`
 	// Paused is read-only here: POST /webhooks/{id}/pause and /resume.
-	Paused         *bool               `json:"paused,omitempty"`
-	BatchSize      *int                `json:"batchSize,omitempty"`
-	EventFilters   []eventFilterJSON   `json:"eventFilters"`
-	WebhookConfig  *webhookConfigJSON  `json:"webhookConfig"`
-	FailureDetails *failureDetailsJSON `json:"failureDetails,omitempty"`
-	Owner          map[string]any      `json:"owner,omitempty"`
-	Tags           []map[string]any    `json:"tags,omitempty"`
-	Domain         map[string]any      `json:"domain,omitempty"`
-	Version        float64             `json:"version,omitempty"`
-	UpdatedAt      int64               `json:"updatedAt,omitempty"`
-	UpdatedBy      string              `json:"updatedBy,omitempty"`
-	Href           string              `json:"href,omitempty"`
-	Deleted        *bool               `json:"deleted,omitempty"`
+	Paused        *bool              `json:"paused,omitempty"`
+	BatchSize     *int               `json:"batchSize,omitempty"`
+	EventFilters  []eventFilterJSON  `json:"eventFilters"`
+	WebhookConfig *webhookConfigJSON `json:"webhookConfig"`
+	// FailureDetails is read-only (a receiver's error text): ignored, so
+	// not checked, on input.
+	FailureDetails *failureDetailsJSON `json:"failureDetails,omitempty" input:"-"`
+	// Owner, tags and domain are OpenMetadata entity references; their
+	// descriptions may span lines.
+	Owner     map[string]any   `json:"owner,omitempty" input:"prose"`
+	Tags      []map[string]any `json:"tags,omitempty" input:"prose"`
+	Domain    map[string]any   `json:"domain,omitempty" input:"prose"`
+	Version   float64          `json:"version,omitempty"`
+	UpdatedAt int64            `json:"updatedAt,omitempty"`
+	UpdatedBy string           `json:"updatedBy,omitempty"`
+	Href      string           `json:"href,omitempty"`
+	Deleted   *bool            `json:"deleted,omitempty"`
 	// ChangeDescription is part of OpenMetadata's entity; accepted, not kept.
-	ChangeDescription any `json:"changeDescription,omitempty"`
+	ChangeDescription any `json:"changeDescription,omitempty" input:"-"`
 }
 
 type eventFilterJSON struct {
@@ -50,19 +55,22 @@ type eventFilterJSON struct {
 	Include   []string `json:"include,omitempty"`
 	Exclude   []string `json:"exclude,omitempty"`
 	// Filter is a content filter, a CEL expression over the envelope.
-	Filter string `json:"filter,omitempty"`
+	Filter string `json:"filter,omitempty" input:"prose"`
 }
 
 type webhookConfigJSON struct {
-	Endpoint        string            `json:"endpoint"`
-	SecretKey       string            `json:"secretKey,omitempty"`
+	Endpoint  string `json:"endpoint"`
+	SecretKey string `json:"secretKey,omitempty"`
+	// PublicKey (read-only) is the whpk_ key that verifies the v1a
+	// signatures of a whsk_ secretKey.
+	PublicKey       string            `json:"publicKey,omitempty"`
 	Headers         map[string]string `json:"headers,omitempty"`
 	Timeout         *int              `json:"timeout,omitempty"`
 	SendToAdmins    *bool             `json:"sendToAdmins,omitempty"`
 	SendToOwners    *bool             `json:"sendToOwners,omitempty"`
 	SendToFollowers *bool             `json:"sendToFollowers,omitempty"`
 	// PayloadTemplate is webhookd's addition for Custom webhooks.
-	PayloadTemplate string `json:"payloadTemplate,omitempty"`
+	PayloadTemplate string `json:"payloadTemplate,omitempty" input:"prose"`
 	// Batching opts in to batched delivery (webhookd's addition): up to
 	// batchSize events per request.
 	Batching *batchingJSON `json:"batching,omitempty"`
@@ -72,9 +80,30 @@ type webhookConfigJSON struct {
 	// RetrySchedule overrides the waits before each retry ("1m", "5m",
 	// ...); absent means the default 1m, 5m, 15m, 1h, 4h, 12h.
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	// Auth has webhookd authenticate with an OAuth2 token; reads mask its
+	// clientSecret.
+	Auth *authJSON `json:"auth,omitempty"`
+	// TLS is the client certificate for mTLS; reads mask its clientKey.
+	TLS *tlsJSON `json:"tls,omitempty"`
 	// PreviousSecretExpiresAt (read-only, epoch ms) is when the secret
 	// replaced by the last rotation stops signing requests.
 	PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt,omitempty"`
+}
+
+type authJSON struct {
+	Type         string   `json:"type"`
+	TokenURL     string   `json:"tokenUrl"`
+	ClientID     string   `json:"clientId"`
+	ClientSecret string   `json:"clientSecret"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Audience     string   `json:"audience,omitempty"`
+}
+
+type tlsJSON struct {
+	ClientCertificate string `json:"clientCertificate"`
+	ClientKey         string `json:"clientKey"`
+	// ExpiresAt (read-only, epoch ms) is when the certificate expires.
+	ExpiresAt *int64 `json:"expiresAt,omitempty"`
 }
 
 type batchingJSON struct {
@@ -112,6 +141,7 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
+		out.WebhookConfig.PublicKey = signing.PublicKey(w.SecretKey)
 	}
 	out.WebhookConfig.Headers = maskedHeaders(w.Headers)
 	if w.PayloadFormat != "" && w.PayloadFormat != string(payload.FormatWebhookd) {
@@ -122,6 +152,15 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	}
 	if w.PreviousSecretExpiresAt != nil && w.PreviousSecretExpiresAt.After(time.Now()) {
 		out.WebhookConfig.PreviousSecretExpiresAt = millis(w.PreviousSecretExpiresAt)
+	}
+	if a := w.Auth; a != nil {
+		out.WebhookConfig.Auth = &authJSON{Type: a.Type, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: secretMask, Scopes: a.Scopes, Audience: a.Audience}
+	}
+	if w.ClientCertificate != "" {
+		out.WebhookConfig.TLS = &tlsJSON{ClientCertificate: w.ClientCertificate, ClientKey: secretMask}
+		if exp := webhooks.CertificateExpiry(w.ClientCertificate); !exp.IsZero() {
+			out.WebhookConfig.TLS.ExpiresAt = millis(&exp)
+		}
 	}
 	if w.BatchEnabled {
 		out.WebhookConfig.Batching = &batchingJSON{Enabled: true, MaxWaitMs: ptr(w.BatchMaxWaitMs)}
@@ -154,6 +193,12 @@ func (in webhookJSON) spec() webhooks.Spec {
 			Endpoint: cfg.Endpoint, SecretKey: cfg.SecretKey, Headers: cfg.Headers, Timeout: cfg.Timeout,
 			SendToAdmins: cfg.SendToAdmins, SendToOwners: cfg.SendToOwners, SendToFollowers: cfg.SendToFollowers,
 			PayloadTemplate: cfg.PayloadTemplate, PayloadFormat: cfg.PayloadFormat, RetrySchedule: cfg.RetrySchedule,
+		}
+		if a := cfg.Auth; a != nil {
+			out.Config.Auth = &webhooks.Auth{Type: a.Type, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: a.ClientSecret, Scopes: a.Scopes, Audience: a.Audience}
+		}
+		if t := cfg.TLS; t != nil {
+			out.Config.TLS = &webhooks.TLS{ClientCertificate: t.ClientCertificate, ClientKey: t.ClientKey}
 		}
 		if b := cfg.Batching; b != nil {
 			out.Config.Batching = &webhooks.Batching{Enabled: b.Enabled, MaxWaitMs: b.MaxWaitMs}

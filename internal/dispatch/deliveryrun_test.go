@@ -29,16 +29,17 @@ func TestDeliveryRunPerStartMode(t *testing.T) {
 		policy      Policy
 		eager       bool
 		first, used int
+		trigger     models.Trigger // the DeliveryTrigger search attribute
 		priority    int
 	}{
-		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0, PriorityFirst},
-		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0, PriorityTest},
-		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2, PriorityAgain},
-		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3, PriorityRelease},
-		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0, PriorityRelease},
+		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0, models.TriggerScheduled, PriorityFirst},
+		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0, models.TriggerTest, PriorityTest},
+		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2, models.TriggerScheduled, PriorityAgain},
+		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3, models.TriggerScheduled, PriorityRelease},
+		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0, models.TriggerReplay, PriorityRelease},
 		// A replay restarted by the reconciler keeps its fresh schedule.
-		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0, PriorityAgain},
-		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0, PriorityRelease},
+		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0, models.TriggerReplay, PriorityAgain},
+		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0, models.TriggerReplay, PriorityRelease},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := deliveryRun(c.del, wh, c.mode)
@@ -68,10 +69,11 @@ func TestDeliveryRunPerStartMode(t *testing.T) {
 				t.Errorf("workflow %s %s", r.WorkflowID, r.Workflow)
 			}
 			attrs := map[string]string{
-				workflows.TenantIDAttr.GetName():       "acme",
-				workflows.WebhookIDAttr.GetName():      "w1",
-				workflows.EventTypeAttr.GetName():      "order.created",
-				workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
+				workflows.TenantIDAttr.GetName():        "acme",
+				workflows.WebhookIDAttr.GetName():       "w1",
+				workflows.EventTypeAttr.GetName():       "order.created",
+				workflows.DeliveryStatusAttr.GetName():  string(models.DeliveryPending),
+				workflows.DeliveryTriggerAttr.GetName(): string(c.trigger),
 			}
 			if !maps.Equal(r.SearchAttributes, attrs) {
 				t.Errorf("search attributes %v, want %v", r.SearchAttributes, attrs)

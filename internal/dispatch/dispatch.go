@@ -13,9 +13,14 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -34,6 +39,9 @@ type Dispatcher struct {
 	log     *slog.Logger
 	// Poster sends tests of unsaved webhooks (TestUnsaved).
 	Poster *deliver.Poster
+	// Tracer records a span per workflow start, in the trace the delivery
+	// was ingested in; the zero Tracer is tracing off.
+	Tracer tracing.Tracer
 	wakeup *wakeup
 }
 
@@ -68,7 +76,12 @@ const (
 
 // start starts the workflow of a delivery to wh.
 func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.Webhook, mode startMode) error {
+	ctx, span := d.Tracer.StartAt(ctx, del.TraceParent, "start delivery", trace.WithAttributes(
+		attribute.String("webhookd.delivery_id", del.ID), attribute.String("webhookd.webhook_id", del.WebhookID),
+		attribute.String("webhookd.tenant_id", del.TenantID), attribute.String("webhookd.event_id", del.EventID)))
+	defer span.End()
 	if err := d.runner.Start(ctx, deliveryRun(del, wh, mode)); err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("start workflow for delivery %s: %w", del.ID, err)
 	}
 	return nil
@@ -82,6 +95,13 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 	if mode == startReplay || del.Trigger == models.TriggerReplay {
 		retriesUsed = 0 // a replay's schedule starts again
 	}
+	trigger := del.Trigger
+	if mode == startReplay {
+		trigger = models.TriggerReplay
+	}
+	if trigger == "" {
+		trigger = models.TriggerScheduled
+	}
 	r := Run{
 		WorkflowID: workflows.DeliveryWorkflowID(del.ID),
 		Workflow:   workflows.DeliveryWorkflow,
@@ -90,10 +110,11 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 			Trigger: del.Trigger, FirstAttempt: firstAttempt, RetriesUsed: retriesUsed, RetryDelays: retryDelays(wh),
 		},
 		SearchAttributes: map[string]string{
-			workflows.TenantIDAttr.GetName():       del.TenantID,
-			workflows.WebhookIDAttr.GetName():      del.WebhookID,
-			workflows.EventTypeAttr.GetName():      del.EventType,
-			workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
+			workflows.TenantIDAttr.GetName():        del.TenantID,
+			workflows.WebhookIDAttr.GetName():       del.WebhookID,
+			workflows.EventTypeAttr.GetName():       del.EventType,
+			workflows.DeliveryStatusAttr.GetName():  string(models.DeliveryPending),
+			workflows.DeliveryTriggerAttr.GetName(): string(trigger),
 		},
 		Memo:     map[string]string{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
 		Summary:  fmt.Sprintf("%s → %s", del.EventType, wh.Name),

@@ -52,7 +52,7 @@ func TestStartOptionsFollowThePolicy(t *testing.T) {
 			WorkflowID: "delivery-1", Workflow: "DeliverWebhook", Input: "input", Policy: c.policy, Eager: c.policy == dispatch.Once,
 			SearchAttributes: map[string]string{"TenantId": "acme", "WebhookId": "w1"},
 			Memo:             map[string]string{"tenantId": "acme"}, Summary: "order.created → orders",
-			Priority:         dispatch.Priority{Key: dispatch.PriorityFirst, Fairness: "acme"},
+			Priority: dispatch.Priority{Key: dispatch.PriorityFirst, Fairness: "acme"},
 		})
 		if err != nil {
 			t.Fatalf("policy %d: %v", c.policy, err)

@@ -68,7 +68,8 @@ type Auth struct {
 
 // TLS is webhookConfig.tls: a client certificate (PEM, leaf first, then
 // any intermediates) and its private key (PEM). A ClientKey sent back as the
-// mask keeps the stored one while the certificate stays as stored.
+// mask keeps the stored one while the certificate and the endpoint stay as
+// stored.
 type TLS struct {
 	ClientCertificate string
 	ClientKey         string

@@ -102,7 +102,7 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 	}
 	auth, err := checkAuth(cfg.Auth, w, endpoint, headers, allowPrivate)
 	errs.add(err)
-	cert, key, err := checkTLS(cfg.TLS, w, time.Now())
+	cert, key, err := checkTLS(cfg.TLS, w, endpoint, time.Now())
 	errs.add(err)
 	format := payload.FormatWebhookd
 	if cfg.PayloadFormat != "" {

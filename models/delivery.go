@@ -83,7 +83,14 @@ type Delivery struct {
 	BatchBytes    int64
 	BatchClosesAt *time.Time
 	// Starts counts the starter's claims of the delivery.
-	Starts    int
+	Starts int
+	// SequenceKey places the delivery of an ordered webhook in its sequence
+	// (nil when unordered), ordered by SequenceAt (the event's timestamp),
+	// then arrival. SequenceSkipped settles a failed one for the sequence.
+	SequenceKey     *string
+	SequenceAt      *time.Time
+	SequenceSkipped bool
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

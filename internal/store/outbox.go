@@ -44,10 +44,13 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 			full = true
 			return nil
 		}
+		// Of an ordered webhook's deliveries, only each sequence's head
+		// (sequence.go).
 		sql := `UPDATE deliveries SET dispatched_at = ?, starts = starts + 1 WHERE id IN (
-			SELECT id FROM deliveries
-			WHERE status = 'pending' AND dispatched_at IS NULL AND (batch_closes_at IS NULL OR batch_closes_at <= ?)
-			ORDER BY created_at, id LIMIT ? ` + lock + `) RETURNING *`
+			SELECT d.id FROM deliveries d
+			WHERE d.status = 'pending' AND d.dispatched_at IS NULL AND (d.batch_closes_at IS NULL OR d.batch_closes_at <= ?)
+			AND ` + sequenceHead + `
+			ORDER BY d.created_at, d.id LIMIT ? ` + lock + `) RETURNING *`
 		return tx.Raw(sql, now, now, min(limit, room)).Scan(&ds).Error
 	})
 	if err != nil {

@@ -46,6 +46,8 @@ type Config struct {
 	// RetrySchedule is the waits before each retry ("30s", "5m", "1d");
 	// nil takes the default schedule.
 	RetrySchedule []string
+	// CircuitBreaker overrides the breaker's defaults, or turns it off.
+	CircuitBreaker *CircuitBreaker
 }
 
 // Batching opts a webhook in to batched delivery.

@@ -133,6 +133,10 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	if batching.enabled && format != payload.FormatWebhookd {
 		return invalid("webhookConfig.batching.enabled", "batches are sent in the webhookd format only")
 	}
+	breaker, err := checkBreaker(cfg.CircuitBreaker)
+	if err != nil {
+		return err
+	}
 	if err := checkReference("owner", in.Owner); err != nil {
 		return err
 	}
@@ -154,6 +158,7 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	w.PayloadTemplate = cfg.PayloadTemplate
 	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
 	w.Owner, w.Tags, w.Domain = in.Owner, in.Tags, in.Domain
+	breaker.applyTo(w)
 	return nil
 }
 

@@ -27,9 +27,13 @@ var (
 	WebhookIDAttr      = temporal.NewSearchAttributeKeyKeyword("WebhookId")
 	EventTypeAttr      = temporal.NewSearchAttributeKeyKeyword("EventType")
 	DeliveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryStatus")
+	// DeliveryTriggerAttr tells first deliveries (scheduled), replays and
+	// test sends apart: `DeliveryTrigger != "test"`.
+	DeliveryTriggerAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryTrigger")
 )
 
 // SearchAttributeNames lists the custom search attributes to register.
 var SearchAttributeNames = []string{
 	TenantIDAttr.GetName(), WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName(),
+	DeliveryTriggerAttr.GetName(),
 }

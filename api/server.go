@@ -45,6 +45,7 @@ type EventTypes interface {
 // sends, bulk replays and tenant deletion.
 type Dispatcher interface {
 	replayer
+	skipper
 	tester
 	dlqJobs
 	tenantDeleter
@@ -58,6 +59,7 @@ type Reads interface {
 	deliveryReader
 	deliveryLoader
 	deliveryLister
+	sequenceReader
 	eventReader
 	eventLister
 	eventTypeReader

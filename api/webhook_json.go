@@ -75,6 +75,8 @@ type webhookConfigJSON struct {
 	// CircuitBreaker overrides the breaker's defaults (20 failed attempts
 	// over 1h) or turns it off; shown only when set.
 	CircuitBreaker *circuitBreakerJSON `json:"circuitBreaker,omitempty"`
+	// Ordering opts in to ordered delivery per key (webhookd's addition).
+	Ordering *orderingJSON `json:"ordering,omitempty"`
 	// PreviousSecretExpiresAt (read-only, epoch ms) is when the secret
 	// replaced by the last rotation stops signing requests.
 	PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt,omitempty"`
@@ -95,6 +97,11 @@ type failureDetailsJSON struct {
 	AutoPausedReason string `json:"autoPausedReason,omitempty"`
 	AutoPausedAt     *int64 `json:"autoPausedAt,omitempty"`
 	NextProbe        *int64 `json:"nextProbe,omitempty"`
+}
+
+type orderingJSON struct {
+	Key         string `json:"key"`
+	OnExhausted string `json:"onExhausted,omitempty"`
 }
 
 type circuitBreakerJSON struct {
@@ -144,6 +151,9 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 		out.EventFilters = append(out.EventFilters, eventFilterJSON(f))
 	}
 	out.WebhookConfig.CircuitBreaker = toCircuitBreakerJSON(w)
+	if w.OrderingKey != "" {
+		out.WebhookConfig.Ordering = &orderingJSON{Key: w.OrderingKey, OnExhausted: w.OrderingOnExhausted}
+	}
 	if w.LastFailedAt != nil || w.NextAttempt != nil || w.LastFailedReason != "" || w.AutoPausedReason != "" {
 		out.FailureDetails = &failureDetailsJSON{
 			LastFailedAt: millis(w.LastFailedAt), LastFailedStatusCode: w.LastFailedStatusCode,
@@ -192,6 +202,9 @@ func (in webhookJSON) spec() webhooks.Spec {
 		}
 		if b := cfg.Batching; b != nil {
 			out.Config.Batching = &webhooks.Batching{Enabled: b.Enabled, MaxWaitMs: b.MaxWaitMs}
+		}
+		if o := cfg.Ordering; o != nil {
+			out.Config.Ordering = &webhooks.Ordering{Key: o.Key, OnExhausted: o.OnExhausted}
 		}
 		if b := cfg.CircuitBreaker; b != nil {
 			out.Config.CircuitBreaker = &webhooks.CircuitBreaker{Enabled: b.Enabled, Failures: b.Failures, Span: b.Span}

@@ -197,7 +197,7 @@ func (s *Store) startProbe(ctx context.Context, webhookID string, now time.Time)
 	started := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var probe []string
-		if err := oldestHeld(tx, webhookID).Limit(1).Pluck("id", &probe).Error; err != nil || len(probe) == 0 {
+		if err := oldestHeld(tx, webhookID).Limit(1).Pluck("d.id", &probe).Error; err != nil || len(probe) == 0 {
 			return err
 		}
 		res := tx.Model(&models.Webhook{}).Where("id = ? AND next_probe_at <= ? AND paused", webhookID, now).
@@ -212,10 +212,11 @@ func (s *Store) startProbe(ctx context.Context, webhookID string, now time.Time)
 	return started, translate(err)
 }
 
-// oldestHeld selects a webhook's held deliveries, oldest first.
+// oldestHeld selects a webhook's held deliveries that head their sequence
+// (all of them when it is unordered), oldest first.
 func oldestHeld(tx *gorm.DB, webhookID string) *gorm.DB {
-	return tx.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", webhookID, models.DeliveryHeld).
-		Order("created_at, id")
+	return tx.Table("deliveries d").Where("d.webhook_id = ? AND d.status = ?", webhookID, models.DeliveryHeld).
+		Where(sequenceHead).Order("d.created_at, d.id")
 }
 
 // raisedEvent applies the hysteresis of operational events to the event a

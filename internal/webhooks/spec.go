@@ -50,6 +50,8 @@ type Config struct {
 	RetrySchedule []string
 	// CircuitBreaker overrides the breaker's defaults, or turns it off.
 	CircuitBreaker *CircuitBreaker
+	// Ordering opts in to ordered delivery per key.
+	Ordering *Ordering
 }
 
 // Batching opts a webhook in to batched delivery.

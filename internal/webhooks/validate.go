@@ -128,6 +128,8 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	}
 	breaker, err := checkBreaker(cfg.CircuitBreaker)
 	errs.add(err)
+	order, err := checkOrdering(cfg.Ordering, batching.enabled)
+	errs.add(err)
 	errs.add(checkReference("owner", in.Owner))
 	errs.add(checkReference("domain", in.Domain))
 	for i, tag := range in.Tags {
@@ -149,6 +151,7 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
 	w.Owner, w.Tags, w.Domain = in.Owner, in.Tags, in.Domain
 	breaker.applyTo(w)
+	order.applyTo(w)
 	return nil
 }
 

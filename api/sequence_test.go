@@ -95,6 +95,23 @@ func TestOrderedDeliveriesShowWhatTheyWaitFor(t *testing.T) {
 	if s := seq(other); s["key"] != "o-2" || s["waitingFor"] != nil {
 		t.Fatalf("o-2: %v", s)
 	}
+	// Ordering changed with deliveries pending: those keep their sequence,
+	// later events take the new setting (here: none).
+	var hook2 map[string]any
+	for _, w := range a.do("GET", "/api/v1/webhooks", nil).json(t)["data"].([]any) {
+		hook2 = w.(map[string]any)
+	}
+	delete(hook2["webhookConfig"].(map[string]any), "ordering")
+	if r := a.do("PUT", "/api/v1/webhooks/"+hook2["id"].(string), hook2); r.Status != 200 {
+		t.Fatalf("turn ordering off: %d %s", r.Status, r.Body)
+	}
+	later := post("e4", "o-1")
+	if r := a.do("GET", "/api/v1/deliveries/"+later, nil); r.json(t)["sequence"] != nil {
+		t.Fatalf("a delivery stored after ordering was turned off: %s", r.Body)
+	}
+	if s := seq(second); s["waitingFor"] != first {
+		t.Fatalf("a pending delivery lost its sequence: %v", s)
+	}
 	if r := a.do("POST", "/api/v1/deliveries/"+second+"/skip", nil); r.Status != 409 {
 		t.Fatalf("skip a pending delivery: %d %s", r.Status, r.Body)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/eventtypes"
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 )
@@ -142,6 +143,8 @@ func toAPIError(err error) *Error {
 		return invalid(badData.Path, "%s", badData.Msg)
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
+	case errors.Is(err, payload.ErrRenderBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: payload.ErrRenderBusy.Error(), RetryAfter: time.Second}
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("not found")
 	case errors.Is(err, store.ErrStale):

@@ -84,6 +84,9 @@ type Config struct {
 	// from a tenant's load, whoever posts it.
 	TenantMaxWebhooks     int
 	TenantEventsPerSecond int
+	// TenantMaxEventTypes caps each tenant's live event types (global
+	// ones have no cap); 0 turns it off.
+	TenantMaxEventTypes int
 	// ConsoleFrameAncestors are the origins that may show the console in a
 	// frame (CSP frame-ancestors); empty allows none.
 	ConsoleFrameAncestors []string
@@ -120,6 +123,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
 		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),
 		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),
+		TenantMaxEventTypes:   r.intRange("TENANT_MAX_EVENT_TYPES", 1000, 0, 10_000_000),
 	}
 	if v := r.str("ENCRYPTION_KEYS", ""); v != "" {
 		// Not r.fail: the value is key material.

@@ -87,6 +87,8 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.Itoa(c.TenantMaxWebhooks) }},
 	{Name: "TENANT_EVENTS_PER_SECOND", Modes: front, Help: "events per second per tenant, across replicas (0: no quota)",
 		value: func(c Config) string { return strconv.Itoa(c.TenantEventsPerSecond) }},
+	{Name: "TENANT_MAX_EVENT_TYPES", Modes: front, Help: "live event types per tenant, across replicas (0: no quota)",
+		value: func(c Config) string { return strconv.Itoa(c.TenantMaxEventTypes) }},
 	{Name: "LOG_LEVEL", Modes: everyMode, Help: "debug, info, warn or error",
 		value: func(c Config) string { return strings.ToLower(c.LogLevel.String()) }},
 }

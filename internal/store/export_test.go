@@ -63,10 +63,25 @@ func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
 
+// Raw scans a raw query into dest, for tests that look at columns as
+// stored.
+func (s *Store) Raw(ctx context.Context, dest any, sql string, args ...any) error {
+	return s.db.WithContext(ctx).Raw(sql, args...).Scan(dest).Error
+}
+
 // ExplainEventTypes returns PostgreSQL's plan for ListEventTypes(p)'s page.
 func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string, error) {
 	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
 		var ts []models.EventType
 		return listEventTypes(tx, p).Scan(&ts)
 	}))
+}
+
+// ColumnCollation returns a PostgreSQL column's collation ("" for the
+// database's default).
+func (s *Store) ColumnCollation(ctx context.Context, table, column string) (string, error) {
+	var collation string
+	err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(collation_name, '') FROM information_schema.columns
+		WHERE table_name = ? AND column_name = ?`, table, column).Scan(&collation).Error
+	return collation, err
 }

@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -37,8 +38,10 @@ var reservedHeaders = map[string]bool{
 // Every problem found is reported at once (a FieldErrors), so a form can
 // show them all; a check that depends on a field already found wrong is
 // skipped rather than reported twice. Nothing is written to w unless all
-// is valid.
-func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
+// is valid. A Custom template is rendered twice (payload.ValidateTemplate),
+// within what ctx's request may spend on renders; a render that cannot get
+// a slot is payload.ErrRenderBusy, returned alone, not a field's problem.
+func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) error {
 	var errs problems
 	if !webhookName.MatchString(in.Name) {
 		errs.add(invalid("name", "must match ^[A-Za-z0-9_.-]{1,128}$"))
@@ -118,7 +121,9 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	if cfg.PayloadTemplate != "" {
 		if typeKnown && typ != models.WebhookCustom {
 			errs.add(invalid("webhookConfig.payloadTemplate", "only Custom webhooks render a template"))
-		} else if err := payload.ValidateTemplate(cfg.PayloadTemplate); err != nil {
+		} else if err := payload.ValidateTemplate(ctx, w.TenantID, cfg.PayloadTemplate); errors.Is(err, payload.ErrRenderBusy) {
+			return err
+		} else if err != nil {
 			errs.add(invalid("webhookConfig.payloadTemplate", "%v", err))
 		}
 	}
@@ -317,7 +322,8 @@ func unmaskHeaders(in, stored map[string]string, keep bool) (map[string]string, 
 var escapedMask = strings.Repeat("%2A", len(redact.Mask))
 
 // unmaskEndpoint reads an endpoint sent back as reads show it: the stored
-// URL's mask (its query values and user info hidden) keeps the stored URL;
+// URL's mask (its query values, user info and path tokens hidden) keeps
+// the stored URL;
 // a URL with a mask in it that is not exactly that is refused, since the
 // credentials it hides would follow a changed URL.
 func unmaskEndpoint(in, stored string) (string, error) {
@@ -325,7 +331,7 @@ func unmaskEndpoint(in, stored string) (string, error) {
 	case stored != "" && in == redact.Endpoint(stored):
 		return stored, nil
 	case strings.Contains(in, redact.Mask) || strings.Contains(strings.ToUpper(in), escapedMask):
-		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values and user info themselves, "+
+		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values, user info and path tokens themselves, "+
 			"not their mask (the stored ones are kept only when the endpoint is sent back exactly as read)")
 	}
 	return in, nil

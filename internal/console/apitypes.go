@@ -90,9 +90,9 @@ type apiWebhookConfig struct {
 		Failures *int   `json:"failures"`
 		Span     string `json:"span"`
 	} `json:"circuitBreaker"`
-	SendToAdmins            bool              `json:"sendToAdmins"`
-	SendToOwners            bool              `json:"sendToOwners"`
-	SendToFollowers         bool              `json:"sendToFollowers"`
+	SendToAdmins    bool `json:"sendToAdmins"`
+	SendToOwners    bool `json:"sendToOwners"`
+	SendToFollowers bool `json:"sendToFollowers"`
 }
 
 type apiPaging struct {
@@ -106,28 +106,28 @@ type apiWebhookList struct {
 }
 
 type apiDelivery struct {
-	ID                 string       `json:"id"`
-	TenantID           string       `json:"tenantId"`
-	EventID            string       `json:"eventId"`
-	EventType          string       `json:"eventType"`
-	WebhookID          string       `json:"webhookId"`
-	Status             string       `json:"status"`
-	Trigger            string       `json:"trigger"`
-	Attempts           int          `json:"attempts"`
-	LastStatusCode     *int         `json:"lastStatusCode"`
-	LastResponseTimeMs *int64       `json:"lastResponseTimeMs"`
-	LastError          string       `json:"lastError"`
-	NextAttemptAt      *string      `json:"nextAttemptAt"`
-	BatchSize          int          `json:"batchSize"`
-	BatchEventIDs      []string     `json:"batchEventIds"`
+	ID                 string   `json:"id"`
+	TenantID           string   `json:"tenantId"`
+	EventID            string   `json:"eventId"`
+	EventType          string   `json:"eventType"`
+	WebhookID          string   `json:"webhookId"`
+	Status             string   `json:"status"`
+	Trigger            string   `json:"trigger"`
+	Attempts           int      `json:"attempts"`
+	LastStatusCode     *int     `json:"lastStatusCode"`
+	LastResponseTimeMs *int64   `json:"lastResponseTimeMs"`
+	LastError          string   `json:"lastError"`
+	NextAttemptAt      *string  `json:"nextAttemptAt"`
+	BatchSize          int      `json:"batchSize"`
+	BatchEventIDs      []string `json:"batchEventIds"`
 	Sequence           *struct {
 		Key        string `json:"key"`
 		WaitingFor string `json:"waitingFor"`
 		Skipped    bool   `json:"skipped"`
 	} `json:"sequence"`
-	CreatedAt          string       `json:"createdAt"`
-	UpdatedAt          string       `json:"updatedAt"`
-	AttemptLog         []apiAttempt `json:"attemptLog"`
+	CreatedAt  string       `json:"createdAt"`
+	UpdatedAt  string       `json:"updatedAt"`
+	AttemptLog []apiAttempt `json:"attemptLog"`
 	// With ?include=body: the request body as sent, and since when the
 	// webhook's settings it was rendered with are unchanged.
 	RequestBody      *string `json:"requestBody"`

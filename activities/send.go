@@ -11,6 +11,7 @@ import (
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -32,6 +33,9 @@ type Sender struct {
 	Poster *deliver.Poster
 	// Metrics, when set, counts attempts and times them.
 	Metrics *telemetry.Delivery
+	// Tracer records each attempt in the delivery's trace; the zero
+	// Tracer is tracing off.
+	Tracer tracing.Tracer
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -64,7 +68,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	} else {
 		r.Event = &dc.Event
 	}
-	res := s.Poster.Post(ctx, r)
+	res := tracedPost(ctx, s.Tracer, dc, in, func(ctx context.Context) attempt.Result { return s.Poster.Post(ctx, r) })
 	s.observe(dc, res)
 	if probe && res.Outcome == attempt.Failure {
 		// A failed probe waits, held, with the webhook's other deliveries;

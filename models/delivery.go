@@ -91,8 +91,12 @@ type Delivery struct {
 	SequenceAt      *time.Time
 	SequenceSkipped bool
 
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// TraceParent is the W3C traceparent of the request that ingested the
+	// event ("" with tracing off): the delivery's start and attempts join
+	// that trace.
+	TraceParent string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // BatchEventType is the event type of a batch delivery (the events inside

@@ -72,6 +72,8 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.Itoa(c.StartWindow) }},
 	{Name: "WORKER_CONCURRENCY", Modes: serving, Help: "concurrent deliveries per worker process",
 		value: func(c Config) string { return strconv.Itoa(c.WorkerConcurrency) }},
+	{Name: "WORKFLOW_CACHE_SIZE", Modes: serving, Help: "workflows a worker process keeps in memory between steps (at least WORKER_CONCURRENCY)",
+		value: func(c Config) string { return strconv.Itoa(c.WorkflowCacheSize) }},
 	{Name: "RETENTION_DAYS", Modes: serving, Help: "delivery logs older than this many days are removed",
 		value: func(c Config) string { return strconv.Itoa(c.RetentionDays) }},
 	{Name: "ALLOW_PRIVATE_ENDPOINTS", Modes: serving, Help: "allow endpoints on loopback, private and link-local addresses",
@@ -91,6 +93,16 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.Itoa(c.TenantMaxEventTypes) }},
 	{Name: "LOG_LEVEL", Modes: everyMode, Help: "debug, info, warn or error",
 		value: func(c Config) string { return strings.ToLower(c.LogLevel.String()) }},
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Modes: serving, Default: "none: traces off",
+		Help: "OTLP collector (http://host:4318, or :4317 with grpc): turns traces on; the SDK reads the other OTEL_* variables"},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Modes: serving, Help: "OTLP traces URL, instead of OTEL_EXPORTER_OTLP_ENDPOINT"},
+	{Name: "OTEL_EXPORTER_OTLP_PROTOCOL", Modes: serving, Help: "http/protobuf or grpc",
+		value: func(c Config) string { return c.Tracing.Protocol }},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", Modes: serving, Help: "the same, for traces only"},
+	{Name: "OTEL_TRACES_EXPORTER", Modes: serving, Help: "otlp (on, with the SDK's default endpoint) or none (off)"},
+	{Name: "OTEL_SDK_DISABLED", Modes: serving, Help: "true turns traces off whatever else is set"},
+	{Name: "LOG_FORMAT", Modes: everyMode, Help: "text (key=value lines) or json (one object per line)",
+		value: func(c Config) string { return c.LogFormat }},
 }
 
 // Vars lists the name of every environment variable Load reads.

@@ -44,7 +44,7 @@ func (a *pagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			`"attemptLog":[{"number":1,"trigger":"scheduled","request":{"url":"https://e.x"},"durationMs":5,"error":"dial tcp: connection refused","startedAt":"2026-12-01T10:00:00.000Z","finishedAt":"2026-12-01T10:00:00.005Z"},`+
 			`{"number":2,"trigger":"replay","request":{"url":"https://e.x"},"durationMs":5,"startedAt":"2026-12-01T12:00:00.000Z","finishedAt":"2026-12-01T12:00:00.005Z"}]}`)
 	case path == "/api/v1/webhooks/w1":
-		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x"}}`)
+		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x","secretKey":"********","publicKey":"whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}}`)
 	case path == "/api/v1/webhooks/w2":
 		io.WriteString(w, `{"id":"w2","name":"mirror","webhookType":"Generic","status":"autoPaused","paused":true,"eventFilters":[],`+
 			`"webhookConfig":{"endpoint":"https://e.x","ordering":{"key":"data.orderId","onExhausted":"block"},"circuitBreaker":{"enabled":true,"failures":5}},`+
@@ -55,6 +55,8 @@ func (a *pagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"id":"d3","tenantId":"acme","eventId":"evt_3","eventType":"order.paid","webhookId":"w2","status":"pending",`+
 			`"trigger":"scheduled","attempts":0,"createdAt":"2026-12-01T10:00:00.000Z","updatedAt":"2026-12-01T10:00:00.000Z",`+
 			`"sequence":{"key":"o-42","waitingFor":"d2"},"attemptLog":[]}`)
+	case path == "/api/v1/webhooks/w1/stats":
+		io.WriteString(w, `{"attempts":0}`)
 	case path == "/api/v1/webhooks/w1/deliveries":
 		io.WriteString(w, `{"data":[{"id":"d2","eventId":"evt_1","eventType":"order.created","webhookId":"w1","status":"awaitingRetry","attempts":1,`+
 			`"lastError":"dial tcp 10.0.0.1:443: connection refused","createdAt":"2026-12-01T10:00:00.000Z"}],"paging":{}}`)
@@ -222,5 +224,15 @@ func TestOrderAndBreakerShown(t *testing.T) {
 	d := get(t, c, srv.URL+"/console/deliveries/d3")
 	if want := `key <code>o-42</code>; waits for <a class="mono" href="/console/deliveries/d2">d2</a>`; !strings.Contains(d, want) {
 		t.Errorf("the delivery page lacks %q:\n%.6000s", want, d)
+	}
+}
+
+// TestWebhookPageShowsThePublicKey: a webhook signing with a whsk_ key
+// shows the whpk_ key receivers verify with, and rotations can generate one.
+func TestWebhookPageShowsThePublicKey(t *testing.T) {
+	_, srv, c := newPagesConsole(t)
+	page := get(t, c, srv.URL+"/console/webhooks/w1")
+	if !strings.Contains(page, "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=") || !strings.Contains(page, `<option value="ed25519">`) {
+		t.Fatalf("webhook page:\n%.3000s", page)
 	}
 }

@@ -31,6 +31,7 @@ func TestFanOutStoresEveryField(t *testing.T) {
 				code, ms, next := 503, int64(42), now.Add(time.Hour)
 				d.Status, d.AttemptCount, d.LastStatusCode, d.LastDurationMs, d.LastError, d.NextAttemptAt =
 					models.DeliveryHeld, 2, &code, &ms, "boom", &next
+				d.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 			}
 			ds = append(ds, d)
 		}

@@ -55,7 +55,8 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	if wh.Deleted || (!wh.Enabled && in.Trigger != models.TriggerTest) {
 		return attempt.Result{Outcome: attempt.Cancelled}, nil
 	}
-	if wh.Paused && in.Trigger != models.TriggerTest {
+	probe := wh.Paused && isProbe(&wh, in.DeliveryID)
+	if wh.Paused && in.Trigger != models.TriggerTest && !probe {
 		return attempt.Result{Outcome: attempt.Held}, nil
 	}
 	if err := s.Store.MarkDelivering(ctx, in.DeliveryID); err != nil {
@@ -69,7 +70,18 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	res := tracedPost(ctx, s.Tracer, dc, in, func(ctx context.Context) attempt.Result { return s.Poster.Post(ctx, r) })
 	s.observe(dc, res)
+	if probe && res.Outcome == attempt.Failure {
+		// A failed probe waits, held, with the webhook's other deliveries;
+		// the store schedules the next probe (README "Circuit breaker").
+		res.Outcome = attempt.Held
+	}
 	return res, nil
+}
+
+// isProbe reports whether the delivery is the probe of w's open circuit
+// breaker: the one delivery sent while it is auto-paused.
+func isProbe(w *models.Webhook, deliveryID string) bool {
+	return w.AutoPausedReason != "" && w.ProbeDeliveryID != nil && *w.ProbeDeliveryID == deliveryID
 }
 
 // observe feeds the delivery metrics with one attempt (test sends excluded:

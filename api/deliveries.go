@@ -112,6 +112,8 @@ type deliveryDetail struct {
 	deliveryJSON
 	// BatchEventIDs are a batch's events, in the order they were sent.
 	BatchEventIDs []string `json:"batchEventIds,omitempty"`
+	// Sequence is set for a delivery of an ordered webhook.
+	Sequence *sequenceJSON `json:"sequence,omitempty"`
 	requestBody
 	AttemptLog []attemptJSON `json:"attemptLog"`
 }
@@ -158,6 +160,10 @@ func (s *server) getDelivery(c *gin.Context) {
 	}
 	for i := range as {
 		out.AttemptLog = append(out.AttemptLog, toAttemptJSON(&as[i]))
+	}
+	if out.Sequence, err = s.sequenceOf(ctx, d); err != nil {
+		fail(c, err)
+		return
 	}
 	if withBody {
 		if out.requestBody, err = s.requestBodyOf(ctx, d.ID); err != nil {

@@ -84,6 +84,13 @@ type Delivery struct {
 	BatchClosesAt *time.Time
 	// Starts counts the starter's claims of the delivery.
 	Starts int
+	// SequenceKey places the delivery of an ordered webhook in its sequence
+	// (nil when unordered), ordered by SequenceAt (the event's timestamp),
+	// then arrival. SequenceSkipped settles a failed one for the sequence.
+	SequenceKey     *string
+	SequenceAt      *time.Time
+	SequenceSkipped bool
+
 	// TraceParent is the W3C traceparent of the request that ingested the
 	// event ("" with tracing off): the delivery's start and attempts join
 	// that trace.

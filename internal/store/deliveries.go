@@ -77,6 +77,9 @@ type AttemptResult struct {
 	NextAttemptAt  *time.Time
 	// WebhookStatus is the webhook's new status, or "" to leave it.
 	WebhookStatus models.WebhookStatus
+	// fresh is set by RecordAttempt when the attempt was not recorded
+	// before: only then does it count toward the circuit breaker.
+	fresh bool
 }
 
 // RecordAttempt stores an attempt, the delivery's new state, the webhook's
@@ -85,7 +88,8 @@ type AttemptResult struct {
 // more (the attempt row is kept once, statistics count it once, and a health
 // change already made is no change), so callers may retry freely.
 func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
-	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	moved := false
+	err := translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// A hard-deleted webhook takes its deliveries with it; an attempt
 		// that was in flight then has nothing left to record.
 		var del []models.Delivery
@@ -116,7 +120,8 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 			if res.Error != nil {
 				return res.Error
 			}
-			if res.RowsAffected == 1 && a.Trigger != models.TriggerTest {
+			r.fresh = res.RowsAffected == 1
+			if r.fresh && a.Trigger != models.TriggerTest {
 				if err := countAttempt(tx, r.WebhookID, a); err != nil {
 					return err
 				}
@@ -129,11 +134,24 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		if err := tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).Updates(delivery).Error; err != nil {
 			return err
 		}
+		if r.DeliveryStatus == models.DeliveryHeld && r.Attempt != nil {
+			if err := probeFailed(tx, r); err != nil { // the circuit breaker's probe
+				return err
+			}
+		}
+		var err error
+		if moved, err = settleInSequence(tx, r.DeliveryID, r.DeliveryStatus); err != nil {
+			return err
+		}
 		// Operational events are never raised by the delivery of an
 		// operational event: an alert channel that fails cannot start a
 		// loop of alerts about alerts.
 		return s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType))
 	}))
+	if err == nil && moved {
+		s.wakeSequences()
+	}
+	return err
 }
 
 func webhookPaused(tx *gorm.DB, dialect Dialect, id string) (bool, error) {

@@ -48,6 +48,10 @@ type Config struct {
 	// RetrySchedule is the waits before each retry ("30s", "5m", "1d");
 	// nil takes the default schedule.
 	RetrySchedule []string
+	// CircuitBreaker overrides the breaker's defaults, or turns it off.
+	CircuitBreaker *CircuitBreaker
+	// Ordering opts in to ordered delivery per key.
+	Ordering *Ordering
 	// Auth has webhookd fetch an OAuth2 token for the receiver; nil: none.
 	Auth *Auth
 	// TLS is the client certificate for the receiver (mTLS); nil: none.

@@ -135,6 +135,10 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 	if errs.add(err) && batching.enabled && format != payload.FormatWebhookd {
 		errs.add(invalid("webhookConfig.batching.enabled", "batches are sent in the webhookd format only"))
 	}
+	breaker, err := checkBreaker(cfg.CircuitBreaker)
+	errs.add(err)
+	order, err := checkOrdering(cfg.Ordering, batching.enabled)
+	errs.add(err)
 	errs.add(checkReference("owner", in.Owner))
 	errs.add(checkReference("domain", in.Domain))
 	for i, tag := range in.Tags {
@@ -156,6 +160,8 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 	w.PayloadTemplate = cfg.PayloadTemplate
 	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
 	w.Owner, w.Tags, w.Domain = in.Owner, in.Tags, in.Domain
+	breaker.applyTo(w)
+	order.applyTo(w)
 	return nil
 }
 

@@ -100,8 +100,9 @@ type authJSON struct {
 }
 
 type tlsJSON struct {
-	ClientCertificate string `json:"clientCertificate"`
-	ClientKey         string `json:"clientKey"`
+	// PEM text spans lines.
+	ClientCertificate string `json:"clientCertificate" input:"prose"`
+	ClientKey         string `json:"clientKey" input:"prose"`
 	// ExpiresAt (read-only, epoch ms) is when the certificate expires.
 	ExpiresAt *int64 `json:"expiresAt,omitempty"`
 }

@@ -71,6 +71,7 @@ var deliveryColumns = []deliveryColumn{
 	column("batch_bytes", "int8", func(d *models.Delivery) int64 { return d.BatchBytes }),
 	column("batch_closes_at", "timestamptz", func(d *models.Delivery) *time.Time { return d.BatchClosesAt }),
 	column("starts", "int4", func(d *models.Delivery) int32 { return int32(d.Starts) }),
+	column("trace_parent", "text", func(d *models.Delivery) string { return d.TraceParent }),
 	column("created_at", "timestamptz", func(d *models.Delivery) time.Time { return d.CreatedAt }),
 	column("updated_at", "timestamptz", func(d *models.Delivery) time.Time { return d.UpdatedAt }),
 }

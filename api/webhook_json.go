@@ -100,7 +100,7 @@ type authJSON struct {
 }
 
 type tlsJSON struct {
-	// PEM text spans lines.
+	// PEM spans lines.
 	ClientCertificate string `json:"clientCertificate" input:"prose"`
 	ClientKey         string `json:"clientKey" input:"prose"`
 	// ExpiresAt (read-only, epoch ms) is when the certificate expires.

@@ -75,26 +75,21 @@ func TestSealedEndpointsMoveOffTheReceiverHost(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			keyring := storetest.Keyring(t)
-			s.UseKeyring(keyring)
-			if err := s.MigrateTo(ctx, 12); err != nil {
+			s.UseKeyring(storetest.Keyring(t))
+			// The schema just before the guards (00017): the webhook is
+			// written with every column this release's model has.
+			if err := s.MigrateTo(ctx, 16); err != nil {
 				t.Fatal(err)
 			}
-			// A row as schema 12's release wrote it: the URL sealed, the
-			// column its masked form (raw SQL: this release's store writes
-			// columns schema 12 lacks).
-			const id, real = "0190a000-0000-7000-8000-000000000012", "https://chat.example.com/v1/spaces/A/messages?key=url-key-1"
-			sealed, err := keyring.Encrypt(real, "webhook/"+id+"/endpoint")
-			if err != nil {
+			w := newWebhook("sealed-at-12")
+			w.Endpoint = "https://chat.example.com/v1/spaces/A/messages?key=url-key-1"
+			if err := s.CreateWebhook(ctx, w); err != nil {
 				t.Fatal(err)
 			}
-			now := store.Now()
-			if err := s.Exec(ctx, `INSERT INTO webhooks (id, name, webhook_type, event_filters, endpoint, endpoint_sealed, secret_key, created_at, updated_at)
-				VALUES (?, 'sealed-at-12', 'Generic', '[{"eventType":"*"}]', ?, ?, 'current', ?, ?)`,
-				id, "https://chat.example.com/v1/spaces/A/messages?key=********", sealed, now, now); err != nil {
+			// As schema 12's release wrote the column.
+			if err := s.Exec(ctx, `UPDATE webhooks SET endpoint = ? WHERE id = ?`, "https://chat.example.com/v1/spaces/A/messages?key=********", w.ID); err != nil {
 				t.Fatal(err)
 			}
-			w := &models.Webhook{ID: id, Endpoint: real}
 			if _, err := s.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -144,4 +144,3 @@ func (p *Proxy) untrack(conns ...net.Conn) {
 		delete(p.conns, c)
 	}
 }
-

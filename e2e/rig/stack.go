@@ -63,6 +63,10 @@ type Options struct {
 	StartWindow, StartParallel int
 	// StoreURL opens (and migrates) this database instead of a fresh one.
 	StoreURL string
+	// NoFairness turns the Temporal server's task-queue fairness off.
+	NoFairness bool
+	// WorkerConcurrency sets WORKER_CONCURRENCY (default 64).
+	WorkerConcurrency int
 	// APIToken and TenantKey turn on the admin token and tenant tokens
 	// (the API is open and tenant tokens are off without them).
 	APIToken, TenantKey string
@@ -91,7 +95,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 	ts, err := devserver.Start(ctx, devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: runner.SearchAttributeTypes(),
 		DatabaseFile: o.TemporalFile,
-		Logger:       log, ServerLogLevel: slog.LevelError,
+		Logger:       log, ServerLogLevel: slog.LevelError, NoFairness: o.NoFairness,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -101,6 +105,9 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 		TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default", TaskQueue: "webhooks",
 		AllowPrivateEndpoints: true, WorkerConcurrency: 64, RetentionDays: 7,
 		APIToken: o.APIToken, Keyring: storetest.Keyring(tb), TemporalUIURL: "http://127.0.0.1:8233",
+	}
+	if o.WorkerConcurrency > 0 {
+		cfg.WorkerConcurrency = o.WorkerConcurrency
 	}
 	if o.TenantKey != "" {
 		cfg.TenantTokenKeys = []string{o.TenantKey}

@@ -46,6 +46,12 @@ func (d *Dispatcher) Replay(ctx context.Context, deliveryID string) (*models.Del
 			d.log.WarnContext(ctx, "terminate before replay", "delivery_id", deliveryID, "error", err)
 		}
 	}
+	if del.SequenceKey != nil {
+		// Back in its sequence's place in the outbox (ResetForReplay): the
+		// starter sends it in order.
+		d.Wake()
+		return del, nil
+	}
 	if err := d.start(ctx, *del, &dc.Webhook, startReplay); err != nil {
 		// Accepted all the same: back in the outbox, the starter starts
 		// it once Temporal answers.

@@ -213,15 +213,27 @@ func (s *Store) Attempts(ctx context.Context, deliveryID string) ([]models.Attem
 }
 
 // ResetForReplay makes a delivery pending again for a replay run, claimed by
-// the caller, which starts it (or releases the claim).
+// the caller, which starts it (or releases the claim). A delivery of a
+// sequence instead goes back to the outbox in its place, skipped no more:
+// the starter sends it when it heads its sequence and nothing else of the
+// sequence is in flight (sequence.go), so a replay (or the DLQ's replay of
+// several) never races the sequence. The caller must not start it.
 func (s *Store) ResetForReplay(ctx context.Context, id string) (*models.Delivery, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
+	var cur []models.Delivery // a delivery's sequence is fixed when it is stored
+	if err := s.db.WithContext(ctx).Select("id, sequence_key").Where("id = ?", id).Limit(1).Find(&cur).Error; err != nil {
+		return nil, translate(err)
+	}
 	now := Now()
+	var dispatched any = now
+	if len(cur) == 1 && cur[0].SequenceKey != nil {
+		dispatched = nil
+	}
 	res := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ?", id).Updates(map[string]any{
 		"status": models.DeliveryPending, "trigger": models.TriggerReplay, "next_attempt_at": nil, "updated_at": now,
-		"dispatched_at": now,
+		"dispatched_at": dispatched, "sequence_skipped": false,
 	})
 	if res.Error != nil {
 		return nil, translate(res.Error)

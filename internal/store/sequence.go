@@ -24,9 +24,21 @@ const unsettledBefore = `p.webhook_id = d.webhook_id AND p.sequence_key = d.sequ
 	AND p.status NOT IN ('succeeded', 'cancelled') AND NOT p.sequence_skipped
 	AND (p.sequence_at, p.created_at, p.id) < (d.sequence_at, d.created_at, d.id)`
 
-// sequenceHead is true of a delivery d that is unordered or heads its
-// sequence.
-const sequenceHead = `(d.sequence_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p WHERE ` + unsettledBefore + `))`
+// inFlightBeside matches the deliveries p of d's sequence, other than d,
+// that are in flight (claimed and not finished). The head alone is not
+// enough: an event whose timestamp is earlier than one already sent heads
+// its sequence, and a replay's is put back in it, while a later delivery of
+// the sequence may still be in flight; one request at a time per sequence
+// means they wait for it. The partial index deliveries_sequence covers it
+// (an in-flight delivery is unsettled and not skipped).
+const inFlightBeside = `p.webhook_id = d.webhook_id AND p.sequence_key = d.sequence_key AND p.sequence_key IS NOT NULL
+	AND p.status IN ('pending', 'delivering', 'awaitingRetry') AND NOT p.sequence_skipped
+	AND p.dispatched_at IS NOT NULL AND p.id <> d.id`
+
+// sequenceHead is true of a delivery d that is unordered, or heads its
+// sequence while no other delivery of it is in flight.
+const sequenceHead = `(d.sequence_key IS NULL OR (NOT EXISTS (SELECT 1 FROM deliveries p WHERE ` + unsettledBefore + `)
+	AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE ` + inFlightBeside + `)))`
 
 // SetSequenceWaker sets what is called when a sequence may move on (a
 // sequenced delivery settled): the outbox starter's wake-up, so that the

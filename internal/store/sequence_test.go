@@ -155,3 +155,68 @@ func TestSkipModeMovesOnAndHeldDeliveriesKeepTheirPlace(t *testing.T) {
 		}
 	})
 }
+
+// One request at a time per sequence: an event whose timestamp is earlier
+// than one in flight heads its sequence, but waits for the one in flight.
+func TestClaimWaitsForTheSequenceInFlight(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		w := orderedWebhook(t, s, "late", "block")
+		k, other := "k", "other"
+		t0 := store.Now().Add(-time.Minute)
+		d2 := sequenced(t, s, w, "e2", &k, t0.Add(2*time.Second), t0)
+		if got := claim(t, s); !slices.Equal(got, []string{d2}) {
+			t.Fatalf("claim %v, want d2", got)
+		}
+		d1 := sequenced(t, s, w, "e1", &k, t0.Add(time.Second), t0.Add(time.Second)) // late: happened before d2
+		o1 := sequenced(t, s, w, "o1", &other, t0, t0.Add(2*time.Second))
+		if got := claim(t, s); !slices.Equal(got, []string{o1}) {
+			t.Fatalf("claimed %v while d2 of its sequence is in flight, want only o1", got)
+		}
+		settle(t, s, w, d2, models.DeliverySucceeded)
+		if got := claim(t, s); !slices.Equal(got, []string{d1}) {
+			t.Fatalf("after d2 succeeded: %v, want d1", got)
+		}
+	})
+}
+
+// A replayed delivery of a sequence goes back to its place in the outbox,
+// skipped no more: the DLQ's replay of a skipped delivery and a later failed
+// one sends them one at a time, in order.
+func TestReplayPutsASequencedDeliveryBackInItsPlace(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := orderedWebhook(t, s, "replayed", "skip")
+		k := "k"
+		t0 := store.Now().Add(-time.Minute)
+		d1 := sequenced(t, s, w, "e1", &k, t0, t0)
+		d2 := sequenced(t, s, w, "e2", &k, t0.Add(time.Second), t0.Add(time.Second))
+		d3 := sequenced(t, s, w, "e3", &k, t0.Add(2*time.Second), t0.Add(2*time.Second))
+		claim(t, s)
+		settle(t, s, w, d1, models.DeliveryFailed) // skipped
+		claim(t, s)
+		settle(t, s, w, d2, models.DeliveryFailed) // skipped
+		if got := claim(t, s); !slices.Equal(got, []string{d3}) {
+			t.Fatalf("claim %v, want d3", got)
+		}
+		for _, id := range []string{d1, d2} {
+			d, err := s.ResetForReplay(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.DispatchedAt != nil || d.SequenceSkipped {
+				t.Fatalf("replayed %s: dispatched %v skipped %v, want back in the outbox, unskipped", id, d.DispatchedAt, d.SequenceSkipped)
+			}
+		}
+		if got := claim(t, s); len(got) != 0 {
+			t.Fatalf("claimed %v while d3 is in flight", got)
+		}
+		settle(t, s, w, d3, models.DeliverySucceeded)
+		if got := claim(t, s); !slices.Equal(got, []string{d1}) {
+			t.Fatalf("after d3: %v, want d1 alone", got)
+		}
+		settle(t, s, w, d1, models.DeliverySucceeded)
+		if got := claim(t, s); !slices.Equal(got, []string{d2}) {
+			t.Fatalf("after d1: %v, want d2", got)
+		}
+	})
+}

@@ -267,3 +267,39 @@ func TestFlappingReceiverRaisesFewOperationalEvents(t *testing.T) {
 		}
 	})
 }
+
+// An operator who pauses an auto-paused webhook keeps it paused: no probe
+// goes out, and the breaker's `disabled` is answered by `recovered` once
+// the operator resumes and the receiver answers.
+func TestPausingAnAutoPausedWebhookMakesThePauseManual(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := breakerWebhook(t, s, "taken-over")
+		t0 := store.Now().Add(-time.Hour)
+		for i := range 3 {
+			record(t, s, w, "order.created", 503, time.Millisecond, models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry,
+				t0.Add(time.Duration(i)*time.Minute))
+		}
+		heldDelivery(t, s, w, "evt-held", t0.Add(5*time.Minute))
+		got, _, err := s.SetPaused(ctx, w.ID, true, "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Paused || got.AutoPausedReason != "" || got.NextProbeAt != nil || got.Status == models.WebhookAutoPaused {
+			t.Fatalf("paused by the operator: %+v", got)
+		}
+		if n, err := s.StartDueProbes(ctx, store.Now().Add(24*time.Hour)); err != nil || n != 0 {
+			t.Fatalf("probes started on a manually paused webhook: %d %v", n, err)
+		}
+		if _, _, err := s.SetPaused(ctx, w.ID, false, "api"); err != nil {
+			t.Fatal(err)
+		}
+		if kinds, _ := opsEvents(t, s); len(kinds) != 2 {
+			t.Fatalf("operational events %v before the receiver answered, want failing, disabled", kinds)
+		}
+		record(t, s, w, "order.created", 200, time.Millisecond, models.DeliverySucceeded, models.WebhookActive, store.Now())
+		if kinds, _ := opsEvents(t, s); len(kinds) != 3 || kinds[2] != store.EventWebhookRecovered {
+			t.Fatalf("operational events %v, want failing, disabled, recovered", kinds)
+		}
+	})
+}

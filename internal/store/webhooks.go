@@ -247,7 +247,17 @@ func (s *Store) SetPaused(ctx context.Context, id string, paused bool, by string
 		if autoPaused {
 			maps.Copy(fields, closedBreaker()) // an operator resumes what the breaker paused
 		}
-		res := tx.Model(&models.Webhook{}).Where("id = ? AND NOT deleted AND paused <> ?", id, paused).Updates(fields)
+		cond := "id = ? AND NOT deleted AND paused <> ?"
+		if paused && before.AutoPausedReason != "" {
+			// An operator pauses what the breaker paused: the pause becomes
+			// theirs, and no probe's success may resume it. The `disabled`
+			// raised stays open, answered by `recovered` after the resume.
+			maps.Copy(fields, closedBreaker())
+			fields["paused"], fields["paused_at"], fields["status"] = true, now, models.WebhookFailed
+			delete(fields, "failing_open")
+			cond = "id = ? AND NOT deleted AND (paused <> ? OR auto_paused_reason <> '')"
+		}
+		res := tx.Model(&models.Webhook{}).Where(cond, id, paused).Updates(fields)
 		if res.Error != nil || paused || res.RowsAffected == 0 {
 			return res.Error
 		}

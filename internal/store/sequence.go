@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -90,18 +91,24 @@ func (s *Store) SkipInSequence(ctx context.Context, id string) (*models.Delivery
 }
 
 // WaitingFor returns the id of the delivery a sequenced delivery waits for
-// (the earliest unsettled one before it in its sequence), or "".
+// (the earliest unsettled one before it in its sequence, else another of
+// the sequence in flight), or "".
 func (s *Store) WaitingFor(ctx context.Context, d *models.Delivery) (string, error) {
 	if d.SequenceKey == nil {
 		return "", nil
 	}
-	var ids []string
-	err := s.db.WithContext(ctx).Raw(`SELECT p.id FROM deliveries p, deliveries d WHERE d.id = ? AND `+unsettledBefore+
-		` ORDER BY p.sequence_at, p.created_at, p.id LIMIT 1`, d.ID).Scan(&ids).Error
-	if err != nil || len(ids) == 0 {
-		return "", err
+	for _, q := range []string{
+		unsettledBefore + ` ORDER BY p.sequence_at, p.created_at, p.id`,
+		inFlightBeside + ` ORDER BY p.id`,
+	} {
+		var ids []string
+		err := s.db.WithContext(ctx).Raw(`SELECT p.id FROM deliveries p, deliveries d WHERE d.id = ? AND `+q+` LIMIT 1`, d.ID).
+			Scan(&ids).Error
+		if err != nil || len(ids) == 1 {
+			return strings.Join(ids, ""), err
+		}
 	}
-	return ids[0], nil
+	return "", nil
 }
 
 func (s *Store) wakeSequences() {

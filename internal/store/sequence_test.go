@@ -172,6 +172,9 @@ func TestClaimWaitsForTheSequenceInFlight(t *testing.T) {
 		if got := claim(t, s); !slices.Equal(got, []string{o1}) {
 			t.Fatalf("claimed %v while d2 of its sequence is in flight, want only o1", got)
 		}
+		if got, err := s.WaitingFor(context.Background(), mustDelivery(t, s, d1)); err != nil || got != d2 {
+			t.Fatalf("d1 waits for %q (%v), want d2 in flight", got, err)
+		}
 		settle(t, s, w, d2, models.DeliverySucceeded)
 		if got := claim(t, s); !slices.Equal(got, []string{d1}) {
 			t.Fatalf("after d2 succeeded: %v, want d1", got)

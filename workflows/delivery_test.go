@@ -21,6 +21,7 @@ type harness struct {
 	outcomes []attempt.Result
 	sends    []time.Duration // offset from start of each attempt
 	numbers  []int
+	inputs   []SendInput
 	records  []RecordInput
 }
 
@@ -32,9 +33,16 @@ func newHarness(t *testing.T, outcomes ...attempt.Result) *harness {
 	h.env.RegisterActivityWithOptions(func(ctx context.Context, in SendInput) (attempt.Result, error) {
 		h.sends = append(h.sends, h.env.Now().Sub(h.start))
 		h.numbers = append(h.numbers, in.Attempt)
+		h.inputs = append(h.inputs, in)
 		i := min(len(h.sends), len(h.outcomes)) - 1
 		res := h.outcomes[i]
-		if res.Outcome != attempt.Cancelled && res.Outcome != attempt.Held { // nothing sent
+		switch {
+		case res.Outcome == attempt.Cancelled || res.Outcome == attempt.Held || res.Outcome == attempt.Limited: // nothing sent
+		case res.Attempt != nil: // an answer scripted with its status code
+			a := *res.Attempt
+			a.Number, a.Trigger = in.Attempt, in.Trigger
+			res.Attempt = &a
+		default:
 			res.Attempt = &attempt.Record{Number: in.Attempt, Trigger: in.Trigger}
 		}
 		return res, nil

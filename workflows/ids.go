@@ -27,9 +27,13 @@ var (
 	WebhookIDAttr      = temporal.NewSearchAttributeKeyKeyword("WebhookId")
 	EventTypeAttr      = temporal.NewSearchAttributeKeyKeyword("EventType")
 	DeliveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryStatus")
+	// WaitingForAttr is what a delivery waits for (rateLimit, concurrency,
+	// retryAfter), set only while it waits.
+	WaitingForAttr = temporal.NewSearchAttributeKeyKeyword("WaitingFor")
 )
 
 // SearchAttributeNames lists the custom search attributes to register.
 var SearchAttributeNames = []string{
 	TenantIDAttr.GetName(), WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName(),
+	WaitingForAttr.GetName(),
 }

@@ -34,6 +34,9 @@ type SendInput struct {
 	DeliveryID string
 	Attempt    int
 	Trigger    models.Trigger
+	// Reserved: an earlier ask of this attempt reserved a rate slot
+	// (attempt.Result.Reserved).
+	Reserved bool `json:",omitempty"`
 }
 
 // RecordInput writes an attempt and the state it leads to, in one
@@ -45,6 +48,9 @@ type RecordInput struct {
 	Attempt        *attempt.Record `json:",omitempty"`
 	DeliveryStatus models.DeliveryStatus
 	NextAttemptAt  *time.Time `json:",omitempty"`
+	// WaitingFor is retryAfter while the delivery waits out a throttling
+	// answer (it is no schedule step); empty otherwise.
+	WaitingFor models.WaitingFor `json:",omitempty"`
 	// WebhookStatus is the webhook's new status; empty leaves it alone (test
 	// deliveries never change it).
 	WebhookStatus models.WebhookStatus `json:",omitempty"`
@@ -56,6 +62,8 @@ type Progress struct {
 	Attempts      int
 	LastOutcome   attempt.Outcome `json:",omitempty"`
 	NextAttemptAt *time.Time      `json:",omitempty"`
+	// WaitingFor is what the delivery waits for, if anything.
+	WaitingFor models.WaitingFor `json:",omitempty"`
 }
 
 // DeliveryResult is the workflow's result.

@@ -97,7 +97,7 @@ func (p *Parts) NewWorker() worker.Worker {
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics()},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Log: p.log},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
@@ -72,6 +74,11 @@ type webhookConfigJSON struct {
 	// RetrySchedule overrides the waits before each retry ("1m", "5m",
 	// ...); absent means the default 1m, 5m, 15m, 1h, 4h, 12h.
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	// MaxConcurrency caps requests in flight to the endpoint (default 10);
+	// RateLimit caps requests per second (absent: no cap). A batch is one
+	// request.
+	MaxConcurrency *int     `json:"maxConcurrency,omitempty"`
+	RateLimit      *float64 `json:"rateLimit,omitempty"`
 	// PreviousSecretExpiresAt (read-only, epoch ms) is when the secret
 	// replaced by the last rotation stops signing requests.
 	PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt,omitempty"`
@@ -107,8 +114,11 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 		WebhookConfig: &webhookConfigJSON{
 			Endpoint: redact.Endpoint(w.Endpoint), Headers: w.Headers, Timeout: ptr(w.TimeoutSeconds),
 			SendToAdmins: ptr(w.SendToAdmins), SendToOwners: ptr(w.SendToOwners), SendToFollowers: ptr(w.SendToFollowers),
-			PayloadTemplate: w.PayloadTemplate,
+			PayloadTemplate: w.PayloadTemplate, MaxConcurrency: ptr(cmp.Or(w.MaxConcurrency, store.DefaultMaxConcurrency)),
 		},
+	}
+	if w.RateLimit > 0 {
+		out.WebhookConfig.RateLimit = ptr(w.RateLimit)
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
@@ -154,6 +164,7 @@ func (in webhookJSON) spec() webhooks.Spec {
 			Endpoint: cfg.Endpoint, SecretKey: cfg.SecretKey, Headers: cfg.Headers, Timeout: cfg.Timeout,
 			SendToAdmins: cfg.SendToAdmins, SendToOwners: cfg.SendToOwners, SendToFollowers: cfg.SendToFollowers,
 			PayloadTemplate: cfg.PayloadTemplate, PayloadFormat: cfg.PayloadFormat, RetrySchedule: cfg.RetrySchedule,
+			MaxConcurrency: cfg.MaxConcurrency, RateLimit: cfg.RateLimit,
 		}
 		if b := cfg.Batching; b != nil {
 			out.Config.Batching = &webhooks.Batching{Enabled: b.Enabled, MaxWaitMs: b.MaxWaitMs}

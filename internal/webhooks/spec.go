@@ -46,6 +46,11 @@ type Config struct {
 	// RetrySchedule is the waits before each retry ("30s", "5m", "1d");
 	// nil takes the default schedule.
 	RetrySchedule []string
+	// MaxConcurrency caps requests in flight to the endpoint (nil: the
+	// default, store.DefaultMaxConcurrency); RateLimit caps requests per
+	// second (nil: no cap).
+	MaxConcurrency *int
+	RateLimit      *float64
 }
 
 // Batching opts a webhook in to batched delivery.

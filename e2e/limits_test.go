@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -60,19 +61,10 @@ func (g *gauge) waitArrivals(t *testing.T, n int, within time.Duration) []time.T
 
 // createLimited makes a webhook for order.* with the given webhookConfig
 // limits and returns its id.
-func createLimited(t *testing.T, st *rig.Stack, name, endpoint string, limits map[string]any) string {
-	t.Helper()
+func createLimited(st *rig.Stack, name, endpoint string, limits map[string]any) string {
 	cfg := map[string]any{"endpoint": endpoint, "timeout": 10}
-	for k, v := range limits {
-		cfg[k] = v
-	}
-	var out map[string]any
-	if code := st.Call("POST", "/api/v1/webhooks", map[string]any{
-		"name": name, "webhookType": "Generic", "eventFilters": []any{map[string]any{"eventType": "order.*"}}, "webhookConfig": cfg,
-	}, &out); code != 201 {
-		t.Fatalf("create webhook: %d %v", code, out)
-	}
-	return out["id"].(string)
+	maps.Copy(cfg, limits)
+	return st.CreateWebhookWith(name, "order.*", cfg)
 }
 
 // startChildWorker runs a second `webhookd worker` as its own OS process
@@ -102,7 +94,7 @@ func TestMaxConcurrencyHoldsAcrossWorkersRetriesAndReplays(t *testing.T) {
 		}
 		return http.StatusOK
 	})
-	createLimited(t, st, "two-at-a-time", g.URL, map[string]any{"maxConcurrency": 2})
+	createLimited(st, "two-at-a-time", g.URL, map[string]any{"maxConcurrency": 2})
 	var deliveries []string
 	for i := range 8 {
 		in := st.PostEvent(fmt.Sprintf("evt-limit-%d", i), "order.created")
@@ -131,7 +123,7 @@ func TestRateLimitedWaitSurvivesWorkerKill(t *testing.T) {
 	child := startChildWorker(t, st)
 	g := newGauge(t, 0, func(*http.Request) int { return http.StatusOK })
 	const interval = 2 * time.Second
-	createLimited(t, st, "slow-pace", g.URL, map[string]any{"rateLimit": 0.5})
+	createLimited(st, "slow-pace", g.URL, map[string]any{"rateLimit": 0.5})
 	var deliveries []string
 	for i := range 3 {
 		deliveries = append(deliveries, st.PostEvent(fmt.Sprintf("evt-pace-%d", i), "order.created").Deliveries[0].ID)

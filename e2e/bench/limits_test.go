@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -96,18 +97,10 @@ func maxInWindow(at []time.Time, w time.Duration) int {
 	return most
 }
 
-func createWith(tb testing.TB, st *rig.Stack, name, endpoint string, limits map[string]any) {
-	tb.Helper()
+func createWith(st *rig.Stack, name, endpoint string, limits map[string]any) {
 	cfg := map[string]any{"endpoint": endpoint, "timeout": 10}
-	for k, v := range limits {
-		cfg[k] = v
-	}
-	var out map[string]any
-	if code := st.Call("POST", "/api/v1/webhooks", map[string]any{
-		"name": name, "webhookType": "Generic", "eventFilters": []any{map[string]any{"eventType": name + ".*"}}, "webhookConfig": cfg,
-	}, &out); code != 201 {
-		tb.Fatalf("create webhook: %d %v", code, out)
-	}
+	maps.Copy(cfg, limits)
+	st.CreateWebhookWith(name, name+".*", cfg)
 }
 
 func postBacklog(tb testing.TB, st *rig.Stack, typ string, n int) {
@@ -128,7 +121,7 @@ func BenchmarkWebhookLimits(b *testing.B) {
 	b.Run(fmt.Sprintf("rateLimit%d", limit), func(b *testing.B) {
 		st := rig.NewStack(b)
 		rc := newPaced(b, 0, 0)
-		createWith(b, st, "paced", rc.URL, map[string]any{"rateLimit": limit})
+		createWith(st, "paced", rc.URL, map[string]any{"rateLimit": limit})
 		postBacklog(b, st, "paced", pending)
 		rc.waitAccepted(b, pending, time.Duration(pending)*time.Second+time.Minute)
 		rc.mu.Lock()
@@ -147,7 +140,7 @@ func BenchmarkWebhookLimits(b *testing.B) {
 	b.Run("unlimited", func(b *testing.B) {
 		st := rig.NewStack(b)
 		rc := newPaced(b, 50*time.Millisecond, 0)
-		createWith(b, st, "open", rc.URL, nil)
+		createWith(st, "open", rc.URL, nil)
 		n := min(pending, 300)
 		t0 := time.Now()
 		postBacklog(b, st, "open", n)
@@ -160,7 +153,7 @@ func BenchmarkWebhookLimits(b *testing.B) {
 	b.Run("maxConcurrency2", func(b *testing.B) {
 		st := rig.NewStack(b)
 		rc := newPaced(b, 50*time.Millisecond, 0)
-		createWith(b, st, "narrow", rc.URL, map[string]any{"maxConcurrency": 2})
+		createWith(st, "narrow", rc.URL, map[string]any{"maxConcurrency": 2})
 		n := min(pending, 300)
 		t0 := time.Now()
 		postBacklog(b, st, "narrow", n)
@@ -183,7 +176,7 @@ func BenchmarkThrottleStorm(b *testing.B) {
 	n := envInt("WEBHOOKD_BENCH_STORM", 300)
 	st := rig.NewStack(b, time.Second, time.Second, time.Second, time.Second, time.Second, time.Second)
 	rc := newPaced(b, 0, 10)
-	createWith(b, st, "storm", rc.URL, nil)
+	createWith(st, "storm", rc.URL, nil)
 	t0 := time.Now()
 	postBacklog(b, st, "storm", n)
 	deadline := time.Now().Add(10 * time.Minute)

@@ -79,7 +79,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
 	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
-		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder, Reserved: in.Reserved,
+		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
 		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
 		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
 	})
@@ -88,7 +88,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	if !slot.Granted {
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
-		return attempt.Result{Outcome: attempt.Limited, WaitingFor: slot.WaitingFor, Wait: slot.Wait, Reserved: slot.Reserved}, nil
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: slot.WaitingFor, Wait: slot.Wait}, nil
 	}
 	res := s.post(ctx, dc, in)
 	// The request was sent: whatever happens to the release, the attempt

@@ -48,9 +48,8 @@ type delivery struct {
 	// throttling answers that used none (attempt.MaxThrottled).
 	retries, throttled int
 	// limitWaits counts consecutive waits for a concurrency slot (their
-	// backoff); reserved says a rate slot is held for the next ask.
+	// backoff).
 	limitWaits int
-	reserved   bool
 	// waiting is the WaitingFor search attribute value last written.
 	waiting models.WaitingFor
 }
@@ -71,7 +70,7 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 		if err != nil {
 			return DeliveryResult{}, err
 		}
-		d.limitWaits, d.reserved = 0, false
+		d.limitWaits = 0
 		d.progress.LastOutcome = sent.Outcome
 		if sent.Attempt != nil {
 			d.progress.Attempts++
@@ -186,7 +185,7 @@ func (d *delivery) send(ctx workflow.Context, number int) (attempt.Result, error
 	})
 	var res attempt.Result
 	err := workflow.ExecuteLocalActivity(ctx, SendActivity, SendInput{
-		DeliveryID: d.in.DeliveryID, Attempt: number, Trigger: d.in.Trigger, Reserved: d.reserved,
+		DeliveryID: d.in.DeliveryID, Attempt: number, Trigger: d.in.Trigger,
 	}).Get(ctx, &res)
 	return res, err
 }

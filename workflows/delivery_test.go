@@ -21,7 +21,6 @@ type harness struct {
 	outcomes []attempt.Result
 	sends    []time.Duration // offset from start of each attempt
 	numbers  []int
-	inputs   []SendInput
 	records  []RecordInput
 }
 
@@ -33,7 +32,6 @@ func newHarness(t *testing.T, outcomes ...attempt.Result) *harness {
 	h.env.RegisterActivityWithOptions(func(ctx context.Context, in SendInput) (attempt.Result, error) {
 		h.sends = append(h.sends, h.env.Now().Sub(h.start))
 		h.numbers = append(h.numbers, in.Attempt)
-		h.inputs = append(h.inputs, in)
 		i := min(len(h.sends), len(h.outcomes)) - 1
 		res := h.outcomes[i]
 		switch {

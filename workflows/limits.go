@@ -31,7 +31,8 @@ const (
 )
 
 // waitForSlot waits, on a durable timer, for what a Limited result says:
-// a reserved rate slot (exactly its wait) or a concurrency slot (a poll).
+// the delivery's reserved rate slot (exactly its wait; the limiter keeps
+// the reservation) or a concurrency slot (a poll).
 func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Result) error {
 	workflow.GetVersion(ctx, limitWaitChange, 1, 1)
 	wait := sent.Wait
@@ -39,7 +40,6 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 		wait = slotPoll(d.in.DeliveryID, d.limitWaits)
 		d.limitWaits++
 	}
-	d.reserved = sent.Reserved
 	d.progress.WaitingFor = sent.WaitingFor
 	if err := d.setWaiting(ctx, sent.WaitingFor); err != nil {
 		return err

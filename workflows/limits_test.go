@@ -14,7 +14,7 @@ func answered(status int, retryAfter time.Duration) attempt.Result {
 }
 
 func limited(why models.WaitingFor, wait time.Duration) attempt.Result {
-	return attempt.Result{Outcome: attempt.Limited, WaitingFor: why, Wait: wait, Reserved: why == models.WaitingForRateLimit}
+	return attempt.Result{Outcome: attempt.Limited, WaitingFor: why, Wait: wait}
 }
 
 // attempts are the sent attempts' records, in order.
@@ -29,7 +29,7 @@ func (h *harness) attempts() []*attempt.Record {
 }
 
 // TestLimitedWaitIsNoAttempt: a send the limits hold back waits exactly the
-// reserved time, asks again for the same attempt with its reservation, and
+// reserved time, asks again for the same attempt, and
 // uses no step of the schedule: the failure after it still waits the
 // schedule's first step.
 func TestLimitedWaitIsNoAttempt(t *testing.T) {
@@ -41,9 +41,6 @@ func TestLimitedWaitIsNoAttempt(t *testing.T) {
 	wantAt := []time.Duration{0, 3 * time.Second, 3*time.Second + time.Minute}
 	if !slices.Equal(h.sends, wantAt) || !slices.Equal(h.numbers, []int{1, 1, 2}) {
 		t.Fatalf("sends at %v numbered %v, want %v numbered [1 1 2]", h.sends, h.numbers, wantAt)
-	}
-	if h.inputs[0].Reserved || !h.inputs[1].Reserved || h.inputs[2].Reserved {
-		t.Fatalf("reservation not passed on once: %+v", h.inputs)
 	}
 	if n := len(h.attempts()); n != 2 {
 		t.Fatalf("%d attempts recorded, want 2 (a wait for a limit is none)", n)

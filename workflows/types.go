@@ -34,9 +34,6 @@ type SendInput struct {
 	DeliveryID string
 	Attempt    int
 	Trigger    models.Trigger
-	// Reserved: an earlier ask of this attempt reserved a rate slot
-	// (attempt.Result.Reserved).
-	Reserved bool `json:",omitempty"`
 }
 
 // RecordInput writes an attempt and the state it leads to, in one

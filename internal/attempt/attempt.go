@@ -62,7 +62,4 @@ type Result struct {
 	// long (zero: until a request in flight ends, which nobody can tell).
 	WaitingFor models.WaitingFor `json:",omitempty"`
 	Wait       time.Duration     `json:",omitempty"`
-	// Reserved: a rate slot is held for this delivery Wait from now; the
-	// next ask passes it on (SendInput.Reserved) and is not charged again.
-	Reserved bool `json:",omitempty"`
 }

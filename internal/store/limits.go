@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"hash/fnv"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,28 +22,31 @@ import (
 // webhookConfig.maxConcurrency is not set.
 const DefaultMaxConcurrency = 10
 
-// Adaptive slow-down (AIMD): a throttling answer halves the webhook's rate,
-// never below MinAdaptiveRate; each success adds a twentieth of the rate it
-// came down from, and once back there the adaptive limit is lifted.
+// Adaptive slow-down (AIMD): a throttling answer halves the webhook's rate
+// (at most once a second), never below MinAdaptiveRate; each success adds
+// a twentieth of the rate it came down from, and once back there the
+// adaptive limit is lifted.
 const (
 	MinAdaptiveRate = 0.1 // requests per second: one every 10 s
 	aimdSteps       = 20
+	// decreaseHoldoff: the answers to requests sent at the old rate
+	// arrive together; one halving per second answers them all (as TCP
+	// halves once per round trip, not once per lost packet).
+	decreaseHoldoff = time.Second
 )
 
 // SlotRequest asks for one request's slot.
 type SlotRequest struct {
 	DeliveryID, WebhookID string
 	// Holder names the request (delivery and attempt): asking again for
-	// the same holder (a retried activity) gets the same lease back.
+	// the same holder (a retried activity, a wait that ended) finds its
+	// lease or its reserved rate slot.
 	Holder         string
 	MaxConcurrency int
 	RateLimit      float64
 	// Lease is how long the slot is held if it is never released (the
 	// sender was killed): the webhook's timeout and a margin.
 	Lease time.Duration
-	// Reserved says the caller already holds a rate slot from an earlier
-	// refusal (Slot.Reserved) and now waits only for concurrency.
-	Reserved bool
 }
 
 // Slot is the limiter's answer.
@@ -49,21 +54,20 @@ type Slot struct {
 	Granted bool
 	// WaitingFor is why not (rateLimit or concurrency).
 	WaitingFor models.WaitingFor
-	// Wait is when a rate slot comes free (rateLimit); zero for
+	// Wait is when the holder's rate slot comes (rateLimit); zero for
 	// concurrency, which frees up when a request ends.
 	Wait time.Duration
-	// Reserved: the caller now holds a rate slot at Wait; it passes
-	// Reserved on its next request and is not charged again.
-	Reserved bool
 }
 
 type limiterRow struct {
-	WebhookID  string
-	Tat        int64
-	Rate, Peak float64
-	IntervalUs int64
-	LastGrant  int64
-	Throttled  int64
+	WebhookID       string
+	Tat, SentTat    int64
+	Rate, Peak      float64
+	IntervalUs      int64
+	LastGrant       int64
+	Throttled       int64
+	DecreasedAt     int64
+	reservedStartAt int64 // the holder's reserved slot, 0 without one
 }
 
 // AcquireSlot grants a request to a webhook a slot, or says what it must
@@ -78,60 +82,106 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 			return err
 		}
 		now := Now().UnixMicro()
-		if err := tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error; err != nil {
+		held, mine, err := leases(tx, r, now)
+		if err != nil {
 			return err
 		}
-		var held, mine int64
-		if err := tx.Raw("SELECT count(*), coalesce(sum(CASE WHEN holder = ? THEN 1 ELSE 0 END), 0) FROM webhook_leases WHERE webhook_id = ?",
-			r.Holder, r.WebhookID).Row().Scan(&held, &mine); err != nil {
-			return err
-		}
-		limit := r.MaxConcurrency
-		if limit <= 0 {
-			limit = DefaultMaxConcurrency
-		}
-		if mine == 0 && held >= int64(limit) {
-			out = Slot{WaitingFor: models.WaitingForConcurrency, Reserved: r.Reserved}
+		if mine == 0 && held >= int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency)) {
+			out = Slot{WaitingFor: models.WaitingForConcurrency}
 			return markWaiting(tx, r.DeliveryID, out.WaitingFor)
 		}
-		if rate := effectiveRate(r.RateLimit, row.Rate); mine == 0 && rate > 0 && !r.Reserved {
-			interval := int64(float64(time.Second/time.Microsecond) / rate)
-			start := max(row.Tat, now)
-			row.Tat = start + interval
-			if start > now {
-				// Reserve the slot at start: waiters are spaced one
-				// interval apart instead of all retrying at once.
-				out = Slot{WaitingFor: models.WaitingForRateLimit, Wait: time.Duration(start-now) * time.Microsecond, Reserved: true}
-				if err := tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ?", row.Tat, r.WebhookID).Error; err != nil {
-					return err
+		if rate := effectiveRate(r.RateLimit, row.Rate); mine == 0 && rate > 0 {
+			if out, err = takeRateSlot(tx, &row, r.Holder, rate, now); err != nil || !out.Granted {
+				if err == nil {
+					err = markWaiting(tx, r.DeliveryID, out.WaitingFor)
 				}
-				return markWaiting(tx, r.DeliveryID, out.WaitingFor)
-			}
-		}
-		out = Slot{Granted: true}
-		if row.LastGrant > 0 {
-			// A moving average of the time between requests: the rate
-			// to halve on a throttling answer when no rateLimit is set.
-			gap := now - row.LastGrant
-			if row.IntervalUs > 0 {
-				gap = (row.IntervalUs*3 + gap) / 4
-			}
-			row.IntervalUs = gap
-		}
-		if err := tx.Exec("UPDATE webhook_limiters SET tat = ?, last_grant = ?, interval_us = ? WHERE webhook_id = ?",
-			row.Tat, now, row.IntervalUs, r.WebhookID).Error; err != nil {
-			return err
-		}
-		if mine == 0 {
-			if err := tx.Exec("INSERT INTO webhook_leases (webhook_id, holder, expires_at) VALUES (?, ?, ?)",
-				r.WebhookID, r.Holder, now+r.Lease.Microseconds()).Error; err != nil {
 				return err
 			}
 		}
-		return tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).
-			Updates(map[string]any{"status": models.DeliveryDelivering, "waiting_for": "", "updated_at": Now()}).Error
+		out = Slot{Granted: true}
+		return grant(tx, r, row, now, mine > 0)
 	})
 	return out, translate(err)
+}
+
+// leases drops the webhook's expired leases and counts the live ones, and
+// the holder's own.
+func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error) {
+	if err := tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error; err != nil {
+		return 0, 0, err
+	}
+	err = tx.Raw("SELECT count(*), coalesce(sum(CASE WHEN holder = ? THEN 1 ELSE 0 END), 0) FROM webhook_leases WHERE webhook_id = ?",
+		r.Holder, r.WebhookID).Row().Scan(&held, &mine)
+	return held, mine, err
+}
+
+// takeRateSlot applies the rate: a holder without a reserved slot takes
+// the next free one (tat), and waits for it unless it is now; a holder
+// whose slot has come is sent only if that keeps requests actually sent
+// spaced (sent_tat, half an interval of tolerance): waiters woken late
+// must not arrive together. Only a grant consumes the reservation.
+func takeRateSlot(tx *gorm.DB, row *limiterRow, holder string, rate float64, now int64) (Slot, error) {
+	interval := int64(float64(time.Second/time.Microsecond) / rate)
+	// Reservations of requests that never came back (their delivery was
+	// cancelled) are dropped after an hour.
+	if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND start_at < ?", row.WebhookID, now-time.Hour.Microseconds()).Error; err != nil {
+		return Slot{}, err
+	}
+	if err := tx.Raw("SELECT coalesce(max(start_at), 0) FROM webhook_reservations WHERE webhook_id = ? AND holder = ?",
+		row.WebhookID, holder).Row().Scan(&row.reservedStartAt); err != nil {
+		return Slot{}, err
+	}
+	start := row.reservedStartAt
+	if start == 0 {
+		start = max(row.Tat, now)
+		row.Tat = start + interval
+		if err := tx.Exec("INSERT INTO webhook_reservations (webhook_id, holder, start_at) VALUES (?, ?, ?)",
+			row.WebhookID, holder, start).Error; err != nil {
+			return Slot{}, err
+		}
+		if err := tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ?", row.Tat, row.WebhookID).Error; err != nil {
+			return Slot{}, err
+		}
+	}
+	if start > now {
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(start - now)}, nil
+	}
+	if due := row.SentTat - interval/2; due > now {
+		// Spread the late waiters over an interval by holder.
+		h := fnv.New32a()
+		h.Write([]byte(holder))
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(due - now + int64(h.Sum32())%interval)}, nil
+	}
+	row.SentTat = max(row.SentTat, now) + interval
+	return Slot{Granted: true}, tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", row.WebhookID, holder).Error
+}
+
+func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
+// grant takes the lease (again, for a holder that has it) and marks the
+// delivery delivering.
+func grant(tx *gorm.DB, r SlotRequest, row limiterRow, now int64, again bool) error {
+	if row.LastGrant > 0 {
+		// A moving average of the time between requests: the rate to
+		// halve on a throttling answer when no rateLimit is set.
+		gap := now - row.LastGrant
+		if row.IntervalUs > 0 {
+			gap = (row.IntervalUs*3 + gap) / 4
+		}
+		row.IntervalUs = gap
+	}
+	if err := tx.Exec("UPDATE webhook_limiters SET tat = ?, sent_tat = ?, last_grant = ?, interval_us = ? WHERE webhook_id = ?",
+		row.Tat, row.SentTat, now, row.IntervalUs, r.WebhookID).Error; err != nil {
+		return err
+	}
+	if !again {
+		if err := tx.Exec("INSERT INTO webhook_leases (webhook_id, holder, expires_at) VALUES (?, ?, ?)",
+			r.WebhookID, r.Holder, now+r.Lease.Microseconds()).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).
+		Updates(map[string]any{"status": models.DeliveryDelivering, "waiting_for": "", "updated_at": Now()}).Error
 }
 
 // effectiveRate is the lower of the configured and the adaptive rate (0:
@@ -153,12 +203,12 @@ func (s *Store) lockLimiter(tx *gorm.DB, webhookID string) (limiterRow, error) {
 	if err := tx.Exec("INSERT INTO webhook_limiters (webhook_id) VALUES (?) ON CONFLICT (webhook_id) DO NOTHING", webhookID).Error; err != nil {
 		return limiterRow{}, err
 	}
-	q := "SELECT webhook_id, tat, rate, peak, interval_us, last_grant, throttled FROM webhook_limiters WHERE webhook_id = ?"
+	q := "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at FROM webhook_limiters WHERE webhook_id = ?"
 	if s.dialect == Postgres {
 		q += " FOR UPDATE"
 	}
 	var row limiterRow
-	err := tx.Raw(q, webhookID).Row().Scan(&row.WebhookID, &row.Tat, &row.Rate, &row.Peak, &row.IntervalUs, &row.LastGrant, &row.Throttled)
+	err := tx.Raw(q, webhookID).Row().Scan(&row.WebhookID, &row.Tat, &row.SentTat, &row.Rate, &row.Peak, &row.IntervalUs, &row.LastGrant, &row.Throttled, &row.DecreasedAt)
 	return row, err
 }
 
@@ -201,39 +251,40 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		if err != nil {
 			return err
 		}
-		row.Rate, row.Peak = adapt(row, configured, fb)
-		if fb == Throttled {
-			row.Throttled++
-		}
-		return tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ? WHERE webhook_id = ?",
-			row.Rate, row.Peak, row.Throttled, webhookID).Error
+		row = adapt(row, configured, fb, Now().UnixMicro())
+		return tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ?, decreased_at = ? WHERE webhook_id = ?",
+			row.Rate, row.Peak, row.Throttled, row.DecreasedAt, webhookID).Error
 	})
 	return translate(err)
 }
 
-// adapt is the AIMD rule: the new adaptive rate and the rate it returns to.
-func adapt(row limiterRow, configured float64, fb Feedback) (rate, peak float64) {
-	rate, peak = row.Rate, row.Peak
+// adapt applies the AIMD rule to the row at now (µs): the adaptive rate,
+// the rate it returns to, and the throttling answers counted.
+func adapt(row limiterRow, configured float64, fb Feedback, now int64) limiterRow {
 	switch fb {
 	case Throttled:
-		from := effectiveRate(configured, rate)
+		row.Throttled++
+		if now-row.DecreasedAt < decreaseHoldoff.Microseconds() {
+			return row
+		}
+		from := effectiveRate(configured, row.Rate)
 		if from <= 0 {
 			from = observedRate(row)
 		}
-		if peak <= 0 {
-			peak = from
+		if row.Peak <= 0 {
+			row.Peak = from
 		}
-		return max(from/2, MinAdaptiveRate), peak
+		row.Rate, row.DecreasedAt = max(from/2, MinAdaptiveRate), now
 	case Success:
-		if rate <= 0 {
-			return 0, 0
+		if row.Rate <= 0 {
+			return row
 		}
-		rate += max(peak/aimdSteps, MinAdaptiveRate)
-		if rate >= peak || (configured > 0 && rate >= configured) {
-			return 0, 0 // back where it was: the adaptive limit is lifted
+		row.Rate += max(row.Peak/aimdSteps, MinAdaptiveRate)
+		if row.Rate >= row.Peak || (configured > 0 && row.Rate >= configured) {
+			row.Rate, row.Peak = 0, 0 // back where it was: the adaptive limit is lifted
 		}
 	}
-	return rate, peak
+	return row
 }
 
 // observedRate is the webhook's recent request rate, from the average gap

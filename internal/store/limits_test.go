@@ -125,33 +125,72 @@ func TestLimiterRateReservations(t *testing.T) {
 		// Each refusal reserves the next slot, 100 ms (1/10 s) apart: the
 		// reserved start lies between the call's start and end plus its wait.
 		type window struct{ from, to time.Time }
-		var starts []window
-		for _, h := range []string{"r1", "r2", "r3"} {
+		ask := func(h string) (store.Slot, window) {
+			t.Helper()
 			before := time.Now()
 			got, err := s.AcquireSlot(ctx, slot(h, 100, 10))
-			if err != nil || got.Granted || !got.Reserved || got.WaitingFor != models.WaitingForRateLimit {
-				t.Fatalf("%s: %+v %v", h, got, err)
+			if err != nil {
+				t.Fatal(err)
 			}
-			starts = append(starts, window{before.Add(got.Wait), time.Now().Add(got.Wait)})
+			return got, window{before.Add(got.Wait), time.Now().Add(got.Wait)}
+		}
+		var starts []window
+		for _, h := range []string{"r1", "r2", "r3"} {
+			got, w := ask(h)
+			if got.Granted || got.WaitingFor != models.WaitingForRateLimit {
+				t.Fatalf("%s: %+v", h, got)
+			}
+			starts = append(starts, w)
+		}
+		apart := func(a, b window) bool {
+			return b.to.Sub(a.from) >= 100*time.Millisecond && b.from.Sub(a.to) <= 100*time.Millisecond
 		}
 		for i := 1; i < len(starts); i++ {
-			if starts[i].to.Sub(starts[i-1].from) < 100*time.Millisecond || starts[i].from.Sub(starts[i-1].to) > 100*time.Millisecond {
+			if !apart(starts[i-1], starts[i]) {
 				t.Fatalf("reserved starts %d and %d are not 100 ms apart: %v", i-1, i, starts)
 			}
 		}
-		// A reservation is paid: the holder is granted without being charged again.
-		again := slot("r1", 100, 10)
-		again.Reserved = true
-		if got, err := s.AcquireSlot(ctx, again); err != nil || !got.Granted {
-			t.Fatalf("reserved: %+v %v", got, err)
+		// Asking again early keeps the same slot (a retried activity takes
+		// no second one).
+		if got, w := ask("r2"); got.Granted || w.to.Before(starts[1].from) || w.from.After(starts[1].to) {
+			t.Fatalf("r2 again: %+v %v, reserved %v", got, w, starts[1])
 		}
-		before := time.Now()
-		got, err := s.AcquireSlot(ctx, slot("r4", 100, 10))
-		if err != nil || got.Granted {
-			t.Fatalf("r4: %+v %v", got, err)
+		if _, w := ask("r4"); !apart(starts[2], w) {
+			t.Fatalf("the next slot is not after r3's: %v after %v", w, starts)
 		}
-		if last := starts[len(starts)-1]; time.Now().Add(got.Wait).Sub(last.from) < 100*time.Millisecond || before.Add(got.Wait).Sub(last.to) > 100*time.Millisecond {
-			t.Fatalf("the reservation was charged twice or lost: r4 waits %s after %v", got.Wait, starts)
+		// Its slot come, r1 is sent.
+		time.Sleep(time.Until(starts[0].to))
+		if got, _ := ask("r1"); !got.Granted {
+			t.Fatalf("r1 at its slot: %+v", got)
+		}
+	})
+}
+
+// TestLimiterLateWaitersDoNotBunch: waiters whose slots passed while they
+// were held up (a slow worker) are still sent one interval apart.
+func TestLimiterLateWaitersDoNotBunch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		for _, h := range []string{"l0", "l1", "l2"} {
+			if _, err := s.AcquireSlot(ctx, slot(h, 100, 10)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // every slot has passed
+		granted := 0
+		for _, h := range []string{"l1", "l2"} {
+			got, err := s.AcquireSlot(ctx, slot(h, 100, 10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Granted {
+				granted++
+			} else if got.Wait <= 0 || got.WaitingFor != models.WaitingForRateLimit {
+				t.Fatalf("%s refused without a wait: %+v", h, got)
+			}
+		}
+		if granted != 1 {
+			t.Fatalf("%d late waiters sent at once, want 1", granted)
 		}
 	})
 }
@@ -162,6 +201,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		if _, err := s.AcquireSlot(ctx, slot("a", 10, 8)); err != nil {
 			t.Fatal(err)
 		}
+		first := time.Now()
 		if err := s.ReleaseSlot(ctx, w1, "a", 8, store.Throttled); err != nil {
 			t.Fatal(err)
 		}
@@ -169,27 +209,34 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, err := s.WebhookLimiter(ctx, w1)
-		if err != nil || st.AdaptiveRate != 2 || st.Throttled != 2 {
-			t.Fatalf("after two throttling answers under rateLimit 8: %+v %v", st, err)
+		if err != nil || st.Throttled != 2 {
+			t.Fatalf("after two throttling answers: %+v %v", st, err)
 		}
+		// The second answer came within the second: one halving.
+		if time.Since(first) < 900*time.Millisecond && st.AdaptiveRate != 4 {
+			t.Fatalf("two throttling answers within a second under rateLimit 8: rate %v, want 4", st.AdaptiveRate)
+		}
+		base := st.AdaptiveRate
 		// Additive increase: 8/20 per success back up to 8, then lifted.
 		for i := range 16 {
 			if err := s.ReleaseSlot(ctx, w1, "c", 8, store.Success); err != nil {
 				t.Fatal(err)
 			}
 			st, _ = s.WebhookLimiter(ctx, w1)
-			if i == 0 && (st.AdaptiveRate < 2.39 || st.AdaptiveRate > 2.41) {
+			if i == 0 && (st.AdaptiveRate < base+0.39 || st.AdaptiveRate > base+0.41) {
 				t.Fatalf("one success: %v", st.AdaptiveRate)
 			}
 		}
 		if st.AdaptiveRate != 0 {
 			t.Fatalf("16 successes later the rate is still %v", st.AdaptiveRate)
 		}
-		// With no rateLimit the floor still holds.
-		for range 10 {
+		// With no rateLimit the floor still holds (a second apart: one
+		// halving a second).
+		for range 4 {
 			if err := s.ReleaseSlot(ctx, w2, "z", 0, store.Throttled); err != nil {
 				t.Fatal(err)
 			}
+			time.Sleep(time.Second)
 		}
 		if st, _ := s.WebhookLimiter(ctx, w2); st.AdaptiveRate != store.MinAdaptiveRate {
 			t.Fatalf("floor: %v", st.AdaptiveRate)

@@ -54,7 +54,10 @@ func decodeBytes(body []byte, v any) error {
 	if dec.More() {
 		return badRequest("malformed JSON: unexpected data after the top-level value")
 	}
-	return nil
+	// Text fields hold printable text (descriptions and templates may
+	// span lines): a control character in a name or a header value is a
+	// 400 naming it, whatever the field.
+	return input.Fields(v)
 }
 
 func jsonError(err error) error {

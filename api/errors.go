@@ -14,6 +14,7 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/eventtypes"
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 )
@@ -23,9 +24,29 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Errors lists every field's problem when a validation found more
+	// than one (the message names them all too), so a form can show each
+	// beside its field.
+	Errors []FieldProblem `json:"errors,omitempty"`
 	// RetryAfter, when set, is sent as the Retry-After header (whole
 	// seconds, rounded up).
 	RetryAfter time.Duration `json:"-"`
+}
+
+// FieldProblem is one field's problem: its JSON path and what is wrong.
+type FieldProblem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// invalidFields reports several fields at once: the message joins them,
+// Errors lists them.
+func invalidFields(list webhooks.FieldErrors) *Error {
+	e := &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_field", Message: list.Error()}
+	for _, fe := range list {
+		e.Errors = append(e.Errors, FieldProblem{Field: fe.Path, Message: fe.Msg})
+	}
+	return e
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -84,6 +105,7 @@ func toAPIError(err error) *Error {
 		tooBig    *http.MaxBytesError
 		refused   *dispatch.RefusedError
 		badField  *webhooks.FieldError
+		badFields webhooks.FieldErrors
 		nameTaken *webhooks.NameTakenError
 		secrets   *store.TooManySecretsError
 		quota     *store.QuotaError
@@ -100,6 +122,8 @@ func toAPIError(err error) *Error {
 	case errors.As(err, &tooBig):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 			Message: fmt.Sprintf("request body exceeds %d bytes", tooBig.Limit)}
+	case errors.As(err, &badFields):
+		return invalidFields(badFields)
 	case errors.As(err, &badField):
 		return invalid(badField.Path, "%s", badField.Msg)
 	case errors.As(err, &nameTaken):
@@ -119,6 +143,8 @@ func toAPIError(err error) *Error {
 		return invalid(badData.Path, "%s", badData.Msg)
 	case errors.As(err, &refused):
 		return conflict("%s", refused.Reason)
+	case errors.Is(err, payload.ErrRenderBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable", Message: payload.ErrRenderBusy.Error(), RetryAfter: time.Second}
 	case errors.Is(err, store.ErrNotFound):
 		return notFound("not found")
 	case errors.Is(err, store.ErrStale):

@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/input"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -97,6 +98,10 @@ var leadingField = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.\[\]]*: `)
 // atIndex prefixes an error's message with where in the batch it is:
 // "type: required" becomes "events[3].type: required".
 func atIndex(err error, at string) error {
+	var inErr *input.Error
+	if errors.As(err, &inErr) {
+		return &input.Error{Path: at + "." + inErr.Path, Msg: inErr.Msg}
+	}
 	var apiErr *Error
 	if !errors.As(err, &apiErr) {
 		return err

@@ -42,7 +42,7 @@ type eventTypeJSON struct {
 	Global      *bool           `json:"global,omitempty"`
 	BuiltIn     *bool           `json:"builtIn,omitempty"`
 	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
+	Description string          `json:"description,omitempty" input:"prose"`
 	Schema      json.RawMessage `json:"schema,omitempty"`
 	Examples    json.RawMessage `json:"examples,omitempty"`
 	Deprecated  *bool           `json:"deprecated,omitempty"`

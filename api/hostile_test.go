@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -66,6 +67,42 @@ func hostileInputs(hookID, deliveryID string) []hostile {
 			field: "[0].value"},
 		hostile{name: "invalid UTF-8 in a DLQ replay filter", method: "POST", path: "/api/v1/dlq/replay",
 			body: "{\"eventType\":\"HOSTILE\xff\",\"dryRun\":true}", field: "eventType"},
+	)
+	// Control and invisible characters in text fields: valid JSON, valid
+	// UTF-8, storable, and still refused, naming the field.
+	quote := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	webhook := func(name, field, displayName, description, headerValue, filter string) hostile {
+		return hostile{name: name, method: "POST", path: "/api/v1/webhooks", field: field, body: fmt.Sprintf(
+			`{"name":"hostile-ctl","displayName":%s,"description":%s,"webhookType":"Generic","eventFilters":[{"eventType":"*","filter":%s}],`+
+				`"webhookConfig":{"endpoint":"https://example.com/h","headers":{"X-Team":%s}}}`,
+			quote(displayName), quote(description), quote(filter), quote(headerValue))}
+	}
+	out = append(out,
+		webhook("a bell in a displayName", "displayName", "HOSTILE\u0007", "", "a", ""),
+		webhook("a right-to-left override in a displayName", "displayName", "HOSTILE\u202e", "", "a", ""),
+		webhook("a zero-width space in a displayName", "displayName", "HOSTILE\u200b", "", "a", ""),
+		webhook("a terminal escape in a description", "description", "", "HOSTILE\u001b[31m", "a", ""),
+		webhook("a C1 control in a description", "description", "", "HOSTILE\u0085", "a", ""),
+		webhook("a control character in a header value", "webhookConfig.headers.X-Team", "", "", "HOSTILE\u0001", ""),
+		webhook("a line separator in a header value", "webhookConfig.headers.X-Team", "", "", "HOSTILE\u2028", ""),
+		webhook("a control character in a content filter", "eventFilters[0].filter", "", "", "a", "HOSTILE\u0001"),
+		events("a backspace in an entityType", `{"type":"t.hostile","entityType":"HOSTILE\u0008"}`, "entityType"),
+		hostile{name: "a control character in a batched event's entityType", method: "POST", path: "/api/v1/events/batch",
+			body: `{"events":[{"type":"t.hostile"},{"type":"t.hostile","entityType":"HOSTILE\u007f"}]}`, field: "events[1].entityType"},
+		hostile{name: "NUL and a control character in a patched displayName", method: "PATCH", path: "/api/v1/webhooks/" + hookID,
+			body: `[{"op":"add","path":"/displayName","value":"HOSTILE\u0000x\u0003"}]`, header: []string{"Content-Type", "application/json-patch+json"},
+			field: "[0].value"},
+		hostile{name: "a control character in a patched displayName", method: "PATCH", path: "/api/v1/webhooks/" + hookID,
+			body: `[{"op":"add","path":"/displayName","value":"HOSTILE\u0003"}]`, header: []string{"Content-Type", "application/json-patch+json"},
+			field: "displayName"},
+		hostile{name: "a control character in an event type's name", method: "POST", path: "/api/v1/event-types",
+			body: `{"name":"t.hostile\u0001"}`, field: "name"},
+		hostile{name: "a bidi override in an event type's description", method: "POST", path: "/api/v1/event-types",
+			body: `{"name":"t.hostile","description":"HOSTILE\u2066"}`, field: "description"},
+		hostile{name: "a control character in a DLQ replay filter", method: "POST", path: "/api/v1/dlq/replay",
+			body: `{"eventType":"HOSTILE\u0001","dryRun":true}`, field: "eventType"},
+		hostile{name: "a control character in a rotated secret", method: "POST", path: "/api/v1/webhooks/" + hookID + "/rotate-secret",
+			body: `{"secretKey":"whsec_HOSTILE\u0001"}`, field: "secretKey"},
 	)
 	// Path parameters, sent to SQL or to Temporal as given.
 	for _, bad := range []struct{ name, raw string }{{"%00", "HOSTILE%00"}, {"%FF", "HOSTILE%FF"}, {"%0A", "HOSTILE%0A"}} {

@@ -6,7 +6,19 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/webhookd/webhookd/internal/payload"
 )
+
+// renderAllowance gives every request payload.MaxRequestRenderTime for all
+// the Custom template renders it causes (a save renders twice, a test of an
+// unsaved webhook three times), so no request spends more CPU on templates
+// than one render may (README: Safety).
+func renderAllowance() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Request = c.Request.WithContext(payload.WithRequestAllowance(c.Request.Context(), payload.MaxRequestRenderTime))
+	}
+}
 
 // limitBody caps request bodies; reading past the cap yields
 // *http.MaxBytesError, which renders as 413.

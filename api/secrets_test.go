@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -240,15 +241,55 @@ func TestTestBeforeSave(t *testing.T) {
 // Chat's key and token, Azure's sig, ...) are credentials: encrypted at
 // rest, masked in every read (read-only tokens' too), kept when the read
 // document comes back, and never carried to a changed URL.
+// endpointCredentials is one URL with credentials in it: as sent, as
+// reads show it, masked variants that changed (refused), and a new URL.
+type endpointCredentials struct {
+	name, real, masked, newURL string
+	secrets                    []string
+	changed                    []string
+}
+
+var endpointCredentialCases = []endpointCredentials{
+	{name: "query", real: "https://chat.example.com/v1/spaces/AAA/messages?key=K-secret-1&token=T-secret%2B2",
+		masked: "https://chat.example.com/v1/spaces/AAA/messages?key=********&token=********", secrets: []string{"K-secret-1", "T-secret"},
+		changed: []string{
+			"https://attacker.example/v1/spaces/AAA/messages?key=********&token=********",
+			"https://chat.example.com/v1/spaces/BBB/messages?key=********&token=********",
+			"https://chat.example.com/v1/spaces/AAA/messages?key=********&token=********&extra=1",
+			"https://chat.example.com/v1/spaces/AAA/messages?key=%2A%2A%2A%2A%2A%2A%2A%2A&token=%2A%2A%2A%2A%2A%2A%2A%2A",
+		},
+		newURL: "https://chat.example.com/v1/spaces/BBB/messages?key=K-new&token=T-new"},
+	{name: "slack path", real: "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/SlackPathSecret99",
+		masked: "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/********", secrets: []string{"SlackPathSecret99"},
+		changed: []string{
+			"https://hooks.slack.com/services/T0123ABCD/B0999EFGH/********",
+			"https://attacker.example/services/T0123ABCD/B0456EFGH/********",
+		},
+		newURL: "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/SlackPathSecretNew"},
+	{name: "random-looking path segment", real: "https://receiver.example/in/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f/events",
+		masked: "https://receiver.example/in/********/events", secrets: []string{"8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f"},
+		changed: []string{"https://receiver.example/out/********/events"},
+		newURL:  "https://receiver.example/in/plain/events"},
+}
+
+// TestEndpointCredentialsAreEncryptedAndMasked: credentials in an endpoint
+// URL (query values, user info, path tokens) are sealed at rest and masked
+// in every read; the read document sent back keeps them; a changed masked
+// URL is refused.
 func TestEndpointCredentialsAreEncryptedAndMasked(t *testing.T) {
 	tokens, err := tenancy.NewTokens(nil, tokenKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := newAPI(t, store.Postgres, withTokens(tokens))
-	const real = "https://chat.example.com/v1/spaces/AAA/messages?key=K-secret-1&token=T-secret%2B2"
-	const masked = "https://chat.example.com/v1/spaces/AAA/messages?key=********&token=********"
-	hook := sampleWebhook("url-creds")
+	for i, c := range endpointCredentialCases {
+		t.Run(c.name, func(t *testing.T) { checkEndpointCredentials(t, a, tokens, fmt.Sprintf("url-creds-%d", i), c) })
+	}
+}
+
+func checkEndpointCredentials(t *testing.T, a *testAPI, tokens *tenancy.Tokens, name string, c endpointCredentials) {
+	real, masked := c.real, c.masked
+	hook := sampleWebhook(name)
 	hook["tenantId"] = "acme"
 	hook["webhookConfig"].(map[string]any)["endpoint"] = real
 	r := a.do("POST", "/api/v1/webhooks", hook)
@@ -261,23 +302,30 @@ func TestEndpointCredentialsAreEncryptedAndMasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reads := []response{r, a.do("GET", "/api/v1/webhooks/"+id, nil), a.do("GET", "/api/v1/webhooks/name/url-creds?tenantId=acme", nil),
+	reads := []response{r, a.do("GET", "/api/v1/webhooks/"+id, nil), a.do("GET", "/api/v1/webhooks/name/"+name+"?tenantId=acme", nil),
 		a.do("GET", "/api/v1/webhooks", nil), a.do("GET", "/api/v1/webhooks/"+id, nil, "Authorization", "Bearer "+reader)}
 	inJSON, _ := json.Marshal(masked) // as the API writes it (& escaped)
+	leaks := func(text string) bool {
+		for _, s := range c.secrets {
+			if strings.Contains(text, s) {
+				return true
+			}
+		}
+		return false
+	}
 	for i, read := range reads {
-		if read.Status/100 != 2 || strings.Contains(string(read.Body), "K-secret-1") || strings.Contains(string(read.Body), "T-secret") || !strings.Contains(string(read.Body), string(inJSON)) {
+		if read.Status/100 != 2 || leaks(string(read.Body)) || !strings.Contains(string(read.Body), string(inJSON)) {
 			t.Fatalf("read %d: %d %s", i, read.Status, read.Body)
 		}
 	}
-	if dump := inspect(t, a).Dump(); strings.Contains(dump, "K-secret-1") || strings.Contains(dump, "T-secret") {
+	if leaks(inspect(t, a).Dump()) {
 		t.Fatal("the endpoint's credentials are stored in clear")
 	}
 	stored, err := a.store.GetWebhook(t.Context(), id)
 	if err != nil || stored.Endpoint != real {
 		t.Fatalf("the sender reads %q, %v", stored.Endpoint, err)
 	}
-	// The read document sent back keeps the real URL, and the test send
-	// goes to it.
+	// The read document sent back keeps the real URL.
 	doc["description"] = "edited"
 	if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 200 || r.json(t)["webhookConfig"].(map[string]any)["endpoint"] != masked {
 		t.Fatalf("PUT of the read document: %d %s", r.Status, r.Body)
@@ -293,12 +341,7 @@ func TestEndpointCredentialsAreEncryptedAndMasked(t *testing.T) {
 	// the values it hides would follow a URL the writer chose.
 	doc = a.do("GET", "/api/v1/webhooks/"+id, nil).json(t)
 	cfg := doc["webhookConfig"].(map[string]any)
-	for _, changed := range []string{
-		"https://attacker.example/v1/spaces/AAA/messages?key=********&token=********",
-		"https://chat.example.com/v1/spaces/BBB/messages?key=********&token=********",
-		masked + "&extra=1",
-		"https://chat.example.com/v1/spaces/AAA/messages?key=%2A%2A%2A%2A%2A%2A%2A%2A&token=%2A%2A%2A%2A%2A%2A%2A%2A",
-	} {
+	for _, changed := range c.changed {
 		cfg["endpoint"] = changed
 		if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 422 || !strings.HasPrefix(r.errorMessage(t), "webhookConfig.endpoint:") {
 			t.Fatalf("a changed masked URL %s: %d %s", changed, r.Status, r.Body)
@@ -308,7 +351,7 @@ func TestEndpointCredentialsAreEncryptedAndMasked(t *testing.T) {
 		t.Fatalf("a refused edit changed the endpoint to %q", got.Endpoint)
 	}
 	// New values replace the old ones.
-	cfg["endpoint"] = "https://chat.example.com/v1/spaces/BBB/messages?key=K-new&token=T-new"
+	cfg["endpoint"] = c.newURL
 	if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 200 {
 		t.Fatalf("new credentials: %d %s", r.Status, r.Body)
 	}

@@ -154,7 +154,7 @@ func NewServer(d Deps) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true // c.Request.Context() flows into handlers
-	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), allowHosts(d.Hosts), limitBody(MaxBodyBytes), checkInputs())
+	r.Use(s.recoverPanics(), s.observe(), renderErrors(d.Logger), allowHosts(d.Hosts), limitBody(MaxBodyBytes), checkInputs(), renderAllowance())
 	if d.Console != nil {
 		if s.console, err = d.Console(r); err != nil {
 			return nil, err

@@ -24,26 +24,30 @@ type webhookJSON struct {
 	Name               string `json:"name"`
 	FullyQualifiedName string `json:"fullyQualifiedName,omitempty"`
 	DisplayName        string `json:"displayName,omitempty"`
-	Description        string `json:"description,omitempty"`
+	Description        string `json:"description,omitempty" input:"prose"`
 	WebhookType        string `json:"webhookType"`
 	Enabled            *bool  `json:"enabled,omitempty"`
 	Status             string `json:"status,omitempty"`
 	// Paused is read-only here: POST /webhooks/{id}/pause and /resume.
-	Paused         *bool               `json:"paused,omitempty"`
-	BatchSize      *int                `json:"batchSize,omitempty"`
-	EventFilters   []eventFilterJSON   `json:"eventFilters"`
-	WebhookConfig  *webhookConfigJSON  `json:"webhookConfig"`
-	FailureDetails *failureDetailsJSON `json:"failureDetails,omitempty"`
-	Owner          map[string]any      `json:"owner,omitempty"`
-	Tags           []map[string]any    `json:"tags,omitempty"`
-	Domain         map[string]any      `json:"domain,omitempty"`
-	Version        float64             `json:"version,omitempty"`
-	UpdatedAt      int64               `json:"updatedAt,omitempty"`
-	UpdatedBy      string              `json:"updatedBy,omitempty"`
-	Href           string              `json:"href,omitempty"`
-	Deleted        *bool               `json:"deleted,omitempty"`
+	Paused        *bool              `json:"paused,omitempty"`
+	BatchSize     *int               `json:"batchSize,omitempty"`
+	EventFilters  []eventFilterJSON  `json:"eventFilters"`
+	WebhookConfig *webhookConfigJSON `json:"webhookConfig"`
+	// FailureDetails is read-only (a receiver's error text): ignored, so
+	// not checked, on input.
+	FailureDetails *failureDetailsJSON `json:"failureDetails,omitempty" input:"-"`
+	// Owner, tags and domain are OpenMetadata entity references; their
+	// descriptions may span lines.
+	Owner     map[string]any   `json:"owner,omitempty" input:"prose"`
+	Tags      []map[string]any `json:"tags,omitempty" input:"prose"`
+	Domain    map[string]any   `json:"domain,omitempty" input:"prose"`
+	Version   float64          `json:"version,omitempty"`
+	UpdatedAt int64            `json:"updatedAt,omitempty"`
+	UpdatedBy string           `json:"updatedBy,omitempty"`
+	Href      string           `json:"href,omitempty"`
+	Deleted   *bool            `json:"deleted,omitempty"`
 	// ChangeDescription is part of OpenMetadata's entity; accepted, not kept.
-	ChangeDescription any `json:"changeDescription,omitempty"`
+	ChangeDescription any `json:"changeDescription,omitempty" input:"-"`
 }
 
 type eventFilterJSON struct {
@@ -52,7 +56,7 @@ type eventFilterJSON struct {
 	Include   []string `json:"include,omitempty"`
 	Exclude   []string `json:"exclude,omitempty"`
 	// Filter is a content filter, a CEL expression over the envelope.
-	Filter string `json:"filter,omitempty"`
+	Filter string `json:"filter,omitempty" input:"prose"`
 }
 
 type webhookConfigJSON struct {
@@ -64,7 +68,7 @@ type webhookConfigJSON struct {
 	SendToOwners    *bool             `json:"sendToOwners,omitempty"`
 	SendToFollowers *bool             `json:"sendToFollowers,omitempty"`
 	// PayloadTemplate is webhookd's addition for Custom webhooks.
-	PayloadTemplate string `json:"payloadTemplate,omitempty"`
+	PayloadTemplate string `json:"payloadTemplate,omitempty" input:"prose"`
 	// Batching opts in to batched delivery (webhookd's addition): up to
 	// batchSize events per request.
 	Batching *batchingJSON `json:"batching,omitempty"`

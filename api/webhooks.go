@@ -22,7 +22,7 @@ import (
 // validates, stores, and keeps matching and deliveries in step.
 type webhookWriter interface {
 	// Draft validates a new webhook and returns it unstored.
-	Draft(tenant string, in webhooks.Spec, by string) (*models.Webhook, error)
+	Draft(ctx context.Context, tenant string, in webhooks.Spec, by string) (*models.Webhook, error)
 	Create(ctx context.Context, tenant string, in webhooks.Spec, by string) (*models.Webhook, error)
 	Update(ctx context.Context, current *models.Webhook, in webhooks.Spec, by string) (*models.Webhook, error)
 	Delete(ctx context.Context, w *models.Webhook, hard bool, by string) (*models.Webhook, error)
@@ -42,7 +42,7 @@ func (s *server) newWebhook(c *gin.Context, in webhookJSON) (*models.Webhook, er
 	if err != nil {
 		return nil, err
 	}
-	return s.webhooks.Draft(tenant, in.spec(), principal(c))
+	return s.webhooks.Draft(c.Request.Context(), tenant, in.spec(), principal(c))
 }
 
 func (s *server) createWebhook(c *gin.Context) {

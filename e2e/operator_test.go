@@ -64,6 +64,9 @@ func TestEndToEndDeadLetterQueueAndReplay(t *testing.T) {
 			t.Fatalf("GET %s = %d %+v", path, code, l)
 		}
 	}
+	// The Web UI shows the dead letter's run as Failed.
+	wf := workflows.DeliveryWorkflowID(id)
+	waitVisible(t, st, fmt.Sprintf(`WorkflowId = %q AND ExecutionStatus = "Failed" AND DeliveryTrigger = "scheduled"`, wf), 1)
 	var empty listT
 	if st.Call("GET", "/api/v1/dlq?eventType=order.paid", nil, &empty); len(empty.Data) != 0 {
 		t.Fatalf("eventType filter leaked: %+v", empty)
@@ -83,7 +86,8 @@ func TestEndToEndDeadLetterQueueAndReplay(t *testing.T) {
 		t.Fatalf("webhook after a successful replay = %v", w["status"])
 	}
 	// Replay is a new run of the same workflow id.
-	waitVisible(t, st, fmt.Sprintf("WorkflowId = %q", workflows.DeliveryWorkflowID(id)), 2)
+	waitVisible(t, st, fmt.Sprintf("WorkflowId = %q", wf), 2)
+	waitVisible(t, st, fmt.Sprintf(`WorkflowId = %q AND ExecutionStatus = "Completed" AND DeliveryTrigger = "replay"`, wf), 1)
 	var gone listT
 	if st.Call("GET", "/api/v1/dlq", nil, &gone); len(gone.Data) != 0 {
 		t.Fatalf("replayed delivery still in the DLQ: %+v", gone)
@@ -229,6 +233,9 @@ func TestEndToEndTestButton(t *testing.T) {
 	if st.Call("GET", "/api/v1/dlq?webhookId="+hookID, nil, &dlq); len(dlq.Data) != 0 {
 		t.Fatalf("a test delivery landed in the DLQ: %+v", dlq)
 	}
+	// Both test runs complete, a failed one too (it is no dead letter), and
+	// the Web UI tells them from deliveries.
+	waitVisible(t, st, fmt.Sprintf(`WebhookId = %q AND DeliveryTrigger = "test" AND ExecutionStatus = "Completed"`, hookID), 2)
 	// Test deliveries are not dead letters to replay.
 	if c := st.Call("POST", "/api/v1/deliveries/"+ans.Delivery.ID+"/replay", nil, nil); c != 409 {
 		t.Fatalf("replay of a test delivery = %d", c)

@@ -40,8 +40,11 @@ type EventFilter struct {
 	Include   []string `json:"include,omitempty"`
 	Exclude   []string `json:"exclude,omitempty"`
 	// Filter is a content filter: a CEL expression over the envelope
-	// (data.amount > 100) that an event must also satisfy.
-	Filter string `json:"filter,omitempty"`
+	// (data.amount > 100) that an event must also satisfy. Always
+	// written, "" when there is none: the database tells a write of an
+	// older release, which does not know the field, by its absence
+	// (migration 00017).
+	Filter string `json:"filter"`
 }
 
 // EntityReference is OpenMetadata's {type, name, ...} reference, kept as given.

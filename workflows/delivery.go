@@ -87,7 +87,7 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 			return DeliveryResult{}, err
 		}
 		if next.delivery != models.DeliveryAwaitingRetry {
-			return DeliveryResult{Status: next.delivery, Attempts: d.progress.Attempts}, nil
+			return d.end(ctx, DeliveryResult{Status: next.delivery, Attempts: d.progress.Attempts})
 		}
 		// A durable timer: survives worker and server restarts, and shows in
 		// the history (and the Web UI's timeline) as TimerStarted/TimerFired.
@@ -100,6 +100,30 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 			return DeliveryResult{}, err
 		}
 	}
+}
+
+// DeadLetter is the error type of a run that ended with its delivery in
+// the dead-letter queue: the Web UI shows such a run as Failed, and
+// `ExecutionStatus = "Failed"` lists the dead letters. The error's details
+// are the DeliveryResult.
+const DeadLetter = "DeadLetter"
+
+// deadLetterFails is the change that made a dead letter fail its run; runs
+// recorded before it complete, as they did.
+const deadLetterFails = "dead-letter-fails-run"
+
+// end closes the run with its result: a run whose delivery went to the
+// dead-letter queue fails (a test send never does: it has no queue).
+func (d *delivery) end(ctx workflow.Context, res DeliveryResult) (DeliveryResult, error) {
+	if res.Status != models.DeliveryFailed || d.in.Trigger == models.TriggerTest {
+		return res, nil
+	}
+	if workflow.GetVersion(ctx, deadLetterFails, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return res, nil
+	}
+	return res, temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("delivery %s is in the dead-letter queue (attempts: %d); replay it from the API or the console", d.in.DeliveryID, res.Attempts),
+		DeadLetter, nil, res)
 }
 
 // cancelled ends a delivery whose workflow was cancelled (its webhook was

@@ -2,12 +2,14 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/models"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 )
 
@@ -58,12 +60,26 @@ func (h *harness) run(in DeliveryInput) DeliveryResult {
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
-	if err := h.env.GetWorkflowError(); err != nil {
-		h.t.Fatalf("workflow failed: %v", err)
-	}
 	var res DeliveryResult
+	if err := h.env.GetWorkflowError(); err != nil {
+		// A dead letter fails its run, with the result as the details.
+		var app *temporal.ApplicationError
+		if !errors.As(err, &app) || app.Type() != DeadLetter || !app.NonRetryable() {
+			h.t.Fatalf("workflow failed: %v", err)
+		}
+		if err := app.Details(&res); err != nil {
+			h.t.Fatal(err)
+		}
+		if res.Status != models.DeliveryFailed || in.Trigger == models.TriggerTest {
+			h.t.Fatalf("run failed as a dead letter with %+v (trigger %q)", res, in.Trigger)
+		}
+		return res
+	}
 	if err := h.env.GetWorkflowResult(&res); err != nil {
 		h.t.Fatal(err)
+	}
+	if res.Status == models.DeliveryFailed && in.Trigger != models.TriggerTest {
+		h.t.Fatalf("a dead letter completed its run: %+v", res)
 	}
 	return res
 }

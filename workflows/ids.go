@@ -27,6 +27,9 @@ var (
 	WebhookIDAttr      = temporal.NewSearchAttributeKeyKeyword("WebhookId")
 	EventTypeAttr      = temporal.NewSearchAttributeKeyKeyword("EventType")
 	DeliveryStatusAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryStatus")
+	// DeliveryTriggerAttr tells first deliveries (scheduled), replays and
+	// test sends apart: `DeliveryTrigger != "test"`.
+	DeliveryTriggerAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryTrigger")
 	// WaitingForAttr is what a delivery waits for (rateLimit, concurrency,
 	// retryAfter), set only while it waits.
 	WaitingForAttr = temporal.NewSearchAttributeKeyKeyword("WaitingFor")
@@ -35,5 +38,5 @@ var (
 // SearchAttributeNames lists the custom search attributes to register.
 var SearchAttributeNames = []string{
 	TenantIDAttr.GetName(), WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName(),
-	WaitingForAttr.GetName(),
+	DeliveryTriggerAttr.GetName(), WaitingForAttr.GetName(),
 }

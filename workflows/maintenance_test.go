@@ -10,9 +10,9 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// TestReconcileRunsItsActivity: the reconcile workflow asks for the
-// deliveries pending longer than ReconcileAfter and answers how many it
-// looked at.
+// TestReconcileRunsItsActivity: the reconcile workflow asks, once a
+// minute for an hour, for the deliveries pending longer than ReconcileAfter
+// and answers how many it looked at.
 func TestReconcileRunsItsActivity(t *testing.T) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
@@ -22,13 +22,18 @@ func TestReconcileRunsItsActivity(t *testing.T) {
 		asked = olderThan
 		return 7, nil
 	}, activity.RegisterOptions{Name: ReconcileActivity})
+	began := env.Now()
 	env.ExecuteWorkflow(ReconcileWorkflow)
 	var n int
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.GetWorkflowResult(&n); err != nil || n != 7 || asked != ReconcileAfter {
+	if err := env.GetWorkflowResult(&n); err != nil || n != 7*ReconcilePasses || asked != ReconcileAfter {
 		t.Fatalf("result %d (%v), activity asked for %v", n, err, asked)
+	}
+	// One run an hour in the Web UI's list, a pass a minute within it.
+	if took := env.Now().Sub(began); took != (ReconcilePasses-1)*ReconcileEvery {
+		t.Fatalf("the run took %v, want %v", took, (ReconcilePasses-1)*ReconcileEvery)
 	}
 }
 

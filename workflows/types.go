@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
@@ -26,7 +28,48 @@ type DeliveryInput struct {
 	RetriesUsed int `json:",omitempty"`
 	// RetryDelays overrides RetrySchedule: the webhook's own schedule
 	// (webhookConfig.retrySchedule), fixed when the run starts.
-	RetryDelays []time.Duration `json:",omitempty"`
+	RetryDelays Waits `json:",omitempty"`
+}
+
+// Waits are durations that a workflow's input shows as text ("1m0s",
+// "4h0m0s") in the Web UI, rather than as nanoseconds. They read both forms:
+// inputs recorded before carry numbers.
+type Waits []time.Duration
+
+// MarshalJSON writes each wait as Go writes a duration.
+func (w Waits) MarshalJSON() ([]byte, error) {
+	out := make([]string, len(w))
+	for i, d := range w {
+		out[i] = d.String()
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads waits written as durations or as nanoseconds.
+func (w *Waits) UnmarshalJSON(b []byte) error {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	out := make(Waits, len(raw))
+	for i, r := range raw {
+		var text string
+		if err := json.Unmarshal(r, &text); err == nil {
+			d, err := time.ParseDuration(text)
+			if err != nil {
+				return fmt.Errorf("wait %d: %w", i, err)
+			}
+			out[i] = d
+			continue
+		}
+		var ns int64
+		if err := json.Unmarshal(r, &ns); err != nil {
+			return fmt.Errorf("wait %d: neither a duration nor nanoseconds: %s", i, r)
+		}
+		out[i] = time.Duration(ns)
+	}
+	*w = out
+	return nil
 }
 
 // SendInput asks the send activity for one attempt.

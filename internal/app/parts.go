@@ -58,7 +58,7 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	matcher := ingest.NewMatcher(s, ingest.DefaultMatcherMaxAge)
 	matcher.Log = log
 	d := dispatch.New(s, runs, matcher, log)
-	d.Poster = newPoster(cfg)
+	d.Poster = newPoster(cfg, log)
 	hooks := webhooks.New(s, matcher, d)
 	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.AllowPrivateEndpoints, cfg.TenantMaxWebhooks
 	in := ingest.New(s, matcher, d)
@@ -139,11 +139,12 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 
 // newPoster builds what sends requests to receivers: the SSRF-safe client
 // (through EGRESS_PROXY when set).
-func newPoster(cfg config.Config) *deliver.Poster {
+func newPoster(cfg config.Config, log *slog.Logger) *deliver.Poster {
 	return &deliver.Poster{
 		Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints, Proxy: cfg.EgressProxy}),
 		Version: Version,
 		Now:     func() time.Time { return time.Now().UTC() },
+		Log:     log,
 	}
 }
 

@@ -9,10 +9,18 @@ import (
 	"strings"
 )
 
-// apiError is an API answer of 400 or more: the API's {code, message}.
+// apiError is an API answer of 400 or more: the API's {code, message},
+// and each field's problem when a validation found several.
 type apiError struct {
 	Status  int
-	Code    string `json:"code"`
+	Code    string       `json:"code"`
+	Message string       `json:"message"`
+	Errors  []fieldIssue `json:"errors"`
+}
+
+// fieldIssue is one field's problem in an answer that names several.
+type fieldIssue struct {
+	Field   string `json:"field"`
 	Message string `json:"message"`
 }
 

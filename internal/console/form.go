@@ -352,9 +352,23 @@ func (f *webhookForm) sample() map[string]any {
 	return s
 }
 
-// apiErrorOn puts an API validation error next to the field it names.
+// apiErrorOn puts an API validation error next to the field it names;
+// when the API found several problems, each goes next to its own field.
 func (f *webhookForm) apiErrorOn(e *apiError) {
-	path, msg := e.field()
+	if len(e.Errors) == 0 {
+		path, msg := e.field()
+		f.fieldErrorOn(e, path, msg)
+		return
+	}
+	for _, fi := range e.Errors {
+		f.fieldErrorOn(e, fi.Field, fi.Message)
+	}
+}
+
+// fieldErrorOn puts one field's problem next to the form field that holds
+// it; one the form does not show goes above the form. The first problem
+// of a form field is the one shown.
+func (f *webhookForm) fieldErrorOn(e *apiError, path, msg string) {
 	field := ""
 	switch {
 	case path == "name" || path == "tenantId" || path == "description" || path == "webhookType":
@@ -390,10 +404,17 @@ func (f *webhookForm) apiErrorOn(e *apiError) {
 		field, msg = "name", e.Message
 	}
 	if field == "" {
-		f.FormError = e.Message
+		if f.FormError == "" {
+			f.FormError = e.Message
+			if path != "" && len(e.Errors) > 0 {
+				f.FormError = path + ": " + msg
+			}
+		}
 		return
 	}
-	f.Errors[field] = msg
+	if f.Errors[field] == "" {
+		f.Errors[field] = msg
+	}
 }
 
 // formatVersion writes a version as the API does (0.1, 1.2).

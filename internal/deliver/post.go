@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,6 +36,8 @@ type Poster struct {
 	Client  *http.Client
 	Version string
 	Now     func() time.Time
+	// Log, when set, warns of attempts whose request could not be built.
+	Log *slog.Logger
 }
 
 // Request is one attempt to send.
@@ -78,11 +81,15 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 	defer cancel()
 	req, err := p.buildRequest(reqCtx, r, started)
 	if err != nil {
-		if ctx.Err() != nil {
-			// Stopped (the worker is shutting down), not refused: retry.
-			return finish(attempt.Failure, err)
+		outcome := buildFailure(ctx, err)
+		if p.Log != nil && ctx.Err() == nil {
+			// The attempt log has the error too; operators watching the
+			// worker see a template that keeps failing before the DLQ does.
+			// Never the body or the data: only what failed.
+			p.Log.Warn("delivery attempt not sent: its request could not be built", "webhook", r.Webhook.ID,
+				"attempt", r.Attempt, "outcome", outcome, "renderTime", errors.Is(err, payload.ErrRenderTime), "err", err)
 		}
-		return finish(attempt.Rejected, err)
+		return finish(outcome, err)
 	}
 	rec.RequestHeaders = redact.Headers(req.Header)
 
@@ -190,6 +197,21 @@ func message(ev *models.Event, webhookName string) payload.Message {
 		ID: ev.ID, TenantID: ev.TenantID, EventType: ev.Type, Timestamp: ev.Timestamp, IsTest: ev.IsTest, WebhookName: webhookName,
 		EntityType: ev.EntityType, Entity: ev.Entity, ChangeDescription: ev.ChangeDescription, Data: ev.Data,
 	}
+}
+
+// buildFailure classifies a request that could not be built. Stopped (the
+// worker shutting down), out of render time (the machine may be busier
+// than the template is slow) or out of render slots may pass next time: a
+// failed attempt, retried on the webhook's schedule and sent to the DLQ
+// after the last. What fails the same way every time (a template over its
+// steps or output, a bad URL) is rejected at once. Either way the attempt
+// log says why.
+func buildFailure(ctx context.Context, err error) attempt.Outcome {
+	switch {
+	case ctx.Err() != nil, errors.Is(err, payload.ErrRenderTime), errors.Is(err, payload.ErrRenderBusy):
+		return attempt.Failure
+	}
+	return attempt.Rejected
 }
 
 func classify(status int) attempt.Outcome {

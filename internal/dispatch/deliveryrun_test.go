@@ -29,15 +29,16 @@ func TestDeliveryRunPerStartMode(t *testing.T) {
 		policy      Policy
 		eager       bool
 		first, used int
+		trigger     models.Trigger // the DeliveryTrigger search attribute
 	}{
-		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0},
-		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0},
-		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2},
-		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3},
-		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0},
+		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0, models.TriggerScheduled},
+		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0, models.TriggerTest},
+		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2, models.TriggerScheduled},
+		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3, models.TriggerScheduled},
+		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0, models.TriggerReplay},
 		// A replay restarted by the reconciler keeps its fresh schedule.
-		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0},
-		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0},
+		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0, models.TriggerReplay},
+		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0, models.TriggerReplay},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := deliveryRun(c.del, wh, c.mode)
@@ -62,10 +63,11 @@ func TestDeliveryRunPerStartMode(t *testing.T) {
 				t.Errorf("workflow %s %s", r.WorkflowID, r.Workflow)
 			}
 			attrs := map[string]string{
-				workflows.TenantIDAttr.GetName():       "acme",
-				workflows.WebhookIDAttr.GetName():      "w1",
-				workflows.EventTypeAttr.GetName():      "order.created",
-				workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
+				workflows.TenantIDAttr.GetName():        "acme",
+				workflows.WebhookIDAttr.GetName():       "w1",
+				workflows.EventTypeAttr.GetName():       "order.created",
+				workflows.DeliveryStatusAttr.GetName():  string(models.DeliveryPending),
+				workflows.DeliveryTriggerAttr.GetName(): string(c.trigger),
 			}
 			if !maps.Equal(r.SearchAttributes, attrs) {
 				t.Errorf("search attributes %v, want %v", r.SearchAttributes, attrs)

@@ -82,6 +82,13 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 	if mode == startReplay || del.Trigger == models.TriggerReplay {
 		retriesUsed = 0 // a replay's schedule starts again
 	}
+	trigger := del.Trigger
+	if mode == startReplay {
+		trigger = models.TriggerReplay
+	}
+	if trigger == "" {
+		trigger = models.TriggerScheduled
+	}
 	r := Run{
 		WorkflowID: workflows.DeliveryWorkflowID(del.ID),
 		Workflow:   workflows.DeliveryWorkflow,
@@ -90,10 +97,11 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 			Trigger: del.Trigger, FirstAttempt: firstAttempt, RetriesUsed: retriesUsed, RetryDelays: retryDelays(wh),
 		},
 		SearchAttributes: map[string]string{
-			workflows.TenantIDAttr.GetName():       del.TenantID,
-			workflows.WebhookIDAttr.GetName():      del.WebhookID,
-			workflows.EventTypeAttr.GetName():      del.EventType,
-			workflows.DeliveryStatusAttr.GetName(): string(models.DeliveryPending),
+			workflows.TenantIDAttr.GetName():        del.TenantID,
+			workflows.WebhookIDAttr.GetName():       del.WebhookID,
+			workflows.EventTypeAttr.GetName():       del.EventType,
+			workflows.DeliveryStatusAttr.GetName():  string(models.DeliveryPending),
+			workflows.DeliveryTriggerAttr.GetName(): string(trigger),
 		},
 		Memo:    map[string]string{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
 		Summary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),

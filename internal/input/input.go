@@ -8,7 +8,6 @@ package input
 
 import (
 	"fmt"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -23,7 +22,8 @@ type Error struct {
 func (e *Error) Error() string { return e.Path + ": " + e.Msg }
 
 // Text checks one parameter or header value: valid UTF-8, no control
-// characters (NUL, line breaks, DEL, the C1 set), at most max bytes.
+// characters (NUL, line breaks, DEL, the C1 set) nor invisible format
+// characters (as Fields), at most max bytes.
 func Text(name, v string, max int) error {
 	if len(v) > max {
 		return &Error{Path: name, Msg: fmt.Sprintf("at most %d bytes", max)}
@@ -34,8 +34,8 @@ func Text(name, v string, max int) error {
 				return &Error{Path: name, Msg: fmt.Sprintf("not valid UTF-8 (byte 0x%02x at offset %d)", v[i], i)}
 			}
 		}
-		if unicode.IsControl(r) {
-			return &Error{Path: name, Msg: fmt.Sprintf("control character %U at offset %d is not allowed", r, i)}
+		if what := refused(r, false); what != "" {
+			return &Error{Path: name, Msg: fmt.Sprintf("%s %U at offset %d is not allowed", what, r, i)}
 		}
 	}
 	return nil

@@ -28,6 +28,8 @@ const (
 	MaxRenderTime = time.Second
 	// MaxTemplateSize bounds the template's text.
 	MaxTemplateSize = 64 << 10
+	// MaxFormatWidth bounds a printf width or precision (%-20s, %.2f).
+	MaxFormatWidth = 256
 )
 
 // ErrRenderBudget is wrapped by every error that stops a render for
@@ -48,13 +50,28 @@ type budget struct {
 	stopped error
 }
 
-func newBudget(ctx context.Context, now time.Time) *budget {
-	b := &budget{ctx: ctx, deadline: now.Add(MaxRenderTime), timeLimit: MaxRenderTime}
+// newBudget starts a render's account at now: MaxRenderTime, less when ctx
+// ends sooner or its request has less left (limit).
+func newBudget(ctx context.Context, now time.Time, limit time.Duration) *budget {
+	limit = max(min(limit, MaxRenderTime), 0)
+	b := &budget{ctx: ctx, deadline: now.Add(limit), timeLimit: limit}
 	if d, ok := ctx.Deadline(); ok && d.Before(b.deadline) {
 		b.deadline, b.timeLimit = d, max(d.Sub(now), 0)
 	}
 	return b
 }
+
+// ErrRenderTime is wrapped (beside ErrRenderBudget) when a render stopped
+// for time: its own, its request's, or its caller's. Unlike the other
+// overruns it may pass on a quieter machine, so a delivery retries it.
+var ErrRenderTime = errors.New("render time")
+
+// timeOverrun marks an overrun as ErrRenderTime without changing its text.
+type timeOverrun struct{ error }
+
+func (timeOverrun) Is(target error) bool { return target == ErrRenderTime }
+
+func (e timeOverrun) Unwrap() error { return e.error }
 
 // step charges one step and checks the clock. Every loop iteration and
 // template call goes through it, so no loop runs long between checks.
@@ -70,10 +87,10 @@ func (b *budget) step() error {
 // of the webhook's timeout at delivery) or whose caller gave up.
 func (b *budget) checkTime() error {
 	if !time.Now().Before(b.deadline) {
-		return b.over("rendering took longer than %s", b.timeLimit.Round(10*time.Millisecond))
+		return b.fail(timeOverrun{fmt.Errorf("%w: rendering took longer than %s", ErrRenderBudget, b.timeLimit.Round(10*time.Millisecond))})
 	}
 	if err := b.ctx.Err(); err != nil {
-		return b.fail(fmt.Errorf("render stopped: %w", err))
+		return b.fail(timeOverrun{fmt.Errorf("render stopped: %w", err)})
 	}
 	return nil
 }

@@ -9,11 +9,12 @@ import (
 	"text/template"
 )
 
-// userFuncs are the functions a template may call: webhookd's json, and
+// userFuncs are the functions a template may call: webhookd's json,
 // text/template's builtins that build strings, replaced by versions that
-// pay for what they make. The builtins' own versions build their result
-// whole before anyone can look at its size ({{printf "%0999999d" 0}} once
-// per argument, as often as the format string says).
+// pay for what they make, and call, refused. The builtins' own versions
+// build their result whole before anyone can look at its size
+// ({{printf "%0999999d" 0}} once per argument, as often as the format
+// string says).
 func (b *budget) userFuncs() template.FuncMap {
 	return template.FuncMap{
 		"json":     b.json,
@@ -23,8 +24,17 @@ func (b *budget) userFuncs() template.FuncMap {
 		"html":     b.escaper(template.HTMLEscapeString),
 		"js":       b.escaper(template.JSEscapeString),
 		"urlquery": b.escaper(func(s string) string { return template.URLQueryEscaper(s) }),
+		// call runs a function value with no budget of its own; template
+		// data holds none, and none may slip in later.
+		"call": func(any, ...any) (string, error) { return "", errors.New("call is not available in payload templates") },
 	}
 }
+
+// boundedBuiltins are text/template's builtins left as they are: each
+// does work bounded by its operands, without building a string
+// (TestEveryTemplateFuncIsBounded checks that every builtin is here or
+// replaced in userFuncs).
+var boundedBuiltins = []string{"and", "or", "not", "len", "index", "slice", "eq", "ne", "lt", "le", "gt", "ge"}
 
 // The names instrument calls. They are added after parsing, so a template
 // that names them does not parse ("function not defined").
@@ -93,11 +103,14 @@ func (b *budget) println(args ...any) (string, error) {
 }
 
 // printf is fmt.Sprintf with every operand formatted on its own and paid
-// for before it joins the result, widths included. A width taken from an
-// operand (%*d) is refused: fmt reads it from an int, not from a wrapper.
+// for before it joins the result. fmt pads a slice or map element by
+// element and builds the whole text before anyone sees its size, so a
+// width or precision is bounded up front (checkFormat) and again where fmt
+// applies it (paidOperand.Format): at most MaxFormatWidth, and only on one
+// string, number or boolean.
 func (b *budget) printf(format string, args ...any) (string, error) {
-	if hasStarWidth(format) {
-		return "", errors.New("printf: * widths and precisions are not supported; write the number in the format")
+	if err := checkFormat(format); err != nil {
+		return "", b.fail(err)
 	}
 	wrapped := make([]any, len(args))
 	for i, a := range args {
@@ -150,6 +163,17 @@ func (p paidOperand) Format(f fmt.State, verb rune) {
 	if p.b.stopped != nil {
 		return
 	}
+	w, hasW := f.Width()
+	prec, hasP := f.Precision()
+	switch {
+	case (hasW && w > MaxFormatWidth) || (hasP && prec > MaxFormatWidth):
+		_ = p.b.over("printf: widths and precisions may be at most %d", MaxFormatWidth)
+		return
+	case (hasW || hasP) && !scalar(p.v):
+		_ = p.b.fail(fmt.Errorf("%w: printf: a width or precision applies to one string, number or boolean, not to a %s",
+			ErrRenderBudget, kindOf(p.v)))
+		return
+	}
 	s := fmt.Sprintf(fmt.FormatString(f, verb), p.v)
 	if p.b.spend(len(s)) != nil {
 		return // recorded in p.b.stopped
@@ -157,18 +181,53 @@ func (p paidOperand) Format(f fmt.State, verb rune) {
 	_, _ = io.WriteString(f, s)
 }
 
-// hasStarWidth reports whether a verb in format takes its width or
-// precision from an operand.
-func hasStarWidth(format string) bool {
+// scalar reports whether fmt formats v as one value, so a width pads it
+// once: nil, a boolean, number or string, or a Stringer (a timestamp).
+func scalar(v any) bool {
+	if v == nil {
+		return true
+	}
+	if _, ok := v.(fmt.Stringer); ok {
+		return true
+	}
+	switch reflect.TypeOf(v).Kind() {
+	case reflect.Bool, reflect.String,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Complex64, reflect.Complex128:
+		return true
+	}
+	return false
+}
+
+func kindOf(v any) string { return reflect.TypeOf(v).Kind().String() }
+
+// checkFormat refuses a format whose verbs take a width or precision from
+// an operand (%*d: fmt reads it from an int, not from a wrapper) or write
+// one over MaxFormatWidth. Argument indexes ([2]) are not widths.
+func checkFormat(format string) error {
 	for i := 0; i < len(format); i++ {
 		if format[i] != '%' {
 			continue
 		}
 		for i++; i < len(format) && strings.IndexByte("+-# 0123456789.[]*", format[i]) >= 0; i++ {
-			if format[i] == '*' {
-				return true
+			switch c := format[i]; {
+			case c == '*':
+				return errors.New("printf: * widths and precisions are not supported; write the number in the format")
+			case c == '[':
+				for i < len(format) && format[i] != ']' {
+					i++
+				}
+			case c >= '1' && c <= '9':
+				n := 0
+				for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
+					if n = n*10 + int(format[i]-'0'); n > MaxFormatWidth {
+						return fmt.Errorf("%w: printf: widths and precisions may be at most %d", ErrRenderBudget, MaxFormatWidth)
+					}
+				}
+				i--
 			}
 		}
 	}
-	return false
+	return nil
 }

@@ -53,7 +53,7 @@ func TestTemplateAttacksAreRefusedAtSave(t *testing.T) {
 	for _, tt := range templateAttacks {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			err := ValidateTemplate(tt.tmpl)
+			err := ValidateTemplate(context.Background(), "t", tt.tmpl)
 			if took := time.Since(start); took > 2*time.Second {
 				t.Errorf("validation took %s", took)
 			}
@@ -128,7 +128,7 @@ func TestRenderStopsAtItsDeadline(t *testing.T) {
 
 func TestTemplateSizeLimit(t *testing.T) {
 	tmpl := `{"a": "` + strings.Repeat("x", MaxTemplateSize) + `"}`
-	if err := ValidateTemplate(tmpl); err == nil || !strings.Contains(err.Error(), "more than 65536") {
+	if err := ValidateTemplate(context.Background(), "t", tmpl); err == nil || !strings.Contains(err.Error(), "more than 65536") {
 		t.Fatalf("a %d-byte template: %v", len(tmpl), err)
 	}
 }
@@ -156,7 +156,7 @@ func TestBudgetedFuncsMatchBuiltins(t *testing.T) {
 		`html .s`, `html .s .n`, `js .s`, `js .m`, `urlquery .s`, `urlquery .s .n`,
 	} {
 		want := execPlain(t, action, data)
-		b := newBudget(context.Background(), time.Now())
+		b := newBudget(context.Background(), time.Now(), MaxRenderTime)
 		tmpl := template.Must(template.New("t").Funcs(b.userFuncs()).Parse("{{" + action + "}}"))
 		var got bytes.Buffer
 		if err := tmpl.Execute(&got, data); err != nil {

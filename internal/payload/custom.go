@@ -15,38 +15,34 @@ import (
 // telling the user which of their settings is at fault.
 const templateName = "payloadTemplate"
 
-// templateData is what a Custom template sees: the Message fields
-// (.ID, .EventType, .TenantID, ...) and the generic envelope as .Envelope,
-// a map, so {{.Envelope.data.entity.name}} works without decoding JSON by
-// hand. The raw JSON fields (.Entity, ...) are meant for {{json .Entity}}.
-// .TenantID is the tenant as stored, "default" included, while
-// .Envelope.tenantId is missing for the default tenant, as in the envelope.
-type templateData struct {
-	Message
-	Envelope map[string]any
-}
-
 // ValidateTemplate checks a Custom webhook's template when it is saved: it
 // must parse, render a sample message as valid JSON, and stay within the
 // render budget for a sample whose data has wideSampleFields fields, so
 // work that grows with the square of an event's data is refused here
 // rather than at delivery. An empty template is valid; it sends the
-// generic envelope. The budget bounds the time it takes, so it needs no
-// context.
-func ValidateTemplate(tmpl string) error {
+// generic envelope. Both renders share one request's allowance
+// (MaxRequestRenderTime, unless ctx carries one already) and take tenant's
+// render slot (render_gate.go).
+func ValidateTemplate(ctx context.Context, tenant, tmpl string) error {
 	if strings.TrimSpace(tmpl) == "" {
 		return nil
 	}
-	ctx := context.Background()
-	if _, err := custom(ctx, tmpl, sampleMessage()); err != nil {
-		if errors.Is(err, errParse) {
+	if allowanceOf(ctx) == nil {
+		ctx = WithRequestAllowance(ctx, MaxRequestRenderTime)
+	}
+	m := sampleMessage()
+	m.TenantID = tenant
+	if _, err := custom(ctx, tmpl, m); err != nil {
+		if errors.Is(err, errParse) || errors.Is(err, ErrRenderBusy) {
 			return err
 		}
 		return fmt.Errorf("trial render with a sample message: %w", err)
 	}
 	// The wide sample has another shape than the one the template was
 	// written for, so only an overrun counts.
-	if _, err := custom(ctx, tmpl, wideSampleMessage()); errors.Is(err, ErrRenderBudget) {
+	wide := wideSampleMessage()
+	wide.TenantID = tenant
+	if _, err := custom(ctx, tmpl, wide); errors.Is(err, ErrRenderBudget) || errors.Is(err, ErrRenderBusy) {
 		return fmt.Errorf("trial render with a sample message whose data has %d fields: %w", wideSampleFields, err)
 	}
 	return nil
@@ -55,13 +51,31 @@ func ValidateTemplate(tmpl string) error {
 // errParse marks a template that does not parse.
 var errParse = errors.New("parse custom payload template")
 
+// maxRenderWait bounds how long a render waits for its slot when ctx does
+// not end sooner.
+const maxRenderWait = 2 * MaxRenderTime
+
 // custom renders tmpl for m within a fresh render budget, which also ends
-// when ctx does.
+// when ctx does, in one of the process's render slots.
 func custom(ctx context.Context, tmpl string, m Message) ([]byte, error) {
 	if len(tmpl) > MaxTemplateSize {
 		return nil, fmt.Errorf("%w: %s is %d bytes, more than %d", errParse, templateName, len(tmpl), MaxTemplateSize)
 	}
-	b := newBudget(ctx, time.Now())
+	waitCtx, cancel := context.WithTimeout(ctx, maxRenderWait)
+	release, err := gate.acquire(waitCtx, m.TenantID)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	a := allowanceOf(ctx)
+	left := a.remaining()
+	if left <= 0 {
+		return nil, timeOverrun{fmt.Errorf("%w: this request's template renders took %s in all", ErrRenderBudget, MaxRequestRenderTime)}
+	}
+	start := time.Now()
+	defer func() { a.charge(time.Since(start)) }()
+	b := newBudget(ctx, start, left)
 	t, err := template.New(templateName).Funcs(b.userFuncs()).Parse(tmpl)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errParse, err)
@@ -73,7 +87,7 @@ func custom(ctx context.Context, tmpl string, m Message) ([]byte, error) {
 		return nil, err
 	}
 	out := cappedBuffer{max: MaxCustomBody}
-	if err := t.Execute(&out, templateData{Message: m, Envelope: env}); err != nil {
+	if err := t.Execute(&out, newTemplateData(m, env, b)); err != nil {
 		switch {
 		case b.stopped != nil:
 			// Said plainly, where it happened, without the budget's own

@@ -44,9 +44,9 @@ func TestCustomTemplateInvalidJSON(t *testing.T) {
 }
 
 func TestCustomTemplateOutputCap(t *testing.T) {
-	// Two pieces of 0.9 MB each: under the functions' byte budget, over
+	// 5,000 pieces of 250 bytes: under the functions' byte budget, over
 	// the output cap.
-	const tmpl = `["{{printf "%0900000d" 0}}{{printf "%0900000d" 0}}"]`
+	const tmpl = `["{{range 5000}}{{printf "%0250d" 0}}{{end}}"]`
 	_, err := Render(context.Background(), models.WebhookCustom, Options{Template: tmpl}, tableUpdated(false))
 	if !errors.Is(err, ErrRenderBudget) || !strings.Contains(err.Error(), "exceeds") {
 		t.Fatalf("oversized output error = %v", err)
@@ -66,7 +66,7 @@ func TestValidateTemplate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateTemplate(tt.tmpl)
+			err := ValidateTemplate(context.Background(), "t", tt.tmpl)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("ValidateTemplate rejected a good template: %v", err)
@@ -91,7 +91,7 @@ func TestSmallLoopsAreFine(t *testing.T) {
 		`[{{range 3}}{{if eq . 1}}{{continue}}{{end}}{{if eq . 2}}{{break}}{{end}}{{.}},{{end}}0]`,
 		`{{range 0}}{{else}}[]{{end}}`,
 	} {
-		if err := ValidateTemplate(tmpl); err != nil {
+		if err := ValidateTemplate(context.Background(), "t", tmpl); err != nil {
 			t.Errorf("%s: %v", tmpl, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
@@ -46,7 +47,7 @@ func TestCustomTemplateSeesTenant(t *testing.T) {
 			t.Errorf("tenant %q: got %s, want %s", tt.tenant, got, tt.want)
 		}
 	}
-	if err := ValidateTemplate(tmpl); err != nil {
+	if err := ValidateTemplate(context.Background(), "t", tmpl); err != nil {
 		t.Errorf("a template using the tenant fails validation: %v", err)
 	}
 }

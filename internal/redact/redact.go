@@ -23,10 +23,11 @@ func URL(raw string) string {
 }
 
 // Endpoint is a webhook's endpoint as reads show it: every query value (and
-// a query word without a value) and the user info replaced by the Mask,
-// the rest as written, so the read says which parameters are sent without
-// their values (Google Chat, Azure and many others put tokens there). A
-// URL with nothing to hide reads back unchanged.
+// a query word without a value), the user info and every path token (see
+// pathTokens) replaced by the Mask, the rest as written, so the read says
+// which parameters are sent without their values (Google Chat, Azure and
+// many others put tokens there; Slack, Discord, Teams and Zapier put them
+// in the path). A URL with nothing to hide reads back unchanged.
 func Endpoint(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -36,6 +37,13 @@ func Endpoint(raw string) string {
 }
 
 func masked(u *url.URL) string {
+	if segs, hidden := pathTokens(u); len(hidden) > 0 {
+		for _, i := range hidden {
+			segs[i] = Mask
+		}
+		u.RawPath = strings.Join(segs, "/")
+		u.Path, _ = url.PathUnescape(u.RawPath)
+	}
 	user := ""
 	if u.User != nil {
 		// Written by hand: url.User would escape the mask's asterisks.
@@ -65,8 +73,8 @@ func masked(u *url.URL) string {
 	return out
 }
 
-// URLCredentials are the values Endpoint masks (user, password and query
-// values, as written and decoded), for finding them where a receiver
+// URLCredentials are the values Endpoint masks (user, password, path
+// tokens and query values, as written and decoded), for finding them where a receiver
 // echoes them back.
 func URLCredentials(raw string) []string {
 	u, err := url.Parse(raw)
@@ -78,6 +86,13 @@ func URLCredentials(raw string) []string {
 		out = append(out, u.User.Username())
 		if p, ok := u.User.Password(); ok {
 			out = append(out, p)
+		}
+	}
+	segs, hidden := pathTokens(u)
+	for _, i := range hidden {
+		out = append(out, segs[i])
+		if d, err := url.PathUnescape(segs[i]); err == nil && d != segs[i] {
+			out = append(out, d)
 		}
 	}
 	for _, p := range strings.Split(u.RawQuery, "&") {

@@ -74,3 +74,31 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestEndpointMasksPathTokens: incoming-webhook URLs whose token is in the
+// path read back masked, and the masked values are what URLCredentials
+// finds in an echo.
+func TestEndpointMasksPathTokens(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx": "https://hooks.slack.com/services/T0123ABCD/B0456EFGH/********",
+		"https://hooks.slack.com/workflows/T01/A02/123456/tokenABC":                     "https://hooks.slack.com/workflows/T01/A02/123456/********",
+		"https://hooks.slack.com/triggers/T01/123456/tokenABC":                          "https://hooks.slack.com/triggers/T01/123456/********",
+		"https://discord.com/api/webhooks/1234567890/shorttoken":                        "https://discord.com/api/webhooks/1234567890/********",
+		"https://discord.com/api/webhooks/1234567890/shorttoken/slack?wait=true":        "https://discord.com/api/webhooks/1234567890/********/********?wait=********",
+		"https://discord.com/api/v10/webhooks/1234567890/" + strings.Repeat("aB3_", 17): "https://discord.com/api/v10/webhooks/1234567890/********",
+		"https://hooks.zapier.com/hooks/catch/123456/abc1de2/":                          "https://hooks.zapier.com/hooks/catch/123456/********/",
+		"https://acme.webhook.office.com/webhookb2/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f@0a1b2c3d-1111-2222-3333-444455556666/IncomingWebhook/0123456789abcdef0123456789abcdef/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f": "https://acme.webhook.office.com/webhookb2/********/IncomingWebhook/********/********",
+		"https://webhook.site/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f": "https://webhook.site/********",
+		// Words, dates and versions are not tokens.
+		"https://example.com/api/v2/notifications/incoming-webhooks/2024-01-15": "https://example.com/api/v2/notifications/incoming-webhooks/2024-01-15",
+		"https://discord.com/channels/123":                                      "https://discord.com/channels/123",
+	} {
+		if got := Endpoint(in); got != want {
+			t.Errorf("Endpoint(%s)\n = %s\nwant %s", in, got, want)
+		}
+	}
+	creds := URLCredentials("https://hooks.slack.com/services/T0123ABCD/B0456EFGH/abc%2Fdefghij")
+	if !slices.Contains(creds, "abc%2Fdefghij") || !slices.Contains(creds, "abc/defghij") {
+		t.Errorf("URLCredentials: %q", creds)
+	}
+}

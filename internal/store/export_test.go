@@ -63,6 +63,12 @@ func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return s.db.WithContext(ctx).Exec(sql, args...).Error
 }
 
+// Raw scans a raw query into dest, for tests that look at columns as
+// stored.
+func (s *Store) Raw(ctx context.Context, dest any, sql string, args ...any) error {
+	return s.db.WithContext(ctx).Raw(sql, args...).Scan(dest).Error
+}
+
 // ExplainEventTypes returns PostgreSQL's plan for ListEventTypes(p)'s page.
 func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string, error) {
 	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {

@@ -17,8 +17,9 @@ import (
 // meant for the client.
 type QuotaError struct {
 	Tenant string
-	// What is "webhooks" (live webhooks per tenant) or "events" (events
-	// per second per tenant).
+	// What is "webhooks" (live webhooks per tenant), "kept webhooks" (live
+	// and soft-deleted ones, KeptWebhooks(limit)) or "events" (events per
+	// second per tenant).
 	What  string
 	Limit int
 	// RetryAfter is when enough room frees up for the refused request
@@ -27,17 +28,29 @@ type QuotaError struct {
 }
 
 func (e *QuotaError) Error() string {
-	if e.What == "webhooks" {
+	switch e.What {
+	case "webhooks":
 		return fmt.Sprintf("tenant %s has %d live webhooks, its quota (TENANT_MAX_WEBHOOKS); delete one first", e.Tenant, e.Limit)
+	case "kept webhooks":
+		return fmt.Sprintf("tenant %s keeps %d webhooks, live and deleted, twice its quota (TENANT_MAX_WEBHOOKS): "+
+			"remove deleted ones for good (DELETE /api/v1/webhooks/{id}?hardDelete=true, their delivery logs with them) first",
+			e.Tenant, e.Limit)
 	}
 	return fmt.Sprintf("tenant %s is over its quota of %d events per second (TENANT_EVENTS_PER_SECOND); retry after %s",
 		e.Tenant, e.Limit, e.RetryAfter.Round(time.Millisecond))
 }
 
+// KeptWebhooks is how many webhooks a tenant with a quota of limit live
+// ones may keep, live and soft-deleted together. A soft delete keeps the
+// row (and its delivery log) until a hard delete, so counting live ones
+// only would let a create/delete loop grow the table without bound.
+func KeptWebhooks(limit int) int { return 2 * limit }
+
 // CreateWebhookWithin is CreateWebhook, refused with a *QuotaError when the
-// tenant already has limit live webhooks (0: no limit). The count and the
-// insert are one transaction, serialised per tenant, so replicas creating
-// at once cannot pass the limit together.
+// tenant already has limit live webhooks, or KeptWebhooks(limit) live and
+// soft-deleted ones (0: no limit). The count and the insert are one
+// transaction, serialised per tenant, so replicas creating at once cannot
+// pass the limit together.
 func (s *Store) CreateWebhookWithin(ctx context.Context, w *models.Webhook, limit int) error {
 	if limit <= 0 {
 		return s.CreateWebhook(ctx, w)
@@ -52,12 +65,16 @@ func (s *Store) CreateWebhookWithin(ctx context.Context, w *models.Webhook, limi
 				return err
 			}
 		}
-		var n int64
-		if err := tx.Model(&models.Webhook{}).Where("tenant_id = ? AND NOT deleted", w.TenantID).Count(&n).Error; err != nil {
+		var n struct{ Live, Kept int64 }
+		if err := tx.Model(&models.Webhook{}).Select("COALESCE(SUM(CASE WHEN deleted THEN 0 ELSE 1 END), 0) AS live, COUNT(*) AS kept").
+			Where("tenant_id = ?", w.TenantID).Scan(&n).Error; err != nil {
 			return err
 		}
-		if n >= int64(limit) {
+		switch {
+		case n.Live >= int64(limit):
 			return &QuotaError{Tenant: w.TenantID, What: "webhooks", Limit: limit}
+		case n.Kept >= int64(KeptWebhooks(limit)):
+			return &QuotaError{Tenant: w.TenantID, What: "kept webhooks", Limit: KeptWebhooks(limit)}
 		}
 		return s.createWebhook(tx, w)
 	})

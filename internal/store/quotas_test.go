@@ -69,6 +69,50 @@ func TestWebhookQuotaHoldsUnderConcurrentCreates(t *testing.T) {
 	})
 }
 
+// TestSoftDeletedWebhooksCountTowardTheQuota: a create/delete loop cannot
+// grow a tenant's rows without bound; soft-deleted webhooks count toward
+// KeptWebhooks until they are removed for good.
+func TestSoftDeletedWebhooksCountTowardTheQuota(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		const limit = 3
+		var refused *store.QuotaError
+		for i := range 20 {
+			w := newWebhook(fmt.Sprintf("churn%02d", i))
+			w.TenantID = "acme"
+			if err := s.CreateWebhookWithin(ctx, w, limit); err != nil {
+				if !errors.As(err, &refused) {
+					t.Fatal(err)
+				}
+				break
+			}
+			if err := s.SoftDeleteWebhook(ctx, w.ID, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if refused == nil || refused.What != "kept webhooks" || refused.Limit != store.KeptWebhooks(limit) {
+			t.Fatalf("a create/delete loop: %v", refused)
+		}
+		if _, rows, err := s.ListWebhooks(ctx, store.WebhookPage{TenantID: "acme", Include: store.All, Limit: 1}); err != nil ||
+			rows != int64(store.KeptWebhooks(limit)) {
+			t.Fatalf("acme keeps %d rows (%v)", rows, err)
+		}
+		// Removing one for good frees room.
+		ws, _, err := s.ListWebhooks(ctx, store.WebhookPage{TenantID: "acme", Include: store.Deleted, Limit: 1})
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("deleted webhooks: %d %v", len(ws), err)
+		}
+		if err := s.HardDeleteWebhook(ctx, ws[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		w := newWebhook("after-hard-delete")
+		w.TenantID = "acme"
+		if err := s.CreateWebhookWithin(ctx, w, limit); err != nil {
+			t.Fatalf("after a hard delete: %v", err)
+		}
+	})
+}
+
 func TestEventQuota(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()

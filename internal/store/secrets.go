@@ -37,6 +37,17 @@ func previousPlace(w *models.Webhook) string { return secretPlace(w, "previousSe
 
 func endpointPlace(w *models.Webhook) string { return secretPlace(w, "endpoint") }
 
+// sealedPrefix starts the endpoint column of a sealed endpoint: its masked
+// URL under a host that never resolves, so a release that reads the column
+// as the URL (release 2, during an upgrade) fails and retries rather than
+// posting without the credentials. This release sends to endpoint_sealed.
+const sealedPrefix = "https://sealed.invalid/"
+
+func sealedColumn(masked string) string {
+	_, rest, _ := strings.Cut(masked, "://")
+	return sealedPrefix + rest
+}
+
 // hasURLCredentials reports whether an endpoint carries what reads mask.
 func hasURLCredentials(endpoint string) bool { return redact.Endpoint(endpoint) != endpoint }
 
@@ -67,7 +78,7 @@ func (s *Store) sealed(w *models.Webhook) (*models.Webhook, error) {
 		if c.EndpointSealed, err = s.keyring.Encrypt(w.Endpoint, endpointPlace(w)); err != nil {
 			return nil, err
 		}
-		c.Endpoint = redact.Endpoint(w.Endpoint)
+		c.Endpoint = sealedColumn(redact.Endpoint(w.Endpoint))
 	}
 	if len(w.Headers) > 0 {
 		c.Headers = maps.Clone(w.Headers)

@@ -23,7 +23,7 @@ func TestSecretsAreEncryptedAtRest(t *testing.T) {
 	}
 	db := storetest.Inspect(t, url)
 	dump := db.Dump()
-	if !strings.Contains(dump, "https://chat.example.com/v1/spaces/A/messages?key=********&token=********") {
+	if !strings.Contains(dump, "https://sealed.invalid/chat.example.com/v1/spaces/A/messages?key=********&token=********") {
 		t.Fatalf("the endpoint column should hold the masked URL: %s", dump)
 	}
 	for _, plain := range []string{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "tok-123456", "key-abcdef", "url-key-1", "url-token-2"} {

@@ -60,10 +60,10 @@ func New(s *store.Store, m invalidator, d dispatcher) *Service {
 
 // Draft validates a new webhook of tenant and returns it as Create would
 // store it, but stores nothing (a test before saving).
-func (s *Service) Draft(tenant string, in Spec, by string) (*models.Webhook, error) {
+func (s *Service) Draft(ctx context.Context, tenant string, in Spec, by string) (*models.Webhook, error) {
 	now := store.Now()
 	w := &models.Webhook{ID: uuid.NewString(), TenantID: tenant, Version: 0.1, CreatedAt: now, UpdatedAt: now, UpdatedBy: by}
-	if err := apply(in, w, s.AllowPrivate); err != nil {
+	if err := apply(ctx, in, w, s.AllowPrivate); err != nil {
 		return nil, err
 	}
 	w.Status = models.WebhookActive
@@ -75,7 +75,7 @@ func (s *Service) Draft(tenant string, in Spec, by string) (*models.Webhook, err
 
 // Create validates and stores a new webhook of tenant.
 func (s *Service) Create(ctx context.Context, tenant string, in Spec, by string) (*models.Webhook, error) {
-	w, err := s.Draft(tenant, in, by)
+	w, err := s.Draft(ctx, tenant, in, by)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +92,7 @@ func (s *Service) Create(ctx context.Context, tenant string, in Spec, by string)
 // nothing and keeps the version. Disabling stops the webhook's deliveries.
 func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, by string) (*models.Webhook, error) {
 	next := *current
-	if err := apply(in, &next, s.AllowPrivate); err != nil {
+	if err := apply(ctx, in, &next, s.AllowPrivate); err != nil {
 		return nil, err
 	}
 	switch {

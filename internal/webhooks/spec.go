@@ -1,7 +1,9 @@
 package webhooks
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/models"
@@ -68,6 +70,67 @@ type FieldError struct {
 }
 
 func (e *FieldError) Error() string { return e.Path + ": " + e.Msg }
+
+// FieldErrors is every problem found with one Spec, in the order checked.
+// errors.As finds its first *FieldError, so a caller that shows one
+// problem shows the first.
+type FieldErrors []*FieldError
+
+func (e FieldErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, fe := range e {
+		msgs[i] = fe.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (e FieldErrors) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, fe := range e {
+		out[i] = fe
+	}
+	return out
+}
+
+// problems collects the field problems of one validation.
+type problems struct {
+	list  FieldErrors
+	other error // not about a field: ends the validation
+}
+
+// add records err (nil, a *FieldError or FieldErrors) and reports whether
+// it was nil, so that a check depending on the field runs only then.
+func (p *problems) add(err error) bool {
+	var (
+		many FieldErrors
+		one  *FieldError
+	)
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &many):
+		p.list = append(p.list, many...)
+	case errors.As(err, &one):
+		p.list = append(p.list, one)
+	case p.other == nil:
+		p.other = err
+	}
+	return false
+}
+
+// err is nil when nothing was found, one *FieldError when one was, and
+// FieldErrors when more were.
+func (p *problems) err() error {
+	switch {
+	case p.other != nil:
+		return p.other
+	case len(p.list) == 0:
+		return nil
+	case len(p.list) == 1:
+		return p.list[0]
+	}
+	return p.list
+}
 
 func invalid(path, format string, args ...any) *FieldError {
 	return &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)}

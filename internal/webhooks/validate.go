@@ -1,6 +1,7 @@
 package webhooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -36,28 +37,34 @@ var reservedHeaders = map[string]bool{
 }
 
 // apply validates in and writes it onto w (a new or a stored webhook).
-// Errors are FieldErrors. Nothing is written to w unless all is valid.
-func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
+// Every problem found is reported at once (a FieldErrors), so a form can
+// show them all; a check that depends on a field already found wrong is
+// skipped rather than reported twice. Nothing is written to w unless all
+// is valid. A Custom template is rendered twice (payload.ValidateTemplate),
+// within what ctx's request may spend on renders; a render that cannot get
+// a slot is payload.ErrRenderBusy, returned alone, not a field's problem.
+func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) error {
+	var errs problems
 	if !webhookName.MatchString(in.Name) {
-		return invalid("name", "must match ^[A-Za-z0-9_.-]{1,128}$")
+		errs.add(invalid("name", "must match ^[A-Za-z0-9_.-]{1,128}$"))
 	}
 	if len(in.DisplayName) > 256 {
-		return invalid("displayName", "at most 256 characters")
+		errs.add(invalid("displayName", "at most 256 characters"))
 	}
 	if len(in.Description) > 64<<10 {
-		return invalid("description", "at most 64 KiB")
+		errs.add(invalid("description", "at most 64 KiB"))
 	}
 	typ := models.WebhookType(in.WebhookType)
+	typeKnown := knownType(typ)
 	if in.WebhookType == "" {
-		return invalid("webhookType", "required: one of Generic, Slack, MSTeams, GoogleChat, Custom")
-	}
-	if !knownType(typ) {
-		return invalid("webhookType", "unknown type %q: use Generic, Slack, MSTeams, GoogleChat or Custom", in.WebhookType)
+		errs.add(invalid("webhookType", "required: one of Generic, Slack, MSTeams, GoogleChat, Custom"))
+	} else if !typeKnown {
+		errs.add(invalid("webhookType", "unknown type %q: use Generic, Slack, MSTeams, GoogleChat or Custom", in.WebhookType))
 	}
 	batch := 10
 	if in.BatchSize != nil {
 		if *in.BatchSize < 1 || *in.BatchSize > 1000 {
-			return invalid("batchSize", "must be from 1 to 1000")
+			errs.add(invalid("batchSize", "must be from 1 to 1000"))
 		}
 		batch = *in.BatchSize
 	}
@@ -65,90 +72,78 @@ func apply(in Spec, w *models.Webhook, allowPrivate bool) error {
 	copy(filters, in.EventFilters)
 	if err := filter.Validate(filters); err != nil {
 		var fe *filter.FieldError
-		if errors.As(err, &fe) {
-			return invalid(fe.Path, "%s", fe.Msg)
+		if !errors.As(err, &fe) {
+			return err
 		}
-		return err
+		errs.add(invalid(fe.Path, "%s", fe.Msg))
 	}
 	cfg := in.Config
 	if cfg == nil {
-		return invalid("webhookConfig", "required, with at least an endpoint")
+		errs.add(invalid("webhookConfig", "required, with at least an endpoint"))
+		return errs.err()
 	}
 	endpoint, err := unmaskEndpoint(cfg.Endpoint, w.Endpoint)
-	if err != nil {
-		return err
-	}
-	if err := checkEndpoint(endpoint, allowPrivate); err != nil {
-		return err
+	if errs.add(err) {
+		errs.add(checkEndpoint(endpoint, allowPrivate))
 	}
 	keep := credentialsFollow(w.Endpoint, endpoint)
 	secret := cfg.SecretKey
-	if secret == redact.Mask {
-		if w.SecretKey == "" {
-			return invalid("webhookConfig.secretKey", "send the secret itself, not its mask")
-		}
+	masked := secret == redact.Mask
+	if masked {
 		secret = w.SecretKey // a read document sent back: keep the stored secret
 	}
-	if _, err := signing.Key(secret); err != nil {
-		return invalid("webhookConfig.secretKey", "%v", err)
+	if masked && secret == "" {
+		errs.add(invalid("webhookConfig.secretKey", "send the secret itself, not its mask"))
+	} else if _, err := signing.Key(secret); err != nil {
+		errs.add(invalid("webhookConfig.secretKey", "%v", err))
 	}
-	if err := checkHeaders(cfg.Headers); err != nil {
-		return err
-	}
-	headers, err := unmaskHeaders(cfg.Headers, w.Headers, keep)
-	if err != nil {
-		return err
+	headers := cfg.Headers
+	if errs.add(checkHeaders(cfg.Headers)) {
+		headers, err = unmaskHeaders(cfg.Headers, w.Headers, keep)
+		errs.add(err)
 	}
 	format := payload.FormatWebhookd
 	if cfg.PayloadFormat != "" {
 		format = payload.Format(cfg.PayloadFormat)
 		if !slices.Contains(payload.Formats, format) {
-			return invalid("webhookConfig.payloadFormat", "unknown format %q: use webhookd or openmetadata", cfg.PayloadFormat)
-		}
-		if !payload.FormatApplies(typ, format) {
-			return invalid("webhookConfig.payloadFormat", "%s applies to Generic webhooks only", format)
+			errs.add(invalid("webhookConfig.payloadFormat", "unknown format %q: use webhookd or openmetadata", cfg.PayloadFormat))
+		} else if typeKnown && !payload.FormatApplies(typ, format) {
+			errs.add(invalid("webhookConfig.payloadFormat", "%s applies to Generic webhooks only", format))
 		}
 	}
 	schedule, err := parseRetrySchedule(cfg.RetrySchedule)
-	if err != nil {
-		return err
-	}
+	errs.add(err)
 	timeout := 10
 	if cfg.Timeout != nil {
 		if *cfg.Timeout < 1 || *cfg.Timeout > 60 {
-			return invalid("webhookConfig.timeout", "must be from 1 to 60 seconds")
+			errs.add(invalid("webhookConfig.timeout", "must be from 1 to 60 seconds"))
 		}
 		timeout = *cfg.Timeout
 	}
 	if cfg.PayloadTemplate != "" {
-		if typ != models.WebhookCustom {
-			return invalid("webhookConfig.payloadTemplate", "only Custom webhooks render a template")
-		}
-		if err := payload.ValidateTemplate(cfg.PayloadTemplate); err != nil {
-			return invalid("webhookConfig.payloadTemplate", "%v", err)
+		if typeKnown && typ != models.WebhookCustom {
+			errs.add(invalid("webhookConfig.payloadTemplate", "only Custom webhooks render a template"))
+		} else if err := payload.ValidateTemplate(ctx, w.TenantID, cfg.PayloadTemplate); errors.Is(err, payload.ErrRenderBusy) {
+			return err
+		} else if err != nil {
+			errs.add(invalid("webhookConfig.payloadTemplate", "%v", err))
 		}
 	}
 	maxConcurrency, rateLimit, err := checkLimits(cfg)
-	if err != nil {
-		return err
+	errs.add(err)
+	batching, err := checkBatching(cfg.Batching, typ, typeKnown)
+	if errs.add(err) && batching.enabled && format != payload.FormatWebhookd {
+		errs.add(invalid("webhookConfig.batching.enabled", "batches are sent in the webhookd format only"))
 	}
-	batching, err := checkBatching(cfg.Batching, typ)
-	if err != nil {
-		return err
-	}
-	if batching.enabled && format != payload.FormatWebhookd {
-		return invalid("webhookConfig.batching.enabled", "batches are sent in the webhookd format only")
-	}
-	if err := checkReference("owner", in.Owner); err != nil {
-		return err
-	}
-	if err := checkReference("domain", in.Domain); err != nil {
-		return err
-	}
+	errs.add(checkReference("owner", in.Owner))
+	errs.add(checkReference("domain", in.Domain))
 	for i, tag := range in.Tags {
 		if s, _ := tag["tagFQN"].(string); s == "" {
-			return invalid(fmt.Sprintf("tags[%d].tagFQN", i), "required")
+			errs.add(invalid(fmt.Sprintf("tags[%d].tagFQN", i), "required"))
 		}
+	}
+	if err := errs.err(); err != nil {
+		return err
 	}
 
 	w.Name, w.DisplayName, w.Description, w.WebhookType = in.Name, in.DisplayName, in.Description, typ
@@ -208,26 +203,27 @@ func checkEndpoint(raw string, allowPrivate bool) error {
 	return nil
 }
 
+// checkHeaders reports every header that cannot be sent, in name order.
 func checkHeaders(h map[string]string) error {
-	for name, value := range h {
+	var errs problems
+	for _, name := range slices.Sorted(maps.Keys(h)) {
+		value := h[name]
 		field := "webhookConfig.headers." + name
-		if !httpguts.ValidHeaderFieldName(name) {
-			return invalid(field, "not a valid header name")
-		}
-		if !httpguts.ValidHeaderFieldValue(value) {
-			return invalid(field, "value must not contain control characters or line breaks")
-		}
 		lower := strings.ToLower(name)
-		if reservedHeaders[lower] {
-			return invalid(field, "set by webhookd on every request; it cannot be overridden")
-		}
-		if lower == "content-type" {
+		switch {
+		case !httpguts.ValidHeaderFieldName(name):
+			errs.add(invalid(field, "not a valid header name"))
+		case !httpguts.ValidHeaderFieldValue(value):
+			errs.add(invalid(field, "value must not contain control characters or line breaks"))
+		case reservedHeaders[lower]:
+			errs.add(invalid(field, "set by webhookd on every request; it cannot be overridden"))
+		case lower == "content-type":
 			if mt, _, err := mime.ParseMediaType(value); err != nil || mt != "application/json" {
-				return invalid(field, "bodies are JSON; only application/json is allowed")
+				errs.add(invalid(field, "bodies are JSON; only application/json is allowed"))
 			}
 		}
 	}
-	return nil
+	return errs.err()
 }
 
 // checkReference accepts OpenMetadata's entity reference: an object with a
@@ -262,7 +258,7 @@ const (
 
 // checkBatching validates webhookConfig.batching. Batches are envelopes of
 // envelopes, so only Generic webhooks can take them.
-func checkBatching(b *Batching, typ models.WebhookType) (batchSettings, error) {
+func checkBatching(b *Batching, typ models.WebhookType, typeKnown bool) (batchSettings, error) {
 	out := batchSettings{maxWaitMs: defaultBatchWaitMs}
 	if b == nil {
 		return out, nil
@@ -274,7 +270,7 @@ func checkBatching(b *Batching, typ models.WebhookType) (batchSettings, error) {
 		out.maxWaitMs = *b.MaxWaitMs
 	}
 	out.enabled = b.Enabled
-	if out.enabled && typ != models.WebhookGeneric {
+	if out.enabled && typeKnown && typ != models.WebhookGeneric {
 		return out, invalid("webhookConfig.batching.enabled", "only Generic webhooks take batches (a batch is an envelope of envelopes)")
 	}
 	return out, nil
@@ -325,7 +321,8 @@ func unmaskHeaders(in, stored map[string]string, keep bool) (map[string]string, 
 var escapedMask = strings.Repeat("%2A", len(redact.Mask))
 
 // unmaskEndpoint reads an endpoint sent back as reads show it: the stored
-// URL's mask (its query values and user info hidden) keeps the stored URL;
+// URL's mask (its query values, user info and path tokens hidden) keeps
+// the stored URL;
 // a URL with a mask in it that is not exactly that is refused, since the
 // credentials it hides would follow a changed URL.
 func unmaskEndpoint(in, stored string) (string, error) {
@@ -333,7 +330,7 @@ func unmaskEndpoint(in, stored string) (string, error) {
 	case stored != "" && in == redact.Endpoint(stored):
 		return stored, nil
 	case strings.Contains(in, redact.Mask) || strings.Contains(strings.ToUpper(in), escapedMask):
-		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values and user info themselves, "+
+		return "", invalid("webhookConfig.endpoint", "the URL changed: send its query values, user info and path tokens themselves, "+
 			"not their mask (the stored ones are kept only when the endpoint is sent back exactly as read)")
 	}
 	return in, nil

@@ -110,14 +110,14 @@ func postBacklog(tb testing.TB, st *rig.Stack, typ string, n int) {
 	})
 }
 
-// BenchmarkWebhookLimits: rateLimit 20/s (WEBHOOKD_BENCH_RATE) with a
+// BenchmarkWebhookLimits: rateLimit 20/s (WEBHOOKD_BENCH_RATE_LIMIT) with a
 // backlog pending (most requests in any 1 s window, target ≤ limit+1;
 // sustained rate ÷ limit, target ≥ 0.9 where the machine delivers more than
 // the limit unlimited), the same backlog without limits (the baseline), and
 // maxConcurrency 2 (most requests ever in flight, target 2).
 func BenchmarkWebhookLimits(b *testing.B) {
 	pending := envInt("WEBHOOKD_BENCH_LIMIT_PENDING", 1000)
-	limit := envInt("WEBHOOKD_BENCH_RATE", 20)
+	limit := envInt("WEBHOOKD_BENCH_RATE_LIMIT", 20)
 	b.Run(fmt.Sprintf("rateLimit%d", limit), func(b *testing.B) {
 		st := rig.NewStack(b)
 		rc := newPaced(b, 0, 0)

@@ -23,5 +23,7 @@ chart:
 # Every benchmark of the README's Performance section; BenchmarkProductionLike
 # needs WEBHOOKD_BENCH_TEMPORAL (scripts/temporal-postgres.sh start). The
 # full sizes take hours on two cores; WEBHOOKD_BENCH_* variables shrink them.
+# scripts/benchresults records the run (machine, cores, date, load) in
+# docs/bench-results.md and .json, with the previous run's numbers beside it.
 bench:
-	go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./e2e/bench/ ./internal/ingest/
+	bash -o pipefail -c "go test -run '^$$' -bench . -benchtime 1x -timeout 6h ./e2e/bench/ ./internal/ingest/ 2>&1 | go run ./scripts/benchresults -dir docs"

@@ -13,6 +13,7 @@ import (
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -48,6 +49,9 @@ type Sender struct {
 	Metrics *telemetry.Delivery
 	// Log, when set, hears of slots that could not be released.
 	Log *slog.Logger
+	// Tracer records each attempt in the delivery's trace; the zero
+	// Tracer is tracing off.
+	Tracer tracing.Tracer
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -120,7 +124,7 @@ func (s *Sender) post(ctx context.Context, dc *store.DeliveryContext, in workflo
 	} else {
 		r.Event = &dc.Event
 	}
-	res := s.Poster.Post(ctx, r)
+	res := tracedPost(ctx, s.Tracer, dc, in, func(ctx context.Context) attempt.Result { return s.Poster.Post(ctx, r) })
 	s.observe(dc, res)
 	return res
 }

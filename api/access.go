@@ -118,8 +118,10 @@ func scopeTenant(c *gin.Context, named, adminDefault string) (string, error) {
 	who := callerOf(c)
 	switch {
 	case who.admin() && named == "":
+		noteTenant(c, adminDefault)
 		return adminDefault, nil
 	case who.admin():
+		noteTenant(c, named)
 		return named, nil
 	case named != "" && named != who.tenant:
 		// Refused outright: the caller named a tenant it does not hold.

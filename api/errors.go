@@ -92,12 +92,16 @@ func renderErrors(log *slog.Logger) gin.HandlerFunc {
 			c.Header("Retry-After", strconv.FormatInt(int64((apiErr.RetryAfter+time.Second-1)/time.Second), 10))
 		}
 		if apiErr.Status >= 500 {
-			log.ErrorContext(c.Request.Context(), "request failed",
-				"method", c.Request.Method, "route", c.FullPath(), "error", c.Errors.Last().Err)
+			log.ErrorContext(c.Request.Context(), "request failed", append([]any{"method", c.Request.Method,
+				"route", c.FullPath(), "error", c.Errors.Last().Err}, requestIDs(c)...)...)
 		}
 		c.AbortWithStatusJSON(apiErr.Status, apiErr)
 	}
 }
+
+// databaseDown answers requests while the database is unreachable.
+var databaseDown = &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+	Message: "the database is unreachable; nothing was stored, retry later", RetryAfter: 5 * time.Second}
 
 func toAPIError(err error) *Error {
 	var (
@@ -154,6 +158,11 @@ func toAPIError(err error) *Error {
 		// (constraint names, values). Callers that know which resource
 		// clashed say so themselves (nameTaken).
 		return conflict("the request conflicts with an existing resource")
+	case store.IsUnavailable(err):
+		// Checked last: only what nothing above explains. Nothing was
+		// stored, so the client retries the same request (an event with
+		// the same id or Idempotency-Key is never stored twice).
+		return databaseDown
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error; see the server log"}
 }

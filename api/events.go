@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/webhookd/webhookd/internal/filter"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -82,7 +83,18 @@ func (s *server) ingestEvent(c *gin.Context) {
 		c.Header("Idempotent-Replayed", "true")
 	}
 	s.metrics.countIngested(res.Created)
-	c.JSON(http.StatusAccepted, toIngestAnswer(res.Event, res.Deliveries))
+	answer := toIngestAnswer(res.Event, res.Deliveries)
+	noteIngested(c, answer.ID, deliveryIDs(answer.Deliveries))
+	s.answerThenWake(c, answer, []ingest.Ingested{res})
+}
+
+// answerThenWake writes the 202 answer, then wakes the starter for res: the
+// producer has its answer before starting the workflows of a large fan-out
+// competes with it for the CPU.
+func (s *server) answerThenWake(c *gin.Context, answer any, res []ingest.Ingested) {
+	c.JSON(http.StatusAccepted, answer)
+	c.Writer.Flush()
+	s.ingester.Wake(res)
 }
 
 func toIngestAnswer(ev models.Event, ds []models.Delivery) ingestAnswer {
@@ -91,6 +103,14 @@ func toIngestAnswer(ev models.Event, ds []models.Delivery) ingestAnswer {
 		out.Deliveries = append(out.Deliveries, ingestedDelivery{ID: d.ID, WebhookID: d.WebhookID})
 	}
 	return out
+}
+
+func deliveryIDs(ds []ingestedDelivery) []string {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	return ids
 }
 
 func toEvent(in eventJSON, idempotencyKey string) (models.Event, error) {

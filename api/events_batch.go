@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 
 	"github.com/gin-gonic/gin"
@@ -75,7 +74,7 @@ func (s *server) ingestEventBatch(c *gin.Context) {
 		out.Data[i] = batchIngestItem{ingestAnswer: toIngestAnswer(r.Event, r.Deliveries), IdempotentReplayed: !r.Created}
 		s.metrics.countIngested(r.Created)
 	}
-	c.JSON(http.StatusAccepted, out)
+	s.answerThenWake(c, out, res)
 }
 
 // decodeEvent reads one event of a batch and decides its tenant.

@@ -410,3 +410,48 @@ func TestExportValidatesAndRoundTripsAnExample(t *testing.T) {
 		t.Fatal("a string amount validated")
 	}
 }
+
+// TestEventTypeWritesStayInTheirTenant: a read-only token writes no type;
+// a tenant cannot change or delete another tenant's type (it is not
+// found, and stays as it was), nor read another tenant's export; two
+// tenants may each have a type of one name.
+func TestEventTypeWritesStayInTheirTenant(t *testing.T) {
+	a := tenantAPI(t, store.Postgres)
+	acme, beta, reader := a.mint("acme", false), a.mint("beta", false), a.mint("acme", true)
+	r := a.as(acme, "POST", "/api/v1/event-types", map[string]any{"name": "invoice.paid", "description": "acme's"})
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	id := r.json(t)["id"].(string)
+	path := "/api/v1/event-types/" + id
+	patch := []string{"Content-Type", "application/json-patch+json"}
+	for _, c := range []struct {
+		token, method, path string
+		body                any
+		headers             []string
+		want                int
+	}{
+		{reader, "POST", "/api/v1/event-types", map[string]any{"name": "order.paid"}, nil, 403},
+		{reader, "PUT", path, map[string]any{"name": "invoice.paid", "description": "x"}, nil, 403},
+		{reader, "PATCH", path, []map[string]any{{"op": "replace", "path": "/description", "value": "x"}}, patch, 403},
+		{reader, "DELETE", path, nil, nil, 403},
+		{beta, "PUT", path, map[string]any{"name": "invoice.paid", "description": "x"}, nil, 404},
+		{beta, "PATCH", path, []map[string]any{{"op": "replace", "path": "/description", "value": "x"}}, patch, 404},
+		{beta, "DELETE", path, nil, nil, 404},
+		{beta, "GET", "/api/v1/event-types/openapi.json?tenantId=acme", nil, nil, 403},
+		{beta, "POST", "/api/v1/event-types", map[string]any{"tenantId": "acme", "name": "order.paid"}, nil, 403},
+	} {
+		if r := a.as(c.token, c.method, c.path, c.body, c.headers...); r.Status != c.want {
+			t.Errorf("%s %s: %d %s, want %d", c.method, c.path, r.Status, r.Body, c.want)
+		}
+	}
+	if r := a.as(acme, "GET", path, nil); r.Status != 200 || r.json(t)["description"] != "acme's" || r.json(t)["version"] != 1.0 {
+		t.Errorf("acme's type after the refused writes: %d %s", r.Status, r.Body)
+	}
+	if r := a.as(reader, "GET", path, nil); r.Status != 200 {
+		t.Errorf("a read-only token reads: %d %s", r.Status, r.Body)
+	}
+	if r := a.as(beta, "POST", "/api/v1/event-types", map[string]any{"name": "invoice.paid"}); r.Status != 201 {
+		t.Errorf("beta's own invoice.paid: %d %s", r.Status, r.Body)
+	}
+}

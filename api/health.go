@@ -18,27 +18,28 @@ func (s *server) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz answers 200 only when both the database and Temporal answer.
+// readyz answers 200 only when both the database and Temporal answer;
+// otherwise 503, naming what is down in "down".
 func (s *server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
 	checks := gin.H{"database": "ok", "temporal": "ok"}
-	ready := true
+	down := []string{}
 	out := gin.H{"checks": checks}
 	if err := s.store.Ping(ctx); err != nil {
-		checks["database"], ready = err.Error(), false
+		checks["database"], down = err.Error(), append(down, "database")
 	} else if n, err := s.store.CountUndispatched(ctx); err == nil {
 		// Deliveries committed but not yet handed to Temporal: informative,
 		// not a readiness condition (a backlog drains; it is not an outage).
 		out["startBacklog"] = n
 	}
 	if err := s.temporal.CheckHealth(ctx); err != nil {
-		checks["temporal"], ready = err.Error(), false
+		checks["temporal"], down = err.Error(), append(down, "temporal")
 	}
 	status := http.StatusOK
-	if !ready {
+	if len(down) > 0 {
 		status = http.StatusServiceUnavailable
 	}
-	out["ready"] = ready
+	out["ready"], out["down"] = len(down) == 0, down
 	c.JSON(status, out)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
@@ -16,16 +17,21 @@ type secretRotator interface {
 }
 
 type rotateRequest struct {
-	// SecretKey is the new secret; absent, a whsec_ key is generated.
+	// SecretKey is the new secret; absent, one is generated, of KeyType.
 	SecretKey string `json:"secretKey,omitempty"`
+	// KeyType is what to generate: hmac (a whsec_ secret, the default) or
+	// ed25519 (a whsk_ signing key; the answer shows its whpk_ public key).
+	KeyType string `json:"keyType,omitempty"`
 	// GraceSeconds is how long the old secret keeps signing beside the new
 	// one (default one day, at most seven).
 	GraceSeconds *int64 `json:"graceSeconds,omitempty"`
 }
 
 type rotateAnswer struct {
-	// SecretKey is shown here once; reads mask it.
-	SecretKey               string      `json:"secretKey"`
+	// SecretKey is shown here once; reads mask it. A whsk_ signing key is
+	// never shown: receivers need only PublicKey.
+	SecretKey               string      `json:"secretKey,omitempty"`
+	PublicKey               string      `json:"publicKey,omitempty"`
 	PreviousSecretExpiresAt *string     `json:"previousSecretExpiresAt,omitempty"`
 	Webhook                 webhookJSON `json:"webhook"`
 }
@@ -45,12 +51,15 @@ func (s *server) rotateSecret(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	r, err := s.webhooks.Rotate(c.Request.Context(), w, webhooks.Rotation{SecretKey: in.SecretKey, GraceSeconds: in.GraceSeconds}, principal(c))
+	r, err := s.webhooks.Rotate(c.Request.Context(), w, webhooks.Rotation{SecretKey: in.SecretKey, KeyType: in.KeyType, GraceSeconds: in.GraceSeconds}, principal(c))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	out := rotateAnswer{SecretKey: r.Secret, Webhook: toWebhookJSON(r.Webhook, s.href(c, r.Webhook.ID))}
+	out := rotateAnswer{PublicKey: signing.PublicKey(r.Secret), Webhook: toWebhookJSON(r.Webhook, s.href(c, r.Webhook.ID))}
+	if out.PublicKey == "" {
+		out.SecretKey = r.Secret
+	}
 	if r.PreviousExpiresAt != nil {
 		out.PreviousSecretExpiresAt = ptr(isoTime(*r.PreviousExpiresAt))
 	}

@@ -39,8 +39,8 @@ func (s *server) routes(r *gin.Engine) {
 	v1.POST("/webhooks/:id/rotate-secret", s.rotateSecret)
 
 	v1.GET("/events", s.listEvents)
-	v1.POST("/events", s.ingestEvent)
-	v1.POST("/events/batch", s.ingestEventBatch)
+	v1.POST("/events", s.traceIngest, s.ingestEvent)
+	v1.POST("/events/batch", s.traceIngest, s.ingestEventBatch)
 	v1.GET("/events/:id", s.getEvent)
 
 	v1.GET("/event-types", s.listEventTypes)

@@ -16,6 +16,7 @@ import (
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -26,6 +27,8 @@ const MaxBodyBytes = 1 << 20
 type Ingester interface {
 	Ingest(ctx context.Context, ev models.Event) (ingest.Ingested, error)
 	IngestMany(ctx context.Context, evs []models.Event) ([]ingest.Ingested, error)
+	// Wake has the starter start what was ingested.
+	Wake(res []ingest.Ingested)
 }
 
 // Webhooks writes webhooks (internal/webhooks): every create, update,
@@ -99,6 +102,8 @@ type Deps struct {
 	// HTTP_ADDR's host); the zero value takes loopback names and IP
 	// addresses only.
 	Hosts HostRule
+	// Tracer records ingest spans; the zero Tracer is tracing off.
+	Tracer tracing.Tracer
 	// Console, when set, builds the web console served at /console/; it
 	// gets the API's own handler, which it calls in-process.
 	Console func(api http.Handler) (http.Handler, error)
@@ -118,6 +123,7 @@ type server struct {
 	tokens     TokenService
 	dlqPace    dispatch.DLQPace
 	console    http.Handler
+	tracer     tracing.Tracer
 }
 
 // NewServer returns the API as an http.Handler.
@@ -148,7 +154,7 @@ func NewServer(d Deps) (http.Handler, error) {
 		log: d.Logger, store: d.Store, ingester: d.Ingester, webhooks: d.Webhooks, eventTypes: d.EventTypes,
 		dispatcher: d.Dispatcher, temporal: d.Temporal,
 		metrics: m, registry: d.Metrics, token: d.APIToken, tokens: d.Tokens,
-		dlqPace: d.DLQPace,
+		dlqPace: d.DLQPace, tracer: d.Tracer,
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()

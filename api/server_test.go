@@ -51,6 +51,8 @@ type setup struct {
 	log io.Writer
 	// maxWebhooks and eventsPerSecond are the tenant quotas (0: none).
 	maxWebhooks, eventsPerSecond int
+	// proxy, when set, receives the proxy PostgreSQL is reached through.
+	proxy **storetest.Proxy
 }
 
 type option func(*setup)
@@ -63,7 +65,8 @@ func withLog(w io.Writer) option            { return func(s *setup) { s.log = w 
 func withQuotas(webhooks, eventsPerSecond int) option {
 	return func(s *setup) { s.maxWebhooks, s.eventsPerSecond = webhooks, eventsPerSecond }
 }
-func withHosts(h api.HostRule) option { return func(s *setup) { s.deps.Hosts = h } }
+func throughProxy(p **storetest.Proxy) option { return func(s *setup) { s.proxy = p } }
+func withHosts(h api.HostRule) option         { return func(s *setup) { s.deps.Hosts = h } }
 func withMatcherMaxAge(d time.Duration) option {
 	return func(s *setup) { s.matcherMaxAge = d }
 }
@@ -88,7 +91,12 @@ func newAPI(t *testing.T, d store.Dialect, opts ...option) *testAPI {
 	)
 	if d == store.Postgres {
 		dbURL = storetest.PostgresURL(t)
-		s = storetest.OpenURL(t, dbURL, log)
+		url := dbURL
+		if cfg.proxy != nil {
+			*cfg.proxy = storetest.NewProxy(t, dbURL)
+			url = (*cfg.proxy).URL(dbURL)
+		}
+		s = storetest.OpenURL(t, url, log)
 	} else {
 		s = storetest.OpenURL(t, storetest.SQLiteURL(t), log)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
+	"github.com/webhookd/webhookd/internal/signing"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
@@ -60,8 +61,11 @@ type eventFilterJSON struct {
 }
 
 type webhookConfigJSON struct {
-	Endpoint        string            `json:"endpoint"`
-	SecretKey       string            `json:"secretKey,omitempty"`
+	Endpoint  string `json:"endpoint"`
+	SecretKey string `json:"secretKey,omitempty"`
+	// PublicKey (read-only) is the whpk_ key that verifies the v1a
+	// signatures of a whsk_ secretKey.
+	PublicKey       string            `json:"publicKey,omitempty"`
 	Headers         map[string]string `json:"headers,omitempty"`
 	Timeout         *int              `json:"timeout,omitempty"`
 	SendToAdmins    *bool             `json:"sendToAdmins,omitempty"`
@@ -83,9 +87,31 @@ type webhookConfigJSON struct {
 	// request.
 	MaxConcurrency *int     `json:"maxConcurrency,omitempty"`
 	RateLimit      *float64 `json:"rateLimit,omitempty"`
+	// Auth has webhookd authenticate with an OAuth2 token; reads mask its
+	// clientSecret.
+	Auth *authJSON `json:"auth,omitempty"`
+	// TLS is the client certificate for mTLS; reads mask its clientKey.
+	TLS *tlsJSON `json:"tls,omitempty"`
 	// PreviousSecretExpiresAt (read-only, epoch ms) is when the secret
 	// replaced by the last rotation stops signing requests.
 	PreviousSecretExpiresAt *int64 `json:"previousSecretExpiresAt,omitempty"`
+}
+
+type authJSON struct {
+	Type         string   `json:"type"`
+	TokenURL     string   `json:"tokenUrl"`
+	ClientID     string   `json:"clientId"`
+	ClientSecret string   `json:"clientSecret"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Audience     string   `json:"audience,omitempty"`
+}
+
+type tlsJSON struct {
+	// PEM spans lines.
+	ClientCertificate string `json:"clientCertificate" input:"prose"`
+	ClientKey         string `json:"clientKey" input:"prose"`
+	// ExpiresAt (read-only, epoch ms) is when the certificate expires.
+	ExpiresAt *int64 `json:"expiresAt,omitempty"`
 }
 
 type batchingJSON struct {
@@ -126,6 +152,7 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
+		out.WebhookConfig.PublicKey = signing.PublicKey(w.SecretKey)
 	}
 	out.WebhookConfig.Headers = maskedHeaders(w.Headers)
 	if w.PayloadFormat != "" && w.PayloadFormat != string(payload.FormatWebhookd) {
@@ -136,6 +163,15 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	}
 	if w.PreviousSecretExpiresAt != nil && w.PreviousSecretExpiresAt.After(time.Now()) {
 		out.WebhookConfig.PreviousSecretExpiresAt = millis(w.PreviousSecretExpiresAt)
+	}
+	if a := w.Auth; a != nil {
+		out.WebhookConfig.Auth = &authJSON{Type: a.Type, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: secretMask, Scopes: a.Scopes, Audience: a.Audience}
+	}
+	if w.ClientCertificate != "" {
+		out.WebhookConfig.TLS = &tlsJSON{ClientCertificate: w.ClientCertificate, ClientKey: secretMask}
+		if exp := webhooks.CertificateExpiry(w.ClientCertificate); !exp.IsZero() {
+			out.WebhookConfig.TLS.ExpiresAt = millis(&exp)
+		}
 	}
 	if w.BatchEnabled {
 		out.WebhookConfig.Batching = &batchingJSON{Enabled: true, MaxWaitMs: ptr(w.BatchMaxWaitMs)}
@@ -169,6 +205,12 @@ func (in webhookJSON) spec() webhooks.Spec {
 			SendToAdmins: cfg.SendToAdmins, SendToOwners: cfg.SendToOwners, SendToFollowers: cfg.SendToFollowers,
 			PayloadTemplate: cfg.PayloadTemplate, PayloadFormat: cfg.PayloadFormat, RetrySchedule: cfg.RetrySchedule,
 			MaxConcurrency: cfg.MaxConcurrency, RateLimit: cfg.RateLimit,
+		}
+		if a := cfg.Auth; a != nil {
+			out.Config.Auth = &webhooks.Auth{Type: a.Type, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: a.ClientSecret, Scopes: a.Scopes, Audience: a.Audience}
+		}
+		if t := cfg.TLS; t != nil {
+			out.Config.TLS = &webhooks.TLS{ClientCertificate: t.ClientCertificate, ClientKey: t.ClientKey}
 		}
 		if b := cfg.Batching; b != nil {
 			out.Config.Batching = &webhooks.Batching{Enabled: b.Enabled, MaxWaitMs: b.MaxWaitMs}

@@ -136,16 +136,22 @@ func (r *crashRig) alive() {
 }
 
 func (r *crashRig) call(method, path, body string) (int, string) {
+	code, b, _ := r.callHeader(method, path, body)
+	return code, b
+}
+
+// callHeader is call with the response's headers.
+func (r *crashRig) callHeader(method, path, body string) (int, string, http.Header) {
 	req, _ := http.NewRequest(method, "http://"+r.env["HTTP_ADDR"]+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+r.env["API_TOKEN"])
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, err.Error()
+		return 0, err.Error(), nil
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp.StatusCode, string(b), resp.Header
 }
 
 // waitAll waits until the receiver has every event id, running the
@@ -166,13 +172,33 @@ func (r *crashRig) waitAll(rc *idReceiver, ids []string, within time.Duration) {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("%d of %d accepted events never reached the receiver", missing, len(ids))
+			r.t.Fatalf("%d of %d accepted events never reached the receiver:\n%s", missing, len(ids), r.describeMissing(rc, ids))
 		}
 		if _, err := r.dispatch.Reconcile(context.Background(), 2*time.Second); err != nil {
 			r.t.Logf("reconcile: %v", err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// describeMissing lists up to 10 undelivered events with their deliveries'
+// state, to tell a lost event from a stuck one.
+func (r *crashRig) describeMissing(rc *idReceiver, ids []string) string {
+	var b strings.Builder
+	n := 0
+	for _, id := range ids {
+		if rc.has(id) || n == 10 {
+			continue
+		}
+		n++
+		ds, err := r.store.EventDeliveries(context.Background(), models.DefaultTenant, id)
+		fmt.Fprintf(&b, "  %s: %d deliveries %v", id, len(ds), err)
+		for _, d := range ds {
+			fmt.Fprintf(&b, " [%s status=%s attempts=%d starts=%d dispatched=%v]", d.ID, d.Status, d.AttemptCount, d.Starts, d.DispatchedAt)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // idReceiver records which X-Webhook-IDs arrived.

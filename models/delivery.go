@@ -95,9 +95,13 @@ type Delivery struct {
 	BatchBytes    int64
 	BatchClosesAt *time.Time
 	// Starts counts the starter's claims of the delivery.
-	Starts    int
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Starts int
+	// TraceParent is the W3C traceparent of the request that ingested the
+	// event ("" with tracing off): the delivery's start and attempts join
+	// that trace.
+	TraceParent string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // BatchEventType is the event type of a batch delivery (the events inside

@@ -86,6 +86,15 @@ type Webhook struct {
 	// each still signs requests, beside SecretKey, until its own expiry
 	// (its rotation's grace period).
 	PreviousSecrets []PreviousSecret `gorm:"serializer:json"`
+	// Auth, when set, has webhookd authenticate to the receiver (OAuth2
+	// client credentials); its ClientSecret is plain here, in memory, and
+	// encrypted by the store.
+	Auth *ReceiverAuth `gorm:"serializer:json"`
+	// ClientCertificate (PEM, the chain) and ClientKey (PEM) are the TLS
+	// client certificate presented to this webhook's receiver (mTLS). The
+	// key is plain here and encrypted by the store.
+	ClientCertificate string
+	ClientKey         string
 	// PreviousSecretExpiresAt is the latest expiry among PreviousSecrets.
 	PreviousSecretExpiresAt *time.Time
 	// PayloadFormat is the body's shape: "webhookd" (the envelope) or
@@ -133,4 +142,20 @@ type Webhook struct {
 type PreviousSecret struct {
 	Key       string    `json:"key"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// AuthOAuth2 is ReceiverAuth's one type: OAuth2 client credentials.
+const AuthOAuth2 = "oauth2"
+
+// ReceiverAuth is how webhookd obtains the bearer token it sends: OAuth2
+// client credentials (RFC 6749 §4.4) at TokenURL.
+type ReceiverAuth struct {
+	Type         string   `json:"type"`
+	TokenURL     string   `json:"tokenUrl"`
+	ClientID     string   `json:"clientId"`
+	ClientSecret string   `json:"clientSecret"`
+	Scopes       []string `json:"scopes,omitempty"`
+	// Audience is sent as the audience parameter (Auth0, Okta and others
+	// need it to pick the API the token is for).
+	Audience string `json:"audience,omitempty"`
 }

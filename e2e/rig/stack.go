@@ -14,6 +14,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -65,6 +66,8 @@ type Options struct {
 	// APIToken and TenantKey turn on the admin token and tenant tokens
 	// (the API is open and tenant tokens are off without them).
 	APIToken, TenantKey string
+	// Tracer records webhookd's spans (tracing is off without one).
+	Tracer trace.TracerProvider
 }
 
 // NewStack is NewStackWith retry waits of retryDelays (the default schedule
@@ -126,6 +129,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 		runs = fixedSchedule{runner.New(st.Client, cfg.TaskQueue), o.RetryDelays}
 	}
 	st.Parts = app.NewParts(st.Store, st.Client, cfg, log, st.metrics, runs)
+	st.Parts.Trace(o.Tracer)
 	st.Dispatcher = st.Parts.Dispatcher
 	st.StartWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())

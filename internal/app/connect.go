@@ -3,13 +3,16 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/secrets"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tracing"
 )
 
 // OpenStore connects to the database and checks (or, with migrate, brings)
@@ -66,6 +69,10 @@ type connection struct {
 	store   *store.Store
 	metrics *Metrics
 	client  client.Client
+	// traces is the OpenTelemetry tracer provider (nil: tracing off);
+	// close flushes it.
+	traces      trace.TracerProvider
+	flushTraces func(context.Context) error
 }
 
 // connect opens the database at databaseURL (migrating it when migrate is
@@ -80,21 +87,32 @@ func connect(ctx context.Context, cfg config.Config, databaseURL string, migrate
 		s.Close()
 		return nil, err
 	}
+	tp, flush, err := tracing.New(ctx, cfg.Tracing, string(cfg.Mode), Version)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	c, err := DialTemporal(ctx, cfg, log, m)
 	if err != nil {
 		s.Close()
 		return nil, err
 	}
-	return &connection{store: s, metrics: m, client: c}, nil
+	return &connection{store: s, metrics: m, client: c, traces: tp, flushTraces: flush}, nil
 }
 
-// close releases the client and the database.
+// close releases the client and the database, and exports the spans still
+// buffered.
 func (c *connection) close() {
 	c.client.Close()
 	c.store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.flushTraces(ctx) // a collector that is gone loses the last spans, nothing else
 }
 
 // parts assembles webhookd on the connection.
 func (c *connection) parts(cfg config.Config, log *slog.Logger) *Parts {
-	return NewParts(c.store, c.client, cfg, log, c.metrics, nil)
+	p := NewParts(c.store, c.client, cfg, log, c.metrics, nil)
+	p.Trace(c.traces)
+	return p
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
@@ -48,8 +49,9 @@ func (m *Metrics) deliveryMetrics() *telemetry.Delivery {
 	return m.delivery
 }
 
-// readiness is what a worker's /readyz checks.
-type readiness func(ctx context.Context) error
+// readiness is what a worker's /readyz checks: it names the dependencies
+// that do not answer ("database", "temporal"), none when ready.
+type readiness func(ctx context.Context) (down []string)
 
 // metricsHandler serves a worker's /metrics, /healthz and /readyz (a worker
 // has no API, but Prometheus and orchestrators still need to reach it).
@@ -63,13 +65,15 @@ func metricsHandler(m *Metrics, ready readiness) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
+		down := ready(ctx)
 		w.Header().Set("Content-Type", "application/json")
-		if err := ready(ctx); err != nil {
+		if len(down) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"ready":false}`))
-			return
 		}
-		_, _ = w.Write([]byte(`{"ready":true}`))
+		_ = json.NewEncoder(w).Encode(struct {
+			Ready bool     `json:"ready"`
+			Down  []string `json:"down"`
+		}{len(down) == 0, append([]string{}, down...)})
 	})
 	return mux
 }

@@ -1,12 +1,14 @@
 package app
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/tenancy"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -45,6 +48,14 @@ type Parts struct {
 	cfg     config.Config
 	log     *slog.Logger
 	metrics *Metrics
+	tracer  tracing.Tracer
+}
+
+// Trace records spans with tp (ingest, workflow starts, attempts); nil
+// tp is tracing off, the default. Call it before NewWorker and NewAPI.
+func (p *Parts) Trace(tp trace.TracerProvider) {
+	p.tracer = tracing.From(tp)
+	p.Dispatcher.Tracer = p.tracer
 }
 
 // NewParts assembles the parts on s and c. The dispatcher runs workflows
@@ -64,7 +75,9 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	in := ingest.New(s, matcher, d)
 	in.EventsPerSecond = cfg.TenantEventsPerSecond
 	in.Validator.Log = log
-	return &Parts{Ingester: in, Webhooks: hooks, EventTypes: eventtypes.New(s), Dispatcher: d, Temporal: t,
+	types := eventtypes.New(s)
+	types.MaxPerTenant = cfg.TenantMaxEventTypes
+	return &Parts{Ingester: in, Webhooks: hooks, EventTypes: types, Dispatcher: d, Temporal: t,
 		store: s, client: c, cfg: cfg, log: log, metrics: m}
 }
 
@@ -78,6 +91,9 @@ func (p *Parts) NewStarter(o dispatch.StarterOptions) *dispatch.Starter {
 // NewWorker builds the Temporal worker with every workflow and activity.
 func (p *Parts) NewWorker() worker.Worker {
 	cfg, s, d := p.cfg, p.store, p.Dispatcher
+	// Process-wide, and read when the first worker starts; without it
+	// the cache grows to 10,000 workflows as retries pile up.
+	worker.SetStickyWorkflowCacheSize(cfg.WorkflowCacheSize)
 	w := worker.New(p.client, cfg.TaskQueue, worker.Options{
 		// Attempts run as local activities inside workflow tasks, so both
 		// limits bound concurrent POSTs.
@@ -97,7 +113,7 @@ func (p *Parts) NewWorker() worker.Worker {
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Log: p.log},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer, Log: p.log},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},
@@ -124,8 +140,8 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 	deps := api.Deps{
 		Logger: p.log, Store: p.store, Ingester: p.Ingester, Webhooks: p.Webhooks, EventTypes: p.EventTypes, Dispatcher: p.Dispatcher,
 		Temporal: p.Temporal, Metrics: p.metrics.Registry, APIToken: cfg.APIToken, DLQPace: o.DLQPace,
-		Console: consoleFor(cfg, p.log, p.store),
-		Hosts:   api.HostRule{Names: cfg.AllowedHosts, Any: cfg.AllowAnyHost},
+		Console: consoleFor(cfg, p.log, p.store), Tracer: p.tracer,
+		Hosts: api.HostRule{Names: cfg.AllowedHosts, Any: cfg.AllowAnyHost},
 	}
 	if len(cfg.TenantTokenKeys) > 0 {
 		tokens, err := tenancy.NewTokens(nil, cfg.TenantTokenKeys...)
@@ -140,8 +156,16 @@ func (p *Parts) NewAPI(o APIOptions) (http.Handler, error) {
 // newPoster builds what sends requests to receivers: the SSRF-safe client
 // (through EGRESS_PROXY when set).
 func newPoster(cfg config.Config, log *slog.Logger) *deliver.Poster {
+	opts := safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints, Proxy: cfg.EgressProxy}
 	return &deliver.Poster{
-		Client:  safehttp.NewClient(safehttp.Options{AllowPrivate: cfg.AllowPrivateEndpoints, Proxy: cfg.EgressProxy}),
+		Client: safehttp.NewClient(opts),
+		// A webhook with a client certificate gets a client of its own,
+		// with the same address checks and proxy.
+		ClientWith: func(c *tls.Config) *http.Client {
+			o := opts
+			o.TLS = c
+			return safehttp.NewClient(o)
+		},
 		Version: Version,
 		Now:     func() time.Time { return time.Now().UTC() },
 		Log:     log,

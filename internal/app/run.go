@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/webhookd/webhookd/internal/config"
 )
@@ -64,7 +63,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel})).With("cmd", cmd.name)
+	log := newLogger(stderr, cfg).With("cmd", cmd.name)
 	switch cmd.mode {
 	case config.ModeDev:
 		return runDev(ctx, cfg, log, stdout)

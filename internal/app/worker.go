@@ -28,14 +28,16 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue, log); err != nil {
 		return err
 	}
-	ready := func(ctx context.Context) error {
+	ready := func(ctx context.Context) (down []string) {
 		if err := s.Ping(ctx); err != nil {
-			return err
+			down = append(down, "database")
 		}
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-			return err
+			down = append(down, "temporal")
+		} else if err := runner.CheckNamespace(ctx, c, cfg.TemporalNamespace); err != nil {
+			down = append(down, "temporal")
 		}
-		return runner.CheckNamespace(ctx, c, cfg.TemporalNamespace)
+		return down
 	}
 	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics")
 	g, gctx := errgroup.WithContext(ctx)

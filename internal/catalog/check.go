@@ -31,6 +31,16 @@ const ReservedPrefix = "webhookd."
 // MaxDescription bounds a type's description, as a webhook's.
 const MaxDescription = 64 << 10
 
+// MaxSchema and MaxExamples bound a type's schema and its examples, as
+// written. Ingest keeps a tenant's strict types in memory and the export
+// holds the whole catalog; with the quota of types per tenant
+// (TENANT_MAX_EVENT_TYPES) they bound what one tenant's catalog can take.
+// Event schemas run to a few kilobytes.
+const (
+	MaxSchema   = 256 << 10
+	MaxExamples = 64 << 10
+)
+
 // Check validates an event type as it is created or changed; the first
 // problem is a *FieldError. Examples must be valid against the type's own
 // schema, so that the catalog never shows an example a strict type would
@@ -48,10 +58,19 @@ func Check(t *models.EventType) error {
 	if len(t.Description) > MaxDescription {
 		return &FieldError{"description", "at most 64 KiB"}
 	}
+	if len(t.Schema) > MaxSchema {
+		return &FieldError{"schema", "at most 256 KiB"}
+	}
+	if len(t.Examples) > MaxExamples {
+		return &FieldError{"examples", "at most 64 KiB in all"}
+	}
 	var schema *Schema
 	if hasValue(t.Schema) {
 		var err error
 		if schema, err = CompileSchema(t.Schema); err != nil {
+			return &FieldError{"schema", err.Error()}
+		}
+		if err := checkExportable(t.Schema); err != nil {
 			return &FieldError{"schema", err.Error()}
 		}
 	} else if t.Validate {

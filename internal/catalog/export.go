@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/webhookd/webhookd/models"
@@ -270,12 +272,18 @@ func exportSchemas(schema json.RawMessage, key string, taken map[string]bool) (m
 		if ref != "#" && !strings.HasPrefix(ref, "#/") {
 			return ref // another document, or an $anchor's plain name
 		}
+		// A pointer in a URI fragment may be percent-encoded
+		// (#/$defs/my%20name); compare and rebuild it decoded, and
+		// encode it again.
+		if dec, err := url.PathUnescape(ref); err == nil {
+			ref = dec
+		}
 		for prefix, k := range hoists {
 			if ref == prefix || strings.HasPrefix(ref, prefix+"/") {
-				return "#/components/schemas/" + k + ref[len(prefix):]
+				return "#/components/schemas/" + k + escapeFragment(ref[len(prefix):])
 			}
 		}
-		return "#/components/schemas/" + key + ref[1:]
+		return "#/components/schemas/" + key + escapeFragment(ref[1:])
 	}
 	if isObject && len(defs) > 0 {
 		schema = object(rest)
@@ -335,6 +343,16 @@ func object(ms []member) json.RawMessage {
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// escapeFragment percent-encodes a JSON pointer for a URI fragment, token
+// by token.
+func escapeFragment(pointer string) string {
+	tokens := strings.Split(pointer, "/")
+	for i, t := range tokens {
+		tokens[i] = url.PathEscape(t)
+	}
+	return strings.Join(tokens, "/")
 }
 
 // pointerToken escapes a name as one token of a JSON pointer.
@@ -465,4 +483,85 @@ func (r *rebaser) ref(keyEnd int) error {
 	}
 	r.refs = append(r.refs, refAt{start: start, end: int(r.dec.InputOffset()), ref: s})
 	return nil
+}
+
+// checkExportable refuses a schema whose references the OpenAPI export
+// cannot carry over: each must point within the schema by a JSON pointer
+// (#/$defs/name, #/properties/x) that still resolves once the schema and
+// its $defs are components. An $anchor's name, a nested $id or a top-level
+// $id make references that OpenAPI tools resolve against the exported
+// document instead, where they name nothing, and one such type made the
+// whole tenant's export unloadable.
+func checkExportable(schema json.RawMessage) error {
+	const key = "t"
+	out, err := exportSchemas(schema, key, map[string]bool{key: true})
+	if err != nil {
+		return err
+	}
+	docs := map[string]any{}
+	for k, raw := range out {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return err
+		}
+		docs[k] = v
+	}
+	for _, k := range sortedKeys(out) {
+		r := rebaser{raw: out[k], dec: json.NewDecoder(bytes.NewReader(out[k]))}
+		if err := r.value(false); err != nil {
+			return err
+		}
+		for _, ref := range r.refs {
+			if !resolves(docs, ref.ref) {
+				return fmt.Errorf("$ref %q cannot be carried over to the OpenAPI export: refer within the schema by a JSON pointer "+
+					"(#/$defs/name, #/properties/...), without $id or $anchor", original(schema, ref.ref))
+			}
+		}
+	}
+	return nil
+}
+
+// original is what the user wrote for an exported reference, as near as
+// one can say: the exported form names an internal component.
+func original(schema json.RawMessage, exported string) string {
+	if rest, ok := strings.CutPrefix(exported, "#/components/schemas/t"); ok {
+		return "#" + strings.TrimPrefix(rest, ".")
+	}
+	return exported
+}
+
+// resolves reports whether ref (#/components/schemas/key/pointer...) names
+// a value in docs (component key → decoded schema).
+func resolves(docs map[string]any, ref string) bool {
+	rest, ok := strings.CutPrefix(ref, "#/components/schemas/")
+	if !ok {
+		return false
+	}
+	tokens := strings.Split(rest, "/")
+	v, ok := docs[tokens[0]]
+	if !ok {
+		return false
+	}
+	for _, t := range tokens[1:] {
+		t, err := url.PathUnescape(t)
+		if err != nil {
+			return false
+		}
+		t = strings.ReplaceAll(strings.ReplaceAll(t, "~1", "/"), "~0", "~")
+		switch x := v.(type) {
+		case map[string]any:
+			if v, ok = x[t]; !ok {
+				return false
+			}
+		case []any:
+			i, err := strconv.Atoi(t)
+			if err != nil || i < 0 || i >= len(x) {
+				return false
+			}
+			v = x[i]
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -178,5 +179,64 @@ func TestExportSchemas(t *testing.T) {
 	}
 	if got, _ := exportSchemas(json.RawMessage(`true`), "k", map[string]bool{}); string(got["k"]) != "true" {
 		t.Errorf("a boolean schema: %v", got)
+	}
+}
+
+// TestExportedReferencesResolve: every schema the catalog takes exports to
+// a document OpenAPI tools load. A percent-encoded pointer is followed to
+// its hoisted definition; references the export cannot carry over (an
+// $anchor's name, into a nested $id, under a top-level $id) are refused
+// when the type is saved, since one of them made the whole tenant's
+// export unloadable.
+func TestExportedReferencesResolve(t *testing.T) {
+	encoded := `{"type": "object", "properties": {"a": {"$ref": "#/$defs/my%20def"}, "b": {"$ref": "#/$defs/my%20def/properties/x%20y"}},
+		"$defs": {"my def": {"type": "object", "properties": {"x y": {"type": "string"}}}}}`
+	ty := models.EventType{ID: "1", TenantID: "acme", Name: "t.x", Schema: json.RawMessage(encoded),
+		Examples: json.RawMessage(`[{"a": {"x y": "s"}, "b": "s"}]`)}
+	if err := Check(&ty); err != nil {
+		t.Fatalf("a percent-encoded pointer: %v", err)
+	}
+	raw, err := OpenAPI([]models.EventType{ty}, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromData(raw)
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if err := doc.Validate(loader.Context); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	for name, schema := range map[string]string{
+		"an anchor": `{"type": "object", "properties": {"a": {"$ref": "#a1"}}, "$defs": {"x": {"$anchor": "a1", "type": "string"}}}`,
+		"a nested $id": `{"type": "object", "properties": {"a": {"$ref": "#/$defs/x"}},
+			"$defs": {"x": {"$id": "https://x.invalid/x.json", "$defs": {"y": {"type": "string"}}, "properties": {"b": {"$ref": "#/$defs/y"}}}}}`,
+		"a top-level $id": `{"$id": "https://x.invalid/o.json", "properties": {"x": {"$ref": "#/$defs/a"}}, "$defs": {"a": {}}}`,
+	} {
+		err := Check(&models.EventType{Name: "t.x", Schema: json.RawMessage(schema)})
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Path != "schema" || !strings.Contains(fe.Msg, "OpenAPI export") {
+			t.Errorf("%s: %v, want a refusal naming the export", name, err)
+		}
+	}
+}
+
+// TestExportIsStable: the same catalog exports to the same bytes whatever
+// order the types come in, so a receiver's generated code changes only
+// when the catalog does.
+func TestExportIsStable(t *testing.T) {
+	types := catalogTypes()
+	first, err := OpenAPI(types, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(types)
+	again, err := OpenAPI(types, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(first) != string(again) {
+		t.Fatal("the export depends on the order of the types")
 	}
 }

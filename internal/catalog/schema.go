@@ -62,6 +62,9 @@ func CompileSchema(raw json.RawMessage) (*Schema, error) {
 	if err != nil {
 		return nil, schemaError(err)
 	}
+	if err := checkComplexity(s); err != nil {
+		return nil, err
+	}
 	return &Schema{s: s}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,8 +47,15 @@ type Config struct {
 	AllowPrivateEndpoints bool
 	RetentionDays         int
 	LogLevel              slog.Level
+	// LogFormat is "text" (logfmt-like key=value lines) or "json" (one
+	// object per line, for log collectors).
+	LogFormat string
 	// WorkerConcurrency bounds concurrent deliveries per worker process.
 	WorkerConcurrency int
+	// WorkflowCacheSize bounds the workflows a worker process keeps in
+	// memory between their workflow tasks (Temporal's sticky cache; at
+	// least WorkerConcurrency, which the workflows in flight pin there).
+	WorkflowCacheSize int
 	// TenantTokenKeys sign and verify tenant tokens: the first signs, all
 	// verify (TENANT_TOKEN_KEY, then TENANT_TOKEN_KEY_PREVIOUS while a key
 	// is rotated). Empty turns tenant tokens off, except in dev, which keeps
@@ -84,12 +92,17 @@ type Config struct {
 	// from a tenant's load, whoever posts it.
 	TenantMaxWebhooks     int
 	TenantEventsPerSecond int
+	// TenantMaxEventTypes caps each tenant's live event types (global
+	// ones have no cap); 0 turns it off.
+	TenantMaxEventTypes int
 	// ConsoleFrameAncestors are the origins that may show the console in a
 	// frame (CSP frame-ancestors); empty allows none.
 	ConsoleFrameAncestors []string
 	// Keyring encrypts webhook secrets at rest (ENCRYPTION_KEYS); dev keeps
 	// a generated one under DATA_DIR when none is set.
 	Keyring *secrets.Keyring
+	// Tracing is the OpenTelemetry trace export (OTEL_* variables).
+	Tracing Tracing
 }
 
 // MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
@@ -114,13 +127,16 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		AllowPrivateEndpoints: r.boolean("ALLOW_PRIVATE_ENDPOINTS", mode == ModeDev),
 		RetentionDays:         r.intRange("RETENTION_DAYS", 7, 1, 3650),
 		LogLevel:              r.level("LOG_LEVEL", slog.LevelInfo),
+		LogFormat:             r.oneOf("LOG_FORMAT", "text", "json"),
 		WorkerConcurrency:     r.intRange("WORKER_CONCURRENCY", 200, 1, 10000),
 		StartWindow:           r.intRange("START_WINDOW", 100, 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
 		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),
 		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),
+		TenantMaxEventTypes:   r.intRange("TENANT_MAX_EVENT_TYPES", 1000, 0, 10_000_000),
 	}
+	c.WorkflowCacheSize = r.workflowCacheSize(c.WorkerConcurrency)
 	if v := r.str("ENCRYPTION_KEYS", ""); v != "" {
 		// Not r.fail: the value is key material.
 		k, err := secrets.ParseKeyring(v)
@@ -140,6 +156,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.EgressProxy = proxy
 	}
 	c.TenantTokenKeys = r.tokenKeys()
+	c.Tracing = r.tracing()
 	c.Temporal = r.temporalConnection()
 	uiDefault := ""
 	if mode == ModeDev {
@@ -250,6 +267,25 @@ func (r *reader) intRange(key string, def, lo, hi int) int {
 	return n
 }
 
+// DefaultWorkflowCacheSize is WORKFLOW_CACHE_SIZE's default. The SDK's
+// own, 10,000, costs about 48 KB per open workflow, and a delivery waiting
+// minutes for its next retry gains nothing from staying cached: its few
+// history events replay in microseconds when it wakes.
+const DefaultWorkflowCacheSize = 1000
+
+// workflowCacheSize reads WORKFLOW_CACHE_SIZE: at least the worker's
+// concurrency, since each workflow task in flight holds its workflow in the
+// cache (a full cache would refuse the next).
+func (r *reader) workflowCacheSize(concurrency int) int {
+	def := max(DefaultWorkflowCacheSize, concurrency)
+	n := r.intRange("WORKFLOW_CACHE_SIZE", def, 1, 1_000_000)
+	if n < concurrency {
+		r.fail("WORKFLOW_CACHE_SIZE", strconv.Itoa(n), fmt.Sprintf("at least WORKER_CONCURRENCY (%d)", concurrency))
+		return def
+	}
+	return n
+}
+
 // tokenKeys reads the tenant-token signing key and the previous one. Values
 // are never echoed: they are secrets.
 func (r *reader) tokenKeys() []string {
@@ -268,6 +304,16 @@ func (r *reader) tokenKeys() []string {
 		}
 	}
 	return keys
+}
+
+// oneOf reads a value that must be one of choices; unset takes the first.
+func (r *reader) oneOf(key string, choices ...string) string {
+	v := strings.ToLower(r.str(key, choices[0]))
+	if !slices.Contains(choices, v) {
+		r.fail(key, v, "want "+strings.Join(choices, " or "))
+		return choices[0]
+	}
+	return v
 }
 
 func (r *reader) level(key string, def slog.Level) slog.Level {

@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.TemporalAddress != "127.0.0.1:7233" || c.TemporalUIAddr != "127.0.0.1:8233" || c.HTTPAddr != "127.0.0.1:8080" ||
 		c.TemporalNamespace != "default" || c.TaskQueue != "webhooks" || c.DataDir != "./data" || c.RetentionDays != 7 ||
-		c.LogLevel != slog.LevelInfo || !c.AllowPrivateEndpoints || c.TenantMaxWebhooks != 1000 || c.TenantEventsPerSecond != 1000 {
+		c.LogLevel != slog.LevelInfo || c.LogFormat != "text" || !c.AllowPrivateEndpoints || c.TenantMaxWebhooks != 1000 || c.TenantEventsPerSecond != 1000 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	c, err = Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://x@h/db"}))
@@ -41,23 +41,48 @@ func TestDefaults(t *testing.T) {
 
 func TestInvalidValuesNameTheVariable(t *testing.T) {
 	cases := map[string]map[string]string{
-		"TEMPORAL_ADDRESS":         {"TEMPORAL_ADDRESS": "nohostport"},
-		"HTTP_ADDR":                {"HTTP_ADDR": "127.0.0.1:99999"},
-		"RETENTION_DAYS":           {"RETENTION_DAYS": "0"},
-		"LOG_LEVEL":                {"LOG_LEVEL": "loud"},
-		"ALLOW_PRIVATE_ENDPOINTS":  {"ALLOW_PRIVATE_ENDPOINTS": "maybe"},
-		"TEMPORAL_TASK_QUEUE":      {"TEMPORAL_TASK_QUEUE": "a queue"},
-		"DATABASE_URL":             {"DATABASE_URL": "mysql://x"},
-		"TEMPORAL_UI_URL":          {"TEMPORAL_UI_URL": "temporal.example.com"},
-		"CONSOLE_FRAME_ANCESTORS":  {"CONSOLE_FRAME_ANCESTORS": "https://app.example.com *"},
-		"ALLOWED_HOSTS":            {"ALLOWED_HOSTS": "webhooks.example.com:8080"},
-		"TENANT_MAX_WEBHOOKS":      {"TENANT_MAX_WEBHOOKS": "-1"},
-		"TENANT_EVENTS_PER_SECOND": {"TENANT_EVENTS_PER_SECOND": "lots"},
+		"TEMPORAL_ADDRESS":            {"TEMPORAL_ADDRESS": "nohostport"},
+		"HTTP_ADDR":                   {"HTTP_ADDR": "127.0.0.1:99999"},
+		"RETENTION_DAYS":              {"RETENTION_DAYS": "0"},
+		"LOG_LEVEL":                   {"LOG_LEVEL": "loud"},
+		"LOG_FORMAT":                  {"LOG_FORMAT": "xml"},
+		"OTEL_TRACES_EXPORTER":        {"OTEL_TRACES_EXPORTER": "zipkin"},
+		"OTEL_EXPORTER_OTLP_PROTOCOL": {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+		"ALLOW_PRIVATE_ENDPOINTS":     {"ALLOW_PRIVATE_ENDPOINTS": "maybe"},
+		"TEMPORAL_TASK_QUEUE":         {"TEMPORAL_TASK_QUEUE": "a queue"},
+		"DATABASE_URL":                {"DATABASE_URL": "mysql://x"},
+		"TEMPORAL_UI_URL":             {"TEMPORAL_UI_URL": "temporal.example.com"},
+		"CONSOLE_FRAME_ANCESTORS":     {"CONSOLE_FRAME_ANCESTORS": "https://app.example.com *"},
+		"ALLOWED_HOSTS":               {"ALLOWED_HOSTS": "webhooks.example.com:8080"},
+		"TENANT_MAX_WEBHOOKS":         {"TENANT_MAX_WEBHOOKS": "-1"},
+		"TENANT_EVENTS_PER_SECOND":    {"TENANT_EVENTS_PER_SECOND": "lots"},
 	}
 	for name, vars := range cases {
 		_, err := Load(ModeDev, env(vars))
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: want an error naming it, got %v", name, err)
+		}
+	}
+}
+
+// TestTracingFollowsOTELVariables: traces are off unless an OTLP endpoint
+// or exporter is named, and OTEL_SDK_DISABLED wins.
+func TestTracingFollowsOTELVariables(t *testing.T) {
+	cases := []struct {
+		vars map[string]string
+		want Tracing
+	}{
+		{map[string]string{}, Tracing{Protocol: "http/protobuf"}},
+		{map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, Tracing{Enabled: true, Protocol: "http/protobuf"}},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, Tracing{Enabled: true, Protocol: "grpc"}},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, Tracing{Enabled: true, Protocol: "http/protobuf"}},
+		{map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, Tracing{Protocol: "http/protobuf"}},
+		{map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_TRACES_EXPORTER": "otlp"}, Tracing{Protocol: "http/protobuf"}},
+	}
+	for _, c := range cases {
+		got, err := Load(ModeDev, env(c.vars))
+		if err != nil || got.Tracing != c.want {
+			t.Errorf("%v: tracing %+v (%v), want %+v", c.vars, got.Tracing, err, c.want)
 		}
 	}
 }
@@ -202,5 +227,32 @@ func TestAllowedHosts(t *testing.T) {
 	}
 	if c, err = Load(ModeDev, env(map[string]string{"HTTP_ADDR": "0.0.0.0:8080", "ALLOWED_HOSTS": "*"})); err != nil || len(c.AllowedHosts) != 0 || !c.AllowAnyHost {
 		t.Fatalf("*: %v %v %v", c.AllowedHosts, c.AllowAnyHost, err)
+	}
+}
+
+// TestWorkflowCacheSize: the worker's sticky cache is bounded by default,
+// grows with WORKER_CONCURRENCY, and a size below it is refused by name.
+func TestWorkflowCacheSize(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		want int
+		err  bool
+	}{
+		{env: nil, want: DefaultWorkflowCacheSize},
+		{env: map[string]string{"WORKFLOW_CACHE_SIZE": "300"}, want: 300},
+		{env: map[string]string{"WORKER_CONCURRENCY": "5000"}, want: 5000},
+		{env: map[string]string{"WORKFLOW_CACHE_SIZE": "100"}, err: true},
+		{env: map[string]string{"WORKFLOW_CACHE_SIZE": "0"}, err: true},
+	} {
+		cfg, err := Load(ModeDev, env(c.env))
+		if c.err {
+			if err == nil || !strings.Contains(err.Error(), "WORKFLOW_CACHE_SIZE") {
+				t.Errorf("%v: error %v, want one naming WORKFLOW_CACHE_SIZE", c.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.WorkflowCacheSize != c.want {
+			t.Errorf("%v: cache %d (%v), want %d", c.env, cfg.WorkflowCacheSize, err, c.want)
+		}
 	}
 }

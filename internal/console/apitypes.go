@@ -41,6 +41,7 @@ type apiEventFilter struct {
 type apiWebhookConfig struct {
 	Endpoint                string            `json:"endpoint"`
 	SecretKey               string            `json:"secretKey"`
+	PublicKey               string            `json:"publicKey"`
 	Headers                 map[string]string `json:"headers"`
 	Timeout                 *int              `json:"timeout"`
 	PayloadFormat           string            `json:"payloadFormat"`
@@ -191,6 +192,7 @@ type apiTestAnswer struct {
 
 type apiRotateAnswer struct {
 	SecretKey               string `json:"secretKey"`
+	PublicKey               string `json:"publicKey"`
 	PreviousSecretExpiresAt string `json:"previousSecretExpiresAt"`
 }
 

@@ -44,7 +44,9 @@ func (a *pagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			`"attemptLog":[{"number":1,"trigger":"scheduled","request":{"url":"https://e.x"},"durationMs":5,"error":"dial tcp: connection refused","startedAt":"2026-12-01T10:00:00.000Z","finishedAt":"2026-12-01T10:00:00.005Z"},`+
 			`{"number":2,"trigger":"replay","request":{"url":"https://e.x"},"durationMs":5,"startedAt":"2026-12-01T12:00:00.000Z","finishedAt":"2026-12-01T12:00:00.005Z"}]}`)
 	case path == "/api/v1/webhooks/w1":
-		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x"}}`)
+		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x","secretKey":"********","publicKey":"whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}}`)
+	case path == "/api/v1/webhooks/w1/stats":
+		io.WriteString(w, `{"attempts":0}`)
 	case path == "/api/v1/webhooks/w1/deliveries":
 		io.WriteString(w, `{"data":[{"id":"d2","eventId":"evt_1","eventType":"order.created","webhookId":"w1","status":"awaitingRetry","attempts":1,`+
 			`"lastError":"dial tcp 10.0.0.1:443: connection refused","createdAt":"2026-12-01T10:00:00.000Z"}],"paging":{}}`)
@@ -190,5 +192,15 @@ func TestOpenMetadataFieldsFolded(t *testing.T) {
 		if !strings.Contains(section, field) {
 			t.Errorf("OpenMetadata section lacks %s", field)
 		}
+	}
+}
+
+// TestWebhookPageShowsThePublicKey: a webhook signing with a whsk_ key
+// shows the whpk_ key receivers verify with, and rotations can generate one.
+func TestWebhookPageShowsThePublicKey(t *testing.T) {
+	_, srv, c := newPagesConsole(t)
+	page := get(t, c, srv.URL+"/console/webhooks/w1")
+	if !strings.Contains(page, "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=") || !strings.Contains(page, `<option value="ed25519">`) {
+		t.Fatalf("webhook page:\n%.3000s", page)
 	}
 }

@@ -259,6 +259,9 @@ func (c *Console) webhookAction(w http.ResponseWriter, r *http.Request, action, 
 
 var graces = map[string]int{"0": 0, "3600": 3600, "86400": 86400, "604800": 604800}
 
+// keyTypes are the keys a rotation may generate; anything else is hmac.
+var keyTypes = map[string]string{"hmac": "hmac", "ed25519": "ed25519"}
+
 // rotateSecret replaces the signing secret; the new one is shown once.
 func (c *Console) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	grace, ok := graces[r.PostFormValue("graceSeconds")]
@@ -268,7 +271,7 @@ func (c *Console) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	id := url.PathEscape(r.PathValue("id"))
 	var out apiRotateAnswer
 	if err := c.call(r, sessionOf(r), http.MethodPost, "/api/v1/webhooks/"+id+"/rotate-secret",
-		map[string]any{"graceSeconds": grace}, &out); err != nil {
+		map[string]any{"graceSeconds": grace, "keyType": keyTypes[r.PostFormValue("keyType")]}, &out); err != nil {
 		c.fail(w, r, err)
 		return
 	}
@@ -280,6 +283,10 @@ func (c *Console) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	msg := "Secret rotated. The old secret stops signing requests at " + when(out.PreviousSecretExpiresAt) + "."
 	if out.PreviousSecretExpiresAt == "" {
 		msg = "Secret rotated. Requests are signed with the new secret only."
+	}
+	if out.PublicKey != "" {
+		// The signing key is never shown: receivers verify with the public key.
+		msg += " Receivers verify v1a signatures with the public key " + out.PublicKey + "."
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	c.showWebhook(w, r, http.StatusOK, wh, formFromWebhook(wh), editPage{Secret: out.SecretKey}, msg)

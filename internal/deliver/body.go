@@ -17,5 +17,5 @@ func Body(ctx context.Context, r Request, now time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return scrub(storableText(body), credentials(r.Webhook)), nil
+	return scrub(storableText(body), credentials(r.Webhook, "")), nil
 }

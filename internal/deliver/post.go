@@ -8,6 +8,7 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -33,11 +35,17 @@ const MaxResponseBody = 64 << 10
 
 // Poster sends attempts. It never retries: the workflow owns the schedule.
 type Poster struct {
-	Client  *http.Client
-	Version string
-	Now     func() time.Time
+	Client *http.Client
+	// ClientWith builds a client like Client with this TLS configuration:
+	// a webhook's client certificate (mTLS). nil refuses such webhooks.
+	ClientWith func(*tls.Config) *http.Client
+	Version    string
+	Now        func() time.Time
 	// Log, when set, warns of attempts whose request could not be built.
 	Log *slog.Logger
+
+	clients clientCache
+	tokens  tokenCache
 }
 
 // Request is one attempt to send.
@@ -69,7 +77,8 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 			if errors.As(err, &ue) {
 				ue.URL = redact.URL(ue.URL)
 			}
-			rec.Error = err.Error()
+			// A token endpoint may echo what it was sent.
+			rec.Error = scrub(err.Error(), credentials(r.Webhook, ""))
 		}
 		return attempt.Result{Outcome: outcome, Attempt: rec}
 	}
@@ -91,13 +100,17 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 		}
 		return finish(outcome, err)
 	}
+	resp, token, err := p.send(reqCtx, req, r.Webhook)
 	rec.RequestHeaders = redact.Headers(req.Header)
-
-	resp, err := p.Client.Do(req)
 	if err != nil {
+		var tokenErr *tokenError
 		switch {
-		case errors.Is(err, safehttp.ErrBlockedAddress):
+		case errors.Is(err, safehttp.ErrBlockedAddress) || errors.Is(err, errClientCertificate):
 			return finish(attempt.Rejected, err)
+		case errors.As(err, &tokenErr):
+			// Recorded in the attempt (the secret scrubbed) and retried on
+			// the webhook's schedule, like a receiver that is down.
+			return finish(attempt.Failure, err)
 		case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 			return finish(attempt.Failure, fmt.Errorf("no response within the webhook's %s timeout", timeout))
 		}
@@ -110,7 +123,7 @@ func (p *Poster) Post(ctx context.Context, r Request) attempt.Result {
 	rec.ResponseBody = storableText(body)
 	// Receivers that echo the request (httpbin, request inspectors: likely
 	// targets of a test) would put the webhook's credentials in the log.
-	if creds := credentials(r.Webhook); len(creds) > 0 {
+	if creds := credentials(r.Webhook, token); len(creds) > 0 {
 		rec.ResponseBody = scrub(rec.ResponseBody, creds)
 		for k, v := range rec.ResponseHeaders {
 			rec.ResponseHeaders[k] = scrub(v, creds)
@@ -149,6 +162,7 @@ func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*h
 	req.Header.Set("X-Webhook-ID", msgID)
 	req.Header.Set("X-Event-Type", eventType)
 	req.Header.Set("X-Webhook-Attempt", strconv.Itoa(r.Attempt))
+	tracing.Inject(ctx, req.Header) // the attempt's span, when tracing is on
 	if r.Batch != nil {
 		req.Header.Set("X-Webhook-Batch-Size", strconv.Itoa(len(r.Batch)))
 	}
@@ -156,7 +170,7 @@ func (p *Poster) buildRequest(ctx context.Context, r Request, now time.Time) (*h
 		return nil, fmt.Errorf("sign: %w", err)
 	}
 	if payload.Format(wh.PayloadFormat) == payload.FormatOpenMetadata {
-		signing.SignOpenMetadata(req.Header, keys, body)
+		signing.SignOpenMetadata(req.Header, signing.Shared(keys), body)
 	}
 	return req, nil
 }
@@ -173,6 +187,16 @@ func signingSecrets(wh *models.Webhook, now time.Time) []string {
 	return keys
 }
 
+// newestShared is the newest HMAC secret (the openmetadata body's signature
+// field needs one): a whsk_ signing key cannot key an HMAC a receiver
+// checks.
+func newestShared(keys []string) string {
+	if shared := signing.Shared(keys); len(shared) > 0 {
+		return shared[0]
+	}
+	return ""
+}
+
 // renderBody returns the body and the id and type it is sent under: the
 // event's, or for a batch the batch delivery's id and "webhookd.batch".
 func renderBody(ctx context.Context, r Request, keys []string) (msgID, eventType string, body []byte, err error) {
@@ -180,7 +204,7 @@ func renderBody(ctx context.Context, r Request, keys []string) (msgID, eventType
 	if r.Batch == nil {
 		ev := r.Event
 		body, err = payload.Render(ctx, wh.WebhookType, payload.Options{
-			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: keys[0],
+			Format: payload.Format(wh.PayloadFormat), Template: wh.PayloadTemplate, Secret: newestShared(keys),
 		}, message(ev, wh.Name))
 		return ev.ID, ev.Type, body, err
 	}
@@ -260,7 +284,7 @@ const minCredential = 8
 // echoed request: the signing secrets, the endpoint's query values and user
 // info (as written and decoded), and each credential header's value with
 // its words (the token of "Bearer <token>").
-func credentials(wh *models.Webhook) []string {
+func credentials(wh *models.Webhook, token string) []string {
 	var out []string
 	add := func(v string) {
 		if len(v) >= minCredential {
@@ -268,6 +292,10 @@ func credentials(wh *models.Webhook) []string {
 		}
 	}
 	add(wh.SecretKey)
+	add(token)
+	if wh.Auth != nil {
+		add(wh.Auth.ClientSecret)
+	}
 	for _, v := range redact.URLCredentials(wh.Endpoint) {
 		add(v)
 	}

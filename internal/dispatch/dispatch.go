@@ -13,9 +13,14 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -34,6 +39,9 @@ type Dispatcher struct {
 	log     *slog.Logger
 	// Poster sends tests of unsaved webhooks (TestUnsaved).
 	Poster *deliver.Poster
+	// Tracer records a span per workflow start, in the trace the delivery
+	// was ingested in; the zero Tracer is tracing off.
+	Tracer tracing.Tracer
 	wakeup *wakeup
 }
 
@@ -68,7 +76,12 @@ const (
 
 // start starts the workflow of a delivery to wh.
 func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.Webhook, mode startMode) error {
+	ctx, span := d.Tracer.StartAt(ctx, del.TraceParent, "start delivery", trace.WithAttributes(
+		attribute.String("webhookd.delivery_id", del.ID), attribute.String("webhookd.webhook_id", del.WebhookID),
+		attribute.String("webhookd.tenant_id", del.TenantID), attribute.String("webhookd.event_id", del.EventID)))
+	defer span.End()
 	if err := d.runner.Start(ctx, deliveryRun(del, wh, mode)); err != nil {
+		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("start workflow for delivery %s: %w", del.ID, err)
 	}
 	return nil

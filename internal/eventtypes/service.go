@@ -22,7 +22,7 @@ import (
 
 // typeStore is where event types are kept (internal/store).
 type typeStore interface {
-	CreateEventType(ctx context.Context, t *models.EventType) error
+	CreateEventTypeWithin(ctx context.Context, t *models.EventType, limit int) error
 	UpdateEventType(ctx context.Context, t *models.EventType, expectVersion int64) error
 	SoftDeleteEventType(ctx context.Context, id, by string) error
 	GetEventType(ctx context.Context, id string) (*models.EventType, error)
@@ -66,6 +66,10 @@ func (e *NameTakenError) Error() string {
 // Service writes event types.
 type Service struct {
 	store typeStore
+	// MaxPerTenant caps each tenant's live event types
+	// (TENANT_MAX_EVENT_TYPES; 0: no cap; global types have none): a
+	// create past it is a *store.QuotaError.
+	MaxPerTenant int
 }
 
 // New returns a Service writing to s.
@@ -79,7 +83,7 @@ func (s *Service) Create(ctx context.Context, tenant string, in Spec, by string)
 	if err := catalog.Check(t); err != nil {
 		return nil, err
 	}
-	if err := s.store.CreateEventType(ctx, t); err != nil {
+	if err := s.store.CreateEventTypeWithin(ctx, t, s.MaxPerTenant); err != nil {
 		return nil, nameTaken(err, t.Name)
 	}
 	return t, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/webhookd/webhookd/internal/catalog"
@@ -104,6 +106,54 @@ func TestWrites(t *testing.T) {
 		}
 		if _, err := svc.Create(ctx, "acme", spec("invoice.paid"), "api"); err != nil {
 			t.Fatalf("a deleted type's name is free: %v", err)
+		}
+	})
+}
+
+// TestQuota: a tenant's live types are capped (TENANT_MAX_EVENT_TYPES),
+// across replicas, on both databases; a deleted type frees its place, the
+// cap is per tenant, and global types have none. Schema and examples are
+// bounded in size.
+func TestQuota(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, b := eventtypes.New(s), eventtypes.New(s) // two replicas
+		a.MaxPerTenant, b.MaxPerTenant = 2, 2
+		first, err := a.Create(ctx, "acme", spec("t.1"), "api")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Create(ctx, "acme", spec("t.2"), "api"); err != nil {
+			t.Fatal(err)
+		}
+		var qe *store.QuotaError
+		if _, err := a.Create(ctx, "acme", spec("t.3"), "api"); !errors.As(err, &qe) || qe.What != "event types" || qe.Limit != 2 {
+			t.Fatalf("past the quota: %v", err)
+		}
+		if _, err := b.Create(ctx, "beta", spec("t.3"), "api"); err != nil {
+			t.Fatalf("another tenant: %v", err)
+		}
+		for i := range 3 {
+			if _, err := a.Create(ctx, models.GlobalTenant, spec(fmt.Sprintf("g.%d", i)), "admin"); err != nil {
+				t.Fatalf("a global type: %v", err)
+			}
+		}
+		if _, err := a.Delete(ctx, first, "api"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Create(ctx, "acme", spec("t.3"), "api"); err != nil {
+			t.Fatalf("after a delete: %v", err)
+		}
+		big := spec("t.big")
+		big.Schema = json.RawMessage(`{"description": "` + strings.Repeat("x", catalog.MaxSchema) + `"}`)
+		var fe *catalog.FieldError
+		if _, err := a.Create(ctx, "beta", big, "api"); !errors.As(err, &fe) || fe.Path != "schema" {
+			t.Errorf("a schema over 256 KiB: %v", err)
+		}
+		big = spec("t.big")
+		big.Examples = json.RawMessage(`[{"amount": 1, "x": "` + strings.Repeat("x", catalog.MaxExamples) + `"}]`)
+		if _, err := a.Create(ctx, "beta", big, "api"); !errors.As(err, &fe) || fe.Path != "examples" {
+			t.Errorf("examples over 64 KiB: %v", err)
 		}
 	})
 }

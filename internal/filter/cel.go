@@ -3,11 +3,14 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/cost"
+	"cel.dev/cel-go/common/overloads"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
 )
 
@@ -55,6 +58,8 @@ func mustEnv() *cel.Env {
 		// double with an int.
 		cel.CrossTypeNumericComparisons(true),
 		cel.DefaultUTCTimeZone(true),
+		cel.CostModel(formatCost),
+		cel.CostModel(scanCosts...),
 	}
 	for i, name := range varNames {
 		t := cel.DynType
@@ -72,6 +77,71 @@ func mustEnv() *cel.Env {
 	}
 	return e
 }
+
+// formatCost prices s.format(list), which the strings extension leaves at
+// one unit whatever it builds: without it, a format of a format's result
+// (`[data.s].map(x, "%s%s%s%s".format([x, x, x, x])).map(...)`) was
+// estimated at a few hundred units and built gigabytes from a 1 MiB
+// event. Its result is at most the format string, each argument expanded
+// formatExpansion times (%x writes a code point as up to 8 hex digits, %s
+// of a list quotes and escapes its strings), and formatPerArg more per
+// argument (numbers; precision is at most 100); building it costs like
+// scanning a string of that size. Formatting a list or map the filter
+// built is refused beforehand (checkDeep): its size here counts entries.
+var formatCost = cost.MemberOverload("string_format",
+	cost.EvalCost(cost.Sum(cost.Const(cost.CallCost), cost.StringScan(cost.Length(cost.Target())), cost.StringScan(cost.Length(cost.Result())))),
+	cost.ResultSize(cost.AtMost(cost.Sum(cost.Target(),
+		cost.Scale(cost.ElemTotal(cost.Arg(0)), formatExpansion),
+		cost.Mul(cost.Length(cost.Arg(0)), cost.Const(formatPerArg))))),
+)
+
+const (
+	formatExpansion = 10
+	formatPerArg    = 512
+)
+
+// scanCosts price what reads a whole string but the standard library
+// counts as one unit: size() counts code points, and conversions parse or
+// copy it. Inside a loop over the event's items, `size(data.note) > 0` read
+// a half-megabyte note once per item, minutes for one event, at an
+// estimate of a few million.
+var scanCosts = func() []cost.OverloadModel {
+	scan := cost.EvalCost(cost.Sum(cost.Const(cost.CallCost), cost.StringScan(cost.Arg(0))))
+	var out []cost.OverloadModel
+	for _, id := range []string{overloads.SizeString, overloads.StringToInt, overloads.StringToUint, overloads.StringToDouble,
+		overloads.StringToBytes, overloads.BytesToString, overloads.StringToTimestamp, overloads.StringToDuration} {
+		out = append(out, cost.Overload(id, scan))
+	}
+	return append(out, cost.MemberOverload(overloads.SizeStringInst,
+		cost.EvalCost(cost.Sum(cost.Const(cost.CallCost), cost.StringScan(cost.Target())))))
+}()
+
+// compareTrackers charge comparisons of strings by their lengths in
+// bytes. CEL's tracker charges the shorter side, as the estimate does, but
+// sizes both by counting code points: once per item of a loop
+// (`data.items.exists(i, data.note == "x")`) that read a half-megabyte
+// note each time, minutes for one event at an estimate of a few million.
+// Bytes are never fewer than code points, so the charge is never less.
+var compareTrackers = func() []cost.TrackerOption {
+	track := func(args []ref.Val, _ ref.Val) *uint64 {
+		if len(args) != 2 {
+			return nil
+		}
+		a, okA := args[0].(types.String)
+		b, okB := args[1].(types.String)
+		if !okA || !okB {
+			return nil // other values: CEL's own charge, which sizes them cheaply
+		}
+		c := uint64(math.Ceil(float64(min(len(a), len(b))) * cost.StringTraversalCostFactor))
+		return &c
+	}
+	var out []cost.TrackerOption
+	for _, id := range []string{overloads.Equals, overloads.NotEquals, overloads.LessString, overloads.LessEqualsString,
+		overloads.GreaterString, overloads.GreaterEqualsString} {
+		out = append(out, cost.OverloadTracker(id, track))
+	}
+	return out
+}()
 
 // Program is a compiled content filter, safe for concurrent use.
 type Program struct {
@@ -118,6 +188,9 @@ func CompileContent(expr string) (*Program, error) {
 	if t := ast.OutputType(); !t.IsAssignableType(cel.BoolType) {
 		return nil, &ExprError{Msg: fmt.Sprintf("must be a condition (bool), not %s", t)}
 	}
+	if err := checkDeep(ast.NativeRep()); err != nil {
+		return nil, err
+	}
 	est, err := env.EstimateCost(ast, eventSizes{})
 	if err != nil {
 		return nil, &ExprError{Msg: "cost: " + err.Error()}
@@ -128,7 +201,7 @@ func CompileContent(expr string) (*Program, error) {
 	}
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	if est.Max >= trackedCost {
-		opts = append(opts, cel.CostLimit(CostLimit))
+		opts = append(opts, cel.CostLimit(CostLimit), cel.CostTrackerOptions(compareTrackers...))
 	}
 	prg, err := env.Program(ast, opts...)
 	if err != nil {

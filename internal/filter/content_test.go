@@ -489,3 +489,119 @@ func TestRequiredEquality(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltValuesAreNotWalked: CEL's estimate counts a list by its entries,
+// so a list the filter builds out of the event's values (and lists of
+// those) could be compared or formatted for minutes at an estimate of a
+// few hundred units; such filters are refused at creation, with the place.
+func TestBuiltValuesAreNotWalked(t *testing.T) {
+	nest := strings.Repeat(".map(x, [x, x, x, x, x, x, x, x])", 4)
+	for _, c := range []struct{ expr, want string }{
+		{`[data.s]` + nest + ` == [data.t]` + nest, "a comparison of a list or map the filter builds"},
+		{`[data.s]` + nest + `.exists(x, [data.t]` + nest + `.exists(y, x == y))`, "a comparison of a list or map the filter builds"},
+		{`data.t in [data.s]` + nest, "`in` over a list or map the filter builds"},
+		{`[data.s]` + nest + `.exists(x, "%s".format([x]) == "")`, "format() of a list or map the filter builds"},
+		{`data.items.map(x, data.s) == data.items.map(x, data.t)`, "a comparison of a list or map the filter builds"},
+		{`data.items.exists(i, [data.s] == [data.t])`, "a comparison of a list or map the filter builds"},
+		{`data.items.exists(i, {"a": data.s} == {"a": data.t})`, "a comparison of a list or map the filter builds"},
+		{`dyn([data.s]) == dyn([data.t])`, "a comparison of a list or map the filter builds"},
+	} {
+		_, err := CompileContent(c.expr)
+		var ee *ExprError
+		if !errors.As(err, &ee) || ee.Line != 1 || ee.Column == 0 || !strings.Contains(ee.Msg, c.want) {
+			t.Errorf("%s: %v, want %q at its place", c.expr, err, c.want)
+		}
+	}
+	// Built values compared with constants, and the event's own values,
+	// stay allowed.
+	ev := order(`{"a": "x", "b": "y", "items": [1, 2, 3], "tags": ["vip"]}`)
+	for _, expr := range []string{
+		`[data.a, data.b] == ["x", "y"]`,
+		`[data.a, data.b].exists(x, x == "y")`,
+		`data.items.map(i, i * 2.0) == [2.0, 4.0, 6.0]`,
+		`data.tags.exists(t, t in ["a", "vip"])`,
+		`data.items.filter(i, i > 1).size() == 2`,
+		`data.items == data.items`,
+		`"%s-%s".format([data.a, data.b]) == "x-y"`,
+	} {
+		p, err := CompileContent(expr)
+		if err != nil {
+			t.Errorf("%s: %v", expr, err)
+			continue
+		}
+		if !p.Matches(ev) {
+			t.Errorf("%s: no match", expr)
+		}
+	}
+}
+
+// TestFormatIsPriced: the strings extension prices format() at one unit
+// whatever it builds; a format of a format's result grew a 1 MiB event
+// into gigabytes at an estimate of a few hundred units.
+func TestFormatIsPriced(t *testing.T) {
+	eight := `"%s%s%s%s%s%s%s%s".format([x, x, x, x, x, x, x, x])`
+	one, err := CompileContent(`[data.s].map(x, ` + eight + `).size() > 0`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Cost < 1_000_000 {
+		t.Errorf("one format of eight 1 MiB strings is estimated at %d", one.Cost)
+	}
+	_, err = CompileContent(`[data.s].map(x, ` + eight + `).map(x, ` + eight + `).size() > 0`)
+	if err == nil || !strings.Contains(err.Error(), "above the limit") {
+		t.Errorf("a format of a format's result: %v, want a cost refusal", err)
+	}
+}
+
+// TestWholeStringReadsArePriced: size() and conversions read a whole
+// string, which CEL prices at one unit; inside a loop over the event's
+// items they read a large field once per item (19 s for 20,000 items and a
+// 256 KiB field), at an estimate of a few million. They are priced by the
+// string's size now: refused in a loop, fine once.
+func TestWholeStringReadsArePriced(t *testing.T) {
+	for _, expr := range []string{
+		`data.items.exists(i, size(data.note) == 0)`,
+		`data.items.exists(i, data.note.size() == 0)`,
+		`data.items.exists(i, int(data.note) == 1)`,
+		`data.items.exists(i, double(data.note) == 1.0)`,
+		`data.items.exists(i, size(bytes(data.note)) == 1)`,
+		`data.items.exists(i, timestamp(data.note) > timestamp("2026-01-01T00:00:00Z"))`,
+	} {
+		if _, err := CompileContent(expr); err == nil || !strings.Contains(err.Error(), "above the limit") {
+			t.Errorf("%s: %v, want a cost refusal", expr, err)
+		}
+	}
+	ev := order(`{"note": "` + strings.Repeat("n", 1000) + `", "count": "3", "items": [{"sku": "a"}]}`)
+	for _, expr := range []string{
+		`size(data.note) > 10`,
+		`int(data.count) == 3`,
+		`data.items.exists(i, i.sku == "a") && size(data.note) == 1000`,
+	} {
+		p, err := CompileContent(expr)
+		if err != nil {
+			t.Errorf("%s: %v", expr, err)
+			continue
+		}
+		if !p.Matches(ev) {
+			t.Errorf("%s: no match", expr)
+		}
+	}
+}
+
+// BenchmarkLoopComparesLargeField: a loop that compares one large field
+// with a constant for each of 20,000 items. CEL's tracker counted the
+// field's code points at every comparison (25 s for a 256 KiB field on 2
+// busy cores); charged by bytes, the comparison is as cheap as it runs.
+func BenchmarkLoopComparesLargeField(b *testing.B) {
+	p, err := CompileContent(`data.items.exists(i, data.note == "x")`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := `{"note": "` + strings.Repeat("n", 256<<10) + `", "items": [` + strings.Repeat("1,", 20_000) + `1]}`
+	for b.Loop() {
+		ev := order(data)
+		if ok, err := p.Eval(ev); ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

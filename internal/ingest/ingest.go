@@ -16,6 +16,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/tracing"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -77,7 +78,8 @@ func (in *Ingester) Ingest(ctx context.Context, ev models.Event) (Ingested, erro
 
 // IngestMany checks each event against its type's schema (when the type
 // is strict), matches it against its tenant's webhooks and stores the
-// events and their deliveries in one transaction, then wakes the starter.
+// events and their deliveries in one transaction. The caller then wakes
+// the starter (Wake).
 // An event that does not match its schema refuses the whole request
 // (*DataError naming it) and nothing is stored. Catalog and webhooks are
 // read as they are now: a change committed through any replica before the
@@ -112,6 +114,9 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 		}
 	}
 	ins := make([]store.Ingestion, len(evs))
+	// The request's span ("" with tracing off): each delivery's start and
+	// attempts join its trace.
+	traceParent := tracing.TraceParent(ctx)
 	for i := range evs {
 		ev := &evs[i]
 		fev, err := parse(ev)
@@ -134,7 +139,9 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 				})
 				continue
 			}
-			ing.Deliveries = append(ing.Deliveries, deliveryFor(*ev, w, now))
+			del := deliveryFor(*ev, w, now)
+			del.TraceParent = traceParent
+			ing.Deliveries = append(ing.Deliveries, del)
 		}
 		ins[i] = ing
 	}
@@ -145,14 +152,24 @@ func (in *Ingester) IngestMany(ctx context.Context, evs []models.Event) ([]Inges
 	out := make([]Ingested, len(stored))
 	for i, s := range stored {
 		out[i] = Ingested{Event: *s.Event, Deliveries: s.Deliveries, Created: s.Created}
-		for _, del := range s.Deliveries {
+	}
+	return out, nil
+}
+
+// Wake tells the starter of the deliveries res committed: start them now,
+// and look again when their batches close. The API calls it once its
+// answer is written, so that starting a fan-out's thousand workflows does
+// not share the two cores with the answer (BenchmarkFanOut); a caller that
+// never calls it leaves the deliveries to the starter's next poll.
+func (in *Ingester) Wake(res []Ingested) {
+	for _, r := range res {
+		for _, del := range r.Deliveries {
 			if del.BatchClosesAt != nil {
 				in.waker.WakeAt(*del.BatchClosesAt)
 			}
 		}
 	}
 	in.waker.Wake()
-	return out, nil
 }
 
 // admit takes the events from their tenants' quotas, before any work is

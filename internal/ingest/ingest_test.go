@@ -36,7 +36,8 @@ func (w *waker) WakeAt(time.Time) { w.at++ }
 
 // TestPausedWebhooksDeliveriesAreHeld: an event that matches a paused
 // webhook still becomes a delivery, held (not waiting in the outbox), beside
-// the pending delivery of a running one; the starter is woken either way.
+// the pending delivery of a running one; the starter is woken either way,
+// once the caller has the answer.
 func TestPausedWebhooksDeliveriesAreHeld(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -63,6 +64,10 @@ func TestPausedWebhooksDeliveriesAreHeld(t *testing.T) {
 		if n, _ := s.CountUndispatched(ctx); n != 1 {
 			t.Fatalf("outbox = %d, want only the running webhook's delivery", n)
 		}
+		if wk.now != 0 {
+			t.Fatal("starter woken before the answer") // the API answers, then wakes it
+		}
+		in.Wake([]ingest.Ingested{res})
 		if wk.now != 1 {
 			t.Fatalf("starter woken %d times", wk.now)
 		}

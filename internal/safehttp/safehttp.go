@@ -7,6 +7,7 @@ package safehttp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -57,6 +58,9 @@ type Options struct {
 	// They are read by NewClient and again when older than
 	// hostAddrsRefresh.
 	HostAddrs func() ([]netip.Addr, error)
+	// TLS, when set, is the client's TLS configuration: a webhook's
+	// client certificate (mTLS) gets a client of its own built with it.
+	TLS *tls.Config
 }
 
 // NewClient returns the delivery client. It has no overall timeout: each
@@ -88,6 +92,7 @@ func NewClient(opts Options) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       opts.TLS,
 	}
 	return &http.Client{
 		Transport: transport,

@@ -27,12 +27,14 @@ const (
 // skipped; with none left h is untouched. On error h is untouched too.
 //
 // Per key, newest first:
-//   - webhook-signature gets "v1,<base64>", space-separated, as the Standard
+//   - webhook-signature gets "v1,<base64>" ("v1a,<base64>" for a whsk_
+//     signing key), space-separated, as the Standard
 //     Webhooks spec lists multiple signatures (webhook-id and
 //     webhook-timestamp are set once);
 //   - X-Webhook-Signature gets one header line "sha256=<hex>", so receivers
 //     must accept the request if any value matches (Go: h.Values; Node joins
-//     repeated lines into one string with ", ").
+//     repeated lines into one string with ", "); a whsk_ key adds none,
+//     since only a shared secret can make an HMAC.
 //
 // msgID must be stable across retries (receivers use webhook-id to
 // deduplicate); ts should be the time of this attempt, because receivers
@@ -49,8 +51,12 @@ func Sign(h http.Header, secrets []string, msgID string, ts time.Time, body []by
 	// Del first: the protocol headers replace anything set before them.
 	h.Del(HeaderSignature)
 	for i, key := range keys {
-		h.Add(HeaderSignature, HexSignature(key, body))
-		std[i] = StandardSignature(key, msgID, ts, body)
+		if key.ed != nil {
+			std[i] = AsymmetricSignature(key.ed, msgID, ts, body)
+			continue
+		}
+		h.Add(HeaderSignature, HexSignature(key.hmac, body))
+		std[i] = StandardSignature(key.hmac, msgID, ts, body)
 	}
 	h.Set(HeaderStandardID, msgID)
 	h.Set(HeaderStandardTimestamp, strconv.FormatInt(ts.Unix(), 10))

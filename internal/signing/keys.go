@@ -1,28 +1,43 @@
 package signing
 
-import "bytes"
+import (
+	"bytes"
+	"crypto/ed25519"
+)
 
-// distinctKeys derives the HMAC key of every non-empty secret, in order,
+// signer is one distinct key: an HMAC key, or an Ed25519 signing key.
+type signer struct {
+	hmac []byte
+	ed   ed25519.PrivateKey
+}
+
+// distinctKeys derives the key of every non-empty secret, in order,
 // dropping keys already seen: a rotation to the same secret (or to its
 // whsec_ spelling) must not send the same signature twice. Any undecodable
 // secret fails the whole call, so no request goes out half signed.
-func distinctKeys(secrets []string) ([][]byte, error) {
-	var keys [][]byte
+func distinctKeys(secrets []string) ([]signer, error) {
+	var keys []signer
 	for _, s := range secrets {
-		key, err := Key(s)
+		var k signer
+		var err error
+		if IsAsymmetric(s) {
+			k.ed, err = signingKey(s)
+		} else {
+			k.hmac, err = Key(s)
+		}
 		if err != nil {
 			return nil, err
 		}
-		if key != nil && !containsKey(keys, key) {
-			keys = append(keys, key)
+		if (k.hmac != nil || k.ed != nil) && !containsKey(keys, k) {
+			keys = append(keys, k)
 		}
 	}
 	return keys, nil
 }
 
-func containsKey(keys [][]byte, key []byte) bool {
+func containsKey(keys []signer, key signer) bool {
 	for _, k := range keys {
-		if bytes.Equal(k, key) {
+		if bytes.Equal(k.hmac, key.hmac) && bytes.Equal(k.ed, key.ed) {
 			return true
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"strconv"
 	"time"
 )
 
@@ -20,13 +19,7 @@ func HexSignature(key, body []byte) string {
 // Receivers recompute it from the headers, so ts must be the same instant
 // that goes into webhook-timestamp.
 func StandardSignature(key []byte, msgID string, ts time.Time, body []byte) string {
-	signed := make([]byte, 0, len(msgID)+len(body)+24)
-	signed = append(signed, msgID...)
-	signed = append(signed, '.')
-	signed = strconv.AppendInt(signed, ts.Unix(), 10)
-	signed = append(signed, '.')
-	signed = append(signed, body...)
-	return "v1," + base64.StdEncoding.EncodeToString(mac(key, signed))
+	return "v1," + base64.StdEncoding.EncodeToString(mac(key, signedContent(msgID, ts, body)))
 }
 
 func mac(key, msg []byte) []byte {

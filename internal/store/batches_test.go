@@ -57,9 +57,23 @@ func TestBatchIngestsInOppositeOrdersDoNotDeadlock(t *testing.T) {
 				t.Fatalf("a batch ingest failed: %v", err)
 			}
 		}
-		ds, err := s.EventDeliveries(ctx, models.DefaultTenant, "x-second")
-		if err != nil || len(ds) != 1 || ds[0].BatchSize != 3 {
-			t.Fatalf("x-second's batch: %+v %v (want the open batch of b, 3 events)", ds, err)
+		// Each event is in one batch of its webhook; b's batches hold its
+		// three events between them (a batch the other request held was
+		// skipped, not waited for).
+		batches := map[string]int{}
+		for _, id := range []string{"seed-b", "x-second", "y-first"} {
+			ds, err := s.EventDeliveries(ctx, models.DefaultTenant, id)
+			if err != nil || len(ds) != 1 || ds[0].WebhookID != b.ID {
+				t.Fatalf("%s's batches: %+v %v (want one of b's)", id, ds, err)
+			}
+			batches[ds[0].ID] = ds[0].BatchSize
+		}
+		total := 0
+		for _, n := range batches {
+			total += n
+		}
+		if total != 3 {
+			t.Fatalf("b's batches %v hold %d events, want 3", batches, total)
 		}
 	})
 }
@@ -94,4 +108,36 @@ func TestBatchClosesBeforeItGrowsPastOneBody(t *testing.T) {
 			t.Fatalf("the full batch did not close: %+v", first)
 		}
 	})
+}
+
+// TestBatchJoinNeverWaitsForAnotherProducer: while another transaction
+// holds a webhook's open batch, an event for that webhook opens a batch of
+// its own at once instead of waiting for the lock (producers posting to
+// one batching webhook do not take turns).
+func TestBatchJoinNeverWaitsForAnotherProducer(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	w := newWebhook("w")
+	w.BatchEnabled, w.BatchSize, w.BatchMaxWaitMs = true, 100, 60000
+	if err := s.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.IngestEvents(ctx, []store.Ingestion{{Event: newEvent("first", store.Now()), Batches: []store.BatchTarget{batchTarget(w)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := first[0].Deliveries[0].ID
+	other := storetest.Inspect(t, url)
+	other.Exec("BEGIN")
+	other.Exec(fmt.Sprintf("SELECT id FROM deliveries WHERE id = '%s' FOR UPDATE", held))
+	defer other.Exec("ROLLBACK")
+	waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := s.IngestEvents(waitCtx, []store.Ingestion{{Event: newEvent("second", store.Now()), Batches: []store.BatchTarget{batchTarget(w)}}})
+	if err != nil {
+		t.Fatalf("ingest while the open batch is held: %v", err)
+	}
+	if d := res[0].Deliveries[0]; d.ID == held || d.BatchSize != 1 {
+		t.Fatalf("second event went to %s (size %d); want a new batch beside the held %s", d.ID, d.BatchSize, held)
+	}
 }

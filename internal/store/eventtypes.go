@@ -30,12 +30,38 @@ var (
 // same name in its scope, or (no shadowing) a global type of that name for
 // a tenant's type, or any tenant's for a global type, is ErrConflict.
 func (s *Store) CreateEventType(ctx context.Context, t *models.EventType) error {
+	return s.CreateEventTypeWithin(ctx, t, 0)
+}
+
+// CreateEventTypeWithin is CreateEventType, refused with a *QuotaError when
+// the type's tenant already has limit live types (0, or a global type: no
+// limit). The count and the insert are one transaction, serialised per
+// tenant, so replicas creating at once cannot pass the limit together.
+func (s *Store) CreateEventTypeWithin(ctx context.Context, t *models.EventType, limit int) error {
 	if t.TenantID == "" {
 		return errors.New("store: an event type needs a tenant, or models.GlobalTenant")
+	}
+	if t.TenantID == models.GlobalTenant {
+		limit = 0
 	}
 	now := Now()
 	t.ID, t.Version, t.Deleted, t.CreatedAt, t.UpdatedAt = uuid.Must(uuid.NewV7()).String(), 1, false, now, now
 	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if limit > 0 {
+			if s.dialect == Postgres {
+				// SQLite's write transactions are serialised already.
+				if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "event_types/"+t.TenantID).Error; err != nil {
+					return err
+				}
+			}
+			var n int64
+			if err := tx.Model(&models.EventType{}).Where("tenant_id = ? AND NOT deleted", t.TenantID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n >= int64(limit) {
+				return &QuotaError{Tenant: t.TenantID, What: "event types", Limit: limit}
+			}
+		}
 		if s.dialect == Postgres {
 			// Serialises creates of one name across scopes, which the
 			// unique index cannot (SQLite runs one writer at a time).

@@ -371,3 +371,43 @@ func TestValidatingEventTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestEventTypeNamesSortByteWise: the API merges built-in types into a page
+// and takes its cursor in Go's string order, so the database must sort
+// names the same way whatever its collation (a language collation puts
+// 'B' after 'a'): the column is in "C" on PostgreSQL, BINARY on SQLite.
+func TestEventTypeNamesSortByteWise(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for _, n := range []string{"a.x", "B.x", "c.x", "_z", "Z"} {
+			mustCreateType(t, s, newEventType("acme", n))
+		}
+		var got []string
+		p := store.EventTypePage{TenantID: "acme", Limit: 2}
+		for {
+			page, _, err := s.ListEventTypes(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, et := range page {
+				got = append(got, et.Name)
+			}
+			if len(page) < p.Limit {
+				break
+			}
+			p.AfterName = page[len(page)-1].Name
+		}
+		if want := []string{"B.x", "Z", "_z", "a.x", "c.x"}; strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("pages %v, want %v (byte order)", got, want)
+		}
+		if s.Dialect() == store.Postgres {
+			collation, err := s.ColumnCollation(ctx, "event_types", "name")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if collation != "C" {
+				t.Errorf("event_types.name is in collation %q, want \"C\"", collation)
+			}
+		}
+	})
+}

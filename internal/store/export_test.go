@@ -76,3 +76,12 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 		return listEventTypes(tx, p).Scan(&ts)
 	}))
 }
+
+// ColumnCollation returns a PostgreSQL column's collation ("" for the
+// database's default).
+func (s *Store) ColumnCollation(ctx context.Context, table, column string) (string, error) {
+	var collation string
+	err := s.db.WithContext(ctx).Raw(`SELECT COALESCE(collation_name, '') FROM information_schema.columns
+		WHERE table_name = ? AND column_name = ?`, table, column).Scan(&collation).Error
+	return collation, err
+}

@@ -146,10 +146,8 @@ func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []model
 		for i := range ds {
 			ds[i].TenantID = ev.TenantID
 		}
-		if len(ds) > 0 {
-			if err := tx.CreateInBatches(ds, 500).Error; err != nil {
-				return err
-			}
+		if err := insertDeliveries(tx, s.dialect, ds); err != nil {
+			return err
 		}
 		done = true
 		return nil

@@ -18,8 +18,8 @@ import (
 type QuotaError struct {
 	Tenant string
 	// What is "webhooks" (live webhooks per tenant), "kept webhooks" (live
-	// and soft-deleted ones, KeptWebhooks(limit)) or "events" (events per
-	// second per tenant).
+	// and soft-deleted ones, KeptWebhooks(limit)), "event types" (live
+	// event types per tenant) or "events" (events per second per tenant).
 	What  string
 	Limit int
 	// RetryAfter is when enough room frees up for the refused request
@@ -35,6 +35,8 @@ func (e *QuotaError) Error() string {
 		return fmt.Sprintf("tenant %s keeps %d webhooks, live and deleted, twice its quota (TENANT_MAX_WEBHOOKS): "+
 			"remove deleted ones for good (DELETE /api/v1/webhooks/{id}?hardDelete=true, their delivery logs with them) first",
 			e.Tenant, e.Limit)
+	case "event types":
+		return fmt.Sprintf("tenant %s has %d live event types, its quota (TENANT_MAX_EVENT_TYPES); delete one first", e.Tenant, e.Limit)
 	}
 	return fmt.Sprintf("tenant %s is over its quota of %d events per second (TENANT_EVENTS_PER_SECOND); retry after %s",
 		e.Tenant, e.Limit, e.RetryAfter.Round(time.Millisecond))

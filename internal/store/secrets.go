@@ -15,7 +15,8 @@ import (
 
 // Webhook secrets (the signing secret, the previous one during a rotation,
 // the values of credential-looking headers: Authorization, X-API-Key, ...,
-// and an endpoint URL that carries credentials in its query or user info)
+// an endpoint URL that carries credentials in its query or user info, the
+// OAuth2 client secret and the TLS client key)
 // are encrypted before they are written and decrypted after they are
 // read, so that no plain secret reaches the database, its WAL or its
 // backups. Each value carries the id of the key that encrypted it and is
@@ -73,6 +74,16 @@ func (s *Store) sealed(w *models.Webhook) (*models.Webhook, error) {
 			}
 		}
 	}
+	if w.Auth != nil {
+		a := *w.Auth
+		if a.ClientSecret, err = s.keyring.Encrypt(a.ClientSecret, secretPlace(w, "auth/clientSecret")); err != nil {
+			return nil, err
+		}
+		c.Auth = &a
+	}
+	if c.ClientKey, err = s.keyring.Encrypt(w.ClientKey, secretPlace(w, "clientKey")); err != nil {
+		return nil, err
+	}
 	c.EndpointSealed = ""
 	if hasURLCredentials(w.Endpoint) {
 		if c.EndpointSealed, err = s.keyring.Encrypt(w.Endpoint, endpointPlace(w)); err != nil {
@@ -108,6 +119,14 @@ func (s *Store) open(w *models.Webhook) error {
 	}
 	var err error
 	if w.SecretKey, err = dec(w.SecretKey, secretPlace(w, "secretKey")); err != nil {
+		return err
+	}
+	if w.Auth != nil {
+		if w.Auth.ClientSecret, err = dec(w.Auth.ClientSecret, secretPlace(w, "auth/clientSecret")); err != nil {
+			return err
+		}
+	}
+	if w.ClientKey, err = dec(w.ClientKey, secretPlace(w, "clientKey")); err != nil {
 		return err
 	}
 	if w.EndpointSealed != "" {
@@ -150,7 +169,7 @@ func (s *Store) EncryptSecrets(ctx context.Context, rotate bool) (int, error) {
 	if s.keyring == nil {
 		return 0, errors.New("store: no keyring")
 	}
-	const columns = "id, version, endpoint, endpoint_sealed, secret_key, previous_secrets, headers"
+	const columns = "id, version, endpoint, endpoint_sealed, secret_key, previous_secrets, headers, auth, client_key"
 	rewritten := 0
 	for after := ""; ; {
 		var ws []models.Webhook
@@ -208,7 +227,8 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	stale := func(v string) bool {
 		return v != "" && (!secrets.IsEncrypted(v) || (rotate && s.keyring.NeedsRotation(v)))
 	}
-	needs := stale(raw.SecretKey) || stale(raw.EndpointSealed) || (raw.EndpointSealed == "" && hasURLCredentials(raw.Endpoint))
+	needs := stale(raw.SecretKey) || stale(raw.EndpointSealed) || (raw.EndpointSealed == "" && hasURLCredentials(raw.Endpoint)) ||
+		stale(raw.ClientKey) || (raw.Auth != nil && stale(raw.Auth.ClientSecret))
 	for _, p := range raw.PreviousSecrets {
 		needs = needs || stale(p.Key)
 	}
@@ -221,6 +241,10 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	plain := raw
 	plain.Headers = maps.Clone(raw.Headers)
 	plain.PreviousSecrets = slices.Clone(raw.PreviousSecrets)
+	if raw.Auth != nil {
+		a := *raw.Auth
+		plain.Auth = &a
+	}
 	if err := s.open(&plain); err != nil {
 		return untouched, err
 	}
@@ -231,9 +255,9 @@ func (s *Store) encryptOne(ctx context.Context, raw models.Webhook, rotate bool)
 	// The version does not change: the secrets are the same, only their
 	// encryption is.
 	res := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", raw.ID, raw.Version).
-		Select("endpoint", "endpoint_sealed", "secret_key", "previous_secrets", "headers").
+		Select("endpoint", "endpoint_sealed", "secret_key", "previous_secrets", "headers", "auth", "client_key").
 		Updates(&models.Webhook{Endpoint: sealed.Endpoint, EndpointSealed: sealed.EndpointSealed, SecretKey: sealed.SecretKey,
-			PreviousSecrets: sealed.PreviousSecrets, Headers: sealed.Headers})
+			PreviousSecrets: sealed.PreviousSecrets, Headers: sealed.Headers, Auth: sealed.Auth, ClientKey: sealed.ClientKey})
 	if res.Error != nil {
 		return untouched, res.Error
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/webhookd/webhookd/internal/secrets"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
 )
 
 func TestSecretsAreEncryptedAtRest(t *testing.T) {
@@ -62,6 +63,8 @@ func TestEncryptSecretsCoversLegacyRowsAndRotation(t *testing.T) {
 	legacy := newWebhook("legacy")
 	legacy.Headers = map[string]string{"Authorization": "Bearer legacy-token"}
 	legacy.Endpoint = "https://example.com/in?code=legacy-url-code"
+	legacy.Auth = &models.ReceiverAuth{Type: models.AuthOAuth2, TokenURL: "https://idp.example/token", ClientID: "c", ClientSecret: "legacy-client-secret"}
+	legacy.ClientCertificate, legacy.ClientKey = "-----BEGIN CERTIFICATE-----", "legacy-client-key"
 	if err := plainStore.CreateWebhook(ctx, legacy); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +85,7 @@ func TestEncryptSecretsCoversLegacyRowsAndRotation(t *testing.T) {
 	}
 	db := storetest.Inspect(t, url)
 	if dump := db.Dump(); strings.Contains(dump, "legacy-token") || strings.Contains(dump, "legacy-url-code") ||
+		strings.Contains(dump, "legacy-client-secret") || strings.Contains(dump, "legacy-client-key") ||
 		strings.Contains(dump, `"secret_key":"s3cret"`) || !strings.Contains(dump, "enc:v1:k1:") {
 		t.Fatalf("after encrypting: %s", dump)
 	}
@@ -100,7 +104,8 @@ func TestEncryptSecretsCoversLegacyRowsAndRotation(t *testing.T) {
 	newOnly, _ := secrets.ParseKeyring(newSpec)
 	s.UseKeyring(newOnly) // the old key retired
 	if got, err := s.GetWebhook(ctx, legacy.ID); err != nil || got.SecretKey != "s3cret" || got.Headers["Authorization"] != "Bearer legacy-token" ||
-		got.Endpoint != "https://example.com/in?code=legacy-url-code" {
+		got.Endpoint != "https://example.com/in?code=legacy-url-code" || got.Auth == nil || got.Auth.ClientSecret != "legacy-client-secret" ||
+		got.ClientKey != "legacy-client-key" || got.ClientCertificate != "-----BEGIN CERTIFICATE-----" {
 		t.Fatalf("after retiring k1: %+v %v", got, err)
 	}
 }

@@ -13,8 +13,12 @@ import (
 
 // Rotation asks for a new signing secret.
 type Rotation struct {
-	// SecretKey is the new secret; empty has a whsec_ key generated.
+	// SecretKey is the new secret; empty has one generated, of KeyType.
 	SecretKey string
+	// KeyType is what to generate: KeyHMAC (a whsec_ secret, the default)
+	// or KeyEd25519 (a whsk_ signing key, whose signatures receivers verify
+	// with its whpk_ public key).
+	KeyType string
 	// GraceSeconds is how long the old secret keeps signing beside the new
 	// one; nil takes a day, at most seven.
 	GraceSeconds *int64
@@ -28,6 +32,12 @@ type Rotated struct {
 	PreviousExpiresAt *time.Time
 	Webhook           *models.Webhook
 }
+
+// Key types a rotation generates.
+const (
+	KeyHMAC    = "hmac"
+	KeyEd25519 = "ed25519"
+)
 
 const (
 	defaultGrace = 24 * time.Hour
@@ -53,10 +63,16 @@ func (s *Service) Rotate(ctx context.Context, w *models.Webhook, r Rotation, by 
 	switch {
 	case secret == redact.Mask:
 		return Rotated{}, invalid("secretKey", "send the new secret itself, or leave it out to have one generated")
-	case secret == "":
+	case secret == "" && (r.KeyType == "" || r.KeyType == KeyHMAC):
 		secret = newSecret()
+	case secret == "" && r.KeyType == KeyEd25519:
+		secret = signing.NewSigningKey()
+	case secret == "":
+		return Rotated{}, invalid("keyType", "unknown key type %q: use %s or %s", r.KeyType, KeyHMAC, KeyEd25519)
+	case r.KeyType != "":
+		return Rotated{}, invalid("keyType", "only for a generated key: leave it out when sending secretKey")
 	default:
-		if _, err := signing.Key(secret); err != nil {
+		if err := signing.Check(secret); err != nil {
 			return Rotated{}, invalid("secretKey", "%v", err)
 		}
 	}

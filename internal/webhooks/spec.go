@@ -53,6 +53,30 @@ type Config struct {
 	// second (nil: no cap).
 	MaxConcurrency *int
 	RateLimit      *float64
+	// Auth has webhookd fetch an OAuth2 token for the receiver; nil: none.
+	Auth *Auth
+	// TLS is the client certificate for the receiver (mTLS); nil: none.
+	TLS *TLS
+}
+
+// Auth is webhookConfig.auth: OAuth2 client credentials. A ClientSecret sent
+// back as the mask keeps the stored one while the endpoint, the token URL
+// and the client id stay as stored.
+type Auth struct {
+	Type         string
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	Scopes       []string
+	Audience     string
+}
+
+// TLS is webhookConfig.tls: a client certificate (PEM, leaf first, then
+// any intermediates) and its private key (PEM). A ClientKey sent back as the
+// mask keeps the stored one while the certificate stays as stored.
+type TLS struct {
+	ClientCertificate string
+	ClientKey         string
 }
 
 // Batching opts a webhook in to batched delivery.

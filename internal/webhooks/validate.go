@@ -94,7 +94,7 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 	}
 	if masked && secret == "" {
 		errs.add(invalid("webhookConfig.secretKey", "send the secret itself, not its mask"))
-	} else if _, err := signing.Key(secret); err != nil {
+	} else if err := signing.Check(secret); err != nil {
 		errs.add(invalid("webhookConfig.secretKey", "%v", err))
 	}
 	headers := cfg.Headers
@@ -102,6 +102,10 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 		headers, err = unmaskHeaders(cfg.Headers, w.Headers, keep)
 		errs.add(err)
 	}
+	auth, err := checkAuth(cfg.Auth, w, endpoint, headers, allowPrivate)
+	errs.add(err)
+	cert, key, err := checkTLS(cfg.TLS, w, time.Now())
+	errs.add(err)
 	format := payload.FormatWebhookd
 	if cfg.PayloadFormat != "" {
 		format = payload.Format(cfg.PayloadFormat)
@@ -151,6 +155,7 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 	w.BatchSize, w.EventFilters = batch, filters
 	w.Endpoint, w.SecretKey, w.Headers, w.TimeoutSeconds = endpoint, secret, headers, timeout
 	w.PayloadFormat, w.RetrySchedule = string(format), schedule
+	w.Auth, w.ClientCertificate, w.ClientKey = auth, cert, key
 	w.SendToAdmins, w.SendToOwners, w.SendToFollowers = isTrue(cfg.SendToAdmins), isTrue(cfg.SendToOwners), isTrue(cfg.SendToFollowers)
 	w.PayloadTemplate = cfg.PayloadTemplate
 	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
@@ -171,7 +176,11 @@ func knownType(t models.WebhookType) bool {
 func isTrue(b *bool) bool { return b != nil && *b }
 
 func checkEndpoint(raw string, allowPrivate bool) error {
-	const field = "webhookConfig.endpoint"
+	return checkURL("webhookConfig.endpoint", raw, allowPrivate)
+}
+
+// checkURL checks a URL webhookd will post to (an endpoint, a token URL).
+func checkURL(field, raw string, allowPrivate bool) error {
 	if raw == "" {
 		return invalid(field, "required")
 	}

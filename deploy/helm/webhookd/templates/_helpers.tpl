@@ -71,6 +71,8 @@ EGRESS_PROXY: {{ . | b64enc | quote }}
   value: {{ .Values.temporal.taskQueue | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.config.logLevel | quote }}
+- name: LOG_FORMAT
+  value: {{ .Values.config.logFormat | quote }}
 {{- if or .Values.temporal.tls.enabled .Values.temporal.tls.existingSecret }}
 - name: TEMPORAL_TLS
   value: "true"

@@ -1,0 +1,71 @@
+package catalog
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// branching is a schema of depth definitions, each an anyOf of k branches
+// referring to the next: k^depth subschemas for one value, in a kilobyte.
+// Before the check, 8^6 took over two seconds of CPU for the number 5.
+func branching(depth, k int) string {
+	var defs []string
+	for i := range depth {
+		var refs []string
+		for j := range k {
+			if i == depth-1 {
+				refs = append(refs, fmt.Sprintf(`{"type": "integer", "minimum": %d}`, 1000+j))
+			} else {
+				refs = append(refs, fmt.Sprintf(`{"$ref": "#/$defs/a%d"}`, i+1))
+			}
+		}
+		defs = append(defs, fmt.Sprintf(`"a%d": {"anyOf": [%s]}`, i, strings.Join(refs, ", ")))
+	}
+	return `{"$defs": {` + strings.Join(defs, ", ") + `}, "$ref": "#/$defs/a0"}`
+}
+
+func TestSchemaComplexityIsBounded(t *testing.T) {
+	refused := map[string]string{
+		"branches of branches": branching(6, 8),
+		"branches recursing into one property": `{"$defs": {"n": {"anyOf": [{"properties": {"c": {"$ref": "#/$defs/n"}}},
+			{"properties": {"c": {"$ref": "#/$defs/n"}}}]}}, "$ref": "#/$defs/n"}`,
+		"branches recursing into items": `{"$defs": {"n": {"oneOf": [{"items": {"$ref": "#/$defs/n"}}, {"items": {"$ref": "#/$defs/n"}},
+			{"type": "array", "items": {"$ref": "#/$defs/n"}}]}}, "$ref": "#/$defs/n"}`,
+		"a reference to itself in place": `{"$ref": "#/$defs/a", "$defs": {"a": {"$ref": "#/$defs/a"}}}`,
+		"$dynamicRef":                    `{"$dynamicAnchor": "m", "type": "object", "properties": {"x": {"$dynamicRef": "#m"}}}`,
+	}
+	for name, schema := range refused {
+		if _, err := CompileSchema(json.RawMessage(schema)); err == nil {
+			t.Errorf("%s: compiled", name)
+		}
+	}
+	if _, err := CompileSchema(json.RawMessage(branching(6, 8))); err == nil || !strings.Contains(err.Error(), "subschemas to one value") {
+		t.Errorf("the refusal says why: %v", err)
+	}
+	allowed := map[string]string{
+		"the README's order":  orderSchema,
+		"a little branching":  branching(3, 4),
+		"a tree of comments":  `{"$defs": {"c": {"type": "object", "properties": {"text": {"type": "string"}, "replies": {"type": "array", "items": {"$ref": "#/$defs/c"}}}}}, "$ref": "#/$defs/c"}`,
+		"a binary tree":       `{"$defs": {"n": {"type": "object", "properties": {"left": {"$ref": "#/$defs/n"}, "right": {"$ref": "#/$defs/n"}}}}, "$ref": "#/$defs/n"}`,
+		"a union of variants": union(20),
+	}
+	for name, schema := range allowed {
+		if _, err := CompileSchema(json.RawMessage(schema)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// union is a oneOf of n event variants, each with a few properties and a
+// shared definition.
+func union(n int) string {
+	var variants []string
+	for i := range n {
+		variants = append(variants, fmt.Sprintf(`{"type": "object", "required": ["kind"], "properties": {"kind": {"const": "k%d"},
+			"address": {"$ref": "#/$defs/addr"}, "amount": {"type": "number"}, "tags": {"type": "array", "items": {"type": "string"}}}}`, i))
+	}
+	return `{"$defs": {"addr": {"type": "object", "properties": {"city": {"type": "string"}, "zip": {"type": "string"}}}},
+		"oneOf": [` + strings.Join(variants, ", ") + `]}`
+}

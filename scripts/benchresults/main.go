@@ -1,0 +1,208 @@
+// Command benchresults records one `make bench` run: it copies `go test
+// -bench` output from stdin to stdout as it comes and, at the end, writes
+// the run's numbers (machine, cores, date, load) to docs/bench-results.json
+// and docs/bench-results.md, with the previous run's numbers beside each
+// metric, so a regression shows in the diff. It exits non-zero when the
+// input has no benchmark line (a failed build, say): nothing is written then,
+// and the previous run stays.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Run is one `make bench` run.
+type Run struct {
+	Date  time.Time `json:"date"`
+	Cores int       `json:"cores"`
+	CPU   string    `json:"cpu"`
+	Go    string    `json:"go"`
+	// Load is the machine's 1-minute load average when the run started and
+	// when it ended (other work on the machine skews absolute numbers; the
+	// ratios each benchmark reports are measured within the run).
+	LoadStart  string   `json:"loadStart"`
+	LoadEnd    string   `json:"loadEnd"`
+	Benchmarks []Result `json:"benchmarks"`
+	// Logs are the benchmarks' own summary lines (b.Logf, always printed):
+	// the ratios a parent benchmark computes from its sub-benchmarks, whose
+	// own result line go test does not print.
+	Logs []string `json:"logs,omitempty"`
+}
+
+// Result is one benchmark line: its name and metrics in the order printed.
+type Result struct {
+	Name    string   `json:"name"`
+	Metrics []Metric `json:"metrics"`
+}
+
+// Metric is one value a benchmark reported.
+type Metric struct {
+	Unit  string  `json:"unit"`
+	Value float64 `json:"value"`
+}
+
+// File is what docs/bench-results.json holds.
+type File struct {
+	Current  Run  `json:"current"`
+	Previous *Run `json:"previous,omitempty"`
+}
+
+func main() {
+	dir := flag.String("dir", "docs", "where bench-results.json and bench-results.md go")
+	flag.Parse()
+	if err := run(os.Stdin, os.Stdout, *dir, loadAverage, time.Now); err != nil {
+		fmt.Fprintln(os.Stderr, "benchresults:", err)
+		os.Exit(1)
+	}
+}
+
+func run(in io.Reader, out io.Writer, dir string, load func() string, now func() time.Time) error {
+	r := Run{Cores: runtime.NumCPU(), Go: runtime.Version(), LoadStart: load()}
+	if err := parse(io.TeeReader(in, out), &r); err != nil {
+		return err
+	}
+	r.LoadEnd, r.Date = load(), now().UTC().Truncate(time.Second)
+	if len(r.Benchmarks) == 0 {
+		return errors.New("no benchmark results in the input; the previous results are kept")
+	}
+	f := File{Current: r}
+	jsonPath := filepath.Join(dir, "bench-results.json")
+	if b, err := os.ReadFile(jsonPath); err == nil {
+		var prev File
+		if err := json.Unmarshal(b, &prev); err != nil {
+			return fmt.Errorf("%s: %w", jsonPath, err)
+		}
+		f.Previous = &prev.Current
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "bench-results.md"), []byte(markdown(f)), 0o644)
+}
+
+// parse reads go test's benchmark lines ("BenchmarkX-2  1  123 ns/op  4.5
+// ratio") and its "cpu:" line.
+func parse(in io.Reader, r *Run) error {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if cpu, ok := strings.CutPrefix(line, "cpu: "); ok {
+			r.CPU = strings.TrimSpace(cpu)
+			continue
+		}
+		if m := logLine.FindStringSubmatch(line); m != nil {
+			r.Logs = append(r.Logs, m[1])
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
+			continue
+		}
+		if _, err := strconv.Atoi(f[1]); err != nil {
+			continue // a log line that starts with a benchmark's name
+		}
+		res := Result{Name: trimProcs(f[0])}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				return fmt.Errorf("%s: value %q: %w", f[0], f[i], err)
+			}
+			res.Metrics = append(res.Metrics, Metric{Unit: f[i+1], Value: v})
+		}
+		r.Benchmarks = append(r.Benchmarks, res)
+	}
+	return sc.Err()
+}
+
+// logLine is a b.Logf line as go test prints it: indented, after its
+// file and line.
+var logLine = regexp.MustCompile(`^\s+\w+_test\.go:\d+: (.+)$`)
+
+// trimProcs drops the -GOMAXPROCS suffix ("BenchmarkFanOut-2").
+func trimProcs(name string) string {
+	if i := strings.LastIndexByte(name, '-'); i > 0 {
+		if _, err := strconv.Atoi(name[i+1:]); err == nil {
+			return name[:i]
+		}
+	}
+	return name
+}
+
+func markdown(f File) string {
+	var b strings.Builder
+	c := f.Current
+	b.WriteString("# Benchmark results\n\n")
+	b.WriteString("Written by `make bench` (scripts/benchresults) from its last run; do not edit. ")
+	b.WriteString("Compare ratios, not absolute rates: they are measured within one run, on a machine whose load is given.\n\n")
+	fmt.Fprintf(&b, "| run | date | cores | cpu | go | load (1 min) at start → end |\n|---|---|---|---|---|---|\n")
+	row := func(label string, r Run) {
+		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s → %s |\n", label, r.Date.Format("2006-01-02 15:04 UTC"), r.Cores, r.CPU, r.Go, r.LoadStart, r.LoadEnd)
+	}
+	row("this run", c)
+	prev := map[string]float64{}
+	if f.Previous != nil {
+		row("previous run", *f.Previous)
+		for _, res := range f.Previous.Benchmarks {
+			for _, m := range res.Metrics {
+				prev[res.Name+" "+m.Unit] = m.Value
+			}
+		}
+	}
+	b.WriteString("\n| benchmark | metric | this run | previous run |\n|---|---|---|---|\n")
+	for _, res := range c.Benchmarks {
+		for _, m := range res.Metrics {
+			if m.Unit == "ns/op" {
+				continue // the time of one whole run of a benchmark: says nothing
+			}
+			p := "–"
+			if v, ok := prev[res.Name+" "+m.Unit]; ok {
+				p = number(v)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Name, m.Unit, number(m.Value), p)
+		}
+	}
+	if len(c.Logs) > 0 {
+		b.WriteString("\nWhat the benchmarks logged (this run):\n\n")
+		for _, l := range c.Logs {
+			fmt.Fprintf(&b, "- %s\n", l)
+		}
+	}
+	return b.String()
+}
+
+func number(v float64) string {
+	switch a := max(v, -v); {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'g', 3, 64)
+	}
+}
+
+// loadAverage is the 1-minute load average, or "?" where /proc has none.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "?"
+}

@@ -119,16 +119,17 @@ func TestLimiterLeaseExpiry(t *testing.T) {
 func TestLimiterRateReservations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
-		if got, err := s.AcquireSlot(ctx, slot("r0", 100, 10)); err != nil || !got.Granted {
+		if got, err := s.AcquireSlot(ctx, slot("r0", 100, 1)); err != nil || !got.Granted {
 			t.Fatalf("first: %+v %v", got, err)
 		}
-		// Each refusal reserves the next slot, 100 ms (1/10 s) apart: the
-		// reserved start lies between the call's start and end plus its wait.
+		// Each refusal reserves the next slot, 1 s apart (a slow rate, so
+		// that a loaded machine's calls do not pass a slot): the reserved
+		// start lies between the call's start and end plus its wait.
 		type window struct{ from, to time.Time }
 		ask := func(h string) (store.Slot, window) {
 			t.Helper()
 			before := time.Now()
-			got, err := s.AcquireSlot(ctx, slot(h, 100, 10))
+			got, err := s.AcquireSlot(ctx, slot(h, 100, 1))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,11 +144,11 @@ func TestLimiterRateReservations(t *testing.T) {
 			starts = append(starts, w)
 		}
 		apart := func(a, b window) bool {
-			return b.to.Sub(a.from) >= 100*time.Millisecond && b.from.Sub(a.to) <= 100*time.Millisecond
+			return b.to.Sub(a.from) >= time.Second && b.from.Sub(a.to) <= time.Second
 		}
 		for i := 1; i < len(starts); i++ {
 			if !apart(starts[i-1], starts[i]) {
-				t.Fatalf("reserved starts %d and %d are not 100 ms apart: %v", i-1, i, starts)
+				t.Fatalf("reserved starts %d and %d are not 1 s apart: %v", i-1, i, starts)
 			}
 		}
 		// Asking again early keeps the same slot (a retried activity takes

@@ -12,8 +12,9 @@ import (
 
 // insertDeliveries stores a fan-out's deliveries. On PostgreSQL it is one
 // INSERT ... SELECT FROM unnest(...) with one array per column: a thousand
-// rows cost one statement of 19 parameters, where GORM's multi-row INSERT
-// binds 19,000 values through reflection (BenchmarkIngestFanOut). SQLite
+// rows cost one statement of one parameter per column, where GORM's
+// multi-row INSERT binds a value per row and column through reflection
+// (BenchmarkIngestFanOut). SQLite
 // takes GORM's multi-row batches: it has no arrays, and a file write is its
 // cost.
 func insertDeliveries(tx *gorm.DB, dialect Dialect, ds []models.Delivery) error {

@@ -26,10 +26,12 @@ func TestFanOutStoresEveryField(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := newDelivery(ev, w.ID, models.DeliveryPending, now.Add(time.Duration(i)*time.Microsecond))
+			d.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 			if i%2 == 1 {
 				code, ms, next := 503, int64(42), now.Add(time.Hour)
 				d.Status, d.AttemptCount, d.LastStatusCode, d.LastDurationMs, d.LastError, d.NextAttemptAt =
 					models.DeliveryHeld, 2, &code, &ms, "boom", &next
+				d.TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 			}
 			ds = append(ds, d)
 		}
@@ -57,7 +59,7 @@ func TestFanOutStoresEveryField(t *testing.T) {
 // deref shows a delivery's pointer fields by value.
 func deref(d models.Delivery) []any {
 	out := []any{d.ID, d.TenantID, d.EventID, d.WebhookID, d.EventType, d.Status, d.Trigger, d.AttemptCount, d.LastError,
-		d.BatchSize, d.BatchBytes, d.Starts, d.CreatedAt.UTC(), d.UpdatedAt.UTC()}
+		d.BatchSize, d.BatchBytes, d.Starts, d.TraceParent, d.CreatedAt.UTC(), d.UpdatedAt.UTC()}
 	for _, p := range []*time.Time{d.NextAttemptAt, d.DispatchedAt, d.BatchClosesAt} {
 		if p != nil {
 			out = append(out, p.UTC())

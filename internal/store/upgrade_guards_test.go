@@ -76,9 +76,8 @@ func TestSealedEndpointsMoveOffTheReceiverHost(t *testing.T) {
 			}
 			defer s.Close()
 			s.UseKeyring(storetest.Keyring(t))
-			// The last schema before the guards (00017): migrations since 12
-			// add webhook columns that CreateWebhook writes, and none of them
-			// touches endpoints.
+			// The schema just before the guards (00017): the webhook is
+			// written with every column this release's model has.
 			if err := s.MigrateTo(ctx, 16); err != nil {
 				t.Fatal(err)
 			}

@@ -68,6 +68,9 @@ var traceContext = propagation.TraceContext{}
 // TraceParent is the traceparent of the span in ctx, to store; "" when
 // there is none (tracing off).
 func TraceParent(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return "" // tracing off: not even a map
+	}
 	carrier := propagation.MapCarrier{}
 	traceContext.Inject(ctx, carrier)
 	return carrier["traceparent"]

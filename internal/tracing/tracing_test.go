@@ -3,6 +3,8 @@ package tracing_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"os"
 	"testing"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -57,5 +59,37 @@ func TestStoredTraceParentContinuesTheTrace(t *testing.T) {
 	}
 	if root.Parent().IsValid() || root.SpanContext().TraceID() == in.SpanContext().TraceID() {
 		t.Errorf("a malformed traceparent should start a new trace: %v", root.Parent())
+	}
+}
+
+// TestExportsOverOTLP: with an OTLP endpoint set, spans reach it (over
+// http/protobuf, at /v1/traces) by the time the provider shuts down.
+func TestExportsOverOTLP(t *testing.T) {
+	got := make(chan string, 10)
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type")
+	}))
+	defer collector.Close()
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", collector.URL)
+	cfg, err := config.Load(config.ModeWorker, os.Getenv)
+	if !cfg.Tracing.Enabled {
+		t.Fatalf("tracing off with OTEL_EXPORTER_OTLP_ENDPOINT set: %+v %v", cfg.Tracing, err)
+	}
+	tp, flush, err := tracing.New(context.Background(), cfg.Tracing, "worker", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := tracing.From(tp).Start(context.Background(), "attempt 1")
+	span.End()
+	if err := flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case req := <-got:
+		if req != "POST /v1/traces application/x-protobuf" {
+			t.Errorf("collector got %q", req)
+		}
+	default:
+		t.Fatal("no export reached the collector")
 	}
 }

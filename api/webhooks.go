@@ -247,13 +247,9 @@ func (s *server) patchWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	// "copy" can double the document once per operation (copy a member
-	// into itself), so what copies add together is bounded like a body.
-	opts := jsonpatch.NewApplyOptions()
-	opts.AccumulatedCopySizeLimit = MaxBodyBytes
-	patched, err := patch.ApplyWithOptions(doc, opts)
+	patched, err := applyPatch(patch, doc)
 	if err != nil {
-		fail(c, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_patch", Message: "patch: " + err.Error()})
+		fail(c, err)
 		return
 	}
 	var in webhookJSON

@@ -505,6 +505,9 @@ func TestBuiltValuesAreNotWalked(t *testing.T) {
 		{`data.items.exists(i, [data.s] == [data.t])`, "a comparison of a list or map the filter builds"},
 		{`data.items.exists(i, {"a": data.s} == {"a": data.t})`, "a comparison of a list or map the filter builds"},
 		{`dyn([data.s]) == dyn([data.t])`, "a comparison of a list or map the filter builds"},
+		{`[[data.s]` + nest + `][0] == [[data.t]` + nest + `][0]`, "a comparison of a list or map the filter builds"},
+		{`{"k": [data.s]` + nest + `}.k == {"k": [data.t]` + nest + `}.k`, "a comparison of a list or map the filter builds"},
+		{`data.items.map(i, [data.s, data.s])[0] == data.items.map(i, [data.t])[0]`, "a comparison of a list or map the filter builds"},
 	} {
 		_, err := CompileContent(c.expr)
 		var ee *ExprError
@@ -523,6 +526,10 @@ func TestBuiltValuesAreNotWalked(t *testing.T) {
 		`data.items.filter(i, i > 1).size() == 2`,
 		`data.items == data.items`,
 		`"%s-%s".format([data.a, data.b]) == "x-y"`,
+		// An entry of a built list, or a field of a built map, is one of
+		// the event's values.
+		`data.items.filter(i, i > 2.0)[0] == data.items[2]`,
+		`{"k": data.a}.k == data.a`,
 	} {
 		p, err := CompileContent(expr)
 		if err != nil {

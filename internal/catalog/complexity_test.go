@@ -104,3 +104,27 @@ func TestValidationWorkIsBounded(t *testing.T) {
 		t.Errorf("100,000 numbers against a plain schema: %v", err)
 	}
 }
+
+// TestPatternsAreBounded: "format": "regex" compiles a string of the
+// data at every event (one 1 MiB `a*a*...` took 4 s and 400 MB); patterns
+// in data and schema are bounded by MaxPatternBytes.
+func TestPatternsAreBounded(t *testing.T) {
+	s, err := CompileSchema(json.RawMessage(`{"type": "object", "properties": {"p": {"type": "string", "format": "regex"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var de *DataError
+	long := strings.Repeat("a*", MaxPatternBytes/2+1)
+	if err := s.Validate(json.RawMessage(`{"p": "` + long + `"}`)); !errors.As(err, &de) || de.Path != "/data/p" {
+		t.Errorf("a %d-byte pattern in the data: %v, want refused at /data/p", len(long), err)
+	}
+	if err := s.Validate(json.RawMessage(`{"p": "^[a-z]+(-[a-z]+)*$"}`)); err != nil {
+		t.Errorf("a short pattern in the data: %v", err)
+	}
+	if _, err := CompileSchema(json.RawMessage(`{"type": "string", "pattern": "` + long + `"}`)); err == nil {
+		t.Errorf("a %d-byte pattern in the schema compiled", len(long))
+	}
+	if _, err := CompileSchema(json.RawMessage(`{"type": "string", "pattern": "^(` + strings.Repeat("word|", 500) + `end)$"}`)); err != nil {
+		t.Errorf("a 2.5 KiB alternation in the schema: %v", err)
+	}
+}

@@ -58,6 +58,7 @@ func CompileSchema(raw json.RawMessage) (*Schema, error) {
 	// "format": "date-time" expects a date-time to be checked.
 	c.AssertFormat()
 	c.UseLoader(noRemote{})
+	c.UseRegexpEngine(boundedRegexp)
 	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, err
 	}

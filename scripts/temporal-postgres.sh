@@ -297,6 +297,12 @@ EOF
 # default in 1.32; stated, as in deploy/temporal-dynamicconfig.yaml.
 system.enableEagerWorkflowStart:
   - value: true
+
+# Task-queue priority and fairness, as in deploy/temporal-dynamicconfig.yaml.
+matching.useNewMatcher:
+  - value: true
+matching.enableFairness:
+  - value: true
 EOF
 	# The server only logs an unknown key or a mistyped value, and the
 	# validator exits 0 on both: refuse its warnings here instead.

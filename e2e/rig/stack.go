@@ -63,6 +63,10 @@ type Options struct {
 	StartWindow, StartParallel int
 	// StoreURL opens (and migrates) this database instead of a fresh one.
 	StoreURL string
+	// NoFairness turns the Temporal server's task-queue fairness off.
+	NoFairness bool
+	// WorkerConcurrency sets WORKER_CONCURRENCY (default 64).
+	WorkerConcurrency int
 	// APIToken and TenantKey turn on the admin token and tenant tokens
 	// (the API is open and tenant tokens are off without them).
 	APIToken, TenantKey string
@@ -91,7 +95,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 	ts, err := devserver.Start(ctx, devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", SearchAttributes: runner.SearchAttributeTypes(),
 		DatabaseFile: o.TemporalFile,
-		Logger:       log, ServerLogLevel: slog.LevelError,
+		Logger:       log, ServerLogLevel: slog.LevelError, NoFairness: o.NoFairness,
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -101,6 +105,9 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 		TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default", TaskQueue: "webhooks",
 		AllowPrivateEndpoints: true, WorkerConcurrency: 64, RetentionDays: 7,
 		APIToken: o.APIToken, Keyring: storetest.Keyring(tb), TemporalUIURL: "http://127.0.0.1:8233",
+	}
+	if o.WorkerConcurrency > 0 {
+		cfg.WorkerConcurrency = o.WorkerConcurrency
 	}
 	if o.TenantKey != "" {
 		cfg.TenantTokenKeys = []string{o.TenantKey}
@@ -221,6 +228,19 @@ func (st *Stack) CreateWebhook(name, endpoint, secret string) string {
 	}, &out)
 	if code != 201 {
 		st.t.Fatalf("create webhook: %d %v", code, out)
+	}
+	return out["id"].(string)
+}
+
+// CreateWebhookWith creates a Generic webhook for events of eventType (a
+// glob) with the webhookConfig cfg, and returns its id.
+func (st *Stack) CreateWebhookWith(name, eventType string, cfg map[string]any) string {
+	st.t.Helper()
+	var out map[string]any
+	if code := st.Call("POST", "/api/v1/webhooks", map[string]any{
+		"name": name, "webhookType": "Generic", "eventFilters": []any{map[string]any{"eventType": eventType}}, "webhookConfig": cfg,
+	}, &out); code != 201 {
+		st.t.Fatalf("create webhook %s: %d %v", name, code, out)
 	}
 	return out["id"].(string)
 }

@@ -45,6 +45,8 @@ type Options struct {
 	Logger           *slog.Logger
 	// ServerLogLevel drops the server's own records below this level.
 	ServerLogLevel slog.Level
+	// NoFairness turns task-queue fairness off (benchmarks compare).
+	NoFairness bool
 }
 
 // Server is a running Temporal server (and optional UI).
@@ -117,6 +119,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			// New search attributes are usable at once, not after a cache refresh.
 			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
 			dynamicconfig.EnableEagerWorkflowStart.Key():                []dynamicconfig.ConstrainedValue{{Value: true}},
+			// Task-queue priority and fairness: backed-up workflow tasks are
+			// dispatched by priority key, then round-robin across fairness
+			// keys (tenants), as the README's "Scheduling model" describes.
+			dynamicconfig.MatchingUseNewMatcher.Key():  []dynamicconfig.ConstrainedValue{{Value: true}},
+			dynamicconfig.MatchingEnableFairness.Key(): []dynamicconfig.ConstrainedValue{{Value: !opts.NoFairness}},
 		}),
 	)
 	if err != nil {

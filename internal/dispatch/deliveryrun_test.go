@@ -30,20 +30,26 @@ func TestDeliveryRunPerStartMode(t *testing.T) {
 		eager       bool
 		first, used int
 		trigger     models.Trigger // the DeliveryTrigger search attribute
+		priority    int
 	}{
-		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0, models.TriggerScheduled},
-		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0, models.TriggerTest},
-		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2, models.TriggerScheduled},
-		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3, models.TriggerScheduled},
-		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0, models.TriggerReplay},
+		{"first start", delivery(0, models.TriggerScheduled), startNew, Once, true, 1, 0, models.TriggerScheduled, PriorityFirst},
+		{"test send", delivery(0, models.TriggerTest), startNew, Once, true, 1, 0, models.TriggerTest, PriorityTest},
+		{"reconcile", delivery(2, models.TriggerScheduled), startReconcile, Again, false, 3, 2, models.TriggerScheduled, PriorityAgain},
+		{"resume after a pause", delivery(3, models.TriggerScheduled), startResume, Again, false, 4, 3, models.TriggerScheduled, PriorityRelease},
+		{"replay", delivery(4, models.TriggerScheduled), startReplay, Replace, false, 5, 0, models.TriggerReplay, PriorityRelease},
 		// A replay restarted by the reconciler keeps its fresh schedule.
-		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0, models.TriggerReplay},
-		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0, models.TriggerReplay},
+		{"reconcile of a replay", delivery(2, models.TriggerReplay), startReconcile, Again, false, 3, 0, models.TriggerReplay, PriorityAgain},
+		{"resume of a replay", delivery(1, models.TriggerReplay), startResume, Again, false, 2, 0, models.TriggerReplay, PriorityRelease},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := deliveryRun(c.del, wh, c.mode)
 			if r.Policy != c.policy || r.Eager != c.eager {
 				t.Errorf("policy %d eager %v, want %d %v", r.Policy, r.Eager, c.policy, c.eager)
+			}
+			// First attempts go before re-started runs, which go before
+			// released work; the tenant is the fairness key.
+			if r.Priority != (Priority{Key: c.priority, Fairness: "acme"}) {
+				t.Errorf("priority %+v, want key %d for tenant acme", r.Priority, c.priority)
 			}
 			in, ok := r.Input.(workflows.DeliveryInput)
 			if !ok {

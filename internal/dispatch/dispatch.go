@@ -116,21 +116,36 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 			workflows.DeliveryStatusAttr.GetName():  string(models.DeliveryPending),
 			workflows.DeliveryTriggerAttr.GetName(): string(trigger),
 		},
-		Memo:    map[string]string{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
-		Summary: fmt.Sprintf("%s → %s", del.EventType, wh.Name),
+		Memo:     map[string]string{"tenantId": del.TenantID, "webhookName": wh.Name, "endpoint": redact.Origin(wh.Endpoint)},
+		Summary:  fmt.Sprintf("%s → %s", del.EventType, wh.Name),
+		Priority: Priority{Fairness: fairnessKey(del.TenantID)},
 	}
 	switch mode {
 	case startNew:
 		// A delivery's first start must happen once. When this process
 		// also runs a worker (webhookd dev, or an api with API_WORKER),
 		// the first workflow task comes back with the start response.
-		r.Policy, r.Eager = Once, true
-	case startReconcile, startResume:
-		r.Policy = Again // a new run deliberately, unless one is open
+		r.Policy, r.Eager, r.Priority.Key = Once, true, PriorityFirst
+		if del.Trigger == models.TriggerTest {
+			r.Priority.Key = PriorityTest
+		}
+	case startReconcile:
+		r.Policy, r.Priority.Key = Again, PriorityAgain // a new run deliberately, unless one is open
+	case startResume:
+		r.Policy, r.Priority.Key = Again, PriorityRelease
 	case startReplay:
-		r.Policy = Replace
+		r.Policy, r.Priority.Key = Replace, PriorityRelease
 	}
 	return r
+}
+
+// fairnessKey is the tenant's fairness key: Temporal takes at most 64 bytes
+// (tenant ids are shorter; a longer one shares its key with its prefix).
+func fairnessKey(tenant string) string {
+	if len(tenant) > 64 {
+		return tenant[:64]
+	}
+	return tenant
 }
 
 // retryDelays is the webhook's own retry schedule (webhookConfig.retrySchedule),

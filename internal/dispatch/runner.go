@@ -59,7 +59,27 @@ type Run struct {
 	Memo map[string]string
 	// Summary is the one line the Web UI shows for the run.
 	Summary string
+	// Priority orders the run's tasks in the task queue when they back up.
+	Priority Priority
 }
+
+// Priority is Temporal's task-queue priority of a run (see the README's
+// "Scheduling model"): Key 1 (first) to 5 (last), 0 for the server's
+// default (3); among tasks of one Key, the server dispatches each Fairness
+// key its share when fairness is on (matching.enableFairness).
+type Priority struct {
+	Key      int
+	Fairness string
+}
+
+// Priority keys of delivery runs: a first attempt never waits behind a
+// replay or a released backlog.
+const (
+	PriorityTest    = 1 // a test send, someone is waiting for it
+	PriorityFirst   = 2 // a delivery's first run, from the outbox
+	PriorityAgain   = 3 // a run re-started by the reconciler
+	PriorityRelease = 4 // a replay (one or DLQ replay-all) or a resumed webhook's backlog
+)
 
 // Policy says what an earlier run of the same workflow id means to a start.
 // The zero Policy is none: a Run must say which it wants, and a Runner

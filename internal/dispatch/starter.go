@@ -2,12 +2,10 @@ package dispatch
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
@@ -29,6 +27,13 @@ type Starter struct {
 	parallel int
 	poll     time.Duration
 	log      func(msg string, args ...any)
+
+	// Starts in flight: at most parallel, each taking a slot of busy;
+	// a finished one signals freed and leaves its error in failed.
+	busy     chan struct{}
+	freed    chan struct{}
+	inflight sync.WaitGroup
+	failed   atomic.Pointer[error]
 
 	// The dispatcher's, which everything built on it wakes.
 	*wakeup
@@ -72,15 +77,21 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 		o.Poll = time.Second
 	}
 	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: d.wakeup,
+		busy: make(chan struct{}, o.Parallel), freed: make(chan struct{}, 1),
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }
 
-// Run starts deliveries until ctx ends.
+// Run starts deliveries until ctx ends, and returns once the starts in
+// flight have ended.
 func (s *Starter) Run(ctx context.Context) {
+	defer s.inflight.Wait()
 	var backoff time.Duration
 	for ctx.Err() == nil {
 		started, full, err := s.pass(ctx)
 		switch {
+		case started < 0:
+			backoff = 0
+			s.awaitFreeSlot(ctx)
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), maxStartBackoff)
 			s.log("starting delivery workflows failed; retrying", "error", err, "retry_in", backoff)
@@ -141,8 +152,20 @@ func sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
-// pass claims what fits in the window and starts it. full reports a full
-// window.
+// awaitFreeSlot waits until a start in flight ends.
+func (s *Starter) awaitFreeSlot(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-s.freed:
+	}
+}
+
+// pass claims as many deliveries as there are free start slots (what fits
+// in the window, shared fairly: store.ClaimForStart) and starts them in the
+// background. A delivery committed meanwhile is claimed as soon as any
+// start ends, in its fair place, instead of after a whole batch. started
+// is -1 when every slot is busy; full reports a full window; err is the
+// last start that failed since the previous pass.
 func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) {
 	st := s.d.store
 	// Operational events become deliveries first, so that they join the
@@ -150,69 +173,77 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if _, err := s.fanOut.FanOut(ctx); err != nil {
 		return 0, false, fmt.Errorf("fan out operational events: %w", err)
 	}
-	ds, full, err := st.ClaimForStart(ctx, claimBatch, s.window, store.Now())
+	if e := s.failed.Swap(nil); e != nil {
+		return 0, false, *e
+	}
+	free := cap(s.busy) - len(s.busy)
+	if free == 0 {
+		return -1, false, nil
+	}
+	ds, full, err := st.ClaimForStart(ctx, min(claimBatch, free), s.window, store.Now())
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err
 	}
-	failed, err := s.startAll(ctx, ds)
-	if len(failed) > 0 {
-		// Back to the outbox for the next pass. With a context that
-		// outlives shutdown: a claim left behind waits for the reconciler.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if rerr := st.ReleaseClaims(rctx, failed); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-	}
-	return len(ds) - len(failed), false, err
-}
-
-// startAll starts the claimed deliveries, Parallel at a time, and returns
-// the ids whose start failed.
-func (s *Starter) startAll(ctx context.Context, ds []models.Delivery) ([]string, error) {
 	ids := make([]string, 0, len(ds))
 	for _, del := range ds {
 		ids = append(ids, del.WebhookID)
 	}
-	hooks, err := s.d.store.WebhooksByID(ctx, ids)
+	hooks, err := st.WebhooksByID(ctx, ids)
 	if err != nil {
-		failed := make([]string, len(ds))
-		for i, del := range ds {
-			failed[i] = del.ID
-		}
-		return failed, err
+		s.release(ctx, ds...)
+		return 0, false, err
 	}
-	var (
-		g      errgroup.Group
-		mu     sync.Mutex
-		failed []string
-	)
-	g.SetLimit(s.parallel)
 	for _, del := range ds {
 		wh, ok := hooks[del.WebhookID]
 		if !ok {
 			continue // hard-deleted with its deliveries meanwhile
 		}
-		g.Go(func() error {
-			mode := startNew
-			switch {
-			case del.Trigger == models.TriggerReplay:
-				mode = startReplay // a replay whose own start failed
-			case del.AttemptCount > 0 || del.Starts > 1:
-				// Claimed before: a run may exist (the delivery was held
-				// while its webhook was paused, and resumed).
-				mode = startResume
+		s.busy <- struct{}{}
+		s.inflight.Add(1)
+		go func() {
+			defer func() {
+				<-s.busy
+				s.inflight.Done()
+				select {
+				case s.freed <- struct{}{}:
+				default:
+				}
+			}()
+			if err := s.d.start(ctx, del, wh, claimedMode(del)); err != nil {
+				s.release(ctx, del)
+				// The last error is enough to say why; they share a cause
+				// (Temporal down).
+				s.failed.Store(&err)
 			}
-			err := s.d.start(ctx, del, wh, mode)
-			if err != nil {
-				mu.Lock()
-				failed = append(failed, del.ID)
-				mu.Unlock()
-			}
-			return err
-		})
+		}()
 	}
-	// The first error is enough to say why; they share a cause (Temporal
-	// down).
-	return failed, g.Wait()
+	return len(ds), false, nil
+}
+
+// claimedMode is how a claimed delivery's workflow starts.
+func claimedMode(del models.Delivery) startMode {
+	switch {
+	case del.Trigger == models.TriggerReplay:
+		return startReplay // a replay whose own start failed
+	case del.AttemptCount > 0 || del.Starts > 1:
+		// Claimed before: a run may exist (the delivery was held while its
+		// webhook was paused, and resumed).
+		return startResume
+	}
+	return startNew
+}
+
+// release puts claimed deliveries whose start failed back in the outbox for
+// a later pass. With a context that outlives shutdown: a claim left behind
+// waits for the reconciler.
+func (s *Starter) release(ctx context.Context, ds ...models.Delivery) {
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.d.store.ReleaseClaims(rctx, ids); err != nil {
+		s.log("returning claimed deliveries to the outbox failed; the reconciler will start them", "error", err)
+	}
 }

@@ -80,9 +80,9 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { defer close(done); st.Run(ctx) }()
-		// Every start refused, and every claim back in the outbox (the
-		// starter returns them after its calls fail): wait for that state,
-		// not for the count of refusals alone.
+		// Starts refused (one wave of claims at a time, with backoff), and
+		// every claim back in the outbox (the starter returns them after
+		// its calls fail): wait for that state, not for refusals alone.
 		outbox := func() int64 {
 			n, err := s.CountUndispatched(context.Background())
 			if err != nil {
@@ -98,11 +98,11 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 		)
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 			refusals, n = refused.Load(), outbox()
-			if refusals >= 50 && n == 50 || time.Now().After(deadline) {
+			if refusals >= 3 && n == 50 || time.Now().After(deadline) {
 				break
 			}
 		}
-		if n != 50 || refusals < 50 {
+		if n != 50 || refusals < 3 {
 			t.Fatalf("during the outage: outbox %d, refused starts %d", n, refusals)
 		}
 		refuse.Store(false) // Temporal is back
@@ -132,7 +132,9 @@ func TestFailedStartsAreStartedLater(t *testing.T) {
 }
 
 // TestStarterKeepsTheWindow: at most Window deliveries are started and not
-// yet attempted; as attempts begin, more are started.
+// yet attempted, and one webhook alone holds at most half of them (the
+// rest is kept for whoever comes next, see store.ClaimForStart); as
+// attempts begin, more are started.
 func TestStarterKeepsTheWindow(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	_, ids := seedOutbox(t, s, 30)
@@ -161,14 +163,14 @@ func TestStarterKeepsTheWindow(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	waitStarted(10)
-	// Five first attempts begin: five more may start.
-	for _, id := range ids[:5] {
+	waitStarted(5)
+	// Three first attempts begin: three more may start.
+	for _, id := range ids[:3] {
 		if err := s.MarkDelivering(context.Background(), id); err != nil {
 			t.Fatal(err)
 		}
 	}
-	waitStarted(15)
+	waitStarted(8)
 }
 
 // TestIngestNeverWaitsOnTemporal: with every start failing, ingest still
@@ -189,8 +191,13 @@ func TestIngestNeverWaitsOnTemporal(t *testing.T) {
 			t.Fatalf("ingest %d: %+v %v", i, res, err)
 		}
 	}
-	time.Sleep(200 * time.Millisecond)
-	if n, _ := s.CountUndispatched(context.Background()); n != 20 {
-		t.Fatalf("outbox = %d, want all 20 events waiting", n)
+	// Starts fail in the background and their claims return to the
+	// outbox; between the starter's retries, all 20 wait there.
+	var n int64
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if n, _ = s.CountUndispatched(context.Background()); n == 20 {
+			return
+		}
 	}
+	t.Fatalf("outbox = %d, want all 20 events waiting", n)
 }

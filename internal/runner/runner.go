@@ -46,6 +46,7 @@ func (t *Temporal) CheckHealth(ctx context.Context) error {
 func (t *Temporal) Start(ctx context.Context, r dispatch.Run) error {
 	opts := client.StartWorkflowOptions{
 		ID: r.WorkflowID, TaskQueue: t.taskQueue, EnableEagerStart: r.Eager, StaticSummary: r.Summary,
+		Priority: temporal.Priority{PriorityKey: r.Priority.Key, FairnessKey: r.Priority.Fairness},
 	}
 	if len(r.Memo) > 0 {
 		opts.Memo = make(map[string]any, len(r.Memo))

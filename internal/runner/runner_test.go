@@ -52,6 +52,7 @@ func TestStartOptionsFollowThePolicy(t *testing.T) {
 			WorkflowID: "delivery-1", Workflow: "DeliverWebhook", Input: "input", Policy: c.policy, Eager: c.policy == dispatch.Once,
 			SearchAttributes: map[string]string{"TenantId": "acme", "WebhookId": "w1"},
 			Memo:             map[string]string{"tenantId": "acme"}, Summary: "order.created → orders",
+			Priority: dispatch.Priority{Key: dispatch.PriorityFirst, Fairness: "acme"},
 		})
 		if err != nil {
 			t.Fatalf("policy %d: %v", c.policy, err)
@@ -64,7 +65,8 @@ func TestStartOptionsFollowThePolicy(t *testing.T) {
 		webhook, _ := o.TypedSearchAttributes.GetKeyword(temporal.NewSearchAttributeKeyKeyword("WebhookId"))
 		if o.ID != "delivery-1" || o.TaskQueue != "webhooks" || o.EnableEagerStart != (c.policy == dispatch.Once) ||
 			o.StaticSummary != "order.created → orders" || o.Memo["tenantId"] != "acme" || len(o.Memo) != 1 ||
-			tenant != "acme" || webhook != "w1" || o.TypedSearchAttributes.Size() != 2 {
+			tenant != "acme" || webhook != "w1" || o.TypedSearchAttributes.Size() != 2 ||
+			o.Priority != (temporal.Priority{PriorityKey: 2, FairnessKey: "acme"}) {
 			t.Errorf("policy %d: options %+v", c.policy, o)
 		}
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -75,6 +76,14 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 		var ts []models.EventType
 		return listEventTypes(tx, p).Scan(&ts)
 	}))
+}
+
+// ExplainOutboxQueues runs the claim's search for webhooks with waiting
+// deliveries under EXPLAIN ANALYZE (PostgreSQL).
+func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
+	var plan []string
+	err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+outboxQueuesSQL, sql.Named("now", Now())).Scan(&plan).Error
+	return strings.Join(plan, "\n"), err
 }
 
 // ColumnCollation returns a PostgreSQL column's collation ("" for the

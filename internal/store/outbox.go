@@ -1,7 +1,10 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -20,46 +23,126 @@ import (
 const startWindowLock = 0x77656268 // "webh"
 
 // ClaimForStart marks waiting deliveries as dispatched at now and returns
-// them, oldest first: at most limit, and no more than the room left in the
-// admission window (window minus the deliveries already started and not yet
-// attempted). full reports a window with no room. A batch is claimed once it
-// has closed. Several processes may claim at once: each row goes to exactly
-// one of them (FOR UPDATE SKIP LOCKED), and the window is counted under a
-// lock they share; SQLite has a single process.
+// them in the order to start them: at most limit, no more than the room
+// left in the admission window (window minus the deliveries already
+// started and not yet attempted), shared fairly (fairShares): round-robin
+// across tenants, then across a tenant's webhooks, each webhook's oldest
+// first. full reports a window with no room for anyone waiting. A batch is claimed once it has
+// closed. Several processes may claim at once: each row goes to exactly one
+// of them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
+// they share; SQLite has a single process.
 func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.Time) (ds []models.Delivery, full bool, err error) {
+	var order []string
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		lock := ""
 		if s.dialect == Postgres {
-			lock = "FOR UPDATE SKIP LOCKED"
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", startWindowLock).Error; err != nil {
 				return err
 			}
 		}
-		starting, err := countStarting(tx)
-		if err != nil {
+		var open []openStarts
+		if err := tx.Raw(`SELECT tenant_id, webhook_id, COUNT(*) AS n FROM deliveries
+			WHERE status = 'pending' AND dispatched_at IS NOT NULL AND trigger <> 'test'
+			GROUP BY tenant_id, webhook_id`).Scan(&open).Error; err != nil {
 			return err
 		}
-		room := window - int(starting)
+		room := window
+		for _, o := range open {
+			room -= o.N
+		}
 		if room <= 0 {
 			full = true
 			return nil
 		}
-		sql := `UPDATE deliveries SET dispatched_at = ?, starts = starts + 1 WHERE id IN (
-			SELECT id FROM deliveries
-			WHERE status = 'pending' AND dispatched_at IS NULL AND (batch_closes_at IS NULL OR batch_closes_at <= ?)
-			ORDER BY created_at, id LIMIT ? ` + lock + `) RETURNING *`
-		return tx.Raw(sql, now, now, min(limit, room)).Scan(&ds).Error
+		queues, err := outboxQueues(tx, now)
+		if err != nil || len(queues) == 0 {
+			return err
+		}
+		order = fairShares(queues, open, window, min(limit, room))
+		if len(order) == 0 {
+			full = true // everyone waiting is at their share
+			return nil
+		}
+		ds, err = s.claimHeads(tx, order, now)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	slices.SortFunc(ds, func(a, b models.Delivery) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
+	return inClaimOrder(ds, order), full, nil
+}
+
+// outboxQueues lists the webhooks with deliveries ready to claim (an open
+// batch is not), one index probe per webhook (a loose scan of deliveries_outbox, which
+// both databases run as a recursive query), however long the outbox.
+func outboxQueues(tx *gorm.DB, now time.Time) ([]outboxQueue, error) {
+	var qs []outboxQueue
+	err := tx.Raw(outboxQueuesSQL, sql.Named("now", now)).Scan(&qs).Error
+	return qs, err
+}
+
+const outboxQueuesSQL = `WITH RECURSIVE hooks(webhook_id) AS (
+			SELECT (SELECT webhook_id FROM deliveries WHERE status = 'pending' AND dispatched_at IS NULL
+				AND (batch_closes_at IS NULL OR batch_closes_at <= @now) ORDER BY webhook_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT d.webhook_id FROM deliveries d WHERE d.status = 'pending' AND d.dispatched_at IS NULL
+				AND (d.batch_closes_at IS NULL OR d.batch_closes_at <= @now)
+				AND d.webhook_id > hooks.webhook_id ORDER BY d.webhook_id LIMIT 1)
+			FROM hooks WHERE hooks.webhook_id IS NOT NULL
+		)
+		SELECT w.tenant_id, w.id AS webhook_id FROM hooks JOIN webhooks w ON w.id = hooks.webhook_id`
+
+// claimHeads claims, for each webhook, as many of its oldest waiting
+// deliveries as order gives it places. Rows another transaction holds
+// (an open batch taking an event) are skipped.
+func (s *Store) claimHeads(tx *gorm.DB, order []string, now time.Time) ([]models.Delivery, error) {
+	places := map[string]int{}
+	var hooks []string
+	for _, h := range order {
+		if places[h] == 0 {
+			hooks = append(hooks, h)
 		}
-		return strings.Compare(a.ID, b.ID)
+		places[h]++
+	}
+	heads := make([]string, len(hooks))
+	args := []any{now}
+	for i, h := range hooks {
+		// Of an ordered webhook's deliveries, only each sequence's head
+		// (sequence.go).
+		heads[i] = fmt.Sprintf(`SELECT id FROM (SELECT d.id FROM deliveries d
+			WHERE d.webhook_id = ? AND d.status = 'pending' AND d.dispatched_at IS NULL AND (d.batch_closes_at IS NULL OR d.batch_closes_at <= ?)
+			AND `+sequenceHead+`
+			ORDER BY d.created_at, d.id LIMIT ?) AS h%d`, i)
+		args = append(args, h, now, places[h])
+	}
+	lock := ""
+	if s.dialect == Postgres {
+		lock = "FOR UPDATE SKIP LOCKED"
+	}
+	var ds []models.Delivery
+	err := tx.Raw(`UPDATE deliveries SET dispatched_at = ?, starts = starts + 1 WHERE id IN (
+		SELECT id FROM deliveries WHERE id IN (`+strings.Join(heads, " UNION ALL ")+`) `+lock+`) RETURNING *`, args...).Scan(&ds).Error
+	return ds, err
+}
+
+// inClaimOrder sorts claimed deliveries as order gives their webhooks
+// places: the first place of every webhook, then the second, each
+// webhook's deliveries oldest first.
+func inClaimOrder(ds []models.Delivery, order []string) []models.Delivery {
+	slices.SortFunc(ds, func(a, b models.Delivery) int {
+		return cmp.Or(cmp.Compare(a.WebhookID, b.WebhookID), a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
-	return ds, full, nil
+	byHook := map[string][]models.Delivery{}
+	for _, d := range ds {
+		byHook[d.WebhookID] = append(byHook[d.WebhookID], d)
+	}
+	out := make([]models.Delivery, 0, len(ds))
+	for _, h := range order {
+		if q := byHook[h]; len(q) > 0 {
+			out = append(out, q[0])
+			byHook[h] = q[1:]
+		}
+	}
+	return out
 }
 
 // ReleaseClaims puts deliveries whose start failed back in the outbox.

@@ -1,0 +1,184 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
+)
+
+// outboxOf ingests n deliveries to each webhook, all of a webhook's
+// deliveries older than the next webhook's (the order in which an
+// oldest-first outbox would hand them out).
+func outboxOf(t *testing.T, s *store.Store, hooks []*models.Webhook, n int) {
+	t.Helper()
+	ctx := context.Background()
+	at := store.Now().Add(-time.Hour)
+	for _, w := range hooks {
+		for i := range n {
+			at = at.Add(time.Millisecond)
+			ev := newEvent(fmt.Sprintf("evt-%s-%d", w.Name, i), at)
+			ev.TenantID = w.TenantID
+			d := newDelivery(ev, w.ID, models.DeliveryPending, at)
+			d.TenantID = w.TenantID
+			if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func tenantWebhook(t *testing.T, s *store.Store, tenant, name string) *models.Webhook {
+	t.Helper()
+	w := newWebhook(name)
+	w.TenantID = tenant
+	if err := s.CreateWebhook(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func TestClaimForStartInterleavesTenantsThenWebhooks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		// Tenant acme's two webhooks have the oldest backlog; beta's one
+		// webhook came last.
+		a1 := tenantWebhook(t, s, "acme", "a1")
+		a2 := tenantWebhook(t, s, "acme", "a2")
+		b1 := tenantWebhook(t, s, "beta", "b1")
+		outboxOf(t, s, []*models.Webhook{a1, a2, b1}, 10)
+		name := map[string]string{a1.ID: "a1", a2.ID: "a2", b1.ID: "b1"}
+
+		ds, full, err := s.ClaimForStart(ctx, 6, 100, store.Now())
+		if err != nil || full {
+			t.Fatalf("claim: %v full=%v", err, full)
+		}
+		var got []string
+		for _, d := range ds {
+			got = append(got, name[d.WebhookID])
+		}
+		// Tenants alternate (acme first: ties go by tenant id), and acme's
+		// places alternate between its webhooks (in either order).
+		want := []string{"a1", "b1", "a2", "b1", "a1", "b1"}
+		if got[0] == "a2" {
+			want = []string{"a2", "b1", "a1", "b1", "a2", "b1"}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("claim order = %v, want %v", got, want)
+		}
+		// Each webhook's deliveries leave oldest first.
+		for i := 1; i < len(ds); i++ {
+			for j := range i {
+				if ds[j].WebhookID == ds[i].WebhookID && !ds[j].CreatedAt.Before(ds[i].CreatedAt) {
+					t.Fatalf("webhook %s: claim %d is not older than claim %d", name[ds[i].WebhookID], j, i)
+				}
+			}
+		}
+
+		// The window is shared: with 6 started of a window of 9 and two
+		// tenants active, each may hold 9/3 = 3; beta holds 3, acme 3.
+		// Nothing more is claimed until some start is attempted, although
+		// the window has room: it is full for them.
+		ds, full, err = s.ClaimForStart(ctx, 100, 9, store.Now())
+		if err != nil || !full || len(ds) != 0 {
+			t.Fatalf("claim at share: %d claimed, full=%v, %v", len(ds), full, err)
+		}
+		// A newcomer finds room at once.
+		c1 := tenantWebhook(t, s, "gamma", "c1")
+		outboxOf(t, s, []*models.Webhook{c1}, 3)
+		ds, _, err = s.ClaimForStart(ctx, 100, 9, store.Now())
+		// Four active webhooks: each may hold 9/5 = 1.
+		if err != nil || len(ds) != 1 || ds[0].WebhookID != c1.ID {
+			t.Fatalf("newcomer's claim: %d claimed, %v", len(ds), err)
+		}
+		if n, _ := s.CountStarting(ctx); n != 7 {
+			t.Fatalf("starting = %d, want 7", n)
+		}
+	})
+}
+
+// TestClaimForStartStaysCheapWithALongOutbox: with 100,000 deliveries
+// waiting, nearly all of one webhook's, finding the webhooks with waiting
+// deliveries reads one index entry per webhook (not per delivery), and a
+// claim takes each webhook's oldest from the same index.
+func TestClaimForStartStaysCheapWithALongOutbox(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	a1 := tenantWebhook(t, s, "acme", "a1")
+	a2 := tenantWebhook(t, s, "acme", "a2")
+	b1 := tenantWebhook(t, s, "beta", "b1")
+	db := storetest.Inspect(t, url)
+	for _, w := range []struct {
+		hook   *models.Webhook
+		n      int
+		offset int
+	}{{a1, 99980, 0}, {a2, 10, 100000}, {b1, 10, 100010}} {
+		db.Exec(fmt.Sprintf(`INSERT INTO events (tenant_id, id, type, timestamp, created_at)
+			SELECT '%[1]s', 'evt-' || i, 'order.created', now(), now() - (200000 - i) * interval '1 millisecond'
+			FROM generate_series(%[2]d, %[3]d) i`, w.hook.TenantID, w.offset, w.offset+w.n-1))
+		db.Exec(fmt.Sprintf(`INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, created_at, updated_at)
+			SELECT gen_random_uuid(), '%[1]s', 'evt-' || i, '%[2]s', 'order.created', 'pending',
+				now() - (200000 - i) * interval '1 millisecond', now()
+			FROM generate_series(%[3]d, %[4]d) i`, w.hook.TenantID, w.hook.ID, w.offset, w.offset+w.n-1))
+	}
+	db.Exec(`ANALYZE deliveries`)
+
+	plan, err := s.ExplainOutboxQueues(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("webhooks with waiting deliveries:\n%s", plan)
+	if !strings.Contains(plan, "deliveries_outbox") || strings.Contains(plan, "Seq Scan on deliveries") {
+		t.Errorf("the search for waiting webhooks does not probe deliveries_outbox")
+	}
+	// A probe per webhook reads a handful of index pages, not the 100,000
+	// entries (several hundred pages).
+	if m := regexp.MustCompile(`Buffers: shared hit=(\d+)`).FindStringSubmatch(plan); m == nil {
+		t.Errorf("no buffer counts in the plan")
+	} else if hits, _ := strconv.Atoi(m[1]); hits > 100 {
+		t.Errorf("the search read %d pages, want a few per webhook", hits)
+	}
+	start := time.Now()
+	ds, _, err := s.ClaimForStart(ctx, 9, 100, store.Now())
+	if err != nil || len(ds) != 9 {
+		t.Fatalf("claim: %d, %v", len(ds), err)
+	}
+	t.Logf("claim of 9 among 100,000 waiting: %v", time.Since(start)) // shown, not asserted
+	per := map[string]int{}
+	for _, d := range ds {
+		per[d.WebhookID]++
+	}
+	if per[b1.ID] < 4 || per[a2.ID] < 2 || per[a1.ID] < 2 {
+		t.Fatalf("claims per webhook: a1 %d, a2 %d, b1 %d", per[a1.ID], per[a2.ID], per[b1.ID])
+	}
+}
+
+// TestClaimForStartGivesNoPlaceToAnOpenBatch: a webhook whose only waiting
+// delivery is a batch still open takes no place of the window, so the one
+// place left goes to a delivery that can start.
+func TestClaimForStartGivesNoPlaceToAnOpenBatch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		// Tenant "a" sorts first: it would win the one place on a tie.
+		batched := tenantWebhook(t, s, "a", "batched")
+		plain := tenantWebhook(t, s, "b", "plain")
+		ev := newEvent("batch-1", store.Now())
+		ev.TenantID = "a"
+		if _, err := s.IngestEvents(ctx, []store.Ingestion{{Event: ev, Batches: []store.BatchTarget{batchTarget(batched)}}}); err != nil {
+			t.Fatal(err)
+		}
+		outboxOf(t, s, []*models.Webhook{plain}, 1)
+		ds, _, err := s.ClaimForStart(ctx, 1, 100, store.Now())
+		if err != nil || len(ds) != 1 || ds[0].WebhookID != plain.ID {
+			t.Fatalf("claim with an open batch waiting: %+v, %v", ds, err)
+		}
+	})
+}

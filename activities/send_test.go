@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -301,5 +302,37 @@ func TestSendHeldWhilePaused(t *testing.T) {
 	res, err := f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 1, Trigger: models.TriggerTest})
 	if err != nil || res.Outcome != attempt.Success || hits != 1 {
 		t.Fatalf("test trigger on a paused webhook: %+v %v (receiver called %d times)", res, err, hits)
+	}
+}
+
+// TestSendProbeGoesThroughTheBreaker: while the circuit breaker holds a
+// webhook, its probe (and only it) is sent; a failed probe answers held,
+// with the attempt, so that the delivery waits with the others.
+func TestSendProbeGoesThroughTheBreaker(t *testing.T) {
+	var hits atomic.Int32
+	status := atomic.Int32{}
+	status.Store(503)
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { hits.Add(1); w.WriteHeader(int(status.Load())) })
+	past := store.Now().Add(-time.Minute)
+	f := newFixture(t, rc.URL, func(w *models.Webhook) {
+		w.Paused, w.Status, w.AutoPausedReason, w.NextProbeAt = true, models.WebhookAutoPaused, "20 consecutive failed attempts", &past
+	})
+	if res := f.send(t, 1); res.Outcome != attempt.Held || hits.Load() != 0 {
+		t.Fatalf("before any probe: %+v, receiver called %d times", res, hits.Load())
+	}
+	// The workflow records it held; the next probe takes it.
+	if err := f.store.RecordAttempt(t.Context(), store.AttemptResult{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID,
+		DeliveryStatus: models.DeliveryHeld}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := f.store.StartDueProbes(t.Context(), store.Now()); err != nil || n != 1 {
+		t.Fatalf("probe: %d %v", n, err)
+	}
+	if res := f.send(t, 1); res.Outcome != attempt.Held || res.Attempt == nil || res.Attempt.StatusCode != 503 || hits.Load() != 1 {
+		t.Fatalf("failed probe: %+v, receiver called %d times", res, hits.Load())
+	}
+	status.Store(200)
+	if res := f.send(t, 2); res.Outcome != attempt.Success || hits.Load() != 2 {
+		t.Fatalf("probe answered 200: %+v", res)
 	}
 }

@@ -122,3 +122,50 @@ func TestReceiverAuthMaskedEncryptedAndKept(t *testing.T) {
 		t.Fatalf("still stored: %+v", got)
 	}
 }
+
+// TestReceiverAuthMaskStaysWithTheEndpoint: a read document sent back with
+// a new endpoint keeps neither the masked client secret nor the masked
+// client key (one who cannot read them must not point them at another
+// host), on PUT and on PATCH; sent in full, the change is taken.
+func TestReceiverAuthMaskStaysWithTheEndpoint(t *testing.T) {
+	a := newAPI(t, store.SQLite)
+	ca := testcert.NewCA(t)
+	cert, key := ca.Client(t, "receiver", time.Now().Add(24*time.Hour))
+	for _, c := range []struct {
+		name, field string
+		cfg         map[string]any
+	}{
+		{"client key", "webhookConfig.tls.clientKey", map[string]any{"tls": map[string]any{"clientCertificate": cert, "clientKey": key}}},
+		{"client secret", "webhookConfig.auth.clientSecret", map[string]any{"auth": map[string]any{"type": "oauth2",
+			"tokenUrl": "https://login.example.com/oauth2/token", "clientId": "webhookd", "clientSecret": "oauth-client-secret-77aa"}}},
+	} {
+		hook := sampleWebhook("follows-" + strings.ReplaceAll(c.name, " ", "-"))
+		for k, v := range c.cfg {
+			hook["webhookConfig"].(map[string]any)[k] = v
+		}
+		r := a.do("POST", "/api/v1/webhooks", hook)
+		if r.Status != 201 {
+			t.Fatalf("%s: create: %d %s", c.name, r.Status, r.Body)
+		}
+		doc := r.json(t)
+		id := doc["id"].(string)
+		doc["webhookConfig"].(map[string]any)["endpoint"] = "https://elsewhere.example.net/hooks"
+		if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 422 || !strings.HasPrefix(r.errorMessage(t), c.field+":") {
+			t.Errorf("%s: PUT of the masked value with a new endpoint: %d %s", c.name, r.Status, r.Body)
+		}
+		patch := `[{"op":"replace","path":"/webhookConfig/endpoint","value":"https://elsewhere.example.net/hooks"}]`
+		if r := a.do("PATCH", "/api/v1/webhooks/"+id, patch, "Content-Type", "application/json-patch+json"); r.Status != 422 || !strings.HasPrefix(r.errorMessage(t), c.field+":") {
+			t.Errorf("%s: PATCH of the endpoint alone: %d %s", c.name, r.Status, r.Body)
+		}
+		if got, err := a.store.GetWebhook(t.Context(), id); err != nil || got.Endpoint != "https://example.com/hooks" {
+			t.Fatalf("%s: refused changes changed the webhook: %v", c.name, err) // not the webhook: it holds the key
+		}
+		// The value itself goes with the new endpoint.
+		for k, v := range c.cfg {
+			doc["webhookConfig"].(map[string]any)[k] = v
+		}
+		if r := a.do("PUT", "/api/v1/webhooks/"+id, doc); r.Status != 200 {
+			t.Errorf("%s: PUT with the value itself: %d %s", c.name, r.Status, r.Body)
+		}
+	}
+}

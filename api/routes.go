@@ -54,6 +54,7 @@ func (s *server) routes(r *gin.Engine) {
 
 	v1.GET("/deliveries/:id", s.getDelivery)
 	v1.POST("/deliveries/:id/replay", s.replayDelivery)
+	v1.POST("/deliveries/:id/skip", s.skipDelivery)
 
 	v1.GET("/dlq", s.listDLQ)
 	v1.POST("/dlq/replay", s.replayDLQ)

@@ -48,6 +48,7 @@ type EventTypes interface {
 // sends, bulk replays and tenant deletion.
 type Dispatcher interface {
 	replayer
+	skipper
 	tester
 	dlqJobs
 	tenantDeleter
@@ -61,6 +62,7 @@ type Reads interface {
 	deliveryReader
 	deliveryLoader
 	deliveryLister
+	sequenceReader
 	eventReader
 	eventLister
 	eventTypeReader

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
@@ -80,6 +82,16 @@ type webhookConfigJSON struct {
 	// RetrySchedule overrides the waits before each retry ("1m", "5m",
 	// ...); absent means the default 1m, 5m, 15m, 1h, 4h, 12h.
 	RetrySchedule []string `json:"retrySchedule,omitempty"`
+	// CircuitBreaker overrides the breaker's defaults (20 failed attempts
+	// over 1h) or turns it off; shown only when set.
+	CircuitBreaker *circuitBreakerJSON `json:"circuitBreaker,omitempty"`
+	// Ordering opts in to ordered delivery per key (webhookd's addition).
+	Ordering *orderingJSON `json:"ordering,omitempty"`
+	// MaxConcurrency caps requests in flight to the endpoint (default 10);
+	// RateLimit caps requests per second (absent: no cap). A batch is one
+	// request.
+	MaxConcurrency *int     `json:"maxConcurrency,omitempty"`
+	RateLimit      *float64 `json:"rateLimit,omitempty"`
 	// Auth has webhookd authenticate with an OAuth2 token; reads mask its
 	// clientSecret.
 	Auth *authJSON `json:"auth,omitempty"`
@@ -117,6 +129,22 @@ type failureDetailsJSON struct {
 	LastFailedStatusCode *int   `json:"lastFailedStatusCode,omitempty"`
 	LastFailedReason     string `json:"lastFailedReason,omitempty"`
 	NextAttempt          *int64 `json:"nextAttempt,omitempty"`
+	// Set while the circuit breaker holds the webhook (status autoPaused):
+	// why, since when, and when the next probe is due (epoch ms).
+	AutoPausedReason string `json:"autoPausedReason,omitempty"`
+	AutoPausedAt     *int64 `json:"autoPausedAt,omitempty"`
+	NextProbe        *int64 `json:"nextProbe,omitempty"`
+}
+
+type orderingJSON struct {
+	Key         string `json:"key"`
+	OnExhausted string `json:"onExhausted,omitempty"`
+}
+
+type circuitBreakerJSON struct {
+	Enabled  *bool  `json:"enabled,omitempty"`
+	Failures *int   `json:"failures,omitempty"`
+	Span     string `json:"span,omitempty"`
 }
 
 // secretMask replaces secretKey, the value of every credential header
@@ -137,8 +165,11 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 		WebhookConfig: &webhookConfigJSON{
 			Endpoint: redact.Endpoint(w.Endpoint), Headers: w.Headers, Timeout: ptr(w.TimeoutSeconds),
 			SendToAdmins: ptr(w.SendToAdmins), SendToOwners: ptr(w.SendToOwners), SendToFollowers: ptr(w.SendToFollowers),
-			PayloadTemplate: w.PayloadTemplate,
+			PayloadTemplate: w.PayloadTemplate, MaxConcurrency: ptr(cmp.Or(w.MaxConcurrency, store.DefaultMaxConcurrency)),
 		},
+	}
+	if w.RateLimit > 0 {
+		out.WebhookConfig.RateLimit = ptr(w.RateLimit)
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
@@ -169,11 +200,35 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 	for _, f := range w.EventFilters {
 		out.EventFilters = append(out.EventFilters, eventFilterJSON(f))
 	}
-	if w.LastFailedAt != nil || w.NextAttempt != nil || w.LastFailedReason != "" {
+	out.WebhookConfig.CircuitBreaker = toCircuitBreakerJSON(w)
+	if w.OrderingKey != "" {
+		out.WebhookConfig.Ordering = &orderingJSON{Key: w.OrderingKey, OnExhausted: w.OrderingOnExhausted}
+	}
+	if w.LastFailedAt != nil || w.NextAttempt != nil || w.LastFailedReason != "" || w.AutoPausedReason != "" {
 		out.FailureDetails = &failureDetailsJSON{
 			LastFailedAt: millis(w.LastFailedAt), LastFailedStatusCode: w.LastFailedStatusCode,
 			LastFailedReason: w.LastFailedReason, NextAttempt: millis(w.NextAttempt),
 		}
+		if w.AutoPausedReason != "" {
+			out.FailureDetails.AutoPausedReason = w.AutoPausedReason
+			out.FailureDetails.AutoPausedAt, out.FailureDetails.NextProbe = millis(w.PausedAt), millis(w.NextProbeAt)
+		}
+	}
+	return out
+}
+
+// toCircuitBreakerJSON shows a webhook's own breaker settings, nil when it
+// takes the defaults.
+func toCircuitBreakerJSON(w *models.Webhook) *circuitBreakerJSON {
+	if !w.BreakerOff && w.BreakerFailures == 0 && w.BreakerSpanMs == 0 {
+		return nil
+	}
+	out := &circuitBreakerJSON{Enabled: ptr(!w.BreakerOff)}
+	if w.BreakerFailures > 0 {
+		out.Failures = ptr(w.BreakerFailures)
+	}
+	if w.BreakerSpanMs > 0 {
+		out.Span = formatWait(time.Duration(w.BreakerSpanMs) * time.Millisecond)
 	}
 	return out
 }
@@ -194,6 +249,7 @@ func (in webhookJSON) spec() webhooks.Spec {
 			Endpoint: cfg.Endpoint, SecretKey: cfg.SecretKey, Headers: cfg.Headers, Timeout: cfg.Timeout,
 			SendToAdmins: cfg.SendToAdmins, SendToOwners: cfg.SendToOwners, SendToFollowers: cfg.SendToFollowers,
 			PayloadTemplate: cfg.PayloadTemplate, PayloadFormat: cfg.PayloadFormat, RetrySchedule: cfg.RetrySchedule,
+			MaxConcurrency: cfg.MaxConcurrency, RateLimit: cfg.RateLimit,
 		}
 		if a := cfg.Auth; a != nil {
 			out.Config.Auth = &webhooks.Auth{Type: a.Type, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: a.ClientSecret, Scopes: a.Scopes, Audience: a.Audience}
@@ -203,6 +259,12 @@ func (in webhookJSON) spec() webhooks.Spec {
 		}
 		if b := cfg.Batching; b != nil {
 			out.Config.Batching = &webhooks.Batching{Enabled: b.Enabled, MaxWaitMs: b.MaxWaitMs}
+		}
+		if o := cfg.Ordering; o != nil {
+			out.Config.Ordering = &webhooks.Ordering{Key: o.Key, OnExhausted: o.OnExhausted}
+		}
+		if b := cfg.CircuitBreaker; b != nil {
+			out.Config.CircuitBreaker = &webhooks.CircuitBreaker{Enabled: b.Enabled, Failures: b.Failures, Span: b.Span}
 		}
 	}
 	return out

@@ -27,10 +27,13 @@ const (
 	WebhookFailed            WebhookStatus = "failed"
 	WebhookAwaitingRetry     WebhookStatus = "awaitingRetry"
 	WebhookRetryLimitReached WebhookStatus = "retryLimitReached"
+	// WebhookAutoPaused: the circuit breaker paused the webhook after a
+	// run of failures; probes decide when it resumes.
+	WebhookAutoPaused WebhookStatus = "autoPaused"
 )
 
 // WebhookStatuses lists every WebhookStatus.
-var WebhookStatuses = []WebhookStatus{WebhookActive, WebhookAwaitingRetry, WebhookRetryLimitReached, WebhookDisabled, WebhookFailed}
+var WebhookStatuses = []WebhookStatus{WebhookActive, WebhookAwaitingRetry, WebhookRetryLimitReached, WebhookAutoPaused, WebhookDisabled, WebhookFailed}
 
 // EventFilter selects events for a webhook. It is stored as JSON inside the
 // webhook row.
@@ -110,6 +113,11 @@ type Webhook struct {
 	SendToFollowers bool
 	// PayloadTemplate is the Go text/template a Custom webhook renders.
 	PayloadTemplate string
+	// MaxConcurrency caps this endpoint's requests in flight, across every
+	// process; RateLimit caps its requests per second (0: no cap). A batch
+	// is one request.
+	MaxConcurrency int
+	RateLimit      float64
 
 	LastFailedAt         *time.Time
 	LastFailedStatusCode *int
@@ -124,6 +132,32 @@ type Webhook struct {
 	// webhook resumes.
 	Paused   bool
 	PausedAt *time.Time
+
+	// OrderingKey opts in to ordered delivery (webhookConfig.ordering): a
+	// path into the envelope (data.orderId), "webhook" for one sequence,
+	// or "" for none. OrderingOnExhausted is "block" or "skip".
+	OrderingKey         string
+	OrderingOnExhausted string
+
+	// The circuit breaker: BreakerFailures consecutive failed attempts
+	// spanning at least BreakerSpanMs pause the webhook (0 takes the
+	// default); BreakerOff turns it off.
+	BreakerOff      bool
+	BreakerFailures int
+	BreakerSpanMs   int64
+	// Breaker state, written by the store alone: the current run of failed
+	// attempts, why the breaker opened ("" while closed), the held delivery
+	// it probes with, when the next probe is due and the wait after it.
+	FailureStreak      int
+	FailureStreakSince *time.Time
+	AutoPausedReason   string
+	ProbeDeliveryID    *string
+	NextProbeAt        *time.Time
+	ProbeWaitMs        int64
+	// FailingRaisedAt and FailingOpen hold back the failing/recovered
+	// operational events of a flapping receiver.
+	FailingRaisedAt *time.Time
+	FailingOpen     bool
 
 	Version   float64
 	UpdatedBy string

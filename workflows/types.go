@@ -83,6 +83,9 @@ type RecordInput struct {
 	Attempt        *attempt.Record `json:",omitempty"`
 	DeliveryStatus models.DeliveryStatus
 	NextAttemptAt  *time.Time `json:",omitempty"`
+	// WaitingFor is retryAfter while the delivery waits out a throttling
+	// answer (it is no schedule step); empty otherwise.
+	WaitingFor models.WaitingFor `json:",omitempty"`
 	// WebhookStatus is the webhook's new status; empty leaves it alone (test
 	// deliveries never change it).
 	WebhookStatus models.WebhookStatus `json:",omitempty"`
@@ -94,6 +97,8 @@ type Progress struct {
 	Attempts      int
 	LastOutcome   attempt.Outcome `json:",omitempty"`
 	NextAttemptAt *time.Time      `json:",omitempty"`
+	// WaitingFor is what the delivery waits for, if anything.
+	WaitingFor models.WaitingFor `json:",omitempty"`
 }
 
 // DeliveryResult is the workflow's result.

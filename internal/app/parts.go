@@ -70,6 +70,7 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	matcher.Log = log
 	d := dispatch.New(s, runs, matcher, log)
 	d.Poster = newPoster(cfg, log)
+	s.SetSequenceWaker(d.Wake) // an ordered delivery settled: its sequence's next may start
 	hooks := webhooks.New(s, matcher, d)
 	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.AllowPrivateEndpoints, cfg.TenantMaxWebhooks
 	in := ingest.New(s, matcher, d)
@@ -113,7 +114,7 @@ func (p *Parts) NewWorker() worker.Worker {
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer, Log: p.log},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},

@@ -3,7 +3,11 @@ package console
 // The API's answers, as far as the pages read them (the API package's own
 // types are private to it; these decode its JSON).
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 type apiWebhook struct {
 	ID             string           `json:"id"`
@@ -21,6 +25,8 @@ type apiWebhook struct {
 		LastFailedStatusCode *int   `json:"lastFailedStatusCode"`
 		LastFailedReason     string `json:"lastFailedReason"`
 		NextAttempt          *int64 `json:"nextAttempt"`
+		AutoPausedReason     string `json:"autoPausedReason"`
+		NextProbe            *int64 `json:"nextProbe"`
 	} `json:"failureDetails"`
 	Version   float64 `json:"version"`
 	UpdatedAt int64   `json:"updatedAt"`
@@ -29,6 +35,34 @@ type apiWebhook struct {
 
 func (w apiWebhook) IsEnabled() bool { return w.Enabled == nil || *w.Enabled }
 func (w apiWebhook) IsPaused() bool  { return w.Paused != nil && *w.Paused }
+
+// BreakerSummary describes the webhook's own circuit breaker settings, ""
+// when it takes the defaults.
+func (w apiWebhook) BreakerSummary() string {
+	b := w.WebhookConfig.CircuitBreaker
+	if b == nil {
+		return ""
+	}
+	if b.Enabled != nil && !*b.Enabled {
+		return "off"
+	}
+	failures, span := 20, "1h"
+	if b.Failures != nil {
+		failures = *b.Failures
+	}
+	if b.Span != "" {
+		span = b.Span
+	}
+	return fmt.Sprintf("opens after %d failed attempts over %s", failures, span)
+}
+
+// NextProbe is when the circuit breaker's next probe is due, or "".
+func (w apiWebhook) NextProbe() string {
+	if w.FailureDetails == nil || w.FailureDetails.NextProbe == nil {
+		return ""
+	}
+	return time.UnixMilli(*w.FailureDetails.NextProbe).UTC().Format("2006-01-02 15:04:05 UTC")
+}
 
 type apiEventFilter struct {
 	EventType string   `json:"eventType"`
@@ -46,11 +80,22 @@ type apiWebhookConfig struct {
 	Timeout                 *int              `json:"timeout"`
 	PayloadFormat           string            `json:"payloadFormat"`
 	RetrySchedule           []string          `json:"retrySchedule"`
+	MaxConcurrency          *int              `json:"maxConcurrency"`
+	RateLimit               *float64          `json:"rateLimit"`
 	PayloadTemplate         string            `json:"payloadTemplate"`
 	PreviousSecretExpiresAt *int64            `json:"previousSecretExpiresAt"`
-	SendToAdmins            bool              `json:"sendToAdmins"`
-	SendToOwners            bool              `json:"sendToOwners"`
-	SendToFollowers         bool              `json:"sendToFollowers"`
+	Ordering                *struct {
+		Key         string `json:"key"`
+		OnExhausted string `json:"onExhausted"`
+	} `json:"ordering"`
+	CircuitBreaker *struct {
+		Enabled  *bool  `json:"enabled"`
+		Failures *int   `json:"failures"`
+		Span     string `json:"span"`
+	} `json:"circuitBreaker"`
+	SendToAdmins    bool `json:"sendToAdmins"`
+	SendToOwners    bool `json:"sendToOwners"`
+	SendToFollowers bool `json:"sendToFollowers"`
 }
 
 type apiPaging struct {
@@ -64,23 +109,28 @@ type apiWebhookList struct {
 }
 
 type apiDelivery struct {
-	ID                 string       `json:"id"`
-	TenantID           string       `json:"tenantId"`
-	EventID            string       `json:"eventId"`
-	EventType          string       `json:"eventType"`
-	WebhookID          string       `json:"webhookId"`
-	Status             string       `json:"status"`
-	Trigger            string       `json:"trigger"`
-	Attempts           int          `json:"attempts"`
-	LastStatusCode     *int         `json:"lastStatusCode"`
-	LastResponseTimeMs *int64       `json:"lastResponseTimeMs"`
-	LastError          string       `json:"lastError"`
-	NextAttemptAt      *string      `json:"nextAttemptAt"`
-	BatchSize          int          `json:"batchSize"`
-	BatchEventIDs      []string     `json:"batchEventIds"`
-	CreatedAt          string       `json:"createdAt"`
-	UpdatedAt          string       `json:"updatedAt"`
-	AttemptLog         []apiAttempt `json:"attemptLog"`
+	ID                 string   `json:"id"`
+	TenantID           string   `json:"tenantId"`
+	EventID            string   `json:"eventId"`
+	EventType          string   `json:"eventType"`
+	WebhookID          string   `json:"webhookId"`
+	Status             string   `json:"status"`
+	Trigger            string   `json:"trigger"`
+	Attempts           int      `json:"attempts"`
+	LastStatusCode     *int     `json:"lastStatusCode"`
+	LastResponseTimeMs *int64   `json:"lastResponseTimeMs"`
+	LastError          string   `json:"lastError"`
+	NextAttemptAt      *string  `json:"nextAttemptAt"`
+	BatchSize          int      `json:"batchSize"`
+	BatchEventIDs      []string `json:"batchEventIds"`
+	Sequence           *struct {
+		Key        string `json:"key"`
+		WaitingFor string `json:"waitingFor"`
+		Skipped    bool   `json:"skipped"`
+	} `json:"sequence"`
+	CreatedAt  string       `json:"createdAt"`
+	UpdatedAt  string       `json:"updatedAt"`
+	AttemptLog []apiAttempt `json:"attemptLog"`
 	// With ?include=body: the request body as sent, and since when the
 	// webhook's settings it was rendered with are unchanged.
 	RequestBody      *string `json:"requestBody"`
@@ -125,6 +175,21 @@ type apiStats struct {
 	LastFailureAt *string `json:"lastFailureAt"`
 	// EventFilters are what each filter did with the events of its types.
 	EventFilters []apiFilterStats `json:"eventFilters"`
+	Limits       apiLimits        `json:"limits"`
+}
+
+// apiLimits is the webhook's flow control now.
+type apiLimits struct {
+	MaxConcurrency int      `json:"maxConcurrency"`
+	RateLimit      *float64 `json:"rateLimit"`
+	InFlight       int64    `json:"inFlight"`
+	CurrentRate    *float64 `json:"currentRate"`
+	Throttled      int64    `json:"throttled"`
+	Waiting        struct {
+		RateLimit   int64 `json:"rateLimit"`
+		Concurrency int64 `json:"concurrency"`
+		RetryAfter  int64 `json:"retryAfter"`
+	} `json:"waiting"`
 }
 
 type apiFilterStats struct {

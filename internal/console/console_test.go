@@ -147,6 +147,8 @@ type revocations struct {
 	mu      sync.Mutex
 	revoked map[string]time.Time
 	reads   int
+	// down, when set, is every read's error (the database unreachable).
+	down error
 }
 
 func (r *revocations) RevokeConsoleSession(_ context.Context, id string, until time.Time) error {
@@ -160,6 +162,9 @@ func (r *revocations) ConsoleSessionRevoked(_ context.Context, id string) (bool,
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reads++
+	if r.down != nil {
+		return false, r.down
+	}
 	_, ok := r.revoked[id]
 	return ok, nil
 }

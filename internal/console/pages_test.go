@@ -45,6 +45,16 @@ func (a *pagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			`{"number":2,"trigger":"replay","request":{"url":"https://e.x"},"durationMs":5,"startedAt":"2026-12-01T12:00:00.000Z","finishedAt":"2026-12-01T12:00:00.005Z"}]}`)
 	case path == "/api/v1/webhooks/w1":
 		io.WriteString(w, `{"id":"w1","name":"orders","webhookType":"Generic","eventFilters":[],"webhookConfig":{"endpoint":"https://e.x","secretKey":"********","publicKey":"whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="}}`)
+	case path == "/api/v1/webhooks/w2":
+		io.WriteString(w, `{"id":"w2","name":"mirror","webhookType":"Generic","status":"autoPaused","paused":true,"eventFilters":[],`+
+			`"webhookConfig":{"endpoint":"https://e.x","ordering":{"key":"data.orderId","onExhausted":"block"},"circuitBreaker":{"enabled":true,"failures":5}},`+
+			`"failureDetails":{"autoPausedReason":"5 consecutive failed attempts since 2026-12-01T10:00:00Z","nextProbe":1764590460000}}`)
+	case path == "/api/v1/webhooks/w2/stats":
+		io.WriteString(w, `{"attempts":5,"successes":0}`)
+	case path == "/api/v1/deliveries/d3":
+		io.WriteString(w, `{"id":"d3","tenantId":"acme","eventId":"evt_3","eventType":"order.paid","webhookId":"w2","status":"pending",`+
+			`"trigger":"scheduled","attempts":0,"createdAt":"2026-12-01T10:00:00.000Z","updatedAt":"2026-12-01T10:00:00.000Z",`+
+			`"sequence":{"key":"o-42","waitingFor":"d2"},"attemptLog":[]}`)
 	case path == "/api/v1/webhooks/w1/stats":
 		io.WriteString(w, `{"attempts":0}`)
 	case path == "/api/v1/webhooks/w1/deliveries":
@@ -192,6 +202,28 @@ func TestOpenMetadataFieldsFolded(t *testing.T) {
 		if !strings.Contains(section, field) {
 			t.Errorf("OpenMetadata section lacks %s", field)
 		}
+	}
+}
+
+// TestOrderAndBreakerShown: the webhook page says how it orders and that
+// the circuit breaker holds it (why, and the next probe); a delivery of a
+// sequence says what it waits for.
+func TestOrderAndBreakerShown(t *testing.T) {
+	_, srv, c := newPagesConsole(t)
+	page := get(t, c, srv.URL+"/console/webhooks/w2")
+	for _, want := range []string{
+		`badge-autoPaused`,
+		"5 consecutive failed attempts since 2026-12-01T10:00:00Z; events are held, next probe 2025-12-01 12:01:00 UTC",
+		"per <code>data.orderId</code>, a delivery out of retries blocks its key",
+		"opens after 5 failed attempts over 1h",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the webhook page lacks %q:\n%.6000s", want, page)
+		}
+	}
+	d := get(t, c, srv.URL+"/console/deliveries/d3")
+	if want := `key <code>o-42</code>; waits for <a class="mono" href="/console/deliveries/d2">d2</a>`; !strings.Contains(d, want) {
+		t.Errorf("the delivery page lacks %q:\n%.6000s", want, d)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/webhookd/webhookd/internal/store"
 )
 
 // view is what every page template gets.
@@ -136,6 +138,15 @@ func (c *Console) renderTemplate(w http.ResponseWriter, r *http.Request, status 
 // sign-in page when the token stopped working.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *apiError
+	if !errors.As(err, &e) && store.IsUnavailable(err) {
+		// The session's revocation read, like the API, answers an outage
+		// with 503: the page works again once the database is back.
+		c.log.WarnContext(r.Context(), "console: database unreachable", "path", r.URL.Path, "error", err)
+		w.Header().Set("Retry-After", "5")
+		c.render(w, r, http.StatusServiceUnavailable, "error", view{Title: http.StatusText(http.StatusServiceUnavailable),
+			Error: "The database is unreachable; try again shortly."})
+		return
+	}
 	if !errors.As(err, &e) {
 		c.log.ErrorContext(r.Context(), "console", "path", r.URL.Path, "error", err)
 		c.render(w, r, http.StatusInternalServerError, "error", view{Title: "Error", Error: "Something went wrong; the server log has the details."})

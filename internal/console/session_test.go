@@ -1,10 +1,13 @@
 package console
 
 import (
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/webhookd/webhookd/internal/store/storetest"
 )
 
 // sessionCookie is the browser's session cookie value.
@@ -173,5 +176,37 @@ func TestPastedTokenEndsThePreviousSession(t *testing.T) {
 	f.signIn(t, c, tenantTok)
 	if got := f.whoIs(t, f.browser(t), "Cookie", cookieName+"="+old); got != "" {
 		t.Fatalf("the replaced session still works: %q", got)
+	}
+}
+
+// TestDatabaseOutageAnswers503: while the database is unreachable, a
+// signed-in page (whose session's revocation read fails) answers 503 with
+// Retry-After, as the API does, not 500; it works again once it is back.
+func TestDatabaseOutageAnswers503(t *testing.T) {
+	// The error a real store gives with its database cut off.
+	pg := storetest.PostgresURL(t)
+	proxy := storetest.NewProxy(t, pg)
+	s := storetest.OpenURL(t, proxy.URL(pg), slog.New(slog.DiscardHandler))
+	proxy.Cut()
+	_, down := s.ConsoleSessionRevoked(t.Context(), "any")
+	if down == nil {
+		t.Fatal("control: the revocation read succeeded with the database cut off")
+	}
+
+	f := newFixture(t, false)
+	c := f.browser(t)
+	f.signIn(t, c, adminTok)
+	f.revoked.mu.Lock()
+	f.revoked.down = down
+	f.revoked.mu.Unlock()
+	resp, page := do(t, c, "GET", f.srv.URL+"/console/webhooks", nil)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(page, "database is unreachable") {
+		t.Fatalf("webhooks page with the database down: %d (Retry-After %q)\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), page)
+	}
+	f.revoked.mu.Lock()
+	f.revoked.down = nil
+	f.revoked.mu.Unlock()
+	if resp, _ := do(t, c, "GET", f.srv.URL+"/console/webhooks", nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhooks page once the database is back: %d", resp.StatusCode)
 	}
 }

@@ -32,7 +32,7 @@ type webhooksPage struct {
 	Next     string
 }
 
-var webhookStatusFilters = []string{"active", "awaitingRetry", "retryLimitReached", "disabled", "failed", "paused"}
+var webhookStatusFilters = []string{"active", "awaitingRetry", "retryLimitReached", "autoPaused", "disabled", "failed", "paused"}
 
 // webhooks lists webhooks with their health: status, last delivery and the
 // success rate of the last 24 hours (two small API reads per row, run in

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -211,5 +213,49 @@ func TestOAuth2TokenEndpointFailure(t *testing.T) {
 	res = postOnce(strict, oauthWebhook("https://receiver.example/hooks", ts.URL))
 	if res.Outcome != attempt.Rejected || ts.fetches.Load() != 0 || !strings.Contains(res.Attempt.Error, "oauth2 token") {
 		t.Fatalf("loopback token URL: %s %+v, fetches %d", res.Outcome, res.Attempt, ts.fetches.Load())
+	}
+}
+
+// TestOAuth2EchoedSecretScrubbedAsSent: a token endpoint that refuses and
+// echoes its request (the Basic header and the form, as request
+// inspectors do) shows the client secret encoded as sent; the attempt
+// records neither form.
+func TestOAuth2EchoedSecretScrubbedAsSent(t *testing.T) {
+	const secret = "s3cret+with/sp&ce=and%chars" // form-encoding changes it
+	var basic, form atomic.Value
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := io.ReadAll(r.Body)
+		if h := r.Header.Get("Authorization"); h != "" {
+			basic.Store(strings.TrimPrefix(h, "Basic "))
+		} else {
+			form.Store(string(raw))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"invalid_client","error_description":"got %s with %s"}`, r.Header.Get("Authorization"), raw)
+	}))
+	t.Cleanup(ts.Close)
+	rc := newReceiver(t)
+	wh := oauthWebhook(rc.URL, ts.URL)
+	wh.Auth.ClientSecret = secret
+	p := &Poster{Client: safehttp.NewClient(safehttp.Options{AllowPrivate: true}), Version: "test", Now: time.Now}
+	res := postOnce(p, wh)
+	if res.Outcome != attempt.Failure || !strings.Contains(res.Attempt.Error, "invalid_client") {
+		t.Fatalf("token refused: %s %+v", res.Outcome, res.Attempt)
+	}
+	b, _ := basic.Load().(string)
+	f, _ := form.Load().(string)
+	if b == "" || !strings.Contains(f, "client_secret=") {
+		t.Fatalf("control: the endpoint saw the secret in the header (%q) and in the form (%q)", b, f)
+	}
+	encoded := url.QueryEscape(secret)
+	if encoded == secret || !strings.Contains(f, encoded) {
+		t.Fatalf("control: the form holds the secret encoded (%q): %q", encoded, f)
+	}
+	got, _ := json.Marshal(res)
+	for what, v := range map[string]string{"plain": secret, "form-encoded": encoded, "Basic": b} {
+		if strings.Contains(string(got), v) {
+			t.Errorf("the %s client secret is in the attempt: %s", what, got)
+		}
 	}
 }

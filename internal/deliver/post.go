@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -293,8 +294,13 @@ func credentials(wh *models.Webhook, token string) []string {
 	}
 	add(wh.SecretKey)
 	add(token)
-	if wh.Auth != nil {
-		add(wh.Auth.ClientSecret)
+	if a := wh.Auth; a != nil {
+		// A token endpoint that echoes its request shows the secret as
+		// sent: form-encoded in the body, or in the Basic header
+		// (golang.org/x/oauth2 form-encodes both halves before base64).
+		add(a.ClientSecret)
+		add(url.QueryEscape(a.ClientSecret))
+		add(base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(a.ClientID) + ":" + url.QueryEscape(a.ClientSecret))))
 	}
 	for _, v := range redact.URLCredentials(wh.Endpoint) {
 		add(v)

@@ -31,6 +31,9 @@ func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (in
 	} else if n > 0 {
 		d.log.InfoContext(ctx, "released held deliveries of a resumed webhook", "deliveries", n)
 	}
+	if err := d.startProbes(ctx, now); err != nil {
+		return 0, err
+	}
 	ds, err := d.store.Orphans(ctx, now.Add(-olderThan), now.Add(-OverdueAfter), ReconcileBatch)
 	if err != nil {
 		return 0, fmt.Errorf("pending deliveries: %w", err)

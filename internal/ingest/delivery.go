@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/webhookd/webhookd/internal/ordering"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -23,6 +24,12 @@ func deliveryFor(ev models.Event, w *models.Webhook, now time.Time) models.Deliv
 	del := NewDelivery(ev, w.ID, models.TriggerScheduled, now)
 	if w.Paused {
 		del.Status = models.DeliveryHeld
+	}
+	if w.OrderingKey != "" {
+		// The sequence is fixed now: a later change of webhookConfig.ordering
+		// applies to later events (README "Ordered delivery").
+		key, at := ordering.Key(w.OrderingKey, ev.Type, ev.Data), ev.Timestamp
+		del.SequenceKey, del.SequenceAt = &key, &at
 	}
 	return del
 }

@@ -75,8 +75,14 @@ type AttemptResult struct {
 	Attempt        *models.Attempt
 	DeliveryStatus models.DeliveryStatus
 	NextAttemptAt  *time.Time
+	// WaitingFor is retryAfter while the delivery waits out a throttling
+	// answer; "" otherwise.
+	WaitingFor models.WaitingFor
 	// WebhookStatus is the webhook's new status, or "" to leave it.
 	WebhookStatus models.WebhookStatus
+	// fresh is set by RecordAttempt when the attempt was not recorded
+	// before: only then does it count toward the circuit breaker.
+	fresh bool
 }
 
 // RecordAttempt stores an attempt, the delivery's new state, the webhook's
@@ -85,7 +91,8 @@ type AttemptResult struct {
 // more (the attempt row is kept once, statistics count it once, and a health
 // change already made is no change), so callers may retry freely.
 func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
-	return translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	moved := false
+	err := translate(s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// A hard-deleted webhook takes its deliveries with it; an attempt
 		// that was in flight then has nothing left to record.
 		var del []models.Delivery
@@ -94,7 +101,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		}
 		now := Now()
 		delivery := map[string]any{
-			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "updated_at": now,
+			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "waiting_for": r.WaitingFor, "updated_at": now,
 		}
 		if r.DeliveryStatus == models.DeliveryHeld {
 			// The workflow saw the webhook paused; a resume may have
@@ -116,7 +123,8 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 			if res.Error != nil {
 				return res.Error
 			}
-			if res.RowsAffected == 1 && a.Trigger != models.TriggerTest {
+			r.fresh = res.RowsAffected == 1
+			if r.fresh && a.Trigger != models.TriggerTest {
 				if err := countAttempt(tx, r.WebhookID, a); err != nil {
 					return err
 				}
@@ -129,11 +137,24 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		if err := tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).Updates(delivery).Error; err != nil {
 			return err
 		}
+		if r.DeliveryStatus == models.DeliveryHeld && r.Attempt != nil {
+			if err := probeFailed(tx, r); err != nil { // the circuit breaker's probe
+				return err
+			}
+		}
+		var err error
+		if moved, err = settleInSequence(tx, r.DeliveryID, r.DeliveryStatus); err != nil {
+			return err
+		}
 		// Operational events are never raised by the delivery of an
 		// operational event: an alert channel that fails cannot start a
 		// loop of alerts about alerts.
 		return s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType))
 	}))
+	if err == nil && moved {
+		s.wakeSequences()
+	}
+	return err
 }
 
 func webhookPaused(tx *gorm.DB, dialect Dialect, id string) (bool, error) {

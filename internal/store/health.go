@@ -27,9 +27,10 @@ const (
 func IsOperationalEventType(t string) bool { return strings.HasPrefix(t, operationalPrefix) }
 
 // updateWebhookHealth applies the delivery semantics to the webhook's status
-// and failure details, and writes the operational event the change calls
-// for (when emit). A webhook that was disabled or deleted meanwhile keeps the
-// state its owner gave it.
+// and failure details, counts its run of failures for the circuit breaker
+// (breaker.go), and writes the operational event the change calls for (when
+// emit). A webhook that was disabled or deleted meanwhile keeps the state
+// its owner gave it.
 func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) error {
 	if r.WebhookStatus == "" {
 		return nil
@@ -41,7 +42,8 @@ func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) err
 		// The common case, a healthy webhook staying healthy, changes no
 		// row and takes no lock.
 		var n int64
-		if err := live().Where("status <> ? OR next_attempt IS NOT NULL", models.WebhookActive).Count(&n).Error; err != nil || n == 0 {
+		if err := live().Where("status <> ? OR next_attempt IS NOT NULL OR failure_streak > 0", models.WebhookActive).
+			Count(&n).Error; err != nil || n == 0 {
 			return err
 		}
 	}
@@ -53,34 +55,47 @@ func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) err
 	if err := q.Limit(1).Find(&w).Error; err != nil || w.ID == "" {
 		return err
 	}
+	if w.AutoPausedReason != "" && r.WebhookStatus != models.WebhookDisabled {
+		return s.whileOpen(tx, &w, r, emit)
+	}
 	fields := map[string]any{"status": r.WebhookStatus, "next_attempt": r.NextAttemptAt}
 	if r.WebhookStatus != models.WebhookActive {
-		if a := r.Attempt; a != nil {
-			fields["last_failed_at"] = a.FinishedAt
-			fields["last_failed_status_code"] = a.ResponseStatus
-			fields["last_failed_reason"] = failureReason(a)
-			w.LastFailedAt, w.LastFailedStatusCode, w.LastFailedReason = &a.FinishedAt, a.ResponseStatus, failureReason(a)
-		}
+		failureDetails(&w, r.Attempt, fields)
 		if r.WebhookStatus == models.WebhookDisabled {
 			fields["enabled"] = false // 410 Gone: the receiver asked us to stop
+		}
+	}
+	now := Now()
+	opened := countFailure(&w, r, fields)
+	kind := ""
+	if emit {
+		kind = raisedEvent(&w, r.WebhookStatus, now, fields)
+	}
+	w.Status, w.NextAttempt = r.WebhookStatus, r.NextAttemptAt
+	if opened {
+		openBreaker(&w, now, fields)
+		kind = ""
+		if emit {
+			kind = EventWebhookDisabled
 		}
 	}
 	if err := tx.Model(&models.Webhook{}).Where("id = ?", w.ID).Updates(fields).Error; err != nil {
 		return err
 	}
-	kind := healthEvent(w.Status, r.WebhookStatus)
-	if !emit || kind == "" {
+	if kind == "" {
 		return nil
 	}
-	w.Status, w.NextAttempt = r.WebhookStatus, r.NextAttemptAt
 	return tx.Create(operationalEvent(&w, kind)).Error
+}
+
+// failingStatus reports whether s is one of the statuses of a failing
+// webhook.
+func failingStatus(s models.WebhookStatus) bool {
+	return s == models.WebhookAwaitingRetry || s == models.WebhookFailed || s == models.WebhookRetryLimitReached
 }
 
 // healthEvent names the operational event a status change calls for, or "".
 func healthEvent(from, to models.WebhookStatus) string {
-	failing := func(s models.WebhookStatus) bool {
-		return s == models.WebhookAwaitingRetry || s == models.WebhookFailed || s == models.WebhookRetryLimitReached
-	}
 	switch {
 	case from == to:
 		return ""
@@ -88,9 +103,9 @@ func healthEvent(from, to models.WebhookStatus) string {
 		return EventWebhookDisabled
 	case to == models.WebhookRetryLimitReached:
 		return EventWebhookRetryLimitReached
-	case to == models.WebhookActive && failing(from):
+	case to == models.WebhookActive && (failingStatus(from) || from == models.WebhookAutoPaused):
 		return EventWebhookRecovered
-	case failing(to) && !failing(from):
+	case failingStatus(to) && !failingStatus(from):
 		return EventWebhookFailing // the first failure after a success
 	}
 	return ""
@@ -114,9 +129,13 @@ func operationalEvent(w *models.Webhook, kind string) *models.Event {
 	if w.NextAttempt != nil {
 		details["nextAttempt"] = w.NextAttempt.UnixMilli()
 	}
-	data, _ := json.Marshal(map[string]any{
-		"webhookId": w.ID, "webhookName": w.Name, "status": w.Status, "failureDetails": details,
-	})
+	body := map[string]any{"webhookId": w.ID, "webhookName": w.Name, "status": w.Status, "failureDetails": details}
+	if w.Status == models.WebhookAutoPaused {
+		// disabled by the circuit breaker, not by the receiver (410)
+		body["reason"] = "autoPaused"
+		details["autoPausedReason"] = w.AutoPausedReason
+	}
+	data, _ := json.Marshal(body)
 	id := w.ID
 	return &models.Event{
 		TenantID: w.TenantID, ID: "op_" + uuid.Must(uuid.NewV7()).String(), Type: kind, Data: data,

@@ -106,9 +106,12 @@ func (s *Store) claimHeads(tx *gorm.DB, order []string, now time.Time) ([]models
 	heads := make([]string, len(hooks))
 	args := []any{now}
 	for i, h := range hooks {
-		heads[i] = fmt.Sprintf(`SELECT id FROM (SELECT id FROM deliveries
-			WHERE webhook_id = ? AND status = 'pending' AND dispatched_at IS NULL AND (batch_closes_at IS NULL OR batch_closes_at <= ?)
-			ORDER BY created_at, id LIMIT ?) AS h%d`, i)
+		// Of an ordered webhook's deliveries, only each sequence's head
+		// (sequence.go).
+		heads[i] = fmt.Sprintf(`SELECT id FROM (SELECT d.id FROM deliveries d
+			WHERE d.webhook_id = ? AND d.status = 'pending' AND d.dispatched_at IS NULL AND (d.batch_closes_at IS NULL OR d.batch_closes_at <= ?)
+			AND `+sequenceHead+`
+			ORDER BY d.created_at, d.id LIMIT ?) AS h%d`, i)
 		args = append(args, h, now, places[h])
 	}
 	lock := ""

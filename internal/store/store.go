@@ -52,6 +52,8 @@ type Store struct {
 	// sqliteMigrationDSN opens SQLite for goose with the driver's default time
 	// format: goose's own timestamps do not parse as integer microseconds.
 	sqliteMigrationDSN string
+	// sequenceWaker is told when a sequence may move on (sequence.go).
+	sequenceWaker func()
 }
 
 // Open connects to databaseURL: postgres://... or sqlite:<file path>.

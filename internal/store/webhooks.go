@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
@@ -126,7 +127,8 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVers
 	cols := []string{"name", "display_name", "description", "webhook_type", "batch_size",
 		"event_filters", "endpoint", "endpoint_sealed", "secret_key", "headers", "timeout_seconds", "send_to_admins",
 		"send_to_owners", "send_to_followers", "payload_template", "payload_format", "retry_schedule", "batch_enabled",
-		"batch_max_wait_ms", "owner", "tags", "domain", "auth", "client_certificate", "client_key",
+		"batch_max_wait_ms", "max_concurrency", "rate_limit", "owner", "tags", "domain", "auth", "client_certificate", "client_key",
+		"ordering_key", "ordering_on_exhausted", "breaker_off", "breaker_failures", "breaker_span_ms",
 		"version", "updated_by", "updated_at"}
 	q := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", w.ID, expectVersion)
 	if w.Enabled != wasEnabled {
@@ -237,14 +239,24 @@ func (s *Store) SetPaused(ctx context.Context, id string, paused bool, by string
 		} else {
 			fields["paused_at"] = nil
 		}
+		var before models.Webhook
+		if err := tx.Where("id = ?", id).Limit(1).Find(&before).Error; err != nil {
+			return err
+		}
+		autoPaused := !paused && before.AutoPausedReason != ""
+		if autoPaused {
+			maps.Copy(fields, closedBreaker()) // an operator resumes what the breaker paused
+		}
 		res := tx.Model(&models.Webhook{}).Where("id = ? AND NOT deleted AND paused <> ?", id, paused).Updates(fields)
 		if res.Error != nil || paused || res.RowsAffected == 0 {
 			return res.Error
 		}
-		res = tx.Model(&models.Delivery{}).Where("webhook_id = ? AND status = ?", id, models.DeliveryHeld).
-			Updates(map[string]any{"status": models.DeliveryPending, "dispatched_at": nil, "updated_at": now})
-		released = res.RowsAffected
-		return res.Error
+		var err error
+		if released, err = releaseHeld(tx, id); err != nil || !autoPaused {
+			return err
+		}
+		before.Status, before.NextAttempt = models.WebhookActive, nil
+		return tx.Create(operationalEvent(&before, EventWebhookRecovered)).Error
 	})
 	if err != nil {
 		return nil, 0, translate(err)
@@ -282,7 +294,8 @@ func (s *Store) CancelWaiting(ctx context.Context, webhookID string) (int64, err
 // these in memory for every tenant that posts events.
 func (s *Store) MatchableWebhooks(ctx context.Context, tenant string) ([]models.Webhook, error) {
 	var ws []models.Webhook
-	err := s.db.WithContext(ctx).Select("id, tenant_id, enabled, deleted, paused, event_filters, batch_enabled, batch_size, batch_max_wait_ms").
+	err := s.db.WithContext(ctx).Select("id, tenant_id, enabled, deleted, paused, event_filters, batch_enabled, batch_size, batch_max_wait_ms, "+
+		"ordering_key, ordering_on_exhausted").
 		Where("tenant_id = ? AND enabled AND NOT deleted", tenant).Order("id").Find(&ws).Error
 	return ws, err
 }

@@ -80,8 +80,9 @@ func checkAuth(in *Auth, w *models.Webhook, endpoint string, headers map[string]
 
 // checkTLS validates webhookConfig.tls: the certificate parses and has not
 // expired, and the key parses and is the certificate's. It returns the
-// certificate and key to store ("" and "" for none).
-func checkTLS(in *TLS, w *models.Webhook, now time.Time) (cert, key string, err error) {
+// certificate and key to store ("" and "" for none). endpoint is the one
+// the webhook is going to have.
+func checkTLS(in *TLS, w *models.Webhook, endpoint string, now time.Time) (cert, key string, err error) {
 	if in == nil {
 		return "", "", nil
 	}
@@ -102,9 +103,15 @@ func checkTLS(in *TLS, w *models.Webhook, now time.Time) (cert, key string, err 
 	}
 	if key == redact.Mask {
 		// A read document sent back: the stored key, for the same
-		// certificate only (a new certificate comes with its key).
+		// certificate only (a new certificate comes with its key), and
+		// the same endpoint: the certificate authenticates webhookd to
+		// whichever host the endpoint names, so one who cannot read the
+		// key must not point it at another (as with credential headers).
 		if w.ClientKey == "" || w.ClientCertificate != cert {
 			return "", "", invalid(field+".clientKey", "send the key itself, not its mask (a stored key is kept only with its certificate)")
+		}
+		if !credentialsFollow(w.Endpoint, endpoint) {
+			return "", "", invalid(field+".clientKey", "the endpoint changed: send the key itself, not its mask")
 		}
 		key = w.ClientKey
 	}

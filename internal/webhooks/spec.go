@@ -48,6 +48,15 @@ type Config struct {
 	// RetrySchedule is the waits before each retry ("30s", "5m", "1d");
 	// nil takes the default schedule.
 	RetrySchedule []string
+	// CircuitBreaker overrides the breaker's defaults, or turns it off.
+	CircuitBreaker *CircuitBreaker
+	// Ordering opts in to ordered delivery per key.
+	Ordering *Ordering
+	// MaxConcurrency caps requests in flight to the endpoint (nil: the
+	// default, store.DefaultMaxConcurrency); RateLimit caps requests per
+	// second (nil: no cap).
+	MaxConcurrency *int
+	RateLimit      *float64
 	// Auth has webhookd fetch an OAuth2 token for the receiver; nil: none.
 	Auth *Auth
 	// TLS is the client certificate for the receiver (mTLS); nil: none.
@@ -68,7 +77,8 @@ type Auth struct {
 
 // TLS is webhookConfig.tls: a client certificate (PEM, leaf first, then
 // any intermediates) and its private key (PEM). A ClientKey sent back as the
-// mask keeps the stored one while the certificate stays as stored.
+// mask keeps the stored one while the certificate and the endpoint stay as
+// stored.
 type TLS struct {
 	ClientCertificate string
 	ClientKey         string

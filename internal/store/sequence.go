@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"errors"
+
+	"gorm.io/gorm"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+// Ordered delivery (README "Ordered delivery"): a delivery of an ordered
+// webhook carries its sequence (sequence_key, NULL when unordered) and its
+// place in it (sequence_at, the event's timestamp, then created_at and id:
+// arrival). The outbox claim takes a sequenced delivery only when it heads
+// its sequence: no earlier delivery of the sequence is unsettled. Settled
+// means succeeded, cancelled, or skipped (a failure under onExhausted
+// "skip", or POST /deliveries/{id}/skip); a failure under "block" holds the
+// sequence until it is replayed and succeeds, or is skipped.
+
+// unsettledBefore matches the unsettled deliveries p of d's sequence that
+// come before d. The partial index deliveries_sequence covers it.
+const unsettledBefore = `p.webhook_id = d.webhook_id AND p.sequence_key = d.sequence_key AND p.sequence_key IS NOT NULL
+	AND p.status NOT IN ('succeeded', 'cancelled') AND NOT p.sequence_skipped
+	AND (p.sequence_at, p.created_at, p.id) < (d.sequence_at, d.created_at, d.id)`
+
+// sequenceHead is true of a delivery d that is unordered or heads its
+// sequence.
+const sequenceHead = `(d.sequence_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p WHERE ` + unsettledBefore + `))`
+
+// SetSequenceWaker sets what is called when a sequence may move on (a
+// sequenced delivery settled): the outbox starter's wake-up, so that the
+// next delivery of the sequence starts now rather than at the next poll.
+func (s *Store) SetSequenceWaker(wake func()) { s.sequenceWaker = wake }
+
+// settleInSequence marks a failed sequenced delivery skipped when its
+// webhook's sequence moves on after a failure (onExhausted "skip"), and
+// reports whether a delivery of a sequence settled.
+func settleInSequence(tx *gorm.DB, id string, status models.DeliveryStatus) (bool, error) {
+	switch status {
+	case models.DeliverySucceeded, models.DeliveryCancelled:
+		var n int64
+		err := tx.Model(&models.Delivery{}).Where("id = ? AND sequence_key IS NOT NULL", id).Count(&n).Error
+		return n > 0, err
+	case models.DeliveryFailed:
+		res := tx.Model(&models.Delivery{}).
+			Where("id = ? AND sequence_key IS NOT NULL AND webhook_id IN (?)", id,
+				tx.Model(&models.Webhook{}).Select("id").Where("ordering_on_exhausted = ?", "skip")).
+			Update("sequence_skipped", true)
+		return res.RowsAffected > 0, res.Error
+	}
+	return false, nil
+}
+
+// ErrNotSkippable is returned by SkipInSequence for a delivery that is not
+// a failed delivery of an ordered webhook.
+var ErrNotSkippable = errors.New("only a failed delivery of an ordered webhook can be skipped")
+
+// SkipInSequence settles a failed sequenced delivery without sending it, so
+// that its sequence moves on (it stays in the dead-letter queue). Skipping a
+// skipped delivery changes nothing.
+func (s *Store) SkipInSequence(ctx context.Context, id string) (*models.Delivery, error) {
+	d, err := s.GetDelivery(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.SequenceKey == nil || d.Status != models.DeliveryFailed {
+		return nil, ErrNotSkippable
+	}
+	if !d.SequenceSkipped {
+		err := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ?", id).
+			Updates(map[string]any{"sequence_skipped": true, "updated_at": Now()}).Error
+		if err != nil {
+			return nil, translate(err)
+		}
+	}
+	return s.GetDelivery(ctx, id)
+}
+
+// WaitingFor returns the id of the delivery a sequenced delivery waits for
+// (the earliest unsettled one before it in its sequence), or "".
+func (s *Store) WaitingFor(ctx context.Context, d *models.Delivery) (string, error) {
+	if d.SequenceKey == nil {
+		return "", nil
+	}
+	var ids []string
+	err := s.db.WithContext(ctx).Raw(`SELECT p.id FROM deliveries p, deliveries d WHERE d.id = ? AND `+unsettledBefore+
+		` ORDER BY p.sequence_at, p.created_at, p.id LIMIT 1`, d.ID).Scan(&ids).Error
+	if err != nil || len(ids) == 0 {
+		return "", err
+	}
+	return ids[0], nil
+}
+
+func (s *Store) wakeSequences() {
+	if s.sequenceWaker != nil {
+		s.sequenceWaker()
+	}
+}

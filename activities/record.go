@@ -33,7 +33,7 @@ type Recorder struct {
 func (r *Recorder) Record(ctx context.Context, in workflows.RecordInput) error {
 	res := store.AttemptResult{
 		DeliveryID: in.DeliveryID, WebhookID: in.WebhookID,
-		DeliveryStatus: in.DeliveryStatus, NextAttemptAt: in.NextAttemptAt, WebhookStatus: in.WebhookStatus,
+		DeliveryStatus: in.DeliveryStatus, NextAttemptAt: in.NextAttemptAt, WaitingFor: in.WaitingFor, WebhookStatus: in.WebhookStatus,
 	}
 	if in.Attempt != nil {
 		res.Attempt = in.Attempt.Row(in.DeliveryID, in.RunID)

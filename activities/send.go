@@ -6,6 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/deliver"
@@ -20,7 +22,19 @@ import (
 type deliveryLoader interface {
 	LoadDelivery(ctx context.Context, id string) (*store.DeliveryContext, error)
 	MarkDelivering(ctx context.Context, id string) error
+	slotKeeper
 }
+
+// slotKeeper holds the per-webhook limits (the README's "Per-webhook
+// limits") in the database, so that they hold across every process.
+type slotKeeper interface {
+	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
+	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
+}
+
+// leaseMargin is added to a webhook's timeout for its slot's lease: a
+// worker killed mid-request frees the slot once the lease runs out.
+const leaseMargin = 30 * time.Second
 
 // Sender makes one attempt of a delivery: it loads the delivery, checks its
 // webhook still wants it, and has internal/deliver build, sign and post the
@@ -33,6 +47,8 @@ type Sender struct {
 	Poster *deliver.Poster
 	// Metrics, when set, counts attempts and times them.
 	Metrics *telemetry.Delivery
+	// Log, when set, hears of slots that could not be released.
+	Log *slog.Logger
 	// Tracer records each attempt in the delivery's trace; the zero
 	// Tracer is tracing off.
 	Tracer tracing.Tracer
@@ -59,9 +75,55 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	if wh.Paused && in.Trigger != models.TriggerTest && !probe {
 		return attempt.Result{Outcome: attempt.Held}, nil
 	}
-	if err := s.Store.MarkDelivering(ctx, in.DeliveryID); err != nil {
-		return attempt.Result{}, fmt.Errorf("mark delivering: %w", err)
+	// A test send measures the receiver now: it bypasses the limits.
+	if in.Trigger == models.TriggerTest {
+		if err := s.Store.MarkDelivering(ctx, in.DeliveryID); err != nil {
+			return attempt.Result{}, fmt.Errorf("mark delivering: %w", err)
+		}
+		return s.post(ctx, dc, in), nil
 	}
+	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
+	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
+		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
+		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
+		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
+	})
+	if err != nil {
+		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+	}
+	if !slot.Granted {
+		s.Metrics.ObserveLimited(string(slot.WaitingFor))
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: slot.WaitingFor, Wait: slot.Wait}, nil
+	}
+	res := s.post(ctx, dc, in)
+	// The request was sent: whatever happens to the release, the attempt
+	// stands (an error here would make Temporal send it again). A release
+	// that fails leaves the lease to expire.
+	if err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res)); err != nil && s.Log != nil {
+		s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
+	}
+	if probe && res.Outcome == attempt.Failure {
+		// A failed probe waits, held, with the webhook's other deliveries;
+		// the store schedules the next probe (README "Circuit breaker").
+		res.Outcome = attempt.Held
+	}
+	return res, nil
+}
+
+// feedback is what an attempt's answer tells the webhook's adaptive rate.
+func feedback(res attempt.Result) store.Feedback {
+	switch {
+	case res.Outcome == attempt.Success:
+		return store.Success
+	case res.Attempt != nil && attempt.IsThrottling(res.Attempt.StatusCode):
+		return store.Throttled
+	}
+	return store.Neutral
+}
+
+// post builds, signs and posts the request of one attempt.
+func (s *Sender) post(ctx context.Context, dc *store.DeliveryContext, in workflows.SendInput) attempt.Result {
+	wh := dc.Webhook
 	r := deliver.Request{Webhook: &wh, Attempt: in.Attempt, Trigger: in.Trigger, TenantID: dc.Delivery.TenantID}
 	if dc.Batch != nil {
 		r.Batch, r.BatchID, r.BatchOpened = dc.Batch, dc.Delivery.ID, dc.Delivery.CreatedAt
@@ -70,12 +132,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	res := tracedPost(ctx, s.Tracer, dc, in, func(ctx context.Context) attempt.Result { return s.Poster.Post(ctx, r) })
 	s.observe(dc, res)
-	if probe && res.Outcome == attempt.Failure {
-		// A failed probe waits, held, with the webhook's other deliveries;
-		// the store schedules the next probe (README "Circuit breaker").
-		res.Outcome = attempt.Held
-	}
-	return res, nil
+	return res
 }
 
 // isProbe reports whether the delivery is the probe of w's open circuit

@@ -55,6 +55,9 @@ type deliveryJSON struct {
 	LastResponseTimeMs *int64  `json:"lastResponseTimeMs,omitempty"`
 	LastError          string  `json:"lastError,omitempty"`
 	NextAttemptAt      *string `json:"nextAttemptAt,omitempty"`
+	// WaitingFor is what the delivery waits for (rateLimit, concurrency,
+	// retryAfter); absent when nothing holds it back.
+	WaitingFor string `json:"waitingFor,omitempty"`
 	// BatchSize counts the events of a batch delivery; absent otherwise.
 	BatchSize int    `json:"batchSize,omitempty"`
 	CreatedAt string `json:"createdAt"`
@@ -66,7 +69,8 @@ func toDeliveryJSON(d *models.Delivery) deliveryJSON {
 		ID: d.ID, TenantID: d.TenantID, EventID: d.EventID, EventType: d.EventType, WebhookID: d.WebhookID,
 		Status: string(d.Status), Trigger: string(d.Trigger), Attempts: d.AttemptCount,
 		LastStatusCode: d.LastStatusCode, LastResponseTimeMs: d.LastDurationMs, LastError: d.LastError, BatchSize: d.BatchSize,
-		CreatedAt: isoTime(d.CreatedAt), UpdatedAt: isoTime(d.UpdatedAt),
+		WaitingFor: string(d.WaitingFor),
+		CreatedAt:  isoTime(d.CreatedAt), UpdatedAt: isoTime(d.UpdatedAt),
 	}
 	if d.NextAttemptAt != nil {
 		out.NextAttemptAt = ptr(isoTime(*d.NextAttemptAt))

@@ -74,6 +74,7 @@ func TestEventTypeLifecycle(t *testing.T) {
 		{"PATCH", `[{"op":"replace","path":"/schema/properties/amount/type","value":"numbr"}]`, 422, "schema: /properties/amount/type: "},
 		{"PATCH", `[{"op":"replace","path":"/examples/0/amount","value":"12"}]`, 422, "examples[0]/amount: expected number"},
 		{"PATCH", `[{"op":"remove","path":"/schema"}]`, 422, "validate: needs a schema to validate against"},
+		{"PATCH", copyBomb("schema", 16), 422, "patch: Unable to complete the copy"},
 		{"PUT", invoiceType(map[string]any{"tenantId": "beta"}), 422, "tenantId: set when the type is created; it cannot change"},
 		{"PUT", invoiceType(map[string]any{"schema": json.RawMessage(`{"$ref": "https://example.com/s.json"}`)}), 422, "schema: $ref "},
 	} {

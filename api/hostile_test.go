@@ -31,6 +31,16 @@ type hostile struct {
 // inside it that the database refuses.
 func cursor(json string) string { return base64.RawURLEncoding.EncodeToString([]byte(json)) }
 
+// copyBomb is a JSON Patch of n copies of member into itself, each
+// doubling the document: unbounded, 60 of them fit in a few KB of body.
+func copyBomb(member string, n int) string {
+	ops := make([]string, n)
+	for i := range ops {
+		ops[i] = fmt.Sprintf(`{"op":"copy","from":"/%s","path":"/%s/x%d"}`, member, member, i)
+	}
+	return "[" + strings.Join(ops, ",") + "]"
+}
+
 func hostileInputs(hookID, deliveryID string) []hostile {
 	events := func(name, body, field string) hostile {
 		return hostile{name: name, method: "POST", path: "/api/v1/events", body: body, field: field}
@@ -92,6 +102,8 @@ func hostileInputs(hookID, deliveryID string) []hostile {
 		hostile{name: "NUL and a control character in a patched displayName", method: "PATCH", path: "/api/v1/webhooks/" + hookID,
 			body: `[{"op":"add","path":"/displayName","value":"HOSTILE\u0000x\u0003"}]`, header: []string{"Content-Type", "application/json-patch+json"},
 			field: "[0].value"},
+		hostile{name: "a patch whose copies double the document", method: "PATCH", path: "/api/v1/webhooks/" + hookID,
+			body: copyBomb("webhookConfig", 14), header: []string{"Content-Type", "application/json-patch+json"}, field: "copy"},
 		hostile{name: "a control character in a patched displayName", method: "PATCH", path: "/api/v1/webhooks/" + hookID,
 			body: `[{"op":"add","path":"/displayName","value":"HOSTILE\u0003"}]`, header: []string{"Content-Type", "application/json-patch+json"},
 			field: "displayName"},

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"time"
@@ -30,6 +31,31 @@ type statsJSON struct {
 	// EventFilters are what each filter did with the events of its types:
 	// a filter that saw events and matched none matched nothing recently.
 	EventFilters []filterStatsJSON `json:"eventFilters"`
+	// Limits is the webhook's flow control now (not over the window).
+	Limits limitsJSON `json:"limits"`
+}
+
+// limitsJSON is what a webhook's limits hold back now (the README's
+// "Per-webhook limits").
+type limitsJSON struct {
+	MaxConcurrency int      `json:"maxConcurrency"`
+	RateLimit      *float64 `json:"rateLimit,omitempty"`
+	// InFlight counts requests to the endpoint in flight, in every process.
+	InFlight int64 `json:"inFlight"`
+	// CurrentRate is the rate in force after throttling answers (AIMD);
+	// absent when none is.
+	CurrentRate *float64 `json:"currentRate,omitempty"`
+	// Throttled counts the throttling answers (429, 502, 503, 504) the
+	// endpoint ever gave.
+	Throttled int64 `json:"throttled"`
+	// Waiting counts deliveries by what they wait for.
+	Waiting waitingJSON `json:"waiting"`
+}
+
+type waitingJSON struct {
+	RateLimit   int64 `json:"rateLimit"`
+	Concurrency int64 `json:"concurrency"`
+	RetryAfter  int64 `json:"retryAfter"`
 }
 
 type filterStatsJSON struct {
@@ -49,6 +75,7 @@ type responseTimes struct {
 type statsReader interface {
 	StatsSince(ctx context.Context, webhookID string, since time.Time) (store.WebhookStats, error)
 	FilterStatsSince(ctx context.Context, webhookID string, since time.Time) ([]store.FilterCount, error)
+	WebhookLimiter(ctx context.Context, webhookID string) (store.LimiterState, error)
 }
 
 const (
@@ -100,7 +127,32 @@ func (s *server) webhookStats(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	if out.Limits, err = s.limits(c.Request.Context(), w); err != nil {
+		fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, out)
+}
+
+func (s *server) limits(ctx context.Context, w *models.Webhook) (limitsJSON, error) {
+	st, err := s.store.WebhookLimiter(ctx, w.ID)
+	if err != nil {
+		return limitsJSON{}, err
+	}
+	out := limitsJSON{
+		MaxConcurrency: cmp.Or(w.MaxConcurrency, store.DefaultMaxConcurrency), InFlight: st.InFlight, Throttled: st.Throttled,
+		Waiting: waitingJSON{
+			RateLimit: st.Waiting[models.WaitingForRateLimit], Concurrency: st.Waiting[models.WaitingForConcurrency],
+			RetryAfter: st.Waiting[models.WaitingForRetryAfter],
+		},
+	}
+	if w.RateLimit > 0 {
+		out.RateLimit = ptr(w.RateLimit)
+	}
+	if st.AdaptiveRate > 0 {
+		out.CurrentRate = ptr(st.AdaptiveRate)
+	}
+	return out, nil
 }
 
 // filterStats are the counts of the webhook's filters as they are now, in

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/webhookd/webhookd/internal/payload"
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/webhooks"
 	"github.com/webhookd/webhookd/models"
 )
@@ -85,6 +87,11 @@ type webhookConfigJSON struct {
 	CircuitBreaker *circuitBreakerJSON `json:"circuitBreaker,omitempty"`
 	// Ordering opts in to ordered delivery per key (webhookd's addition).
 	Ordering *orderingJSON `json:"ordering,omitempty"`
+	// MaxConcurrency caps requests in flight to the endpoint (default 10);
+	// RateLimit caps requests per second (absent: no cap). A batch is one
+	// request.
+	MaxConcurrency *int     `json:"maxConcurrency,omitempty"`
+	RateLimit      *float64 `json:"rateLimit,omitempty"`
 	// Auth has webhookd authenticate with an OAuth2 token; reads mask its
 	// clientSecret.
 	Auth *authJSON `json:"auth,omitempty"`
@@ -158,8 +165,11 @@ func toWebhookJSON(w *models.Webhook, href string) webhookJSON {
 		WebhookConfig: &webhookConfigJSON{
 			Endpoint: redact.Endpoint(w.Endpoint), Headers: w.Headers, Timeout: ptr(w.TimeoutSeconds),
 			SendToAdmins: ptr(w.SendToAdmins), SendToOwners: ptr(w.SendToOwners), SendToFollowers: ptr(w.SendToFollowers),
-			PayloadTemplate: w.PayloadTemplate,
+			PayloadTemplate: w.PayloadTemplate, MaxConcurrency: ptr(cmp.Or(w.MaxConcurrency, store.DefaultMaxConcurrency)),
 		},
+	}
+	if w.RateLimit > 0 {
+		out.WebhookConfig.RateLimit = ptr(w.RateLimit)
 	}
 	if w.SecretKey != "" {
 		out.WebhookConfig.SecretKey = secretMask
@@ -239,6 +249,7 @@ func (in webhookJSON) spec() webhooks.Spec {
 			Endpoint: cfg.Endpoint, SecretKey: cfg.SecretKey, Headers: cfg.Headers, Timeout: cfg.Timeout,
 			SendToAdmins: cfg.SendToAdmins, SendToOwners: cfg.SendToOwners, SendToFollowers: cfg.SendToFollowers,
 			PayloadTemplate: cfg.PayloadTemplate, PayloadFormat: cfg.PayloadFormat, RetrySchedule: cfg.RetrySchedule,
+			MaxConcurrency: cfg.MaxConcurrency, RateLimit: cfg.RateLimit,
 		}
 		if a := cfg.Auth; a != nil {
 			out.Config.Auth = &webhooks.Auth{Type: a.Type, TokenURL: a.TokenURL, ClientID: a.ClientID, ClientSecret: a.ClientSecret, Scopes: a.Scopes, Audience: a.Audience}

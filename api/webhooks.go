@@ -247,9 +247,9 @@ func (s *server) patchWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	patched, err := patch.Apply(doc)
+	patched, err := applyPatch(patch, doc)
 	if err != nil {
-		fail(c, &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_patch", Message: "patch: " + err.Error()})
+		fail(c, err)
 		return
 	}
 	var in webhookJSON

@@ -176,6 +176,10 @@ func TestWebhookValidation(t *testing.T) {
 		{"header injection", edit(func(m map[string]any) { cfg(m)["headers"] = map[string]any{"X-A": "a\r\nX-B: b"} }), 400, "webhookConfig.headers.X-A"}, // a control character: refused at decode
 		{"non-JSON content type", edit(func(m map[string]any) { cfg(m)["headers"] = map[string]any{"Content-Type": "text/plain"} }), 422, "webhookConfig.headers.Content-Type"},
 		{"batchSize 0", edit(func(m map[string]any) { m["batchSize"] = 0 }), 422, "batchSize"},
+		{"maxConcurrency 0", edit(func(m map[string]any) { cfg(m)["maxConcurrency"] = 0 }), 422, "webhookConfig.maxConcurrency"},
+		{"maxConcurrency 1001", edit(func(m map[string]any) { cfg(m)["maxConcurrency"] = 1001 }), 422, "webhookConfig.maxConcurrency"},
+		{"rateLimit 0", edit(func(m map[string]any) { cfg(m)["rateLimit"] = 0 }), 422, "webhookConfig.rateLimit"},
+		{"rateLimit over 10000", edit(func(m map[string]any) { cfg(m)["rateLimit"] = 10001 }), 422, "webhookConfig.rateLimit"},
 		{"tag without FQN", edit(func(m map[string]any) { m["tags"] = []any{map[string]any{"name": "x"}} }), 422, "tags[0].tagFQN"},
 		{"owner without type", edit(func(m map[string]any) { m["owner"] = map[string]any{"name": "x"} }), 422, "owner.type"},
 		{"template on Generic", edit(func(m map[string]any) { cfg(m)["payloadTemplate"] = `{}` }), 422, "webhookConfig.payloadTemplate"},
@@ -431,5 +435,31 @@ func TestListFiltersByStatusAndPaused(t *testing.T) {
 		if r := a.do("GET", "/api/v1/webhooks?"+q, nil); r.Status != 400 || !strings.HasPrefix(r.errorMessage(t), strings.Split(q, "=")[0]+":") {
 			t.Errorf("?%s: %d %s", q, r.Status, r.Body)
 		}
+	}
+}
+
+// TestLimitsRoundTrip: maxConcurrency reads back with its default, rateLimit
+// only when set; a read document PUT back keeps both.
+func TestLimitsRoundTrip(t *testing.T) {
+	a := newAPI(t, store.Postgres)
+	plain := a.do("POST", "/api/v1/webhooks", sampleWebhook("plain")).json(t)
+	if c := plain["webhookConfig"].(map[string]any); c["maxConcurrency"] != float64(10) || c["rateLimit"] != nil {
+		t.Fatalf("defaults read back as %v", c)
+	}
+	m := sampleWebhook("limited")
+	m["webhookConfig"].(map[string]any)["maxConcurrency"] = 2
+	m["webhookConfig"].(map[string]any)["rateLimit"] = 0.5
+	got := a.do("POST", "/api/v1/webhooks", m).json(t)
+	c := got["webhookConfig"].(map[string]any)
+	if c["maxConcurrency"] != float64(2) || c["rateLimit"] != 0.5 {
+		t.Fatalf("limits read back as %v", c)
+	}
+	id := got["id"].(string)
+	if r := a.do("PUT", "/api/v1/webhooks/"+id, got); r.Status != 200 {
+		t.Fatalf("PUT of the read document: %d %s", r.Status, r.Body)
+	}
+	stats := a.do("GET", "/api/v1/webhooks/"+id+"/stats", nil).json(t)["limits"].(map[string]any)
+	if stats["maxConcurrency"] != float64(2) || stats["rateLimit"] != 0.5 || stats["inFlight"] != float64(0) {
+		t.Fatalf("stats limits %v", stats)
 	}
 }

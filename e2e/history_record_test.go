@@ -2,14 +2,17 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/webhookd/webhookd/e2e/rig"
@@ -49,6 +52,23 @@ func TestRecordReleaseHistories(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// reached waits until a run's history holds an event of type want.
+	reached := func(workflowID, runID string, want enums.EventType) {
+		t.Helper()
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			iter := st.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, 0)
+			for iter.HasNext() {
+				ev, err := iter.Next()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ev.GetEventType() == want {
+					return
+				}
+			}
+		}
+		t.Fatalf("%s never reached %v", workflowID, want)
 	}
 	runOf := func(id string) string {
 		t.Helper()
@@ -97,6 +117,12 @@ func TestRecordReleaseHistories(t *testing.T) {
 	hook("dead-letter", rig.Always(500))
 	dead := event("dead-letter")
 	st.WaitDelivery(dead, "failed", 60*time.Second)
+	// The row is written before the run ends: wait for its end (Failed,
+	// DeadLetter), so the history holds the dead-letter-fails-run marker.
+	var app *temporal.ApplicationError
+	if err := st.Client.GetWorkflow(context.Background(), workflows.DeliveryWorkflowID(dead), runOf(dead)).Get(context.Background(), nil); !errors.As(err, &app) || app.Type() != workflows.DeadLetter {
+		t.Fatalf("the dead letter's run ended with %v, want a %s failure", err, workflows.DeadLetter)
+	}
 	save("dead-letter", workflows.DeliveryWorkflowID(dead), runOf(dead))
 	if code := st.Call("POST", "/api/v1/deliveries/"+dead+"/replay", nil, nil); code != 202 {
 		t.Fatalf("replay: %d", code)
@@ -178,7 +204,10 @@ func TestRecordReleaseHistories(t *testing.T) {
 	}
 	save("dlq-replay", wf, "")
 
-	// The maintenance workflows, as their schedules run them.
+	// The maintenance workflows, as their schedules run them. A reconcile
+	// run makes ReconcilePasses passes a minute apart, an hour in all: it is
+	// recorded once its first pass is done and it waits on the next, then
+	// ended (the rest of the hour repeats the same commands).
 	for name, wfType := range map[string]string{"reconcile": workflows.ReconcileWorkflow, "retention": workflows.RetentionWorkflow} {
 		run, err := st.Client.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{
 			ID: "record-" + name + "-" + uuid.NewString(), TaskQueue: st.Config.TaskQueue,
@@ -186,7 +215,12 @@ func TestRecordReleaseHistories(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := run.Get(context.Background(), nil); err != nil {
+		if wfType == workflows.ReconcileWorkflow {
+			reached(run.GetID(), run.GetRunID(), enums.EVENT_TYPE_TIMER_STARTED)
+			if err := st.Client.TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "recorded: the rest of the hour repeats the same passes"); err != nil {
+				t.Fatal(err)
+			}
+		} else if err := run.Get(context.Background(), nil); err != nil {
 			t.Fatal(err)
 		}
 		save(name, run.GetID(), run.GetRunID())

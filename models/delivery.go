@@ -51,6 +51,15 @@ var DeliveryStatuses = []DeliveryStatus{
 	DeliveryPending, DeliveryHeld, DeliveryDelivering, DeliveryAwaitingRetry, DeliverySucceeded, DeliveryFailed, DeliveryCancelled,
 }
 
+// WaitingFor is what holds a delivery back without it being an attempt.
+type WaitingFor string
+
+const (
+	WaitingForRateLimit   WaitingFor = "rateLimit"   // the webhook's rate (set, or lowered after 429/5xx)
+	WaitingForConcurrency WaitingFor = "concurrency" // maxConcurrency requests already in flight
+	WaitingForRetryAfter  WaitingFor = "retryAfter"  // the receiver throttled it (429/502/503/504)
+)
+
 // Trigger says why an attempt was made.
 type Trigger string
 
@@ -74,6 +83,9 @@ type Delivery struct {
 	LastDurationMs *int64
 	LastError      string
 	NextAttemptAt  *time.Time
+	// WaitingFor says what a delivery waits for before its next request:
+	// "" (nothing), or one of the WaitingFor values.
+	WaitingFor WaitingFor
 	// DispatchedAt is when the starter handed the delivery to Temporal; nil
 	// while it waits in the outbox.
 	DispatchedAt *time.Time

@@ -113,6 +113,11 @@ type Webhook struct {
 	SendToFollowers bool
 	// PayloadTemplate is the Go text/template a Custom webhook renders.
 	PayloadTemplate string
+	// MaxConcurrency caps this endpoint's requests in flight, across every
+	// process; RateLimit caps its requests per second (0: no cap). A batch
+	// is one request.
+	MaxConcurrency int
+	RateLimit      float64
 
 	LastFailedAt         *time.Time
 	LastFailedStatusCode *int

@@ -44,28 +44,46 @@ type delivery struct {
 	// indexed is the DeliveryStatus search attribute value last written, so
 	// that repeated retries do not rewrite visibility for nothing.
 	indexed models.DeliveryStatus
+	// retries counts the schedule's steps this run used; throttled the
+	// throttling answers that used none (attempt.MaxThrottled).
+	retries, throttled int
+	// limitWaits counts consecutive waits for a concurrency slot (their
+	// backoff).
+	limitWaits int
+	// waiting is the WaitingFor search attribute value last written.
+	waiting models.WaitingFor
 }
 
 func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
-	for i := 0; ; i++ {
-		number := d.in.FirstAttempt + i
+	for number := d.in.FirstAttempt; ; number++ {
 		sent, err := d.send(ctx, number)
+		for err == nil && sent.Outcome == attempt.Limited {
+			// The webhook's limits leave no slot: wait (durably; not an
+			// attempt, no schedule step) and ask again.
+			if err = d.waitForSlot(ctx, number, sent); err == nil {
+				sent, err = d.send(ctx, number)
+			}
+		}
 		if temporal.IsCanceledError(err) {
 			return d.cancelled(ctx)
 		}
 		if err != nil {
 			return DeliveryResult{}, err
 		}
+		d.limitWaits = 0
 		d.progress.LastOutcome = sent.Outcome
 		if sent.Attempt != nil {
 			d.progress.Attempts++
 		}
 
-		next := d.decide(ctx, i, sent)
+		next := d.decide(ctx, sent)
 		if err := d.record(ctx, sent, next); err != nil {
 			return DeliveryResult{}, err
 		}
 		if err := d.setStatus(ctx, next.delivery, next.at); err != nil {
+			return DeliveryResult{}, err
+		}
+		if err := d.setWaiting(ctx, next.waitingFor); err != nil {
 			return DeliveryResult{}, err
 		}
 		if next.delivery != models.DeliveryAwaitingRetry {
@@ -125,14 +143,15 @@ func (d *delivery) cancelled(ctx workflow.Context) (DeliveryResult, error) {
 
 // transition is the state one attempt leads to.
 type transition struct {
-	delivery models.DeliveryStatus
-	webhook  models.WebhookStatus
-	wait     time.Duration
-	at       *time.Time
+	delivery   models.DeliveryStatus
+	webhook    models.WebhookStatus
+	wait       time.Duration
+	at         *time.Time
+	waitingFor models.WaitingFor
 }
 
-// decide applies the retry policy to the attempt with index i (0-based).
-func (d *delivery) decide(ctx workflow.Context, i int, sent attempt.Result) transition {
+// decide applies the retry policy to an attempt's result.
+func (d *delivery) decide(ctx workflow.Context, sent attempt.Result) transition {
 	t := transition{}
 	switch sent.Outcome {
 	case attempt.Success:
@@ -146,15 +165,22 @@ func (d *delivery) decide(ctx workflow.Context, i int, sent attempt.Result) tran
 	case attempt.Rejected:
 		t.delivery, t.webhook = models.DeliveryFailed, models.WebhookFailed
 	default:
+		t.delivery, t.webhook = models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry
+		if wait, ok := d.throttleWait(ctx, sent); ok {
+			t.wait, t.waitingFor = wait, models.WaitingForRetryAfter
+			break
+		}
 		// The schedule continues where an earlier run of this delivery left
 		// it (a pause, a reconciled start).
-		retry := d.in.RetriesUsed + i
+		retry := d.in.RetriesUsed + d.retries
 		if retry >= len(d.delays) {
 			t.delivery, t.webhook = models.DeliveryFailed, models.WebhookRetryLimitReached
 			break
 		}
-		t.delivery, t.webhook = models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry
+		d.retries++
 		t.wait = attempt.RetryWait(d.delays[retry], sent.RetryAfter)
+	}
+	if t.delivery == models.DeliveryAwaitingRetry {
 		at := workflow.Now(ctx).Add(t.wait)
 		t.at = &at
 	}
@@ -209,6 +235,7 @@ func (d *delivery) record(ctx workflow.Context, sent attempt.Result, next transi
 		Attempt:        sent.Attempt,
 		DeliveryStatus: next.delivery,
 		NextAttemptAt:  next.at,
+		WaitingFor:     next.waitingFor,
 		WebhookStatus:  next.webhook,
 	}).Get(ctx, nil)
 }

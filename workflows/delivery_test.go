@@ -36,7 +36,13 @@ func newHarness(t *testing.T, outcomes ...attempt.Result) *harness {
 		h.numbers = append(h.numbers, in.Attempt)
 		i := min(len(h.sends), len(h.outcomes)) - 1
 		res := h.outcomes[i]
-		if res.Outcome != attempt.Cancelled && res.Outcome != attempt.Held { // nothing sent
+		switch {
+		case res.Outcome == attempt.Cancelled || res.Outcome == attempt.Held || res.Outcome == attempt.Limited: // nothing sent
+		case res.Attempt != nil: // an answer scripted with its status code
+			a := *res.Attempt
+			a.Number, a.Trigger = in.Attempt, in.Trigger
+			res.Attempt = &a
+		default:
 			res.Attempt = &attempt.Record{Number: in.Attempt, Trigger: in.Trigger}
 		}
 		return res, nil

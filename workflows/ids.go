@@ -30,10 +30,13 @@ var (
 	// DeliveryTriggerAttr tells first deliveries (scheduled), replays and
 	// test sends apart: `DeliveryTrigger != "test"`.
 	DeliveryTriggerAttr = temporal.NewSearchAttributeKeyKeyword("DeliveryTrigger")
+	// WaitingForAttr is what a delivery waits for (rateLimit, concurrency,
+	// retryAfter), set only while it waits.
+	WaitingForAttr = temporal.NewSearchAttributeKeyKeyword("WaitingFor")
 )
 
 // SearchAttributeNames lists the custom search attributes to register.
 var SearchAttributeNames = []string{
 	TenantIDAttr.GetName(), WebhookIDAttr.GetName(), EventTypeAttr.GetName(), DeliveryStatusAttr.GetName(),
-	DeliveryTriggerAttr.GetName(),
+	DeliveryTriggerAttr.GetName(), WaitingForAttr.GetName(),
 }

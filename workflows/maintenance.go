@@ -26,7 +26,9 @@ const ReconcileAfter = 30 * time.Second
 
 // ReconcilePasses is how many reconcile passes one run makes, ReconcileEvery
 // apart. The schedule fires every minute but skips while a run is open, so
-// the Web UI lists one reconcile run an hour instead of sixty.
+// the Web UI lists one reconcile run an hour instead of sixty. A run stays
+// open that long, so a worker of the next release replays it: changing
+// either value or the loop needs a GetVersion change of its own.
 const (
 	ReconcilePasses = 60
 	ReconcileEvery  = time.Minute

@@ -31,19 +31,14 @@ type DeliveryInput struct {
 	RetryDelays Waits `json:",omitempty"`
 }
 
-// Waits are durations that a workflow's input shows as text ("1m0s",
-// "4h0m0s") in the Web UI, rather than as nanoseconds. They read both forms:
-// inputs recorded before carry numbers.
+// Waits are retry delays. They read both nanoseconds and Go's duration
+// text ("1m0s"), but are written as nanoseconds: a worker of the previous
+// release decodes them as []time.Duration, and a run whose input does not
+// decode fails at once (not a task that waits for a new worker), so during a
+// rolling upgrade a delivery started by a new process would fail on an old
+// worker. Write the text form (nicer in the Web UI) only once no worker
+// older than this release can be running.
 type Waits []time.Duration
-
-// MarshalJSON writes each wait as Go writes a duration.
-func (w Waits) MarshalJSON() ([]byte, error) {
-	out := make([]string, len(w))
-	for i, d := range w {
-		out[i] = d.String()
-	}
-	return json.Marshal(out)
-}
 
 // UnmarshalJSON reads waits written as durations or as nanoseconds.
 func (w *Waits) UnmarshalJSON(b []byte) error {
@@ -88,6 +83,9 @@ type RecordInput struct {
 	Attempt        *attempt.Record `json:",omitempty"`
 	DeliveryStatus models.DeliveryStatus
 	NextAttemptAt  *time.Time `json:",omitempty"`
+	// WaitingFor is retryAfter while the delivery waits out a throttling
+	// answer (it is no schedule step); empty otherwise.
+	WaitingFor models.WaitingFor `json:",omitempty"`
 	// WebhookStatus is the webhook's new status; empty leaves it alone (test
 	// deliveries never change it).
 	WebhookStatus models.WebhookStatus `json:",omitempty"`
@@ -99,6 +97,8 @@ type Progress struct {
 	Attempts      int
 	LastOutcome   attempt.Outcome `json:",omitempty"`
 	NextAttemptAt *time.Time      `json:",omitempty"`
+	// WaitingFor is what the delivery waits for, if anything.
+	WaitingFor models.WaitingFor `json:",omitempty"`
 }
 
 // DeliveryResult is the workflow's result.

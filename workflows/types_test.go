@@ -8,18 +8,19 @@ import (
 	"time"
 )
 
-// TestWaitsReadBothForms: inputs show retry delays as durations, and
-// inputs recorded by the previous release (nanoseconds) still decode.
+// TestWaitsReadBothForms: inputs carry retry delays as nanoseconds (what
+// the previous release reads, TestOldWorkerReadsNewInput), and decode both
+// those and Go's duration text.
 func TestWaitsReadBothForms(t *testing.T) {
 	in := DeliveryInput{DeliveryID: "d1", RetryDelays: []time.Duration{time.Minute, 4 * time.Hour}}
 	b, err := json.Marshal(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"RetryDelays":["1m0s","4h0m0s"]`) {
-		t.Fatalf("input JSON %s does not show the waits as durations", b)
+	if !strings.Contains(string(b), `"RetryDelays":[60000000000,14400000000000]`) {
+		t.Fatalf("input JSON %s does not carry the waits as nanoseconds", b)
 	}
-	for _, doc := range []string{string(b), `{"DeliveryID":"d1","RetryDelays":[60000000000,14400000000000]}`} {
+	for _, doc := range []string{string(b), `{"DeliveryID":"d1","RetryDelays":["1m0s","4h0m0s"]}`} {
 		var got DeliveryInput
 		if err := json.Unmarshal([]byte(doc), &got); err != nil {
 			t.Fatalf("%s: %v", doc, err)

@@ -232,6 +232,19 @@ func (st *Stack) CreateWebhook(name, endpoint, secret string) string {
 	return out["id"].(string)
 }
 
+// CreateWebhookWith creates a Generic webhook for events of eventType (a
+// glob) with the webhookConfig cfg, and returns its id.
+func (st *Stack) CreateWebhookWith(name, eventType string, cfg map[string]any) string {
+	st.t.Helper()
+	var out map[string]any
+	if code := st.Call("POST", "/api/v1/webhooks", map[string]any{
+		"name": name, "webhookType": "Generic", "eventFilters": []any{map[string]any{"eventType": eventType}}, "webhookConfig": cfg,
+	}, &out); code != 201 {
+		st.t.Fatalf("create webhook %s: %d %v", name, code, out)
+	}
+	return out["id"].(string)
+}
+
 // CreateTenantWebhook makes a webhook of tenant (as the admin) with one
 // event filter and returns its id.
 func (st *Stack) CreateTenantWebhook(tenant, name, filter, endpoint string) string {

@@ -29,6 +29,10 @@ const (
 	// Held: the webhook is paused; nothing was sent, and the delivery waits
 	// in the database until the webhook resumes.
 	Held Outcome = "held"
+	// Limited: the webhook's limits (maxConcurrency, rateLimit) leave no
+	// slot now; nothing was sent, and the delivery waits (Result.Wait) and
+	// asks again. It is not an attempt.
+	Limited Outcome = "limited"
 )
 
 // Record is what one POST did, as logged in the attempts table. Request
@@ -52,6 +56,10 @@ type Result struct {
 	Outcome Outcome
 	// RetryAfter is the receiver's Retry-After on a 429 or 503.
 	RetryAfter time.Duration `json:",omitempty"`
-	// Attempt is nil when nothing was sent (Cancelled, Held).
+	// Attempt is nil when nothing was sent (Cancelled, Held, Limited).
 	Attempt *Record `json:",omitempty"`
+	// WaitingFor says which limit a Limited result waits for; Wait is how
+	// long (zero: until a request in flight ends, which nobody can tell).
+	WaitingFor models.WaitingFor `json:",omitempty"`
+	Wait       time.Duration     `json:",omitempty"`
 }

@@ -23,12 +23,20 @@ type schemaKey struct {
 // Cache keeps compiled schemas per (type id, version), least recently used
 // out first. It is safe for concurrent use.
 type Cache struct {
-	lru *lru.Cache[schemaKey, *Schema]
+	lru *lru.Cache[schemaKey, compiled]
+}
+
+// compiled is a schema, or why a stored one no longer compiles (a rule
+// added after it was saved): kept too, so that each event of the type does
+// not compile a schema of up to 256 KiB again only to fail.
+type compiled struct {
+	s   *Schema
+	err error
 }
 
 // NewCache returns a cache holding at most size compiled schemas.
 func NewCache(size int) (*Cache, error) {
-	l, err := lru.New[schemaKey, *Schema](size)
+	l, err := lru.New[schemaKey, compiled](size)
 	if err != nil {
 		return nil, err
 	}
@@ -38,22 +46,20 @@ func NewCache(size int) (*Cache, error) {
 // ErrNoSchema is returned by Schema for a type without one.
 var ErrNoSchema = errors.New("catalog: the event type has no schema")
 
-// Schema returns t's compiled schema, compiling it on first use. Two
+// Schema returns t's compiled schema, compiling it on first use (an error
+// is kept as the schema would be). Two
 // callers missing at once may both compile; both get a working schema.
 func (c *Cache) Schema(t *models.EventType) (*Schema, error) {
 	if len(t.Schema) == 0 {
 		return nil, ErrNoSchema
 	}
 	key := schemaKey{t.ID, t.Version}
-	if s, ok := c.lru.Get(key); ok {
-		return s, nil
+	if e, ok := c.lru.Get(key); ok {
+		return e.s, e.err
 	}
 	s, err := CompileSchema(t.Schema)
-	if err != nil {
-		return nil, err
-	}
-	c.lru.Add(key, s)
-	return s, nil
+	c.lru.Add(key, compiled{s, err})
+	return s, err
 }
 
 // Len reports how many compiled schemas the cache holds.

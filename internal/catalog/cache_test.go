@@ -48,8 +48,15 @@ func TestCacheByVersion(t *testing.T) {
 	if _, err := c.Schema(&models.EventType{ID: "t3", Version: 1}); !errors.Is(err, ErrNoSchema) {
 		t.Fatalf("a type without a schema: %v", err)
 	}
-	if _, err := c.Schema(&models.EventType{ID: "t4", Version: 1, Schema: json.RawMessage(`{"type": 1}`)}); err == nil {
+	bad := &models.EventType{ID: "t4", Version: 1, Schema: json.RawMessage(`{"type": 1}`)}
+	_, err1 := c.Schema(bad)
+	if err1 == nil {
 		t.Fatal("a bad schema compiled")
+	}
+	// A stored schema that no longer compiles is not compiled again at
+	// every event: the same error comes back.
+	if _, err2 := c.Schema(bad); err2 != err1 {
+		t.Fatalf("compiled again: %v", err2)
 	}
 }
 

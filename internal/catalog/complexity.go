@@ -31,12 +31,14 @@ const maxSchemaDepth = 1000
 // that each descend into the same property multiply, while a recursive
 // schema that applies itself once per level (a tree of comments, a left
 // and a right child) comes back to a level it has seen, and the check ends.
-func checkComplexity(root *jsonschema.Schema) error {
+// It returns the most it may apply to one place (see MaxValidationWork).
+func checkComplexity(root *jsonschema.Schema) (int, error) {
 	level := map[string]map[*jsonschema.Schema]int{"*": {root: 1}}
 	seen := map[string]bool{}
+	most := 1
 	for depth := 0; len(level) > 0; depth++ {
 		if depth > maxSchemaDepth {
-			return errors.New("the schema nests deeper than the data can")
+			return 0, errors.New("the schema nests deeper than the data can")
 		}
 		closures := map[string]map[*jsonschema.Schema]int{}
 		for _, key := range sortedKeys(level) {
@@ -44,7 +46,7 @@ func checkComplexity(root *jsonschema.Schema) error {
 			applied := 0
 			for _, s := range sortedSchemas(level[key]) {
 				if err := applyInPlace(s, level[key][s], closure, map[*jsonschema.Schema]bool{}, &applied); err != nil {
-					return err
+					return 0, err
 				}
 			}
 			closures[key] = closure
@@ -58,9 +60,11 @@ func checkComplexity(root *jsonschema.Schema) error {
 			if key != "*" {
 				at = sum(at, closures["*"])
 			}
-			if n := total(at); n > MaxApplications {
-				return tooMany(n)
+			n := total(at)
+			if n > MaxApplications {
+				return 0, tooMany(n)
 			}
+			most = max(most, n)
 			contrib := map[string]map[*jsonschema.Schema]int{}
 			for s, n := range at {
 				for _, c := range children(s) {
@@ -83,12 +87,12 @@ func checkComplexity(root *jsonschema.Schema) error {
 		// rest repeats.
 		fp := fingerprint(next)
 		if seen[fp] {
-			return nil
+			return most, nil
 		}
 		seen[fp] = true
 		level = next
 	}
-	return nil
+	return most, nil
 }
 
 func tooMany(n int) error {

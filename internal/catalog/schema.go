@@ -34,6 +34,9 @@ var printer = message.NewPrinter(language.English)
 // Schema is a compiled schema, safe for concurrent use.
 type Schema struct {
 	s *jsonschema.Schema
+	// perValue is the most subschemas it may apply to one value of the
+	// data (checkComplexity).
+	perValue int
 }
 
 // CompileSchema compiles a schema document. A document that is not JSON, not
@@ -55,6 +58,7 @@ func CompileSchema(raw json.RawMessage) (*Schema, error) {
 	// "format": "date-time" expects a date-time to be checked.
 	c.AssertFormat()
 	c.UseLoader(noRemote{})
+	c.UseRegexpEngine(boundedRegexp)
 	if err := c.AddResource(schemaURL, doc); err != nil {
 		return nil, err
 	}
@@ -62,10 +66,11 @@ func CompileSchema(raw json.RawMessage) (*Schema, error) {
 	if err != nil {
 		return nil, schemaError(err)
 	}
-	if err := checkComplexity(s); err != nil {
+	perValue, err := checkComplexity(s)
+	if err != nil {
 		return nil, err
 	}
-	return &Schema{s: s}, nil
+	return &Schema{s: s, perValue: perValue}, nil
 }
 
 // noRemote refuses every $ref outside the document: a schema must never
@@ -118,6 +123,10 @@ func (s *Schema) Validate(data json.RawMessage) error {
 		if v, err = jsonschema.UnmarshalJSON(bytes.NewReader(t)); err != nil {
 			return &DataError{Path: "/data", Msg: "not valid JSON"}
 		}
+	}
+	if n, ok := withinWork(v, s.perValue); !ok {
+		return &DataError{Path: "/data", Msg: fmt.Sprintf("too large to check against this type's schema: more than %d values, "+
+			"each checked against up to %d subschemas (at most %d checks)", n, s.perValue, MaxValidationWork)}
 	}
 	err := s.s.Validate(v)
 	if err == nil {

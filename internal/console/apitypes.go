@@ -80,6 +80,8 @@ type apiWebhookConfig struct {
 	Timeout                 *int              `json:"timeout"`
 	PayloadFormat           string            `json:"payloadFormat"`
 	RetrySchedule           []string          `json:"retrySchedule"`
+	MaxConcurrency          *int              `json:"maxConcurrency"`
+	RateLimit               *float64          `json:"rateLimit"`
 	PayloadTemplate         string            `json:"payloadTemplate"`
 	PreviousSecretExpiresAt *int64            `json:"previousSecretExpiresAt"`
 	Ordering                *struct {
@@ -173,6 +175,21 @@ type apiStats struct {
 	LastFailureAt *string `json:"lastFailureAt"`
 	// EventFilters are what each filter did with the events of its types.
 	EventFilters []apiFilterStats `json:"eventFilters"`
+	Limits       apiLimits        `json:"limits"`
+}
+
+// apiLimits is the webhook's flow control now.
+type apiLimits struct {
+	MaxConcurrency int      `json:"maxConcurrency"`
+	RateLimit      *float64 `json:"rateLimit"`
+	InFlight       int64    `json:"inFlight"`
+	CurrentRate    *float64 `json:"currentRate"`
+	Throttled      int64    `json:"throttled"`
+	Waiting        struct {
+		RateLimit   int64 `json:"rateLimit"`
+		Concurrency int64 `json:"concurrency"`
+		RetryAfter  int64 `json:"retryAfter"`
+	} `json:"waiting"`
 }
 
 type apiFilterStats struct {

@@ -37,6 +37,8 @@ type webhookForm struct {
 	Enabled         bool
 	PayloadFormat   string
 	RetrySchedule   string
+	MaxConcurrency  string
+	RateLimit       string
 	PayloadTemplate string
 	SampleType      string
 	SampleData      string
@@ -86,6 +88,7 @@ func formOf(r *http.Request) *webhookForm {
 		FiltersJSON: v("filtersJSON"), Headers: r.PostFormValue("headers"), SecretKey: v("secretKey"),
 		Timeout: v("timeout"), Enabled: r.PostFormValue("enabled") == "on", PayloadFormat: v("payloadFormat"),
 		RetrySchedule: v("retrySchedule"), PayloadTemplate: r.PostFormValue("payloadTemplate"),
+		MaxConcurrency: v("maxConcurrency"), RateLimit: v("rateLimit"),
 		SampleType: v("sampleType"), SampleData: v("sampleData"), Version: v("version"),
 		SendToAdmins: r.PostFormValue("sendToAdmins") == "on", SendToOwners: r.PostFormValue("sendToOwners") == "on",
 		SendToFollowers: r.PostFormValue("sendToFollowers") == "on",
@@ -110,6 +113,12 @@ func formFromWebhook(w apiWebhook) *webhookForm {
 	}
 	if t := w.WebhookConfig.Timeout; t != nil {
 		f.Timeout = strconv.Itoa(*t)
+	}
+	if n := w.WebhookConfig.MaxConcurrency; n != nil {
+		f.MaxConcurrency = strconv.Itoa(*n)
+	}
+	if r := w.WebhookConfig.RateLimit; r != nil {
+		f.RateLimit = strconv.FormatFloat(*r, 'f', -1, 64)
 	}
 	names := make([]string, 0, len(w.WebhookConfig.Headers))
 	for k := range w.WebhookConfig.Headers {
@@ -237,6 +246,7 @@ func (f *webhookForm) apply(doc map[string]any) map[string]any {
 	} else {
 		f.Errors["timeout"] = "a whole number of seconds"
 	}
+	f.limits(cfg)
 	set(cfg, "payloadFormat", f.PayloadFormat)
 	set(cfg, "payloadTemplate", f.PayloadTemplate)
 	if f.RetrySchedule == "" {
@@ -249,6 +259,23 @@ func (f *webhookForm) apply(doc map[string]any) map[string]any {
 		cfg["retrySchedule"] = waits
 	}
 	return doc
+}
+
+// limits writes maxConcurrency and rateLimit (empty: the default, no
+// limit); a value that is no number is caught here, its range by the API.
+func (f *webhookForm) limits(cfg map[string]any) {
+	delete(cfg, "maxConcurrency")
+	if n, err := strconv.Atoi(f.MaxConcurrency); err == nil {
+		cfg["maxConcurrency"] = n
+	} else if f.MaxConcurrency != "" {
+		f.Errors["maxConcurrency"] = "a whole number of requests in flight"
+	}
+	delete(cfg, "rateLimit")
+	if r, err := strconv.ParseFloat(f.RateLimit, 64); err == nil {
+		cfg["rateLimit"] = r
+	} else if f.RateLimit != "" {
+		f.Errors["rateLimit"] = "requests per second, such as 20 or 0.5"
+	}
 }
 
 func (f *webhookForm) filters() any {
@@ -361,7 +388,8 @@ func (f *webhookForm) fieldErrorOn(e *apiError, path, msg string) {
 		name, _, _ := strings.Cut(rest, ".")
 		name, _, _ = strings.Cut(name, "[")
 		switch name {
-		case "endpoint", "headers", "secretKey", "timeout", "payloadFormat", "retrySchedule", "payloadTemplate":
+		case "endpoint", "headers", "secretKey", "timeout", "payloadFormat", "retrySchedule", "payloadTemplate",
+			"maxConcurrency", "rateLimit":
 			field = name
 			if rest != name {
 				msg = rest + ": " + msg

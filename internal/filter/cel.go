@@ -191,6 +191,9 @@ func CompileContent(expr string) (*Program, error) {
 	if err := checkDeep(ast.NativeRep()); err != nil {
 		return nil, err
 	}
+	if err := checkPatterns(ast.NativeRep()); err != nil {
+		return nil, err
+	}
 	est, err := env.EstimateCost(ast, eventSizes{})
 	if err != nil {
 		return nil, &ExprError{Msg: "cost: " + err.Error()}

@@ -90,8 +90,10 @@ func (d *deepChecker) visit(e celast.Expr) built {
 	case celast.IdentKind:
 		return d.scope[e.AsIdent()]
 	case celast.SelectKind:
+		// A field holds one entry: built only if the map's entries may
+		// be (`{"a": data.s}.a` is data.s).
 		b := d.visit(e.AsSelect().Operand())
-		return built{b.any(), b.any()}
+		return built{b.elems, b.elems}
 	case celast.ListKind:
 		var out built
 		for _, x := range e.AsList().Elements() {
@@ -190,8 +192,10 @@ func (d *deepChecker) call(e celast.Expr) built {
 	case operators.Add:
 		return bs[0].or(bs[1])
 	case operators.Index:
+		// One entry, as for a field: `data.items.filter(i, i.main)[0]`
+		// is one of the event's items.
 		b := bs[0]
-		return built{b.any(), b.any()}
+		return built{b.elems, b.elems}
 	}
 	if d.scalar(e) {
 		return built{}

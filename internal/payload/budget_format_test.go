@@ -31,6 +31,11 @@ func TestPrintfWidthsAreBoundedBeforeFormatting(t *testing.T) {
 		`{{$x := printf "%100v" .Envelope.data}}{}`, // under the limit, but once per field
 		`{{$x := printf "%200d" .Data}}{}`,          // once per byte of the raw data
 		`{{$x := printf "%.100v" .Envelope}}{}`,
+		// %p never reaches the operand's Format: it printed the wrapped
+		// value with the width, unchecked, element by element.
+		`{{$x := printf "%256p" .Data}}{}`,
+		`{{$x := printf "%[1]256p" .Envelope.data}}{}`,
+		`{{$x := printf "%p" .Envelope}}{}`,
 	} {
 		var before, after runtime.MemStats
 		runtime.GC()

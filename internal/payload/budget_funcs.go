@@ -204,7 +204,10 @@ func kindOf(v any) string { return reflect.TypeOf(v).Kind().String() }
 
 // checkFormat refuses a format whose verbs take a width or precision from
 // an operand (%*d: fmt reads it from an int, not from a wrapper) or write
-// one over MaxFormatWidth. Argument indexes ([2]) are not widths.
+// one over MaxFormatWidth, and %p: fmt applies it without calling the
+// operand's Format, and on a wrapper it prints the wrapped value element
+// by element with the width, unchecked and unpaid. Argument indexes ([2])
+// are not widths.
 func checkFormat(format string) error {
 	for i := 0; i < len(format); i++ {
 		if format[i] != '%' {
@@ -227,6 +230,9 @@ func checkFormat(format string) error {
 				}
 				i--
 			}
+		}
+		if i < len(format) && format[i] == 'p' {
+			return fmt.Errorf("%w: printf: %%%c is not available in payload templates", ErrRenderBudget, format[i])
 		}
 	}
 	return nil

@@ -35,19 +35,21 @@ type tokenPlace struct {
 }
 
 var tokenPlaces = map[string][]tokenPlace{
-	"hooks.slack.com":    {{[]string{"services"}, 2}, {[]string{"workflows"}, 3}, {[]string{"triggers"}, 2}},
-	"discord.com":        {{[]string{"api", "webhooks"}, 1}},
-	"discordapp.com":     {{[]string{"api", "webhooks"}, 1}},
-	"ptb.discord.com":    {{[]string{"api", "webhooks"}, 1}},
-	"canary.discord.com": {{[]string{"api", "webhooks"}, 1}},
-	"hooks.zapier.com":   {{[]string{"hooks", "catch"}, 1}, {[]string{"hooks", "standard"}, 1}},
+	"hooks.slack.com":     {{[]string{"services"}, 2}, {[]string{"workflows"}, 3}, {[]string{"triggers"}, 2}},
+	"hooks.slack-gov.com": {{[]string{"services"}, 2}, {[]string{"workflows"}, 3}, {[]string{"triggers"}, 2}},
+	"discord.com":         {{[]string{"api", "webhooks"}, 1}},
+	"discordapp.com":      {{[]string{"api", "webhooks"}, 1}},
+	"ptb.discord.com":     {{[]string{"api", "webhooks"}, 1}},
+	"canary.discord.com":  {{[]string{"api", "webhooks"}, 1}},
+	"hooks.zapier.com":    {{[]string{"hooks", "catch"}, 1}, {[]string{"hooks", "standard"}, 1}},
 }
 
 // pathTokens splits u's escaped path at "/" and returns the indexes of the
 // segments that are tokens.
 func pathTokens(u *url.URL) (segs []string, hidden []int) {
 	segs = strings.Split(u.EscapedPath(), "/")
-	known := knownPlace(strings.ToLower(u.Hostname()), segs)
+	// "hooks.slack.com." (fully qualified) reaches the same receiver.
+	known := knownPlace(strings.TrimSuffix(strings.ToLower(u.Hostname()), "."), segs)
 	for i, s := range segs {
 		if s != "" && s != Mask && ((known > 0 && i >= known) || randomLooking(s)) {
 			hidden = append(hidden, i)

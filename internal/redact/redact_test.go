@@ -89,6 +89,9 @@ func TestEndpointMasksPathTokens(t *testing.T) {
 		"https://hooks.zapier.com/hooks/catch/123456/abc1de2/":                          "https://hooks.zapier.com/hooks/catch/123456/********/",
 		"https://acme.webhook.office.com/webhookb2/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f@0a1b2c3d-1111-2222-3333-444455556666/IncomingWebhook/0123456789abcdef0123456789abcdef/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f": "https://acme.webhook.office.com/webhookb2/********/IncomingWebhook/********/********",
 		"https://webhook.site/8f2a6c1e-1b2c-4d5e-9f00-0a1b2c3d4e5f": "https://webhook.site/********",
+		// The host written as a fully qualified name, and GovSlack.
+		"https://hooks.slack.com./services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx":    "https://hooks.slack.com./services/T0123ABCD/B0456EFGH/********",
+		"https://hooks.slack-gov.com/services/T0123ABCD/B0456EFGH/abcdefghijklmnopqrstuvwx": "https://hooks.slack-gov.com/services/T0123ABCD/B0456EFGH/********",
 		// Words, dates and versions are not tokens.
 		"https://example.com/api/v2/notifications/incoming-webhooks/2024-01-15": "https://example.com/api/v2/notifications/incoming-webhooks/2024-01-15",
 		"https://discord.com/channels/123":                                      "https://discord.com/channels/123",

@@ -11,7 +11,7 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// EnsureSearchAttributes registers WebhookId, EventType and DeliveryStatus as
+// EnsureSearchAttributes registers every name in workflows.SearchAttributeNames as
 // Keyword attributes of the namespace if they are missing.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})

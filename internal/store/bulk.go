@@ -67,6 +67,7 @@ var deliveryColumns = []deliveryColumn{
 	column("last_duration_ms", "int8", func(d *models.Delivery) *int64 { return d.LastDurationMs }),
 	column("last_error", "text", func(d *models.Delivery) string { return d.LastError }),
 	column("next_attempt_at", "timestamptz", func(d *models.Delivery) *time.Time { return d.NextAttemptAt }),
+	column("waiting_for", "text", func(d *models.Delivery) string { return string(d.WaitingFor) }),
 	column("dispatched_at", "timestamptz", func(d *models.Delivery) *time.Time { return d.DispatchedAt }),
 	column("batch_size", "int4", func(d *models.Delivery) int32 { return int32(d.BatchSize) }),
 	column("batch_bytes", "int8", func(d *models.Delivery) int64 { return d.BatchBytes }),

@@ -75,6 +75,9 @@ type AttemptResult struct {
 	Attempt        *models.Attempt
 	DeliveryStatus models.DeliveryStatus
 	NextAttemptAt  *time.Time
+	// WaitingFor is retryAfter while the delivery waits out a throttling
+	// answer; "" otherwise.
+	WaitingFor models.WaitingFor
 	// WebhookStatus is the webhook's new status, or "" to leave it.
 	WebhookStatus models.WebhookStatus
 	// fresh is set by RecordAttempt when the attempt was not recorded
@@ -98,7 +101,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		}
 		now := Now()
 		delivery := map[string]any{
-			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "updated_at": now,
+			"status": r.DeliveryStatus, "next_attempt_at": r.NextAttemptAt, "waiting_for": r.WaitingFor, "updated_at": now,
 		}
 		if r.DeliveryStatus == models.DeliveryHeld {
 			// The workflow saw the webhook paused; a resume may have

@@ -224,13 +224,17 @@ func (s *Store) UpdateEventType(ctx context.Context, t *models.EventType, expect
 }
 
 // SoftDeleteEventType marks the live type deleted, which frees its name;
-// events of that type are then accepted as of an unknown type.
+// events of that type are then accepted as of an unknown type. Its schema
+// and examples go: nothing reads a deleted type's, and the quota counts
+// live types only, so a tenant creating and deleting types of 256 KiB
+// schemas would otherwise grow the table without bound.
 func (s *Store) SoftDeleteEventType(ctx context.Context, id, by string) error {
 	if !validID(id) {
 		return ErrNotFound
 	}
 	res := s.db.WithContext(ctx).Model(&models.EventType{}).Where("id = ? AND NOT deleted", id).
-		Updates(map[string]any{"deleted": true, "version": gorm.Expr("version + 1"), "updated_by": by, "updated_at": Now()})
+		Updates(map[string]any{"deleted": true, "version": gorm.Expr("version + 1"), "updated_by": by, "updated_at": Now(),
+			"schema": gorm.Expr("NULL"), "examples": gorm.Expr("NULL")})
 	if res.Error != nil {
 		return translate(res.Error)
 	}

@@ -152,6 +152,11 @@ func TestEventTypeNames(t *testing.T) {
 		if old, err := s.GetEventType(ctx, first.ID); err != nil || !old.Deleted || old.Version != 2 {
 			t.Fatalf("the deleted type by id: %+v %v", old, err)
 		}
+		// A deleted type keeps no schema or examples (the quota counts live
+		// types: create and delete would otherwise grow the table).
+		if old, _ := s.GetEventType(ctx, first.ID); len(old.Schema) != 0 || len(old.Examples) != 0 {
+			t.Fatalf("a deleted type keeps schema %s and examples %s", old.Schema, old.Examples)
+		}
 	})
 }
 

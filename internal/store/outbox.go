@@ -32,8 +32,8 @@ const startWindowLock = 0x77656268 // "webh"
 // of them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
 // they share; SQLite has a single process.
 func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.Time) (ds []models.Delivery, full bool, err error) {
-	var order []string
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		ds, full = nil, false
 		if s.dialect == Postgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", startWindowLock).Error; err != nil {
 				return err
@@ -57,18 +57,62 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 		if err != nil || len(queues) == 0 {
 			return err
 		}
-		order = fairShares(queues, open, window, min(limit, room))
-		if len(order) == 0 {
-			full = true // everyone waiting is at their share
-			return nil
-		}
-		ds, err = s.claimHeads(tx, order, now)
+		ds, full, err = s.claimRounds(tx, queues, open, window, min(limit, room), now)
 		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
-	return inClaimOrder(ds, order), full, nil
+	return ds, full, nil
+}
+
+// claimRounds is how many times a claim hands out again the places a
+// webhook could not fill.
+const claimRounds = 3
+
+// claimRounds claims want places shared by fairShares. A webhook may fill
+// fewer places than it is given: fewer deliveries waiting, rows another
+// claimer holds, or only deliveries queued behind an unsettled sequence
+// head (outboxQueues cannot tell those apart without reading them). Such a
+// webhook is dropped and its places are shared again among the others, so
+// that a blocked sequence cannot take the places of every other tenant.
+func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts, window, want int, now time.Time) (ds []models.Delivery, full bool, err error) {
+	tenantOf := map[string]string{}
+	for _, q := range queues {
+		tenantOf[q.WebhookID] = q.TenantID
+	}
+	for round := 0; round < claimRounds && len(ds) < want && len(queues) > 0; round++ {
+		order := fairShares(queues, open, window, want-len(ds))
+		if len(order) == 0 {
+			// Everyone waiting is at their share.
+			return ds, len(ds) == 0, nil
+		}
+		got, err := s.claimHeads(tx, order, now)
+		if err != nil {
+			return nil, false, err
+		}
+		ds = append(ds, inClaimOrder(got, order)...)
+		places, filled := map[string]int{}, map[string]int{}
+		for _, h := range order {
+			places[h]++
+		}
+		for _, d := range got {
+			filled[d.WebhookID]++
+		}
+		for h, n := range filled {
+			open = append(open, openStarts{TenantID: tenantOf[h], WebhookID: h, N: n})
+		}
+		short := false
+		queues = slices.DeleteFunc(queues, func(q outboxQueue) bool {
+			drained := filled[q.WebhookID] < places[q.WebhookID]
+			short = short || drained
+			return drained
+		})
+		if !short {
+			break
+		}
+	}
+	return ds, false, nil
 }
 
 // outboxQueues lists the webhooks with deliveries ready to claim (an open

@@ -223,3 +223,45 @@ func TestReplayPutsASequencedDeliveryBackInItsPlace(t *testing.T) {
 		}
 	})
 }
+
+// TestBlockedSequenceTakesNoOtherTenantsPlaces: an ordered webhook whose
+// only waiting deliveries queue behind a failed head ("block") has nothing
+// to claim; the places it is given go to the others, even when the claim
+// has a single place (one free start slot) and its tenant would win it.
+func TestBlockedSequenceTakesNoOtherTenantsPlaces(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := newWebhook("ordered")
+		w.TenantID = "aaa" // wins ties: tenants are served in id order
+		w.OrderingKey, w.OrderingOnExhausted = "data.orderId", "block"
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		key := "order-1"
+		at := store.Now().Add(-time.Hour)
+		var ids []string
+		for i, id := range []string{"evt-head", "evt-next"} {
+			ts := at.Add(time.Duration(i) * time.Second)
+			ev := newEvent(id, ts)
+			ev.TenantID = w.TenantID
+			d := newDelivery(ev, w.ID, models.DeliveryPending, ts)
+			d.TenantID, d.SequenceKey, d.SequenceAt = w.TenantID, &key, &ts
+			if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, d.ID)
+		}
+		head := ids[0]
+		if got := claim(t, s); !slices.Equal(got, []string{head}) {
+			t.Fatalf("claimed %v, want the head %s", got, head)
+		}
+		settle(t, s, w, head, models.DeliveryFailed) // the sequence is blocked
+
+		other := tenantWebhook(t, s, "zzz", "other")
+		outboxOf(t, s, []*models.Webhook{other}, 2)
+		ds, full, err := s.ClaimForStart(ctx, 1, 100, store.Now())
+		if err != nil || full || len(ds) != 1 || ds[0].WebhookID != other.ID {
+			t.Fatalf("claim of one place: %d claimed, full=%v, %v; want the other tenant's delivery", len(ds), full, err)
+		}
+	})
+}

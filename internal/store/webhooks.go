@@ -127,7 +127,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVers
 	cols := []string{"name", "display_name", "description", "webhook_type", "batch_size",
 		"event_filters", "endpoint", "endpoint_sealed", "secret_key", "headers", "timeout_seconds", "send_to_admins",
 		"send_to_owners", "send_to_followers", "payload_template", "payload_format", "retry_schedule", "batch_enabled",
-		"batch_max_wait_ms", "owner", "tags", "domain", "auth", "client_certificate", "client_key",
+		"batch_max_wait_ms", "max_concurrency", "rate_limit", "owner", "tags", "domain", "auth", "client_certificate", "client_key",
 		"ordering_key", "ordering_on_exhausted", "breaker_off", "breaker_failures", "breaker_span_ms",
 		"version", "updated_by", "updated_at"}
 	q := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", w.ID, expectVersion)

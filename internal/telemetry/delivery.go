@@ -16,6 +16,7 @@ type Delivery struct {
 	attempts        *prometheus.CounterVec
 	attemptDuration *prometheus.HistogramVec
 	eventToSuccess  prometheus.Histogram
+	limited         *prometheus.CounterVec
 }
 
 // Metric names, for dashboards, alert rules and the test that checks them.
@@ -23,6 +24,7 @@ const (
 	AttemptsTotal          = "webhookd_delivery_attempts_total"
 	AttemptDurationSeconds = "webhookd_delivery_attempt_duration_seconds"
 	EventToSuccessSeconds  = "webhookd_delivery_event_to_success_seconds"
+	LimitedTotal           = "webhookd_delivery_limited_total"
 )
 
 // NewDelivery registers the delivery metrics with reg.
@@ -42,8 +44,12 @@ func NewDelivery(reg prometheus.Registerer) (*Delivery, error) {
 			Help:    "Time from an event's acceptance to its successful delivery, retries included.",
 			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 12 * 3600, 24 * 3600},
 		}),
+		limited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: LimitedTotal,
+			Help: "Requests held back by a webhook's limits, by what they wait for (rateLimit, concurrency); each is a durable wait, not an attempt.",
+		}, []string{"waiting_for"}),
 	}
-	for _, c := range []prometheus.Collector{m.attempts, m.attemptDuration, m.eventToSuccess} {
+	for _, c := range []prometheus.Collector{m.attempts, m.attemptDuration, m.eventToSuccess, m.limited} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -74,4 +80,12 @@ func statusClass(status int) string {
 		return "none"
 	}
 	return strconv.Itoa(status/100) + "xx"
+}
+
+// ObserveLimited counts one request held back by a webhook's limits.
+func (m *Delivery) ObserveLimited(waitingFor string) {
+	if m == nil {
+		return
+	}
+	m.limited.WithLabelValues(waitingFor).Inc()
 }

@@ -52,6 +52,11 @@ type Config struct {
 	CircuitBreaker *CircuitBreaker
 	// Ordering opts in to ordered delivery per key.
 	Ordering *Ordering
+	// MaxConcurrency caps requests in flight to the endpoint (nil: the
+	// default, store.DefaultMaxConcurrency); RateLimit caps requests per
+	// second (nil: no cap).
+	MaxConcurrency *int
+	RateLimit      *float64
 	// Auth has webhookd fetch an OAuth2 token for the receiver; nil: none.
 	Auth *Auth
 	// TLS is the client certificate for the receiver (mTLS); nil: none.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"mime"
 	"net/netip"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"github.com/webhookd/webhookd/internal/redact"
 	"github.com/webhookd/webhookd/internal/safehttp"
 	"github.com/webhookd/webhookd/internal/signing"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -131,6 +133,8 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 			errs.add(invalid("webhookConfig.payloadTemplate", "%v", err))
 		}
 	}
+	maxConcurrency, rateLimit, err := checkLimits(cfg)
+	errs.add(err)
 	batching, err := checkBatching(cfg.Batching, typ, typeKnown)
 	if errs.add(err) && batching.enabled && format != payload.FormatWebhookd {
 		errs.add(invalid("webhookConfig.batching.enabled", "batches are sent in the webhookd format only"))
@@ -159,6 +163,7 @@ func apply(ctx context.Context, in Spec, w *models.Webhook, allowPrivate bool) e
 	w.SendToAdmins, w.SendToOwners, w.SendToFollowers = isTrue(cfg.SendToAdmins), isTrue(cfg.SendToOwners), isTrue(cfg.SendToFollowers)
 	w.PayloadTemplate = cfg.PayloadTemplate
 	w.BatchEnabled, w.BatchMaxWaitMs = batching.enabled, batching.maxWaitMs
+	w.MaxConcurrency, w.RateLimit = maxConcurrency, rateLimit
 	w.Owner, w.Tags, w.Domain = in.Owner, in.Tags, in.Domain
 	breaker.applyTo(w)
 	order.applyTo(w)
@@ -375,4 +380,31 @@ func parseRetrySchedule(in []string) ([]int64, error) {
 		out[i] = d.Milliseconds()
 	}
 	return out, nil
+}
+
+// Limit bounds: a cap of 1000 requests in flight is beyond any worker's
+// slots; 10,000 requests per second beyond what one webhook is sent.
+const (
+	maxMaxConcurrency = 1000
+	minRateLimit      = 0.01
+	maxRateLimit      = 10000
+)
+
+// checkLimits validates webhookConfig.maxConcurrency and .rateLimit (the
+// README's "Per-webhook limits").
+func checkLimits(cfg *Config) (maxConcurrency int, rateLimit float64, err error) {
+	maxConcurrency = store.DefaultMaxConcurrency
+	if c := cfg.MaxConcurrency; c != nil {
+		if *c < 1 || *c > maxMaxConcurrency {
+			return 0, 0, invalid("webhookConfig.maxConcurrency", "must be from 1 to %d requests in flight", maxMaxConcurrency)
+		}
+		maxConcurrency = *c
+	}
+	if r := cfg.RateLimit; r != nil {
+		if math.IsNaN(*r) || *r < minRateLimit || *r > maxRateLimit {
+			return 0, 0, invalid("webhookConfig.rateLimit", "must be from 0.01 (one request every 100 s) to %d requests per second; leave it out for no limit", maxRateLimit)
+		}
+		rateLimit = *r
+	}
+	return maxConcurrency, rateLimit, nil
 }

@@ -1,0 +1,67 @@
+package activities_test
+
+import (
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/webhookd/webhookd/internal/attempt"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// TestSendHonoursMaxConcurrency: with the webhook's one slot held (by
+// another process, say), an attempt sends nothing and says what it waits
+// for; a test send bypasses the limits; once the slot is free the attempt
+// is sent and its slot released.
+func TestSendHonoursMaxConcurrency(t *testing.T) {
+	var posts atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusOK)
+	})
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	ctx := t.Context()
+	other := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "elsewhere", MaxConcurrency: 1, Lease: 60e9}
+	if got, err := f.store.AcquireSlot(ctx, other); err != nil || !got.Granted {
+		t.Fatalf("%+v %v", got, err)
+	}
+	res := f.send(t, 1)
+	if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency || res.Attempt != nil || posts.Load() != 0 {
+		t.Fatalf("with the slot held: %+v, %d posts", res, posts.Load())
+	}
+	if d, _ := f.store.GetDelivery(ctx, f.delivery.ID); d.WaitingFor != models.WaitingForConcurrency {
+		t.Fatalf("delivery waitingFor = %q", d.WaitingFor)
+	}
+	test, err := f.sender.Send(ctx, workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 1, Trigger: models.TriggerTest})
+	if err != nil || test.Outcome != attempt.Success || posts.Load() != 1 {
+		t.Fatalf("a test send: %+v %v", test, err)
+	}
+	if err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.send(t, 1); res.Outcome != attempt.Success || posts.Load() != 2 {
+		t.Fatalf("with the slot free: %+v", res)
+	}
+	st, err := f.store.WebhookLimiter(ctx, f.webhook.ID)
+	if err != nil || st.InFlight != 0 {
+		t.Fatalf("slot not released: %+v %v", st, err)
+	}
+	if d, _ := f.store.GetDelivery(ctx, f.delivery.ID); d.WaitingFor != "" {
+		t.Fatalf("waitingFor not cleared: %q", d.WaitingFor)
+	}
+}
+
+// TestSendThrottledAnswerLowersTheRate: a 429 halves the webhook's rate.
+func TestSendThrottledAnswerLowersTheRate(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTooManyRequests) })
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.RateLimit = 10 })
+	if res := f.send(t, 1); res.Attempt == nil || res.Attempt.StatusCode != 429 {
+		t.Fatalf("%+v", res)
+	}
+	st, err := f.store.WebhookLimiter(t.Context(), f.webhook.ID)
+	if err != nil || st.AdaptiveRate != 5 || st.Throttled != 1 || st.InFlight != 0 {
+		t.Fatalf("after a 429 under rateLimit 10: %+v %v", st, err)
+	}
+}

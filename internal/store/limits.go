@@ -1,0 +1,335 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"hash/fnv"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/webhookd/webhookd/models"
+)
+
+// Per-webhook limits (the README's "Per-webhook limits") are kept in the
+// database, never in one process's memory, so that every api and worker
+// process obeys them: a limiter row per webhook (the next free rate slot
+// and the adaptive rate) and a lease per request in flight.
+
+// DefaultMaxConcurrency is the requests in flight a webhook gets when its
+// webhookConfig.maxConcurrency is not set.
+const DefaultMaxConcurrency = 10
+
+// Adaptive slow-down (AIMD): a throttling answer halves the webhook's rate
+// (at most once a second), never below MinAdaptiveRate; each success adds
+// a twentieth of the rate it came down from, and once back there the
+// adaptive limit is lifted.
+const (
+	MinAdaptiveRate = 0.1 // requests per second: one every 10 s
+	aimdSteps       = 20
+	// decreaseHoldoff: the answers to requests sent at the old rate
+	// arrive together; one halving per second answers them all (as TCP
+	// halves once per round trip, not once per lost packet).
+	decreaseHoldoff = time.Second
+)
+
+// SlotRequest asks for one request's slot.
+type SlotRequest struct {
+	DeliveryID, WebhookID string
+	// Holder names the request (delivery and attempt): asking again for
+	// the same holder (a retried activity, a wait that ended) finds its
+	// lease or its reserved rate slot.
+	Holder         string
+	MaxConcurrency int
+	RateLimit      float64
+	// Lease is how long the slot is held if it is never released (the
+	// sender was killed): the webhook's timeout and a margin.
+	Lease time.Duration
+}
+
+// Slot is the limiter's answer.
+type Slot struct {
+	Granted bool
+	// WaitingFor is why not (rateLimit or concurrency).
+	WaitingFor models.WaitingFor
+	// Wait is when the holder's rate slot comes (rateLimit); zero for
+	// concurrency, which frees up when a request ends.
+	Wait time.Duration
+}
+
+type limiterRow struct {
+	WebhookID       string
+	Tat, SentTat    int64
+	Rate, Peak      float64
+	IntervalUs      int64
+	LastGrant       int64
+	Throttled       int64
+	DecreasedAt     int64
+	reservedStartAt int64 // the holder's reserved slot, 0 without one
+}
+
+// AcquireSlot grants a request to a webhook a slot, or says what it must
+// wait for, in one short transaction serialised on the webhook's limiter
+// row. On a grant the delivery is marked delivering; on a refusal its
+// waiting_for says why.
+func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
+	var out Slot
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row, err := s.lockLimiter(tx, r.WebhookID)
+		if err != nil {
+			return err
+		}
+		now := Now().UnixMicro()
+		held, mine, err := leases(tx, r, now)
+		if err != nil {
+			return err
+		}
+		if mine == 0 && held >= int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency)) {
+			out = Slot{WaitingFor: models.WaitingForConcurrency}
+			return markWaiting(tx, r.DeliveryID, out.WaitingFor)
+		}
+		if rate := effectiveRate(r.RateLimit, row.Rate); mine == 0 && rate > 0 {
+			if out, err = takeRateSlot(tx, &row, r.Holder, rate, now); err != nil || !out.Granted {
+				if err == nil {
+					err = markWaiting(tx, r.DeliveryID, out.WaitingFor)
+				}
+				return err
+			}
+		}
+		out = Slot{Granted: true}
+		return grant(tx, r, row, now, mine > 0)
+	})
+	return out, translate(err)
+}
+
+// leases drops the webhook's expired leases and counts the live ones, and
+// the holder's own.
+func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error) {
+	if err := tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error; err != nil {
+		return 0, 0, err
+	}
+	err = tx.Raw("SELECT count(*), coalesce(sum(CASE WHEN holder = ? THEN 1 ELSE 0 END), 0) FROM webhook_leases WHERE webhook_id = ?",
+		r.Holder, r.WebhookID).Row().Scan(&held, &mine)
+	return held, mine, err
+}
+
+// takeRateSlot applies the rate: a holder without a reserved slot takes
+// the next free one (tat), and waits for it unless it is now; a holder
+// whose slot has come is sent only if that keeps requests actually sent
+// spaced (sent_tat, half an interval of tolerance): waiters woken late
+// must not arrive together. Only a grant consumes the reservation.
+func takeRateSlot(tx *gorm.DB, row *limiterRow, holder string, rate float64, now int64) (Slot, error) {
+	interval := int64(float64(time.Second/time.Microsecond) / rate)
+	// Reservations of requests that never came back (their delivery was
+	// cancelled) are dropped after an hour.
+	if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND start_at < ?", row.WebhookID, now-time.Hour.Microseconds()).Error; err != nil {
+		return Slot{}, err
+	}
+	if err := tx.Raw("SELECT coalesce(max(start_at), 0) FROM webhook_reservations WHERE webhook_id = ? AND holder = ?",
+		row.WebhookID, holder).Row().Scan(&row.reservedStartAt); err != nil {
+		return Slot{}, err
+	}
+	start := row.reservedStartAt
+	if start == 0 {
+		start = max(row.Tat, now)
+		row.Tat = start + interval
+		if err := tx.Exec("INSERT INTO webhook_reservations (webhook_id, holder, start_at) VALUES (?, ?, ?)",
+			row.WebhookID, holder, start).Error; err != nil {
+			return Slot{}, err
+		}
+		if err := tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ?", row.Tat, row.WebhookID).Error; err != nil {
+			return Slot{}, err
+		}
+	}
+	if start > now {
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(start - now)}, nil
+	}
+	if due := row.SentTat - interval/2; due > now {
+		// Spread the late waiters over an interval by holder.
+		h := fnv.New32a()
+		h.Write([]byte(holder))
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(due - now + int64(h.Sum32())%interval)}, nil
+	}
+	row.SentTat = max(row.SentTat, now) + interval
+	return Slot{Granted: true}, tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", row.WebhookID, holder).Error
+}
+
+func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
+// grant takes the lease (again, for a holder that has it) and marks the
+// delivery delivering.
+func grant(tx *gorm.DB, r SlotRequest, row limiterRow, now int64, again bool) error {
+	if row.LastGrant > 0 {
+		// A moving average of the time between requests: the rate to
+		// halve on a throttling answer when no rateLimit is set.
+		gap := now - row.LastGrant
+		if row.IntervalUs > 0 {
+			gap = (row.IntervalUs*3 + gap) / 4
+		}
+		row.IntervalUs = gap
+	}
+	if err := tx.Exec("UPDATE webhook_limiters SET tat = ?, sent_tat = ?, last_grant = ?, interval_us = ? WHERE webhook_id = ?",
+		row.Tat, row.SentTat, now, row.IntervalUs, r.WebhookID).Error; err != nil {
+		return err
+	}
+	if !again {
+		if err := tx.Exec("INSERT INTO webhook_leases (webhook_id, holder, expires_at) VALUES (?, ?, ?)",
+			r.WebhookID, r.Holder, now+r.Lease.Microseconds()).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).
+		Updates(map[string]any{"status": models.DeliveryDelivering, "waiting_for": "", "updated_at": Now()}).Error
+}
+
+// effectiveRate is the lower of the configured and the adaptive rate (0:
+// neither is set).
+func effectiveRate(configured, adaptive float64) float64 {
+	switch {
+	case configured <= 0:
+		return adaptive
+	case adaptive <= 0:
+		return configured
+	}
+	return min(configured, adaptive)
+}
+
+// lockLimiter reads the webhook's limiter row, creating it, locked until
+// the transaction ends (SQLite's write transactions are serialised
+// already: the store opens them immediate).
+func (s *Store) lockLimiter(tx *gorm.DB, webhookID string) (limiterRow, error) {
+	if err := tx.Exec("INSERT INTO webhook_limiters (webhook_id) VALUES (?) ON CONFLICT (webhook_id) DO NOTHING", webhookID).Error; err != nil {
+		return limiterRow{}, err
+	}
+	q := "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at FROM webhook_limiters WHERE webhook_id = ?"
+	if s.dialect == Postgres {
+		q += " FOR UPDATE"
+	}
+	var row limiterRow
+	err := tx.Raw(q, webhookID).Row().Scan(&row.WebhookID, &row.Tat, &row.SentTat, &row.Rate, &row.Peak, &row.IntervalUs, &row.LastGrant, &row.Throttled, &row.DecreasedAt)
+	return row, err
+}
+
+func markWaiting(tx *gorm.DB, deliveryID string, why models.WaitingFor) error {
+	return tx.Model(&models.Delivery{}).Where("id = ?", deliveryID).Update("waiting_for", why).Error
+}
+
+// Feedback is what a receiver's answer tells the limiter.
+type Feedback int
+
+const (
+	// Neutral changes no rate (a failure that says nothing about load).
+	Neutral Feedback = iota
+	// Success raises an adaptive rate back (additive increase).
+	Success
+	// Throttled (429, 502, 503, 504) halves the webhook's rate
+	// (multiplicative decrease).
+	Throttled
+)
+
+// ReleaseSlot ends a request's lease and applies what its answer says
+// about the receiver's load. configured is the webhook's rateLimit (0:
+// none). A success with no adaptive rate in force costs one DELETE.
+func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND holder = ?", webhookID, holder).Error; err != nil {
+			return err
+		}
+		if fb == Neutral {
+			return nil
+		}
+		if fb == Success {
+			// Cheap check first: most webhooks have no adaptive rate.
+			var n int64
+			if err := tx.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = ? AND rate > 0", webhookID).Row().Scan(&n); err != nil || n == 0 {
+				return err
+			}
+		}
+		row, err := s.lockLimiter(tx, webhookID)
+		if err != nil {
+			return err
+		}
+		row = adapt(row, configured, fb, Now().UnixMicro())
+		return tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ?, decreased_at = ? WHERE webhook_id = ?",
+			row.Rate, row.Peak, row.Throttled, row.DecreasedAt, webhookID).Error
+	})
+	return translate(err)
+}
+
+// adapt applies the AIMD rule to the row at now (µs): the adaptive rate,
+// the rate it returns to, and the throttling answers counted.
+func adapt(row limiterRow, configured float64, fb Feedback, now int64) limiterRow {
+	switch fb {
+	case Throttled:
+		row.Throttled++
+		if now-row.DecreasedAt < decreaseHoldoff.Microseconds() {
+			return row
+		}
+		from := effectiveRate(configured, row.Rate)
+		if from <= 0 {
+			from = observedRate(row)
+		}
+		if row.Peak <= 0 {
+			row.Peak = from
+		}
+		row.Rate, row.DecreasedAt = max(from/2, MinAdaptiveRate), now
+	case Success:
+		if row.Rate <= 0 {
+			return row
+		}
+		row.Rate += max(row.Peak/aimdSteps, MinAdaptiveRate)
+		if row.Rate >= row.Peak || (configured > 0 && row.Rate >= configured) {
+			row.Rate, row.Peak = 0, 0 // back where it was: the adaptive limit is lifted
+		}
+	}
+	return row
+}
+
+// observedRate is the webhook's recent request rate, from the average gap
+// between its requests (1/s when it has sent too little to tell).
+func observedRate(row limiterRow) float64 {
+	if row.IntervalUs <= 0 {
+		return 1
+	}
+	return float64(time.Second/time.Microsecond) / float64(row.IntervalUs)
+}
+
+// LimiterState is what a webhook's limiter shows: requests in flight now,
+// the adaptive rate in force (0: none) and throttling answers counted.
+type LimiterState struct {
+	InFlight     int64
+	AdaptiveRate float64
+	Throttled    int64
+	// Waiting counts the webhook's deliveries by what they wait for.
+	Waiting map[models.WaitingFor]int64
+}
+
+// WebhookLimiter reads the state of a webhook's limiter.
+func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterState, error) {
+	out := LimiterState{Waiting: map[models.WaitingFor]int64{}}
+	db := s.db.WithContext(ctx)
+	if err := db.Raw("SELECT count(*) FROM webhook_leases WHERE webhook_id = ? AND expires_at >= ?", webhookID, Now().UnixMicro()).
+		Row().Scan(&out.InFlight); err != nil {
+		return out, err
+	}
+	err := db.Raw("SELECT rate, throttled FROM webhook_limiters WHERE webhook_id = ?", webhookID).Row().Scan(&out.AdaptiveRate, &out.Throttled)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return out, err
+	}
+	var rows []struct {
+		WaitingFor models.WaitingFor
+		N          int64
+	}
+	if err := db.Model(&models.Delivery{}).Select("waiting_for, count(*) AS n").
+		Where("webhook_id = ? AND waiting_for <> '' AND status IN ?", webhookID,
+			[]models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}).
+		Group("waiting_for").Scan(&rows).Error; err != nil {
+		return out, err
+	}
+	for _, r := range rows {
+		out.Waiting[r.WaitingFor] = r.N
+	}
+	return out, nil
+}

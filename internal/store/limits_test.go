@@ -1,0 +1,246 @@
+package store_test
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
+)
+
+// Webhook ids of the limiter tests (ids are uuids on PostgreSQL).
+var w1, w2 = uuid.NewString(), uuid.NewString()
+
+func slot(holder string, maxConc int, rate float64) store.SlotRequest {
+	return store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w1, Holder: holder,
+		MaxConcurrency: maxConc, RateLimit: rate, Lease: time.Minute}
+}
+
+func TestLimiterConcurrencyCap(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		for _, h := range []string{"a", "b"} {
+			if got, err := s.AcquireSlot(ctx, slot(h, 2, 0)); err != nil || !got.Granted {
+				t.Fatalf("%s: %+v %v", h, got, err)
+			}
+		}
+		got, err := s.AcquireSlot(ctx, slot("c", 2, 0))
+		if err != nil || got.Granted || got.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("third request under a cap of 2: %+v %v", got, err)
+		}
+		// Asking again for a held slot (a retried activity) is no new request.
+		if got, err := s.AcquireSlot(ctx, slot("a", 2, 0)); err != nil || !got.Granted {
+			t.Fatalf("holder a again: %+v %v", got, err)
+		}
+		st, err := s.WebhookLimiter(ctx, w1)
+		if err != nil || st.InFlight != 2 {
+			t.Fatalf("state %+v %v", st, err)
+		}
+		if err := s.ReleaseSlot(ctx, w1, "a", 0, store.Success); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("c", 2, 0)); err != nil || !got.Granted {
+			t.Fatalf("after a release: %+v %v", got, err)
+		}
+		// Another webhook has its own slots.
+		other := slot("x", 2, 0)
+		other.WebhookID = w2
+		if got, err := s.AcquireSlot(ctx, other); err != nil || !got.Granted {
+			t.Fatalf("other webhook: %+v %v", got, err)
+		}
+	})
+}
+
+// TestLimiterCapHoldsUnderConcurrency: many senders at once (as many worker
+// processes would) never hold more than the cap.
+func TestLimiterCapHoldsUnderConcurrency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		const limit = 3
+		var inFlight, most atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				for j := 0; j < 5; {
+					h := fmt.Sprintf("h%d-%d", i, j)
+					got, err := s.AcquireSlot(ctx, slot(h, limit, 0))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !got.Granted {
+						time.Sleep(time.Millisecond)
+						continue
+					}
+					n := inFlight.Add(1)
+					for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+					}
+					time.Sleep(2 * time.Millisecond)
+					inFlight.Add(-1)
+					if err := s.ReleaseSlot(ctx, w1, h, 0, store.Success); err != nil {
+						t.Error(err)
+						return
+					}
+					j++
+				}
+			})
+		}
+		wg.Wait()
+		if most.Load() > limit || most.Load() < 2 {
+			t.Fatalf("most in flight %d under a cap of %d", most.Load(), limit)
+		}
+	})
+}
+
+func TestLimiterLeaseExpiry(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		lost := slot("killed", 1, 0)
+		lost.Lease = 300 * time.Millisecond // its sender was killed: never released
+		if got, err := s.AcquireSlot(ctx, lost); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if got, _ := s.AcquireSlot(ctx, slot("next", 1, 0)); got.Granted {
+			t.Fatal("granted while the lease is live")
+		}
+		time.Sleep(400 * time.Millisecond)
+		if got, err := s.AcquireSlot(ctx, slot("next", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("after the lease expired: %+v %v", got, err)
+		}
+	})
+}
+
+func TestLimiterRateReservations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if got, err := s.AcquireSlot(ctx, slot("r0", 100, 1)); err != nil || !got.Granted {
+			t.Fatalf("first: %+v %v", got, err)
+		}
+		// Each refusal reserves the next slot, 1 s apart (a slow rate, so
+		// that a loaded machine's calls do not pass a slot): the reserved
+		// start lies between the call's start and end plus its wait.
+		type window struct{ from, to time.Time }
+		ask := func(h string) (store.Slot, window) {
+			t.Helper()
+			before := time.Now()
+			got, err := s.AcquireSlot(ctx, slot(h, 100, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got, window{before.Add(got.Wait), time.Now().Add(got.Wait)}
+		}
+		var starts []window
+		for _, h := range []string{"r1", "r2", "r3"} {
+			got, w := ask(h)
+			if got.Granted || got.WaitingFor != models.WaitingForRateLimit {
+				t.Fatalf("%s: %+v", h, got)
+			}
+			starts = append(starts, w)
+		}
+		apart := func(a, b window) bool {
+			return b.to.Sub(a.from) >= time.Second && b.from.Sub(a.to) <= time.Second
+		}
+		for i := 1; i < len(starts); i++ {
+			if !apart(starts[i-1], starts[i]) {
+				t.Fatalf("reserved starts %d and %d are not 1 s apart: %v", i-1, i, starts)
+			}
+		}
+		// Asking again early keeps the same slot (a retried activity takes
+		// no second one).
+		if got, w := ask("r2"); got.Granted || w.to.Before(starts[1].from) || w.from.After(starts[1].to) {
+			t.Fatalf("r2 again: %+v %v, reserved %v", got, w, starts[1])
+		}
+		if _, w := ask("r4"); !apart(starts[2], w) {
+			t.Fatalf("the next slot is not after r3's: %v after %v", w, starts)
+		}
+		// Its slot come, r1 is sent.
+		time.Sleep(time.Until(starts[0].to))
+		if got, _ := ask("r1"); !got.Granted {
+			t.Fatalf("r1 at its slot: %+v", got)
+		}
+	})
+}
+
+// TestLimiterLateWaitersDoNotBunch: waiters whose slots passed while they
+// were held up (a slow worker) are still sent one interval apart.
+func TestLimiterLateWaitersDoNotBunch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		for _, h := range []string{"l0", "l1", "l2"} {
+			if _, err := s.AcquireSlot(ctx, slot(h, 100, 10)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // every slot has passed
+		granted := 0
+		for _, h := range []string{"l1", "l2"} {
+			got, err := s.AcquireSlot(ctx, slot(h, 100, 10))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Granted {
+				granted++
+			} else if got.Wait <= 0 || got.WaitingFor != models.WaitingForRateLimit {
+				t.Fatalf("%s refused without a wait: %+v", h, got)
+			}
+		}
+		if granted != 1 {
+			t.Fatalf("%d late waiters sent at once, want 1", granted)
+		}
+	})
+}
+
+func TestLimiterAdaptsToThrottling(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if _, err := s.AcquireSlot(ctx, slot("a", 10, 8)); err != nil {
+			t.Fatal(err)
+		}
+		first := time.Now()
+		if err := s.ReleaseSlot(ctx, w1, "a", 8, store.Throttled); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReleaseSlot(ctx, w1, "b", 8, store.Throttled); err != nil {
+			t.Fatal(err)
+		}
+		st, err := s.WebhookLimiter(ctx, w1)
+		if err != nil || st.Throttled != 2 {
+			t.Fatalf("after two throttling answers: %+v %v", st, err)
+		}
+		// The second answer came within the second: one halving.
+		if time.Since(first) < 900*time.Millisecond && st.AdaptiveRate != 4 {
+			t.Fatalf("two throttling answers within a second under rateLimit 8: rate %v, want 4", st.AdaptiveRate)
+		}
+		base := st.AdaptiveRate
+		// Additive increase: 8/20 per success back up to 8, then lifted.
+		for i := range 16 {
+			if err := s.ReleaseSlot(ctx, w1, "c", 8, store.Success); err != nil {
+				t.Fatal(err)
+			}
+			st, _ = s.WebhookLimiter(ctx, w1)
+			if i == 0 && (st.AdaptiveRate < base+0.39 || st.AdaptiveRate > base+0.41) {
+				t.Fatalf("one success: %v", st.AdaptiveRate)
+			}
+		}
+		if st.AdaptiveRate != 0 {
+			t.Fatalf("16 successes later the rate is still %v", st.AdaptiveRate)
+		}
+		// With no rateLimit the floor still holds (a second apart: one
+		// halving a second).
+		for range 4 {
+			if err := s.ReleaseSlot(ctx, w2, "z", 0, store.Throttled); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Second)
+		}
+		if st, _ := s.WebhookLimiter(ctx, w2); st.AdaptiveRate != store.MinAdaptiveRate {
+			t.Fatalf("floor: %v", st.AdaptiveRate)
+		}
+	})
+}

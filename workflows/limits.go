@@ -1,0 +1,96 @@
+package workflows
+
+import (
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/attempt"
+	"github.com/webhookd/webhookd/models"
+	"go.temporal.io/sdk/workflow"
+)
+
+// Change ids of the per-webhook limits (the README's "Per-webhook limits"):
+// histories recorded before them replay unchanged.
+const (
+	// limitWaitChange: a Limited send result is waited out with a timer.
+	// No earlier release's send ever returned Limited, so no history
+	// without this marker can reach it (minimum supported version 1).
+	limitWaitChange = "limit-wait"
+	// throttleChange: a throttling answer (429/502/503/504) waits without
+	// using a step of the retry schedule.
+	throttleChange = "throttle-not-a-step"
+)
+
+// Concurrency waits poll: nobody can tell when a request in flight ends.
+// They back off from half a second to 4 s, spread by up to half again so
+// that waiters do not ask all at once.
+const (
+	firstSlotPoll = 500 * time.Millisecond
+	maxSlotPoll   = 4 * time.Second
+)
+
+// waitForSlot waits, on a durable timer, for what a Limited result says:
+// the delivery's reserved rate slot (exactly its wait; the limiter keeps
+// the reservation) or a concurrency slot (a poll).
+func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Result) error {
+	workflow.GetVersion(ctx, limitWaitChange, 1, 1)
+	wait := sent.Wait
+	if wait <= 0 {
+		wait = slotPoll(d.in.DeliveryID, d.limitWaits)
+		d.limitWaits++
+	}
+	d.progress.WaitingFor = sent.WaitingFor
+	if err := d.setWaiting(ctx, sent.WaitingFor); err != nil {
+		return err
+	}
+	return workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+		Summary: fmt.Sprintf("attempt %d waits for %s", number, sent.WaitingFor),
+	}).Get(ctx, nil)
+}
+
+// slotPoll is the n-th wait (0-based) for a concurrency slot, spread by a
+// hash of the delivery id (deterministic, as workflow code must be).
+func slotPoll(deliveryID string, n int) time.Duration {
+	base := min(firstSlotPoll<<min(n, 4), maxSlotPoll)
+	h := fnv.New32a()
+	fmt.Fprintf(h, "%s/%d", deliveryID, n)
+	return base + time.Duration(h.Sum32()%1000)*base/2000
+}
+
+// throttleWait is how long to wait after a throttling answer that uses no
+// schedule step, or false when the answer takes a step as any failure does
+// (not a throttling answer, a test, the run's throttling budget spent, a
+// Retry-After beyond attempt.MaxThrottleWait, or a history from before).
+func (d *delivery) throttleWait(ctx workflow.Context, sent attempt.Result) (time.Duration, bool) {
+	if sent.Attempt == nil || !attempt.IsThrottling(sent.Attempt.StatusCode) || d.in.Trigger == models.TriggerTest {
+		return 0, false
+	}
+	if workflow.GetVersion(ctx, throttleChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return 0, false
+	}
+	if d.throttled >= attempt.MaxThrottled || sent.RetryAfter > attempt.MaxThrottleWait {
+		return 0, false
+	}
+	wait := max(sent.RetryAfter, attempt.ThrottleBackoff(d.throttled))
+	d.throttled++
+	return wait, true
+}
+
+// setWaiting keeps the WaitingFor search attribute current; it is written
+// only when it changes, and never for a delivery that did not wait.
+func (d *delivery) setWaiting(ctx workflow.Context, why models.WaitingFor) error {
+	d.progress.WaitingFor = why
+	if why == d.waiting {
+		return nil
+	}
+	update := WaitingForAttr.ValueSet(string(why))
+	if why == "" {
+		update = WaitingForAttr.ValueUnset()
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, update); err != nil {
+		return fmt.Errorf("upsert %s: %w", WaitingForAttr.GetName(), err)
+	}
+	d.waiting = why
+	return nil
+}

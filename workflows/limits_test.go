@@ -1,0 +1,136 @@
+package workflows
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/internal/attempt"
+	"github.com/webhookd/webhookd/models"
+)
+
+func answered(status int, retryAfter time.Duration) attempt.Result {
+	return attempt.Result{Outcome: attempt.Failure, RetryAfter: retryAfter, Attempt: &attempt.Record{StatusCode: status}}
+}
+
+func limited(why models.WaitingFor, wait time.Duration) attempt.Result {
+	return attempt.Result{Outcome: attempt.Limited, WaitingFor: why, Wait: wait}
+}
+
+// attempts are the sent attempts' records, in order.
+func (h *harness) attempts() []*attempt.Record {
+	var out []*attempt.Record
+	for _, r := range h.records {
+		if r.Attempt != nil {
+			out = append(out, r.Attempt)
+		}
+	}
+	return out
+}
+
+// TestLimitedWaitIsNoAttempt: a send the limits hold back waits exactly the
+// reserved time, asks again for the same attempt, and
+// uses no step of the schedule: the failure after it still waits the
+// schedule's first step.
+func TestLimitedWaitIsNoAttempt(t *testing.T) {
+	h := newHarness(t, limited(models.WaitingForRateLimit, 3*time.Second), fail, success)
+	res := h.run(input)
+	if res.Status != models.DeliverySucceeded || res.Attempts != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	wantAt := []time.Duration{0, 3 * time.Second, 3*time.Second + time.Minute}
+	if !slices.Equal(h.sends, wantAt) || !slices.Equal(h.numbers, []int{1, 1, 2}) {
+		t.Fatalf("sends at %v numbered %v, want %v numbered [1 1 2]", h.sends, h.numbers, wantAt)
+	}
+	if n := len(h.attempts()); n != 2 {
+		t.Fatalf("%d attempts recorded, want 2 (a wait for a limit is none)", n)
+	}
+}
+
+// TestConcurrencyWaitPollsWithBackoff: a concurrency wait has no known end;
+// the delivery asks again after growing waits, then sends.
+func TestConcurrencyWaitPollsWithBackoff(t *testing.T) {
+	c := limited(models.WaitingForConcurrency, 0)
+	h := newHarness(t, c, c, c, success)
+	if res := h.run(input); res.Status != models.DeliverySucceeded || res.Attempts != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	if len(h.sends) != 4 {
+		t.Fatalf("sends %v", h.sends)
+	}
+	for i := 1; i < len(h.sends); i++ {
+		gap, base := h.sends[i]-h.sends[i-1], firstSlotPoll<<(i-1)
+		if gap < base || gap > base*3/2 {
+			t.Fatalf("poll %d after %s, want %s..%s (%v)", i, gap, base, base*3/2, h.sends)
+		}
+	}
+}
+
+// TestRetryAfterTwoSecondsIsNoScheduleStep: a 429 with Retry-After: 2 is
+// logged as an attempt and retried 2 s later, not after the schedule's
+// minute; the schedule is intact for the failure that follows.
+func TestRetryAfterTwoSecondsIsNoScheduleStep(t *testing.T) {
+	h := newHarness(t, answered(429, 2*time.Second), fail, success)
+	res := h.run(input)
+	if res.Status != models.DeliverySucceeded || res.Attempts != 3 {
+		t.Fatalf("result %+v", res)
+	}
+	if h.sends[1] < 2*time.Second || h.sends[1] >= time.Minute {
+		t.Fatalf("retry after a 429 with Retry-After: 2 at %s", h.sends[1])
+	}
+	if got := h.sends[2] - h.sends[1]; got != time.Minute {
+		t.Fatalf("the failure after the 429 waited %s, want the schedule's first step (1m)", got)
+	}
+	first := h.records[0]
+	if first.Attempt == nil || first.Attempt.StatusCode != 429 || first.WaitingFor != models.WaitingForRetryAfter ||
+		first.DeliveryStatus != models.DeliveryAwaitingRetry {
+		t.Fatalf("the 429 was recorded as %+v", first)
+	}
+	if h.records[1].WaitingFor != "" {
+		t.Fatalf("waitingFor not cleared: %+v", h.records[1])
+	}
+}
+
+// TestThrottledForeverEndsInTheDLQ: a receiver answering 429 (or 503)
+// forever gets attempt.MaxThrottled throttled retries, then the whole
+// schedule, and the delivery fails within the documented bound.
+func TestThrottledForeverEndsInTheDLQ(t *testing.T) {
+	for _, status := range []int{429, 503} {
+		h := newHarness(t, answered(status, 0))
+		res := h.run(input)
+		want := attempt.MaxThrottled + 1 + len(RetrySchedule)
+		if res.Status != models.DeliveryFailed || res.Attempts != want {
+			t.Fatalf("%d forever: %+v, want failed after %d attempts", status, res, want)
+		}
+		var schedule time.Duration
+		for _, d := range RetrySchedule {
+			schedule += d
+		}
+		if took := h.sends[len(h.sends)-1]; took > schedule+attempt.MaxThrottled*attempt.MaxThrottleWait {
+			t.Fatalf("%d forever: the last attempt came %s after the first, beyond the bound", status, took)
+		}
+		if last := h.last(); last.WebhookStatus != models.WebhookRetryLimitReached {
+			t.Fatalf("last record %+v", last)
+		}
+	}
+}
+
+// TestLongRetryAfterTakesAScheduleStep: a Retry-After beyond
+// attempt.MaxThrottleWait is an ordinary failure whose wait it lengthens.
+func TestLongRetryAfterTakesAScheduleStep(t *testing.T) {
+	h := newHarness(t, answered(503, time.Hour), success)
+	h.run(input)
+	if h.sends[1] != time.Hour || h.records[0].WaitingFor != "" {
+		t.Fatalf("sends %v, first record %+v", h.sends, h.records[0])
+	}
+}
+
+// TestTestSendIsNeverThrottleRetried: the test button makes one attempt.
+func TestTestSendIsNeverThrottleRetried(t *testing.T) {
+	h := newHarness(t, answered(429, time.Second))
+	in := input
+	in.Trigger = models.TriggerTest
+	if res := h.run(in); res.Status != models.DeliveryFailed || len(h.sends) != 1 {
+		t.Fatalf("%+v after %d sends", res, len(h.sends))
+	}
+}

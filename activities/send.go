@@ -38,7 +38,7 @@ const leaseMargin = 30 * time.Second
 
 // Sender makes one attempt of a delivery: it loads the delivery, checks its
 // webhook still wants it, and has internal/deliver build, sign and post the
-// request (the README's "The outbound request"). It never retries: the
+// request (docs/receiving.md, "The outbound request"). It never retries: the
 // workflow owns the schedule.
 type Sender struct {
 	Store deliveryLoader

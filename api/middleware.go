@@ -14,7 +14,7 @@ import (
 // renderAllowance gives every request payload.MaxRequestRenderTime for all
 // the Custom template renders it causes (a save renders twice, a test of an
 // unsaved webhook three times), so no request spends more CPU on templates
-// than one render may (README: Safety).
+// than one render may (docs/security.md, Safety).
 func renderAllowance() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		c.Request = c.Request.WithContext(payload.WithRequestAllowance(c.Request.Context(), payload.MaxRequestRenderTime))

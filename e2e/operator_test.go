@@ -38,11 +38,14 @@ type listT struct {
 func TestEndToEndDeadLetterQueueAndReplay(t *testing.T) {
 	st := rig.NewStack(t, fastSchedule...)
 	var healthy atomic.Bool
+	// 500, not 503: a 503 is a receiver asking for less, which slows the
+	// webhook down without using steps of the schedule (README
+	// "Per-webhook limits"); this test walks the schedule to its end.
 	rc := rig.NewRecorder(t, func(int) int {
 		if healthy.Load() {
 			return 200
 		}
-		return 503
+		return 500
 	})
 	hookID := st.CreateWebhook("dlq", rc.URL, "")
 	ans := st.PostEvent("evt-dlq", "order.created")
@@ -54,7 +57,7 @@ func TestEndToEndDeadLetterQueueAndReplay(t *testing.T) {
 	}
 	w := st.Webhook(hookID)
 	fd, _ := w["failureDetails"].(map[string]any)
-	if w["status"] != "retryLimitReached" || fd["lastFailedStatusCode"] != float64(503) || fd["nextAttempt"] != nil {
+	if w["status"] != "retryLimitReached" || fd["lastFailedStatusCode"] != float64(500) || fd["nextAttempt"] != nil {
 		t.Fatalf("webhook after exhausting retries = %v", w)
 	}
 	for _, path := range []string{"/api/v1/dlq", "/api/v1/dlq?webhookId=" + hookID, "/api/v1/dlq?eventType=order.created",

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 )
 
-// Change ids of the per-webhook limits (the README's "Per-webhook limits"):
+// Change ids of the per-webhook limits (docs/architecture.md, "Per-webhook limits"):
 // histories recorded before them replay unchanged.
 const (
 	// limitWaitChange: a Limited send result is waited out with a timer.

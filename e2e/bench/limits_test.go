@@ -18,7 +18,7 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// Per-webhook limits (the README's "Per-webhook limits"): how closely a
+// Per-webhook limits (docs/architecture.md, "Per-webhook limits"): how closely a
 // webhook's rateLimit and maxConcurrency hold with a backlog pending, and
 // what a throttling receiver costs. WEBHOOKD_BENCH_LIMIT_PENDING sets the
 // backlog (1,000 by default).

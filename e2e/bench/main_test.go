@@ -1,4 +1,4 @@
-// Package bench holds the benchmarks of the README's Performance section:
+// Package bench holds the benchmarks of docs/performance.md, Performance section:
 // webhookd assembled or run end to end (e2e/rig) against a baseline measured
 // in the same run. `make bench` runs every one.
 package bench

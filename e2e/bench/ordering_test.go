@@ -17,7 +17,7 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// BenchmarkOrderedDelivery: the README's "Ordered delivery" numbers, each
+// BenchmarkOrderedDelivery: docs/operations.md, "Ordered delivery" numbers, each
 // against a baseline of the same run. throughput: N events
 // (WEBHOOKD_BENCH_ORDERED, default 1,000) to an unordered webhook, then over
 // 100 keys, then over one key (one sequence is one request at a time).

@@ -16,7 +16,7 @@ import (
 
 // The exported document describes what a receiver of a Generic webhook gets
 // (payloadFormat webhookd, the default): the envelope with the type's data,
-// signed as the README's "The outbound request" says. Code generators read
+// signed as docs/receiving.md, "The outbound request" says. Code generators read
 // it as any OpenAPI 3.1 document with a `webhooks` section.
 
 // document is the OpenAPI 3.1 root; key order is the specification's.

@@ -121,7 +121,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			dynamicconfig.EnableEagerWorkflowStart.Key():                []dynamicconfig.ConstrainedValue{{Value: true}},
 			// Task-queue priority and fairness: backed-up workflow tasks are
 			// dispatched by priority key, then round-robin across fairness
-			// keys (tenants), as the README's "Scheduling model" describes.
+			// keys (tenants), as docs/architecture.md, "Scheduling model" describes.
 			dynamicconfig.MatchingUseNewMatcher.Key():  []dynamicconfig.ConstrainedValue{{Value: true}},
 			dynamicconfig.MatchingEnableFairness.Key(): []dynamicconfig.ConstrainedValue{{Value: !opts.NoFairness}},
 		}),

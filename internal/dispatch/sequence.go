@@ -9,7 +9,7 @@ import (
 )
 
 // Skip settles a failed delivery of an ordered webhook without sending it,
-// so that its sequence moves on (README "Ordered delivery"); it stays in the
+// so that its sequence moves on (docs/operations.md "Ordered delivery"); it stays in the
 // dead-letter queue, and may still be replayed.
 func (d *Dispatcher) Skip(ctx context.Context, deliveryID string) (*models.Delivery, error) {
 	del, err := d.store.SkipInSequence(ctx, deliveryID)

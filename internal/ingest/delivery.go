@@ -27,7 +27,7 @@ func deliveryFor(ev models.Event, w *models.Webhook, now time.Time) models.Deliv
 	}
 	if w.OrderingKey != "" {
 		// The sequence is fixed now: a later change of webhookConfig.ordering
-		// applies to later events (README "Ordered delivery").
+		// applies to later events (docs/operations.md "Ordered delivery").
 		key, at := ordering.Key(w.OrderingKey, ev.Type, ev.Data), ev.Timestamp
 		del.SequenceKey, del.SequenceAt = &key, &at
 	}

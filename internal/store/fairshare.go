@@ -8,7 +8,7 @@ import (
 // The start window shared fairly: who gets the room the window has left.
 // Tenants first, then each tenant's webhooks, so that one tenant's backlog
 // (or one slow webhook's) cannot take the room every other delivery waits
-// for. See the README's "Scheduling model".
+// for. See docs/architecture.md, "Scheduling model".
 
 // outboxQueue is one webhook with deliveries waiting in the outbox.
 type outboxQueue struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// Per-webhook limits (the README's "Per-webhook limits") are kept in the
+// Per-webhook limits (docs/architecture.md, "Per-webhook limits") are kept in the
 // database, never in one process's memory, so that every api and worker
 // process obeys them: a limiter row per webhook (the next free rate slot
 // and the adaptive rate) and a lease per request in flight.

@@ -10,7 +10,7 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// Ordered delivery (README "Ordered delivery"): a delivery of an ordered
+// Ordered delivery (docs/operations.md "Ordered delivery"): a delivery of an ordered
 // webhook carries its sequence (sequence_key, NULL when unordered) and its
 // place in it (sequence_at, the event's timestamp, then created_at and id:
 // arrival). The outbox claim takes a sequenced delivery only when it heads

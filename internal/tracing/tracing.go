@@ -1,7 +1,7 @@
 // Package tracing is webhookd's OpenTelemetry tracing: the tracer provider
 // the OTEL_* variables configure (New), and the W3C traceparent that
 // carries one trace from a producer's request through the outbox to every
-// attempt, in whichever process each runs (the README's "Observability").
+// attempt, in whichever process each runs (docs/operations.md, "Observability").
 package tracing
 
 import (

@@ -391,7 +391,7 @@ const (
 )
 
 // checkLimits validates webhookConfig.maxConcurrency and .rateLimit (the
-// README's "Per-webhook limits").
+// docs/architecture.md's "Per-webhook limits").
 func checkLimits(cfg *Config) (maxConcurrency int, rateLimit float64, err error) {
 	maxConcurrency = store.DefaultMaxConcurrency
 	if c := cfg.MaxConcurrency; c != nil {

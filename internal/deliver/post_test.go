@@ -61,15 +61,17 @@ func TestEchoedCredentialsAreMasked(t *testing.T) {
 // than its render budget at delivery ends the attempt within the webhook's
 // timeout, nothing sent, logged. Over its steps (a loop inside a loop over
 // the event's data) it fails the same way every time: rejected.
-// Out of time (each iteration also compares two 200 KB strings) it may
-// pass on a quieter machine: a failed attempt, retried on the schedule,
-// never a permanent failure on the first try.
+// Out of time (fewer iterations than its steps, each comparing two 2 MB
+// strings): a failed attempt, retried on the schedule, never a permanent
+// failure on the first try.
 func TestTemplateOverrunEndsTheAttempt(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
-	fields := map[string]any{"a": strings.Repeat("x", 200_000), "b": strings.Repeat("x", 199_999) + "y"}
-	for i := range 400 {
+	// 252 × 252 iterations stay well under the 100,000 steps, and each
+	// compares two 2 MB strings: only time can run out, on any machine.
+	fields := map[string]any{"a": strings.Repeat("x", 2_000_000), "b": strings.Repeat("x", 1_999_999) + "y"}
+	for i := range 250 {
 		fields[fmt.Sprintf("f%03d", i)] = i
 	}
 	data, _ := json.Marshal(fields)

@@ -38,7 +38,8 @@ func (c *ChildWorker) Counter(tb testing.TB, name string) float64 {
 		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	families, err := expfmt.NewTextParser(model.UTF8Validation).TextToMetricFamilies(resp.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		tb.Fatal(err)
 	}

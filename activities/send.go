@@ -52,6 +52,9 @@ type Sender struct {
 	// Tracer records each attempt in the delivery's trace; the zero
 	// Tracer is tracing off.
 	Tracer tracing.Tracer
+	// Shares, when set, caps each tenant's requests in flight from this
+	// worker to its share of the worker's slots.
+	Shares *TenantShares
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -82,6 +85,14 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		}
 		return s.post(ctx, dc, in), nil
 	}
+	// The tenant's share of this worker's slots first, so that a refused
+	// send holds no webhook slot.
+	release, ok := s.Shares.take(dc.Delivery.TenantID)
+	if !ok {
+		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
+	}
+	defer release()
 	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
 	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,

@@ -1,0 +1,60 @@
+package activities
+
+import "sync"
+
+// TenantShares shares a worker's send slots among tenants (see
+// docs/architecture.md, "Scheduling model"): requests in flight from this
+// worker process, counted per tenant, are at most Slots ÷ (tenants with a
+// request in flight + 1) for any one tenant. The + 1 keeps a share free,
+// so a tenant that shows up finds room even while others' slow receivers
+// hold theirs. A send refused its share waits as for a webhook's
+// concurrency limit, on a workflow timer: holding no slot. The zero
+// Slots (and a nil *TenantShares) shares nothing.
+type TenantShares struct {
+	// Slots are the worker's concurrent sends (WORKER_CONCURRENCY).
+	Slots int
+
+	mu       sync.Mutex
+	inFlight map[string]int
+}
+
+// take reserves one of tenant's slots, or reports false when the tenant
+// holds its share; release gives a reserved slot back.
+func (t *TenantShares) take(tenant string) (release func(), ok bool) {
+	if t == nil || t.Slots <= 0 {
+		return func() {}, true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.inFlight == nil {
+		t.inFlight = map[string]int{}
+	}
+	tenants := len(t.inFlight)
+	if t.inFlight[tenant] == 0 {
+		tenants++
+	}
+	if t.inFlight[tenant] >= max(1, t.Slots/(tenants+1)) {
+		return nil, false
+	}
+	t.inFlight[tenant]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if t.inFlight[tenant]--; t.inFlight[tenant] <= 0 {
+				delete(t.inFlight, tenant)
+			}
+		})
+	}, true
+}
+
+// InFlight is tenant's requests in flight from this worker.
+func (t *TenantShares) InFlight(tenant string) int {
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.inFlight[tenant]
+}

@@ -55,6 +55,8 @@ type Sender struct {
 	// Shares, when set, caps each tenant's requests in flight from this
 	// worker to its share of the worker's slots.
 	Shares *TenantShares
+
+	gates webhookGates
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -94,11 +96,16 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	defer release()
 	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
+	exit, err := s.gates.enter(ctx, wh.ID)
+	if err != nil {
+		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+	}
 	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
 		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
 		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
 	})
+	exit()
 	if err != nil {
 		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
 	}

@@ -1,6 +1,9 @@
 package activities
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // TenantShares shares a worker's send slots among tenants (see
 // docs/architecture.md, "Scheduling model"): requests in flight from this
@@ -57,4 +60,49 @@ func (t *TenantShares) InFlight(tenant string) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.inFlight[tenant]
+}
+
+// webhookGates lets one slot request per webhook at a time go to the
+// database from this process: they would queue there anyway, on the
+// webhook's limiter row, each holding one of the store's few connections
+// meanwhile, and a webhook with many waiters (a slow receiver's backlog)
+// would leave every other tenant's attempts, starts and ingest without
+// one. The zero value is ready.
+type webhookGates struct {
+	mu    sync.Mutex
+	gates map[string]*gate
+}
+
+type gate struct {
+	lock  chan struct{} // holds a token while a request is in the database
+	users int           // requests holding or waiting for the gate
+}
+
+// enter waits for webhookID's gate (or ctx) and returns its exit.
+func (g *webhookGates) enter(ctx context.Context, webhookID string) (exit func(), err error) {
+	g.mu.Lock()
+	if g.gates == nil {
+		g.gates = map[string]*gate{}
+	}
+	gt := g.gates[webhookID]
+	if gt == nil {
+		gt = &gate{lock: make(chan struct{}, 1)}
+		g.gates[webhookID] = gt
+	}
+	gt.users++
+	g.mu.Unlock()
+	leave := func() {
+		g.mu.Lock()
+		if gt.users--; gt.users == 0 {
+			delete(g.gates, webhookID)
+		}
+		g.mu.Unlock()
+	}
+	select {
+	case gt.lock <- struct{}{}:
+		return func() { <-gt.lock; leave() }, nil
+	case <-ctx.Done():
+		leave()
+		return nil, ctx.Err()
+	}
 }

@@ -25,6 +25,9 @@ import (
 // once. Backlog 0 is the idle baseline.
 type Neighbours struct {
 	Backlog int
+	// Webhooks spreads the backlog over this many webhooks of tenant
+	// noisy, all to the same receiver (0: one).
+	Webhooks int
 	Delay   time.Duration
 	Quiet   int
 	Every   time.Duration
@@ -40,6 +43,9 @@ type NeighboursResult struct {
 	// Stages are the quiet tenant's latencies split along the path, each
 	// sorted: where the time goes (see Stages).
 	Stages map[string][]time.Duration
+	// NoisyPeak is the most requests the noisy receiver had in flight at
+	// once.
+	NoisyPeak int64
 	// NoisyDone counts the noisy receiver's answered requests when the
 	// quiet tenant's last event arrived.
 	NoisyDone int64
@@ -63,8 +69,12 @@ func (r NeighboursResult) AdmittedP(q float64) time.Duration { return quantile(r
 // event to arrive.
 func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursResult {
 	st.t.Helper()
-	var noisyDone atomic.Int64
+	var noisyDone, noisyIn, noisyPeak atomic.Int64
 	noisy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in := noisyIn.Add(1)
+		defer noisyIn.Add(-1)
+		for peak := noisyPeak.Load(); in > peak && !noisyPeak.CompareAndSwap(peak, in); peak = noisyPeak.Load() {
+		}
 		select {
 		case <-time.After(n.Delay):
 			noisyDone.Add(1)
@@ -91,7 +101,9 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 		mu.Unlock()
 	}))
 	st.t.Cleanup(quiet.Close)
-	st.CreateTenantWebhook("noisy", "slow", "noise.*", noisy.URL)
+	for i := range max(n.Webhooks, 1) {
+		st.CreateTenantWebhook("noisy", fmt.Sprintf("slow-%d", i), fmt.Sprintf("noise.%d", i), noisy.URL)
+	}
 	st.CreateTenantWebhook("quiet", "fast", "tick.*", quiet.URL)
 
 	// The backlog, from 8 producers.
@@ -99,7 +111,7 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 	for p := range 8 {
 		wg.Go(func() {
 			for i := p; i < n.Backlog; i += 8 {
-				st.PostTenantEvent("noisy", fmt.Sprintf("noise-%d", i), "noise.made")
+				st.PostTenantEvent("noisy", fmt.Sprintf("noise-%d", i), fmt.Sprintf("noise.%d", i%max(n.Webhooks, 1)))
 			}
 		})
 	}
@@ -125,7 +137,7 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 			st.t.Fatalf("%d of %d quiet events arrived within %v", got, n.Quiet, within)
 		}
 	}
-	res := NeighboursResult{NoisyDone: noisyDone.Load()}
+	res := NeighboursResult{NoisyDone: noisyDone.Load(), NoisyPeak: noisyPeak.Load()}
 	mu.Lock()
 	for id, at := range arrived {
 		res.Quiet = append(res.Quiet, at.Sub(sent[id]))

@@ -64,7 +64,11 @@ func TestSendBeyondTheTenantShareWaits(t *testing.T) {
 	})
 	f := newFixture(t, rc.URL, nil)
 	f.sender.Shares = &activities.TenantShares{Slots: 2}
-	release, ok := f.sender.Shares.Take(f.delivery.TenantID) // a slow request of the same tenant
+	d, err := f.store.GetDelivery(t.Context(), f.delivery.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, ok := f.sender.Shares.Take(d.TenantID) // a slow request of the same tenant
 	if !ok {
 		t.Fatal("the first slot was refused")
 	}
@@ -76,7 +80,7 @@ func TestSendBeyondTheTenantShareWaits(t *testing.T) {
 	if res := f.send(t, 1); res.Outcome != attempt.Success || posts.Load() != 1 {
 		t.Fatalf("within the share: %+v, %d posts", res, posts.Load())
 	}
-	if n := f.sender.Shares.InFlight(f.delivery.TenantID); n != 0 {
+	if n := f.sender.Shares.InFlight(d.TenantID); n != 0 {
 		t.Fatalf("%d slots held after the send", n)
 	}
 }

@@ -96,9 +96,15 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	defer release()
 	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
-	exit, err := s.gates.enter(ctx, wh.ID)
-	if err != nil {
-		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+	exit, ok := s.gates.enter(ctx, wh.ID, wh.RateLimit > 0)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+		}
+		// Another of this worker's requests for the webhook is asking:
+		// the webhook is busy, ask again after a wait.
+		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
 	}
 	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,

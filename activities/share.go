@@ -63,11 +63,14 @@ func (t *TenantShares) InFlight(tenant string) int {
 }
 
 // webhookGates lets one slot request per webhook at a time go to the
-// database from this process: they would queue there anyway, on the
+// database from this process. They would queue there anyway, on the
 // webhook's limiter row, each holding one of the store's few connections
-// meanwhile, and a webhook with many waiters (a slow receiver's backlog)
-// would leave every other tenant's attempts, starts and ingest without
-// one. The zero value is ready.
+// and, meanwhile, its workflow task's worker slots: a webhook with many
+// waiters (a slow receiver's backlog) left every other tenant's attempts
+// without a slot or a connection. A request that finds its webhook's gate
+// taken is refused at once (it waits on a workflow timer, holding nothing)
+// unless it may wait (a rate-limited webhook's reserved slots come at set
+// times). The zero value is ready.
 type webhookGates struct {
 	mu    sync.Mutex
 	gates map[string]*gate
@@ -78,8 +81,9 @@ type gate struct {
 	users int           // requests holding or waiting for the gate
 }
 
-// enter waits for webhookID's gate (or ctx) and returns its exit.
-func (g *webhookGates) enter(ctx context.Context, webhookID string) (exit func(), err error) {
+// enter takes webhookID's gate and returns its exit; ok is false when the
+// gate was taken and wait is false (or ctx ended while waiting).
+func (g *webhookGates) enter(ctx context.Context, webhookID string, wait bool) (exit func(), ok bool) {
 	g.mu.Lock()
 	if g.gates == nil {
 		g.gates = map[string]*gate{}
@@ -100,9 +104,16 @@ func (g *webhookGates) enter(ctx context.Context, webhookID string) (exit func()
 	}
 	select {
 	case gt.lock <- struct{}{}:
-		return func() { <-gt.lock; leave() }, nil
-	case <-ctx.Done():
-		leave()
-		return nil, ctx.Err()
+		return func() { <-gt.lock; leave() }, true
+	default:
 	}
+	if wait {
+		select {
+		case gt.lock <- struct{}{}:
+			return func() { <-gt.lock; leave() }, true
+		case <-ctx.Done():
+		}
+	}
+	leave()
+	return nil, false
 }

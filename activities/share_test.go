@@ -84,3 +84,25 @@ func TestSendBeyondTheTenantShareWaits(t *testing.T) {
 		t.Fatalf("%d slots held after the send", n)
 	}
 }
+
+// TestSendWhileTheWebhookIsAskedForIsRefused: while another request of the
+// same worker asks the database for the webhook's slot, an attempt does
+// not queue behind it (holding its worker slots): it sends nothing and
+// waits as for a concurrency slot.
+func TestSendWhileTheWebhookIsAskedForIsRefused(t *testing.T) {
+	var posts atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusOK)
+	})
+	f := newFixture(t, rc.URL, nil)
+	exit := f.sender.HoldGate(f.webhook.ID)
+	res := f.send(t, 1)
+	if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency || posts.Load() != 0 {
+		t.Fatalf("while the webhook's slot is asked for: %+v, %d posts", res, posts.Load())
+	}
+	exit()
+	if res := f.send(t, 1); res.Outcome != attempt.Success || posts.Load() != 1 {
+		t.Fatalf("once asked: %+v, %d posts", res, posts.Load())
+	}
+}

@@ -3,6 +3,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -96,13 +97,17 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	defer release()
 	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
-	exit, ok := s.gates.enter(ctx, wh.ID, wh.RateLimit > 0)
+	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
+	if wh.RateLimit > 0 {
+		queue = -1 // its reserved slots come at set times: never refused here
+	}
+	exit, ok := s.gates.enter(ctx, wh.ID, queue)
 	if !ok {
 		if err := ctx.Err(); err != nil {
 			return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
 		}
-		// Another of this worker's requests for the webhook is asking:
-		// the webhook is busy, ask again after a wait.
+		// maxConcurrency of this worker's requests for the webhook are
+		// already asking: it is busy, ask again after a wait.
 		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
 		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
 	}

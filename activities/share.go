@@ -67,10 +67,10 @@ func (t *TenantShares) InFlight(tenant string) int {
 // webhook's limiter row, each holding one of the store's few connections
 // and, meanwhile, its workflow task's worker slots: a webhook with many
 // waiters (a slow receiver's backlog) left every other tenant's attempts
-// without a slot or a connection. A request that finds its webhook's gate
-// taken is refused at once (it waits on a workflow timer, holding nothing)
-// unless it may wait (a rate-limited webhook's reserved slots come at set
-// times). The zero value is ready.
+// without a slot or a connection. Requests queue at the gate, holding no
+// connection, up to a bound (the webhook's maxConcurrency); one that finds
+// the queue full is refused at once and waits on a workflow timer,
+// holding nothing. The zero value is ready.
 type webhookGates struct {
 	mu    sync.Mutex
 	gates map[string]*gate
@@ -81,9 +81,10 @@ type gate struct {
 	users int           // requests holding or waiting for the gate
 }
 
-// enter takes webhookID's gate and returns its exit; ok is false when the
-// gate was taken and wait is false (or ctx ended while waiting).
-func (g *webhookGates) enter(ctx context.Context, webhookID string, wait bool) (exit func(), ok bool) {
+// enter takes webhookID's gate and returns its exit. With more than queue
+// others holding or waiting for it (queue < 0: no bound), or once ctx
+// ends, ok is false.
+func (g *webhookGates) enter(ctx context.Context, webhookID string, queue int) (exit func(), ok bool) {
 	g.mu.Lock()
 	if g.gates == nil {
 		g.gates = map[string]*gate{}
@@ -94,6 +95,7 @@ func (g *webhookGates) enter(ctx context.Context, webhookID string, wait bool) (
 		g.gates[webhookID] = gt
 	}
 	gt.users++
+	others := gt.users - 1
 	g.mu.Unlock()
 	leave := func() {
 		g.mu.Lock()
@@ -102,12 +104,7 @@ func (g *webhookGates) enter(ctx context.Context, webhookID string, wait bool) (
 		}
 		g.mu.Unlock()
 	}
-	select {
-	case gt.lock <- struct{}{}:
-		return func() { <-gt.lock; leave() }, true
-	default:
-	}
-	if wait {
+	if queue < 0 || others <= queue {
 		select {
 		case gt.lock <- struct{}{}:
 			return func() { <-gt.lock; leave() }, true

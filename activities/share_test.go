@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/activities"
 	"github.com/webhookd/webhookd/internal/attempt"
@@ -85,24 +86,33 @@ func TestSendBeyondTheTenantShareWaits(t *testing.T) {
 	}
 }
 
-// TestSendWhileTheWebhookIsAskedForIsRefused: while another request of the
-// same worker asks the database for the webhook's slot, an attempt does
-// not queue behind it (holding its worker slots): it sends nothing and
-// waits as for a concurrency slot.
+// TestSendWhileTheWebhookIsAskedForIsRefused: while maxConcurrency
+// requests of the same worker hold or wait for the webhook's gate to the
+// database, an attempt does not queue behind them (holding its worker
+// slots): it sends nothing and waits as for a concurrency slot. Behind
+// fewer, it waits its turn.
 func TestSendWhileTheWebhookIsAskedForIsRefused(t *testing.T) {
 	var posts atomic.Int32
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
 		posts.Add(1)
 		w.WriteHeader(http.StatusOK)
 	})
-	f := newFixture(t, rc.URL, nil)
-	exit := f.sender.HoldGate(f.webhook.ID)
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 2 })
+	exit := f.sender.HoldGate(f.webhook.ID, 3)
 	res := f.send(t, 1)
 	if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency || posts.Load() != 0 {
 		t.Fatalf("while the webhook's slot is asked for: %+v, %d posts", res, posts.Load())
 	}
 	exit()
-	if res := f.send(t, 1); res.Outcome != attempt.Success || posts.Load() != 1 {
-		t.Fatalf("once asked: %+v, %d posts", res, posts.Load())
+	exit = f.sender.HoldGate(f.webhook.ID, 1)
+	done := make(chan attempt.Result)
+	go func() { done <- f.send(t, 1) }()
+	time.Sleep(100 * time.Millisecond)
+	if posts.Load() != 0 {
+		t.Fatal("sent while another request held the gate")
+	}
+	exit()
+	if res := <-done; res.Outcome != attempt.Success || posts.Load() != 1 {
+		t.Fatalf("behind one request: %+v, %d posts", res, posts.Load())
 	}
 }

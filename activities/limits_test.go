@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/store"
@@ -63,5 +64,38 @@ func TestSendThrottledAnswerLowersTheRate(t *testing.T) {
 	st, err := f.store.WebhookLimiter(t.Context(), f.webhook.ID)
 	if err != nil || st.AdaptiveRate != 5 || st.Throttled != 1 || st.InFlight != 0 {
 		t.Fatalf("after a 429 under rateLimit 10: %+v %v", st, err)
+	}
+}
+
+// TestSendWaitsForANearRateSlotItself: a rate slot that comes within the
+// inline window is slept in the attempt, which is then sent at its slot
+// (a workflow timer would wake it late); a farther one is handed to the
+// workflow, shortened by the window so that its timer wakes early.
+func TestSendWaitsForANearRateSlotItself(t *testing.T) {
+	var posts atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusOK)
+	})
+	for _, c := range []struct {
+		rate float64
+		near bool
+	}{{2, true}, {0.2, false}} {
+		f := newFixture(t, rc.URL, func(w *models.Webhook) { w.RateLimit = c.rate })
+		interval := time.Duration(float64(time.Second) / c.rate)
+		t0 := time.Now()
+		other := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "elsewhere", RateLimit: c.rate, Lease: 60e9}
+		if got, err := f.store.AcquireSlot(t.Context(), other); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		before := posts.Load()
+		res := f.send(t, 1)
+		took := time.Since(t0)
+		switch {
+		case c.near && (res.Outcome != attempt.Success || took < interval-10*time.Millisecond || posts.Load() != before+1):
+			t.Fatalf("rate %v/s, slot %v away: %+v after %v", c.rate, interval, res, took)
+		case !c.near && (res.Outcome != attempt.Limited || res.Wait > interval-time.Second || res.Wait < interval-time.Second-2*time.Second || posts.Load() != before):
+			t.Fatalf("rate %v/s, slot %v away: %+v after %v, want a wait of about %v", c.rate, interval, res, took, interval-time.Second)
+		}
 	}
 }

@@ -111,7 +111,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
 		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
 	}
-	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
+	slot, err := s.acquire(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
 		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
 		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
@@ -137,6 +137,50 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		res.Outcome = attempt.Held
 	}
 	return res, nil
+}
+
+// Rate slots that come soon are waited for inside the attempt: the
+// workflow's timer wakes a workflow task and then this local activity,
+// which lags by tens to hundreds of milliseconds on a busy worker, so
+// requests woken that way leave late (the rate falls short of the limit)
+// and unevenly (bunched at the receiver). A wait of up to inlineWindow —
+// at most inlineIntervals of the webhook's spacing, so that one webhook
+// keeps only a few attempts asleep — is slept here, to the reserved
+// start; a longer one is handed to the workflow shortened by that window,
+// so that its timer wakes early and the rest is slept here too.
+const (
+	inlineWindow    = time.Second
+	inlineIntervals = 10
+)
+
+// acquire takes the attempt's slot (store.AcquireSlot), waiting here for
+// a rate slot that comes within the inline window.
+func (s *Sender) acquire(ctx context.Context, r store.SlotRequest) (store.Slot, error) {
+	var deadline time.Time
+	for {
+		slot, err := s.Store.AcquireSlot(ctx, r)
+		if err != nil || slot.Granted || slot.WaitingFor != models.WaitingForRateLimit {
+			return slot, err
+		}
+		window := min(inlineWindow, inlineIntervals*slot.Interval)
+		if deadline.IsZero() {
+			deadline = time.Now().Add(2 * window)
+		}
+		switch {
+		case slot.Wait > window:
+			slot.Wait -= window
+			return slot, nil
+		case time.Now().Add(slot.Wait).After(deadline):
+			return slot, nil // refused again and again: the workflow waits
+		}
+		t := time.NewTimer(slot.Wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return store.Slot{}, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // feedback is what an attempt's answer tells the webhook's adaptive rate.

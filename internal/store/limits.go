@@ -57,6 +57,8 @@ type Slot struct {
 	// Wait is when the holder's rate slot comes (rateLimit); zero for
 	// concurrency, which frees up when a request ends.
 	Wait time.Duration
+	// Interval is the spacing of the rate in force (rateLimit only).
+	Interval time.Duration
 }
 
 type limiterRow struct {
@@ -144,13 +146,13 @@ func takeRateSlot(tx *gorm.DB, row *limiterRow, holder string, rate float64, now
 		}
 	}
 	if start > now {
-		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(start - now)}, nil
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(start - now), Interval: micros(interval)}, nil
 	}
 	if due := row.SentTat - interval/2; due > now {
 		// Spread the late waiters over an interval by holder.
 		h := fnv.New32a()
 		h.Write([]byte(holder))
-		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(due - now + int64(h.Sum32())%interval)}, nil
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(due - now + int64(h.Sum32())%interval), Interval: micros(interval)}, nil
 	}
 	row.SentTat = max(row.SentTat, now) + interval
 	return Slot{Granted: true}, tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", row.WebhookID, holder).Error

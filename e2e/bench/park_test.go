@@ -66,8 +66,8 @@ func parkBulk(b *testing.B, st *rig.Stack, webhookID, webhookName, eventType str
 						workflows.EventTypeAttr.ValueSet(d.EventType),
 						workflows.DeliveryStatusAttr.ValueSet(string(models.DeliveryAwaitingRetry)),
 						workflows.DeliveryTriggerAttr.ValueSet(string(models.TriggerScheduled))),
-					Memo:    map[string]any{"tenantId": d.TenantID, "webhookName": webhookName, "endpoint": "http://127.0.0.1"},
-					Summary: d.EventType + " → " + webhookName,
+					Memo:          map[string]any{"tenantId": d.TenantID, "webhookName": webhookName, "endpoint": "http://127.0.0.1"},
+					StaticSummary: d.EventType + " → " + webhookName,
 				}, workflows.DeliveryWorkflow, workflows.DeliveryInput{
 					DeliveryID: d.ID, TenantID: d.TenantID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
 					Trigger: d.Trigger, FirstAttempt: 2, RetriesUsed: 1,

@@ -26,7 +26,8 @@ import (
 
 // BenchmarkSoak runs the production-like stack (`webhookd migrate`, then
 // `webhookd api` and `webhookd worker` as separate OS processes, against the
-// Temporal server named in WEBHOOKD_BENCH_TEMPORAL; skipped without one) under
+// Temporal server named in WEBHOOKD_BENCH_TEMPORAL, scripts/temporal-postgres.sh;
+// without one, the embedded server of a `webhookd dev` process) under
 // a steady stream for WEBHOOKD_BENCH_SOAK (a Go duration, default 3m): about
 // WEBHOOKD_BENCH_SOAK_RATE events/s (25) over 3 tenants and 4 webhooks, one of
 // whose receivers always answers 500, so that its deliveries pile up as open
@@ -41,9 +42,15 @@ import (
 // if set, a line per sample as the run goes; WEBHOOKD_BENCH_CACHE_SIZE sets
 // both processes' WORKFLOW_CACHE_SIZE (default: webhookd's).
 func BenchmarkSoak(b *testing.B) {
-	temporalAddr := os.Getenv("WEBHOOKD_BENCH_TEMPORAL")
+	temporalAddr, temporalKind := os.Getenv("WEBHOOKD_BENCH_TEMPORAL"), "Temporal server at WEBHOOKD_BENCH_TEMPORAL"
 	if temporalAddr == "" {
-		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
+		// Without one (make bench), the embedded SQLite Temporal server of
+		// a `webhookd dev` child process, on its own task queue: webhookd's
+		// api and worker are still separate processes.
+		env := rig.DevEnv(b, b.TempDir())
+		dev := rig.StartChild(b, env, "dev")
+		dev.WaitReady(b, "http://"+env["HTTP_ADDR"]+"/readyz", 2*time.Minute)
+		temporalAddr, temporalKind = env["TEMPORAL_ADDRESS"], "the embedded Temporal of webhookd dev (SQLite; set WEBHOOKD_BENCH_TEMPORAL for PostgreSQL persistence)"
 	}
 	dur := envDuration(b, "WEBHOOKD_BENCH_SOAK", 3*time.Minute)
 	every := envDuration(b, "WEBHOOKD_BENCH_SOAK_SAMPLE", 30*time.Second)
@@ -191,11 +198,11 @@ func BenchmarkSoak(b *testing.B) {
 		pending := countAwaitingRetry(b, dbURL)
 		b.Logf("samples (t, worker RSS/heap in use/api RSS MB, failed attempts, load average):\n%s", strings.Join(sampleLines, "\n"))
 		b.Logf("healthy p99 by minute sent: %s", strings.Join(line, " "))
-		b.Logf("%d cores, %v at %d events/s: %d events accepted (%d errors, ingest p99 %v), %d healthy deliveries, "+
+		b.Logf("%d cores, %s, %v at %d events/s: %d events accepted (%d errors, ingest p99 %v), %d healthy deliveries, "+
 			"%d failed attempts, %d deliveries awaiting retry at the end; worker RSS median %.0f MB in the first %v, "+
 			"%.0f MB in the last %v (ratio %.2f; api %.0f MB at the end); healthy p99 minute 1 %v, worst full minute %v "+
 			"(ratio %.2f), last minute %v; load average %s at the end",
-			runtime.NumCPU(), dur, rate, load.accepted, load.errors, load.p(0.99), len(load.healthyIDs),
+			runtime.NumCPU(), temporalKind, dur, rate, load.accepted, load.errors, load.p(0.99), len(load.healthyIDs),
 			failing.requests.Load(), pending, earlyRSS, window, lateRSS, window, lateRSS/earlyRSS,
 			samples[len(samples)-1].apiRSS, first, worst, float64(worst)/float64(first), last, loadAvg())
 		b.ReportMetric(earlyRSS, "worker-rss-first-MB")

@@ -33,6 +33,7 @@ const childEnv = "WEBHOOKD_TEST_CHILD_ARGS"
 // runs webhookd, otherwise the tests.
 func Main(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
+		servePprof()
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		err := app.Run(ctx, strings.Fields(args), os.Getenv, os.Stdout, os.Stderr)
 		stop()

@@ -110,6 +110,11 @@ EGRESS_PROXY: {{ . | b64enc | quote }}
   value: {{ .Values.config.retentionDays | quote }}
 - name: WORKER_CONCURRENCY
   value: {{ .Values.config.workerConcurrency | quote }}
+{{- if lt (int .Values.config.workflowCacheSize) (int .Values.config.workerConcurrency) }}
+{{- fail (printf "config.workflowCacheSize (%v) must be at least config.workerConcurrency (%v): webhookd refuses to start otherwise" .Values.config.workflowCacheSize .Values.config.workerConcurrency) }}
+{{- end }}
+- name: WORKFLOW_CACHE_SIZE
+  value: {{ .Values.config.workflowCacheSize | quote }}
 {{- if .Values.config.egressProxy }}
 - name: EGRESS_PROXY
   valueFrom:

@@ -1,0 +1,82 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// parkBulk parks n more deliveries of the default tenant's webhook without
+// sending them through ingest and a first attempt, which on two cores runs
+// at Temporal's pace (about 28 a second: an hour for 100,000). It leaves
+// behind what a parked delivery leaves in both stores: webhookd's event and
+// delivery rows (awaiting retry after one failed attempt, next attempt in
+// 12 h), inserted 1,000 per transaction, and an open delivery workflow of
+// the same id, input, search attributes and memo, started with a 12 h start
+// delay, so that Temporal holds a durable timer for it, as for a workflow
+// sleeping before its retry. What it lacks: each delivery's attempt row and
+// the few history events of the first attempt, and the worker never saw
+// these workflows (its cache holds at most WORKFLOW_CACHE_SIZE anyway).
+func parkBulk(b *testing.B, st *rig.Stack, webhookID, webhookName, eventType string, n int) {
+	b.Helper()
+	ctx := context.Background()
+	const chunk = 1000
+	var g errgroup.Group
+	g.SetLimit(32) // concurrent starts: more only queue inside the server
+	for from := 0; from < n; from += chunk {
+		now := time.Now().UTC()
+		next, code := now.Add(12*time.Hour), 500
+		ins := make([]store.Ingestion, 0, chunk)
+		for i := from; i < min(n, from+chunk); i++ {
+			id := fmt.Sprintf("bulk-%07d", i)
+			ins = append(ins, store.Ingestion{
+				Event: &models.Event{TenantID: models.DefaultTenant, ID: id, Type: eventType, Data: json.RawMessage(`{}`), Timestamp: now, CreatedAt: now},
+				Deliveries: []models.Delivery{{
+					ID: uuid.Must(uuid.NewV7()).String(), TenantID: models.DefaultTenant, EventID: id, WebhookID: webhookID,
+					EventType: eventType, Status: models.DeliveryAwaitingRetry, Trigger: models.TriggerScheduled,
+					AttemptCount: 1, LastStatusCode: &code, LastError: "500 Internal Server Error", NextAttemptAt: &next,
+					DispatchedAt: &now, Starts: 1, CreatedAt: now, UpdatedAt: now,
+				}},
+			})
+		}
+		stored, err := st.Store.IngestEvents(ctx, ins)
+		if err != nil {
+			b.Fatalf("bulk insert: %v", err)
+		}
+		for _, in := range stored {
+			d := in.Deliveries[0]
+			g.Go(func() error {
+				_, err := st.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID: workflows.DeliveryWorkflowID(d.ID), TaskQueue: st.Config.TaskQueue,
+					StartDelay: 12 * time.Hour,
+					TypedSearchAttributes: temporal.NewSearchAttributes(
+						workflows.TenantIDAttr.ValueSet(d.TenantID), workflows.WebhookIDAttr.ValueSet(d.WebhookID),
+						workflows.EventTypeAttr.ValueSet(d.EventType),
+						workflows.DeliveryStatusAttr.ValueSet(string(models.DeliveryAwaitingRetry)),
+						workflows.DeliveryTriggerAttr.ValueSet(string(models.TriggerScheduled))),
+					Memo:          map[string]any{"tenantId": d.TenantID, "webhookName": webhookName, "endpoint": "http://127.0.0.1"},
+					StaticSummary: d.EventType + " → " + webhookName,
+				}, workflows.DeliveryWorkflow, workflows.DeliveryInput{
+					DeliveryID: d.ID, TenantID: d.TenantID, WebhookID: d.WebhookID, EventID: d.EventID, EventType: d.EventType,
+					Trigger: d.Trigger, FirstAttempt: 2, RetriesUsed: 1,
+				})
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			b.Fatalf("bulk start: %v", err)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -196,15 +195,6 @@ func runBacklog(b *testing.B, pending int, limits map[string]any, two bool) ([]t
 	at := slices.Clone(rc.at)
 	slices.SortFunc(at, func(a, b time.Time) int { return a.Compare(b) })
 	return at, rc.most
-}
-
-// loadAvg is the 1-minute load average ("?" where /proc has none).
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
 }
 
 // BenchmarkThrottleStorm: a receiver that can take 10 requests/s and answers

@@ -308,15 +308,6 @@ func envDuration(b *testing.B, key string, def time.Duration) time.Duration {
 	return d
 }
 
-// loadAvg is the machine's load average (1, 5, 15 minutes).
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Join(strings.Fields(string(b))[:3], " ")
-}
-
 // metricValue reads one unlabelled sample from a Prometheus text page (-1
 // if it cannot).
 func metricValue(url, name string) float64 {

@@ -221,3 +221,12 @@ func postJSON(tb testing.TB, url, token, body string, want int) []byte {
 	}
 	return b
 }
+
+// loadAvg is the machine's load average (1, 5, 15 minutes).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}

@@ -28,9 +28,9 @@ type Neighbours struct {
 	// Webhooks spreads the backlog over this many webhooks of tenant
 	// noisy, all to the same receiver (0: one).
 	Webhooks int
-	Delay   time.Duration
-	Quiet   int
-	Every   time.Duration
+	Delay    time.Duration
+	Quiet    int
+	Every    time.Duration
 }
 
 // NeighboursResult is what the quiet tenant saw.

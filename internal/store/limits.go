@@ -134,11 +134,14 @@ func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error)
 // a request is granted only while the requests in flight and the waiters
 // ahead of it leave a slot free. A waiter polls (nobody can tell when a
 // request ends): the nearer its turn, the sooner, from half a second to
-// maxConcurrencyPoll; waiterMargin after its poll was due, a waiter that
-// did not come back (its delivery was cancelled) loses its place.
+// maxConcurrencyPoll. A waiter more than lateGrace late (a busy worker)
+// gives way: it keeps its place, but a free slot does not stay idle for
+// it. waiterMargin after its poll was due, a waiter that did not come back
+// (its delivery was cancelled) loses its place.
 const (
 	minConcurrencyPoll = 500 * time.Millisecond
 	maxConcurrencyPoll = 30 * time.Second
+	lateGrace          = 5 * time.Second
 	waiterMargin       = 30 * time.Second
 )
 
@@ -157,15 +160,18 @@ func queuePlace(tx *gorm.DB, r SlotRequest, now int64) (place, error) {
 		return place{}, err
 	}
 	p := place{queued: mine > 0}
+	if !p.queued {
+		mine = now // a newcomer queues behind everyone
+	}
 	switch {
 	case n == 0:
 		return p, nil
-	case !p.queued:
-		p.ahead = n // a newcomer queues behind everyone
-		return p, nil
 	}
+	// Waiters ahead that are late give way (expires_at is their poll's
+	// due time plus waiterMargin).
+	punctual := now + (waiterMargin - lateGrace).Microseconds()
 	err := tx.Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ? AND holder <> ? AND (queued_at < ? OR (queued_at = ? AND holder < ?))",
-		r.WebhookID, now, r.Holder, mine, mine, r.Holder).Row().Scan(&p.ahead)
+		r.WebhookID, punctual, r.Holder, mine, mine, r.Holder).Row().Scan(&p.ahead)
 	return p, err
 }
 

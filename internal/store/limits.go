@@ -89,7 +89,7 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		}
 		var q place
 		if mine == 0 {
-			if q, err = queuePlace(tx, r, now); err != nil {
+			if q, err = queuePlace(tx, r, now, s.waiterPatience); err != nil {
 				return err
 			}
 			limit := int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency))
@@ -132,14 +132,18 @@ func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error)
 // Concurrency waiters are served oldest first: a refused request keeps a
 // row in webhook_waiters (its place, from when it was first refused), and
 // a request is granted only while the requests in flight and the waiters
-// ahead of it leave a slot free. A waiter polls (nobody can tell when a
+// ahead of it that have waited longer than DefaultWaiterPatience leave a
+// slot free. Within that patience, requests compete for free slots (a
+// slot never idles for a waiter that has not come back yet, which keeps a
+// busy but fast webhook at full speed); past it, nobody new overtakes. A waiter polls (nobody can tell when a
 // request ends): the nearer its turn, the sooner, from half a second to
 // maxConcurrencyPoll. A waiter more than lateGrace late (a busy worker)
 // gives way: it keeps its place, but a free slot does not stay idle for
 // it. waiterMargin after its poll was due, a waiter that did not come back
 // (its delivery was cancelled) loses its place.
 const (
-	minConcurrencyPoll = 500 * time.Millisecond
+	DefaultWaiterPatience = 2 * time.Second
+	minConcurrencyPoll    = 500 * time.Millisecond
 	maxConcurrencyPoll = 30 * time.Second
 	lateGrace          = 5 * time.Second
 	waiterMargin       = 30 * time.Second
@@ -153,7 +157,7 @@ type place struct {
 
 // queuePlace finds the request's place among the webhook's live waiters;
 // with none (the common case) it costs one query.
-func queuePlace(tx *gorm.DB, r SlotRequest, now int64) (place, error) {
+func queuePlace(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (place, error) {
 	var mine, n int64
 	if err := tx.Raw("SELECT coalesce(max(CASE WHEN holder = ? THEN queued_at ELSE 0 END), 0), count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ?",
 		r.Holder, r.WebhookID, now).Row().Scan(&mine, &n); err != nil {
@@ -168,10 +172,12 @@ func queuePlace(tx *gorm.DB, r SlotRequest, now int64) (place, error) {
 		return p, nil
 	}
 	// Waiters ahead that are late give way (expires_at is their poll's
-	// due time plus waiterMargin).
+	// due time plus waiterMargin); only waiters past their patience are
+	// owed a slot.
 	punctual := now + (waiterMargin - lateGrace).Microseconds()
-	err := tx.Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ? AND holder <> ? AND (queued_at < ? OR (queued_at = ? AND holder < ?))",
-		r.WebhookID, punctual, r.Holder, mine, mine, r.Holder).Row().Scan(&p.ahead)
+	patient := min(mine, now-patience.Microseconds())
+	err := tx.Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ? AND holder <> ? AND queued_at <= ? AND (queued_at < ? OR (queued_at = ? AND holder < ?))",
+		r.WebhookID, punctual, r.Holder, patient, mine, mine, r.Holder).Row().Scan(&p.ahead)
 	return p, err
 }
 

@@ -252,6 +252,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
+		s.SetWaiterPatience(0) // served in order at once, not after 2 s
 		if got, err := s.AcquireSlot(ctx, slot("busy", 1, 0)); err != nil || !got.Granted {
 			t.Fatalf("%+v %v", got, err)
 		}

@@ -24,15 +24,18 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// TestLongLimitWaitReplays runs a delivery that waits long enough for a
-// concurrency slot to continue as new, on a real Temporal server, and
-// replays both runs' histories: the continue-as-new path is deterministic.
-// With WEBHOOKD_RECORD_HISTORY=<release> it also saves them to
+// TestLongLimitWaitReplays records the histories of a delivery that waits
+// long enough for a concurrency slot to continue as new, on a real Temporal
+// server, replays both runs' histories and saves them to
 // testdata/<release>/, where TestReplayRecordedHistories keeps replaying
-// them.
+// them (testdata/release3/limit-wait-*.json). It runs only to record: an
+// in-process server beside this package's time-skipping tests starves
+// them on a busy machine.
+// WEBHOOKD_RECORD_HISTORY=<release> go test -run TestLongLimitWaitReplays ./workflows/
 func TestLongLimitWaitReplays(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a Temporal server")
+	release := os.Getenv("WEBHOOKD_RECORD_HISTORY")
+	if release == "" {
+		t.Skip("set WEBHOOKD_RECORD_HISTORY=<release> to record testdata/<release>/limit-wait-*.json")
 	}
 	logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
 	ts, err := devserver.Start(context.Background(), devserver.Options{
@@ -99,7 +102,7 @@ func TestLongLimitWaitReplays(t *testing.T) {
 			}
 			h.Events = append(h.Events, ev)
 		}
-		if release := os.Getenv("WEBHOOKD_RECORD_HISTORY"); release != "" {
+		{
 			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
 			if err != nil {
 				t.Fatal(err)

@@ -99,3 +99,60 @@ func TestSendWaitsForANearRateSlotItself(t *testing.T) {
 		}
 	}
 }
+
+// panicky is a transport that panics, as a bug in the post would.
+type panicky struct{}
+
+func (panicky) RoundTrip(*http.Request) (*http.Response, error) { panic("a bug in the post") }
+
+// TestSendReleasesTheSlotWhenPostPanics: a panic while the request is
+// posted still frees the webhook's slot, rather than leaving the lease to
+// run out after the webhook's timeout and a margin.
+func TestSendReleasesTheSlotWhenPostPanics(t *testing.T) {
+	f := newFixture(t, "http://127.0.0.1:9/hooks", func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	f.sender.Poster.Client = &http.Client{Transport: panicky{}}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the post did not panic")
+			}
+		}()
+		f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 1, Trigger: models.TriggerScheduled, Run: "r"})
+	}()
+	st, err := f.store.WebhookLimiter(t.Context(), f.webhook.ID)
+	if err != nil || st.InFlight != 0 {
+		t.Fatalf("after a panic in the post: %+v %v (the slot is still held)", st, err)
+	}
+}
+
+// TestSendRunsStartedAgainDoNotShareASlot: a run started again (the
+// reconciler, a replay ending an open run) numbers on from the attempts
+// recorded, so it can reuse the number of an attempt whose worker died
+// mid-request. While that request's lease is live, the new run's attempt
+// of the same number is a new request and waits under maxConcurrency 1.
+func TestSendRunsStartedAgainDoNotShareASlot(t *testing.T) {
+	var posts atomic.Int32
+	inside, release := make(chan struct{}), make(chan struct{})
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if posts.Add(1) == 1 {
+			close(inside)
+			<-release
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	done := make(chan attempt.Result, 1)
+	go func() {
+		res, _ := f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 2, Trigger: models.TriggerScheduled, Run: "first-run"})
+		done <- res
+	}()
+	<-inside
+	res, err := f.sender.Send(t.Context(), workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 2, Trigger: models.TriggerScheduled, Run: "second-run"})
+	close(release)
+	if err != nil || res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency {
+		t.Fatalf("attempt 2 of a second run while the first run's attempt 2 is in flight: %+v %v (%d posts)", res, err, posts.Load())
+	}
+	if first := <-done; first.Outcome != attempt.Success || posts.Load() != 1 {
+		t.Fatalf("first run: %+v, %d posts", first, posts.Load())
+	}
+}

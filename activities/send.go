@@ -96,7 +96,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
 	}
 	defer release()
-	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
+	holder := slotHolder(in)
 	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
@@ -124,13 +124,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
 		return attempt.Result{Outcome: attempt.Limited, WaitingFor: slot.WaitingFor, Wait: slot.Wait}, nil
 	}
-	res := s.post(ctx, dc, in)
-	// The request was sent: whatever happens to the release, the attempt
-	// stands (an error here would make Temporal send it again). A release
-	// that fails leaves the lease to expire.
-	if err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res)); err != nil && s.Log != nil {
-		s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
-	}
+	res := s.postInSlot(ctx, dc, in, holder)
 	if probe && res.Outcome == attempt.Failure {
 		// A failed probe waits, held, with the webhook's other deliveries;
 		// the store schedules the next probe (README "Circuit breaker").
@@ -181,6 +175,36 @@ func (s *Sender) acquire(ctx context.Context, r store.SlotRequest) (store.Slot, 
 		case <-t.C:
 		}
 	}
+}
+
+// slotHolder names an attempt's request to the limiter: the delivery, the
+// attempt and the run that makes it. The attempt number alone is not
+// enough: a run started again (the reconciler, a replay ending an open
+// run) numbers on from the attempts recorded, so it may reuse the number
+// of an attempt whose worker was killed mid-request, whose lease is still
+// live. The run is the workflow's first run, the same across
+// continue-as-new, so a delivery that waited on in a new run keeps its
+// place and its reserved rate slot.
+func slotHolder(in workflows.SendInput) string {
+	if in.Run == "" {
+		return fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
+	}
+	return fmt.Sprintf("%s/%d/%s", in.DeliveryID, in.Attempt, in.Run)
+}
+
+// postInSlot posts with the slot held and releases it however the post
+// ends, a panic included (the lease would otherwise keep the slot for the
+// webhook's timeout and a margin). The request was sent: whatever happens
+// to the release, the attempt stands (an error here would make Temporal
+// send it again); a release that fails leaves the lease to expire.
+func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in workflows.SendInput, holder string) (res attempt.Result) {
+	wh := dc.Webhook
+	defer func() {
+		if err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res)); err != nil && s.Log != nil {
+			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
+		}
+	}()
+	return s.post(ctx, dc, in)
 }
 
 // feedback is what an attempt's answer tells the webhook's adaptive rate.

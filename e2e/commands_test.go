@@ -19,6 +19,7 @@ import (
 	"github.com/webhookd/webhookd/e2e/rig"
 	"github.com/webhookd/webhookd/internal/app"
 	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 )
 
@@ -148,7 +149,11 @@ func registerNamespace(ctx context.Context, st *rig.Stack, ns string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		_, err := st.Client.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
-		if err == nil || time.Now().After(deadline) {
+		if err == nil {
+			// A worker refuses a namespace without webhookd's search attributes.
+			return runner.EnsureSearchAttributes(ctx, st.Client, ns)
+		}
+		if time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -79,6 +79,10 @@ type Delivery struct {
 	Status         DeliveryStatus
 	Trigger        Trigger
 	AttemptCount   int
+	// ThrottleWaits counts the throttling answers waited out without a
+	// step of the retry schedule, over every run (a new run continues the
+	// bound).
+	ThrottleWaits int
 	LastStatusCode *int
 	LastDurationMs *int64
 	LastError      string

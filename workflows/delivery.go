@@ -17,8 +17,19 @@ import (
 func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	d := &delivery{
 		in: in, delays: RetrySchedule,
-		progress: Progress{Status: models.DeliveryPending},
-		indexed:  models.DeliveryPending, // set by the starter
+		progress:   Progress{Status: models.DeliveryPending, Attempts: in.Attempts},
+		indexed:    models.DeliveryPending, // set by the starter
+		limitWaits: in.LimitWaits,
+	}
+	// A run continued as new inherits the search attributes its
+	// predecessor left (a WaitingFor to clear, say); a started one has
+	// what its starter set.
+	attrs := workflow.GetTypedSearchAttributes(ctx)
+	if v, ok := attrs.GetKeyword(DeliveryStatusAttr); ok {
+		d.indexed = models.DeliveryStatus(v)
+	}
+	if v, ok := attrs.GetKeyword(WaitingForAttr); ok {
+		d.waiting = models.WaitingFor(v)
 	}
 	if len(in.RetryDelays) > 0 {
 		d.delays = in.RetryDelays
@@ -48,8 +59,9 @@ type delivery struct {
 	// throttling answers that used none (attempt.MaxThrottled).
 	retries, throttled int
 	// limitWaits counts consecutive waits for a concurrency slot (their
-	// backoff).
-	limitWaits int
+	// backoff); runWaits every wait for a limit in this run (it continues
+	// as new after limitWaitsPerRun).
+	limitWaits, runWaits int
 	// waiting is the WaitingFor search attribute value last written.
 	waiting models.WaitingFor
 }
@@ -210,6 +222,7 @@ func (d *delivery) send(ctx workflow.Context, number int) (attempt.Result, error
 	var res attempt.Result
 	err := workflow.ExecuteLocalActivity(ctx, SendActivity, SendInput{
 		DeliveryID: d.in.DeliveryID, Attempt: number, Trigger: d.in.Trigger,
+		Run: workflow.GetInfo(ctx).FirstRunID,
 	}).Get(ctx, &res)
 	return res, err
 }

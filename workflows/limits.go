@@ -20,11 +20,23 @@ const (
 	// throttleChange: a throttling answer (429/502/503/504) waits without
 	// using a step of the retry schedule.
 	throttleChange = "throttle-not-a-step"
+	// limitContinueChange: after limitWaitsPerRun waits for a limit, the
+	// run continues as new. Runs recorded before it go on polling in the
+	// same run.
+	limitContinueChange = "limit-wait-continue-as-new"
 )
 
+// limitWaitsPerRun bounds a run's history while it waits for a limit: each
+// wait costs about six events (a timer, a workflow task, the send's
+// marker), so a run continues as new after this many, carrying what the
+// delivery has used (continued).
+const limitWaitsPerRun = 100
+
 // Concurrency waits poll: nobody can tell when a request in flight ends.
-// They back off from half a second to 4 s, spread by up to half again so
-// that waiters do not ask all at once.
+// The limiter says when to ask again (the nearer a waiter's turn, the
+// sooner); a send that does not (a worker of an earlier release) backs off
+// from half a second to 4 s, spread by up to half again so that waiters do
+// not ask all at once.
 const (
 	firstSlotPoll = 500 * time.Millisecond
 	maxSlotPoll   = 4 * time.Second
@@ -44,9 +56,33 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 	if err := d.setWaiting(ctx, sent.WaitingFor); err != nil {
 		return err
 	}
-	return workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+	err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
 		Summary: fmt.Sprintf("attempt %d waits for %s", number, sent.WaitingFor),
 	}).Get(ctx, nil)
+	if err != nil {
+		return err
+	}
+	d.runWaits++
+	if d.runWaits >= limitWaitsPerRun &&
+		workflow.GetVersion(ctx, limitContinueChange, workflow.DefaultVersion, 1) == 1 {
+		return workflow.NewContinueAsNewError(ctx, DeliveryWorkflow, d.continued(number))
+	}
+	return nil
+}
+
+// continued is the input of the run that continues this one, about to
+// make attempt number: the same delivery, trigger and schedule, with the
+// steps, throttling answers, attempts and waits used so far. The search
+// attributes and memo go over to the new run as they are; the trace and
+// the sequence are the delivery's, in the database.
+func (d *delivery) continued(number int) DeliveryInput {
+	next := d.in
+	next.FirstAttempt = number
+	next.RetriesUsed += d.retries
+	next.Throttled += d.throttled
+	next.Attempts = d.progress.Attempts
+	next.LimitWaits = d.limitWaits
+	return next
 }
 
 // slotPoll is the n-th wait (0-based) for a concurrency slot, spread by a
@@ -69,10 +105,11 @@ func (d *delivery) throttleWait(ctx workflow.Context, sent attempt.Result) (time
 	if workflow.GetVersion(ctx, throttleChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return 0, false
 	}
-	if d.throttled >= attempt.MaxThrottled || sent.RetryAfter > attempt.MaxThrottleWait {
+	used := d.in.Throttled + d.throttled // over every run of the delivery
+	if used >= attempt.MaxThrottled || sent.RetryAfter > attempt.MaxThrottleWait {
 		return 0, false
 	}
-	wait := max(sent.RetryAfter, attempt.ThrottleBackoff(d.throttled))
+	wait := max(sent.RetryAfter, attempt.ThrottleBackoff(used))
 	d.throttled++
 	return wait, true
 }

@@ -1,9 +1,13 @@
 package workflows
 
 import (
+	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/models"
@@ -132,5 +136,52 @@ func TestTestSendIsNeverThrottleRetried(t *testing.T) {
 	in.Trigger = models.TriggerTest
 	if res := h.run(in); res.Status != models.DeliveryFailed || len(h.sends) != 1 {
 		t.Fatalf("%+v after %d sends", res, len(h.sends))
+	}
+}
+
+// TestLongLimitWaitContinuesAsNew: a delivery that waits for a slot for long
+// continues as new after limitWaitsPerRun waits, so its history stays
+// bounded however long the wait; the new run makes the same attempt and
+// carries what the delivery used: schedule steps, throttling answers,
+// attempts, the wait's backoff, and its trigger.
+func TestLongLimitWaitContinuesAsNew(t *testing.T) {
+	h := newHarness(t, fail, answered(429, time.Second), limited(models.WaitingForConcurrency, 10*time.Second))
+	in := input
+	in.Trigger = models.TriggerReplay
+	h.env.ExecuteWorkflow(DeliveryWorkflow, in)
+	var cont *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &cont) {
+		t.Fatalf("after %d sends the run ended with %v, want it continued as new", len(h.sends), err)
+	}
+	if waits := len(h.sends) - 2; waits != limitWaitsPerRun { // attempt 3 asked once per wait
+		t.Fatalf("continued after %d waits, want %d", waits, limitWaitsPerRun)
+	}
+	var next DeliveryInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	want := in
+	want.FirstAttempt, want.RetriesUsed, want.Throttled, want.Attempts, want.LimitWaits = 3, 1, 1, 2, 0
+	if next.DeliveryID != want.DeliveryID || next.Trigger != want.Trigger || next.FirstAttempt != want.FirstAttempt ||
+		next.RetriesUsed != want.RetriesUsed || next.Throttled != want.Throttled || next.Attempts != want.Attempts ||
+		next.WebhookID != want.WebhookID || next.EventID != want.EventID || next.TenantID != want.TenantID {
+		t.Fatalf("continued with %+v, want %+v", next, want)
+	}
+	if cont.WorkflowType.Name != DeliveryWorkflow {
+		t.Fatalf("continued as %q", cont.WorkflowType.Name)
+	}
+}
+
+// TestThrottlingBoundHoldsOverRuns: a run that starts with the delivery's
+// throttling waits spent (a resume, the reconciler, a continue-as-new)
+// takes a schedule step for the next 429, as the run before it would have.
+func TestThrottlingBoundHoldsOverRuns(t *testing.T) {
+	h := newHarness(t, answered(429, time.Second), success)
+	in := input
+	in.Throttled = attempt.MaxThrottled
+	h.run(in)
+	if h.sends[1] != time.Minute || h.records[0].WaitingFor != "" {
+		t.Fatalf("a 429 after %d throttling waits: retried at %s, recorded %+v; want the schedule's first step",
+			attempt.MaxThrottled, h.sends[1], h.records[0])
 	}
 }

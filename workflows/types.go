@@ -26,6 +26,18 @@ type DeliveryInput struct {
 	// continues its schedule rather than starting it again (a replay starts
 	// it again: 0).
 	RetriesUsed int `json:",omitempty"`
+	// Throttled counts the throttling answers that earlier runs of this
+	// delivery waited out without a schedule step: attempt.MaxThrottled
+	// bounds them over every run, not per run (a replay starts again: 0).
+	Throttled int `json:",omitempty"`
+	// Attempts counts the attempts made by the runs this one continues
+	// (continue-as-new during a long wait for a limit), so that the result
+	// counts the delivery's attempts, not the last run's.
+	Attempts int `json:",omitempty"`
+	// LimitWaits is how many times in a row FirstAttempt has already waited
+	// for a limit (continue-as-new in the middle of a wait): the polls'
+	// backoff goes on where it was.
+	LimitWaits int `json:",omitempty"`
 	// RetryDelays overrides RetrySchedule: the webhook's own schedule
 	// (webhookConfig.retrySchedule), fixed when the run starts.
 	RetryDelays Waits `json:",omitempty"`
@@ -72,6 +84,12 @@ type SendInput struct {
 	DeliveryID string
 	Attempt    int
 	Trigger    models.Trigger
+	// Run is the workflow's first run id (the same across continue-as-new):
+	// with the delivery and the attempt it names the request's slot, so
+	// that a run started again, which may reuse an attempt number, never
+	// shares a slot with a request of an earlier run. Empty in histories
+	// recorded before it.
+	Run string `json:",omitempty"`
 }
 
 // RecordInput writes an attempt and the state it leads to, in one

@@ -10,6 +10,7 @@ import (
 	"github.com/webhookd/webhookd/internal/config"
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/runner"
 )
 
 // runAPI serves the REST API until ctx ends. It also runs the outbox
@@ -31,6 +32,11 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	defer conn.close()
+	if cfg.APIWorker {
+		if err := runner.CheckSearchAttributes(ctx, conn.client, cfg.TemporalNamespace); err != nil {
+			return err
+		}
+	}
 	p := conn.parts(cfg, log)
 	h, err := p.NewAPI(APIOptions{GaugeMaxAge: 15 * time.Second})
 	if err != nil {

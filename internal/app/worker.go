@@ -25,6 +25,9 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	defer conn.close()
 	s, c := conn.store, conn.client
+	if err := runner.CheckSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
+		return err
+	}
 	if err := runner.EnsureSchedules(ctx, c, cfg.TaskQueue, log); err != nil {
 		return err
 	}

@@ -99,3 +99,18 @@ func TestDeliveryRunWithTheDefaultSchedule(t *testing.T) {
 		t.Fatalf("retry delays %v, want nil (the default)", d)
 	}
 }
+
+// TestDeliveryRunCarriesThrottlingWaits: a run started again continues the
+// delivery's bound on throttling waits, and counts the attempts those waits
+// followed as no schedule step; a replay starts both again.
+func TestDeliveryRunCarriesThrottlingWaits(t *testing.T) {
+	wh := &models.Webhook{ID: "w1", Name: "orders", Endpoint: "https://hooks.example.com/in"}
+	del := models.Delivery{ID: "d1", TenantID: "acme", WebhookID: "w1", EventID: "evt-1", EventType: "order.created",
+		AttemptCount: 7, ThrottleWaits: 5, Trigger: models.TriggerScheduled}
+	for mode, want := range map[startMode][2]int{startResume: {2, 5}, startReconcile: {2, 5}, startReplay: {0, 0}} {
+		in := deliveryRun(del, wh, mode).Input.(workflows.DeliveryInput)
+		if in.FirstAttempt != 8 || in.RetriesUsed != want[0] || in.Throttled != want[1] {
+			t.Errorf("mode %d: first %d, retries used %d, throttled %d; want 8, %d, %d", mode, in.FirstAttempt, in.RetriesUsed, in.Throttled, want[0], want[1])
+		}
+	}
+}

@@ -91,9 +91,13 @@ func (d *Dispatcher) start(ctx context.Context, del models.Delivery, wh *models.
 // search attributes and memo the Web UI shows, and how an earlier run of the
 // same delivery is treated.
 func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
-	firstAttempt, retriesUsed := del.AttemptCount+1, del.AttemptCount
+	// Each attempt recorded used a step of the schedule, except the
+	// throttling answers waited out without one; those count toward their
+	// own bound, over every run.
+	firstAttempt := del.AttemptCount + 1
+	retriesUsed, throttled := max(del.AttemptCount-del.ThrottleWaits, 0), del.ThrottleWaits
 	if mode == startReplay || del.Trigger == models.TriggerReplay {
-		retriesUsed = 0 // a replay's schedule starts again
+		retriesUsed, throttled = 0, 0 // a replay's schedule starts again
 	}
 	trigger := del.Trigger
 	if mode == startReplay {
@@ -107,7 +111,7 @@ func deliveryRun(del models.Delivery, wh *models.Webhook, mode startMode) Run {
 		Workflow:   workflows.DeliveryWorkflow,
 		Input: workflows.DeliveryInput{
 			DeliveryID: del.ID, TenantID: del.TenantID, WebhookID: del.WebhookID, EventID: del.EventID, EventType: del.EventType,
-			Trigger: del.Trigger, FirstAttempt: firstAttempt, RetriesUsed: retriesUsed, RetryDelays: retryDelays(wh),
+			Trigger: del.Trigger, FirstAttempt: firstAttempt, RetriesUsed: retriesUsed, Throttled: throttled, RetryDelays: retryDelays(wh),
 		},
 		SearchAttributes: map[string]string{
 			workflows.TenantIDAttr.GetName():        del.TenantID,

@@ -211,3 +211,27 @@ func TestCheckNamespace(t *testing.T) {
 		t.Fatalf("CheckHealth with the namespace there: %v", err)
 	}
 }
+
+// TestCheckSearchAttributes: a namespace without webhookd's search
+// attributes (Temporal Cloud, or an upgrade that skipped migrate) is refused
+// with a message naming the missing ones and the command that registers
+// them; once registered, the check passes.
+func TestCheckSearchAttributes(t *testing.T) {
+	c, _ := temporalServer(t)
+	ctx := context.Background()
+	err := runner.CheckSearchAttributes(ctx, c, "default")
+	if err == nil {
+		t.Fatal("a namespace without the search attributes passed the check")
+	}
+	for _, want := range append([]string{"webhookd migrate", "tcld"}, workflows.SearchAttributeNames...) {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not name %q: %v", want, err)
+		}
+	}
+	if err := runner.EnsureSearchAttributes(ctx, c, "default"); err != nil {
+		t.Fatal(err)
+	}
+	if err := runner.CheckSearchAttributes(ctx, c, "default"); err != nil {
+		t.Fatalf("after registering them: %v", err)
+	}
+}

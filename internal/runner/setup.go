@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -44,4 +45,29 @@ func SearchAttributeTypes() map[string]enums.IndexedValueType {
 		out[name] = enums.INDEXED_VALUE_TYPE_KEYWORD
 	}
 	return out
+}
+
+// CheckSearchAttributes reports, as an error naming them and the command
+// that registers them, the search attributes of workflows.SearchAttributeNames
+// the namespace lacks: a delivery workflow that writes one (WaitingFor at its
+// first wait for a limit, say) would otherwise fail its workflow task, again
+// and again, long after the worker started. A worker refuses to start
+// without them.
+func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("list the search attributes of namespace %q: %w", namespace, err)
+	}
+	var missing []string
+	for _, name := range workflows.SearchAttributeNames {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("namespace %q lacks the search attributes %s: run `webhookd migrate` (it registers them), "+
+		"or on Temporal Cloud add each as a Keyword (`tcld namespace search-attributes add --namespace %s --search-attribute %s=Keyword`), then start the worker again",
+		namespace, strings.Join(missing, ", "), namespace, missing[0])
 }

@@ -63,6 +63,7 @@ var deliveryColumns = []deliveryColumn{
 	column("status", "text", func(d *models.Delivery) string { return string(d.Status) }),
 	column("trigger", "text", func(d *models.Delivery) string { return string(d.Trigger) }),
 	column("attempt_count", "int4", func(d *models.Delivery) int32 { return int32(d.AttemptCount) }),
+	column("throttle_waits", "int4", func(d *models.Delivery) int32 { return int32(d.ThrottleWaits) }),
 	column("last_status_code", "int4", func(d *models.Delivery) *int32 { return ptr32(d.LastStatusCode) }),
 	column("last_duration_ms", "int8", func(d *models.Delivery) *int64 { return d.LastDurationMs }),
 	column("last_error", "text", func(d *models.Delivery) string { return d.LastError }),

@@ -130,6 +130,9 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 				}
 			}
 			delivery["attempt_count"] = gorm.Expr("CASE WHEN attempt_count < ? THEN ? ELSE attempt_count END", a.Number, a.Number)
+			if r.fresh && r.WaitingFor == models.WaitingForRetryAfter {
+				delivery["throttle_waits"] = gorm.Expr("throttle_waits + 1")
+			}
 			delivery["last_status_code"] = a.ResponseStatus
 			delivery["last_duration_ms"] = a.DurationMs
 			delivery["last_error"] = a.Error

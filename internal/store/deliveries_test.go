@@ -304,3 +304,35 @@ func TestOrphans(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordAttemptCountsThrottlingWaits: a throttling answer waited out
+// without a schedule step is counted on the delivery once, however often
+// its record is retried, so that a new run continues the bound.
+func TestRecordAttemptCountsThrottlingWaits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := newWebhook("throttled")
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		now := store.Now()
+		ev := newEvent("evt-t", now)
+		d := newDelivery(ev, w.ID, models.DeliveryPending, now)
+		if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		code := 429
+		for _, n := range []int{1, 1, 2} { // attempt 1 recorded twice (a retried activity)
+			if err := s.RecordAttempt(ctx, store.AttemptResult{
+				DeliveryID: d.ID, WebhookID: w.ID, DeliveryStatus: models.DeliveryAwaitingRetry, WaitingFor: models.WaitingForRetryAfter,
+				Attempt: &models.Attempt{DeliveryID: d.ID, Number: n, Trigger: models.TriggerScheduled, RequestURL: w.Endpoint,
+					ResponseStatus: &code, StartedAt: now, FinishedAt: now},
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, _ := s.GetDelivery(ctx, d.ID); got.ThrottleWaits != 2 || got.AttemptCount != 2 {
+			t.Fatalf("throttle waits %d, attempts %d; want 2, 2", got.ThrottleWaits, got.AttemptCount)
+		}
+	})
+}

@@ -94,3 +94,7 @@ func (s *Store) ColumnCollation(ctx context.Context, table, column string) (stri
 		WHERE table_name = ? AND column_name = ?`, table, column).Scan(&collation).Error
 	return collation, err
 }
+
+// SetWaiterPatience changes how long a concurrency waiter waits before it
+// is served in order (0: at once).
+func (s *Store) SetWaiterPatience(d time.Duration) { s.waiterPatience = d }

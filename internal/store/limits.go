@@ -38,9 +38,9 @@ const (
 // SlotRequest asks for one request's slot.
 type SlotRequest struct {
 	DeliveryID, WebhookID string
-	// Holder names the request (delivery and attempt): asking again for
-	// the same holder (a retried activity, a wait that ended) finds its
-	// lease or its reserved rate slot.
+	// Holder names the request (delivery, attempt and run): asking again
+	// for the same holder (a retried activity, a wait that ended) finds its
+	// lease, its reserved rate slot or its place among the waiters.
 	Holder         string
 	MaxConcurrency int
 	RateLimit      float64
@@ -54,8 +54,9 @@ type Slot struct {
 	Granted bool
 	// WaitingFor is why not (rateLimit or concurrency).
 	WaitingFor models.WaitingFor
-	// Wait is when the holder's rate slot comes (rateLimit); zero for
-	// concurrency, which frees up when a request ends.
+	// Wait is when the holder's rate slot comes (rateLimit), or when to ask
+	// again for a concurrency slot (the nearer the waiter's turn, the
+	// sooner).
 	Wait time.Duration
 	// Interval is the spacing of the rate in force (rateLimit only).
 	Interval time.Duration
@@ -88,19 +89,32 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		if err != nil {
 			return err
 		}
-		if mine == 0 && held >= int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency)) {
-			out = Slot{WaitingFor: models.WaitingForConcurrency}
-			return markWaiting(tx, r.DeliveryID, out.WaitingFor)
+		var q place
+		if mine == 0 {
+			if q, err = queuePlace(tx, r, now, s.waiterPatience); err != nil {
+				return err
+			}
+			limit := int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency))
+			if behind := held + q.ahead - limit; behind >= 0 {
+				// The free slots, if any, belong to older waiters.
+				out = Slot{WaitingFor: models.WaitingForConcurrency, Wait: concurrencyPoll(r.Holder, behind, row.IntervalUs)}
+				return wait(tx, r, q, out, now)
+			}
 		}
 		if rate := effectiveRate(r.RateLimit, row.Rate); mine == 0 && rate > 0 {
 			if out, err = takeRateSlot(tx, &row, r.Holder, rate, now); err != nil || !out.Granted {
 				if err == nil {
-					err = markWaiting(tx, r.DeliveryID, out.WaitingFor)
+					err = wait(tx, r, q, out, now)
 				}
 				return err
 			}
 		}
 		out = Slot{Granted: true}
+		if q.queued {
+			if err := tx.Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ?", r.WebhookID, r.Holder).Error; err != nil {
+				return err
+			}
+		}
 		return grant(tx, r, row, now, mine > 0)
 	})
 	return out, translate(err)
@@ -115,6 +129,91 @@ func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error)
 	err = tx.Raw("SELECT count(*), coalesce(sum(CASE WHEN holder = ? THEN 1 ELSE 0 END), 0) FROM webhook_leases WHERE webhook_id = ?",
 		r.Holder, r.WebhookID).Row().Scan(&held, &mine)
 	return held, mine, err
+}
+
+// Concurrency waiters are served oldest first: a refused request keeps a
+// row in webhook_waiters (its place, from when it was first refused), and
+// a request is granted only while the requests in flight and the waiters
+// ahead of it that have waited longer than DefaultWaiterPatience leave a
+// slot free. Within that patience, requests compete for free slots (a
+// slot never idles for a waiter that has not come back yet, which keeps a
+// busy but fast webhook at full speed); past it, nobody new overtakes. A waiter polls (nobody can tell when a
+// request ends): the nearer its turn, the sooner, from half a second to
+// maxConcurrencyPoll. A waiter more than lateGrace late (a busy worker)
+// gives way: it keeps its place, but a free slot does not stay idle for
+// it. waiterMargin after its poll was due, a waiter that did not come back
+// (its delivery was cancelled) loses its place.
+const (
+	DefaultWaiterPatience = 2 * time.Second
+	minConcurrencyPoll    = 500 * time.Millisecond
+	maxConcurrencyPoll = 30 * time.Second
+	lateGrace          = 5 * time.Second
+	waiterMargin       = 30 * time.Second
+)
+
+// place is a request's place in its webhook's queue of waiters.
+type place struct {
+	queued bool  // it has a row (it waited before)
+	ahead  int64 // live waiters queued before it
+}
+
+// queuePlace finds the request's place among the webhook's live waiters;
+// with none (the common case) it costs one query.
+func queuePlace(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (place, error) {
+	var mine, n int64
+	if err := tx.Raw("SELECT coalesce(max(CASE WHEN holder = ? THEN queued_at ELSE 0 END), 0), count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ?",
+		r.Holder, r.WebhookID, now).Row().Scan(&mine, &n); err != nil {
+		return place{}, err
+	}
+	p := place{queued: mine > 0}
+	if !p.queued {
+		mine = now // a newcomer queues behind everyone
+	}
+	switch {
+	case n == 0:
+		return p, nil
+	}
+	// Waiters ahead that are late give way (expires_at is their poll's
+	// due time plus waiterMargin); only waiters past their patience are
+	// owed a slot.
+	punctual := now + (waiterMargin - lateGrace).Microseconds()
+	patient := min(mine, now-patience.Microseconds())
+	err := tx.Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ? AND holder <> ? AND queued_at <= ? AND (queued_at < ? OR (queued_at = ? AND holder < ?))",
+		r.WebhookID, punctual, r.Holder, patient, mine, mine, r.Holder).Row().Scan(&p.ahead)
+	return p, err
+}
+
+// wait records a refusal: the delivery's waiting_for, and for a
+// concurrency wait (or a waiter already queued) its place, kept until its
+// next poll and a margin. Waiters gone for longer are dropped.
+func wait(tx *gorm.DB, r SlotRequest, q place, out Slot, now int64) error {
+	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
+		if err := tx.Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?) "+
+			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at",
+			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds()).Error; err != nil {
+			return err
+		}
+	}
+	return markWaiting(tx, r.DeliveryID, out.WaitingFor)
+}
+
+// concurrencyPoll is when a concurrency waiter should ask again: behind
+// requests must end before its turn after the next one, which takes about
+// the webhook's recent time between grants (intervalUs; 1 s when unknown)
+// each. It asks at half that estimate, so that it comes back before its
+// turn, spread by up to a quarter by its holder.
+func concurrencyPoll(holder string, behind, intervalUs int64) time.Duration {
+	gap := micros(intervalUs)
+	if gap <= 0 {
+		gap = time.Second
+	}
+	wait := min(max(time.Duration(behind+1)*gap/2, minConcurrencyPoll), maxConcurrencyPoll)
+	h := fnv.New32a()
+	h.Write([]byte(holder))
+	return wait + time.Duration(h.Sum32()%1000)*wait/4000
 }
 
 // takeRateSlot applies the rate: a holder without a reserved slot takes

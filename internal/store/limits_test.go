@@ -246,3 +246,52 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterConcurrencyWaitersInOrder: a freed slot goes to the oldest
+// waiter, whichever process asks first (a newcomer polls sooner than a
+// waiter that has backed off), and a waiter far from its turn is told to
+// come back later than the one next in line.
+func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0) // served in order at once, not after 2 s
+		if got, err := s.AcquireSlot(ctx, slot("busy", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		var waits []time.Duration
+		for i := range 8 {
+			got, err := s.AcquireSlot(ctx, slot(fmt.Sprintf("w%d", i), 1, 0))
+			if err != nil || got.Granted || got.WaitingFor != models.WaitingForConcurrency {
+				t.Fatalf("waiter %d: %+v %v", i, got, err)
+			}
+			waits = append(waits, got.Wait)
+		}
+		if waits[0] <= 0 || waits[7] <= waits[0] {
+			t.Fatalf("polls %v: the last in line should come back later than the first", waits)
+		}
+		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+			t.Fatal(err)
+		}
+		// The newest waiter, and a newcomer, ask first: the slot is w0's.
+		for _, h := range []string{"w7", "newcomer", "w1"} {
+			if got, err := s.AcquireSlot(ctx, slot(h, 1, 0)); err != nil || got.Granted {
+				t.Fatalf("%s took the slot the oldest waiter is owed: %+v %v", h, got, err)
+			}
+		}
+		for i := range 8 {
+			h := fmt.Sprintf("w%d", i)
+			if got, err := s.AcquireSlot(ctx, slot(h, 1, 0)); err != nil || !got.Granted {
+				t.Fatalf("%s, oldest in line: %+v %v", h, got, err)
+			}
+			if got, _ := s.AcquireSlot(ctx, slot("newcomer", 1, 0)); got.Granted {
+				t.Fatalf("the newcomer got in while %s held the slot", h)
+			}
+			if err := s.ReleaseSlot(ctx, w1, h, 0, store.Neutral); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.AcquireSlot(ctx, slot("newcomer", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("the newcomer, last in line: %+v %v", got, err)
+		}
+	})
+}

@@ -54,6 +54,9 @@ type Store struct {
 	sqliteMigrationDSN string
 	// sequenceWaker is told when a sequence may move on (sequence.go).
 	sequenceWaker func()
+	// waiterPatience is how long a concurrency waiter waits before older
+	// waiters are served first (limits.go); tests set it to 0.
+	waiterPatience time.Duration
 }
 
 // Open connects to databaseURL: postgres://... or sqlite:<file path>.
@@ -118,7 +121,7 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect, sqliteMigrationDSN: migrationDSN}, nil
+	return &Store{db: db, dialect: dialect, sqliteMigrationDSN: migrationDSN, waiterPatience: DefaultWaiterPatience}, nil
 }
 
 // sqliteDSN turns a file path into the driver's DSN with the pragmas that make

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -23,6 +22,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/webhookd/webhookd/internal/app"
+	"github.com/webhookd/webhookd/internal/freeport"
 )
 
 // childEnv, when set, makes a test binary run webhookd itself with the
@@ -75,15 +75,16 @@ func Main(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// FreeAddr returns a loopback address no one listens on now.
+// FreeAddr returns a loopback address no one listens on now, outside the
+// ephemeral range so that no outgoing connection takes it before the
+// test's server binds it (see internal/freeport).
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr("127.0.0.1")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // EncryptionKeys is an ENCRYPTION_KEYS for commands run by tests.

@@ -6,6 +6,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/webhookd/webhookd/internal/freeport"
 )
 
 func splitHostPort(addr string) (string, int, error) {
@@ -31,7 +33,7 @@ type portPicker struct {
 }
 
 func (p *portPicker) pick(host string) (int, error) {
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	l, err := freeport.Listen(host)
 	if err != nil {
 		return 0, fmt.Errorf("devserver: free port: %w", err)
 	}

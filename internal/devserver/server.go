@@ -109,28 +109,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devserver: claim mapper: %w", err)
 	}
-	ts, err := temporal.NewServer(
-		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithLogger(logger),
-		temporal.WithAuthorizer(authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
-			// New search attributes are usable at once, not after a cache refresh.
-			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
-			dynamicconfig.EnableEagerWorkflowStart.Key():                []dynamicconfig.ConstrainedValue{{Value: true}},
-			// Task-queue priority and fairness: backed-up workflow tasks are
-			// dispatched by priority key, then round-robin across fairness
-			// keys (tenants), as docs/architecture.md, "Scheduling model" describes.
-			dynamicconfig.MatchingUseNewMatcher.Key():  []dynamicconfig.ConstrainedValue{{Value: true}},
-			dynamicconfig.MatchingEnableFairness.Key(): []dynamicconfig.ConstrainedValue{{Value: !opts.NoFairness}},
-		}),
-	)
+	ts, err := newTemporal(conf, logger, authorizer, claimMapper, opts.NoFairness)
 	if err != nil {
-		return nil, fmt.Errorf("devserver: build: %w", err)
+		return nil, err
 	}
-	if err := ts.Start(); err != nil {
-		return nil, fmt.Errorf("devserver: start: %w", err)
+	if err := startTemporal(ts); err != nil {
+		return nil, err
 	}
 	s := &Server{temporal: ts, frontendAddr: net.JoinHostPort(host, strconv.Itoa(port))}
 
@@ -270,4 +254,47 @@ func forgetMembership(file string) error {
 		return fmt.Errorf("devserver: reset cluster membership: %w", err)
 	}
 	return nil
+}
+
+// newTemporal builds the server. The server's logger panics where the
+// server would end the program (a port it cannot bind): that becomes an
+// error here, so `webhookd dev` says what went wrong and exits cleanly.
+func newTemporal(conf *config.Config, logger slogAdapter, authorizer authorization.Authorizer,
+	claimMapper authorization.ClaimMapper, noFairness bool) (ts temporal.Server, err error) {
+	defer recoverAsError("build", &err)
+	ts, err = temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicconfig.StaticClient{
+			// New search attributes are usable at once, not after a cache refresh.
+			dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key(): []dynamicconfig.ConstrainedValue{{Value: true}},
+			dynamicconfig.EnableEagerWorkflowStart.Key():                []dynamicconfig.ConstrainedValue{{Value: true}},
+			// Task-queue priority and fairness: backed-up workflow tasks are
+			// dispatched by priority key, then round-robin across fairness
+			// keys (tenants), as docs/architecture.md, "Scheduling model" describes.
+			dynamicconfig.MatchingUseNewMatcher.Key():  []dynamicconfig.ConstrainedValue{{Value: true}},
+			dynamicconfig.MatchingEnableFairness.Key(): []dynamicconfig.ConstrainedValue{{Value: !noFairness}},
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("devserver: build: %w", err)
+	}
+	return ts, nil
+}
+
+func startTemporal(ts temporal.Server) (err error) {
+	defer recoverAsError("start", &err)
+	if err := ts.Start(); err != nil {
+		return fmt.Errorf("devserver: start: %w", err)
+	}
+	return nil
+}
+
+func recoverAsError(stage string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("devserver: %s: %v", stage, r)
+	}
 }

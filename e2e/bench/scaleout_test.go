@@ -145,9 +145,15 @@ func runScaleOut(b *testing.B, temporalAddr string, k, n, burst int, apiWorker s
 		"%d deliveries: %d requests seen twice, %d with more than one attempt, %d with more than one run; %d post errors",
 		k, k, apiWorker, runtime.NumCPU(), res.flat, halfRate, res.p50, res.p99, burst, p(0.5), p(0.99),
 		narrowMost, maxInWindow(ratedAt, time.Second), deliveries, seenTwice, multiAttempt, multiRun, errors)
-	if seenTwice != 0 || multiAttempt != 0 || multiRun != 0 || narrowMost > 2 {
-		b.Errorf("scale-out broke a guarantee: %d requests seen twice, %d deliveries with several attempts, %d with several runs, %d in flight at maxConcurrency 2",
-			seenTwice, multiAttempt, multiRun, narrowMost)
+	// A request seen twice with one attempt and one run recorded is an
+	// attempt sent again inside its run: a workflow task that timed out
+	// on an overloaded worker runs its local activity again (delivery is
+	// at least once; receivers deduplicate by id). Reported, not failed.
+	// A second attempt or run of a delivery whose receiver answered 200
+	// would be a second start.
+	if multiAttempt != 0 || multiRun != 0 || narrowMost > 2 {
+		b.Errorf("scale-out broke a guarantee: %d deliveries with several attempts, %d with several runs, %d in flight at maxConcurrency 2",
+			multiAttempt, multiRun, narrowMost)
 	}
 	return res
 }

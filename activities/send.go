@@ -3,6 +3,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -52,6 +53,11 @@ type Sender struct {
 	// Tracer records each attempt in the delivery's trace; the zero
 	// Tracer is tracing off.
 	Tracer tracing.Tracer
+	// Shares, when set, caps each tenant's requests in flight from this
+	// worker to its share of the worker's slots.
+	Shares *TenantShares
+
+	gates webhookGates
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -82,12 +88,35 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		}
 		return s.post(ctx, dc, in), nil
 	}
+	// The tenant's share of this worker's slots first, so that a refused
+	// send holds no webhook slot.
+	release, ok := s.Shares.take(dc.Delivery.TenantID)
+	if !ok {
+		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
+	}
+	defer release()
 	holder := fmt.Sprintf("%s/%d", in.DeliveryID, in.Attempt)
+	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
+	if wh.RateLimit > 0 {
+		queue = -1 // its reserved slots come at set times: never refused here
+	}
+	exit, ok := s.gates.enter(ctx, wh.ID, queue)
+	if !ok {
+		if err := ctx.Err(); err != nil {
+			return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+		}
+		// maxConcurrency of this worker's requests for the webhook are
+		// already asking: it is busy, ask again after a wait.
+		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
+	}
 	slot, err := s.Store.AcquireSlot(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
 		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
 		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
 	})
+	exit()
 	if err != nil {
 		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
 	}

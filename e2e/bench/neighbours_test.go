@@ -34,6 +34,14 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 			b.ReportMetric(ms(p99), "quiet-p99-ms")
 			b.Logf("%s, %d cores, fairness %t: quiet p50 %v, p99 %v (outbox wait p50 %v, p99 %v); noisy answered %d of %d meanwhile",
 				name, runtime.NumCPU(), !noFairness, res.P(0.5), p99, res.AdmittedP(0.5), res.AdmittedP(0.99), res.NoisyDone, n.Backlog)
+			for _, s := range rig.StageNames {
+				ds := res.Stages[s]
+				if len(ds) == 0 {
+					continue
+				}
+				b.Logf("  %-7s p50 %7v  p99 %7v  max %7v", s, ds[len(ds)/2].Round(time.Millisecond),
+					ds[min(len(ds)-1, len(ds)*99/100)].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
+			}
 		})
 		return p99
 	}

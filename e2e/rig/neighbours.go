@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
+	enumspb "go.temporal.io/api/enums/v1"
 )
 
 // Neighbours is a noisy-neighbour run: tenant "noisy" has Backlog events
@@ -22,6 +25,9 @@ import (
 // once. Backlog 0 is the idle baseline.
 type Neighbours struct {
 	Backlog int
+	// Webhooks spreads the backlog over this many webhooks of tenant
+	// noisy, all to the same receiver (0: one).
+	Webhooks int
 	Delay   time.Duration
 	Quiet   int
 	Every   time.Duration
@@ -34,6 +40,12 @@ type NeighboursResult struct {
 	// Admitted are the quiet tenant's outbox waits (ingest → start),
 	// sorted: the rest of Quiet is Temporal's and the worker's.
 	Admitted []time.Duration
+	// Stages are the quiet tenant's latencies split along the path, each
+	// sorted: where the time goes (see Stages).
+	Stages map[string][]time.Duration
+	// NoisyPeak is the most requests the noisy receiver had in flight at
+	// once.
+	NoisyPeak int64
 	// NoisyDone counts the noisy receiver's answered requests when the
 	// quiet tenant's last event arrived.
 	NoisyDone int64
@@ -57,8 +69,12 @@ func (r NeighboursResult) AdmittedP(q float64) time.Duration { return quantile(r
 // event to arrive.
 func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursResult {
 	st.t.Helper()
-	var noisyDone atomic.Int64
+	var noisyDone, noisyIn, noisyPeak atomic.Int64
 	noisy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		in := noisyIn.Add(1)
+		defer noisyIn.Add(-1)
+		for peak := noisyPeak.Load(); in > peak && !noisyPeak.CompareAndSwap(peak, in); peak = noisyPeak.Load() {
+		}
 		select {
 		case <-time.After(n.Delay):
 			noisyDone.Add(1)
@@ -85,7 +101,9 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 		mu.Unlock()
 	}))
 	st.t.Cleanup(quiet.Close)
-	st.CreateTenantWebhook("noisy", "slow", "noise.*", noisy.URL)
+	for i := range max(n.Webhooks, 1) {
+		st.CreateTenantWebhook("noisy", fmt.Sprintf("slow-%d", i), fmt.Sprintf("noise.%d", i), noisy.URL)
+	}
 	st.CreateTenantWebhook("quiet", "fast", "tick.*", quiet.URL)
 
 	// The backlog, from 8 producers.
@@ -93,7 +111,7 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 	for p := range 8 {
 		wg.Go(func() {
 			for i := p; i < n.Backlog; i += 8 {
-				st.PostTenantEvent("noisy", fmt.Sprintf("noise-%d", i), "noise.made")
+				st.PostTenantEvent("noisy", fmt.Sprintf("noise-%d", i), fmt.Sprintf("noise.%d", i%max(n.Webhooks, 1)))
 			}
 		})
 	}
@@ -119,7 +137,7 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 			st.t.Fatalf("%d of %d quiet events arrived within %v", got, n.Quiet, within)
 		}
 	}
-	res := NeighboursResult{NoisyDone: noisyDone.Load()}
+	res := NeighboursResult{NoisyDone: noisyDone.Load(), NoisyPeak: noisyPeak.Load()}
 	mu.Lock()
 	for id, at := range arrived {
 		res.Quiet = append(res.Quiet, at.Sub(sent[id]))
@@ -136,5 +154,55 @@ func (st *Stack) RunNeighbours(n Neighbours, within time.Duration) NeighboursRes
 		}
 	}
 	slices.Sort(res.Admitted)
+	res.Stages = st.stages(ds, arrived)
 	return res
+}
+
+// StageNames are the steps of a delivery's path, in order: event accepted
+// → claimed by the starter (outbox), → workflow started (the start call),
+// → first workflow task picked up (Temporal's task queue, worker slots),
+// → request begun (the send local activity: loading, limits), → request
+// arrived at the receiver.
+var StageNames = []string{"outbox", "start", "queue", "send", "post"}
+
+// stages splits each delivery's latency along StageNames, from the
+// delivery row, its workflow's history and its first attempt.
+func (st *Stack) stages(ds []models.Delivery, arrived map[string]time.Time) map[string][]time.Duration {
+	ctx := context.Background()
+	out := map[string][]time.Duration{}
+	for _, d := range ds {
+		if d.DispatchedAt == nil {
+			continue
+		}
+		var started, picked time.Time
+		it := st.Client.GetWorkflowHistory(ctx, workflows.DeliveryWorkflowID(d.ID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() && picked.IsZero() {
+			ev, err := it.Next()
+			if err != nil {
+				break
+			}
+			switch ev.GetEventType() {
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+				started = ev.GetEventTime().AsTime()
+			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+				picked = ev.GetEventTime().AsTime()
+			}
+		}
+		as, err := st.Store.Attempts(ctx, d.ID)
+		if err != nil || len(as) == 0 || started.IsZero() || picked.IsZero() {
+			continue
+		}
+		at, ok := arrived[d.EventID]
+		if !ok {
+			continue
+		}
+		for i, v := range []time.Duration{d.DispatchedAt.Sub(d.CreatedAt), started.Sub(*d.DispatchedAt),
+			picked.Sub(started), as[0].StartedAt.Sub(picked), at.Sub(as[0].StartedAt)} {
+			out[StageNames[i]] = append(out[StageNames[i]], v)
+		}
+	}
+	for _, v := range out {
+		slices.Sort(v)
+	}
+	return out
 }

@@ -114,7 +114,8 @@ func (p *Parts) NewWorker() worker.Worker {
 	})
 	workflows.Register(w)
 	activities.Register(w,
-		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer, Log: p.log},
+		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer, Log: p.log,
+			Shares: &activities.TenantShares{Slots: cfg.WorkerConcurrency}},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},

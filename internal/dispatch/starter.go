@@ -60,7 +60,10 @@ const (
 	DefaultStartWindow = 100
 	claimBatch         = 256
 	fullWindowRecheck  = 20 * time.Millisecond
-	maxStartBackoff    = 5 * time.Second
+	// maxFullRecheck is the longest wait between looks at a window that
+	// stays full (its places free up as attempts begin, in any worker).
+	maxFullRecheck  = 200 * time.Millisecond
+	maxStartBackoff = 5 * time.Second
 )
 
 // NewStarter returns the Starter of d: whatever wakes d (Wake, WakeAt)
@@ -85,9 +88,12 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 // flight have ended.
 func (s *Starter) Run(ctx context.Context) {
 	defer s.inflight.Wait()
-	var backoff time.Duration
+	var backoff, recheck time.Duration
 	for ctx.Err() == nil {
 		started, full, err := s.pass(ctx)
+		if !full {
+			recheck = 0
+		}
 		switch {
 		case started < 0:
 			backoff = 0
@@ -97,8 +103,13 @@ func (s *Starter) Run(ctx context.Context) {
 			s.log("starting delivery workflows failed; retrying", "error", err, "retry_in", backoff)
 			sleep(ctx, backoff)
 		case full:
+			// Everyone waiting holds their share: look again soon, less
+			// often while it stays so (each look is a claim under the
+			// window's lock), and at once for a new delivery (a tenant
+			// that shows up finds its share free).
 			backoff = 0
-			sleep(ctx, fullWindowRecheck)
+			recheck = min(max(2*recheck, fullWindowRecheck), maxFullRecheck)
+			s.await(ctx, recheck)
 		case started > 0:
 			backoff = 0 // more may be waiting
 		default:
@@ -141,6 +152,17 @@ func (s *Starter) idle(ctx context.Context) {
 		s.at = time.Time{}
 	}
 	s.mu.Unlock()
+}
+
+// await waits for d, a wake-up or the end of ctx.
+func (s *Starter) await(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-t.C:
+	}
 }
 
 func sleep(ctx context.Context, d time.Duration) {

@@ -14,13 +14,28 @@ import (
 type outboxQueue struct {
 	TenantID  string
 	WebhookID string
+	// MaxConcurrency is the webhook's limit of requests in flight: while
+	// its deliveries wait for a slot, it holds at most waitingPerSlot
+	// times as many places (0: no bound).
+	MaxConcurrency int
 }
+
+// waitingPerSlot bounds the started-and-not-attempted deliveries of a
+// webhook whose deliveries already wait for its concurrency slots (a slow
+// receiver's backlog) to this many per request it may have in flight.
+// More could not be sent any sooner: they would only wait in Temporal,
+// polling for a slot, and every poll is work the Temporal server and the
+// worker do for everyone. A webhook whose deliveries are sent as they come
+// keeps its share of the window.
+const waitingPerSlot = 2
 
 // openStarts counts one webhook's deliveries started and not yet attempted.
 type openStarts struct {
 	TenantID  string
 	WebhookID string
 	N         int
+	// Limited of them wait for one of the webhook's concurrency slots.
+	Limited int
 }
 
 // shareOf is the most of the window one of n active tenants (or webhooks)
@@ -47,7 +62,9 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 		}
 		hooksOf[tenant][hook] = true
 	}
+	limited := map[string]bool{}
 	for _, o := range open {
+		limited[o.WebhookID] = limited[o.WebhookID] || o.Limited > 0
 		tenantOpen[o.TenantID] += o.N
 		hookOpen[o.WebhookID] += o.N
 		active(o.TenantID, o.WebhookID)
@@ -70,6 +87,13 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 		activeHooks += len(hs)
 	}
 	hookCap := shareOf(window, activeHooks)
+	capOf := map[string]int{}
+	for _, q := range queues {
+		capOf[q.WebhookID] = hookCap
+		if q.MaxConcurrency > 0 && limited[q.WebhookID] {
+			capOf[q.WebhookID] = max(1, min(hookCap, waitingPerSlot*q.MaxConcurrency))
+		}
+	}
 
 	var order []string
 	for len(order) < room {
@@ -80,7 +104,7 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 			if tenantOpen[t] >= tenantCap || (best != "" && tenantOpen[t] >= tenantOpen[best]) {
 				continue
 			}
-			if h := fewest(waiting[t], hookOpen, hookCap); h != "" {
+			if h := fewest(waiting[t], hookOpen, capOf); h != "" {
 				best, bestHook = t, h
 			}
 		}
@@ -94,10 +118,10 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 	return order
 }
 
-// fewest is the webhook of hooks holding the fewest places, under hookCap
+// fewest is the webhook of hooks holding the fewest places, under its cap
 // ("" if none is).
-func fewest(hooks []string, open map[string]int, hookCap int) string {
-	under := slices.DeleteFunc(slices.Clone(hooks), func(h string) bool { return open[h] >= hookCap })
+func fewest(hooks []string, open, capOf map[string]int) string {
+	under := slices.DeleteFunc(slices.Clone(hooks), func(h string) bool { return open[h] >= capOf[h] })
 	if len(under) == 0 {
 		return ""
 	}

@@ -6,7 +6,7 @@ import (
 )
 
 func TestFairSharesInterleavesTenantsThenWebhooks(t *testing.T) {
-	queues := []outboxQueue{{"a", "a1"}, {"a", "a2"}, {"b", "b1"}}
+	queues := []outboxQueue{{"a", "a1", 0}, {"a", "a2", 0}, {"b", "b1", 0}}
 	got := fairShares(queues, nil, 100, 6)
 	// Tenants alternate; tenant a's places alternate between its webhooks.
 	want := []string{"a1", "b1", "a2", "b1", "a1", "b1"}
@@ -19,31 +19,57 @@ func TestFairSharesLeavesRoomForOthers(t *testing.T) {
 	// Tenant a holds 40 of a window of 100 and has more waiting; b holds
 	// nothing. Two active tenants: each may hold 100/3 = 33, so a gets
 	// nothing more and b gets its share, not the whole room.
-	open := []openStarts{{"a", "a1", 40}}
-	queues := []outboxQueue{{"a", "a1"}, {"b", "b1"}}
+	open := []openStarts{{"a", "a1", 40, 0}}
+	queues := []outboxQueue{{"a", "a1", 0}, {"b", "b1", 0}}
 	got := fairShares(queues, open, 100, 60)
 	if len(got) != 33 || slices.Contains(got, "a1") {
 		t.Fatalf("order = %v (%d places), want 33 places, all b1", got, len(got))
 	}
 	// Alone, a tenant's one webhook may hold half the window: the other
 	// half is kept for whoever comes next.
-	got = fairShares([]outboxQueue{{"a", "a1"}}, nil, 100, 100)
+	got = fairShares([]outboxQueue{{"a", "a1", 0}}, nil, 100, 100)
 	if len(got) != 50 {
 		t.Fatalf("a lone webhook got %d places, want 50", len(got))
 	}
 	// A tiny window still gives everyone a place.
-	got = fairShares([]outboxQueue{{"a", "a1"}, {"b", "b1"}, {"c", "c1"}}, nil, 2, 2)
+	got = fairShares([]outboxQueue{{"a", "a1", 0}, {"b", "b1", 0}, {"c", "c1", 0}}, nil, 2, 2)
 	if !slices.Equal(got, []string{"a1", "b1"}) {
 		t.Fatalf("window 2: %v", got)
 	}
 }
 
 func TestFairSharesGivesFirstToTheTenantHoldingFewest(t *testing.T) {
-	open := []openStarts{{"a", "a1", 5}, {"b", "b1", 2}}
-	queues := []outboxQueue{{"a", "a1"}, {"b", "b1"}, {"c", "c1"}}
+	open := []openStarts{{"a", "a1", 5, 0}, {"b", "b1", 2, 0}}
+	queues := []outboxQueue{{"a", "a1", 0}, {"b", "b1", 0}, {"c", "c1", 0}}
 	got := fairShares(queues, open, 100, 5)
 	want := []string{"c1", "c1", "b1", "c1", "b1"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("order = %v, want %v", got, want)
+	}
+}
+
+func TestFairSharesStartsNoMoreThanAWebhookCanSend(t *testing.T) {
+	// A webhook limited to 10 requests in flight, whose deliveries wait
+	// for its slots, holds at most 20 places, whatever the window's share
+	// would allow: more would only wait (and poll) in Temporal.
+	got := fairShares([]outboxQueue{{"a", "a1", 10}}, []openStarts{{"a", "a1", 1, 1}}, 100, 100)
+	if len(got) != 19 {
+		t.Fatalf("a webhook of maxConcurrency 10 holding 1 got %d places, want 19", len(got))
+	}
+	// One that sends as they come keeps its share.
+	if got := fairShares([]outboxQueue{{"a", "a1", 10}}, []openStarts{{"a", "a1", 1, 0}}, 100, 100); len(got) != 49 {
+		t.Fatalf("a webhook without waiters got %d places, want 49", len(got))
+	}
+	got = fairShares([]outboxQueue{{"a", "a1", 10}, {"b", "b1", 1}}, []openStarts{{"a", "a1", 15, 3}, {"b", "b1", 0, 0}}, 100, 100)
+	if n := len(got) - len(slices.DeleteFunc(slices.Clone(got), func(h string) bool { return h == "a1" })); n != 5 {
+		t.Fatalf("a1, holding 15, got %d more places, want 5", n)
+	}
+	if n := len(slices.DeleteFunc(got, func(h string) bool { return h != "b1" })); n != 33 {
+		t.Fatalf("b1 (no waiters) got %d places, want its share, 33", n)
+	}
+	// A share of the window smaller than that still bounds it.
+	got = fairShares([]outboxQueue{{"a", "a1", 1000}}, []openStarts{{"a", "a1", 0, 0}}, 100, 100)
+	if len(got) != 50 {
+		t.Fatalf("a webhook of maxConcurrency 1000 got %d places, want its share, 50", len(got))
 	}
 }

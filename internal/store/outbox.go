@@ -40,7 +40,8 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 			}
 		}
 		var open []openStarts
-		if err := tx.Raw(`SELECT tenant_id, webhook_id, COUNT(*) AS n FROM deliveries
+		if err := tx.Raw(`SELECT tenant_id, webhook_id, COUNT(*) AS n,
+			SUM(CASE WHEN waiting_for = 'concurrency' THEN 1 ELSE 0 END) AS limited FROM deliveries
 			WHERE status = 'pending' AND dispatched_at IS NOT NULL AND trigger <> 'test'
 			GROUP BY tenant_id, webhook_id`).Scan(&open).Error; err != nil {
 			return err
@@ -121,6 +122,9 @@ func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts
 func outboxQueues(tx *gorm.DB, now time.Time) ([]outboxQueue, error) {
 	var qs []outboxQueue
 	err := tx.Raw(outboxQueuesSQL, sql.Named("now", now)).Scan(&qs).Error
+	for i := range qs {
+		qs[i].MaxConcurrency = cmp.Or(max(qs[i].MaxConcurrency, 0), DefaultMaxConcurrency)
+	}
 	return qs, err
 }
 
@@ -133,7 +137,7 @@ const outboxQueuesSQL = `WITH RECURSIVE hooks(webhook_id) AS (
 				AND d.webhook_id > hooks.webhook_id ORDER BY d.webhook_id LIMIT 1)
 			FROM hooks WHERE hooks.webhook_id IS NOT NULL
 		)
-		SELECT w.tenant_id, w.id AS webhook_id FROM hooks JOIN webhooks w ON w.id = hooks.webhook_id`
+		SELECT w.tenant_id, w.id AS webhook_id, w.max_concurrency FROM hooks JOIN webhooks w ON w.id = hooks.webhook_id`
 
 // claimHeads claims, for each webhook, as many of its oldest waiting
 // deliveries as order gives it places. Rows another transaction holds

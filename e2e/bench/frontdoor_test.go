@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -108,6 +109,7 @@ func fanOutAnswer(b *testing.B, webhooks, samples int) time.Duration {
 		postJSON(b, st.API.URL+"/api/v1/events", "", eventBody(fmt.Sprintf("fan-%d-%d", webhooks, i)), 202)
 		lat = append(lat, time.Since(t0))
 	}
+	b.Logf("%d webhooks: answers %v (median %v, spread %v–%v)", webhooks, lat, percentile(lat, 0.5), slices.Min(lat), slices.Max(lat))
 	return percentile(lat, 0.5)
 }
 

@@ -3,8 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
-	"maps"
 	"os"
 	"runtime"
 	"strings"
@@ -15,8 +13,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/webhookd/webhookd/e2e/rig"
-	"github.com/webhookd/webhookd/internal/app"
-	"github.com/webhookd/webhookd/internal/store/storetest"
 )
 
 // BenchmarkProductionLike measures webhookd where users run it: `webhookd
@@ -36,34 +32,21 @@ func BenchmarkProductionLike(b *testing.B) {
 	}
 	n := envInt("WEBHOOKD_BENCH_N", 400)
 	burst := envInt("WEBHOOKD_BENCH_BURST", 10000)
-	queue := "bench-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
-	dbURL := storetest.EmptyPostgresURL(b)
-	env := rig.Env(b) // the worker's METRICS_ADDR and the api's HTTP_ADDR free
-	maps.Copy(env, map[string]string{
-		"DATABASE_URL": dbURL, "TEMPORAL_ADDRESS": temporalAddr, "TEMPORAL_TASK_QUEUE": queue,
-		"API_TOKEN": "bench-token", "ALLOW_PRIVATE_ENDPOINTS": "true",
-		// The burst measures webhookd, not the tenant's event quota.
-		"TENANT_EVENTS_PER_SECOND": "0",
-	})
-	if err := app.Run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, io.Discard, io.Discard); err != nil {
-		b.Fatalf("migrate: %v", err)
-	}
 	// The api runs a worker too (API_WORKER), so that the workflows it starts
 	// begin in the same process (eager start); the worker process takes
-	// retries and anything else.
-	apiEnv := maps.Clone(env)
-	apiEnv["API_WORKER"] = os.Getenv("WEBHOOKD_BENCH_API_WORKER")
-	if apiEnv["API_WORKER"] == "" {
-		apiEnv["API_WORKER"] = "true"
+	// retries and anything else. WEBHOOKD_BENCH_API_WORKER=false measures
+	// the api and the worker strictly apart.
+	apiWorker := os.Getenv("WEBHOOKD_BENCH_API_WORKER")
+	if apiWorker == "" {
+		apiWorker = "true"
 	}
-	api := rig.StartChild(b, apiEnv, "api")
-	worker := rig.StartChild(b, env, "worker")
-	base := "http://" + env["HTTP_ADDR"]
-	api.WaitReady(b, base+"/readyz", time.Minute)
-	worker.WaitReady(b, "http://"+env["METRICS_ADDR"]+"/readyz", time.Minute)
+	ps := startProd(b, temporalAddr, "prod", 1, 1, apiWorker)
+	dbURL, base, token := ps.dbURL, ps.bases[0], ps.token
+	api, worker := ps.apis[0], ps.workers[0]
+	queue := "naive-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "")
 
 	rc := newEventReceiver(b)
-	postJSON(b, base+"/api/v1/webhooks", env["API_TOKEN"], fmt.Sprintf(
+	postJSON(b, base+"/api/v1/webhooks", token, fmt.Sprintf(
 		`{"name":"bench","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":%q,"secretKey":%q}}`,
 		rc.URL, rig.Secret), 201)
 
@@ -75,14 +58,14 @@ func BenchmarkProductionLike(b *testing.B) {
 	naiveRC := newTimingReceiver(b)
 	startNaiveWorker(b, c, naiveRC.URL)
 	naive := func(id string) error {
-		_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "naive-" + queue + id, TaskQueue: naiveQueue},
+		_, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: queue + id, TaskQueue: naiveQueue},
 			naiveWorkflowName, id, strings.Repeat("x", 1000))
 		return err
 	}
 
 	for range b.N {
 		// Flat out: as many producers as it takes.
-		ours := produce(b, base, env["API_TOKEN"], "flat", n, 32, 0, eventBody)
+		ours := produce(b, base, token, "flat", n, 32, 0, eventBody)
 		last, _ := rc.waitFor(b, ours.ids, 30*time.Minute)
 		oursRate := float64(len(ours.ids)) / last.Sub(ours.start).Seconds()
 		naiveFlat := drive(b, naiveRC, n, 32, 0, "naive-flat-", naive)
@@ -91,7 +74,7 @@ func BenchmarkProductionLike(b *testing.B) {
 
 		// At half of webhookd's flat-out rate, for both.
 		every := time.Duration(float64(time.Second) / (oursRate / 2))
-		half := produce(b, base, env["API_TOKEN"], "half", n, 64, every, eventBody)
+		half := produce(b, base, token, "half", n, 64, every, eventBody)
 		_, arrivals := rc.waitFor(b, half.ids, 30*time.Minute)
 		var lat []time.Duration
 		for _, id := range half.ids {
@@ -103,7 +86,7 @@ func BenchmarkProductionLike(b *testing.B) {
 			oursRate/2, p50, p99, naiveHalf.p50, naiveHalf.p99)
 
 		// A burst: accepted at database speed, delivered at Temporal's.
-		bp := produce(b, base, env["API_TOKEN"], "burst", burst, 16, 0, eventBody)
+		bp := produce(b, base, token, "burst", burst, 16, 0, eventBody)
 		bLast, _ := rc.waitFor(b, bp.ids, 3*time.Hour)
 		accepted := float64(len(bp.ids)) / bp.lastDone.Sub(bp.start).Seconds()
 		delivered := float64(len(bp.ids)) / bLast.Sub(bp.start).Seconds()

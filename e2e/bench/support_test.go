@@ -121,6 +121,13 @@ func (p produced) p(q float64) time.Duration {
 // as fast as they are answered (every > 0 paces them at one per every).
 func produce(tb testing.TB, base, token, prefix string, n, producers int, every time.Duration, body func(id string) string) produced {
 	tb.Helper()
+	return produceTo(tb, []string{base}, token, prefix, n, producers, every, body)
+}
+
+// produceTo is produce with the posts spread over several api processes in
+// turn, as a load balancer would.
+func produceTo(tb testing.TB, bases []string, token, prefix string, n, producers int, every time.Duration, body func(id string) string) produced {
+	tb.Helper()
 	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: producers}}
 	out := produced{sent: make(map[string]time.Time, n), start: time.Now()}
 	var mu sync.Mutex
@@ -132,7 +139,7 @@ func produce(tb testing.TB, base, token, prefix string, n, producers int, every 
 			defer wg.Done()
 			for i := range ids {
 				id := fmt.Sprintf("%s-%06d", prefix, i)
-				req, _ := http.NewRequest("POST", base+"/api/v1/events", strings.NewReader(body(id)))
+				req, _ := http.NewRequest("POST", bases[i%len(bases)]+"/api/v1/events", strings.NewReader(body(id)))
 				req.Header.Set("Content-Type", "application/json")
 				if token != "" {
 					req.Header.Set("Authorization", "Bearer "+token)

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,13 +30,42 @@ import (
 // separate OS process (to SIGKILL it) without building another binary.
 const childEnv = "WEBHOOKD_TEST_CHILD_ARGS"
 
+// ChildCPUProfile, in a child's environment, names a file the child writes
+// its CPU profile to (go tool pprof); the profile is complete once the
+// child was stopped (Process.Stop), not killed.
+const ChildCPUProfile = "WEBHOOKD_TEST_CHILD_CPUPROFILE"
+
+// cpuProfile starts a CPU profile into path ("" : none) and returns what
+// ends it.
+func cpuProfile(path string) func() {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
+}
+
 // Main is the TestMain of a package that uses StartChild: in a child it
 // runs webhookd, otherwise the tests.
 func Main(m *testing.M) {
 	if args := os.Getenv(childEnv); args != "" {
 		servePprof()
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		endProfile := cpuProfile(os.Getenv(ChildCPUProfile))
 		err := app.Run(ctx, strings.Fields(args), os.Getenv, os.Stdout, os.Stderr)
+		endProfile()
 		stop()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "webhookd:", err)

@@ -124,11 +124,6 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 				return res.Error
 			}
 			r.fresh = res.RowsAffected == 1
-			if r.fresh && a.Trigger != models.TriggerTest {
-				if err := countAttempt(tx, r.WebhookID, a); err != nil {
-					return err
-				}
-			}
 			delivery["attempt_count"] = gorm.Expr("CASE WHEN attempt_count < ? THEN ? ELSE attempt_count END", a.Number, a.Number)
 			if r.fresh && r.WaitingFor == models.WaitingForRetryAfter {
 				delivery["throttle_waits"] = gorm.Expr("throttle_waits + 1")
@@ -152,7 +147,17 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		// Operational events are never raised by the delivery of an
 		// operational event: an alert channel that fails cannot start a
 		// loop of alerts about alerts.
-		return s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType))
+		if err := s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType)); err != nil {
+			return err
+		}
+		// Last: the statistics row is shared by every attempt of the
+		// webhook in its bucket, and the upsert locks it until the commit.
+		// Taken last, it is held for one statement, not for the whole
+		// transaction (concurrent attempts of one webhook queued on it).
+		if a := r.Attempt; a != nil && r.fresh && a.Trigger != models.TriggerTest {
+			return countAttempt(tx, r.WebhookID, a)
+		}
+		return nil
 	}))
 	if err == nil && moved {
 		s.wakeSequences()

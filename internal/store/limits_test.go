@@ -113,6 +113,26 @@ func TestLimiterLeaseExpiry(t *testing.T) {
 		if got, err := s.AcquireSlot(ctx, slot("next", 1, 0)); err != nil || !got.Granted {
 			t.Fatalf("after the lease expired: %+v %v", got, err)
 		}
+		// The expired lease is gone, not only ignored: its holder (a
+		// retried activity of the killed sender) asks anew, waits for
+		// the cap, and gets a lease of its own once there is room.
+		if got, err := s.AcquireSlot(ctx, lost); err != nil || got.Granted {
+			t.Fatalf("expired holder while next holds the only slot: %+v %v", got, err)
+		}
+		if err := s.ReleaseSlot(ctx, w1, "next", 0, store.Success); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSlot(ctx, lost); err != nil || !got.Granted {
+			t.Fatalf("expired holder after the release: %+v %v", got, err)
+		}
+		// Its own lease expires too; asking again replaces it.
+		time.Sleep(400 * time.Millisecond)
+		if got, err := s.AcquireSlot(ctx, lost); err != nil || !got.Granted {
+			t.Fatalf("holder whose own lease expired: %+v %v", got, err)
+		}
+		if st, err := s.WebhookLimiter(ctx, w1); err != nil || st.InFlight != 1 {
+			t.Fatalf("state %+v %v", st, err)
+		}
 	})
 }
 

@@ -71,18 +71,18 @@ const (
 
 // Delivery is one (event, webhook) pair, delivered by one workflow.
 type Delivery struct {
-	ID             string `gorm:"primaryKey"`
-	TenantID       string
-	EventID        string
-	WebhookID      string
-	EventType      string
-	Status         DeliveryStatus
-	Trigger        Trigger
-	AttemptCount   int
+	ID           string `gorm:"primaryKey"`
+	TenantID     string
+	EventID      string
+	WebhookID    string
+	EventType    string
+	Status       DeliveryStatus
+	Trigger      Trigger
+	AttemptCount int
 	// ThrottleWaits counts the throttling answers waited out without a
 	// step of the retry schedule, over every run (a new run continues the
 	// bound).
-	ThrottleWaits int
+	ThrottleWaits  int
 	LastStatusCode *int
 	LastDurationMs *int64
 	LastError      string

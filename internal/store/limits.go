@@ -153,9 +153,9 @@ func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error)
 const (
 	DefaultWaiterPatience = 2 * time.Second
 	minConcurrencyPoll    = 500 * time.Millisecond
-	maxConcurrencyPoll = 30 * time.Second
-	lateGrace          = 5 * time.Second
-	waiterMargin       = 30 * time.Second
+	maxConcurrencyPoll    = 30 * time.Second
+	lateGrace             = 5 * time.Second
+	waiterMargin          = 30 * time.Second
 )
 
 // place is a request's place in its webhook's queue of waiters.

@@ -18,11 +18,23 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // lowest is the bottom of the range searched: well above the ports that
 // services conventionally use (PostgreSQL 5432, Temporal 7233, 8080, 9091).
 const lowest = 10000
+
+// next is the port this process tries next. Ports are tried in order from
+// a random start, not at random: a port Addr handed out and released is not
+// handed out again by this process before the range wraps, so addresses
+// taken one after the other (a child's HTTP_ADDR, METRICS_ADDR, ...) are
+// distinct even before their server binds them. The random start keeps
+// processes that run side by side (test packages) apart.
+var (
+	mu   sync.Mutex
+	next int
+)
 
 // Listen binds host on a free port outside the kernel's ephemeral range
 // (or, where that range leaves no room, on any free port).
@@ -33,7 +45,7 @@ func Listen(host string) (net.Listener, error) {
 		if hi <= lo {
 			break
 		}
-		port := lo + rand.IntN(hi-lo)
+		port := claim(lo, hi)
 		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err == nil {
 			return l, nil
@@ -45,6 +57,20 @@ func Listen(host string) (net.Listener, error) {
 		return nil, fmt.Errorf("freeport: %w", errors.Join(err, lastErr))
 	}
 	return l, nil
+}
+
+// claim returns the next port of [lo, hi) to try.
+func claim(lo, hi int) int {
+	mu.Lock()
+	defer mu.Unlock()
+	if next < lo || next >= hi {
+		next = lo + rand.IntN(hi-lo)
+	}
+	port := next
+	if next++; next >= hi {
+		next = lo
+	}
+	return port
 }
 
 // Addr returns host:port of a free port on host (the port is released, so

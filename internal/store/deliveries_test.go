@@ -336,3 +336,58 @@ func TestRecordAttemptCountsThrottlingWaits(t *testing.T) {
 		}
 	})
 }
+
+// TestHealthLockLetsStatisticsIn: while one attempt's transaction holds
+// its webhook's health lock (a failure of a healthy webhook), another
+// attempt of the webhook that opens a new statistics bucket is recorded.
+// RecordAttempt counts statistics last, after the health update: had the
+// health lock been FOR UPDATE, the other attempt's new stats row would wait
+// for it (its foreign key takes FOR KEY SHARE on the webhook) while the
+// first waited for that stats row, and PostgreSQL would abort one as a
+// deadlock. SQLite serialises write transactions and is not concerned.
+func TestHealthLockLetsStatisticsIn(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	w := newWebhook("healthlock")
+	if err := s.CreateWebhook(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	now := store.Now()
+	ev := newEvent("evt-h", now)
+	failed := newDelivery(ev, w.ID, models.DeliveryDelivering, now)
+	if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{failed}); err != nil {
+		t.Fatal(err)
+	}
+	ev2 := newEvent("evt-h2", now)
+	ok := newDelivery(ev2, w.ID, models.DeliveryDelivering, now)
+	if _, _, _, err := s.IngestEvent(ctx, ev2, []models.Delivery{ok}); err != nil {
+		t.Fatal(err)
+	}
+	code500, code200 := 500, 200
+	next := now.Add(time.Minute)
+	release, err := s.HoldHealthLock(ctx, store.AttemptResult{
+		DeliveryID: failed.ID, WebhookID: w.ID, DeliveryStatus: models.DeliveryAwaitingRetry, NextAttemptAt: &next,
+		WebhookStatus: models.WebhookAwaitingRetry,
+		Attempt: &models.Attempt{DeliveryID: failed.ID, Number: 1, Trigger: models.TriggerScheduled, RequestURL: w.Endpoint,
+			ResponseStatus: &code500, StartedAt: now, FinishedAt: now},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	// A success in a bucket with no statistics row yet.
+	later := now.Add(2 * store.StatBucket)
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	err = s.RecordAttempt(rctx, store.AttemptResult{
+		DeliveryID: ok.ID, WebhookID: w.ID, DeliveryStatus: models.DeliverySucceeded, WebhookStatus: models.WebhookActive,
+		Attempt: &models.Attempt{DeliveryID: ok.ID, Number: 1, Trigger: models.TriggerScheduled, RequestURL: w.Endpoint,
+			ResponseStatus: &code200, StartedAt: later, FinishedAt: later},
+	})
+	if err != nil {
+		t.Fatalf("an attempt of a webhook whose health another attempt holds: %v (its new statistics row waited for the health lock)", err)
+	}
+	if err := release(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -98,3 +98,18 @@ func (s *Store) ColumnCollation(ctx context.Context, table, column string) (stri
 // SetWaiterPatience changes how long a concurrency waiter waits before it
 // is served in order (0: at once).
 func (s *Store) SetWaiterPatience(d time.Duration) { s.waiterPatience = d }
+
+// HoldHealthLock applies r to its webhook's health as RecordAttempt does,
+// in a transaction left open until the returned func ends it: the lock a
+// health change holds while the rest of RecordAttempt runs.
+func (s *Store) HoldHealthLock(ctx context.Context, r AttemptResult) (func() error, error) {
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return nil, tx.Error
+	}
+	if err := s.updateWebhookHealth(tx, r, false); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return func() error { return tx.Commit().Error }, nil
+}

@@ -50,7 +50,14 @@ func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) err
 	var w models.Webhook
 	q := live()
 	if s.dialect == Postgres {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"}) // the status read is the one replaced
+		// The status read is the one replaced. NO KEY UPDATE, not UPDATE:
+		// it serialises health changes all the same, but does not block
+		// another attempt's new statistics row, whose foreign key takes
+		// FOR KEY SHARE on this webhook. RecordAttempt counts statistics
+		// after this lock; under FOR UPDATE, that attempt would hold the
+		// stats row waiting for the webhook while this one waited for the
+		// stats row: a deadlock.
+		q = q.Clauses(clause.Locking{Strength: "NO KEY UPDATE"})
 	}
 	if err := q.Limit(1).Find(&w).Error; err != nil || w.ID == "" {
 		return err

@@ -110,11 +110,15 @@ EGRESS_PROXY: {{ . | b64enc | quote }}
   value: {{ .Values.config.retentionDays | quote }}
 - name: WORKER_CONCURRENCY
   value: {{ .Values.config.workerConcurrency | quote }}
-{{- if lt (int .Values.config.workflowCacheSize) (int .Values.config.workerConcurrency) }}
+{{- $cache := int .Values.config.workflowCacheSize }}
+{{- if eq $cache 0 }}
+{{- /* webhookd's default: 1,000, or workerConcurrency if larger */}}
+{{- $cache = max 1000 (int .Values.config.workerConcurrency) }}
+{{- else if lt $cache (int .Values.config.workerConcurrency) }}
 {{- fail (printf "config.workflowCacheSize (%v) must be at least config.workerConcurrency (%v): webhookd refuses to start otherwise" .Values.config.workflowCacheSize .Values.config.workerConcurrency) }}
 {{- end }}
 - name: WORKFLOW_CACHE_SIZE
-  value: {{ .Values.config.workflowCacheSize | quote }}
+  value: {{ $cache | quote }}
 {{- if .Values.config.egressProxy }}
 - name: EGRESS_PROXY
   valueFrom:

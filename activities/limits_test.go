@@ -156,3 +156,48 @@ func TestSendRunsStartedAgainDoNotShareASlot(t *testing.T) {
 		t.Fatalf("first run: %+v, %d posts", first, posts.Load())
 	}
 }
+
+// TestSendRefusedAtTheGateKeepsItsPlace: a queued concurrency waiter that
+// this worker refuses before it reaches the limiter (the webhook's gate is
+// full, as under a backlog) keeps its place in line: it is still punctual
+// (not late, so not overtaken) when the slot frees, and a newcomer does
+// not take the slot it is owed.
+func TestSendRefusedAtTheGateKeepsItsPlace(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	ctx := t.Context()
+	other := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "elsewhere", MaxConcurrency: 1, Lease: 60e9}
+	if got, err := f.store.AcquireSlot(ctx, other); err != nil || !got.Granted {
+		t.Fatalf("%+v %v", got, err)
+	}
+	first := f.send(t, 1) // queued: the oldest waiter
+	if first.Outcome != attempt.Limited || first.Wait <= 0 {
+		t.Fatalf("with the slot held: %+v", first)
+	}
+	exit := f.sender.HoldGate(f.webhook.ID, 3)
+	// Past its patience and, were its place not kept, more than the late
+	// grace (5 s) after the poll the limiter asked for.
+	deadline := time.Now().Add(first.Wait + 6*time.Second)
+	for time.Now().Before(deadline) {
+		res := f.send(t, 1)
+		if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("refused at the gate: %+v", res)
+		}
+		wait := res.Wait
+		if wait <= 0 {
+			wait = time.Second // what the workflow polls after a refusal without one
+		}
+		time.Sleep(min(wait, time.Until(deadline)))
+	}
+	exit()
+	if err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
+		t.Fatal(err)
+	}
+	newcomer := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "newcomer", MaxConcurrency: 1, Lease: 60e9}
+	if got, err := f.store.AcquireSlot(ctx, newcomer); err != nil || got.Granted {
+		t.Fatalf("a newcomer took the slot the gate-refused waiter is owed: %+v %v", got, err)
+	}
+	if res := f.send(t, 1); res.Outcome != attempt.Success {
+		t.Fatalf("the oldest waiter, once the gate is free: %+v", res)
+	}
+}

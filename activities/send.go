@@ -31,6 +31,7 @@ type deliveryLoader interface {
 type slotKeeper interface {
 	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
 	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
+	KeepWaiting(ctx context.Context, webhookID, holder string) (time.Duration, error)
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -90,13 +91,12 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	// The tenant's share of this worker's slots first, so that a refused
 	// send holds no webhook slot.
+	holder := slotHolder(in)
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
-		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
+		return s.refused(ctx, wh.ID, holder), nil
 	}
 	defer release()
-	holder := slotHolder(in)
 	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
@@ -108,8 +108,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		}
 		// maxConcurrency of this worker's requests for the webhook are
 		// already asking: it is busy, ask again after a wait.
-		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
+		return s.refused(ctx, wh.ID, holder), nil
 	}
 	slot, err := s.acquire(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
@@ -131,6 +130,26 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		res.Outcome = attempt.Held
 	}
 	return res, nil
+}
+
+// refused is the result of a send refused before it asks the limiter (its
+// tenant's share, the webhook's gate): it waits for a concurrency slot.
+// A waiter already in the webhook's line keeps its place there, and comes
+// back at the poll the limiter keeps it for; one without a place backs
+// off (Wait 0: the workflow's poll).
+func (s *Sender) refused(ctx context.Context, webhookID, holder string) attempt.Result {
+	s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
+	res := attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}
+	wait, err := s.Store.KeepWaiting(context.WithoutCancel(ctx), webhookID, holder)
+	if err != nil {
+		// The place may lapse: the waiter still waits, and asks again.
+		if s.Log != nil {
+			s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", webhookID, "err", err)
+		}
+		return res
+	}
+	res.Wait = wait
+	return res
 }
 
 // Rate slots that come soon are waited for inside the attempt: the

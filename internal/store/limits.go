@@ -453,3 +453,31 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 	}
 	return out, nil
 }
+
+// KeepWaiting keeps a queued concurrency waiter's place while its worker
+// refuses it before it reaches the limiter (the webhook's gate in that
+// process is full, or its tenant holds its share of the worker's slots):
+// without it the waiter, polling but never asking here, would turn late
+// after lateGrace (others overtake it) and lose its place after
+// waiterMargin. It returns when the waiter should ask again, or 0 when the
+// holder has no live place (nothing to keep; nothing is written).
+func (s *Store) KeepWaiting(ctx context.Context, webhookID, holder string) (time.Duration, error) {
+	now := Now().UnixMicro()
+	wait := concurrencyPoll(holder, 0, 0)
+	res := s.db.WithContext(ctx).Exec("UPDATE webhook_waiters SET expires_at = ? WHERE webhook_id = ? AND holder = ? AND expires_at >= ? AND expires_at < ?",
+		now+(wait+waiterMargin).Microseconds(), webhookID, holder, now, now+(wait+waiterMargin).Microseconds())
+	if res.Error != nil {
+		return 0, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		// No place, or one already kept past this poll: ask whether it is
+		// live (the common case, no place, costs this query only when a
+		// waiter was refused before the limiter).
+		var n int64
+		if err := s.db.WithContext(ctx).Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND holder = ? AND expires_at >= ?",
+			webhookID, holder, now).Row().Scan(&n); err != nil || n == 0 {
+			return 0, translate(err)
+		}
+	}
+	return wait, nil
+}

@@ -101,23 +101,18 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
 	}
-	exit, ok := s.gates.enter(ctx, wh.ID, queue)
-	if !ok {
-		if err := ctx.Err(); err != nil {
-			return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
-		}
-		// maxConcurrency of this worker's requests for the webhook are
-		// already asking: it is busy, ask again after a wait.
-		return s.refused(ctx, wh.ID, holder), nil
-	}
-	slot, err := s.acquire(ctx, store.SlotRequest{
+	slot, gated, err := s.acquire(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
 		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
 		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
-	})
-	exit()
+	}, queue)
 	if err != nil {
 		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+	}
+	if gated {
+		// maxConcurrency of this worker's requests for the webhook are
+		// already asking: it is busy, ask again after a wait.
+		return s.refused(ctx, wh.ID, holder), nil
 	}
 	if !slot.Granted {
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
@@ -167,13 +162,25 @@ const (
 )
 
 // acquire takes the attempt's slot (store.AcquireSlot), waiting here for
-// a rate slot that comes within the inline window.
-func (s *Sender) acquire(ctx context.Context, r store.SlotRequest) (store.Slot, error) {
+// a rate slot that comes within the inline window. Each ask goes through
+// the webhook's gate (queue bounds the requests waiting for it), which is
+// held only while the database answers, never while asleep: a request
+// whose reserved slot comes sooner must not wait behind a sleeper. gated
+// reports a request the gate refused (it asked nothing).
+func (s *Sender) acquire(ctx context.Context, r store.SlotRequest, queue int) (slot store.Slot, gated bool, err error) {
 	var deadline time.Time
 	for {
+		exit, ok := s.gates.enter(ctx, r.WebhookID, queue)
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return store.Slot{}, false, err
+			}
+			return store.Slot{}, true, nil
+		}
 		slot, err := s.Store.AcquireSlot(ctx, r)
+		exit()
 		if err != nil || slot.Granted || slot.WaitingFor != models.WaitingForRateLimit {
-			return slot, err
+			return slot, false, err
 		}
 		window := min(inlineWindow, inlineIntervals*slot.Interval)
 		if deadline.IsZero() {
@@ -182,15 +189,15 @@ func (s *Sender) acquire(ctx context.Context, r store.SlotRequest) (store.Slot, 
 		switch {
 		case slot.Wait > window:
 			slot.Wait -= window
-			return slot, nil
+			return slot, false, nil
 		case time.Now().Add(slot.Wait).After(deadline):
-			return slot, nil // refused again and again: the workflow waits
+			return slot, false, nil // refused again and again: the workflow waits
 		}
 		t := time.NewTimer(slot.Wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return store.Slot{}, ctx.Err()
+			return store.Slot{}, false, ctx.Err()
 		case <-t.C:
 		}
 	}

@@ -464,20 +464,14 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 func (s *Store) KeepWaiting(ctx context.Context, webhookID, holder string) (time.Duration, error) {
 	now := Now().UnixMicro()
 	wait := concurrencyPoll(holder, 0, 0)
-	res := s.db.WithContext(ctx).Exec("UPDATE webhook_waiters SET expires_at = ? WHERE webhook_id = ? AND holder = ? AND expires_at >= ? AND expires_at < ?",
-		now+(wait+waiterMargin).Microseconds(), webhookID, holder, now, now+(wait+waiterMargin).Microseconds())
-	if res.Error != nil {
+	until := now + (wait + waiterMargin).Microseconds()
+	// One statement by primary key, no limiter lock: a place already kept
+	// for longer (a far turn's poll) is not shortened. PostgreSQL and
+	// SQLite count the rows matched, so a live place counts one.
+	res := s.db.WithContext(ctx).Exec("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
+		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now)
+	if res.Error != nil || res.RowsAffected == 0 {
 		return 0, translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		// No place, or one already kept past this poll: ask whether it is
-		// live (the common case, no place, costs this query only when a
-		// waiter was refused before the limiter).
-		var n int64
-		if err := s.db.WithContext(ctx).Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND holder = ? AND expires_at >= ?",
-			webhookID, holder, now).Row().Scan(&n); err != nil || n == 0 {
-			return 0, translate(err)
-		}
 	}
 	return wait, nil
 }

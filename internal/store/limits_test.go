@@ -315,3 +315,26 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterKeepWaiting: a waiter refused before it reaches the limiter
+// keeps a live place (and is told to come back soon); a request with no
+// place gets none.
+func TestLimiterKeepWaiting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if got, err := s.AcquireSlot(ctx, slot("busy", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("queued", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		for range 2 {
+			if wait, err := s.KeepWaiting(ctx, w1, "queued"); err != nil || wait <= 0 || wait > time.Second {
+				t.Fatalf("a queued waiter: %v %v", wait, err)
+			}
+		}
+		if wait, err := s.KeepWaiting(ctx, w1, "stranger"); err != nil || wait != 0 {
+			t.Fatalf("a request with no place: %v %v", wait, err)
+		}
+	})
+}

@@ -31,7 +31,7 @@ type deliveryLoader interface {
 type slotKeeper interface {
 	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
 	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
-	KeepWaiting(ctx context.Context, webhookID, holder string) (time.Duration, error)
+	KeepWaiting(ctx context.Context, webhookID, holder string, poll time.Duration) error
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -128,24 +128,21 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 }
 
 // refused is the result of a send refused before it asks the limiter (its
-// tenant's share, the webhook's gate): it waits for a concurrency slot.
-// A waiter already in the webhook's line keeps its place there, and comes
-// back at the poll the limiter keeps it for; one without a place backs
-// off (Wait 0: the workflow's poll).
+// tenant's share, the webhook's gate): it waits for a concurrency slot,
+// polling with the workflow's backoff (Wait 0). A waiter already in the
+// webhook's line keeps its place there meanwhile.
 func (s *Sender) refused(ctx context.Context, webhookID, holder string) attempt.Result {
 	s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-	res := attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}
-	wait, err := s.Store.KeepWaiting(context.WithoutCancel(ctx), webhookID, holder)
-	if err != nil {
+	if err := s.Store.KeepWaiting(context.WithoutCancel(ctx), webhookID, holder, refusedPoll); err != nil && s.Log != nil {
 		// The place may lapse: the waiter still waits, and asks again.
-		if s.Log != nil {
-			s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", webhookID, "err", err)
-		}
-		return res
+		s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", webhookID, "err", err)
 	}
-	res.Wait = wait
-	return res
+	return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}
 }
+
+// refusedPoll is the longest a workflow waits to ask again after a
+// refusal without a wait (4 s, spread by up to half: workflows.slotPoll).
+const refusedPoll = 6 * time.Second
 
 // Rate slots that come soon are waited for inside the attempt: the
 // workflow's timer wakes a workflow task and then this local activity,

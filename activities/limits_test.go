@@ -156,3 +156,102 @@ func TestSendRunsStartedAgainDoNotShareASlot(t *testing.T) {
 		t.Fatalf("first run: %+v, %d posts", first, posts.Load())
 	}
 }
+
+// TestSendRefusedAtTheGateKeepsItsPlace: a queued concurrency waiter that
+// this worker refuses before it reaches the limiter (the webhook's gate is
+// full, as under a backlog) keeps its place in line: it is still punctual
+// (not late, so not overtaken) when the slot frees, and a newcomer does
+// not take the slot it is owed.
+func TestSendRefusedAtTheGateKeepsItsPlace(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	ctx := t.Context()
+	other := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "elsewhere", MaxConcurrency: 1, Lease: 60e9}
+	if got, err := f.store.AcquireSlot(ctx, other); err != nil || !got.Granted {
+		t.Fatalf("%+v %v", got, err)
+	}
+	first := f.send(t, 1) // queued: the oldest waiter
+	if first.Outcome != attempt.Limited || first.Wait <= 0 {
+		t.Fatalf("with the slot held: %+v", first)
+	}
+	exit := f.sender.HoldGate(f.webhook.ID, 3)
+	// Past its patience and, were its place not kept, more than the late
+	// grace (5 s) after the poll the limiter asked for.
+	deadline := time.Now().Add(first.Wait + 6*time.Second)
+	for time.Now().Before(deadline) {
+		res := f.send(t, 1)
+		if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("refused at the gate: %+v", res)
+		}
+		wait := res.Wait
+		if wait <= 0 {
+			wait = time.Second // what the workflow polls after a refusal without one
+		}
+		time.Sleep(min(wait, time.Until(deadline)))
+	}
+	exit()
+	if err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
+		t.Fatal(err)
+	}
+	newcomer := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "newcomer", MaxConcurrency: 1, Lease: 60e9}
+	if got, err := f.store.AcquireSlot(ctx, newcomer); err != nil || got.Granted {
+		t.Fatalf("a newcomer took the slot the gate-refused waiter is owed: %+v %v", got, err)
+	}
+	if res := f.send(t, 1); res.Outcome != attempt.Success {
+		t.Fatalf("the oldest waiter, once the gate is free: %+v", res)
+	}
+}
+
+// TestSendRateSleepDoesNotHoldTheGate: an attempt that sleeps out a near
+// rate slot inside the send does not keep the webhook's other requests of
+// this worker from the limiter meanwhile: one whose slot comes sooner (it
+// asked first, its workflow timer woke it later) is sent at its slot, not
+// after the sleeper's.
+func TestSendRateSleepDoesNotHoldTheGate(t *testing.T) {
+	var posts atomic.Int32
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		posts.Add(1)
+		w.WriteHeader(http.StatusOK)
+	})
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.RateLimit = 2 })
+	ctx := t.Context()
+	ask := func(holder string) store.Slot {
+		got, err := f.store.AcquireSlot(ctx, store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID,
+			Holder: holder, RateLimit: 2, Lease: 60e9})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := ask("now"); !got.Granted {
+		t.Fatalf("the first request: %+v", got)
+	}
+	// Attempt 1 reserves the slot in 0.5 s, attempt 2 the one in 1 s.
+	one, two := f.delivery.ID+"/1", f.delivery.ID+"/2"
+	if got := ask(one); got.Granted || got.Wait > 600*time.Millisecond {
+		t.Fatalf("attempt 1 reserves: %+v", got)
+	}
+	if got := ask(two); got.Granted || got.Wait < 800*time.Millisecond {
+		t.Fatalf("attempt 2 reserves: %+v", got)
+	}
+	// Attempt 2 asks first (its timer woke early): its slot is within the
+	// inline window, so it sleeps in the send.
+	done := make(chan time.Time, 2)
+	go func() {
+		res, err := f.sender.Send(ctx, workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 2, Trigger: models.TriggerScheduled})
+		if err != nil || res.Outcome != attempt.Success {
+			t.Errorf("attempt 2: %+v %v", res, err)
+		}
+		done <- time.Now()
+	}()
+	time.Sleep(200 * time.Millisecond)
+	res := f.send(t, 1)
+	at := time.Now()
+	if res.Outcome != attempt.Success {
+		t.Fatalf("attempt 1: %+v", res)
+	}
+	if second := <-done; !at.Before(second) {
+		t.Fatalf("attempt 1 (slot in 0.5 s) was sent at %s, after attempt 2 (slot in 1 s) at %s: it waited for the sleeper's gate",
+			at.Format("15:04:05.000"), second.Format("15:04:05.000"))
+	}
+}

@@ -31,6 +31,7 @@ type deliveryLoader interface {
 type slotKeeper interface {
 	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
 	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
+	KeepWaiting(ctx context.Context, webhookID, holder string, poll time.Duration) error
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -90,35 +91,28 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	// The tenant's share of this worker's slots first, so that a refused
 	// send holds no webhook slot.
+	holder := slotHolder(in)
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
-		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
+		return s.refused(ctx, wh.ID, holder), nil
 	}
 	defer release()
-	holder := slotHolder(in)
 	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
 	}
-	exit, ok := s.gates.enter(ctx, wh.ID, queue)
-	if !ok {
-		if err := ctx.Err(); err != nil {
-			return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
-		}
-		// maxConcurrency of this worker's requests for the webhook are
-		// already asking: it is busy, ask again after a wait.
-		s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}, nil
-	}
-	slot, err := s.acquire(ctx, store.SlotRequest{
+	slot, gated, err := s.acquire(ctx, store.SlotRequest{
 		DeliveryID: in.DeliveryID, WebhookID: wh.ID, Holder: holder,
 		MaxConcurrency: wh.MaxConcurrency, RateLimit: wh.RateLimit,
 		Lease: time.Duration(wh.TimeoutSeconds)*time.Second + leaseMargin,
-	})
-	exit()
+	}, queue)
 	if err != nil {
 		return attempt.Result{}, fmt.Errorf("acquire a slot: %w", err)
+	}
+	if gated {
+		// maxConcurrency of this worker's requests for the webhook are
+		// already asking: it is busy, ask again after a wait.
+		return s.refused(ctx, wh.ID, holder), nil
 	}
 	if !slot.Granted {
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
@@ -132,6 +126,23 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	return res, nil
 }
+
+// refused is the result of a send refused before it asks the limiter (its
+// tenant's share, the webhook's gate): it waits for a concurrency slot,
+// polling with the workflow's backoff (Wait 0). A waiter already in the
+// webhook's line keeps its place there meanwhile.
+func (s *Sender) refused(ctx context.Context, webhookID, holder string) attempt.Result {
+	s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
+	if err := s.Store.KeepWaiting(context.WithoutCancel(ctx), webhookID, holder, refusedPoll); err != nil && s.Log != nil {
+		// The place may lapse: the waiter still waits, and asks again.
+		s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", webhookID, "err", err)
+	}
+	return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}
+}
+
+// refusedPoll is the longest a workflow waits to ask again after a
+// refusal without a wait (4 s, spread by up to half: workflows.slotPoll).
+const refusedPoll = 6 * time.Second
 
 // Rate slots that come soon are waited for inside the attempt: the
 // workflow's timer wakes a workflow task and then this local activity,
@@ -148,13 +159,25 @@ const (
 )
 
 // acquire takes the attempt's slot (store.AcquireSlot), waiting here for
-// a rate slot that comes within the inline window.
-func (s *Sender) acquire(ctx context.Context, r store.SlotRequest) (store.Slot, error) {
+// a rate slot that comes within the inline window. Each ask goes through
+// the webhook's gate (queue bounds the requests waiting for it), which is
+// held only while the database answers, never while asleep: a request
+// whose reserved slot comes sooner must not wait behind a sleeper. gated
+// reports a request the gate refused (it asked nothing).
+func (s *Sender) acquire(ctx context.Context, r store.SlotRequest, queue int) (slot store.Slot, gated bool, err error) {
 	var deadline time.Time
 	for {
+		exit, ok := s.gates.enter(ctx, r.WebhookID, queue)
+		if !ok {
+			if err := ctx.Err(); err != nil {
+				return store.Slot{}, false, err
+			}
+			return store.Slot{}, true, nil
+		}
 		slot, err := s.Store.AcquireSlot(ctx, r)
+		exit()
 		if err != nil || slot.Granted || slot.WaitingFor != models.WaitingForRateLimit {
-			return slot, err
+			return slot, false, err
 		}
 		window := min(inlineWindow, inlineIntervals*slot.Interval)
 		if deadline.IsZero() {
@@ -163,15 +186,15 @@ func (s *Sender) acquire(ctx context.Context, r store.SlotRequest) (store.Slot, 
 		switch {
 		case slot.Wait > window:
 			slot.Wait -= window
-			return slot, nil
+			return slot, false, nil
 		case time.Now().Add(slot.Wait).After(deadline):
-			return slot, nil // refused again and again: the workflow waits
+			return slot, false, nil // refused again and again: the workflow waits
 		}
 		t := time.NewTimer(slot.Wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return store.Slot{}, ctx.Err()
+			return store.Slot{}, false, ctx.Err()
 		case <-t.C:
 		}
 	}

@@ -453,3 +453,19 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 	}
 	return out, nil
 }
+
+// KeepWaiting keeps a queued concurrency waiter's place while its worker
+// refuses it before it reaches the limiter (the webhook's gate in that
+// process is full, or its tenant holds its share of the worker's slots):
+// without it the waiter, polling but never asking here, would turn late
+// after lateGrace (others overtake it) and lose its place after
+// waiterMargin. poll is the longest the waiter's next ask may take. A
+// holder with no live place has nothing to keep: nothing is written.
+func (s *Store) KeepWaiting(ctx context.Context, webhookID, holder string, poll time.Duration) error {
+	now := Now().UnixMicro()
+	until := now + (poll + waiterMargin).Microseconds()
+	// One statement by primary key, no limiter lock; a place already kept
+	// for longer (a far turn's poll) is not shortened.
+	return translate(s.db.WithContext(ctx).Exec("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
+		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now).Error)
+}

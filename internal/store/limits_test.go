@@ -315,3 +315,36 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterKeepWaiting runs KeepWaiting's statement on both dialects: a
+// kept waiter stays first in line, and keeping a request with no place
+// gives it none (TestSendRefusedAtTheGateKeepsItsPlace, in activities,
+// shows the place outliving the late grace).
+func TestLimiterKeepWaiting(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		if got, err := s.AcquireSlot(ctx, slot("busy", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("queued", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		// Kept for a poll as long as waiterMargin: the place would lapse
+		// now were it not kept.
+		for _, h := range []string{"queued", "stranger"} {
+			if err := s.KeepWaiting(ctx, w1, h, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("stranger", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("a request with no place took the queued waiter's slot: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("queued", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("the queued waiter: %+v %v", got, err)
+		}
+	})
+}

@@ -26,10 +26,7 @@ import (
 // < 1 s), a burst's accepted/s ÷ delivered/s and the longest wait of a first
 // attempt in Temporal after the burst (target ≤ 5 s).
 func BenchmarkProductionLike(b *testing.B) {
-	temporalAddr := os.Getenv("WEBHOOKD_BENCH_TEMPORAL")
-	if temporalAddr == "" {
-		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
-	}
+	temporalAddr := benchTemporal(b)
 	n := envInt("WEBHOOKD_BENCH_N", 400)
 	burst := envInt("WEBHOOKD_BENCH_BURST", 10000)
 	// The api runs a worker too (API_WORKER), so that the workflows it starts

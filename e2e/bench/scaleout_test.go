@@ -29,10 +29,7 @@ import (
 // WEBHOOKD_BENCH_SCALE_BURST (1,000) and WEBHOOKD_BENCH_API_WORKER (false:
 // api and worker strictly apart) tune it.
 func BenchmarkScaleOut(b *testing.B) {
-	temporalAddr := os.Getenv("WEBHOOKD_BENCH_TEMPORAL")
-	if temporalAddr == "" {
-		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
-	}
+	temporalAddr := benchTemporal(b)
 	n := envInt("WEBHOOKD_BENCH_N", 400)
 	burst := envInt("WEBHOOKD_BENCH_SCALE_BURST", 1000)
 	apiWorker := os.Getenv("WEBHOOKD_BENCH_API_WORKER")

@@ -237,3 +237,13 @@ func loadAvg() string {
 	}
 	return strings.Join(strings.Fields(string(b))[:3], " ")
 }
+
+// benchTemporal is the production-like Temporal server named in
+// WEBHOOKD_BENCH_TEMPORAL; without one the benchmark is skipped.
+func benchTemporal(b *testing.B) string {
+	addr := os.Getenv("WEBHOOKD_BENCH_TEMPORAL")
+	if addr == "" {
+		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
+	}
+	return addr
+}

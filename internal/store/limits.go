@@ -176,8 +176,7 @@ func queuePlace(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (
 	if !p.queued {
 		mine = now // a newcomer queues behind everyone
 	}
-	switch {
-	case n == 0:
+	if n == 0 {
 		return p, nil
 	}
 	// Waiters ahead that are late give way (expires_at is their poll's

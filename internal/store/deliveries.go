@@ -127,7 +127,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		// A hard-deleted webhook takes its deliveries with it; an attempt
 		// that was in flight then has nothing left to record.
 		var del []models.Delivery
-		if err := tx.Select("id, event_type").Where("id = ?", r.DeliveryID).Limit(1).Find(&del).Error; err != nil || len(del) == 0 {
+		if err := tx.Select("id, event_type, sequence_key").Where("id = ?", r.DeliveryID).Limit(1).Find(&del).Error; err != nil || len(del) == 0 {
 			return err
 		}
 		now := Now()
@@ -172,7 +172,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 			}
 		}
 		var err error
-		if moved, err = settleInSequence(tx, r.DeliveryID, r.DeliveryStatus); err != nil {
+		if moved, err = settleInSequence(tx, r.DeliveryID, r.DeliveryStatus, del[0].SequenceKey != nil); err != nil {
 			return err
 		}
 		// Operational events are never raised by the delivery of an

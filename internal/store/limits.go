@@ -335,10 +335,22 @@ func effectiveRate(configured, adaptive float64) float64 {
 // lockLimiter reads the webhook's limiter row, creating it, locked until
 // the transaction ends (SQLite's write transactions are serialised
 // already: the store opens them immediate).
+//
+// On PostgreSQL the transaction also commits without waiting for its WAL
+// to reach the disk (synchronous_commit off, set by the same statement:
+// no round trip). The row lock is released only after the commit, so a
+// durable commit held every attempt of the webhook behind one disk flush
+// each. What a database crash could lose is the last moments' limiter
+// bookkeeping (a lease, a waiter's place, a reserved rate slot, a step of
+// the adaptive rate, the delivering mark), never its consistency; the
+// attempt's outcome is recorded by RecordAttempt, whose durable commit
+// flushes these too. (A missing row is created by the first request; the
+// set_config runs with the row, on the read that follows.)
 func (s *Store) lockLimiter(tx *gorm.DB, webhookID string) (limiterRow, error) {
 	q := "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at FROM webhook_limiters WHERE webhook_id = ?"
 	if s.dialect == Postgres {
-		q += " FOR UPDATE"
+		q = "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at " +
+			"FROM webhook_limiters, set_config('synchronous_commit', 'off', true) WHERE webhook_id = ? FOR UPDATE OF webhook_limiters"
 	}
 	var row limiterRow
 	read := func() error {

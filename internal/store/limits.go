@@ -182,8 +182,9 @@ func readLimiterCounts(tx *gorm.DB, r SlotRequest, now int64, patience time.Dura
 }
 
 // dropExpired deletes the leases and reservations past their time (the
-// waiters are dropped by wait, as before a waiter is written), each only
-// when limiterCounts found some: rare, and done before the writes, which must not touch a row twice.
+// waiters are dropped by wait, before it writes a waiter), each only when
+// limiterCounts found some: rare, and done on its own, before the writes,
+// which must not touch a row twice.
 func dropExpired(tx *gorm.DB, webhookID string, c limiterCounts, now int64) error {
 	if c.expiredLeases > 0 {
 		if err := tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND expires_at < ?", webhookID, now).Error; err != nil {
@@ -300,8 +301,8 @@ func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecon
 // concurrency waiters, and the rate to halve on a throttling answer when
 // no rateLimit is set). Writing it less often would skew the average (a
 // gap measured across unrecorded grants looks longer: slower polls, a
-// deeper cut); the write rides in the statement that takes the lease, so it
-// costs no round trip, only a row version of a row already locked.
+// deeper cut); the write rides in the statement that takes the lease, so
+// it costs no round trip, only a new version of a row already locked.
 func grant(w *writes, r SlotRequest, row limiterRow, now int64, again bool) {
 	if row.LastGrant > 0 {
 		gap := now - row.LastGrant
@@ -347,10 +348,11 @@ func effectiveRate(configured, adaptive float64) float64 {
 // flushes these too. (A missing row is created by the first request; the
 // set_config runs with the row, on the read that follows.)
 func (s *Store) lockLimiter(tx *gorm.DB, webhookID string) (limiterRow, error) {
-	q := "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at FROM webhook_limiters WHERE webhook_id = ?"
+	const cols = "webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at"
+	q := "SELECT " + cols + " FROM webhook_limiters WHERE webhook_id = ?"
 	if s.dialect == Postgres {
-		q = "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at " +
-			"FROM webhook_limiters, set_config('synchronous_commit', 'off', true) WHERE webhook_id = ? FOR UPDATE OF webhook_limiters"
+		q = "SELECT " + cols + " FROM webhook_limiters, set_config('synchronous_commit', 'off', true) " +
+			"WHERE webhook_id = ? FOR UPDATE OF webhook_limiters"
 	}
 	var row limiterRow
 	read := func() error {

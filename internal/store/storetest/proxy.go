@@ -91,6 +91,8 @@ func (p *Proxy) Restore() {
 // RoundTrips counts the round trips made through the proxy so far, as the
 // server's ReadyForQuery messages: one ends each statement (or
 // transaction command) a client waits for, and each connection's start-up.
+// It reads the protocol: plain connections only (sslmode=disable, as the
+// test URLs are).
 func (p *Proxy) RoundTrips() int64 { return p.roundTrips.Load() }
 
 func (p *Proxy) serve(ln net.Listener) {

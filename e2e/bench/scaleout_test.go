@@ -41,9 +41,14 @@ func BenchmarkScaleOut(b *testing.B) {
 		for _, k := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%dapi-%dworker", k, k), func(b *testing.B) {
 				r := runScaleOut(b, temporalAddr, k, n, burst, apiWorker, halfRate)
-				if k == 1 {
+				switch {
+				case k == 1:
 					halfRate, oneRate, oneP99 = r.flat/2, r.flat, ms(r.p99)
-				} else {
+				case oneRate <= 0 || oneP99 <= 0:
+					// One of each was filtered out (-bench 'ScaleOut/2api'):
+					// no ratio, rather than an Inf or NaN in the report.
+					b.Logf("no ratios to one of each: it did not run (or measured nothing)")
+				default:
 					b.ReportMetric(r.flat/oneRate, "throughput÷1x1")
 					b.ReportMetric(ms(r.p99)/oneP99, "p99÷1x1")
 					b.Logf("two of each ÷ one of each: throughput %.2f, p99 at the same rate %.2f", r.flat/oneRate, ms(r.p99)/oneP99)

@@ -194,6 +194,15 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// ratio is a ÷ b, or 0 when b measured nothing (an RSS that could not be
+// read is -1), never Inf or NaN in a report.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
 // rssMB is a process's resident memory, from /proc.
 func rssMB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))

@@ -164,18 +164,11 @@ func runScaleOut(b *testing.B, temporalAddr string, k, n, burst int, apiWorker s
 // than one attempt and with attempts from more than one workflow run.
 func duplicateStarts(b *testing.B, dbURL string) (multiAttempt, multiRun, deliveries int) {
 	b.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	err = conn.QueryRow(ctx, `SELECT
+	queryDB(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT
 		(SELECT count(*) FROM (SELECT delivery_id FROM attempts GROUP BY delivery_id HAVING count(*) > 1) m),
 		(SELECT count(*) FROM (SELECT delivery_id FROM attempts GROUP BY delivery_id HAVING count(DISTINCT run_id) > 1) r),
 		(SELECT count(*) FROM deliveries)`).Scan(&multiAttempt, &multiRun, &deliveries)
-	if err != nil {
-		b.Fatal(err)
-	}
+	})
 	return multiAttempt, multiRun, deliveries
 }

@@ -363,17 +363,10 @@ func medianFloat(xs []float64) float64 {
 }
 
 // countAwaitingRetry counts webhookd's deliveries waiting for a retry.
-func countAwaitingRetry(b *testing.B, dbURL string) int64 {
+func countAwaitingRetry(b *testing.B, dbURL string) (n int64) {
 	b.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int64
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 'awaitingRetry'`).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
+	queryDB(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 'awaitingRetry'`).Scan(&n)
+	})
 	return n
 }

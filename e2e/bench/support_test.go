@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Shared by the benchmarks: producers that post events and time each answer,
@@ -255,4 +257,19 @@ func benchTemporal(b *testing.B) string {
 		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
 	}
 	return addr
+}
+
+// queryDB runs query on a connection of its own to webhookd's PostgreSQL
+// database at dbURL, closed after, and fails the benchmark on an error.
+func queryDB(tb testing.TB, dbURL string, query func(ctx context.Context, conn *pgx.Conn) error) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := query(ctx, conn); err != nil {
+		tb.Fatal(err)
+	}
 }

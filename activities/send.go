@@ -31,7 +31,7 @@ type deliveryLoader interface {
 type slotKeeper interface {
 	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
 	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
-	KeepWaiting(ctx context.Context, webhookID, holder string, poll time.Duration) error
+	KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -94,7 +94,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	holder := slotHolder(in)
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
-		return s.refused(ctx, wh.ID, holder), nil
+		return s.refused(ctx, in.DeliveryID, wh.ID, holder), nil
 	}
 	defer release()
 	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
@@ -112,7 +112,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	if gated {
 		// maxConcurrency of this worker's requests for the webhook are
 		// already asking: it is busy, ask again after a wait.
-		return s.refused(ctx, wh.ID, holder), nil
+		return s.refused(ctx, in.DeliveryID, wh.ID, holder), nil
 	}
 	if !slot.Granted {
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
@@ -129,12 +129,14 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 
 // refused is the result of a send refused before it asks the limiter (its
 // tenant's share, the webhook's gate): it waits for a concurrency slot,
-// polling with the workflow's backoff (Wait 0). A waiter already in the
-// webhook's line keeps its place there meanwhile.
-func (s *Sender) refused(ctx context.Context, webhookID, holder string) attempt.Result {
+// polling with the workflow's backoff (Wait 0). The delivery shows that
+// it waits, and a waiter already in the webhook's line keeps its place
+// there meanwhile.
+func (s *Sender) refused(ctx context.Context, deliveryID, webhookID, holder string) attempt.Result {
 	s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-	if err := s.Store.KeepWaiting(context.WithoutCancel(ctx), webhookID, holder, refusedPoll); err != nil && s.Log != nil {
-		// The place may lapse: the waiter still waits, and asks again.
+	if err := s.Store.KeepWaiting(context.WithoutCancel(ctx), deliveryID, webhookID, holder, refusedPoll); err != nil && s.Log != nil {
+		// The place may lapse, or the wait not show: the waiter still
+		// waits, and asks again.
 		s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", webhookID, "err", err)
 	}
 	return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}

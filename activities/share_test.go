@@ -77,6 +77,9 @@ func TestSendBeyondTheTenantShareWaits(t *testing.T) {
 	if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency || posts.Load() != 0 {
 		t.Fatalf("beyond the tenant's share: %+v, %d posts", res, posts.Load())
 	}
+	if d, _ := f.store.GetDelivery(t.Context(), f.delivery.ID); d.WaitingFor != models.WaitingForConcurrency {
+		t.Fatalf("refused its tenant's share, the delivery shows waitingFor %q", d.WaitingFor)
+	}
 	release()
 	if res := f.send(t, 1); res.Outcome != attempt.Success || posts.Load() != 1 {
 		t.Fatalf("within the share: %+v, %d posts", res, posts.Load())
@@ -103,6 +106,9 @@ func TestSendWhileTheWebhookIsAskedForIsRefused(t *testing.T) {
 	if res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForConcurrency || posts.Load() != 0 {
 		t.Fatalf("while the webhook's slot is asked for: %+v, %d posts", res, posts.Load())
 	}
+	if d, _ := f.store.GetDelivery(t.Context(), f.delivery.ID); d.WaitingFor != models.WaitingForConcurrency {
+		t.Fatalf("refused at the gate, the delivery shows waitingFor %q", d.WaitingFor)
+	}
 	exit()
 	exit = f.sender.HoldGate(f.webhook.ID, 1)
 	done := make(chan attempt.Result)
@@ -114,5 +120,8 @@ func TestSendWhileTheWebhookIsAskedForIsRefused(t *testing.T) {
 	exit()
 	if res := <-done; res.Outcome != attempt.Success || posts.Load() != 1 {
 		t.Fatalf("behind one request: %+v, %d posts", res, posts.Load())
+	}
+	if d, _ := f.store.GetDelivery(t.Context(), f.delivery.ID); d.WaitingFor != "" {
+		t.Fatalf("sent, the delivery still shows waitingFor %q", d.WaitingFor)
 	}
 }

@@ -1,14 +1,12 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"mime"
 	"net/http"
 	"strings"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -227,61 +225,31 @@ func (s *server) patchEventType(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	patch, err := jsonpatch.DecodePatch(body)
-	if err != nil {
-		fail(c, badRequest("patch: not a JSON Patch document: %v", err))
-		return
-	}
 	current := toEventTypeJSON(t)
-	doc, err := json.Marshal(current)
+	in, err := patchResource(body, current)
+	if err == nil {
+		err = unchanged(eventTypeReadOnly(current, in))
+	}
 	if err != nil {
 		fail(c, err)
-		return
-	}
-	patched, err := applyPatch(patch, doc)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var in eventTypeJSON
-	if err := decodeBytes(patched, &in); err != nil {
-		fail(c, err)
-		return
-	}
-	if field := changedReadOnlyTypeField(current, in); field != "" {
-		fail(c, invalid(field, "read-only; it cannot be patched"))
 		return
 	}
 	s.saveEventType(c, t, in)
 }
 
-func changedReadOnlyTypeField(before, after eventTypeJSON) string {
-	same := func(a, b any) bool {
-		x, _ := json.Marshal(a)
-		y, _ := json.Marshal(b)
-		return bytes.Equal(x, y)
+// eventTypeReadOnly lists the fields of an event type a patch may not change.
+func eventTypeReadOnly(before, after eventTypeJSON) []field {
+	return []field{
+		{"id", before.ID, after.ID},
+		{"tenantId", before.TenantID, after.TenantID},
+		{"global", before.Global, after.Global},
+		{"builtIn", before.BuiltIn, after.BuiltIn},
+		{"version", before.Version, after.Version},
+		{"createdAt", before.CreatedAt, after.CreatedAt},
+		{"updatedAt", before.UpdatedAt, after.UpdatedAt},
+		{"updatedBy", before.UpdatedBy, after.UpdatedBy},
+		{"deleted", before.Deleted, after.Deleted},
 	}
-	switch {
-	case before.ID != after.ID:
-		return "id"
-	case before.TenantID != after.TenantID:
-		return "tenantId"
-	case !same(before.Global, after.Global):
-		return "global"
-	case !same(before.BuiltIn, after.BuiltIn):
-		return "builtIn"
-	case before.Version != after.Version:
-		return "version"
-	case before.CreatedAt != after.CreatedAt:
-		return "createdAt"
-	case before.UpdatedAt != after.UpdatedAt:
-		return "updatedAt"
-	case before.UpdatedBy != after.UpdatedBy:
-		return "updatedBy"
-	case !same(before.Deleted, after.Deleted):
-		return "deleted"
-	}
-	return ""
 }
 
 // saveEventType has the catalog service check in onto t and store it; a

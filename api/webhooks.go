@@ -1,14 +1,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"slices"
 	"strconv"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
@@ -236,70 +233,40 @@ func (s *server) patchWebhook(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	patch, err := jsonpatch.DecodePatch(body)
-	if err != nil {
-		fail(c, badRequest("patch: not a JSON Patch document: %v", err))
-		return
-	}
 	current := toWebhookJSON(w, s.href(c, w.ID))
-	doc, err := json.Marshal(current)
+	in, err := patchResource(body, current)
+	if err == nil {
+		err = sameTenant(c, w, in)
+	}
+	if err == nil {
+		err = unchanged(webhookReadOnly(current, in))
+	}
 	if err != nil {
 		fail(c, err)
-		return
-	}
-	patched, err := applyPatch(patch, doc)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var in webhookJSON
-	if err := decodeBytes(patched, &in); err != nil {
-		fail(c, err)
-		return
-	}
-	if err := sameTenant(c, w, in); err != nil {
-		fail(c, err)
-		return
-	}
-	if field := changedReadOnlyField(current, in); field != "" {
-		fail(c, invalid(field, "read-only; it cannot be patched"))
 		return
 	}
 	s.saveWebhook(c, w, in)
 }
 
-func changedReadOnlyField(before, after webhookJSON) string {
-	same := func(a, b any) bool {
-		x, _ := json.Marshal(a)
-		y, _ := json.Marshal(b)
-		return bytes.Equal(x, y)
+// webhookReadOnly lists the fields of a webhook a patch may not change.
+func webhookReadOnly(before, after webhookJSON) []field {
+	fields := []field{
+		{"id", before.ID, after.ID},
+		{"tenantId", before.TenantID, after.TenantID},
+		{"status", before.Status, after.Status},
+		{"paused", before.Paused, after.Paused},
+		{"failureDetails", before.FailureDetails, after.FailureDetails},
+		{"version", before.Version, after.Version},
+		{"updatedAt", before.UpdatedAt, after.UpdatedAt},
+		{"updatedBy", before.UpdatedBy, after.UpdatedBy},
+		{"href", before.Href, after.Href},
+		{"deleted", before.Deleted, after.Deleted},
 	}
-	switch {
-	case before.ID != after.ID:
-		return "id"
-	case before.TenantID != after.TenantID:
-		return "tenantId"
-	case before.Status != after.Status:
-		return "status"
-	case !same(before.Paused, after.Paused):
-		return "paused"
-	case !same(before.FailureDetails, after.FailureDetails):
-		return "failureDetails"
-	case before.Version != after.Version:
-		return "version"
-	case before.UpdatedAt != after.UpdatedAt:
-		return "updatedAt"
-	case before.UpdatedBy != after.UpdatedBy:
-		return "updatedBy"
-	case before.Href != after.Href:
-		return "href"
-	case !same(before.Deleted, after.Deleted):
-		return "deleted"
-	case before.WebhookConfig != nil && after.WebhookConfig != nil &&
-		!same(before.WebhookConfig.PreviousSecretExpiresAt, after.WebhookConfig.PreviousSecretExpiresAt):
-		return "webhookConfig.previousSecretExpiresAt"
+	if before.WebhookConfig != nil && after.WebhookConfig != nil {
+		fields = append(fields, field{"webhookConfig.previousSecretExpiresAt",
+			before.WebhookConfig.PreviousSecretExpiresAt, after.WebhookConfig.PreviousSecretExpiresAt})
 	}
-	return ""
+	return fields
 }
 
 // saveWebhook has the webhooks service validate in onto w and store it; a

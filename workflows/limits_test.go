@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -143,32 +144,42 @@ func TestTestSendIsNeverThrottleRetried(t *testing.T) {
 // continues as new after limitWaitsPerRun waits, so its history stays
 // bounded however long the wait; the new run makes the same attempt and
 // carries what the delivery used: schedule steps, throttling answers,
-// attempts, the wait's backoff, and its trigger.
+// attempts, the wait's backoff (polls count; a wait the limiter names
+// does not), and the rest of its input as it was.
 func TestLongLimitWaitContinuesAsNew(t *testing.T) {
-	h := newHarness(t, fail, answered(429, time.Second), limited(models.WaitingForConcurrency, 10*time.Second))
-	in := input
-	in.Trigger = models.TriggerReplay
-	h.env.ExecuteWorkflow(DeliveryWorkflow, in)
-	var cont *workflow.ContinueAsNewError
-	if err := h.env.GetWorkflowError(); !errors.As(err, &cont) {
-		t.Fatalf("after %d sends the run ended with %v, want it continued as new", len(h.sends), err)
-	}
-	if waits := len(h.sends) - 2; waits != limitWaitsPerRun { // attempt 3 asked once per wait
-		t.Fatalf("continued after %d waits, want %d", waits, limitWaitsPerRun)
-	}
-	var next DeliveryInput
-	if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
-		t.Fatal(err)
-	}
-	want := in
-	want.FirstAttempt, want.RetriesUsed, want.Throttled, want.Attempts, want.LimitWaits = 3, 1, 1, 2, 0
-	if next.DeliveryID != want.DeliveryID || next.Trigger != want.Trigger || next.FirstAttempt != want.FirstAttempt ||
-		next.RetriesUsed != want.RetriesUsed || next.Throttled != want.Throttled || next.Attempts != want.Attempts ||
-		next.WebhookID != want.WebhookID || next.EventID != want.EventID || next.TenantID != want.TenantID {
-		t.Fatalf("continued with %+v, want %+v", next, want)
-	}
-	if cont.WorkflowType.Name != DeliveryWorkflow {
-		t.Fatalf("continued as %q", cont.WorkflowType.Name)
+	for _, tc := range []struct {
+		name       string
+		wait       attempt.Result
+		limitWaits int
+	}{
+		{"a wait the limiter names", limited(models.WaitingForConcurrency, 10*time.Second), 0},
+		{"concurrency polls", limited(models.WaitingForConcurrency, 0), limitWaitsPerRun},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, fail, answered(429, time.Second), tc.wait)
+			in := input
+			in.Trigger, in.TenantID, in.RetryDelays = models.TriggerReplay, "acme", Waits{time.Minute, time.Hour}
+			h.env.ExecuteWorkflow(DeliveryWorkflow, in)
+			var cont *workflow.ContinueAsNewError
+			if err := h.env.GetWorkflowError(); !errors.As(err, &cont) {
+				t.Fatalf("after %d sends the run ended with %v, want it continued as new", len(h.sends), err)
+			}
+			if waits := len(h.sends) - 2; waits != limitWaitsPerRun { // attempt 3 asked once per wait
+				t.Fatalf("continued after %d waits, want %d", waits, limitWaitsPerRun)
+			}
+			var next DeliveryInput
+			if err := converter.GetDefaultDataConverter().FromPayloads(cont.Input, &next); err != nil {
+				t.Fatal(err)
+			}
+			want := in
+			want.FirstAttempt, want.RetriesUsed, want.Throttled, want.Attempts, want.LimitWaits = 3, 1, 1, 2, tc.limitWaits
+			if !reflect.DeepEqual(next, want) {
+				t.Fatalf("continued with %+v, want %+v", next, want)
+			}
+			if cont.WorkflowType.Name != DeliveryWorkflow {
+				t.Fatalf("continued as %q", cont.WorkflowType.Name)
+			}
+		})
 	}
 }
 

@@ -15,7 +15,10 @@ import (
 // task), so the input must stay in the form the previous release reads.
 func TestOldWorkerReadsNewInput(t *testing.T) {
 	dc := converter.GetDefaultDataConverter()
-	p, err := dc.ToPayload(DeliveryInput{DeliveryID: "d1", RetryDelays: Waits{time.Minute, 4 * time.Hour}})
+	// Fields the previous release does not know (docs/operations.md,
+	// "Upgrading") are dropped, not an error.
+	p, err := dc.ToPayload(DeliveryInput{DeliveryID: "d1", RetryDelays: Waits{time.Minute, 4 * time.Hour},
+		Throttled: 2, Attempts: 5, LimitWaits: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

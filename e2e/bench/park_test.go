@@ -29,6 +29,10 @@ import (
 // sleeping before its retry. What it lacks: each delivery's attempt row and
 // the few history events of the first attempt, and the worker never saw
 // these workflows (its cache holds at most WORKFLOW_CACHE_SIZE anyway).
+// They are not terminated afterwards, on purpose: they live in st's own
+// Temporal server, whose SQLite file is in the benchmark's temporary
+// directory (removed with it), never on a shared server, and the restart
+// that follows measures webhookd dev with them parked.
 func parkBulk(b *testing.B, st *rig.Stack, webhookID, webhookName, eventType string, n int) {
 	b.Helper()
 	ctx := context.Background()

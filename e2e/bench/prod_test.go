@@ -118,24 +118,16 @@ func BenchmarkProductionLike(b *testing.B) {
 // sat in Temporal's queue).
 func firstAttemptWaits(b *testing.B, dbURL string) (longest, p99 time.Duration) {
 	b.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT extract(epoch FROM a.started_at - d.dispatched_at)
-		FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.number = 1 AND d.dispatched_at IS NOT NULL`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rows.Close()
-	var waits []time.Duration
-	for rows.Next() {
-		var s float64
-		if err := rows.Scan(&s); err != nil {
-			b.Fatal(err)
-		}
+	var seconds []float64
+	queryDB(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		rows, _ := conn.Query(ctx, `SELECT extract(epoch FROM a.started_at - d.dispatched_at)::float8
+			FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.number = 1 AND d.dispatched_at IS NOT NULL`)
+		var err error
+		seconds, err = pgx.CollectRows(rows, pgx.RowTo[float64])
+		return err
+	})
+	waits := make([]time.Duration, 0, len(seconds))
+	for _, s := range seconds {
 		waits = append(waits, time.Duration(s*float64(time.Second)))
 	}
 	return percentile(waits, 1), percentile(waits, 0.99)

@@ -34,8 +34,9 @@ import (
 // workflows waiting on retry timers (the default schedule: 1m, 5m, 15m, …).
 // Every WEBHOOKD_BENCH_SOAK_SAMPLE (30s) it samples the RSS of both
 // processes and the worker's Go heap. Reported: the worker's median RSS over
-// the first and the last window (5 minutes, or a third of a shorter run) and
-// their ratio (target: flat, ≤ 1.1), and the healthy deliveries' event →
+// the first and the last window (5 minutes, or a third of a shorter run) of
+// the load (the sample taken before it is logged, not counted) and their
+// ratio (target: flat, ≤ 1.1), and the healthy deliveries' event →
 // receiver p99 per minute against the first minute (target ≤ 1.5).
 // WEBHOOKD_BENCH_PROFILE_DIR, if set, receives heap profiles of the worker
 // and the api after the first window and at the end; WEBHOOKD_BENCH_SOAK_LOG,
@@ -129,6 +130,10 @@ func BenchmarkSoak(b *testing.B) {
 			samples = append(samples, s)
 			smu.Unlock()
 		}
+		// Before any load: shown with the others, but no part of the
+		// first window (its RSS is the idle process's). Taken before the
+		// sampler starts, so that it is always samples[0].
+		take()
 		stopSampling := make(chan struct{})
 		sampled := make(chan struct{})
 		go func() {
@@ -150,7 +155,6 @@ func BenchmarkSoak(b *testing.B) {
 				}
 			}
 		}()
-		take()
 
 		load := soakProduce(b, base, env["API_TOKEN"], kinds, rate, dur)
 		close(stopSampling)
@@ -184,8 +188,8 @@ func BenchmarkSoak(b *testing.B) {
 
 		var early, late []float64
 		var sampleLines []string
-		for _, s := range samples {
-			if s.at <= window {
+		for i, s := range samples {
+			if i > 0 && (s.at <= window || len(early) == 0) { // at least the first sample under load
 				early = append(early, s.workerRSS)
 			}
 			if s.at >= dur-window {
@@ -203,14 +207,14 @@ func BenchmarkSoak(b *testing.B) {
 			"%.0f MB in the last %v (ratio %.2f; api %.0f MB at the end); healthy p99 minute 1 %v, worst full minute %v "+
 			"(ratio %.2f), last minute %v; load average %s at the end",
 			runtime.NumCPU(), temporalKind, dur, rate, load.accepted, load.errors, load.p(0.99), len(load.healthyIDs),
-			failing.requests.Load(), pending, earlyRSS, window, lateRSS, window, lateRSS/earlyRSS,
-			samples[len(samples)-1].apiRSS, first, worst, float64(worst)/float64(first), last, loadAvg())
+			failing.requests.Load(), pending, earlyRSS, window, lateRSS, window, ratio(lateRSS, earlyRSS),
+			samples[len(samples)-1].apiRSS, first, worst, ratio(float64(worst), float64(first)), last, loadAvg())
 		b.ReportMetric(earlyRSS, "worker-rss-first-MB")
 		b.ReportMetric(lateRSS, "worker-rss-last-MB")
-		b.ReportMetric(lateRSS/earlyRSS, "worker-rss-ratio")
+		b.ReportMetric(ratio(lateRSS, earlyRSS), "worker-rss-ratio")
 		b.ReportMetric(ms(first), "healthy-p99-minute1-ms")
 		b.ReportMetric(ms(worst), "healthy-p99-worst-minute-ms")
-		b.ReportMetric(float64(worst)/float64(first), "healthy-p99-ratio")
+		b.ReportMetric(ratio(float64(worst), float64(first)), "healthy-p99-ratio")
 		b.ReportMetric(float64(pending), "awaiting-retry")
 		b.ReportMetric(float64(load.errors), "ingest-errors")
 	}
@@ -359,17 +363,10 @@ func medianFloat(xs []float64) float64 {
 }
 
 // countAwaitingRetry counts webhookd's deliveries waiting for a retry.
-func countAwaitingRetry(b *testing.B, dbURL string) int64 {
+func countAwaitingRetry(b *testing.B, dbURL string) (n int64) {
 	b.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var n int64
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 'awaitingRetry'`).Scan(&n); err != nil {
-		b.Fatal(err)
-	}
+	queryDB(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
+		return conn.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 'awaitingRetry'`).Scan(&n)
+	})
 	return n
 }

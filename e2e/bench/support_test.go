@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Shared by the benchmarks: producers that post events and time each answer,
@@ -194,6 +196,15 @@ func percentile(ds []time.Duration, q float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// ratio is a ÷ b, or 0 when b measured nothing (an RSS that could not be
+// read is -1), never Inf or NaN in a report.
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
 // rssMB is a process's resident memory, from /proc.
 func rssMB(pid int) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
@@ -246,4 +257,19 @@ func benchTemporal(b *testing.B) string {
 		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
 	}
 	return addr
+}
+
+// queryDB runs query on a connection of its own to webhookd's PostgreSQL
+// database at dbURL, closed after, and fails the benchmark on an error.
+func queryDB(tb testing.TB, dbURL string, query func(ctx context.Context, conn *pgx.Conn) error) {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if err := query(ctx, conn); err != nil {
+		tb.Fatal(err)
+	}
 }

@@ -40,6 +40,11 @@ var (
 // (or, where that range leaves no room, on any free port).
 func Listen(host string) (net.Listener, error) {
 	lo, hi := searchRange()
+	return listenIn(host, lo, hi)
+}
+
+// listenIn binds host on a free port of [lo, hi), or on any free port.
+func listenIn(host string, lo, hi int) (net.Listener, error) {
 	var lastErr error
 	for range 64 {
 		if hi <= lo {
@@ -85,15 +90,33 @@ func Addr(host string) (string, error) {
 }
 
 // searchRange is [lowest, start of the ephemeral range), read from Linux's
-// ip_local_port_range; elsewhere it assumes IANA's 49152.
+// ip_local_port_range.
 func searchRange() (int, int) {
-	hi := 49152
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				hi = n
-			}
-		}
+	b, err := os.ReadFile(portRangeFile)
+	return lowest, ephemeralStart(b, err)
+}
+
+// portRangeFile holds Linux's ephemeral port range ("32768\t60999").
+const portRangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
+
+// defaultEphemeralStart is IANA's start of the ephemeral range, assumed
+// where the kernel's cannot be read (no /proc, another OS, a sandbox).
+const defaultEphemeralStart = 49152
+
+// ephemeralStart reads the start of the ephemeral range from the contents
+// of ip_local_port_range (or the error reading it), falling back to
+// defaultEphemeralStart for anything that is not a port.
+func ephemeralStart(b []byte, err error) int {
+	if err != nil {
+		return defaultEphemeralStart
 	}
-	return lowest, hi
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return defaultEphemeralStart
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil || n < 1 || n > 65535 {
+		return defaultEphemeralStart
+	}
+	return n
 }

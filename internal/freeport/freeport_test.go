@@ -1,6 +1,7 @@
 package freeport
 
 import (
+	"io/fs"
 	"net"
 	"testing"
 )
@@ -60,5 +61,38 @@ func TestAddrNotHandedOutTwice(t *testing.T) {
 			t.Fatalf("pick %d: %s handed out again after its release", i, addr)
 		}
 		seen[addr] = true
+	}
+}
+
+// TestEphemeralStartFallsBack: without a readable ip_local_port_range (no
+// /proc, another OS) or with contents that name no port, the range ends
+// at IANA's 49152; the kernel's start is used when it reads.
+func TestEphemeralStartFallsBack(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		err  error
+		want int
+	}{
+		{"no /proc", nil, fs.ErrNotExist, defaultEphemeralStart},
+		{"unreadable", nil, fs.ErrPermission, defaultEphemeralStart},
+		{"empty", []byte(""), nil, defaultEphemeralStart},
+		{"not a number", []byte("low\thigh\n"), nil, defaultEphemeralStart},
+		{"not a port", []byte("70000\t80000\n"), nil, defaultEphemeralStart},
+		{"linux default", []byte("32768\t60999\n"), nil, 32768},
+	} {
+		if got := ephemeralStart(tc.b, tc.err); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	// Listen works in the fallback range.
+	hi := ephemeralStart(nil, fs.ErrNotExist)
+	l, err := listenIn("127.0.0.1", lowest, hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if port := l.Addr().(*net.TCPAddr).Port; port < lowest || port >= hi {
+		t.Fatalf("port %d outside the fallback range [%d, %d)", port, lowest, hi)
 	}
 }

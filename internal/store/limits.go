@@ -505,12 +505,21 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // without it the waiter, polling but never asking here, would turn late
 // after lateGrace (others overtake it) and lose its place after
 // waiterMargin. poll is the longest the waiter's next ask may take. A
-// holder with no live place has nothing to keep: nothing is written.
-func (s *Store) KeepWaiting(ctx context.Context, webhookID, holder string, poll time.Duration) error {
+// holder with no live place has no place to keep. Either way the
+// delivery's waiting_for says it waits for concurrency, as after a
+// refusal by AcquireSlot, so that the wait shows in the API and the
+// console.
+func (s *Store) KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error {
+	db := s.db.WithContext(ctx)
 	now := Now().UnixMicro()
 	until := now + (poll + waiterMargin).Microseconds()
-	// One statement by primary key, no limiter lock; a place already kept
-	// for longer (a far turn's poll) is not shortened.
-	return translate(s.db.WithContext(ctx).Exec("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
-		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now).Error)
+	// One statement by primary key each, no limiter lock and no
+	// transaction: a place already kept for longer (a far turn's poll) is
+	// not shortened, and a delivery already marked is not written again.
+	if err := db.Exec("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
+		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now).Error; err != nil {
+		return translate(err)
+	}
+	return translate(db.Exec("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ?",
+		models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency).Error)
 }

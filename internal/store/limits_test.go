@@ -316,6 +316,44 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 	})
 }
 
+// TestLimiterKeepWaitingShowsTheWait: a send refused before it reaches
+// the limiter (its tenant's share, the webhook's gate) marks its delivery
+// as waiting for concurrency, as a refusal by AcquireSlot does, whether or
+// not it has a place in line; the grant clears it.
+func TestLimiterKeepWaitingShowsTheWait(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		w := newWebhook("refused")
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		now := store.Now()
+		ev := newEvent("evt-refused", now)
+		d := newDelivery(ev, w.ID, models.DeliveryPending, now)
+		if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second refusal finds it marked
+			if err := s.KeepWaiting(ctx, d.ID, w.ID, "no-place", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if got := mustDelivery(t, s, d.ID); got.WaitingFor != models.WaitingForConcurrency {
+				t.Fatalf("after a refusal before the limiter, waitingFor = %q", got.WaitingFor)
+			}
+		}
+		if st, err := s.WebhookLimiter(ctx, w.ID); err != nil || st.Waiting[models.WaitingForConcurrency] != 1 {
+			t.Fatalf("limiter state %+v %v: want one delivery waiting for concurrency", st, err)
+		}
+		r := store.SlotRequest{DeliveryID: d.ID, WebhookID: w.ID, Holder: "no-place", MaxConcurrency: 1, Lease: time.Minute}
+		if got, err := s.AcquireSlot(ctx, r); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if got := mustDelivery(t, s, d.ID); got.WaitingFor != "" {
+			t.Fatalf("granted, waitingFor = %q", got.WaitingFor)
+		}
+	})
+}
+
 // TestLimiterKeepWaiting runs KeepWaiting's statement on both dialects: a
 // kept waiter stays first in line, and keeping a request with no place
 // gives it none (TestSendRefusedAtTheGateKeepsItsPlace, in activities,
@@ -333,7 +371,7 @@ func TestLimiterKeepWaiting(t *testing.T) {
 		// Kept for a poll as long as waiterMargin: the place would lapse
 		// now were it not kept.
 		for _, h := range []string{"queued", "stranger"} {
-			if err := s.KeepWaiting(ctx, w1, h, time.Minute); err != nil {
+			if err := s.KeepWaiting(ctx, uuid.NewString(), w1, h, time.Minute); err != nil {
 				t.Fatal(err)
 			}
 		}

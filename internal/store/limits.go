@@ -510,16 +510,16 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // refusal by AcquireSlot, so that the wait shows in the API and the
 // console.
 func (s *Store) KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error {
-	db := s.db.WithContext(ctx)
 	now := Now().UnixMicro()
 	until := now + (poll + waiterMargin).Microseconds()
-	// One statement by primary key each, no limiter lock and no
-	// transaction: a place already kept for longer (a far turn's poll) is
-	// not shortened, and a delivery already marked is not written again.
-	if err := db.Exec("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
-		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now).Error; err != nil {
-		return translate(err)
-	}
-	return translate(db.Exec("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ?",
-		models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency).Error)
+	// Two updates by primary key, no limiter lock, sent together (one
+	// round trip on PostgreSQL): a place already kept for longer (a far
+	// turn's poll) is not shortened, and a delivery already marked is not
+	// written again.
+	var w writes
+	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
+		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now)
+	w.add("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ?",
+		models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency)
+	return translate(w.exec(s.db.WithContext(ctx), s.dialect))
 }

@@ -27,8 +27,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, outcomes ...attempt.Result) *harness {
-	var suite testsuite.WorkflowTestSuite
-	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), outcomes: outcomes}
+	h := &harness{t: t, env: newTestEnv(), outcomes: outcomes}
 	h.start = h.env.Now()
 	h.env.RegisterWorkflowWithOptions(Delivery, workflowOpts())
 	h.env.RegisterActivityWithOptions(func(ctx context.Context, in SendInput) (attempt.Result, error) {

@@ -16,8 +16,7 @@ import (
 // dlqHarness runs DLQReplay with a scripted page activity: pages pages in
 // all, each replaying 2 entries and skipping 1 with an error.
 func dlqHarness(pages int) (*testsuite.TestWorkflowEnvironment, *[]DLQPageInput) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	var calls []DLQPageInput
 	env.RegisterWorkflowWithOptions(DLQReplay, workflow.RegisterOptions{Name: DLQReplayWorkflow})
 	env.RegisterActivityWithOptions(func(_ context.Context, in DLQPageInput) (DLQPageResult, error) {

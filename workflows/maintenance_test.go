@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -14,8 +13,7 @@ import (
 // minute for an hour, for the deliveries pending longer than ReconcileAfter
 // and answers how many it looked at.
 func TestReconcileRunsItsActivity(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.RegisterWorkflowWithOptions(Reconcile, workflow.RegisterOptions{Name: ReconcileWorkflow})
 	var asked time.Duration
 	env.RegisterActivityWithOptions(func(_ context.Context, olderThan time.Duration) (int, error) {
@@ -40,8 +38,7 @@ func TestReconcileRunsItsActivity(t *testing.T) {
 // TestRetentionRunsItsActivity: the retention workflow answers what its
 // activity removed.
 func TestRetentionRunsItsActivity(t *testing.T) {
-	var suite testsuite.WorkflowTestSuite
-	env := suite.NewTestWorkflowEnvironment()
+	env := newTestEnv()
 	env.RegisterWorkflowWithOptions(Retention, workflow.RegisterOptions{Name: RetentionWorkflow})
 	want := RetentionResult{Events: 3, Deliveries: 5, Attempts: 9, StatBuckets: 2}
 	env.RegisterActivityWithOptions(func(context.Context) (RetentionResult, error) { return want, nil },

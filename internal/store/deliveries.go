@@ -2,12 +2,16 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/webhookd/webhookd/models"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // GetDelivery returns the delivery with id.
@@ -23,30 +27,34 @@ func (s *Store) GetDelivery(ctx context.Context, id string) (*models.Delivery, e
 }
 
 // DeliveryContext is everything an attempt needs to build its request.
+// LoadDelivery reads the three rows in one query, each table's columns
+// under its own prefix (they share id, tenant_id, created_at...).
 type DeliveryContext struct {
-	Delivery models.Delivery
-	Event    models.Event
-	Webhook  models.Webhook
+	Delivery models.Delivery `gorm:"embedded;embeddedPrefix:d__"`
+	Event    models.Event    `gorm:"embedded;embeddedPrefix:e__"`
+	Webhook  models.Webhook  `gorm:"embedded;embeddedPrefix:w__"`
 	// Batch holds a batch delivery's events, in order; nil otherwise.
-	Batch []models.Event
+	Batch []models.Event `gorm:"-"`
 }
 
-// LoadDelivery reads a delivery with its event and webhook. A delivery whose
-// webhook was hard-deleted is gone with it: ErrNotFound.
+// LoadDelivery reads a delivery with its event and webhook, in one round
+// trip (every attempt starts here), and a batch's events in a second. A
+// delivery whose webhook was hard-deleted is gone with it: ErrNotFound.
 func (s *Store) LoadDelivery(ctx context.Context, id string) (*DeliveryContext, error) {
 	if !validID(id) {
 		return nil, ErrNotFound
 	}
+	q, err := loadDeliveryQuery()
+	if err != nil {
+		return nil, err
+	}
 	var dc DeliveryContext
-	db := s.db.WithContext(ctx)
-	if err := db.Where("id = ?", id).Take(&dc.Delivery).Error; err != nil {
-		return nil, translate(err)
+	res := s.db.WithContext(ctx).Raw(q, id).Scan(&dc)
+	if res.Error != nil {
+		return nil, translate(res.Error)
 	}
-	if err := db.Where("tenant_id = ? AND id = ?", dc.Delivery.TenantID, dc.Delivery.EventID).Take(&dc.Event).Error; err != nil {
-		return nil, translate(err)
-	}
-	if err := db.Where("id = ?", dc.Delivery.WebhookID).Take(&dc.Webhook).Error; err != nil {
-		return nil, translate(err)
+	if res.RowsAffected == 0 {
+		return nil, ErrNotFound
 	}
 	if err := s.open(&dc.Webhook); err != nil {
 		return nil, err
@@ -60,6 +68,29 @@ func (s *Store) LoadDelivery(ctx context.Context, id string) (*DeliveryContext, 
 	}
 	return &dc, nil
 }
+
+// loadDeliveryQuery joins a delivery to its event and webhook, naming
+// every column of the three models under DeliveryContext's prefixes (a
+// column added to a model is read with no change here).
+var loadDeliveryQuery = sync.OnceValues(func() (string, error) {
+	var cols []string
+	for _, t := range []struct {
+		model any
+		alias string
+	}{{&models.Delivery{}, "d"}, {&models.Event{}, "e"}, {&models.Webhook{}, "w"}} {
+		sch, err := schema.Parse(t.model, &sync.Map{}, schema.NamingStrategy{})
+		if err != nil {
+			return "", err
+		}
+		for _, c := range sch.DBNames {
+			cols = append(cols, fmt.Sprintf(`%s.%q AS %q`, t.alias, c, t.alias+"__"+c))
+		}
+	}
+	return "SELECT " + strings.Join(cols, ", ") + ` FROM deliveries d
+		JOIN events e ON e.tenant_id = d.tenant_id AND e.id = d.event_id
+		JOIN webhooks w ON w.id = d.webhook_id
+		WHERE d.id = ?`, nil
+})
 
 // MarkDelivering records that an attempt is in flight.
 func (s *Store) MarkDelivering(ctx context.Context, id string) error {
@@ -96,7 +127,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		// A hard-deleted webhook takes its deliveries with it; an attempt
 		// that was in flight then has nothing left to record.
 		var del []models.Delivery
-		if err := tx.Select("id, event_type").Where("id = ?", r.DeliveryID).Limit(1).Find(&del).Error; err != nil || len(del) == 0 {
+		if err := tx.Select("id, event_type, sequence_key").Where("id = ?", r.DeliveryID).Limit(1).Find(&del).Error; err != nil || len(del) == 0 {
 			return err
 		}
 		now := Now()
@@ -141,7 +172,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 			}
 		}
 		var err error
-		if moved, err = settleInSequence(tx, r.DeliveryID, r.DeliveryStatus); err != nil {
+		if moved, err = settleInSequence(tx, r.DeliveryID, r.DeliveryStatus, del[0].SequenceKey != nil); err != nil {
 			return err
 		}
 		// Operational events are never raised by the delivery of an

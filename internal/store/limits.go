@@ -77,6 +77,14 @@ type limiterRow struct {
 // wait for, in one short transaction serialised on the webhook's limiter
 // row. On a grant the delivery is marked delivering; on a refusal its
 // waiting_for says why.
+//
+// Every attempt of the webhook waits for that row, so the transaction
+// holds it for as few round trips as it can: the lock, one query for
+// everything else it reads (limiterCounts), and one for everything it
+// writes (writes), then COMMIT. The reads cannot ride in the locking
+// statement: on PostgreSQL a statement reads from a snapshot taken when
+// it starts, before it waited for the lock, and would miss the lease the
+// previous holder of the lock took.
 func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 	var out Slot
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -85,70 +93,118 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 			return err
 		}
 		now := Now().UnixMicro()
-		held, mine, err := leases(tx, r, now)
+		c, err := readLimiterCounts(tx, r, now, s.waiterPatience)
 		if err != nil {
 			return err
 		}
+		if err := dropExpired(tx, r.WebhookID, c, now); err != nil {
+			return err
+		}
+		row.reservedStartAt = c.reservedStartAt
+		var w writes
 		var q place
-		if mine == 0 {
-			if q, err = queuePlace(tx, r, now, s.waiterPatience); err != nil {
-				return err
-			}
+		if c.mine == 0 {
+			q = c.place
 			limit := int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency))
-			if behind := held + q.ahead - limit; behind >= 0 {
+			if behind := c.held + q.ahead - limit; behind >= 0 {
 				// The free slots, if any, belong to older waiters.
 				out = Slot{WaitingFor: models.WaitingForConcurrency, Wait: concurrencyPoll(r.Holder, behind, row.IntervalUs)}
-				return wait(tx, r, q, out, now)
+				return s.wait(tx, &w, r, q, c, out, now)
 			}
 		}
-		if rate := effectiveRate(r.RateLimit, row.Rate); mine == 0 && rate > 0 {
-			if out, err = takeRateSlot(tx, &row, r.Holder, rate, now); err != nil || !out.Granted {
-				if err == nil {
-					err = wait(tx, r, q, out, now)
-				}
-				return err
+		if rate := effectiveRate(r.RateLimit, row.Rate); c.mine == 0 && rate > 0 {
+			if out = takeRateSlot(&w, &row, r.Holder, rate, now); !out.Granted {
+				return s.wait(tx, &w, r, q, c, out, now)
 			}
 		}
 		out = Slot{Granted: true}
 		if q.queued {
-			if err := tx.Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ?", r.WebhookID, r.Holder).Error; err != nil {
-				return err
-			}
+			w.add("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ?", r.WebhookID, r.Holder)
 		}
-		return grant(tx, r, row, now, mine > 0)
+		grant(&w, r, row, now, c.mine > 0)
+		return w.exec(tx, s.dialect)
 	})
 	return out, translate(err)
 }
 
-// leases drops the webhook's expired leases and counts the live ones, and
-// the holder's own.
-func leases(tx *gorm.DB, r SlotRequest, now int64) (held, mine int64, err error) {
-	// One statement while the limiter row is locked, in the common case:
-	// the DELETE only when a lease has expired (a sender was killed).
-	var expired int64
-	err = tx.Raw(`SELECT coalesce(sum(CASE WHEN expires_at >= ? THEN 1 ELSE 0 END), 0),
-		coalesce(sum(CASE WHEN expires_at >= ? AND holder = ? THEN 1 ELSE 0 END), 0),
-		coalesce(sum(CASE WHEN expires_at < ? THEN 1 ELSE 0 END), 0)
-		FROM webhook_leases WHERE webhook_id = ?`,
-		now, now, r.Holder, now, r.WebhookID).Row().Scan(&held, &mine, &expired)
-	if err != nil || expired == 0 {
-		return held, mine, err
-	}
-	err = tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error
-	return held, mine, err
+// limiterCounts is what AcquireSlot reads besides the limiter row.
+type limiterCounts struct {
+	held, mine      int64 // live leases of the webhook, and the holder's
+	place                 // the holder's place among the waiters
+	reservedStartAt int64 // the holder's reserved rate slot, 0 without one
+	// Rows past their time, dropped before anything is written: leases
+	// of killed senders, waiters that did not come back, reservations
+	// older than reservationLife.
+	expiredLeases, expiredWaiters, expiredReservations int64
 }
 
+// reservationLife: reservations of requests that never came back (their
+// delivery was cancelled) are dropped after an hour.
+const reservationLife = time.Hour
+
+// limiterCountsSQL reads, in one statement, the webhook's leases, its
+// waiters and the holder's place among them, and the holder's rate slot.
 // Concurrency waiters are served oldest first: a refused request keeps a
 // row in webhook_waiters (its place, from when it was first refused), and
 // a request is granted only while the requests in flight and the waiters
-// ahead of it that have waited longer than DefaultWaiterPatience leave a
-// slot free. Within that patience, requests compete for free slots (a
-// slot never idles for a waiter that has not come back yet, which keeps a
-// busy but fast webhook at full speed); past it, nobody new overtakes. A waiter polls (nobody can tell when a
-// request ends): the nearer its turn, the sooner, from half a second to
-// maxConcurrencyPoll. A waiter more than lateGrace late (a busy worker)
-// gives way: it keeps its place, but a free slot does not stay idle for
-// it. waiterMargin after its poll was due, a waiter that did not come back
+// ahead of it leave a slot free. Ahead counts the live waiters queued
+// before the holder (before now for a newcomer) that have waited longer
+// than the patience and are not late (expires_at is their poll's due time
+// plus waiterMargin): the others compete for free slots.
+const limiterCountsSQL = `SELECT l.held, l.mine, l.expired, q.queued,
+	(SELECT count(*) FROM webhook_waiters o WHERE o.webhook_id = @webhook AND o.expires_at >= @punctual
+		AND o.holder <> @holder AND o.queued_at <= @patient
+		AND (o.queued_at < q.since OR (o.queued_at = q.since AND o.holder < @holder))),
+	q.expired, r.start_at, r.expired
+FROM (SELECT coalesce(sum(CASE WHEN expires_at >= @now THEN 1 ELSE 0 END), 0) AS held,
+		coalesce(sum(CASE WHEN expires_at >= @now AND holder = @holder THEN 1 ELSE 0 END), 0) AS mine,
+		coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired
+	FROM webhook_leases WHERE webhook_id = @webhook) l,
+	(SELECT queued, CASE WHEN queued > 0 THEN queued ELSE @now END AS since, expired
+	FROM (SELECT coalesce(max(CASE WHEN holder = @holder AND expires_at >= @now THEN queued_at ELSE 0 END), 0) AS queued,
+			coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired
+		FROM webhook_waiters WHERE webhook_id = @webhook) w) q,
+	(SELECT coalesce(max(CASE WHEN holder = @holder AND start_at >= @stale THEN start_at ELSE 0 END), 0) AS start_at,
+		coalesce(sum(CASE WHEN start_at < @stale THEN 1 ELSE 0 END), 0) AS expired
+	FROM webhook_reservations WHERE webhook_id = @webhook) r`
+
+func readLimiterCounts(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (limiterCounts, error) {
+	var c limiterCounts
+	var queuedAt int64
+	err := tx.Raw(limiterCountsSQL,
+		sql.Named("webhook", r.WebhookID), sql.Named("holder", r.Holder), sql.Named("now", now),
+		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds()),
+		sql.Named("patient", now-patience.Microseconds()),
+		sql.Named("stale", now-reservationLife.Microseconds()),
+	).Row().Scan(&c.held, &c.mine, &c.expiredLeases, &queuedAt, &c.ahead, &c.expiredWaiters, &c.reservedStartAt, &c.expiredReservations)
+	c.queued = queuedAt > 0
+	return c, err
+}
+
+// dropExpired deletes the leases and reservations past their time (the
+// waiters are dropped by wait, before it writes a waiter), each only when
+// limiterCounts found some: rare, and done on its own, before the writes,
+// which must not touch a row twice.
+func dropExpired(tx *gorm.DB, webhookID string, c limiterCounts, now int64) error {
+	if c.expiredLeases > 0 {
+		if err := tx.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND expires_at < ?", webhookID, now).Error; err != nil {
+			return err
+		}
+	}
+	if c.expiredReservations > 0 {
+		return tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND start_at < ?", webhookID, now-reservationLife.Microseconds()).Error
+	}
+	return nil
+}
+
+// A request polls for a concurrency slot (nobody can tell when a request
+// ends): the nearer its turn, the sooner, from half a second to
+// maxConcurrencyPoll. Within DefaultWaiterPatience, waiters compete for
+// free slots (a slot never idles for a waiter that has not come back yet,
+// which keeps a busy but fast webhook at full speed); past it, nobody new
+// overtakes. A waiter more than lateGrace late (a busy worker) gives way:
+// it keeps its place, but a free slot does not stay idle for it.
+// waiterMargin after its poll was due, a waiter that did not come back
 // (its delivery was cancelled) loses its place.
 const (
 	DefaultWaiterPatience = 2 * time.Second
@@ -161,49 +217,25 @@ const (
 // place is a request's place in its webhook's queue of waiters.
 type place struct {
 	queued bool  // it has a row (it waited before)
-	ahead  int64 // live waiters queued before it
-}
-
-// queuePlace finds the request's place among the webhook's live waiters;
-// with none (the common case) it costs one query.
-func queuePlace(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (place, error) {
-	var mine, n int64
-	if err := tx.Raw("SELECT coalesce(max(CASE WHEN holder = ? THEN queued_at ELSE 0 END), 0), count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ?",
-		r.Holder, r.WebhookID, now).Row().Scan(&mine, &n); err != nil {
-		return place{}, err
-	}
-	p := place{queued: mine > 0}
-	if !p.queued {
-		mine = now // a newcomer queues behind everyone
-	}
-	if n == 0 {
-		return p, nil
-	}
-	// Waiters ahead that are late give way (expires_at is their poll's
-	// due time plus waiterMargin); only waiters past their patience are
-	// owed a slot.
-	punctual := now + (waiterMargin - lateGrace).Microseconds()
-	patient := min(mine, now-patience.Microseconds())
-	err := tx.Raw("SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND expires_at >= ? AND holder <> ? AND queued_at <= ? AND (queued_at < ? OR (queued_at = ? AND holder < ?))",
-		r.WebhookID, punctual, r.Holder, patient, mine, mine, r.Holder).Row().Scan(&p.ahead)
-	return p, err
+	ahead  int64 // live waiters owed a slot before it
 }
 
 // wait records a refusal: the delivery's waiting_for, and for a
 // concurrency wait (or a waiter already queued) its place, kept until its
-// next poll and a margin. Waiters gone for longer are dropped.
-func wait(tx *gorm.DB, r SlotRequest, q place, out Slot, now int64) error {
+// next poll and a margin. Waiters gone for longer are dropped first.
+func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
-		if err := tx.Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error; err != nil {
-			return err
+		if c.expiredWaiters > 0 {
+			if err := tx.Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND expires_at < ?", r.WebhookID, now).Error; err != nil {
+				return err
+			}
 		}
-		if err := tx.Exec("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?) "+
+		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?) "+
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at",
-			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds()).Error; err != nil {
-			return err
-		}
+			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds())
 	}
-	return markWaiting(tx, r.DeliveryID, out.WaitingFor)
+	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ?", out.WaitingFor, Now(), r.DeliveryID)
+	return w.exec(tx, s.dialect)
 }
 
 // concurrencyPoll is when a concurrency waiter should ask again: behind
@@ -226,69 +258,67 @@ func concurrencyPoll(holder string, behind, intervalUs int64) time.Duration {
 // the next free one (tat), and waits for it unless it is now; a holder
 // whose slot has come is sent only if that keeps requests actually sent
 // spaced (sent_tat, half an interval of tolerance): waiters woken late
-// must not arrive together. Only a grant consumes the reservation.
-func takeRateSlot(tx *gorm.DB, row *limiterRow, holder string, rate float64, now int64) (Slot, error) {
+// must not arrive together. Only a grant consumes the reservation (a
+// slot taken and granted at once is never written); a grant writes tat
+// and sent_tat with the rest of the limiter row.
+func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64) Slot {
 	interval := int64(float64(time.Second/time.Microsecond) / rate)
-	// Reservations of requests that never came back (their delivery was
-	// cancelled) are dropped after an hour.
-	if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND start_at < ?", row.WebhookID, now-time.Hour.Microseconds()).Error; err != nil {
-		return Slot{}, err
-	}
-	if err := tx.Raw("SELECT coalesce(max(start_at), 0) FROM webhook_reservations WHERE webhook_id = ? AND holder = ?",
-		row.WebhookID, holder).Row().Scan(&row.reservedStartAt); err != nil {
-		return Slot{}, err
-	}
-	start := row.reservedStartAt
-	if start == 0 {
+	start, fresh := row.reservedStartAt, row.reservedStartAt == 0
+	if fresh {
 		start = max(row.Tat, now)
 		row.Tat = start + interval
-		if err := tx.Exec("INSERT INTO webhook_reservations (webhook_id, holder, start_at) VALUES (?, ?, ?)",
-			row.WebhookID, holder, start).Error; err != nil {
-			return Slot{}, err
+	}
+	refuse := func(wait int64) Slot {
+		if fresh {
+			w.add("INSERT INTO webhook_reservations (webhook_id, holder, start_at) VALUES (?, ?, ?)", row.WebhookID, holder, start)
+			w.add("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ?", row.Tat, row.WebhookID)
 		}
-		if err := tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ?", row.Tat, row.WebhookID).Error; err != nil {
-			return Slot{}, err
-		}
+		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(wait), Interval: micros(interval)}
 	}
 	if start > now {
-		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(start - now), Interval: micros(interval)}, nil
+		return refuse(start - now)
 	}
 	if due := row.SentTat - interval/2; due > now {
 		// Spread the late waiters over an interval by holder.
 		h := fnv.New32a()
 		h.Write([]byte(holder))
-		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(due - now + int64(h.Sum32())%interval), Interval: micros(interval)}, nil
+		return refuse(due - now + int64(h.Sum32())%interval)
 	}
 	row.SentTat = max(row.SentTat, now) + interval
-	return Slot{Granted: true}, tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", row.WebhookID, holder).Error
+	if !fresh {
+		w.add("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", row.WebhookID, holder)
+	}
+	return Slot{Granted: true}
 }
 
 func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
 
 // grant takes the lease (again, for a holder that has it) and marks the
 // delivery delivering.
-func grant(tx *gorm.DB, r SlotRequest, row limiterRow, now int64, again bool) error {
+//
+// The limiter row is written on every grant, for last_grant and the
+// moving average of the time between grants (interval_us: the poll of
+// concurrency waiters, and the rate to halve on a throttling answer when
+// no rateLimit is set). Writing it less often would skew the average (a
+// gap measured across unrecorded grants looks longer: slower polls, a
+// deeper cut); the write rides in the statement that takes the lease, so
+// it costs no round trip, only a new version of a row already locked.
+func grant(w *writes, r SlotRequest, row limiterRow, now int64, again bool) {
 	if row.LastGrant > 0 {
-		// A moving average of the time between requests: the rate to
-		// halve on a throttling answer when no rateLimit is set.
 		gap := now - row.LastGrant
 		if row.IntervalUs > 0 {
 			gap = (row.IntervalUs*3 + gap) / 4
 		}
 		row.IntervalUs = gap
 	}
-	if err := tx.Exec("UPDATE webhook_limiters SET tat = ?, sent_tat = ?, last_grant = ?, interval_us = ? WHERE webhook_id = ?",
-		row.Tat, row.SentTat, now, row.IntervalUs, r.WebhookID).Error; err != nil {
-		return err
-	}
+	w.add("UPDATE webhook_limiters SET tat = ?, sent_tat = ?, last_grant = ?, interval_us = ? WHERE webhook_id = ?",
+		row.Tat, row.SentTat, now, row.IntervalUs, r.WebhookID)
 	if !again {
-		if err := tx.Exec("INSERT INTO webhook_leases (webhook_id, holder, expires_at) VALUES (?, ?, ?)",
-			r.WebhookID, r.Holder, now+r.Lease.Microseconds()).Error; err != nil {
-			return err
-		}
+		w.add("INSERT INTO webhook_leases (webhook_id, holder, expires_at) VALUES (?, ?, ?)",
+			r.WebhookID, r.Holder, now+r.Lease.Microseconds())
 	}
-	return tx.Model(&models.Delivery{}).Where("id = ?", r.DeliveryID).
-		Updates(map[string]any{"status": models.DeliveryDelivering, "waiting_for": "", "updated_at": Now()}).Error
+	w.add("UPDATE deliveries SET status = ?, waiting_for = '', updated_at = ? WHERE id = ?",
+		models.DeliveryDelivering, Now(), r.DeliveryID)
 }
 
 // effectiveRate is the lower of the configured and the adaptive rate (0:
@@ -306,10 +336,23 @@ func effectiveRate(configured, adaptive float64) float64 {
 // lockLimiter reads the webhook's limiter row, creating it, locked until
 // the transaction ends (SQLite's write transactions are serialised
 // already: the store opens them immediate).
+//
+// On PostgreSQL the transaction also commits without waiting for its WAL
+// to reach the disk (synchronous_commit off, set by the same statement:
+// no round trip). The row lock is released only after the commit, so a
+// durable commit held every attempt of the webhook behind one disk flush
+// each. What a database crash could lose is the last moments' limiter
+// bookkeeping (a lease, a waiter's place, a reserved rate slot, a step of
+// the adaptive rate, the delivering mark), never its consistency; the
+// attempt's outcome is recorded by RecordAttempt, whose durable commit
+// flushes these too. (A missing row is created by the first request; the
+// set_config runs with the row, on the read that follows.)
 func (s *Store) lockLimiter(tx *gorm.DB, webhookID string) (limiterRow, error) {
-	q := "SELECT webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at FROM webhook_limiters WHERE webhook_id = ?"
+	const cols = "webhook_id, tat, sent_tat, rate, peak, interval_us, last_grant, throttled, decreased_at"
+	q := "SELECT " + cols + " FROM webhook_limiters WHERE webhook_id = ?"
 	if s.dialect == Postgres {
-		q += " FOR UPDATE"
+		q = "SELECT " + cols + " FROM webhook_limiters, set_config('synchronous_commit', 'off', true) " +
+			"WHERE webhook_id = ? FOR UPDATE OF webhook_limiters"
 	}
 	var row limiterRow
 	read := func() error {
@@ -324,10 +367,6 @@ func (s *Store) lockLimiter(tx *gorm.DB, webhookID string) (limiterRow, error) {
 		return limiterRow{}, err
 	}
 	return row, read()
-}
-
-func markWaiting(tx *gorm.DB, deliveryID string, why models.WaitingFor) error {
-	return tx.Model(&models.Delivery{}).Where("id = ?", deliveryID).Update("waiting_for", why).Error
 }
 
 // Feedback is what a receiver's answer tells the limiter.
@@ -345,14 +384,21 @@ const (
 
 // ReleaseSlot ends a request's lease and applies what its answer says
 // about the receiver's load. configured is the webhook's rateLimit (0:
-// none). A success with no adaptive rate in force costs one DELETE.
+// none). A success with no adaptive rate in force costs one round trip on
+// PostgreSQL.
 func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) error {
 	// The lease and the rate are independent writes: each commits on its
-	// own, and the common case (a success, no adaptive rate) is two
-	// statements without a transaction around them (every attempt pays
-	// this, and BEGIN/COMMIT were half its round trips).
+	// own, without a transaction around them (every attempt pays this,
+	// and BEGIN/COMMIT would be most of its round trips).
 	db := s.db.WithContext(ctx)
-	if err := db.Exec("DELETE FROM webhook_leases WHERE webhook_id = ? AND holder = ?", webhookID, holder).Error; err != nil {
+	const release = "DELETE FROM webhook_leases WHERE webhook_id = ? AND holder = ?"
+	hasRate := "SELECT count(*) FROM webhook_limiters WHERE webhook_id = ? AND rate > 0"
+	args := []any{webhookID}
+	if fb == Success && s.dialect == Postgres {
+		// The DELETE rides in the query below, as a data-modifying WITH
+		// query (run to completion whether read or not).
+		hasRate, args = "WITH released AS ("+release+") "+hasRate, []any{webhookID, holder, webhookID}
+	} else if err := db.Exec(release, webhookID, holder).Error; err != nil {
 		return translate(err)
 	}
 	if fb == Neutral {
@@ -361,7 +407,7 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	if fb == Success {
 		// Cheap check first: most webhooks have no adaptive rate.
 		var n int64
-		if err := db.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = ? AND rate > 0", webhookID).Row().Scan(&n); err != nil || n == 0 {
+		if err := db.Raw(hasRate, args...).Row().Scan(&n); err != nil || n == 0 {
 			return translate(err)
 		}
 	}
@@ -464,16 +510,16 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // refusal by AcquireSlot, so that the wait shows in the API and the
 // console.
 func (s *Store) KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error {
-	db := s.db.WithContext(ctx)
 	now := Now().UnixMicro()
 	until := now + (poll + waiterMargin).Microseconds()
-	// One statement by primary key each, no limiter lock and no
-	// transaction: a place already kept for longer (a far turn's poll) is
-	// not shortened, and a delivery already marked is not written again.
-	if err := db.Exec("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
-		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now).Error; err != nil {
-		return translate(err)
-	}
-	return translate(db.Exec("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ?",
-		models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency).Error)
+	// Two updates by primary key, no limiter lock, sent together (one
+	// round trip on PostgreSQL): a place already kept for longer (a far
+	// turn's poll) is not shortened, and a delivery already marked is not
+	// written again.
+	var w writes
+	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
+		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now)
+	w.add("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ?",
+		models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency)
+	return translate(w.exec(s.db.WithContext(ctx), s.dialect))
 }

@@ -386,3 +386,85 @@ func TestLimiterKeepWaiting(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterCountsSkipExpiredRows: AcquireSlot reads leases, waiters and
+// the holder's reservation in one query: rows past their time count for
+// nothing there (an expired lease holds no slot, an expired waiter is
+// owed none, an own place or reservation expired is taken anew) and are
+// deleted before anything is written.
+func TestLimiterCountsSkipExpiredRows(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		now := store.Now().UnixMicro()
+		hour := time.Hour.Microseconds()
+		for _, q := range []string{
+			// A killed sender's lease, a waiter gone an hour ago (first
+			// in line), and the place of one that comes back too late.
+			fmt.Sprintf("INSERT INTO webhook_leases (webhook_id, holder, expires_at) VALUES ('%s', 'killed', %d)", w1, now-1),
+			fmt.Sprintf("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES ('%s', 'ghost', %d, %d)", w1, now-2*hour, now-hour),
+			fmt.Sprintf("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES ('%s', 'back', %d, %d)", w1, now-2*hour, now-1),
+			// A reservation two hours old, of a request that never came back.
+			fmt.Sprintf("INSERT INTO webhook_reservations (webhook_id, holder, start_at) VALUES ('%s', 'stale', %d)", w1, now-2*hour),
+		} {
+			if err := s.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		count := func(table, holder string) int64 {
+			t.Helper()
+			var n int64
+			if err := s.Raw(ctx, &n, "SELECT count(*) FROM "+table+" WHERE webhook_id = ? AND holder = ?", w1, holder); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		// Under a cap of 1, the expired lease and the expired waiters
+		// leave the slot to the first to ask.
+		if got, err := s.AcquireSlot(ctx, slot("first", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("first, with only expired rows: %+v %v", got, err)
+		}
+		if count("webhook_leases", "killed") != 0 {
+			t.Fatal("the expired lease was not deleted")
+		}
+		// back returns: it queues anew, behind a waiter that came before it.
+		if got, err := s.AcquireSlot(ctx, slot("early", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("early: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("back", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("back: %+v %v", got, err)
+		}
+		if count("webhook_waiters", "ghost") != 0 {
+			t.Fatal("the expired waiter was not deleted")
+		}
+		if err := s.ReleaseSlot(ctx, w1, "first", 0, store.Success); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("back", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("back overtook early with the place it had lost: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("early", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("early, first in line: %+v %v", got, err)
+		}
+		if count("webhook_waiters", "early") != 0 {
+			t.Fatal("a granted waiter kept its place")
+		}
+		// A rate slot: the stale reservation is no slot of anyone's, and
+		// it is deleted.
+		if got, err := s.AcquireSlot(ctx, slot("r0", 100, 1)); err != nil || !got.Granted {
+			t.Fatalf("r0: %+v %v", got, err)
+		}
+		if count("webhook_reservations", "stale") != 0 {
+			t.Fatal("the stale reservation was not deleted")
+		}
+		if got, err := s.AcquireSlot(ctx, slot("r1", 100, 1)); err != nil || got.Granted || got.Wait < 500*time.Millisecond {
+			t.Fatalf("r1, a second after r0: %+v %v", got, err)
+		}
+		if count("webhook_reservations", "r0") != 0 || count("webhook_reservations", "r1") != 1 {
+			t.Fatal("want r1's reservation only (r0 was granted at once)")
+		}
+		if st, err := s.WebhookLimiter(ctx, w1); err != nil || st.InFlight != 2 {
+			t.Fatalf("in flight: %+v %v (early and r0)", st, err)
+		}
+	})
+}

@@ -48,13 +48,16 @@ func (s *Store) SetSequenceWaker(wake func()) { s.sequenceWaker = wake }
 
 // settleInSequence marks a failed sequenced delivery skipped when its
 // webhook's sequence moves on after a failure (onExhausted "skip"), and
-// reports whether a delivery of a sequence settled.
-func settleInSequence(tx *gorm.DB, id string, status models.DeliveryStatus) (bool, error) {
+// reports whether a delivery of a sequence settled. sequenced says
+// whether the delivery has a sequence key (fixed when it is stored: the
+// caller read it already, so an unordered delivery costs no statement).
+func settleInSequence(tx *gorm.DB, id string, status models.DeliveryStatus, sequenced bool) (bool, error) {
+	if !sequenced {
+		return false, nil
+	}
 	switch status {
 	case models.DeliverySucceeded, models.DeliveryCancelled:
-		var n int64
-		err := tx.Model(&models.Delivery{}).Where("id = ? AND sequence_key IS NOT NULL", id).Count(&n).Error
-		return n > 0, err
+		return true, nil
 	case models.DeliveryFailed:
 		res := tx.Model(&models.Delivery{}).
 			Where("id = ? AND sequence_key IS NOT NULL AND webhook_id IN (?)", id,

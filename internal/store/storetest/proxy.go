@@ -1,10 +1,12 @@
 package storetest
 
 import (
+	"encoding/binary"
 	"io"
 	"net"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -20,6 +22,8 @@ type Proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]bool
+
+	roundTrips atomic.Int64
 }
 
 // NewProxy forwards a free local port to the host:port of databaseURL; URL
@@ -84,6 +88,13 @@ func (p *Proxy) Restore() {
 	p.tb.Fatalf("proxy: listen again on %s: %v", p.addr, err)
 }
 
+// RoundTrips counts the round trips made through the proxy so far, as the
+// server's ReadyForQuery messages: one ends each statement (or
+// transaction command) a client waits for, and each connection's start-up.
+// It reads the protocol: plain connections only (sslmode=disable, as the
+// test URLs are).
+func (p *Proxy) RoundTrips() int64 { return p.roundTrips.Load() }
+
 func (p *Proxy) serve(ln net.Listener) {
 	p.mu.Lock()
 	p.ln = ln
@@ -109,12 +120,12 @@ func (p *Proxy) forward(in net.Conn) {
 		return
 	}
 	done := make(chan struct{}, 2)
-	pipe := func(dst, src net.Conn) {
+	pipe := func(dst io.Writer, src io.Reader) {
 		_, _ = io.Copy(dst, src)
 		done <- struct{}{}
 	}
 	go pipe(out, in)
-	go pipe(in, out)
+	go pipe(io.MultiWriter(in, &readyCounter{n: &p.roundTrips}), out)
 	<-done
 	p.untrack(in, out)
 }
@@ -143,4 +154,32 @@ func (p *Proxy) untrack(conns ...net.Conn) {
 		_ = c.Close()
 		delete(p.conns, c)
 	}
+}
+
+// readyCounter reads a PostgreSQL server's stream of messages (a type
+// byte, a length, a body) and counts its ReadyForQuery ('Z') messages.
+type readyCounter struct {
+	n    *atomic.Int64
+	head [5]byte
+	have int // bytes of head read
+	skip int // bytes of the current body left
+}
+
+func (c *readyCounter) Write(b []byte) (int, error) {
+	for i := 0; i < len(b); {
+		if c.skip > 0 {
+			k := min(c.skip, len(b)-i)
+			c.skip, i = c.skip-k, i+k
+			continue
+		}
+		c.head[c.have] = b[i]
+		c.have, i = c.have+1, i+1
+		if c.have == len(c.head) {
+			if c.head[0] == 'Z' {
+				c.n.Add(1)
+			}
+			c.skip, c.have = int(binary.BigEndian.Uint32(c.head[1:]))-4, 0
+		}
+	}
+	return len(b), nil
 }

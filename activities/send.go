@@ -94,7 +94,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	holder := slotHolder(in)
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
-		return s.refused(ctx, in.DeliveryID, wh.ID, holder), nil
+		return s.refused(ctx, dc, holder), nil
 	}
 	defer release()
 	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
@@ -112,7 +112,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	if gated {
 		// maxConcurrency of this worker's requests for the webhook are
 		// already asking: it is busy, ask again after a wait.
-		return s.refused(ctx, in.DeliveryID, wh.ID, holder), nil
+		return s.refused(ctx, dc, holder), nil
 	}
 	if !slot.Granted {
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
@@ -132,15 +132,27 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 // polling with the workflow's backoff (Wait 0). The delivery shows that
 // it waits, and a waiter already in the webhook's line keeps its place
 // there meanwhile.
-func (s *Sender) refused(ctx context.Context, deliveryID, webhookID, holder string) attempt.Result {
+func (s *Sender) refused(ctx context.Context, dc *store.DeliveryContext, holder string) attempt.Result {
 	s.Metrics.ObserveLimited(string(models.WaitingForConcurrency))
-	if err := s.Store.KeepWaiting(context.WithoutCancel(ctx), deliveryID, webhookID, holder, refusedPoll); err != nil && s.Log != nil {
+	show := dc.Delivery.ID
+	if dc.Delivery.WaitingFor == models.WaitingForConcurrency {
+		show = "" // it shows the wait already: no write
+	}
+	// The writes outlive a cancelled attempt, but not by long: a late
+	// one must not land after the delivery's next attempt.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepWaitingTimeout)
+	defer cancel()
+	if err := s.Store.KeepWaiting(ctx, show, dc.Webhook.ID, holder, refusedPoll); err != nil && s.Log != nil {
 		// The place may lapse, or the wait not show: the waiter still
 		// waits, and asks again.
-		s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", webhookID, "err", err)
+		s.Log.WarnContext(ctx, "keep a concurrency waiter's place", "webhook", dc.Webhook.ID, "err", err)
 	}
 	return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}
 }
+
+// keepWaitingTimeout bounds a refusal's writes (far below the attempt's
+// 90 s start-to-close timeout).
+const keepWaitingTimeout = 5 * time.Second
 
 // refusedPoll is the longest a workflow waits to ask again after a
 // refusal without a wait (4 s, spread by up to half: workflows.slotPoll).

@@ -24,7 +24,10 @@ func patchResource[T any](body []byte, current T) (T, error) {
 	if err != nil {
 		return in, err
 	}
-	return in, decodeBytes(patched, &in)
+	// Decode first: the order in which a return's operands are read is
+	// unspecified.
+	err = decodeBytes(patched, &in)
+	return in, err
 }
 
 // unchanged refuses a patch that changed a read-only field, naming the

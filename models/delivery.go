@@ -56,7 +56,7 @@ type WaitingFor string
 
 const (
 	WaitingForRateLimit   WaitingFor = "rateLimit"   // the webhook's rate (set, or lowered after 429/5xx)
-	WaitingForConcurrency WaitingFor = "concurrency" // maxConcurrency requests already in flight
+	WaitingForConcurrency WaitingFor = "concurrency" // maxConcurrency in flight, or the tenant's share of a worker's slots
 	WaitingForRetryAfter  WaitingFor = "retryAfter"  // the receiver throttled it (429/502/503/504)
 )
 

@@ -99,9 +99,11 @@ func searchRange() (int, int) {
 // portRangeFile holds Linux's ephemeral port range ("32768\t60999").
 const portRangeFile = "/proc/sys/net/ipv4/ip_local_port_range"
 
-// defaultEphemeralStart is IANA's start of the ephemeral range, assumed
-// where the kernel's cannot be read (no /proc, another OS, a sandbox).
-const defaultEphemeralStart = 49152
+// defaultEphemeralStart is assumed where the kernel's range cannot be read
+// (no /proc, another OS, a sandbox): Linux's default start (32768), below
+// IANA's 49152, so that a Linux kernel with its default range is avoided
+// too.
+const defaultEphemeralStart = 32768
 
 // ephemeralStart reads the start of the ephemeral range from the contents
 // of ip_local_port_range (or the error reading it), falling back to

@@ -66,7 +66,8 @@ func TestAddrNotHandedOutTwice(t *testing.T) {
 
 // TestEphemeralStartFallsBack: without a readable ip_local_port_range (no
 // /proc, another OS) or with contents that name no port, the range ends
-// at IANA's 49152; the kernel's start is used when it reads.
+// at Linux's default start, 32768; the kernel's start is used when it
+// reads.
 func TestEphemeralStartFallsBack(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -79,7 +80,7 @@ func TestEphemeralStartFallsBack(t *testing.T) {
 		{"empty", []byte(""), nil, defaultEphemeralStart},
 		{"not a number", []byte("low\thigh\n"), nil, defaultEphemeralStart},
 		{"not a port", []byte("70000\t80000\n"), nil, defaultEphemeralStart},
-		{"linux default", []byte("32768\t60999\n"), nil, 32768},
+		{"a kernel's own", []byte("40000\t60999\n"), nil, 40000},
 	} {
 		if got := ephemeralStart(tc.b, tc.err); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)

@@ -34,7 +34,9 @@ type openStarts struct {
 	TenantID  string
 	WebhookID string
 	N         int
-	// Limited of them wait for one of the webhook's concurrency slots.
+	// Limited of them wait for one of the webhook's concurrency slots, or
+	// for their tenant's share of a worker's slots (either way the webhook
+	// cannot send faster, so more starts would only poll).
 	Limited int
 }
 

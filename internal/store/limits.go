@@ -505,21 +505,26 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // without it the waiter, polling but never asking here, would turn late
 // after lateGrace (others overtake it) and lose its place after
 // waiterMargin. poll is the longest the waiter's next ask may take. A
-// holder with no live place has no place to keep. Either way the
-// delivery's waiting_for says it waits for concurrency, as after a
-// refusal by AcquireSlot, so that the wait shows in the API and the
-// console.
+// holder with no live place has no place to keep. With a deliveryID, the
+// delivery's waiting_for is also set to concurrency, as after a refusal by
+// AcquireSlot, so that the wait shows in the API and the console (the
+// caller passes "" when the delivery it loaded shows the wait already);
+// only a delivery still pending or awaiting a retry is marked, so that a
+// late write never marks one that has since been sent or settled.
 func (s *Store) KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error {
 	now := Now().UnixMicro()
 	until := now + (poll + waiterMargin).Microseconds()
-	// Two updates by primary key, no limiter lock, sent together (one
-	// round trip on PostgreSQL): a place already kept for longer (a far
-	// turn's poll) is not shortened, and a delivery already marked is not
+	// Updates by primary key, no limiter lock, sent together (one round
+	// trip on PostgreSQL): a place already kept for longer (a far turn's
+	// poll) is not shortened, and a delivery already marked is not
 	// written again.
 	var w writes
 	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
 		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now)
-	w.add("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ?",
-		models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency)
+	if deliveryID != "" {
+		w.add("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ? AND status IN (?, ?)",
+			models.WaitingForConcurrency, deliveryID, models.WaitingForConcurrency,
+			models.DeliveryPending, models.DeliveryAwaitingRetry)
+	}
 	return translate(w.exec(s.db.WithContext(ctx), s.dialect))
 }

@@ -351,6 +351,16 @@ func TestLimiterKeepWaitingShowsTheWait(t *testing.T) {
 		if got := mustDelivery(t, s, d.ID); got.WaitingFor != "" {
 			t.Fatalf("granted, waitingFor = %q", got.WaitingFor)
 		}
+		// A refusal's write that lands late (after the grant) does not mark
+		// a delivery that is being sent; without a delivery it marks none.
+		for _, id := range []string{d.ID, ""} {
+			if err := s.KeepWaiting(ctx, id, w.ID, "no-place", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			if got := mustDelivery(t, s, d.ID); got.WaitingFor != "" {
+				t.Fatalf("a late refusal marked a %s delivery: waitingFor = %q", got.Status, got.WaitingFor)
+			}
+		}
 	})
 }
 

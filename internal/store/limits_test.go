@@ -191,7 +191,7 @@ func TestLimiterRateReservations(t *testing.T) {
 // were held up (a slow worker) are still sent one interval apart.
 func TestLimiterLateWaitersDoNotBunch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
-		// 1/s: the two late asks must come within half an interval of
+		// 1/s: the two late asks must come within a quarter of an interval of
 		// each other, which a loaded machine does not manage at 10/s.
 		ctx := t.Context()
 		for _, h := range []string{"l0", "l1", "l2"} {

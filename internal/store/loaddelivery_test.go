@@ -83,6 +83,7 @@ func TestLoadDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := s.LoadDelivery(ctx, d.ID); !errors.Is(err, store.ErrNotFound) {
+			// The delete cascades to the delivery: what a send of it finds.
 			t.Fatalf("delivery of a hard-deleted webhook: %v", err)
 		}
 	})

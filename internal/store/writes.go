@@ -25,6 +25,9 @@ func (w *writes) add(sql string, args ...any) {
 }
 
 func (w *writes) exec(tx *gorm.DB, d Dialect) error {
+	if len(w.stmts) == 0 {
+		return nil
+	}
 	if d != Postgres || len(w.stmts) == 1 {
 		for i, q := range w.stmts {
 			if err := tx.Exec(q, w.args[i]...).Error; err != nil {

@@ -62,8 +62,8 @@ func (t *TenantShares) InFlight(tenant string) int {
 	return t.inFlight[tenant]
 }
 
-// webhookGates lets gateWidth slot requests per webhook at a time go to
-// the database from this process. They would queue there anyway, on the
+// webhookGates lets one slot request per webhook at a time go to the
+// database from this process. They would queue there anyway, on the
 // webhook's limiter row, each holding one of the store's few connections
 // and, meanwhile, its workflow task's worker slots: a webhook with many
 // waiters (a slow receiver's backlog) left every other tenant's attempts
@@ -71,23 +71,13 @@ func (t *TenantShares) InFlight(tenant string) int {
 // connection, up to a bound (the webhook's maxConcurrency); one that finds
 // the queue full is refused at once and waits on a workflow timer,
 // holding nothing. The zero value is ready.
-// gateWidth is how many of a webhook's slot requests one process sends
-// to the database at once. More than one, because the limiter row
-// serialises them only while locked: the next request's BEGIN and trips
-// over the network overlap the current one's, and one busy webhook's
-// grants are not capped at one transaction's round trips at a time (with
-// one, the gate's queue filled and refused requests waited seconds on a
-// workflow timer while slots stood free). Few, because each holds a
-// connection while it waits for the row.
-const gateWidth = 4
-
 type webhookGates struct {
 	mu    sync.Mutex
 	gates map[string]*gate
 }
 
 type gate struct {
-	lock  chan struct{} // holds a token per request in the database
+	lock  chan struct{} // holds a token while a request is in the database
 	users int           // requests holding or waiting for the gate
 }
 
@@ -101,7 +91,7 @@ func (g *webhookGates) enter(ctx context.Context, webhookID string, queue int) (
 	}
 	gt := g.gates[webhookID]
 	if gt == nil {
-		gt = &gate{lock: make(chan struct{}, gateWidth)}
+		gt = &gate{lock: make(chan struct{}, 1)}
 		g.gates[webhookID] = gt
 	}
 	gt.users++

@@ -138,8 +138,7 @@ func (s *Sender) refused(ctx context.Context, dc *store.DeliveryContext, holder 
 	if dc.Delivery.WaitingFor == models.WaitingForConcurrency {
 		show = "" // it shows the wait already: no write
 	}
-	// The writes outlive a cancelled attempt, but not by long: a late
-	// one must not land after the delivery's next attempt.
+	// The writes outlive a cancelled attempt, but not by long.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), keepWaitingTimeout)
 	defer cancel()
 	if err := s.Store.KeepWaiting(ctx, show, dc.Webhook.ID, holder, refusedPoll); err != nil && s.Log != nil {
@@ -150,8 +149,11 @@ func (s *Sender) refused(ctx context.Context, dc *store.DeliveryContext, holder 
 	return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency}
 }
 
-// keepWaitingTimeout bounds a refusal's writes (far below the attempt's
-// 90 s start-to-close timeout).
+// keepWaitingTimeout bounds a refusal's writes, which outlive a cancelled
+// attempt: a write that lands after the delivery's next attempt was
+// granted marks nothing (KeepWaiting marks only a delivery still pending
+// or awaiting a retry), and a stuck one is given up well within the
+// attempt's 90 s start-to-close timeout.
 const keepWaitingTimeout = 5 * time.Second
 
 // refusedPoll is the longest a workflow waits to ask again after a

@@ -254,6 +254,10 @@ func concurrencyPoll(holder string, behind, intervalUs int64) time.Duration {
 	return wait + time.Duration(h.Sum32()%1000)*wait/4000
 }
 
+// rateTolerance: a grant may come 1/rateTolerance of an interval before
+// the spacing of the requests sent says.
+const rateTolerance = 4
+
 // takeRateSlot applies the rate: a holder without a reserved slot takes
 // the next free one (tat), and waits for it unless it is now; a holder
 // whose slot has come is sent only if that keeps requests actually sent
@@ -263,10 +267,6 @@ func concurrencyPoll(holder string, behind, intervalUs int64) time.Duration {
 // half an interval, 22 requests of a 20/s limit arrived within one second. Only a grant consumes the reservation (a
 // slot taken and granted at once is never written); a grant writes tat
 // and sent_tat with the rest of the limiter row.
-// rateTolerance: a grant may come 1/rateTolerance of an interval before
-// the spacing of the requests sent says.
-const rateTolerance = 4
-
 func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64) Slot {
 	interval := int64(float64(time.Second/time.Microsecond) / rate)
 	start, fresh := row.reservedStartAt, row.reservedStartAt == 0

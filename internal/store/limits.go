@@ -264,9 +264,10 @@ const rateTolerance = 4
 // spaced (sent_tat, a quarter of an interval of tolerance): waiters woken
 // late must not arrive together. The tolerance is small because the time
 // from grant to arrival varies too (building, signing, connecting): with
-// half an interval, 22 requests of a 20/s limit arrived within one second. Only a grant consumes the reservation (a
-// slot taken and granted at once is never written); a grant writes tat
-// and sent_tat with the rest of the limiter row.
+// half an interval, 22 requests of a 20/s limit arrived within one
+// second. Only a grant consumes the reservation (a slot taken and granted
+// at once is never written); a grant writes tat and sent_tat with the
+// rest of the limiter row.
 func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64) Slot {
 	interval := int64(float64(time.Second/time.Microsecond) / rate)
 	start, fresh := row.reservedStartAt, row.reservedStartAt == 0

@@ -10,12 +10,11 @@ import (
 
 	"github.com/google/uuid"
 	"go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/historytest"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -36,20 +35,7 @@ func TestRecordReleaseHistories(t *testing.T) {
 	st := rig.NewStack(t)
 	save := func(name, workflowID, runID string) {
 		t.Helper()
-		var h historypb.History
-		iter := st.Client.GetWorkflowHistory(context.Background(), workflowID, runID, false, 0)
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
+		if _, err := historytest.Save(context.Background(), st.Client, workflowID, runID, filepath.Join(dir, name+".json")); err != nil {
 			t.Fatal(err)
 		}
 	}

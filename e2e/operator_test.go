@@ -10,11 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protojson"
-
-	historypb "go.temporal.io/api/history/v1"
-
 	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/historytest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
@@ -262,20 +259,8 @@ func TestRecordDeliveryHistory(t *testing.T) {
 	st.CreateWebhook("recorded", rc.URL, rig.Secret)
 	id := st.PostEvent("evt-recorded", "order.created").Deliveries[0].ID
 	st.WaitDelivery(id, "succeeded", 15*time.Second)
-	var h historypb.History
-	iter := st.Client.GetWorkflowHistory(context.Background(), workflows.DeliveryWorkflowID(id), "", false, 0)
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.Events = append(h.Events, ev)
-	}
-	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile("../workflows/testdata/release1/429-then-success.json", b, 0o644); err != nil {
+	if _, err := historytest.Save(context.Background(), st.Client, workflows.DeliveryWorkflowID(id), "",
+		"../workflows/testdata/release1/429-then-success.json"); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,15 +10,14 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/devserver"
+	"github.com/webhookd/webhookd/internal/historytest"
 	"github.com/webhookd/webhookd/internal/runner"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
@@ -93,33 +92,15 @@ func TestLongLimitWaitReplays(t *testing.T) {
 		t.Fatal("the run did not continue as new")
 	}
 	for name, runID := range map[string]string{"limit-wait-continued": first, "limit-wait-continuation": second} {
-		var h historypb.History
-		iter := c.GetWorkflowHistory(ctx, id, runID, false, 0)
-		for iter.HasNext() {
-			ev, err := iter.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Events = append(h.Events, ev)
-		}
-		{
-			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(&h)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := filepath.Join("testdata", release)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		h, err := historytest.Save(ctx, c, id, runID, filepath.Join("testdata", release, name+".json"))
+		if err != nil {
+			t.Fatal(err)
 		}
 		// Replayed after it is saved: a replay updates the search
 		// attributes of the history's start event as it goes.
 		r := worker.NewWorkflowReplayer()
 		workflows.Register(r)
-		if err := r.ReplayWorkflowHistory(logger, &h); err != nil {
+		if err := r.ReplayWorkflowHistory(logger, h); err != nil {
 			t.Fatalf("%s does not replay: %v", name, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -37,10 +38,7 @@ func BenchmarkProductionLike(b *testing.B) {
 	// begin in the same process (eager start); the worker process takes
 	// retries and anything else. WEBHOOKD_BENCH_API_WORKER=false measures
 	// the api and the worker strictly apart.
-	apiWorker := os.Getenv("WEBHOOKD_BENCH_API_WORKER")
-	if apiWorker == "" {
-		apiWorker = "true"
-	}
+	apiWorker := cmp.Or(os.Getenv("WEBHOOKD_BENCH_API_WORKER"), "true")
 	ps := startProd(b, temporalAddr, "prod", 1, 1, apiWorker)
 	dbURL, base, token := ps.dbURL, ps.bases[0], ps.token
 	api, worker := ps.apis[0], ps.workers[0]

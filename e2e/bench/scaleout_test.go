@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -32,10 +33,7 @@ func BenchmarkScaleOut(b *testing.B) {
 	temporalAddr := benchTemporal(b)
 	n := envInt("WEBHOOKD_BENCH_N", 400)
 	burst := envInt("WEBHOOKD_BENCH_SCALE_BURST", 1000)
-	apiWorker := os.Getenv("WEBHOOKD_BENCH_API_WORKER")
-	if apiWorker == "" {
-		apiWorker = "false"
-	}
+	apiWorker := cmp.Or(os.Getenv("WEBHOOKD_BENCH_API_WORKER"), "false")
 	for range b.N {
 		var halfRate, oneRate, oneP99 float64
 		for _, k := range []int{1, 2} {

@@ -8,11 +8,13 @@ import (
 	"github.com/webhookd/webhookd/models"
 )
 
-// FanOut stores the deliveries of operational events waiting for them (a
-// webhook started failing, recovered, ...): the tenant's webhooks whose
-// filters match, except the webhook the event is about. The outbox starter
-// runs it before each pass, so that every api replica helps and the
-// deliveries join the outbox in order. It returns how many events it
+// FanOut stores the deliveries of events waiting for them: those a large
+// fan-out's event planned at ingest, as planned (they were answered; the
+// match is what was true then, as for any event); and those of operational
+// events (a webhook started failing, recovered, ...): the tenant's webhooks
+// whose filters match, except the webhook the event is about. The outbox
+// starter runs it before each pass, so that every api replica helps and
+// the deliveries join the outbox in order. It returns how many events it
 // completed.
 func (in *Ingester) FanOut(ctx context.Context) (int, error) {
 	evs, err := in.store.PendingFanout(ctx, 100)
@@ -22,6 +24,16 @@ func (in *Ingester) FanOut(ctx context.Context) (int, error) {
 	done := 0
 	for i := range evs {
 		ev := &evs[i]
+		if ev.FanoutPlan != nil {
+			ok, err := in.store.CompleteFanout(ctx, ev, nil)
+			if err != nil {
+				return done, fmt.Errorf("planned fan-out of event %s: %w", ev.ID, err)
+			}
+			if ok {
+				done++
+			}
+			continue
+		}
 		fev, err := parse(ev)
 		if err != nil {
 			return done, fmt.Errorf("operational event %s: %w", ev.ID, err)

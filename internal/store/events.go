@@ -20,6 +20,11 @@ type Ingestion struct {
 	Deliveries []models.Delivery
 	// Batches are the webhooks that take this event in a batch.
 	Batches []BatchTarget
+	// Planned are one-event deliveries stored as the event's fan-out plan
+	// instead of as rows, its fan-out marked pending: CompleteFanout
+	// inserts them, as they are, when the starter runs it. They are
+	// answered all the same.
+	Planned []models.Delivery
 }
 
 // BatchTarget is a batching webhook an event goes to: the event joins the
@@ -101,25 +106,42 @@ func (s *Store) ingestOne(tx *gorm.DB, in Ingestion) (Ingested, error) {
 	if ev.TenantID == "" {
 		ev.TenantID = models.DefaultTenant
 	}
+	ds, planned := in.Deliveries, in.Planned
+	for i := range ds {
+		ds[i].TenantID = ev.TenantID // the database refuses any other
+	}
+	if len(planned) > 0 {
+		for i := range planned {
+			planned[i].TenantID = ev.TenantID
+		}
+		plan, err := encodePlan(ev, planned)
+		if err != nil {
+			return Ingested{}, err
+		}
+		ev.FanoutPending, ev.FanoutPlan = true, &plan
+	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ev)
 	if res.Error != nil {
 		return Ingested{}, res.Error
 	}
 	if res.RowsAffected == 0 {
+		// The first ingestion's answer: its event read before its
+		// deliveries, so that a plan expanded meanwhile is in one or both.
 		stored, err := getEvent(tx, ev.TenantID, ev.ID)
 		if err != nil {
 			return Ingested{}, err
 		}
 		ds, err := eventDeliveries(tx, ev.TenantID, ev.ID)
+		if err != nil {
+			return Ingested{}, err
+		}
+		ds, err = WithPlanned(stored, ds)
 		return Ingested{Event: stored, Deliveries: ds}, err
-	}
-	ds := in.Deliveries
-	for i := range ds {
-		ds[i].TenantID = ev.TenantID // the database refuses any other
 	}
 	if err := insertDeliveries(tx, s.dialect, ds); err != nil {
 		return Ingested{}, err
 	}
+	ds = append(ds, planned...)
 	for _, bt := range in.Batches {
 		d, err := s.joinBatch(tx, ev, bt)
 		if err != nil {
@@ -212,8 +234,9 @@ func getEvent(db *gorm.DB, tenant, id string) (*models.Event, error) {
 	return &ev, nil
 }
 
-// EventDeliveries returns an event's deliveries, batches that carry it
-// included, oldest first.
+// EventDeliveries returns an event's stored deliveries, batches that carry
+// it included, oldest first; WithPlanned adds those of a plan not yet
+// expanded.
 func (s *Store) EventDeliveries(ctx context.Context, tenant, eventID string) ([]models.Delivery, error) {
 	return eventDeliveries(s.db.WithContext(ctx), tenant, eventID)
 }

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -150,27 +152,49 @@ func operationalEvent(w *models.Webhook, kind string) *models.Event {
 	}
 }
 
-// PendingFanout returns up to limit operational events waiting for their
-// deliveries, oldest first.
+// PendingFanout returns up to limit events waiting for their fan-out
+// (operational events, and large fan-outs' plans), oldest first.
 func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, error) {
 	var evs []models.Event
 	err := s.db.WithContext(ctx).Where("fanout_pending").Order("created_at").Limit(limit).Find(&evs).Error
 	return evs, err
 }
 
-// CompleteFanout stores an operational event's deliveries and marks it fanned
-// out, in one transaction. If another process did so first, it writes
-// nothing and reports false.
+// CompleteFanout stores the deliveries of an event waiting for its fan-out
+// and marks it fanned out, in one transaction: for an operational event,
+// ds (its matches); for an event with a plan, the plan's deliveries as
+// ingest decided them (ds must be empty), but for those whose webhook was
+// hard-deleted since. If another process did so first, it writes nothing
+// and reports false.
 func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error) {
+	if ev.FanoutPlan != nil {
+		if len(ds) > 0 {
+			return false, errors.New("store: an event with a fan-out plan takes its planned deliveries only")
+		}
+		// The plan read with ev is the one to insert: it is written
+		// once, with the event, and cleared only here, under the claim.
+		var err error
+		if ds, err = PlannedDeliveries(ev); err != nil {
+			return false, fmt.Errorf("store: fan-out plan of event %s: %w", ev.ID, err)
+		}
+	}
 	done := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The claim: of replicas racing, one updates the row; the others
+		// wait for its lock and then find nothing pending.
 		res := tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
-			Update("fanout_pending", false)
+			Updates(map[string]any{"fanout_pending": false, "fanout_plan": nil})
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
 		for i := range ds {
 			ds[i].TenantID = ev.TenantID
+		}
+		if ev.FanoutPlan != nil && len(ds) > 0 {
+			var err error
+			if ds, err = liveWebhooks(tx, ds); err != nil {
+				return err
+			}
 		}
 		if err := insertDeliveries(tx, s.dialect, ds); err != nil {
 			return err

@@ -1,0 +1,16 @@
+-- A large fan-out is planned at ingest and expanded by the outbox starter
+-- (docs/architecture.md, "A large fan-out is planned"): the event row holds its
+-- one-event deliveries, decided and named when it was accepted, as JSON,
+-- with fanout_pending set; the starter inserts them as planned and clears
+-- both in one transaction. NULL: no plan (every other event, and
+-- operational events, which the starter matches when it fans them out).
+-- A plan lives only while its fan-out is pending: a starter of an earlier
+-- release, which would match the event again and clear fanout_pending
+-- only, is refused (README: Upgrading).
+-- +goose Up
+ALTER TABLE events ADD COLUMN fanout_plan text CHECK (fanout_pending OR fanout_plan IS NULL);
+
+-- +goose Down
+-- Plans not yet expanded are expanded by the earlier release as operational
+-- events are: matched again, under new delivery ids.
+ALTER TABLE events DROP COLUMN fanout_plan;

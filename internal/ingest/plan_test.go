@@ -1,0 +1,115 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
+)
+
+// TestLargeFanOutIsPlannedThenExpanded: past InlineFanout, an event's
+// deliveries are answered at once (a paused webhook's held) but stored as
+// a plan; the table gets them, under the answered ids, when FanOut runs. A
+// repeat of the event answers the same ids before and after. An ordered
+// webhook's delivery is stored at once all the same, and an event within
+// the limit is stored inline as before.
+func TestLargeFanOutIsPlannedThenExpanded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var paused *models.Webhook
+		for i := range 5 {
+			w := webhook(t, s, "acme", fmt.Sprintf("plain-%d", i), nil)
+			if i == 0 {
+				paused = w
+			}
+		}
+		if _, _, err := s.SetPaused(ctx, paused.ID, true, "test"); err != nil {
+			t.Fatal(err)
+		}
+		ordered := webhook(t, s, "acme", "ordered", func(w *models.Webhook) {
+			w.OrderingKey, w.OrderingOnExhausted = "webhook", "skip"
+		})
+		wk := &waker{}
+		in := ingest.New(s, ingest.NewMatcher(s, 0), wk)
+		in.InlineFanout = 2
+
+		res, err := in.Ingest(ctx, event("acme", "evt-big", "order.created"))
+		if err != nil || !res.Created || len(res.Deliveries) != 6 {
+			t.Fatalf("ingest: %+v %v", res, err)
+		}
+		answered := map[string]models.Delivery{}
+		for _, d := range res.Deliveries {
+			answered[d.ID] = d
+			want := models.DeliveryPending
+			if d.WebhookID == paused.ID {
+				want = models.DeliveryHeld
+			}
+			if d.Status != want {
+				t.Errorf("delivery to %s is %s, want %s", d.WebhookID, d.Status, want)
+			}
+		}
+		rows := func() []models.Delivery {
+			t.Helper()
+			ds, err := s.EventDeliveries(ctx, "acme", "evt-big")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ds
+		}
+		if ds := rows(); len(ds) != 1 || ds[0].WebhookID != ordered.ID || answered[ds[0].ID].ID == "" {
+			t.Fatalf("rows before the fan-out: %+v, want the ordered webhook's only", ds)
+		}
+		in.Wake([]ingest.Ingested{res})
+		if wk.now != 1 {
+			t.Fatalf("starter woken %d times", wk.now)
+		}
+		repeat := func(when string) {
+			t.Helper()
+			again, err := in.Ingest(ctx, event("acme", "evt-big", "order.created"))
+			if err != nil || again.Created || len(again.Deliveries) != 6 {
+				t.Fatalf("repeat %s: %+v %v", when, again, err)
+			}
+			for _, d := range again.Deliveries {
+				if answered[d.ID].WebhookID != d.WebhookID {
+					t.Fatalf("repeat %s answered %s → %s, not in the first answer", when, d.ID, d.WebhookID)
+				}
+			}
+		}
+		repeat("before the fan-out")
+
+		if n, err := in.FanOut(ctx); err != nil || n != 1 {
+			t.Fatalf("fan out: %d %v", n, err)
+		}
+		ds := rows()
+		if len(ds) != 6 {
+			t.Fatalf("%d rows after the fan-out", len(ds))
+		}
+		for _, d := range ds {
+			if a := answered[d.ID]; a.WebhookID != d.WebhookID || a.Status != d.Status || !a.CreatedAt.Equal(d.CreatedAt) {
+				t.Errorf("row %+v, answered %+v", d, a)
+			}
+		}
+		repeat("after the fan-out")
+		if n, err := in.FanOut(ctx); err != nil || n != 0 {
+			t.Fatalf("second fan out: %d %v", n, err)
+		}
+
+		// Within the limit: inline, as before (the ordered webhook and two
+		// of the others).
+		in.InlineFanout = 5
+		res, err = in.Ingest(ctx, event("acme", "evt-small", "order.created"))
+		if err != nil || len(res.Deliveries) != 6 {
+			t.Fatalf("ingest within the limit: %+v %v", res, err)
+		}
+		if ds, _ := s.EventDeliveries(ctx, "acme", "evt-small"); len(ds) != 6 {
+			t.Fatalf("%d rows of an event within the limit", len(ds))
+		}
+		if evs, _ := s.PendingFanout(ctx, 100); len(evs) != 0 {
+			t.Fatalf("pending fan-outs: %+v", evs)
+		}
+	})
+}

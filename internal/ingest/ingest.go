@@ -58,11 +58,11 @@ type Ingester struct {
 
 // inlineFanout: an event with more plain deliveries than this has them
 // planned on its row and inserted by the starter, after the answer. A
-// thousand rows cost the producer ~40 ms on PostgreSQL (six indexes and a
-// foreign key check each; BenchmarkFanOut); a hundred cost a few, about
-// what the rest of the request does, so smaller fan-outs keep the rows
-// there at once (GET /deliveries/{id} finds them as soon as the answer
-// names them).
+// thousand rows cost the producer ~40 ms on a quiet PostgreSQL (six
+// indexes and two foreign-key checks each; docs/performance.md), forty
+// one-webhook answers; the insert grows with the rows, so up to a hundred
+// stay inline, where GET /deliveries/{id} finds them as soon as the
+// answer names them.
 const inlineFanout = 100
 
 // New returns an Ingester storing in s, matching with m, checking events
@@ -97,8 +97,9 @@ func (in *Ingester) Ingest(ctx context.Context, ev models.Event) (Ingested, erro
 // stores them as a plan on its row, decided and named as they would be
 // inline; the starter inserts them as planned (FanOut), normally in its
 // next pass, and they are answered all the same. Deliveries of ordered
-// webhooks and batches are always stored inline: a sequence's next
-// delivery must be in the outbox before a later event's can overtake it.
+// webhooks and batches are always stored inline: a later event's delivery
+// of the same sequence, stored inline, could otherwise be started before
+// this one's plan is expanded.
 // An event that does not match its schema refuses the whole request
 // (*DataError naming it) and nothing is stored. Catalog and webhooks are
 // read as they are now: a change committed through any replica before the

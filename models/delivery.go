@@ -18,15 +18,15 @@ type Event struct {
 	Data              json.RawMessage `gorm:"serializer:json"`
 	// IsTest marks the synthetic events of the test button.
 	IsTest bool
-	// FanoutPending marks an event stored without (some of) its
-	// deliveries: an operational event, written with the health change it
-	// reports, which the starter matches and fans out; or an event of a
-	// large fan-out, whose deliveries ingest decided and put in FanoutPlan
-	// for the starter to insert.
+	// FanoutPending marks an event stored without its deliveries (an
+	// operational event, written with the health change it reports): the
+	// starter matches it and stores them.
 	FanoutPending bool
 	// FanoutPlan is a large fan-out's planned deliveries (JSON, written and
 	// read by internal/store), nil when there is none; cleared when the
-	// starter inserts them.
+	// starter inserts them. It alone marks a plan waiting (FanoutPending
+	// stays false, so that an earlier release never sees the event as
+	// pending).
 	FanoutPlan *string `json:"-"`
 	// SourceWebhookID is the webhook an operational event is about; it
 	// never receives that event.

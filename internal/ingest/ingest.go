@@ -28,7 +28,7 @@ type ingestStore interface {
 	IngestEvents(ctx context.Context, ins []store.Ingestion) ([]store.Ingested, error)
 	TakeEvents(ctx context.Context, tenant string, n, perSecond int) error
 	PendingFanout(ctx context.Context, limit int) ([]models.Event, error)
-	CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error)
+	CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (int, bool, error)
 	AddFilterCounts(ctx context.Context, at time.Time, counts []store.FilterCount) error
 }
 
@@ -53,6 +53,9 @@ type Ingester struct {
 	// InlineFanout is the most one-event deliveries an event stores
 	// inline (0: inlineFanout); past it they are planned (see IngestMany).
 	InlineFanout int
+	// FanoutBudget is about how many deliveries one FanOut call inserts
+	// before it leaves the rest for the next (0: fanoutBudget).
+	FanoutBudget int
 	waker        Waker
 }
 

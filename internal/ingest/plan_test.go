@@ -81,7 +81,7 @@ func TestLargeFanOutIsPlannedThenExpanded(t *testing.T) {
 		}
 		repeat("before the fan-out")
 
-		if n, err := in.FanOut(ctx); err != nil || n != 1 {
+		if n, _, err := in.FanOut(ctx); err != nil || n != 1 {
 			t.Fatalf("fan out: %d %v", n, err)
 		}
 		ds := rows()
@@ -94,7 +94,7 @@ func TestLargeFanOutIsPlannedThenExpanded(t *testing.T) {
 			}
 		}
 		repeat("after the fan-out")
-		if n, err := in.FanOut(ctx); err != nil || n != 0 {
+		if n, _, err := in.FanOut(ctx); err != nil || n != 0 {
 			t.Fatalf("second fan out: %d %v", n, err)
 		}
 

@@ -21,9 +21,9 @@ type Ingestion struct {
 	// Batches are the webhooks that take this event in a batch.
 	Batches []BatchTarget
 	// Planned are one-event deliveries stored as the event's fan-out plan
-	// instead of as rows, its fan-out marked pending: CompleteFanout
-	// inserts them, as they are, when the starter runs it. They are
-	// answered all the same.
+	// (events.fanout_plan) instead of as rows: CompleteFanout inserts
+	// them, as they are, when the starter runs it. They are answered all
+	// the same.
 	Planned []models.Delivery
 }
 
@@ -118,7 +118,10 @@ func (s *Store) ingestOne(tx *gorm.DB, in Ingestion) (Ingested, error) {
 		if err != nil {
 			return Ingested{}, err
 		}
-		ev.FanoutPending, ev.FanoutPlan = true, &plan
+		// fanout_pending stays false: an earlier release's starter,
+		// which looks only at it, must not take the event for an
+		// operational one (migration 00022).
+		ev.FanoutPlan = &plan
 	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ev)
 	if res.Error != nil {

@@ -153,10 +153,12 @@ func operationalEvent(w *models.Webhook, kind string) *models.Event {
 }
 
 // PendingFanout returns up to limit events waiting for their fan-out
-// (operational events, and large fan-outs' plans), oldest first.
+// (operational events, marked fanout_pending, and large fan-outs' plans,
+// marked by their fanout_plan), oldest first.
 func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, error) {
 	var evs []models.Event
-	err := s.db.WithContext(ctx).Where("fanout_pending").Order("created_at").Limit(limit).Find(&evs).Error
+	err := s.db.WithContext(ctx).Where("fanout_pending OR fanout_plan IS NOT NULL").
+		Order("created_at").Limit(limit).Find(&evs).Error
 	return evs, err
 }
 
@@ -164,26 +166,34 @@ func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, e
 // and marks it fanned out, in one transaction: for an operational event,
 // ds (its matches); for an event with a plan, the plan's deliveries as
 // ingest decided them (ds must be empty), but for those whose webhook was
-// hard-deleted since. If another process did so first, it writes nothing
-// and reports false.
-func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error) {
+// hard-deleted since. It returns how many deliveries it inserted (the
+// starter bounds its work per pass by them). If another process did so
+// first, it writes nothing and reports false.
+func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (int, bool, error) {
 	if ev.FanoutPlan != nil {
 		if len(ds) > 0 {
-			return false, errors.New("store: an event with a fan-out plan takes its planned deliveries only")
+			return 0, false, errors.New("store: an event with a fan-out plan takes its planned deliveries only")
 		}
 		// The plan read with ev is the one to insert: it is written
 		// once, with the event, and cleared only here, under the claim.
 		var err error
 		if ds, err = PlannedDeliveries(ev); err != nil {
-			return false, fmt.Errorf("store: fan-out plan of event %s: %w", ev.ID, err)
+			return 0, false, fmt.Errorf("store: fan-out plan of event %s: %w", ev.ID, err)
 		}
 	}
 	done := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The claim: of replicas racing, one updates the row; the others
 		// wait for its lock and then find nothing pending.
-		res := tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
-			Updates(map[string]any{"fanout_pending": false, "fanout_plan": nil})
+		// A plan is claimed by its own column, an operational event by
+		// fanout_pending (which a plan never sets: migration 00022).
+		var res *gorm.DB
+		if ev.FanoutPlan != nil {
+			res = tx.Exec(`UPDATE events SET fanout_plan = NULL WHERE tenant_id = ? AND id = ? AND fanout_plan IS NOT NULL`, ev.TenantID, ev.ID)
+		} else {
+			res = tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
+				Update("fanout_pending", false)
+		}
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
@@ -202,5 +212,8 @@ func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []model
 		done = true
 		return nil
 	})
-	return done, translate(err)
+	if !done || err != nil {
+		return 0, false, translate(err)
+	}
+	return len(ds), true, nil
 }

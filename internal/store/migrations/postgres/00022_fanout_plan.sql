@@ -1,20 +1,30 @@
 -- A large fan-out is planned at ingest and expanded by the outbox starter
 -- (docs/architecture.md, "A large fan-out is planned"): the event row holds its
--- one-event deliveries, decided and named when it was accepted, as JSON,
--- with fanout_pending set; the starter inserts them as planned and clears
--- both in one transaction. NULL: no plan (every other event, and
--- operational events, which the starter matches when it fans them out).
+-- one-event deliveries, decided and named when it was accepted, as JSON;
+-- the starter inserts them as planned and clears the column in one
+-- transaction. NULL: no plan (every other event, and operational events,
+-- which fanout_pending marks and the starter matches when it fans them out).
+-- The column alone marks a plan, not fanout_pending: a starter of an
+-- earlier release running beside this schema (docs/operations.md,
+-- Upgrading) looks for fanout_pending only, so it never sees a plan (it
+-- would match the event again under other ids than the answer gave); a
+-- starter of this release expands it.
 -- +goose Up
 ALTER TABLE events ADD COLUMN fanout_plan text;
--- A plan lives only while its fan-out is pending. A starter of an earlier
--- release running beside this schema (README: Upgrading) does not know
--- plans: it would match the event again and store deliveries under other
--- ids than the answer gave, then clear fanout_pending only. That write is
--- refused, and a starter of this release expands the plan.
-ALTER TABLE events ADD CONSTRAINT events_plan_pending CHECK (fanout_pending OR fanout_plan IS NULL);
+-- The starter's look for plans waiting, oldest first.
+CREATE INDEX events_fanout_plan ON events (created_at) WHERE fanout_plan IS NOT NULL;
 
 -- +goose Down
--- Plans not yet expanded are expanded by the earlier release as operational
--- events are: matched again, under new delivery ids.
-ALTER TABLE events DROP CONSTRAINT events_plan_pending;
+-- The earlier release does not know plans: dropping one would lose the
+-- deliveries its event was answered with. Refused while any waits.
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM events WHERE fanout_plan IS NOT NULL) THEN
+        RAISE EXCEPTION 'events hold fan-out plans not yet expanded: run an api of this release (its starter expands them) until none is left, then migrate down';
+    END IF;
+END
+$$;
+-- +goose StatementEnd
+DROP INDEX events_fanout_plan;
 ALTER TABLE events DROP COLUMN fanout_plan;

@@ -1,16 +1,26 @@
 -- A large fan-out is planned at ingest and expanded by the outbox starter
 -- (docs/architecture.md, "A large fan-out is planned"): the event row holds its
--- one-event deliveries, decided and named when it was accepted, as JSON,
--- with fanout_pending set; the starter inserts them as planned and clears
--- both in one transaction. NULL: no plan (every other event, and
--- operational events, which the starter matches when it fans them out).
--- A plan lives only while its fan-out is pending: a starter of an earlier
--- release, which would match the event again and clear fanout_pending
--- only, is refused (README: Upgrading).
+-- one-event deliveries, decided and named when it was accepted, as JSON;
+-- the starter inserts them as planned and clears the column in one
+-- transaction. NULL: no plan. The column alone marks a plan, not
+-- fanout_pending, so that an earlier release's starter never sees one
+-- (the PostgreSQL migration says why).
 -- +goose Up
-ALTER TABLE events ADD COLUMN fanout_plan text CHECK (fanout_pending OR fanout_plan IS NULL);
+ALTER TABLE events ADD COLUMN fanout_plan text;
+CREATE INDEX events_fanout_plan ON events (created_at) WHERE fanout_plan IS NOT NULL;
 
 -- +goose Down
--- Plans not yet expanded are expanded by the earlier release as operational
--- events are: matched again, under new delivery ids.
+-- Refused while any plan waits: the earlier release does not know plans,
+-- and dropping one would lose the deliveries its event was answered with.
+-- RAISE works only in a trigger, hence the temporary table.
+CREATE TEMP TABLE fanout_plan_guard (waiting integer);
+-- +goose StatementBegin
+CREATE TEMP TRIGGER fanout_plan_guard_refuse BEFORE INSERT ON fanout_plan_guard WHEN NEW.waiting > 0
+BEGIN
+    SELECT RAISE(ABORT, 'events hold fan-out plans not yet expanded: run an api of this release (its starter expands them) until none is left, then migrate down');
+END;
+-- +goose StatementEnd
+INSERT INTO fanout_plan_guard SELECT count(*) FROM events WHERE fanout_plan IS NOT NULL;
+DROP TABLE fanout_plan_guard;
+DROP INDEX events_fanout_plan;
 ALTER TABLE events DROP COLUMN fanout_plan;

@@ -2,7 +2,9 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/webhookd/webhookd/internal/ingest"
@@ -110,6 +112,92 @@ func TestLargeFanOutIsPlannedThenExpanded(t *testing.T) {
 		}
 		if evs, _ := s.PendingFanout(ctx, 100); len(evs) != 0 {
 			t.Fatalf("pending fan-outs: %+v", evs)
+		}
+	})
+}
+
+// TestABadPlanIsSkipped: an event whose plan cannot be read (garbage) and
+// one whose plan is of another release's format are skipped, each with
+// its error, and left waiting; another tenant's plan, younger than both,
+// is expanded all the same. (PostgreSQL: the plans are spoiled directly.)
+func TestABadPlanIsSkipped(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	db := storetest.Inspect(t, url)
+	ctx := context.Background()
+	for _, tenant := range []string{"acme", "globex"} {
+		for i := range 3 {
+			webhook(t, s, tenant, fmt.Sprintf("plain-%d", i), nil)
+		}
+	}
+	in := ingest.New(s, ingest.NewMatcher(s, 0), &waker{})
+	in.InlineFanout = 2
+	for _, id := range []string{"evt-garbage", "evt-newer"} {
+		if _, err := in.Ingest(ctx, event("acme", id, "order.created")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Exec(`UPDATE events SET fanout_plan = 'not json' WHERE id = 'evt-garbage'`)
+	db.Exec(`UPDATE events SET fanout_plan = '{"v":2,"deliveries":[]}' WHERE id = 'evt-newer'`)
+	res, err := in.Ingest(ctx, event("globex", "evt-good", "order.created"))
+	if err != nil || len(res.Deliveries) != 3 {
+		t.Fatalf("ingest: %+v %v", res, err)
+	}
+	n, more, err := in.FanOut(ctx)
+	if n != 1 || more || err == nil || !errors.Is(err, store.ErrPlanVersion) || !strings.Contains(err.Error(), "evt-garbage") {
+		t.Fatalf("fan out: %d %v %v", n, more, err)
+	}
+	if ds, _ := s.EventDeliveries(ctx, "globex", "evt-good"); len(ds) != 3 {
+		t.Fatalf("%d rows of the good plan", len(ds))
+	}
+	if evs, _ := s.PendingFanout(ctx, 100); len(evs) != 2 {
+		t.Fatalf("%d events waiting, want the two bad ones", len(evs))
+	}
+	// A newer release's plan is answered with the rows so far (none),
+	// not refused.
+	again, err := in.Ingest(ctx, event("acme", "evt-newer", "order.created"))
+	if err != nil || again.Created || len(again.Deliveries) != 0 {
+		t.Fatalf("repeat of a newer plan: %+v %v", again, err)
+	}
+}
+
+// TestFanOutStopsAtItsBudget: one call inserts about FanoutBudget
+// deliveries (at least one event's), says more wait, and the next calls
+// finish, oldest first.
+func TestFanOutStopsAtItsBudget(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		for i := range 3 {
+			webhook(t, s, "acme", fmt.Sprintf("plain-%d", i), nil)
+		}
+		in := ingest.New(s, ingest.NewMatcher(s, 0), &waker{})
+		in.InlineFanout, in.FanoutBudget = 2, 5
+		for i := range 4 {
+			if _, err := in.Ingest(ctx, event("acme", fmt.Sprintf("evt-%d", i), "order.created")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		expanded := func() (n int) {
+			for i := range 4 {
+				if ds, _ := s.EventDeliveries(ctx, "acme", fmt.Sprintf("evt-%d", i)); len(ds) > 0 {
+					n++
+				}
+			}
+			return n
+		}
+		// 3 + 3 ≥ 5: two events a call.
+		for call, want := range []int{2, 4} {
+			n, more, err := in.FanOut(ctx)
+			if err != nil || n != 2 || more != (want < 4) || expanded() != want {
+				t.Fatalf("call %d: %d %v %v, %d expanded", call, n, more, err, expanded())
+			}
+		}
+		// A budget smaller than one plan still expands one event a call.
+		in.FanoutBudget = 1
+		if _, err := in.Ingest(ctx, event("acme", "evt-last", "order.created")); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, err := in.FanOut(ctx); err != nil || n != 1 {
+			t.Fatalf("with a budget under one plan: %d %v", n, err)
 		}
 	})
 }

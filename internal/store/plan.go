@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,10 @@ import (
 // id and type, the trigger "scheduled", the ingest time and the request's
 // trace; each has its own id, webhook, status and sequence.
 type fanoutPlan struct {
+	// V is the format's version (planVersion). A release that finds
+	// another leaves the plan for a replica that knows it (ErrPlanVersion)
+	// rather than guess at what it holds.
+	V           int               `json:"v"`
 	CreatedAt   time.Time         `json:"createdAt"`
 	TraceParent string            `json:"traceParent,omitempty"`
 	Deliveries  []plannedDelivery `json:"deliveries"`
@@ -38,13 +43,20 @@ type plannedDelivery struct {
 	SequenceAt  *time.Time            `json:"sequenceAt,omitempty"`
 }
 
+// planVersion is the version of fanoutPlan this release writes and reads.
+const planVersion = 1
+
+// ErrPlanVersion: a plan written by another release, in a format this one
+// does not know. Its event waits for a replica that does.
+var ErrPlanVersion = errors.New("store: fan-out plan in a format of another release")
+
 // errUnplannable: a delivery that is not a fresh one-event delivery of the
 // event (a batch, a replay, one already attempted) cannot be planned.
 var errUnplannable = errors.New("store: only fresh one-event deliveries of an event can be planned")
 
 // encodePlan is ds as ev's plan.
 func encodePlan(ev *models.Event, ds []models.Delivery) (string, error) {
-	p := fanoutPlan{CreatedAt: ds[0].CreatedAt, TraceParent: ds[0].TraceParent, Deliveries: make([]plannedDelivery, len(ds))}
+	p := fanoutPlan{V: planVersion, CreatedAt: ds[0].CreatedAt, TraceParent: ds[0].TraceParent, Deliveries: make([]plannedDelivery, len(ds))}
 	for i := range ds {
 		d := &ds[i]
 		if d.EventID != ev.ID || d.EventType != ev.Type || d.Trigger != models.TriggerScheduled || d.BatchSize != 0 ||
@@ -68,8 +80,20 @@ func PlannedDeliveries(ev *models.Event) ([]models.Delivery, error) {
 	if ev.FanoutPlan == nil {
 		return nil, nil
 	}
+	var version struct {
+		V int `json:"v"`
+	}
+	if err := json.Unmarshal([]byte(*ev.FanoutPlan), &version); err != nil {
+		return nil, err
+	}
+	if version.V != planVersion {
+		return nil, fmt.Errorf("%w (version %d)", ErrPlanVersion, version.V)
+	}
+	// Strict: a field this release does not know would be dropped.
 	var p fanoutPlan
-	if err := json.Unmarshal([]byte(*ev.FanoutPlan), &p); err != nil {
+	dec := json.NewDecoder(strings.NewReader(*ev.FanoutPlan))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
 		return nil, err
 	}
 	ds := make([]models.Delivery, len(p.Deliveries))
@@ -90,8 +114,13 @@ func PlannedDeliveries(ev *models.Event) ([]models.Delivery, error) {
 // WithPlanned adds ev's planned deliveries to its stored ones ds, in the
 // order of the stored (created_at, id). Read ev before ds: a plan expanded
 // between the two reads is then in both, and each delivery is kept once.
+// A plan of another release's format adds nothing (the stored deliveries
+// are answered, as a release before plans does).
 func WithPlanned(ev *models.Event, ds []models.Delivery) ([]models.Delivery, error) {
 	planned, err := PlannedDeliveries(ev)
+	if errors.Is(err, ErrPlanVersion) {
+		return ds, nil
+	}
 	if err != nil || len(planned) == 0 {
 		return ds, err
 	}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,3 +159,40 @@ func sameIDs(ds, want []models.Delivery) bool {
 func equalPtr(a, b *string) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
 
 func equalTime(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }
+
+// TestDownRefusesWhilePlansWait: rolling back migration 00022 would drop
+// plans whose deliveries were answered; it is refused, saying what to do,
+// until the starter has expanded them.
+func TestDownRefusesWhilePlansWait(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := newWebhook("w")
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		now := store.Now()
+		ev := newEvent("evt-planned", now)
+		if _, err := s.IngestEvents(ctx, []store.Ingestion{{Event: ev,
+			Planned: []models.Delivery{newDelivery(ev, w.ID, models.DeliveryPending, now)}}}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.MigrateDownTo(ctx, 21)
+		if err == nil || !strings.Contains(err.Error(), "run an api of this release") {
+			t.Fatalf("down with a plan waiting: %v", err)
+		}
+		var planned int64
+		if err := s.Raw(ctx, &planned, `SELECT count(*) FROM events WHERE fanout_plan IS NOT NULL`); err != nil || planned != 1 {
+			t.Fatalf("plans after the refused down: %d %v", planned, err)
+		}
+		pending, _ := s.PendingFanout(ctx, 100)
+		if _, ok, err := s.CompleteFanout(ctx, &pending[0], nil); err != nil || !ok {
+			t.Fatalf("complete: %v %v", ok, err)
+		}
+		if err := s.MigrateDownTo(ctx, 21); err != nil {
+			t.Fatalf("down with no plan waiting: %v", err)
+		}
+		if err := s.Raw(ctx, &planned, `SELECT count(*) FROM deliveries WHERE event_id = ?`, ev.ID); err != nil || planned != 1 {
+			t.Fatalf("deliveries after the down: %d %v", planned, err)
+		}
+	})
+}

@@ -62,10 +62,10 @@ type Ingester struct {
 // inlineFanout: an event with more plain deliveries than this has them
 // planned on its row and inserted by the starter, after the answer. A
 // thousand rows cost the producer ~40 ms on a quiet PostgreSQL (six
-// indexes and two foreign-key checks each; docs/performance.md), forty
-// one-webhook answers; the insert grows with the rows, so up to a hundred
-// stay inline, where GET /deliveries/{id} finds them as soon as the
-// answer names them.
+// indexes and two foreign-key checks each; docs/performance.md), some
+// seventeen one-webhook answers; the insert grows with the rows, so up to
+// a hundred stay inline, where GET /deliveries/{id} finds them as soon as
+// the answer names them.
 const inlineFanout = 100
 
 // New returns an Ingester storing in s, matching with m, checking events

@@ -288,7 +288,9 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) ([]models.Event, e
 }
 
 func listEvents(db *gorm.DB, q EventQuery) *gorm.DB {
-	db = db.Model(&models.Event{}).Where("NOT fanout_pending")
+	// A page never needs a plan (up to a MB each, read only to expand
+	// or list one event's deliveries).
+	db = db.Model(&models.Event{}).Omit("fanout_plan").Where("NOT fanout_pending")
 	if q.TenantID != "" {
 		db = db.Where("tenant_id = ?", q.TenantID)
 	}

@@ -17,8 +17,14 @@ import (
 // for the next call, which the starter makes at once (more).
 const fanoutBudget = 2000
 
-// fanoutBatch is how many waiting events one FanOut call reads.
-const fanoutBatch = 100
+// fanoutBatch is how many waiting events one FanOut call reads at a time,
+// and fanoutPages how many such pages at most: it pages past events that
+// fail (plans of a newer release wait at the head for a replica that knows
+// them), so that they never hold up the events behind them.
+const (
+	fanoutBatch = 100
+	fanoutPages = 10
+)
 
 // FanOut stores the deliveries of events waiting for them: those a large
 // fan-out's event planned at ingest, as planned (they were answered; the
@@ -34,34 +40,41 @@ const fanoutBatch = 100
 // event (a plan it cannot read, one of a newer release) must not hold up
 // the rest, nor the starter's claims.
 func (in *Ingester) FanOut(ctx context.Context) (done int, more bool, err error) {
-	evs, err := in.store.PendingFanout(ctx, fanoutBatch)
-	if err != nil || len(evs) == 0 {
-		return 0, false, err
-	}
 	budget := cmp.Or(in.FanoutBudget, fanoutBudget)
 	inserted := 0
 	var errs []error
-	for i := range evs {
-		if inserted >= budget {
-			return done, true, errors.Join(errs...)
-		}
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		n, ok, err := in.fanOutOne(ctx, &evs[i])
+	var after *models.Event
+	for range fanoutPages {
+		evs, err := in.store.PendingFanoutAfter(ctx, fanoutBatch, after)
 		if err != nil {
-			errs = append(errs, err)
-			continue
+			return done, false, joinFew(append(errs, err))
 		}
-		inserted += n
-		if ok {
-			done++
+		for i := range evs {
+			if inserted >= budget {
+				return done, true, joinFew(errs)
+			}
+			if err := ctx.Err(); err != nil {
+				return done, false, joinFew(append(errs, err))
+			}
+			n, ok, err := in.fanOutOne(ctx, &evs[i])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			inserted += n
+			if ok {
+				done++
+			}
 		}
+		if len(evs) < fanoutBatch {
+			return done, false, joinFew(errs)
+		}
+		after = &evs[len(evs)-1]
 	}
-	// A full batch with nothing done is one of events that fail: looking
-	// again at once would only fail them again.
-	return done, len(evs) == fanoutBatch && done > 0, errors.Join(errs...)
+	// Pages left unread: look again at once only if this call got
+	// somewhere; events that only fail are looked at again at the next
+	// poll, not in a loop.
+	return done, done > 0, joinFew(errs)
 }
 
 // fanOutOne completes ev's fan-out: its plan, or its matches.
@@ -94,4 +107,14 @@ func (in *Ingester) fanOutOne(ctx context.Context, ev *models.Event) (int, bool,
 		return 0, false, fmt.Errorf("operational event %s/%s: %w", ev.TenantID, ev.ID, err)
 	}
 	return n, ok, nil
+}
+
+// joinFew joins the first few of errs and counts the rest: a log line, not
+// a page of it, when a hundred events fail alike.
+func joinFew(errs []error) error {
+	const few = 3
+	if len(errs) <= few {
+		return errors.Join(errs...)
+	}
+	return errors.Join(append(errs[:few:few], fmt.Errorf("and %d more events failed", len(errs)-few))...)
 }

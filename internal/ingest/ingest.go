@@ -27,7 +27,7 @@ type ingestStore interface {
 	Versions(ctx context.Context, tenant string) (store.Versions, error)
 	IngestEvents(ctx context.Context, ins []store.Ingestion) ([]store.Ingested, error)
 	TakeEvents(ctx context.Context, tenant string, n, perSecond int) error
-	PendingFanout(ctx context.Context, limit int) ([]models.Event, error)
+	PendingFanoutAfter(ctx context.Context, limit int, after *models.Event) ([]models.Event, error)
 	CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (int, bool, error)
 	AddFilterCounts(ctx context.Context, at time.Time, counts []store.FilterCount) error
 }

@@ -201,3 +201,33 @@ func TestFanOutStopsAtItsBudget(t *testing.T) {
 		}
 	})
 }
+
+// TestFailingEventsNeverHoldUpTheOnesBehind: more events that fail than one
+// page holds (plans of a newer release wait for a replica that knows them)
+// do not keep FanOut from the events behind them.
+func TestFailingEventsNeverHoldUpTheOnesBehind(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	db := storetest.Inspect(t, url)
+	ctx := context.Background()
+	for i := range 3 {
+		webhook(t, s, "acme", fmt.Sprintf("plain-%d", i), nil)
+	}
+	in := ingest.New(s, ingest.NewMatcher(s, 0), &waker{})
+	in.InlineFanout = 2
+	for i := range 101 {
+		if _, err := in.Ingest(ctx, event("acme", fmt.Sprintf("evt-newer-%03d", i), "order.created")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Exec(`UPDATE events SET fanout_plan = '{"v":2,"deliveries":[]}' WHERE id LIKE 'evt-newer-%'`)
+	if _, err := in.Ingest(ctx, event("acme", "evt-good", "order.created")); err != nil {
+		t.Fatal(err)
+	}
+	n, more, err := in.FanOut(ctx)
+	if n != 1 || more || !errors.Is(err, store.ErrPlanVersion) || !strings.Contains(err.Error(), "and 98 more events failed") {
+		t.Fatalf("fan out past 101 failing events: done %d, more %t, %v", n, more, err)
+	}
+	if ds, _ := s.EventDeliveries(ctx, "acme", "evt-good"); len(ds) != 3 {
+		t.Fatalf("%d rows of the plan behind the failing ones, want 3", len(ds))
+	}
+}

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -152,14 +154,46 @@ func operationalEvent(w *models.Webhook, kind string) *models.Event {
 	}
 }
 
-// PendingFanout returns up to limit events waiting for their fan-out
-// (operational events, marked fanout_pending, and large fan-outs' plans,
-// marked by their fanout_plan), oldest first.
+// PendingFanout returns up to limit events waiting for their fan-out, oldest
+// first; see PendingFanoutAfter.
 func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, error) {
-	var evs []models.Event
-	err := s.db.WithContext(ctx).Where("fanout_pending OR fanout_plan IS NOT NULL").
-		Order("created_at").Limit(limit).Find(&evs).Error
-	return evs, err
+	return s.PendingFanoutAfter(ctx, limit, nil)
+}
+
+// PendingFanoutAfter returns up to limit events waiting for their fan-out
+// (operational events, marked fanout_pending, and large fan-outs' plans,
+// marked by their fanout_plan) that come after after (nil: from the
+// first), oldest first, so that a caller can page past events that fail.
+// A plan is not read here (it may be a megabyte, and the caller may stop
+// after a few): a planned event comes with FanoutPlan set to "", and
+// CompleteFanout reads the plan under its claim. Each kind is read on its
+// own partial index.
+func (s *Store) PendingFanoutAfter(ctx context.Context, limit int, after *models.Event) ([]models.Event, error) {
+	page := func(marker string) ([]models.Event, error) {
+		q := s.db.WithContext(ctx).Omit("fanout_plan").Where(marker)
+		if after != nil {
+			q = q.Where("(created_at, tenant_id, id) > (?, ?, ?)", after.CreatedAt, after.TenantID, after.ID)
+		}
+		var evs []models.Event
+		err := q.Order("created_at, tenant_id, id").Limit(limit).Find(&evs).Error
+		return evs, err
+	}
+	evs, err := page("fanout_pending")
+	if err != nil {
+		return nil, err
+	}
+	planned, err := page("fanout_plan IS NOT NULL")
+	if err != nil {
+		return nil, err
+	}
+	for i := range planned {
+		planned[i].FanoutPlan = new(string)
+	}
+	evs = append(evs, planned...)
+	slices.SortFunc(evs, func(a, b models.Event) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.TenantID, b.TenantID), strings.Compare(a.ID, b.ID))
+	})
+	return evs[:min(limit, len(evs))], nil
 }
 
 // CompleteFanout stores the deliveries of an event waiting for its fan-out
@@ -170,26 +204,36 @@ func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, e
 // starter bounds its work per pass by them). If another process did so
 // first, it writes nothing and reports false.
 func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (int, bool, error) {
-	if ev.FanoutPlan != nil {
-		if len(ds) > 0 {
-			return 0, false, errors.New("store: an event with a fan-out plan takes its planned deliveries only")
-		}
-		// The plan read with ev is the one to insert: it is written
-		// once, with the event, and cleared only here, under the claim.
-		var err error
-		if ds, err = PlannedDeliveries(ev); err != nil {
-			return 0, false, fmt.Errorf("store: fan-out plan of event %s: %w", ev.ID, err)
-		}
+	if ev.FanoutPlan != nil && len(ds) > 0 {
+		return 0, false, errors.New("store: an event with a fan-out plan takes its planned deliveries only")
 	}
 	done := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The claim: of replicas racing, one updates the row; the others
-		// wait for its lock and then find nothing pending.
+		// find nothing pending (a plan's row locked by another replica is
+		// skipped, not waited for).
 		// A plan is claimed by its own column, an operational event by
 		// fanout_pending (which a plan never sets: migration 00022).
 		var res *gorm.DB
 		if ev.FanoutPlan != nil {
-			res = tx.Exec(`UPDATE events SET fanout_plan = NULL WHERE tenant_id = ? AND id = ? AND fanout_plan IS NOT NULL`, ev.TenantID, ev.ID)
+			// The plan is read here, under the claim: it is written once,
+			// with the event, and cleared only here.
+			lock := ""
+			if s.dialect == Postgres {
+				lock = " FOR UPDATE SKIP LOCKED"
+			}
+			var row struct{ FanoutPlan *string }
+			if err := tx.Raw(`SELECT fanout_plan FROM events WHERE tenant_id = ? AND id = ? AND fanout_plan IS NOT NULL`+lock,
+				ev.TenantID, ev.ID).Scan(&row).Error; err != nil || row.FanoutPlan == nil {
+				return err
+			}
+			planned := *ev
+			planned.FanoutPlan = row.FanoutPlan
+			var err error
+			if ds, err = PlannedDeliveries(&planned); err != nil {
+				return fmt.Errorf("store: fan-out plan of event %s: %w", ev.ID, err)
+			}
+			res = tx.Exec(`UPDATE events SET fanout_plan = NULL WHERE tenant_id = ? AND id = ?`, ev.TenantID, ev.ID)
 		} else {
 			res = tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
 				Update("fanout_pending", false)

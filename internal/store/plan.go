@@ -114,15 +114,13 @@ func PlannedDeliveries(ev *models.Event) ([]models.Delivery, error) {
 // WithPlanned adds ev's planned deliveries to its stored ones ds, in the
 // order of the stored (created_at, id). Read ev before ds: a plan expanded
 // between the two reads is then in both, and each delivery is kept once.
-// A plan of another release's format adds nothing (the stored deliveries
-// are answered, as a release before plans does).
+// A plan of another release's format, or one that cannot be read, adds
+// nothing: the stored deliveries are answered, as a release before plans
+// does (the starter reports an unreadable plan each time it skips it).
 func WithPlanned(ev *models.Event, ds []models.Delivery) ([]models.Delivery, error) {
 	planned, err := PlannedDeliveries(ev)
-	if errors.Is(err, ErrPlanVersion) {
-		return ds, nil
-	}
 	if err != nil || len(planned) == 0 {
-		return ds, err
+		return ds, nil
 	}
 	stored := make(map[string]bool, len(ds))
 	for _, d := range ds {

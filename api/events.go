@@ -15,6 +15,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/filter"
 	"github.com/webhookd/webhookd/internal/ingest"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
 )
 
@@ -221,6 +222,11 @@ func (s *server) getEvent(c *gin.Context) {
 		return
 	}
 	ds, err := s.store.EventDeliveries(ctx, ev.TenantID, ev.ID)
+	if err == nil {
+		// A large fan-out's planned deliveries, until the starter has
+		// inserted them, as they will be (read after ev: none twice).
+		ds, err = store.WithPlanned(ev, ds)
+	}
 	if err != nil {
 		fail(c, err)
 		return

@@ -216,3 +216,43 @@ func TestEndToEndIdempotentIngest(t *testing.T) {
 		t.Fatalf("receiver hits = %d, want 1", rc.Count())
 	}
 }
+
+// TestEndToEndPlannedFanOut: an event past the inline fan-out is answered
+// with every delivery before their rows exist; the starter stores them as
+// planned and each receiver gets the event once, under the answered ids.
+// The event read meanwhile lists them too.
+func TestEndToEndPlannedFanOut(t *testing.T) {
+	st := rig.NewStackWith(t, rig.Options{InlineFanout: 2})
+	rc := rig.NewRecorder(t, rig.Always(200))
+	hooks := map[string]string{}
+	for i := range 5 {
+		path := fmt.Sprintf("/hook-%d", i)
+		hooks[st.CreateWebhook(fmt.Sprintf("fan-%d", i), rc.URL+path, "")] = path
+	}
+	ans := st.PostEvent("evt-planned", "order.created")
+	if len(ans.Deliveries) != 5 {
+		t.Fatalf("ingest answer = %+v", ans)
+	}
+	var ev struct {
+		Deliveries []struct{ ID, WebhookID string } `json:"deliveries"`
+	}
+	if code := st.Call("GET", "/api/v1/events/evt-planned", nil, &ev); code != 200 || len(ev.Deliveries) != 5 {
+		t.Fatalf("the event: %d %+v", code, ev)
+	}
+	for _, d := range ans.Deliveries {
+		if hooks[d.WebhookID] == "" {
+			t.Fatalf("delivery %s to an unknown webhook %s", d.ID, d.WebhookID)
+		}
+		st.WaitDelivery(d.ID, "succeeded", 30*time.Second)
+	}
+	time.Sleep(300 * time.Millisecond)
+	got := map[string]int{}
+	for i := range rc.Count() {
+		got[rc.Get(i).URL]++
+	}
+	for _, path := range hooks {
+		if got[path] != 1 {
+			t.Errorf("%s received %d requests, want 1 (all: %v)", path, got[path], got)
+		}
+	}
+}

@@ -22,6 +22,12 @@ type Event struct {
 	// operational event, written with the health change it reports): the
 	// starter matches it and stores them.
 	FanoutPending bool
+	// FanoutPlan is a large fan-out's planned deliveries (JSON, written and
+	// read by internal/store), nil when there is none; cleared when the
+	// starter inserts them. It alone marks a plan waiting (FanoutPending
+	// stays false, so that an earlier release never sees the event as
+	// pending).
+	FanoutPlan *string `json:"-"`
 	// SourceWebhookID is the webhook an operational event is about; it
 	// never receives that event.
 	SourceWebhookID *string

@@ -72,6 +72,9 @@ type Options struct {
 	APIToken, TenantKey string
 	// Tracer records webhookd's spans (tracing is off without one).
 	Tracer trace.TracerProvider
+	// InlineFanout lowers the fan-out past which an event's deliveries
+	// are planned and stored by the starter (ingest.Ingester).
+	InlineFanout int
 }
 
 // NewStack is NewStackWith retry waits of retryDelays (the default schedule
@@ -137,6 +140,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 	}
 	st.Parts = app.NewParts(st.Store, st.Client, cfg, log, st.metrics, runs)
 	st.Parts.Trace(o.Tracer)
+	st.Parts.Ingester.InlineFanout = o.InlineFanout
 	st.Dispatcher = st.Parts.Dispatcher
 	st.StartWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())

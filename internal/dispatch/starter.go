@@ -2,7 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,13 +34,25 @@ type Starter struct {
 	inflight sync.WaitGroup
 	failed   atomic.Pointer[error]
 
+	// fanOutMore: the last FanOut left events waiting (it stops at a
+	// budget), so Run passes again at once instead of waiting. Both are
+	// Run's alone.
+	fanOutMore bool
+	// fanOutLogged is when a FanOut error was last logged, fanOutQuiet
+	// how many were not since: an event that fails every pass would
+	// otherwise log every pass.
+	fanOutLogged time.Time
+	fanOutQuiet  int
+
 	// The dispatcher's, which everything built on it wakes.
 	*wakeup
 }
 
-// fanOuter turns operational events into deliveries (ingest.Ingester).
+// fanOuter stores the deliveries of events waiting for them (operational
+// events, planned fan-outs: ingest.Ingester). more reports that some may
+// still wait; err joins those of the events it skipped.
 type fanOuter interface {
-	FanOut(ctx context.Context) (int, error)
+	FanOut(ctx context.Context) (done int, more bool, err error)
 }
 
 // StarterOptions tunes a Starter; zero values take the defaults.
@@ -64,6 +75,8 @@ const (
 	// stays full (its places free up as attempts begin, in any worker).
 	maxFullRecheck  = 200 * time.Millisecond
 	maxStartBackoff = 5 * time.Second
+	// fanOutLogEvery: at most one log line of fan-out errors so often.
+	fanOutLogEvery = 30 * time.Second
 )
 
 // NewStarter returns the Starter of d: whatever wakes d (Wake, WakeAt)
@@ -97,7 +110,9 @@ func (s *Starter) Run(ctx context.Context) {
 		switch {
 		case started < 0:
 			backoff = 0
-			s.awaitFreeSlot(ctx)
+			if !s.fanOutMore {
+				s.awaitFreeSlot(ctx)
+			}
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), maxStartBackoff)
 			s.log("starting delivery workflows failed; retrying", "error", err, "retry_in", backoff)
@@ -109,12 +124,18 @@ func (s *Starter) Run(ctx context.Context) {
 			// that shows up finds its share free).
 			backoff = 0
 			recheck = min(max(2*recheck, fullWindowRecheck), maxFullRecheck)
-			s.await(ctx, recheck)
+			if !s.fanOutMore {
+				s.await(ctx, recheck)
+			}
 		case started > 0:
 			backoff = 0 // more may be waiting
 		default:
 			backoff = 0
-			s.idle(ctx)
+			// Events still waiting for their fan-out: pass again at
+			// once, not at the next poll.
+			if !s.fanOutMore {
+				s.idle(ctx)
+			}
 		}
 	}
 }
@@ -190,10 +211,15 @@ func (s *Starter) awaitFreeSlot(ctx context.Context) {
 // last start that failed since the previous pass.
 func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) {
 	st := s.d.store
-	// Operational events become deliveries first, so that they join the
-	// outbox in order.
-	if _, err := s.fanOut.FanOut(ctx); err != nil {
-		return 0, false, fmt.Errorf("fan out operational events: %w", err)
+	// Waiting fan-outs (operational events, plans) become deliveries
+	// first, so that they join the outbox in order; a bounded amount per
+	// pass. Their errors never stop the claims: an event that cannot be
+	// fanned out (a plan this release cannot read) would otherwise stop
+	// every start of every tenant.
+	_, more, err := s.fanOut.FanOut(ctx)
+	s.fanOutMore = more && ctx.Err() == nil
+	if err != nil && ctx.Err() == nil {
+		s.logFanOut(err)
 	}
 	if e := s.failed.Swap(nil); e != nil {
 		return 0, false, *e
@@ -240,6 +266,17 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 		}()
 	}
 	return len(ds), false, nil
+}
+
+// logFanOut logs a FanOut error, at most once per fanOutLogEvery.
+func (s *Starter) logFanOut(err error) {
+	if now := time.Now(); now.Sub(s.fanOutLogged) >= fanOutLogEvery {
+		s.log("fanning out waiting events failed; the others and the starts go on",
+			"error", err, "failures_not_logged", s.fanOutQuiet)
+		s.fanOutLogged, s.fanOutQuiet = now, 0
+		return
+	}
+	s.fanOutQuiet++
 }
 
 // claimedMode is how a claimed delivery's workflow starts.

@@ -256,7 +256,7 @@ func TestOperationalEventsPassContentFilters(t *testing.T) {
 			ResponseStatus: &code, StartedAt: now, FinishedAt: now}}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := in.FanOut(ctx); err != nil || n != 1 {
+	if n, _, err := in.FanOut(ctx); err != nil || n != 1 {
 		t.Fatalf("fan-out: %d %v", n, err)
 	}
 	evs, err := s.ListEvents(ctx, store.EventQuery{TenantID: "acme", Type: "webhookd.webhook.failing", Limit: 10})

@@ -20,6 +20,11 @@ type Ingestion struct {
 	Deliveries []models.Delivery
 	// Batches are the webhooks that take this event in a batch.
 	Batches []BatchTarget
+	// Planned are one-event deliveries stored as the event's fan-out plan
+	// (events.fanout_plan) instead of as rows: CompleteFanout inserts
+	// them, as they are, when the starter runs it. They are answered all
+	// the same.
+	Planned []models.Delivery
 }
 
 // BatchTarget is a batching webhook an event goes to: the event joins the
@@ -101,25 +106,45 @@ func (s *Store) ingestOne(tx *gorm.DB, in Ingestion) (Ingested, error) {
 	if ev.TenantID == "" {
 		ev.TenantID = models.DefaultTenant
 	}
+	ds, planned := in.Deliveries, in.Planned
+	for i := range ds {
+		ds[i].TenantID = ev.TenantID // the database refuses any other
+	}
+	if len(planned) > 0 {
+		for i := range planned {
+			planned[i].TenantID = ev.TenantID
+		}
+		plan, err := encodePlan(ev, planned)
+		if err != nil {
+			return Ingested{}, err
+		}
+		// fanout_pending stays false: an earlier release's starter,
+		// which looks only at it, must not take the event for an
+		// operational one (migration 00022).
+		ev.FanoutPlan = &plan
+	}
 	res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(ev)
 	if res.Error != nil {
 		return Ingested{}, res.Error
 	}
 	if res.RowsAffected == 0 {
+		// The first ingestion's answer: its event read before its
+		// deliveries, so that a plan expanded meanwhile is in one or both.
 		stored, err := getEvent(tx, ev.TenantID, ev.ID)
 		if err != nil {
 			return Ingested{}, err
 		}
 		ds, err := eventDeliveries(tx, ev.TenantID, ev.ID)
+		if err != nil {
+			return Ingested{}, err
+		}
+		ds, err = WithPlanned(stored, ds)
 		return Ingested{Event: stored, Deliveries: ds}, err
-	}
-	ds := in.Deliveries
-	for i := range ds {
-		ds[i].TenantID = ev.TenantID // the database refuses any other
 	}
 	if err := insertDeliveries(tx, s.dialect, ds); err != nil {
 		return Ingested{}, err
 	}
+	ds = append(ds, planned...)
 	for _, bt := range in.Batches {
 		d, err := s.joinBatch(tx, ev, bt)
 		if err != nil {
@@ -212,8 +237,9 @@ func getEvent(db *gorm.DB, tenant, id string) (*models.Event, error) {
 	return &ev, nil
 }
 
-// EventDeliveries returns an event's deliveries, batches that carry it
-// included, oldest first.
+// EventDeliveries returns an event's stored deliveries, batches that carry
+// it included, oldest first; WithPlanned adds those of a plan not yet
+// expanded.
 func (s *Store) EventDeliveries(ctx context.Context, tenant, eventID string) ([]models.Delivery, error) {
 	return eventDeliveries(s.db.WithContext(ctx), tenant, eventID)
 }
@@ -262,7 +288,9 @@ func (s *Store) ListEvents(ctx context.Context, q EventQuery) ([]models.Event, e
 }
 
 func listEvents(db *gorm.DB, q EventQuery) *gorm.DB {
-	db = db.Model(&models.Event{}).Where("NOT fanout_pending")
+	// A page never needs a plan (up to a MB each, read only to expand
+	// or list one event's deliveries).
+	db = db.Model(&models.Event{}).Omit("fanout_plan").Where("NOT fanout_pending")
 	if q.TenantID != "" {
 		db = db.Where("tenant_id = ?", q.TenantID)
 	}

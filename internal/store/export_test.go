@@ -113,3 +113,14 @@ func (s *Store) HoldHealthLock(ctx context.Context, r AttemptResult) (func() err
 	}
 	return func() error { return tx.Commit().Error }, nil
 }
+
+// MigrateDownTo rolls migrations back to version, for tests of a Down.
+func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
+	p, release, err := s.migrator()
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err = p.DownTo(ctx, version)
+	return err
+}

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -150,27 +154,101 @@ func operationalEvent(w *models.Webhook, kind string) *models.Event {
 	}
 }
 
-// PendingFanout returns up to limit operational events waiting for their
-// deliveries, oldest first.
+// PendingFanout returns up to limit events waiting for their fan-out, oldest
+// first; see PendingFanoutAfter.
 func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, error) {
-	var evs []models.Event
-	err := s.db.WithContext(ctx).Where("fanout_pending").Order("created_at").Limit(limit).Find(&evs).Error
-	return evs, err
+	return s.PendingFanoutAfter(ctx, limit, nil)
 }
 
-// CompleteFanout stores an operational event's deliveries and marks it fanned
-// out, in one transaction. If another process did so first, it writes
-// nothing and reports false.
-func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (bool, error) {
+// PendingFanoutAfter returns up to limit events waiting for their fan-out
+// (operational events, marked fanout_pending, and large fan-outs' plans,
+// marked by their fanout_plan) that come after after (nil: from the
+// first), oldest first, so that a caller can page past events that fail.
+// A plan is not read here (it may be a megabyte, and the caller may stop
+// after a few): a planned event comes with FanoutPlan set to "", and
+// CompleteFanout reads the plan under its claim. Each kind is read on its
+// own partial index.
+func (s *Store) PendingFanoutAfter(ctx context.Context, limit int, after *models.Event) ([]models.Event, error) {
+	page := func(marker string) ([]models.Event, error) {
+		q := s.db.WithContext(ctx).Omit("fanout_plan").Where(marker)
+		if after != nil {
+			q = q.Where("(created_at, tenant_id, id) > (?, ?, ?)", after.CreatedAt, after.TenantID, after.ID)
+		}
+		var evs []models.Event
+		err := q.Order("created_at, tenant_id, id").Limit(limit).Find(&evs).Error
+		return evs, err
+	}
+	evs, err := page("fanout_pending")
+	if err != nil {
+		return nil, err
+	}
+	planned, err := page("fanout_plan IS NOT NULL")
+	if err != nil {
+		return nil, err
+	}
+	for i := range planned {
+		planned[i].FanoutPlan = new(string)
+	}
+	evs = append(evs, planned...)
+	slices.SortFunc(evs, func(a, b models.Event) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.TenantID, b.TenantID), strings.Compare(a.ID, b.ID))
+	})
+	return evs[:min(limit, len(evs))], nil
+}
+
+// CompleteFanout stores the deliveries of an event waiting for its fan-out
+// and marks it fanned out, in one transaction: for an operational event,
+// ds (its matches); for an event with a plan, the plan's deliveries as
+// ingest decided them (ds must be empty), but for those whose webhook was
+// hard-deleted since. It returns how many deliveries it inserted (the
+// starter bounds its work per pass by them). If another process did so
+// first, it writes nothing and reports false.
+func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []models.Delivery) (int, bool, error) {
+	if ev.FanoutPlan != nil && len(ds) > 0 {
+		return 0, false, errors.New("store: an event with a fan-out plan takes its planned deliveries only")
+	}
 	done := false
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
-			Update("fanout_pending", false)
+		// The claim: of replicas racing, one updates the row; the others
+		// find nothing pending (a plan's row locked by another replica is
+		// skipped, not waited for).
+		// A plan is claimed by its own column, an operational event by
+		// fanout_pending (which a plan never sets: migration 00022).
+		var res *gorm.DB
+		if ev.FanoutPlan != nil {
+			// The plan is read here, under the claim: it is written once,
+			// with the event, and cleared only here.
+			lock := ""
+			if s.dialect == Postgres {
+				lock = " FOR UPDATE SKIP LOCKED"
+			}
+			var row struct{ FanoutPlan *string }
+			if err := tx.Raw(`SELECT fanout_plan FROM events WHERE tenant_id = ? AND id = ? AND fanout_plan IS NOT NULL`+lock,
+				ev.TenantID, ev.ID).Scan(&row).Error; err != nil || row.FanoutPlan == nil {
+				return err
+			}
+			planned := *ev
+			planned.FanoutPlan = row.FanoutPlan
+			var err error
+			if ds, err = PlannedDeliveries(&planned); err != nil {
+				return fmt.Errorf("store: fan-out plan of event %s: %w", ev.ID, err)
+			}
+			res = tx.Exec(`UPDATE events SET fanout_plan = NULL WHERE tenant_id = ? AND id = ?`, ev.TenantID, ev.ID)
+		} else {
+			res = tx.Model(&models.Event{}).Where("tenant_id = ? AND id = ? AND fanout_pending", ev.TenantID, ev.ID).
+				Update("fanout_pending", false)
+		}
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
 		}
 		for i := range ds {
 			ds[i].TenantID = ev.TenantID
+		}
+		if ev.FanoutPlan != nil && len(ds) > 0 {
+			var err error
+			if ds, err = liveWebhooks(tx, ds); err != nil {
+				return err
+			}
 		}
 		if err := insertDeliveries(tx, s.dialect, ds); err != nil {
 			return err
@@ -178,5 +256,8 @@ func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []model
 		done = true
 		return nil
 	})
-	return done, translate(err)
+	if !done || err != nil {
+		return 0, false, translate(err)
+	}
+	return len(ds), true, nil
 }

@@ -41,9 +41,10 @@ func keyList(keys []eventKey) [][]any {
 }
 
 // noneInProgress keeps an event while any delivery that carries it, alone
-// or in a batch, is unfinished. A test send left unfinished (its process died
-// before starting it) does not count: nothing will finish it.
-const noneInProgress = `NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = events.tenant_id AND d.event_id = events.id AND d.status IN @open AND d.trigger <> 'test')
+// or in a batch, is unfinished, or its fan-out is still to be stored (a
+// plan, an operational event). A test send left unfinished (its process
+// died before starting it) does not count: nothing will finish it.
+const noneInProgress = `NOT events.fanout_pending AND events.fanout_plan IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.tenant_id = events.tenant_id AND d.event_id = events.id AND d.status IN @open AND d.trigger <> 'test')
 	AND NOT EXISTS (SELECT 1 FROM batch_events b JOIN deliveries d ON d.id = b.delivery_id
 		WHERE b.tenant_id = events.tenant_id AND b.event_id = events.id AND d.status IN @open)`
 

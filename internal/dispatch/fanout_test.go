@@ -1,0 +1,60 @@
+package dispatch_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webhookd/webhookd/internal/dispatch"
+	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
+)
+
+// TestABadFanOutNeverStopsTheStarter: the oldest waiting event has a plan
+// no release can read; the starter skips it every pass, and still expands
+// the other plans (a few per pass: a budget of one event) and starts
+// their deliveries, without waiting for its poll.
+func TestABadFanOutNeverStopsTheStarter(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	db := storetest.Inspect(t, url)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 3 {
+		w := &models.Webhook{ID: uuid.NewString(), TenantID: "acme", Name: fmt.Sprintf("w-%d", i), WebhookType: models.WebhookGeneric,
+			Enabled: true, Status: models.WebhookActive, BatchSize: 10, TimeoutSeconds: 10, Version: 0.1,
+			EventFilters: []models.EventFilter{{EventType: "*"}}, Endpoint: "https://example.com/in", CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := dispatchtest.New()
+	d, in := newDispatcher(s, fake)
+	in.InlineFanout, in.FanoutBudget = 2, 1
+	for i := range 4 {
+		if _, err := in.Ingest(ctx, event("acme", fmt.Sprintf("evt-%d", i), "order.created")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Exec(`UPDATE events SET fanout_plan = 'not json' WHERE id = 'evt-0'`)
+	dispatch.Woken(d) // the ingests' wake-up: the passes alone must do it
+	st := d.NewStarter(in, dispatch.StarterOptions{Window: 1000, Poll: time.Hour})
+
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); st.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for starts, _ := started(fake); len(starts) < 9; starts, _ = started(fake) {
+		if time.Now().After(deadline) {
+			t.Fatalf("started %d of the 9 deliveries of the readable plans", len(starts))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if evs, _ := s.PendingFanout(ctx, 100); len(evs) != 1 || evs[0].ID != "evt-0" {
+		t.Fatalf("waiting: %+v, want the unreadable plan only", evs)
+	}
+}

@@ -28,6 +28,20 @@ func (s *Store) ExplainEvents(ctx context.Context, q EventQuery) (string, error)
 	}))
 }
 
+// ExplainPendingFanout returns PostgreSQL's plan for a page of
+// PendingFanoutAfter's events waiting with marker (planned: plans,
+// otherwise operational events).
+func (s *Store) ExplainPendingFanout(ctx context.Context, planned bool, after *models.Event) (string, error) {
+	marker := fanoutPending
+	if planned {
+		marker = fanoutPlanned
+	}
+	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var evs []models.Event
+		return pendingFanoutPage(tx, marker, 100, after).Find(&evs)
+	}))
+}
+
 // ExplainStats returns the plan of the stats query of StatsSince.
 func (s *Store) ExplainStats(ctx context.Context, webhookID string, since time.Time) (string, error) {
 	return s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {

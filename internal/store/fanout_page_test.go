@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,4 +56,32 @@ func TestPendingFanoutPages(t *testing.T) {
 			t.Fatalf("paged %v, want %v", got, want)
 		}
 	})
+}
+
+// TestPendingFanoutIsIndexBacked: each page of waiting events of either kind
+// reads its own partial index in order, among 200,000 events of which few
+// wait, without a sort.
+func TestPendingFanoutIsIndexBacked(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	ctx := context.Background()
+	db := storetest.Inspect(t, url)
+	db.Exec(`INSERT INTO events (tenant_id, id, type, timestamp, created_at, fanout_pending, fanout_plan)
+		SELECT 't' || (i % 20), 'evt-' || i, 'order.created', now(), now() - (200000 - i) * interval '1 second',
+			i % 1000 = 0, CASE WHEN i % 1000 = 500 THEN '{"v":1}' END
+		FROM generate_series(1, 200000) i`)
+	db.Exec(`ANALYZE events`)
+	after := &models.Event{CreatedAt: store.Now().Add(-time.Hour), TenantID: "t3", ID: "evt-9"}
+	for _, c := range []struct {
+		planned bool
+		after   *models.Event
+		index   string
+	}{{false, nil, "events_fanout_pending"}, {false, after, "events_fanout_pending"}, {true, nil, "events_fanout_plan"}, {true, after, "events_fanout_plan"}} {
+		plan, err := s.ExplainPendingFanout(ctx, c.planned, c.after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, c.index) || strings.Contains(plan, "Sort") || strings.Contains(plan, "Seq Scan") {
+			t.Errorf("planned %t, after %v: the page does not read %s in order:\n%s", c.planned, c.after != nil, c.index, plan)
+		}
+	}
 }

@@ -169,21 +169,11 @@ func (s *Store) PendingFanout(ctx context.Context, limit int) ([]models.Event, e
 // CompleteFanout reads the plan under its claim. Each kind is read on its
 // own partial index.
 func (s *Store) PendingFanoutAfter(ctx context.Context, limit int, after *models.Event) ([]models.Event, error) {
-	page := func(marker string) ([]models.Event, error) {
-		q := s.db.WithContext(ctx).Omit("fanout_plan").Where(marker)
-		if after != nil {
-			q = q.Where("(created_at, tenant_id, id) > (?, ?, ?)", after.CreatedAt, after.TenantID, after.ID)
-		}
-		var evs []models.Event
-		err := q.Order("created_at, tenant_id, id").Limit(limit).Find(&evs).Error
-		return evs, err
-	}
-	evs, err := page("fanout_pending")
-	if err != nil {
+	var evs, planned []models.Event
+	if err := pendingFanoutPage(s.db.WithContext(ctx), fanoutPending, limit, after).Find(&evs).Error; err != nil {
 		return nil, err
 	}
-	planned, err := page("fanout_plan IS NOT NULL")
-	if err != nil {
+	if err := pendingFanoutPage(s.db.WithContext(ctx), fanoutPlanned, limit, after).Find(&planned).Error; err != nil {
 		return nil, err
 	}
 	for i := range planned {
@@ -194,6 +184,23 @@ func (s *Store) PendingFanoutAfter(ctx context.Context, limit int, after *models
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.TenantID, b.TenantID), strings.Compare(a.ID, b.ID))
 	})
 	return evs[:min(limit, len(evs))], nil
+}
+
+// The markers of events waiting for their fan-out, each served by its
+// partial index on (created_at, tenant_id, id) (migration 00022).
+const (
+	fanoutPending = "fanout_pending"
+	fanoutPlanned = "fanout_plan IS NOT NULL"
+)
+
+// pendingFanoutPage is the query of a page of events with marker after
+// after, plans left unread.
+func pendingFanoutPage(tx *gorm.DB, marker string, limit int, after *models.Event) *gorm.DB {
+	q := tx.Model(&models.Event{}).Omit("fanout_plan").Where(marker)
+	if after != nil {
+		q = q.Where("(created_at, tenant_id, id) > (?, ?, ?)", after.CreatedAt, after.TenantID, after.ID)
+	}
+	return q.Order("created_at, tenant_id, id").Limit(limit)
 }
 
 // CompleteFanout stores the deliveries of an event waiting for its fan-out
@@ -211,7 +218,8 @@ func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []model
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The claim: of replicas racing, one updates the row; the others
 		// find nothing pending (a plan's row locked by another replica is
-		// skipped, not waited for).
+		// skipped, not waited for; NO KEY, so that the key-share locks of
+		// deliveries being written for the event do not make it skip).
 		// A plan is claimed by its own column, an operational event by
 		// fanout_pending (which a plan never sets: migration 00022).
 		var res *gorm.DB
@@ -220,7 +228,7 @@ func (s *Store) CompleteFanout(ctx context.Context, ev *models.Event, ds []model
 			// with the event, and cleared only here.
 			lock := ""
 			if s.dialect == Postgres {
-				lock = " FOR UPDATE SKIP LOCKED"
+				lock = " FOR NO KEY UPDATE SKIP LOCKED"
 			}
 			var row struct{ FanoutPlan *string }
 			if err := tx.Raw(`SELECT fanout_plan FROM events WHERE tenant_id = ? AND id = ? AND fanout_plan IS NOT NULL`+lock,

@@ -11,8 +11,13 @@
 -- starter of this release expands it.
 -- +goose Up
 ALTER TABLE events ADD COLUMN fanout_plan text;
--- The starter's look for plans waiting, oldest first.
-CREATE INDEX events_fanout_plan ON events (created_at) WHERE fanout_plan IS NOT NULL;
+-- The starter's looks for events waiting for their fan-out, a page at a
+-- time in (created_at, tenant_id, id) order: plans, and operational events
+-- (whose index had created_at only, so a page's order took a sort and, on
+-- SQLite, the whole-table events_created_at won).
+CREATE INDEX events_fanout_plan ON events (created_at, tenant_id, id) WHERE fanout_plan IS NOT NULL;
+DROP INDEX events_fanout_pending;
+CREATE INDEX events_fanout_pending ON events (created_at, tenant_id, id) WHERE fanout_pending;
 
 -- +goose Down
 -- The earlier release does not know plans: dropping one would lose the
@@ -27,4 +32,6 @@ END
 $$;
 -- +goose StatementEnd
 DROP INDEX events_fanout_plan;
+DROP INDEX events_fanout_pending;
+CREATE INDEX events_fanout_pending ON events (created_at) WHERE fanout_pending;
 ALTER TABLE events DROP COLUMN fanout_plan;

@@ -7,7 +7,12 @@
 -- (the PostgreSQL migration says why).
 -- +goose Up
 ALTER TABLE events ADD COLUMN fanout_plan text;
-CREATE INDEX events_fanout_plan ON events (created_at) WHERE fanout_plan IS NOT NULL;
+-- Both kinds of waiting event are read a page at a time in (created_at,
+-- tenant_id, id) order: with created_at alone, SQLite preferred the
+-- whole-table events_created_at.
+CREATE INDEX events_fanout_plan ON events (created_at, tenant_id, id) WHERE fanout_plan IS NOT NULL;
+DROP INDEX events_fanout_pending;
+CREATE INDEX events_fanout_pending ON events (created_at, tenant_id, id) WHERE fanout_pending;
 
 -- +goose Down
 -- Refused while any plan waits: the earlier release does not know plans,
@@ -23,4 +28,6 @@ END;
 INSERT INTO fanout_plan_guard SELECT count(*) FROM events WHERE fanout_plan IS NOT NULL;
 DROP TABLE fanout_plan_guard;
 DROP INDEX events_fanout_plan;
+DROP INDEX events_fanout_pending;
+CREATE INDEX events_fanout_pending ON events (created_at) WHERE fanout_pending;
 ALTER TABLE events DROP COLUMN fanout_plan;

@@ -10,6 +10,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/models"
 )
@@ -56,5 +57,51 @@ func TestABadFanOutNeverStopsTheStarter(t *testing.T) {
 	}
 	if evs, _ := s.PendingFanout(ctx, 100); len(evs) != 1 || evs[0].ID != "evt-0" {
 		t.Fatalf("waiting: %+v, want the unreadable plan only", evs)
+	}
+}
+
+// TestStarterExpandsWaitingPlansWithoutItsPoll: plans wait beyond one
+// pass's budget and their deliveries start nothing (their webhooks are
+// paused: held): the starter still passes again at once while FanOut says
+// more wait, instead of leaving the rest to its poll.
+func TestStarterExpandsWaitingPlansWithoutItsPoll(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	ctx := context.Background()
+	now := time.Now()
+	for i := range 3 {
+		w := &models.Webhook{ID: uuid.NewString(), TenantID: "acme", Name: fmt.Sprintf("w-%d", i), WebhookType: models.WebhookGeneric,
+			Enabled: true, Paused: true, Status: models.WebhookActive, BatchSize: 10, TimeoutSeconds: 10, Version: 0.1,
+			EventFilters: []models.EventFilter{{EventType: "*"}}, Endpoint: "https://example.com/in", CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := dispatchtest.New()
+	d, in := newDispatcher(s, fake)
+	in.InlineFanout, in.FanoutBudget = 2, 1
+	for i := range 4 {
+		if _, err := in.Ingest(ctx, event("acme", fmt.Sprintf("evt-%d", i), "order.created")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dispatch.Woken(d) // the ingests' wake-up: the passes alone must do it
+	st := d.NewStarter(in, dispatch.StarterOptions{Window: 1000, Poll: time.Hour})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); st.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for evs, _ := s.PendingFanout(ctx, 100); len(evs) > 0; evs, _ = s.PendingFanout(ctx, 100) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 4 plans still wait: the starter waits for its poll", len(evs))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	held, err := s.CountDeliveries(ctx, store.DeliveryQuery{Status: models.DeliveryHeld})
+	if err != nil || held != 12 {
+		t.Fatalf("held deliveries: %d (%v), want the 12 planned", held, err)
+	}
+	if starts, _ := started(fake); len(starts) != 0 {
+		t.Fatalf("started %d deliveries of paused webhooks", len(starts))
 	}
 }

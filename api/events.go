@@ -222,15 +222,13 @@ func (s *server) getEvent(c *gin.Context) {
 		return
 	}
 	ds, err := s.store.EventDeliveries(ctx, ev.TenantID, ev.ID)
-	if err == nil {
-		// A large fan-out's planned deliveries, until the starter has
-		// inserted them, as they will be (read after ev: none twice).
-		ds, err = store.WithPlanned(ev, ds)
-	}
 	if err != nil {
 		fail(c, err)
 		return
 	}
+	// A large fan-out's planned deliveries, until the starter has
+	// inserted them, as they will be (read after ev: none twice).
+	ds = store.WithPlanned(ev, ds)
 	out := eventView{
 		ID: ev.ID, TenantID: ev.TenantID, Type: ev.Type, EntityType: ev.EntityType, Entity: ev.Entity,
 		ChangeDescription: ev.ChangeDescription, Data: ev.Data, IsTest: ev.IsTest,

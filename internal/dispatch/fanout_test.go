@@ -23,15 +23,7 @@ func TestABadFanOutNeverStopsTheStarter(t *testing.T) {
 	s, url := storetest.OpenPostgres(t)
 	db := storetest.Inspect(t, url)
 	ctx := context.Background()
-	now := time.Now()
-	for i := range 3 {
-		w := &models.Webhook{ID: uuid.NewString(), TenantID: "acme", Name: fmt.Sprintf("w-%d", i), WebhookType: models.WebhookGeneric,
-			Enabled: true, Status: models.WebhookActive, BatchSize: 10, TimeoutSeconds: 10, Version: 0.1,
-			EventFilters: []models.EventFilter{{EventType: "*"}}, Endpoint: "https://example.com/in", CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateWebhook(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
+	threeWebhooks(t, s, false)
 	fake := dispatchtest.New()
 	d, in := newDispatcher(s, fake)
 	in.InlineFanout, in.FanoutBudget = 2, 1
@@ -67,15 +59,7 @@ func TestABadFanOutNeverStopsTheStarter(t *testing.T) {
 func TestStarterExpandsWaitingPlansWithoutItsPoll(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
-	now := time.Now()
-	for i := range 3 {
-		w := &models.Webhook{ID: uuid.NewString(), TenantID: "acme", Name: fmt.Sprintf("w-%d", i), WebhookType: models.WebhookGeneric,
-			Enabled: true, Paused: true, Status: models.WebhookActive, BatchSize: 10, TimeoutSeconds: 10, Version: 0.1,
-			EventFilters: []models.EventFilter{{EventType: "*"}}, Endpoint: "https://example.com/in", CreatedAt: now, UpdatedAt: now}
-		if err := s.CreateWebhook(ctx, w); err != nil {
-			t.Fatal(err)
-		}
-	}
+	threeWebhooks(t, s, true)
 	fake := dispatchtest.New()
 	d, in := newDispatcher(s, fake)
 	in.InlineFanout, in.FanoutBudget = 2, 1
@@ -103,5 +87,20 @@ func TestStarterExpandsWaitingPlansWithoutItsPoll(t *testing.T) {
 	}
 	if starts, _ := started(fake); len(starts) != 0 {
 		t.Fatalf("started %d deliveries of paused webhooks", len(starts))
+	}
+}
+
+// threeWebhooks stores three webhooks of tenant acme for every event type,
+// paused or not.
+func threeWebhooks(t *testing.T, s *store.Store, paused bool) {
+	t.Helper()
+	now := time.Now()
+	for i := range 3 {
+		w := &models.Webhook{ID: uuid.NewString(), TenantID: "acme", Name: fmt.Sprintf("w-%d", i), WebhookType: models.WebhookGeneric,
+			Enabled: true, Paused: paused, Status: models.WebhookActive, BatchSize: 10, TimeoutSeconds: 10, Version: 0.1,
+			EventFilters: []models.EventFilter{{EventType: "*"}}, Endpoint: "https://example.com/in", CreatedAt: now, UpdatedAt: now}
+		if err := s.CreateWebhook(context.Background(), w); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -108,15 +108,17 @@ func (s *Starter) Run(ctx context.Context) {
 			recheck = 0
 		}
 		switch {
-		case started < 0:
-			backoff = 0
-			if !s.fanOutMore {
-				s.awaitFreeSlot(ctx)
-			}
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), maxStartBackoff)
 			s.log("starting delivery workflows failed; retrying", "error", err, "retry_in", backoff)
 			sleep(ctx, backoff)
+		case s.fanOutMore:
+			// Events still wait for their fan-out: pass again at once,
+			// not after a free start slot, a recheck or the next poll.
+			backoff = 0
+		case started < 0:
+			backoff = 0
+			s.awaitFreeSlot(ctx)
 		case full:
 			// Everyone waiting holds their share: look again soon, less
 			// often while it stays so (each look is a claim under the
@@ -124,18 +126,12 @@ func (s *Starter) Run(ctx context.Context) {
 			// that shows up finds its share free).
 			backoff = 0
 			recheck = min(max(2*recheck, fullWindowRecheck), maxFullRecheck)
-			if !s.fanOutMore {
-				s.await(ctx, recheck)
-			}
+			s.await(ctx, recheck)
 		case started > 0:
 			backoff = 0 // more may be waiting
 		default:
 			backoff = 0
-			// Events still waiting for their fan-out: pass again at
-			// once, not at the next poll.
-			if !s.fanOutMore {
-				s.idle(ctx)
-			}
+			s.idle(ctx)
 		}
 	}
 }

@@ -56,9 +56,14 @@ func (in *Ingester) FanOut(ctx context.Context) (done int, more bool, err error)
 			if err := ctx.Err(); err != nil {
 				return done, false, joinFew(append(errs, err))
 			}
-			n, ok, err := in.fanOutOne(ctx, &evs[i])
+			ev := &evs[i]
+			n, ok, err := in.fanOutOne(ctx, ev)
 			if err != nil {
-				errs = append(errs, err)
+				what := "operational event"
+				if ev.FanoutPlan != nil {
+					what = "planned fan-out of event"
+				}
+				errs = append(errs, fmt.Errorf("%s %s/%s: %w", what, ev.TenantID, ev.ID, err))
 				continue
 			}
 			inserted += n
@@ -77,22 +82,19 @@ func (in *Ingester) FanOut(ctx context.Context) (done int, more bool, err error)
 	return done, done > 0, joinFew(errs)
 }
 
-// fanOutOne completes ev's fan-out: its plan, or its matches.
+// fanOutOne completes ev's fan-out: its plan (which the store reads), or
+// its matches.
 func (in *Ingester) fanOutOne(ctx context.Context, ev *models.Event) (int, bool, error) {
 	if ev.FanoutPlan != nil {
-		n, ok, err := in.store.CompleteFanout(ctx, ev, nil)
-		if err != nil {
-			return 0, false, fmt.Errorf("planned fan-out of event %s/%s: %w", ev.TenantID, ev.ID, err)
-		}
-		return n, ok, nil
+		return in.store.CompleteFanout(ctx, ev, nil)
 	}
 	fev, err := parse(ev)
 	if err != nil {
-		return 0, false, fmt.Errorf("operational event %s/%s: %w", ev.TenantID, ev.ID, err)
+		return 0, false, err
 	}
 	hooks, err := in.Matcher.Match(ctx, ev.TenantID, fev)
 	if err != nil {
-		return 0, false, fmt.Errorf("operational event %s/%s: %w", ev.TenantID, ev.ID, err)
+		return 0, false, err
 	}
 	now := store.Now()
 	var ds []models.Delivery
@@ -102,11 +104,7 @@ func (in *Ingester) fanOutOne(ctx context.Context, ev *models.Event) (int, bool,
 		}
 		ds = append(ds, deliveryFor(*ev, w, now))
 	}
-	n, ok, err := in.store.CompleteFanout(ctx, ev, ds)
-	if err != nil {
-		return 0, false, fmt.Errorf("operational event %s/%s: %w", ev.TenantID, ev.ID, err)
-	}
-	return n, ok, nil
+	return in.store.CompleteFanout(ctx, ev, ds)
 }
 
 // joinFew joins the first few of errs and counts the rest: a log line, not

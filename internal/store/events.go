@@ -138,8 +138,7 @@ func (s *Store) ingestOne(tx *gorm.DB, in Ingestion) (Ingested, error) {
 		if err != nil {
 			return Ingested{}, err
 		}
-		ds, err = WithPlanned(stored, ds)
-		return Ingested{Event: stored, Deliveries: ds}, err
+		return Ingested{Event: stored, Deliveries: WithPlanned(stored, ds)}, nil
 	}
 	if err := insertDeliveries(tx, s.dialect, ds); err != nil {
 		return Ingested{}, err

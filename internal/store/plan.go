@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,10 +118,10 @@ func PlannedDeliveries(ev *models.Event) ([]models.Delivery, error) {
 // A plan of another release's format, or one that cannot be read, adds
 // nothing: the stored deliveries are answered, as a release before plans
 // does (the starter reports an unreadable plan each time it skips it).
-func WithPlanned(ev *models.Event, ds []models.Delivery) ([]models.Delivery, error) {
+func WithPlanned(ev *models.Event, ds []models.Delivery) []models.Delivery {
 	planned, err := PlannedDeliveries(ev)
 	if err != nil || len(planned) == 0 {
-		return ds, nil
+		return ds
 	}
 	stored := make(map[string]bool, len(ds))
 	for _, d := range ds {
@@ -133,12 +134,9 @@ func WithPlanned(ev *models.Event, ds []models.Delivery) ([]models.Delivery, err
 		}
 	}
 	slices.SortStableFunc(out, func(a, b models.Delivery) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
-	return out, nil
+	return out
 }
 
 // liveWebhooks keeps the deliveries whose webhook still exists: a webhook

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/models"
@@ -179,6 +181,61 @@ func TestClaimForStartGivesNoPlaceToAnOpenBatch(t *testing.T) {
 		ds, _, err := s.ClaimForStart(ctx, 1, 100, store.Now())
 		if err != nil || len(ds) != 1 || ds[0].WebhookID != plain.ID {
 			t.Fatalf("claim with an open batch waiting: %+v, %v", ds, err)
+		}
+	})
+}
+
+// TestClaimForStartLeavesRateWaitersOutOfTheWindow: started deliveries
+// waiting for their webhook's rate limit hold no place of the window nor
+// of a share, so the webhook goes on starting, up to its bound (its share
+// plus 2 per slot in all), and another tenant finds room although the
+// waiters outnumber the window.
+func TestClaimForStartLeavesRateWaitersOutOfTheWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		slow := newWebhook("slow")
+		slow.TenantID, slow.MaxConcurrency = "acme", 3
+		if err := s.CreateWebhook(ctx, slow); err != nil {
+			t.Fatal(err)
+		}
+		outboxOf(t, s, []*models.Webhook{slow}, 30)
+		// Its one request an hour is taken: every start waits for it.
+		limit := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: slow.ID, Holder: "taken",
+			MaxConcurrency: 3, RateLimit: 1.0 / 3600, Lease: time.Minute}
+		if got, err := s.AcquireSlot(ctx, limit); err != nil || !got.Granted {
+			t.Fatalf("the first request: %+v %v", got, err)
+		}
+		claimWaiting := func(window int) int {
+			t.Helper()
+			ds, _, err := s.ClaimForStart(ctx, 100, window, store.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				limit.DeliveryID, limit.Holder = d.ID, d.ID
+				if got, err := s.AcquireSlot(ctx, limit); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+					t.Fatalf("a start of the slow webhook: %+v %v", got, err)
+				}
+			}
+			return len(ds)
+		}
+		// Alone, it may hold half a window of 8 ready; its waiters do not
+		// count, until it holds 4 + 2×3 in all.
+		for i, want := range []int{4, 4, 2, 0} {
+			if n := claimWaiting(8); n != want {
+				t.Fatalf("claim %d: %d claimed, want %d", i+1, n, want)
+			}
+		}
+		if n, _ := s.CountStarting(ctx); n != 10 {
+			t.Fatalf("starting = %d, want 10", n)
+		}
+		// Its 10 waiters outnumber the window; another tenant still gets
+		// its share (8 ÷ 3), and the slow webhook no more.
+		b1 := tenantWebhook(t, s, "beta", "b1")
+		outboxOf(t, s, []*models.Webhook{b1}, 5)
+		ds, full, err := s.ClaimForStart(ctx, 100, 8, store.Now())
+		if err != nil || full || len(ds) != 2 || ds[0].WebhookID != b1.ID || ds[1].WebhookID != b1.ID {
+			t.Fatalf("beside 10 waiters: %d claimed, full=%v, %v", len(ds), full, err)
 		}
 	})
 }

@@ -25,11 +25,12 @@ const startWindowLock = 0x77656268 // "webh"
 // ClaimForStart marks waiting deliveries as dispatched at now and returns
 // them in the order to start them: at most limit, no more than the room
 // left in the admission window (window minus the deliveries already
-// started and not yet attempted), shared fairly (fairShares): round-robin
-// across tenants, then across a tenant's webhooks, each webhook's oldest
-// first. full reports a window with no room for anyone waiting. A batch is claimed once it has
-// closed. Several processes may claim at once: each row goes to exactly one
-// of them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
+// started and not yet attempted, but for those waiting for a limit),
+// shared fairly (fairShares): round-robin across tenants, then across a
+// tenant's webhooks, each webhook's oldest first. full reports a window
+// with no room for anyone waiting. A batch is claimed once it has closed.
+// Several processes may claim at once: each row goes to exactly one of
+// them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
 // they share; SQLite has a single process.
 func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.Time) (ds []models.Delivery, full bool, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -41,14 +42,18 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 		}
 		var open []openStarts
 		if err := tx.Raw(`SELECT tenant_id, webhook_id, COUNT(*) AS n,
-			SUM(CASE WHEN waiting_for = 'concurrency' THEN 1 ELSE 0 END) AS limited FROM deliveries
+			SUM(CASE WHEN waiting_for = 'concurrency' THEN 1 ELSE 0 END) AS limited,
+			SUM(CASE WHEN waiting_for <> '' THEN 1 ELSE 0 END) AS waiting FROM deliveries
 			WHERE status = 'pending' AND dispatched_at IS NOT NULL AND trigger <> 'test'
 			GROUP BY tenant_id, webhook_id`).Scan(&open).Error; err != nil {
 			return err
 		}
+		// Starts waiting for a limit sleep on timers, not in Temporal's
+		// queue: they hold places on top of the window (fairShares bounds
+		// them per webhook).
 		room := window
 		for _, o := range open {
-			room -= o.N
+			room -= o.N - o.Waiting
 		}
 		if room <= 0 {
 			full = true

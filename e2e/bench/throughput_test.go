@@ -37,7 +37,8 @@ import (
 func BenchmarkDeliveryThroughput(b *testing.B) {
 	n := envInt("WEBHOOKD_BENCH_N", 300)
 	rate := envInt("WEBHOOKD_BENCH_RATE", 30)
-	st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db")})
+	st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db"),
+		StartWindow: envInt("WEBHOOKD_BENCH_START_WINDOW", 0)})
 	rc := newTimingReceiver(b)
 	st.CreateWebhook("bench", rc.URL, rig.Secret)
 	startNaiveWorker(b, st.Client, rc.URL)

@@ -32,8 +32,10 @@ import (
 //
 //	go test -run '^$' -bench DeliveryThroughput -benchtime 1x ./e2e/bench/
 //
-// WEBHOOKD_BENCH_N (default 300) sets deliveries per measurement and
-// WEBHOOKD_BENCH_RATE (default 30) the fixed rate for latency.
+// WEBHOOKD_BENCH_N (default 300) sets deliveries per measurement,
+// WEBHOOKD_BENCH_RATE (default 30) the fixed rate for latency, and
+// WEBHOOKD_BENCH_START_WINDOW the starter's START_WINDOW (0: the default),
+// to measure what a smaller window costs in throughput.
 func BenchmarkDeliveryThroughput(b *testing.B) {
 	n := envInt("WEBHOOKD_BENCH_N", 300)
 	rate := envInt("WEBHOOKD_BENCH_RATE", 30)

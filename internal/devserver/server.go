@@ -172,6 +172,8 @@ func prepareSQLite(opts Options) (*config.SQL, error) {
 		// commits on a power loss, acceptable for a development server.
 		sqlConf.ConnectAttributes["journal_mode"] = "wal"
 		sqlConf.ConnectAttributes["synchronous"] = "normal"
+		// The server's pool has one connection; the timeout covers the
+		// others: forgetMembership's at start and WAL recovery on open.
 		sqlConf.ConnectAttributes["busy_timeout"] = "10000"
 		sqlConf.DatabaseName = opts.DatabaseFile
 		if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {

@@ -13,14 +13,26 @@ import (
 
 // TestDatabaseFileIsInWALMode: the Temporal file is written in WAL mode,
 // both when it is created and when a file left in rollback-journal mode by
-// an earlier release is opened again. SQLite ignores a pragma it does not
+// an earlier release is opened again; and every attribute the plugin turns
+// into a PRAGMA names one SQLite knows. SQLite ignores a pragma it does not
 // know, so a misspelt attribute fails here and nowhere else (it costs an
-// fsync per commit, not an error).
+// fsync per commit, not an error). The plugin keeps its connections open
+// for the life of the test binary; the files are removed all the same on
+// Linux.
 func TestDatabaseFileIsInWALMode(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "temporal.db")
 	opts := Options{DatabaseFile: file, Namespace: "default", Logger: slog.New(slog.DiscardHandler)}
-	if _, err := prepareSQLite(opts); err != nil {
+	conf, err := prepareSQLite(opts)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for name := range conf.ConnectAttributes {
+		if name == "mode" { // a URI parameter, not a pragma
+			continue
+		}
+		if n := pragmaListed(t, file, name); n != 1 {
+			t.Errorf("attribute %q is not a pragma SQLite knows", name)
+		}
 	}
 	if got := pragma(t, file, "journal_mode"); got != "wal" {
 		t.Fatalf("a new file's journal_mode is %q, want wal", got)
@@ -59,4 +71,19 @@ func pragma(t *testing.T, file, name string) string {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// pragmaListed counts the pragmas named name that SQLite knows.
+func pragmaListed(t *testing.T, file, name string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM pragma_pragma_list WHERE name = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

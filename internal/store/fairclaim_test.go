@@ -188,8 +188,8 @@ func TestClaimForStartGivesNoPlaceToAnOpenBatch(t *testing.T) {
 // TestClaimForStartLeavesRateWaitersOutOfTheWindow: started deliveries
 // waiting for their webhook's rate limit hold no place of the window nor
 // of a share, so the webhook goes on starting, up to its bound (its share
-// plus 2 per slot in all), and another tenant finds room although the
-// waiters outnumber the window.
+// plus as many waiters, at most 2 per slot), and another tenant finds room
+// although the waiters fill the window.
 func TestClaimForStartLeavesRateWaitersOutOfTheWindow(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
@@ -220,22 +220,22 @@ func TestClaimForStartLeavesRateWaitersOutOfTheWindow(t *testing.T) {
 			return len(ds)
 		}
 		// Alone, it may hold half a window of 8 ready; its waiters do not
-		// count, until it holds 4 + 2×3 in all.
-		for i, want := range []int{4, 4, 2, 0} {
+		// count, until it holds 4 + 4 in all (2×3 per slot would be more).
+		for i, want := range []int{4, 4, 0} {
 			if n := claimWaiting(8); n != want {
 				t.Fatalf("claim %d: %d claimed, want %d", i+1, n, want)
 			}
 		}
-		if n, _ := s.CountStarting(ctx); n != 10 {
-			t.Fatalf("starting = %d, want 10", n)
+		if n, _ := s.CountStarting(ctx); n != 8 {
+			t.Fatalf("starting = %d, want 8", n)
 		}
-		// Its 10 waiters outnumber the window; another tenant still gets
-		// its share (8 ÷ 3), and the slow webhook no more.
+		// Its 8 waiters fill the window; another tenant still gets its
+		// share (8 ÷ 3), and the slow webhook no more.
 		b1 := tenantWebhook(t, s, "beta", "b1")
 		outboxOf(t, s, []*models.Webhook{b1}, 5)
 		ds, full, err := s.ClaimForStart(ctx, 100, 8, store.Now())
 		if err != nil || full || len(ds) != 2 || ds[0].WebhookID != b1.ID || ds[1].WebhookID != b1.ID {
-			t.Fatalf("beside 10 waiters: %d claimed, full=%v, %v", len(ds), full, err)
+			t.Fatalf("beside 8 waiters: %d claimed, full=%v, %v", len(ds), full, err)
 		}
 	})
 }

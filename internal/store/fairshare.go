@@ -2,7 +2,6 @@ package store
 
 import (
 	"cmp"
-	"math"
 	"slices"
 )
 
@@ -29,9 +28,9 @@ type outboxQueue struct {
 // polling for a slot, and every poll is work the Temporal server and the
 // worker do for everyone. A webhook whose deliveries are sent as they come
 // keeps its share of the window; one whose deliveries wait for another
-// limit (its rate) holds up to this many per slot beyond its share: its
-// waiters take no place of the window, but every start of a throttled
-// webhook soon waits, and waiters poll too.
+// limit (its rate) holds up to this many per slot beyond its share, and no
+// more than its share again: its waiters take no place of the window, but
+// every start of a throttled webhook soon waits, and waiters poll too.
 const waitingPerSlot = 2
 
 // openStarts counts one webhook's deliveries started and not yet attempted.
@@ -43,10 +42,11 @@ type openStarts struct {
 	// for their tenant's share of a worker's slots (either way the webhook
 	// cannot send faster, so more starts would only poll).
 	Limited int
-	// Waiting of them wait for a limit (Limited included): they sleep on
-	// workflow timers, not in Temporal's queue, so they hold places on top
-	// of the window and of their shares, bounded per webhook.
-	Waiting int
+	// Waiters of them wait for a limit (Limited included): they sleep on
+	// workflow timers or poll for a slot, not in Temporal's queue, so they
+	// hold places on top of the window and of their shares, bounded per
+	// webhook.
+	Waiters int
 }
 
 // shareOf is the most of the window one of n active tenants (or webhooks)
@@ -81,8 +81,8 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 	limited := map[string]bool{}
 	for _, o := range open {
 		limited[o.WebhookID] = limited[o.WebhookID] || o.Limited > 0
-		tenantReady[o.TenantID] += o.N - o.Waiting
-		hookReady[o.WebhookID] += o.N - o.Waiting
+		tenantReady[o.TenantID] += o.N - o.Waiters
+		hookReady[o.WebhookID] += o.N - o.Waiters
 		hookAll[o.WebhookID] += o.N
 		active(o.TenantID, o.WebhookID)
 	}
@@ -105,18 +105,19 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 	}
 	hookCap := shareOf(window, activeHooks)
 	// capOf bounds the places a webhook holds in all, waiters included:
-	// waitingPerSlot per slot more than its share, or, once its starts
-	// wait for its slots (a slow receiver's backlog), waitingPerSlot per
-	// slot and no more than its share.
+	// its share, and as many waiters again at most (waitingPerSlot per slot
+	// if fewer), so that waiters in all stay within about one window; once
+	// its starts wait for its slots (a slow receiver's backlog),
+	// waitingPerSlot per slot and no more than its share.
 	capOf := map[string]int{}
 	for _, q := range queues {
-		switch {
-		case q.MaxConcurrency <= 0:
-			capOf[q.WebhookID] = math.MaxInt
-		case limited[q.WebhookID]:
+		waiters := hookCap
+		if q.MaxConcurrency > 0 {
+			waiters = min(hookCap, waitingPerSlot*q.MaxConcurrency)
+		}
+		capOf[q.WebhookID] = hookCap + waiters
+		if q.MaxConcurrency > 0 && limited[q.WebhookID] {
 			capOf[q.WebhookID] = max(1, min(hookCap, waitingPerSlot*q.MaxConcurrency))
-		default:
-			capOf[q.WebhookID] = hookCap + waitingPerSlot*q.MaxConcurrency
 		}
 	}
 	under := func(h string) bool { return hookReady[h] < hookCap && hookAll[h] < capOf[h] }

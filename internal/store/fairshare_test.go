@@ -82,10 +82,15 @@ func TestFairSharesLeavesWaitersOutOfShares(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("a webhook holding 4 rate waiters got %d places, want its share, 4", len(got))
 	}
-	// Nor do its waiters count against its tenant's share: with 12 of
-	// them (more than the window), a1 and another tenant's b1 each get
-	// their share of 8 ÷ 3.
+	// Waiters outnumbering the window leave another tenant its share of
+	// 8 ÷ 3; a1, past its bound (2 + 2 waiters), gets none.
 	got = fairShares([]outboxQueue{{"a", "a1", 10}, {"b", "b1", 10}}, []openStarts{{"a", "a1", 12, 0, 12}}, 8, 8)
+	if !slices.Equal(got, []string{"b1", "b1"}) {
+		t.Fatalf("order = %v, want b1 twice", got)
+	}
+	// Under its bound, a1's waiters count against neither share: with 2
+	// of them, a1 and b1 get 2 each.
+	got = fairShares([]outboxQueue{{"a", "a1", 10}, {"b", "b1", 10}}, []openStarts{{"a", "a1", 2, 0, 2}}, 8, 8)
 	if !slices.Equal(got, []string{"a1", "b1", "a1", "b1"}) {
 		t.Fatalf("order = %v, want a1 and b1 twice each", got)
 	}
@@ -98,12 +103,21 @@ func TestFairSharesLeavesWaitersOutOfShares(t *testing.T) {
 
 func TestFairSharesBoundsAWebhooksWaiters(t *testing.T) {
 	// Every start of a webhook slowed by its rate soon waits; it holds at
-	// most waitingPerSlot per slot more than its share in all: with
-	// maxConcurrency 2 and a share of 50, 54.
+	// most waitingPerSlot per slot (or its share, if less) more than its
+	// share in all: with maxConcurrency 2 and a share of 50, 54.
 	for _, c := range []struct{ waiting, want int }{{0, 50}, {3, 50}, {50, 4}, {54, 0}, {60, 0}} {
 		got := fairShares([]outboxQueue{{"a", "a1", 2}}, []openStarts{{"a", "a1", c.waiting, 0, c.waiting}}, 100, 100)
 		if len(got) != c.want {
 			t.Errorf("holding %d waiters: %d places, want %d", c.waiting, len(got), c.want)
+		}
+	}
+	// And no more waiters than its share, so that waiters in all stay
+	// within about a window: maxConcurrency 10 (20 per slot) and a share
+	// of 6 (a lone webhook, window 12), 12 in all.
+	for _, c := range []struct{ waiting, want int }{{0, 6}, {6, 6}, {9, 3}, {12, 0}} {
+		got := fairShares([]outboxQueue{{"a", "a1", 10}}, []openStarts{{"a", "a1", c.waiting, 0, c.waiting}}, 12, 12)
+		if len(got) != c.want {
+			t.Errorf("share 6, holding %d waiters: %d places, want %d", c.waiting, len(got), c.want)
 		}
 	}
 	// Once some wait for its slots, the stricter bound holds: 2 per slot

@@ -43,17 +43,16 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 		var open []openStarts
 		if err := tx.Raw(`SELECT tenant_id, webhook_id, COUNT(*) AS n,
 			SUM(CASE WHEN waiting_for = 'concurrency' THEN 1 ELSE 0 END) AS limited,
-			SUM(CASE WHEN waiting_for <> '' THEN 1 ELSE 0 END) AS waiting FROM deliveries
+			SUM(CASE WHEN waiting_for <> '' THEN 1 ELSE 0 END) AS waiters FROM deliveries
 			WHERE status = 'pending' AND dispatched_at IS NOT NULL AND trigger <> 'test'
 			GROUP BY tenant_id, webhook_id`).Scan(&open).Error; err != nil {
 			return err
 		}
-		// Starts waiting for a limit sleep on timers, not in Temporal's
-		// queue: they hold places on top of the window (fairShares bounds
-		// them per webhook).
+		// Starts waiting for a limit are not in Temporal's queue: they hold
+		// places on top of the window (fairShares bounds them per webhook).
 		room := window
 		for _, o := range open {
-			room -= o.N - o.Waiting
+			room -= o.N - o.Waiters
 		}
 		if room <= 0 {
 			full = true
@@ -172,7 +171,10 @@ func (s *Store) claimHeads(tx *gorm.DB, order []string, now time.Time) ([]models
 		lock = "FOR UPDATE SKIP LOCKED"
 	}
 	var ds []models.Delivery
-	err := tx.Raw(`UPDATE deliveries SET dispatched_at = ?, starts = starts + 1 WHERE id IN (
+	// A claimed delivery waits for nothing yet: a waiting_for left from an
+	// earlier start (its claim released, a late write) would count it as a
+	// waiter, outside the window.
+	err := tx.Raw(`UPDATE deliveries SET dispatched_at = ?, starts = starts + 1, waiting_for = '' WHERE id IN (
 		SELECT id FROM deliveries WHERE id IN (`+strings.Join(heads, " UNION ALL ")+`) `+lock+`) RETURNING *`, args...).Scan(&ds).Error
 	return ds, err
 }
@@ -208,7 +210,8 @@ func (s *Store) ReleaseClaims(ctx context.Context, ids []string) error {
 }
 
 // CountStarting counts deliveries handed to Temporal whose first attempt has
-// not begun: the work queued in Temporal, which the starter keeps bounded.
+// not begun: the work queued in Temporal (the starter bounds the ones not
+// waiting for a limit by its window, and each webhook's waiters).
 // Test sends are left out: they are started outside the window, and one
 // whose start failed must not hold a place in it.
 func (s *Store) CountStarting(ctx context.Context) (int64, error) {

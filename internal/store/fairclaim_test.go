@@ -239,3 +239,85 @@ func TestClaimForStartLeavesRateWaitersOutOfTheWindow(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimForStartBoundsWaitersInAll: however many webhooks are
+// throttled, their waiters take at most a second window's room: 20
+// throttled webhooks of 20 tenants, each start waiting for its rate, never
+// hold more than twice a window of 8 started.
+func TestClaimForStartBoundsWaitersInAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var hooks []*models.Webhook
+		for i := range 20 {
+			hooks = append(hooks, tenantWebhook(t, s, fmt.Sprintf("t%02d", i), "throttled"))
+		}
+		outboxOf(t, s, hooks, 10)
+		limitOf := map[string]store.SlotRequest{}
+		for _, w := range hooks {
+			// One request an hour, already taken: every start waits.
+			r := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
+				MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
+			if got, err := s.AcquireSlot(ctx, r); err != nil || !got.Granted {
+				t.Fatalf("the first request: %+v %v", got, err)
+			}
+			limitOf[w.ID] = r
+		}
+		for round := range 30 {
+			ds, _, err := s.ClaimForStart(ctx, 100, 8, store.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) == 0 {
+				break
+			}
+			for _, d := range ds {
+				r := limitOf[d.WebhookID]
+				r.DeliveryID, r.Holder = d.ID, d.ID
+				if got, err := s.AcquireSlot(ctx, r); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+					t.Fatalf("round %d: a start: %+v %v", round, got, err)
+				}
+			}
+		}
+		if n, err := s.CountStarting(ctx); err != nil || n != 16 {
+			t.Fatalf("started = %d (%v), want twice the window, 16", n, err)
+		}
+	})
+}
+
+// TestClaimClearsAStaleWait: a delivery whose claim was released after it
+// had waited for its rate is claimed again as ready, not as a waiter: it
+// takes a place of the window.
+func TestClaimClearsAStaleWait(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := tenantWebhook(t, s, "acme", "a1")
+		outboxOf(t, s, []*models.Webhook{w}, 1)
+		taken := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
+			MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
+		if got, err := s.AcquireSlot(ctx, taken); err != nil || !got.Granted {
+			t.Fatalf("the first request: %+v %v", got, err)
+		}
+		ds, _, err := s.ClaimForStart(ctx, 1, 2, store.Now())
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %+v %v", ds, err)
+		}
+		r := taken
+		r.DeliveryID, r.Holder = ds[0].ID, ds[0].ID
+		if got, err := s.AcquireSlot(ctx, r); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+			t.Fatalf("its start: %+v %v", got, err)
+		}
+		if err := s.ReleaseClaims(ctx, []string{ds[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := s.ClaimForStart(ctx, 1, 2, store.Now())
+		if err != nil || len(again) != 1 || again[0].WaitingFor != "" {
+			t.Fatalf("claimed again: %+v %v, want waiting for nothing", again, err)
+		}
+		// Ready, it holds its webhook's share of a window of 2 (1): another
+		// delivery of the webhook gets no place.
+		outboxOf(t, s, []*models.Webhook{w}, 1)
+		if more, _, err := s.ClaimForStart(ctx, 1, 2, store.Now()); err != nil || len(more) != 0 {
+			t.Fatalf("a second delivery claimed beside a ready one: %+v %v", more, err)
+		}
+	})
+}

@@ -17,7 +17,7 @@ type outboxQueue struct {
 	// MaxConcurrency is the webhook's limit of requests in flight: while
 	// its deliveries wait for a slot, it holds at most waitingPerSlot
 	// times as many places; while they wait for another limit, that many
-	// more than its share (0: no bound).
+	// more than its share (0: its share more).
 	MaxConcurrency int
 }
 

@@ -49,11 +49,15 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 			return err
 		}
 		// Starts waiting for a limit are not in Temporal's queue: they hold
-		// places on top of the window (fairShares bounds them per webhook).
-		room := window
+		// places on top of the window, bounded per webhook by fairShares
+		// and in all by a second window, so that everything started stays
+		// within twice the window however many webhooks are throttled.
+		room, waiters := window, 0
 		for _, o := range open {
-			room -= o.N - o.Waiters
+			room -= o.N
+			waiters += o.Waiters
 		}
+		room += min(waiters, window)
 		if room <= 0 {
 			full = true
 			return nil

@@ -32,12 +32,15 @@ import (
 //
 //	go test -run '^$' -bench DeliveryThroughput -benchtime 1x ./e2e/bench/
 //
-// WEBHOOKD_BENCH_N (default 300) sets deliveries per measurement and
-// WEBHOOKD_BENCH_RATE (default 30) the fixed rate for latency.
+// WEBHOOKD_BENCH_N (default 300) sets deliveries per measurement,
+// WEBHOOKD_BENCH_RATE (default 30) the fixed rate for latency, and
+// WEBHOOKD_BENCH_START_WINDOW the starter's START_WINDOW (0: the default),
+// to measure what a smaller window costs in throughput.
 func BenchmarkDeliveryThroughput(b *testing.B) {
 	n := envInt("WEBHOOKD_BENCH_N", 300)
 	rate := envInt("WEBHOOKD_BENCH_RATE", 30)
-	st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db")})
+	st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db"),
+		StartWindow: envInt("WEBHOOKD_BENCH_START_WINDOW", 0)})
 	rc := newTimingReceiver(b)
 	st.CreateWebhook("bench", rc.URL, rig.Secret)
 	startNaiveWorker(b, st.Client, rc.URL)

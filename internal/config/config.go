@@ -62,7 +62,8 @@ type Config struct {
 	// a generated key under DATA_DIR.
 	TenantTokenKeys []string
 	// StartWindow bounds deliveries handed to Temporal but not yet
-	// attempted, across every api replica (the starter's admission window).
+	// attempted, across every api replica (the starter's admission window;
+	// those waiting for a webhook's limits are bounded apart).
 	StartWindow int
 	// APIWorker runs a worker inside `webhookd api` too, so that workflows
 	// it starts begin in the same process (eager start).

@@ -68,7 +68,7 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.FormatBool(c.AllowOpenAPI) }},
 	{Name: "API_WORKER", Modes: []Mode{ModeAPI}, Help: "also run a worker: workflows start in this process (eager start)",
 		value: func(c Config) string { return strconv.FormatBool(c.APIWorker) }},
-	{Name: "START_WINDOW", Modes: front, Help: "deliveries started but not yet attempted, across api replicas",
+	{Name: "START_WINDOW", Modes: front, Help: "deliveries started but not yet attempted (limit waiters aside), across api replicas",
 		value: func(c Config) string { return strconv.Itoa(c.StartWindow) }},
 	{Name: "WORKER_CONCURRENCY", Modes: serving, Help: "concurrent deliveries per worker process",
 		value: func(c Config) string { return strconv.Itoa(c.WorkerConcurrency) }},

@@ -164,10 +164,17 @@ func prepareSQLite(opts Options) (*config.SQL, error) {
 		sqlConf.DatabaseName = "webhookd-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	} else {
 		sqlConf.ConnectAttributes["mode"] = "rwc"
-		// WAL with synchronous=normal was about 3x the default file mode on
-		// a 2-core machine, and still survives a process crash.
-		sqlConf.ConnectAttributes["_journal_mode"] = "wal"
-		sqlConf.ConnectAttributes["_synchronous"] = "normal"
+		// Every attribute that is not a URI parameter becomes a PRAGMA of
+		// that exact name, and SQLite ignores pragmas it does not know: the
+		// names must be SQLite's own (an earlier "_journal_mode" left the
+		// file in rollback-journal mode, one fsync per commit). WAL with
+		// synchronous=normal survives a process crash; it may lose the last
+		// commits on a power loss, acceptable for a development server.
+		sqlConf.ConnectAttributes["journal_mode"] = "wal"
+		sqlConf.ConnectAttributes["synchronous"] = "normal"
+		// The server's pool has one connection; the timeout covers the
+		// others: forgetMembership's at start and WAL recovery on open.
+		sqlConf.ConnectAttributes["busy_timeout"] = "10000"
 		sqlConf.DatabaseName = opts.DatabaseFile
 		if err := os.MkdirAll(filepath.Dir(opts.DatabaseFile), 0o755); err != nil {
 			return nil, fmt.Errorf("devserver: data dir: %w", err)

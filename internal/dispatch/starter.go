@@ -12,8 +12,9 @@ import (
 
 // Starter starts the workflows of deliveries that ingest committed to the
 // outbox, oldest first. It is admission control for Temporal: it keeps at
-// most Window deliveries started but not yet attempted (counted in the
-// database, so across every api replica), because a Temporal server fed
+// most Window deliveries started but not yet attempted, those waiting for a
+// webhook's limits aside (counted in the database, so across every api
+// replica; store.ClaimForStart bounds the waiters), because a Temporal server fed
 // faster than it can run workflows gets slower, not faster. Replicas share
 // the outbox without double starts (rows are claimed with SKIP LOCKED, and a
 // first start of a delivery id that already has a run is a no-op). A crash
@@ -57,7 +58,8 @@ type fanOuter interface {
 
 // StarterOptions tunes a Starter; zero values take the defaults.
 type StarterOptions struct {
-	// Window bounds deliveries started but not yet attempted (default 100).
+	// Window bounds deliveries started but not yet attempted, those
+	// waiting for a webhook's limits aside (default 100).
 	Window int
 	// Parallel bounds concurrent StartWorkflow calls (default 16).
 	Parallel int

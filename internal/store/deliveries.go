@@ -275,7 +275,7 @@ func (s *Store) ResetForReplay(ctx context.Context, id string) (*models.Delivery
 	}
 	res := s.db.WithContext(ctx).Model(&models.Delivery{}).Where("id = ?", id).Updates(map[string]any{
 		"status": models.DeliveryPending, "trigger": models.TriggerReplay, "next_attempt_at": nil, "updated_at": now,
-		"dispatched_at": dispatched, "sequence_skipped": false,
+		"dispatched_at": dispatched, "sequence_skipped": false, "waiting_for": "",
 	})
 	if res.Error != nil {
 		return nil, translate(res.Error)

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/models"
@@ -179,6 +181,143 @@ func TestClaimForStartGivesNoPlaceToAnOpenBatch(t *testing.T) {
 		ds, _, err := s.ClaimForStart(ctx, 1, 100, store.Now())
 		if err != nil || len(ds) != 1 || ds[0].WebhookID != plain.ID {
 			t.Fatalf("claim with an open batch waiting: %+v, %v", ds, err)
+		}
+	})
+}
+
+// TestClaimForStartLeavesRateWaitersOutOfTheWindow: started deliveries
+// waiting for their webhook's rate limit hold no place of the window nor
+// of a share, so the webhook goes on starting, up to its bound (its share
+// plus as many waiters, at most 2 per slot), and another tenant finds room
+// although the waiters fill the window.
+func TestClaimForStartLeavesRateWaitersOutOfTheWindow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		slow := newWebhook("slow")
+		slow.TenantID, slow.MaxConcurrency = "acme", 3
+		if err := s.CreateWebhook(ctx, slow); err != nil {
+			t.Fatal(err)
+		}
+		outboxOf(t, s, []*models.Webhook{slow}, 30)
+		// Its one request an hour is taken: every start waits for it.
+		limit := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: slow.ID, Holder: "taken",
+			MaxConcurrency: 3, RateLimit: 1.0 / 3600, Lease: time.Minute}
+		if got, err := s.AcquireSlot(ctx, limit); err != nil || !got.Granted {
+			t.Fatalf("the first request: %+v %v", got, err)
+		}
+		claimWaiting := func(window int) int {
+			t.Helper()
+			ds, _, err := s.ClaimForStart(ctx, 100, window, store.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range ds {
+				limit.DeliveryID, limit.Holder = d.ID, d.ID
+				if got, err := s.AcquireSlot(ctx, limit); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+					t.Fatalf("a start of the slow webhook: %+v %v", got, err)
+				}
+			}
+			return len(ds)
+		}
+		// Alone, it may hold half a window of 8 ready; its waiters do not
+		// count, until it holds 4 + 4 in all (2×3 per slot would be more).
+		for i, want := range []int{4, 4, 0} {
+			if n := claimWaiting(8); n != want {
+				t.Fatalf("claim %d: %d claimed, want %d", i+1, n, want)
+			}
+		}
+		if n, _ := s.CountStarting(ctx); n != 8 {
+			t.Fatalf("starting = %d, want 8", n)
+		}
+		// Its 8 waiters fill the window; another tenant still gets its
+		// share (8 ÷ 3), and the slow webhook no more.
+		b1 := tenantWebhook(t, s, "beta", "b1")
+		outboxOf(t, s, []*models.Webhook{b1}, 5)
+		ds, full, err := s.ClaimForStart(ctx, 100, 8, store.Now())
+		if err != nil || full || len(ds) != 2 || ds[0].WebhookID != b1.ID || ds[1].WebhookID != b1.ID {
+			t.Fatalf("beside 8 waiters: %d claimed, full=%v, %v", len(ds), full, err)
+		}
+	})
+}
+
+// TestClaimForStartBoundsWaitersInAll: however many webhooks are
+// throttled, their waiters take at most a second window's room: 20
+// throttled webhooks of 20 tenants, each start waiting for its rate, never
+// hold more than twice a window of 8 started.
+func TestClaimForStartBoundsWaitersInAll(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var hooks []*models.Webhook
+		for i := range 20 {
+			hooks = append(hooks, tenantWebhook(t, s, fmt.Sprintf("t%02d", i), "throttled"))
+		}
+		outboxOf(t, s, hooks, 10)
+		limitOf := map[string]store.SlotRequest{}
+		for _, w := range hooks {
+			// One request an hour, already taken: every start waits.
+			r := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
+				MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
+			if got, err := s.AcquireSlot(ctx, r); err != nil || !got.Granted {
+				t.Fatalf("the first request: %+v %v", got, err)
+			}
+			limitOf[w.ID] = r
+		}
+		for round := range 30 {
+			ds, _, err := s.ClaimForStart(ctx, 100, 8, store.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) == 0 {
+				break
+			}
+			for _, d := range ds {
+				r := limitOf[d.WebhookID]
+				r.DeliveryID, r.Holder = d.ID, d.ID
+				if got, err := s.AcquireSlot(ctx, r); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+					t.Fatalf("round %d: a start: %+v %v", round, got, err)
+				}
+			}
+		}
+		if n, err := s.CountStarting(ctx); err != nil || n != 16 {
+			t.Fatalf("started = %d (%v), want twice the window, 16", n, err)
+		}
+	})
+}
+
+// TestClaimClearsAStaleWait: a delivery whose claim was released after it
+// had waited for its rate is claimed again as ready, not as a waiter: it
+// takes a place of the window.
+func TestClaimClearsAStaleWait(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		w := tenantWebhook(t, s, "acme", "a1")
+		outboxOf(t, s, []*models.Webhook{w}, 1)
+		taken := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
+			MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
+		if got, err := s.AcquireSlot(ctx, taken); err != nil || !got.Granted {
+			t.Fatalf("the first request: %+v %v", got, err)
+		}
+		ds, _, err := s.ClaimForStart(ctx, 1, 2, store.Now())
+		if err != nil || len(ds) != 1 {
+			t.Fatalf("claim: %+v %v", ds, err)
+		}
+		r := taken
+		r.DeliveryID, r.Holder = ds[0].ID, ds[0].ID
+		if got, err := s.AcquireSlot(ctx, r); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+			t.Fatalf("its start: %+v %v", got, err)
+		}
+		if err := s.ReleaseClaims(ctx, []string{ds[0].ID}); err != nil {
+			t.Fatal(err)
+		}
+		again, _, err := s.ClaimForStart(ctx, 1, 2, store.Now())
+		if err != nil || len(again) != 1 || again[0].WaitingFor != "" {
+			t.Fatalf("claimed again: %+v %v, want waiting for nothing", again, err)
+		}
+		// Ready, it holds its webhook's share of a window of 2 (1): another
+		// delivery of the webhook gets no place.
+		outboxOf(t, s, []*models.Webhook{w}, 1)
+		if more, _, err := s.ClaimForStart(ctx, 1, 2, store.Now()); err != nil || len(more) != 0 {
+			t.Fatalf("a second delivery claimed beside a ready one: %+v %v", more, err)
 		}
 	})
 }

@@ -16,7 +16,8 @@ type outboxQueue struct {
 	WebhookID string
 	// MaxConcurrency is the webhook's limit of requests in flight: while
 	// its deliveries wait for a slot, it holds at most waitingPerSlot
-	// times as many places (0: no bound).
+	// times as many places; while they wait for another limit, that many
+	// more than its share (0: its share more).
 	MaxConcurrency int
 }
 
@@ -26,7 +27,10 @@ type outboxQueue struct {
 // More could not be sent any sooner: they would only wait in Temporal,
 // polling for a slot, and every poll is work the Temporal server and the
 // worker do for everyone. A webhook whose deliveries are sent as they come
-// keeps its share of the window.
+// keeps its share of the window; one whose deliveries wait for another
+// limit (its rate) holds up to this many per slot beyond its share, and no
+// more than its share again: its waiters take no place of the window, but
+// every start of a throttled webhook soon waits, and waiters poll too.
 const waitingPerSlot = 2
 
 // openStarts counts one webhook's deliveries started and not yet attempted.
@@ -38,6 +42,11 @@ type openStarts struct {
 	// for their tenant's share of a worker's slots (either way the webhook
 	// cannot send faster, so more starts would only poll).
 	Limited int
+	// Waiters of them wait for a limit (Limited included): they sleep on
+	// workflow timers or poll for a slot, not in Temporal's queue, so they
+	// hold places on top of the window and of their shares, bounded per
+	// webhook.
+	Waiters int
 }
 
 // shareOf is the most of the window one of n active tenants (or webhooks)
@@ -55,8 +64,13 @@ func shareOf(window, n int) int {
 // order, tenants and webhooks interleaved. A webhook may have fewer waiting
 // deliveries than it is given places; the rest of the room goes unused
 // until the next claim.
+//
+// Places held count against shares only while ready (not waiting for a
+// limit): a webhook slowed by its rate keeps starting up to its share
+// however many of its starts wait. Its waiters are still bounded, by
+// capOf on all it holds, or each claim would add starts that soon wait.
 func fairShares(queues []outboxQueue, open []openStarts, window, room int) []string {
-	tenantOpen, hookOpen := map[string]int{}, map[string]int{}
+	tenantReady, hookReady, hookAll := map[string]int{}, map[string]int{}, map[string]int{}
 	hooksOf := map[string]map[string]bool{}
 	active := func(tenant, hook string) {
 		if hooksOf[tenant] == nil {
@@ -67,8 +81,9 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 	limited := map[string]bool{}
 	for _, o := range open {
 		limited[o.WebhookID] = limited[o.WebhookID] || o.Limited > 0
-		tenantOpen[o.TenantID] += o.N
-		hookOpen[o.WebhookID] += o.N
+		tenantReady[o.TenantID] += o.N - o.Waiters
+		hookReady[o.WebhookID] += o.N - o.Waiters
+		hookAll[o.WebhookID] += o.N
 		active(o.TenantID, o.WebhookID)
 	}
 	waiting := map[string][]string{} // tenant → its webhooks with waiting deliveries
@@ -89,13 +104,23 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 		activeHooks += len(hs)
 	}
 	hookCap := shareOf(window, activeHooks)
+	// capOf bounds the places a webhook holds in all, waiters included:
+	// its share, and as many waiters again at most (waitingPerSlot per slot
+	// if fewer), so that waiters in all stay within about one window; once
+	// its starts wait for its slots (a slow receiver's backlog),
+	// waitingPerSlot per slot and no more than its share.
 	capOf := map[string]int{}
 	for _, q := range queues {
-		capOf[q.WebhookID] = hookCap
+		waiters := hookCap
+		if q.MaxConcurrency > 0 {
+			waiters = min(hookCap, waitingPerSlot*q.MaxConcurrency)
+		}
+		capOf[q.WebhookID] = hookCap + waiters
 		if q.MaxConcurrency > 0 && limited[q.WebhookID] {
 			capOf[q.WebhookID] = max(1, min(hookCap, waitingPerSlot*q.MaxConcurrency))
 		}
 	}
+	under := func(h string) bool { return hookReady[h] < hookCap && hookAll[h] < capOf[h] }
 
 	var order []string
 	for len(order) < room {
@@ -103,31 +128,33 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 		// a webhook under its share.
 		best, bestHook := "", ""
 		for _, t := range tenants {
-			if tenantOpen[t] >= tenantCap || (best != "" && tenantOpen[t] >= tenantOpen[best]) {
+			if tenantReady[t] >= tenantCap || (best != "" && tenantReady[t] >= tenantReady[best]) {
 				continue
 			}
-			if h := fewest(waiting[t], hookOpen, capOf); h != "" {
+			if h := fewest(waiting[t], hookReady, under); h != "" {
 				best, bestHook = t, h
 			}
 		}
 		if best == "" {
 			break
 		}
-		tenantOpen[best]++
-		hookOpen[bestHook]++
+		// A new start is ready until it meets a limit.
+		tenantReady[best]++
+		hookReady[bestHook]++
+		hookAll[bestHook]++
 		order = append(order, bestHook)
 	}
 	return order
 }
 
-// fewest is the webhook of hooks holding the fewest places, under its cap
-// ("" if none is).
-func fewest(hooks []string, open, capOf map[string]int) string {
-	under := slices.DeleteFunc(slices.Clone(hooks), func(h string) bool { return open[h] >= capOf[h] })
-	if len(under) == 0 {
+// fewest is the webhook of hooks holding the fewest places, among those
+// under their bounds ("" if none is).
+func fewest(hooks []string, held map[string]int, under func(string) bool) string {
+	hooks = slices.DeleteFunc(slices.Clone(hooks), func(h string) bool { return !under(h) })
+	if len(hooks) == 0 {
 		return ""
 	}
-	return slices.MinFunc(under, func(a, b string) int {
-		return cmp.Or(cmp.Compare(open[a], open[b]), cmp.Compare(a, b))
+	return slices.MinFunc(hooks, func(a, b string) int {
+		return cmp.Or(cmp.Compare(held[a], held[b]), cmp.Compare(a, b))
 	})
 }

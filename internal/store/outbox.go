@@ -25,11 +25,12 @@ const startWindowLock = 0x77656268 // "webh"
 // ClaimForStart marks waiting deliveries as dispatched at now and returns
 // them in the order to start them: at most limit, no more than the room
 // left in the admission window (window minus the deliveries already
-// started and not yet attempted), shared fairly (fairShares): round-robin
-// across tenants, then across a tenant's webhooks, each webhook's oldest
-// first. full reports a window with no room for anyone waiting. A batch is claimed once it has
-// closed. Several processes may claim at once: each row goes to exactly one
-// of them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
+// started and not yet attempted, but for those waiting for a limit),
+// shared fairly (fairShares): round-robin across tenants, then across a
+// tenant's webhooks, each webhook's oldest first. full reports a window
+// with no room for anyone waiting. A batch is claimed once it has closed.
+// Several processes may claim at once: each row goes to exactly one of
+// them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
 // they share; SQLite has a single process.
 func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.Time) (ds []models.Delivery, full bool, err error) {
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -41,15 +42,22 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 		}
 		var open []openStarts
 		if err := tx.Raw(`SELECT tenant_id, webhook_id, COUNT(*) AS n,
-			SUM(CASE WHEN waiting_for = 'concurrency' THEN 1 ELSE 0 END) AS limited FROM deliveries
+			SUM(CASE WHEN waiting_for = 'concurrency' THEN 1 ELSE 0 END) AS limited,
+			SUM(CASE WHEN waiting_for <> '' THEN 1 ELSE 0 END) AS waiters FROM deliveries
 			WHERE status = 'pending' AND dispatched_at IS NOT NULL AND trigger <> 'test'
 			GROUP BY tenant_id, webhook_id`).Scan(&open).Error; err != nil {
 			return err
 		}
-		room := window
+		// Starts waiting for a limit are not in Temporal's queue: they hold
+		// places on top of the window, bounded per webhook by fairShares
+		// and in all by a second window, so that everything started stays
+		// within twice the window however many webhooks are throttled.
+		room, waiters := window, 0
 		for _, o := range open {
 			room -= o.N
+			waiters += o.Waiters
 		}
+		room += min(waiters, window)
 		if room <= 0 {
 			full = true
 			return nil
@@ -167,7 +175,10 @@ func (s *Store) claimHeads(tx *gorm.DB, order []string, now time.Time) ([]models
 		lock = "FOR UPDATE SKIP LOCKED"
 	}
 	var ds []models.Delivery
-	err := tx.Raw(`UPDATE deliveries SET dispatched_at = ?, starts = starts + 1 WHERE id IN (
+	// A claimed delivery waits for nothing yet: a waiting_for left from an
+	// earlier start (its claim released, a late write) would count it as a
+	// waiter, outside the window.
+	err := tx.Raw(`UPDATE deliveries SET dispatched_at = ?, starts = starts + 1, waiting_for = '' WHERE id IN (
 		SELECT id FROM deliveries WHERE id IN (`+strings.Join(heads, " UNION ALL ")+`) `+lock+`) RETURNING *`, args...).Scan(&ds).Error
 	return ds, err
 }
@@ -203,7 +214,8 @@ func (s *Store) ReleaseClaims(ctx context.Context, ids []string) error {
 }
 
 // CountStarting counts deliveries handed to Temporal whose first attempt has
-// not begun: the work queued in Temporal, which the starter keeps bounded.
+// not begun: the work queued in Temporal (the starter bounds the ones not
+// waiting for a limit by its window, and each webhook's waiters).
 // Test sends are left out: they are started outside the window, and one
 // whose start failed must not hold a place in it.
 func (s *Store) CountStarting(ctx context.Context) (int64, error) {

@@ -1,6 +1,7 @@
 package rig
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -58,8 +59,8 @@ type Options struct {
 	// SQLiteStore keeps webhookd's state in SQLite, as `webhookd dev` does
 	// without DATABASE_URL; PostgreSQL otherwise.
 	SQLiteStore bool
-	// StartWindow and StartParallel set the starter's admission window and
-	// concurrent starts.
+	// StartWindow and StartParallel set the starter's admission window
+	// (default `webhookd dev`'s, config.DevStartWindow) and concurrent starts.
 	StartWindow, StartParallel int
 	// StoreURL opens (and migrates) this database instead of a fresh one.
 	StoreURL string
@@ -144,7 +145,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 	st.Dispatcher = st.Parts.Dispatcher
 	st.StartWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())
-	starter := st.Parts.NewStarter(dispatch.StarterOptions{Window: o.StartWindow, Parallel: o.StartParallel})
+	starter := st.Parts.NewStarter(dispatch.StarterOptions{Window: cmp.Or(o.StartWindow, config.DevStartWindow), Parallel: o.StartParallel})
 	starterDone := make(chan struct{})
 	go func() { defer close(starterDone); starter.Run(starterCtx) }()
 	tb.Cleanup(func() { stopStarter(); <-starterDone })

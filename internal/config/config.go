@@ -63,7 +63,8 @@ type Config struct {
 	TenantTokenKeys []string
 	// StartWindow bounds deliveries handed to Temporal but not yet
 	// attempted, across every api replica (the starter's admission window;
-	// those waiting for a webhook's limits are bounded apart).
+	// those waiting for a webhook's limits are bounded apart): 100, or
+	// DevStartWindow in dev.
 	StartWindow int
 	// APIWorker runs a worker inside `webhookd api` too, so that workflows
 	// it starts begin in the same process (eager start).
@@ -109,6 +110,25 @@ type Config struct {
 // MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
 const MinTenantTokenKey = 32
 
+// DevStartWindow is START_WINDOW's default in `webhookd dev`. The window
+// needs to cover deliveries per second times the start-to-attempt latency;
+// more only queues work in front of Temporal. With a Temporal cluster of its
+// own that latency is tens of milliseconds, and 100 keeps thousands of
+// deliveries/s flowing. `webhookd dev` runs its Temporal server in its own
+// process, on the same cores as everything else: a start reaches its
+// attempt in a few milliseconds, so 8 delivers as fast as 100 (measured),
+// while a deeper window is a queue that every other tenant's delivery waits
+// behind for the CPU (docs/architecture.md, Sizing). Deliveries waiting for
+// a limit hold no place in it, so throttled webhooks cannot fill it.
+const DevStartWindow = 8
+
+func startWindow(mode Mode) int {
+	if mode == ModeDev {
+		return DevStartWindow
+	}
+	return 100
+}
+
 // Load builds the Config for mode from getenv. Every invalid value is
 // reported, each naming its variable.
 func Load(mode Mode, getenv func(string) string) (Config, error) {
@@ -130,7 +150,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		LogLevel:              r.level("LOG_LEVEL", slog.LevelInfo),
 		LogFormat:             r.oneOf("LOG_FORMAT", "text", "json"),
 		WorkerConcurrency:     r.intRange("WORKER_CONCURRENCY", 200, 1, 10000),
-		StartWindow:           r.intRange("START_WINDOW", 100, 1, 100000),
+		StartWindow:           r.intRange("START_WINDOW", startWindow(mode), 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
 		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),

@@ -36,8 +36,8 @@ func TestVariablesAreWhatLoadReads(t *testing.T) {
 // Load applies, per command.
 func TestHelpForShowsLoadDefaults(t *testing.T) {
 	want := map[Mode]map[string]string{
-		ModeDev:     {"ALLOW_PRIVATE_ENDPOINTS": "true", "HTTP_ADDR": "127.0.0.1:8080", "DATABASE_URL": "SQLite under DATA_DIR", "TEMPORAL_UI_URL": "http://127.0.0.1:8233"},
-		ModeAPI:     {"ALLOW_PRIVATE_ENDPOINTS": "false", "API_TOKEN": "required", "DATABASE_URL": "required", "TEMPORAL_UI_URL": "none: no links"},
+		ModeDev:     {"ALLOW_PRIVATE_ENDPOINTS": "true", "HTTP_ADDR": "127.0.0.1:8080", "DATABASE_URL": "SQLite under DATA_DIR", "TEMPORAL_UI_URL": "http://127.0.0.1:8233", "START_WINDOW": "8"},
+		ModeAPI:     {"ALLOW_PRIVATE_ENDPOINTS": "false", "API_TOKEN": "required", "DATABASE_URL": "required", "TEMPORAL_UI_URL": "none: no links", "START_WINDOW": "100"},
 		ModeWorker:  {"METRICS_ADDR": "127.0.0.1:9091", "RETENTION_DAYS": "7", "LOG_LEVEL": "info"},
 		ModeMigrate: {"ENCRYPTION_KEYS": "required", "TEMPORAL_TASK_QUEUE": "webhooks"},
 	}

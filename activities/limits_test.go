@@ -255,3 +255,31 @@ func TestSendRateSleepDoesNotHoldTheGate(t *testing.T) {
 			at.Format("15:04:05.000"), second.Format("15:04:05.000"))
 	}
 }
+
+// TestSendNewRunKeepsItsAttemptsRateSlot: an attempt asked for again by a
+// new run of its delivery (the run that waited ended held when the
+// webhook was paused, and the resume started another) waits for the rate
+// slot the ended run reserved, not for one behind it.
+func TestSendNewRunKeepsItsAttemptsRateSlot(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	// One request every 2 s: a slot farther than the inline window is
+	// handed to the workflow.
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.RateLimit = 0.5 })
+	ctx := t.Context()
+	if got, err := f.store.AcquireSlot(ctx, store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID,
+		Holder: "now", RateLimit: 0.5, Lease: 60e9}); err != nil || !got.Granted {
+		t.Fatalf("the first request: %+v %v", got, err)
+	}
+	send := func(run string) attempt.Result {
+		t.Helper()
+		res, err := f.sender.Send(ctx, workflows.SendInput{DeliveryID: f.delivery.ID, Attempt: 1, Trigger: models.TriggerScheduled, Run: run})
+		if err != nil || res.Outcome != attempt.Limited || res.WaitingFor != models.WaitingForRateLimit {
+			t.Fatalf("run %s: %+v %v", run, res, err)
+		}
+		return res
+	}
+	a := send("run-a")
+	if b := send("run-b"); b.Wait > a.Wait {
+		t.Fatalf("run b waits %s, longer than run a's %s: it reserved a slot behind run a's", b.Wait, a.Wait)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"hash/fnv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -40,7 +41,10 @@ type SlotRequest struct {
 	DeliveryID, WebhookID string
 	// Holder names the request (delivery, attempt and run): asking again
 	// for the same holder (a retried activity, a wait that ended) finds its
-	// lease, its reserved rate slot or its place among the waiters.
+	// lease, its reserved rate slot or its place among the waiters. A
+	// holder named delivery/attempt/run also takes over the reserved rate
+	// slot of the same attempt under another run (takeOver), and is not
+	// queued behind that run's place.
 	Holder         string
 	MaxConcurrency int
 	RateLimit      float64
@@ -71,6 +75,7 @@ type limiterRow struct {
 	Throttled       int64
 	DecreasedAt     int64
 	reservedStartAt int64 // the holder's reserved slot, 0 without one
+	takenOver       bool  // reservedStartAt was another holder's (takeOver)
 }
 
 // AcquireSlot grants a request to a webhook a slot, or says what it must
@@ -113,6 +118,7 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 			}
 		}
 		if rate := effectiveRate(r.RateLimit, row.Rate); c.mine == 0 && rate > 0 {
+			takeOver(&w, &row, r, c)
 			if out = takeRateSlot(&w, &row, r.Holder, rate, now); !out.Granted {
 				return s.wait(tx, &w, r, q, c, out, now)
 			}
@@ -136,6 +142,66 @@ type limiterCounts struct {
 	// of killed senders, waiters that did not come back, reservations
 	// older than reservationLife.
 	expiredLeases, expiredWaiters, expiredReservations int64
+	// Live reservations of the holder's attempt under other runs
+	// (takeOver), and the earliest one's slot.
+	otherReservations, otherStartAt int64
+}
+
+// A delivery has one workflow, with at most one open run, which asks for
+// one attempt's slot at a time. The same attempt under another run is a
+// run that has ended: held when its webhook was paused (the run started
+// at the resume numbers on from the attempts recorded, so it asks for the
+// same attempt), ended by a replay or restarted by the reconciler. Its
+// reserved rate slot is taken over by the run asking (takeOver), and its
+// place among the waiters does not count ahead of the run asking. The
+// place itself is left to expire: an ended run's local activity may still
+// be polling (the run is part of the holder for that reason), and two
+// runs deleting each other's place would send both to the back of the
+// line.
+//
+// sameAttempt matches the holders of the request's delivery and attempt
+// by their prefix (substr, not LIKE: a delivery id's "_" is no wildcard,
+// and SQLite's LIKE ignores case); its arguments are the prefix's length
+// and the prefix.
+const sameAttempt = "substr(holder, 1, CAST(? AS integer)) = ?"
+
+// attemptPrefix is "delivery/attempt/", which begins the holders of the
+// request's attempt under every run ("": the holder names no run, or is
+// not named after its delivery, as in some tests, and shares nothing).
+func attemptPrefix(r SlotRequest) string {
+	rest, ok := strings.CutPrefix(r.Holder, r.DeliveryID+"/")
+	i := strings.IndexByte(rest, '/')
+	if r.DeliveryID == "" || !ok || i < 0 {
+		return ""
+	}
+	return r.Holder[:len(r.Holder)-len(rest)+i+1]
+}
+
+// takeOver gives the holder the earliest rate slot reserved for its
+// attempt by another run when it has none of its own, and drops the other
+// runs' reservations. Without it a delivery started again when its
+// webhook resumed reserved a new slot behind the one its ended run still
+// held, for an hour (reservationLife): every resumed delivery waited
+// behind phantoms.
+//
+// The slot is reused, not given back: tat (the next free slot) stays
+// where it is. tat is one pointer, not a list of free slots: moving it
+// back past a dropped slot would hand out again the slots reserved after
+// it. The slot taken over keeps the rate: it was reserved for one request
+// of this attempt and serves one; one whose time has passed is granted
+// only as a late waiter is, spaced by sent_tat. Other reservations of the
+// attempt (rare: an ended run that asked once more) are dropped,
+// leaving a gap in the webhook's slots: an idle moment, never a request
+// too many.
+func takeOver(w *writes, row *limiterRow, r SlotRequest, c limiterCounts) {
+	if c.otherReservations == 0 {
+		return
+	}
+	w.add("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder <> ? AND "+sameAttempt,
+		r.WebhookID, r.Holder, len(attemptPrefix(r)), attemptPrefix(r))
+	if row.reservedStartAt == 0 {
+		row.reservedStartAt, row.takenOver = c.otherStartAt, true
+	}
 }
 
 // reservationLife: reservations of requests that never came back (their
@@ -143,19 +209,21 @@ type limiterCounts struct {
 const reservationLife = time.Hour
 
 // limiterCountsSQL reads, in one statement, the webhook's leases, its
-// waiters and the holder's place among them, and the holder's rate slot.
+// waiters and the holder's place among them, the holder's rate slot, and
+// the rows of its attempt under other runs (takeOver).
 // Concurrency waiters are served oldest first: a refused request keeps a
 // row in webhook_waiters (its place, from when it was first refused), and
 // a request is granted only while the requests in flight and the waiters
 // ahead of it leave a slot free. Ahead counts the live waiters queued
-// before the holder (before now for a newcomer) that have waited longer
-// than the patience and are not late (expires_at is their poll's due time
-// plus waiterMargin): the others compete for free slots.
+// before the holder (before now for a newcomer), other than its attempt
+// under another run, that have waited longer than the patience and are not late (expires_at
+// is their poll's due time plus waiterMargin): the others compete for
+// free slots.
 const limiterCountsSQL = `SELECT l.held, l.mine, l.expired, q.queued,
 	(SELECT count(*) FROM webhook_waiters o WHERE o.webhook_id = @webhook AND o.expires_at >= @punctual
-		AND o.holder <> @holder AND o.queued_at <= @patient
+		AND o.holder <> @holder AND NOT (@plen > 0 AND substr(o.holder, 1, CAST(@plen AS integer)) = @prefix) AND o.queued_at <= @patient
 		AND (o.queued_at < q.since OR (o.queued_at = q.since AND o.holder < @holder))),
-	q.expired, r.start_at, r.expired
+	q.expired, r.start_at, r.expired, r.others, r.other_start_at
 FROM (SELECT coalesce(sum(CASE WHEN expires_at >= @now THEN 1 ELSE 0 END), 0) AS held,
 		coalesce(sum(CASE WHEN expires_at >= @now AND holder = @holder THEN 1 ELSE 0 END), 0) AS mine,
 		coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired
@@ -165,7 +233,11 @@ FROM (SELECT coalesce(sum(CASE WHEN expires_at >= @now THEN 1 ELSE 0 END), 0) AS
 			coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired
 		FROM webhook_waiters WHERE webhook_id = @webhook) w) q,
 	(SELECT coalesce(max(CASE WHEN holder = @holder AND start_at >= @stale THEN start_at ELSE 0 END), 0) AS start_at,
-		coalesce(sum(CASE WHEN start_at < @stale THEN 1 ELSE 0 END), 0) AS expired
+		coalesce(sum(CASE WHEN start_at < @stale THEN 1 ELSE 0 END), 0) AS expired,
+		coalesce(sum(CASE WHEN start_at >= @stale AND holder <> @holder
+			AND @plen > 0 AND substr(holder, 1, CAST(@plen AS integer)) = @prefix THEN 1 ELSE 0 END), 0) AS others,
+		coalesce(min(CASE WHEN start_at >= @stale AND holder <> @holder
+			AND @plen > 0 AND substr(holder, 1, CAST(@plen AS integer)) = @prefix THEN start_at END), 0) AS other_start_at
 	FROM webhook_reservations WHERE webhook_id = @webhook) r`
 
 func readLimiterCounts(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (limiterCounts, error) {
@@ -176,7 +248,9 @@ func readLimiterCounts(tx *gorm.DB, r SlotRequest, now int64, patience time.Dura
 		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds()),
 		sql.Named("patient", now-patience.Microseconds()),
 		sql.Named("stale", now-reservationLife.Microseconds()),
-	).Row().Scan(&c.held, &c.mine, &c.expiredLeases, &queuedAt, &c.ahead, &c.expiredWaiters, &c.reservedStartAt, &c.expiredReservations)
+		sql.Named("prefix", attemptPrefix(r)), sql.Named("plen", len(attemptPrefix(r))),
+	).Row().Scan(&c.held, &c.mine, &c.expiredLeases, &queuedAt, &c.ahead, &c.expiredWaiters, &c.reservedStartAt, &c.expiredReservations,
+		&c.otherReservations, &c.otherStartAt)
 	c.queued = queuedAt > 0
 	return c, err
 }
@@ -276,8 +350,10 @@ func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now i
 		row.Tat = start + interval
 	}
 	refuse := func(wait int64) Slot {
-		if fresh {
+		if fresh || row.takenOver {
 			w.add("INSERT INTO webhook_reservations (webhook_id, holder, start_at) VALUES (?, ?, ?)", row.WebhookID, holder, start)
+		}
+		if fresh {
 			w.add("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ?", row.Tat, row.WebhookID)
 		}
 		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(wait), Interval: micros(interval)}
@@ -292,7 +368,7 @@ func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now i
 		return refuse(due - now + int64(h.Sum32())%interval)
 	}
 	row.SentTat = max(row.SentTat, now) + interval
-	if !fresh {
+	if !fresh && !row.takenOver {
 		w.add("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", row.WebhookID, holder)
 	}
 	return Slot{Granted: true}

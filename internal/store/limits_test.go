@@ -187,6 +187,99 @@ func TestLimiterRateReservations(t *testing.T) {
 	})
 }
 
+// TestLimiterNewRunTakesOverItsDeliverySlot: a delivery started again
+// under a new run (its webhook resumed after a pause ended the run that
+// waited; a replay) takes over the rate slot its ended run reserved,
+// instead of reserving one behind it, and the next delivery's slot is the
+// one after it. The rate still holds.
+func TestLimiterNewRunTakesOverItsDeliverySlot(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		d1, d2 := uuid.NewString(), uuid.NewString()
+		type window struct{ from, to time.Time }
+		ask := func(d, h string) (store.Slot, window) {
+			t.Helper()
+			before := time.Now()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: d, WebhookID: w1, Holder: d + "/" + h,
+				MaxConcurrency: 100, RateLimit: 1, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got, window{before.Add(got.Wait), time.Now().Add(got.Wait)}
+		}
+		same := func(a, b window) bool { return !b.to.Before(a.from) && !b.from.After(a.to) }
+		apart := func(a, b window) bool {
+			return b.to.Sub(a.from) >= time.Second && b.from.Sub(a.to) <= time.Second
+		}
+		if got, _ := ask(uuid.NewString(), "1/r"); !got.Granted {
+			t.Fatalf("first: %+v", got)
+		}
+		gotA, a := ask(d1, "1/runA")
+		if gotA.Granted {
+			t.Fatalf("run A, a second after the first: %+v", gotA)
+		}
+		// Run A ended held; run B asks for the same attempt.
+		if got, b := ask(d1, "1/runB"); got.Granted || !same(a, b) {
+			t.Fatalf("run B: %+v at %v, want run A's slot %v", got, b, a)
+		}
+		gotD2, next := ask(d2, "1/run")
+		if gotD2.Granted || !apart(a, next) {
+			t.Fatalf("the next delivery: %+v at %v, want a second after %v", gotD2, next, a)
+		}
+		var n int64
+		if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_reservations WHERE webhook_id = ? AND holder = ?", w1, d1+"/1/runA"); err != nil || n != 0 {
+			t.Fatalf("run A's reservation: %d %v, want none", n, err)
+		}
+		// Run B is sent at the slot, the next delivery a second later,
+		// not before.
+		time.Sleep(time.Until(a.to))
+		if got, _ := ask(d1, "1/runB"); !got.Granted {
+			t.Fatalf("run B at its slot: %+v", got)
+		}
+		grantedB := time.Now()
+		if got, _ := ask(d2, "1/run"); got.Granted {
+			t.Fatalf("the next delivery, just after run B: %+v", got)
+		}
+		// A loaded machine may grant B late; the next grant is spaced
+		// from B's, so wait for whichever comes later.
+		time.Sleep(max(time.Until(next.to), time.Until(grantedB.Add(time.Second))))
+		if got, _ := ask(d2, "1/run"); !got.Granted {
+			t.Fatalf("the next delivery at its slot: %+v", got)
+		}
+	})
+}
+
+// TestLimiterNewRunIsNotQueuedBehindItsEndedRun: the place in line of a
+// delivery's ended run is owed nothing: its new run is not queued behind
+// it, and it is left to expire.
+func TestLimiterNewRunIsNotQueuedBehindItsEndedRun(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		d := uuid.NewString()
+		req := func(h string) store.SlotRequest {
+			return store.SlotRequest{DeliveryID: d, WebhookID: w1, Holder: d + "/" + h, MaxConcurrency: 1, Lease: time.Minute}
+		}
+		if got, err := s.AcquireSlot(ctx, slot("busy", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, req("1/runA")); err != nil || got.Granted {
+			t.Fatalf("run A, while busy: %+v %v", got, err)
+		}
+		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSlot(ctx, req("1/runB")); err != nil || !got.Granted {
+			t.Fatalf("run B, behind its own ended run: %+v %v", got, err)
+		}
+		// Run A's place is left to expire (its activity may still poll).
+		var n int64
+		if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ?", w1); err != nil || n != 1 {
+			t.Fatalf("waiters left: %d %v, want run A's", n, err)
+		}
+	})
+}
+
 // TestLimiterLateWaitersDoNotBunch: waiters whose slots passed while they
 // were held up (a slow worker) are still sent one interval apart.
 func TestLimiterLateWaitersDoNotBunch(t *testing.T) {

@@ -43,8 +43,8 @@ type SlotRequest struct {
 	// for the same holder (a retried activity, a wait that ended) finds its
 	// lease, its reserved rate slot or its place among the waiters. A
 	// holder named delivery/attempt/run also takes over the reserved rate
-	// slot, and drops the place, of the same attempt under another run
-	// (takeOver).
+	// slot of the same attempt under another run (takeOver), and is not
+	// queued behind that run's place.
 	Holder         string
 	MaxConcurrency int
 	RateLimit      float64
@@ -107,10 +107,6 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		}
 		row.reservedStartAt = c.reservedStartAt
 		var w writes
-		if c.otherWaiters > 0 {
-			w.add("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder <> ? AND "+sameAttempt,
-				r.WebhookID, r.Holder, len(attemptPrefix(r)), attemptPrefix(r))
-		}
 		var q place
 		if c.mine == 0 {
 			q = c.place
@@ -146,19 +142,22 @@ type limiterCounts struct {
 	// of killed senders, waiters that did not come back, reservations
 	// older than reservationLife.
 	expiredLeases, expiredWaiters, expiredReservations int64
-	// Live rows of the holder's attempt under other runs (takeOver): their
-	// waiter places, their reservations and the earliest one's slot.
-	otherWaiters, otherReservations, otherStartAt int64
+	// Live reservations of the holder's attempt under other runs
+	// (takeOver), and the earliest one's slot.
+	otherReservations, otherStartAt int64
 }
 
 // A delivery has one workflow, with at most one open run, which asks for
 // one attempt's slot at a time. The same attempt under another run is a
 // run that has ended: held when its webhook was paused (the run started
 // at the resume numbers on from the attempts recorded, so it asks for the
-// same attempt), ended by a replay or restarted by the reconciler. It
-// will never ask again: its place among the waiters is dropped (and
-// counts for nobody's turn meanwhile), and its reserved rate slot is
-// taken over by the run asking (takeOver).
+// same attempt), ended by a replay or restarted by the reconciler. Its
+// reserved rate slot is taken over by the run asking (takeOver), and its
+// place among the waiters does not count ahead of the run asking. The
+// place itself is left to expire: an ended run's local activity may still
+// be polling (the run is part of the holder for that reason), and two
+// runs deleting each other's place would send both to the back of the
+// line.
 //
 // sameAttempt matches the holders of the request's delivery and attempt
 // by their prefix (substr, not LIKE: a delivery id's "_" is no wildcard,
@@ -224,16 +223,14 @@ const limiterCountsSQL = `SELECT l.held, l.mine, l.expired, q.queued,
 	(SELECT count(*) FROM webhook_waiters o WHERE o.webhook_id = @webhook AND o.expires_at >= @punctual
 		AND o.holder <> @holder AND NOT (@plen > 0 AND substr(o.holder, 1, CAST(@plen AS integer)) = @prefix) AND o.queued_at <= @patient
 		AND (o.queued_at < q.since OR (o.queued_at = q.since AND o.holder < @holder))),
-	q.expired, r.start_at, r.expired, q.others, r.others, r.other_start_at
+	q.expired, r.start_at, r.expired, r.others, r.other_start_at
 FROM (SELECT coalesce(sum(CASE WHEN expires_at >= @now THEN 1 ELSE 0 END), 0) AS held,
 		coalesce(sum(CASE WHEN expires_at >= @now AND holder = @holder THEN 1 ELSE 0 END), 0) AS mine,
 		coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired
 	FROM webhook_leases WHERE webhook_id = @webhook) l,
-	(SELECT queued, CASE WHEN queued > 0 THEN queued ELSE @now END AS since, expired, others
+	(SELECT queued, CASE WHEN queued > 0 THEN queued ELSE @now END AS since, expired
 	FROM (SELECT coalesce(max(CASE WHEN holder = @holder AND expires_at >= @now THEN queued_at ELSE 0 END), 0) AS queued,
-			coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired,
-			coalesce(sum(CASE WHEN expires_at >= @now AND holder <> @holder
-				AND @plen > 0 AND substr(holder, 1, CAST(@plen AS integer)) = @prefix THEN 1 ELSE 0 END), 0) AS others
+			coalesce(sum(CASE WHEN expires_at < @now THEN 1 ELSE 0 END), 0) AS expired
 		FROM webhook_waiters WHERE webhook_id = @webhook) w) q,
 	(SELECT coalesce(max(CASE WHEN holder = @holder AND start_at >= @stale THEN start_at ELSE 0 END), 0) AS start_at,
 		coalesce(sum(CASE WHEN start_at < @stale THEN 1 ELSE 0 END), 0) AS expired,
@@ -253,7 +250,7 @@ func readLimiterCounts(tx *gorm.DB, r SlotRequest, now int64, patience time.Dura
 		sql.Named("stale", now-reservationLife.Microseconds()),
 		sql.Named("prefix", attemptPrefix(r)), sql.Named("plen", len(attemptPrefix(r))),
 	).Row().Scan(&c.held, &c.mine, &c.expiredLeases, &queuedAt, &c.ahead, &c.expiredWaiters, &c.reservedStartAt, &c.expiredReservations,
-		&c.otherWaiters, &c.otherReservations, &c.otherStartAt)
+		&c.otherReservations, &c.otherStartAt)
 	c.queued = queuedAt > 0
 	return c, err
 }

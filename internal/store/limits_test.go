@@ -187,12 +187,12 @@ func TestLimiterRateReservations(t *testing.T) {
 	})
 }
 
-// TestLimiterNewRunTakesOverItsDeliverysSlot: a delivery started again
+// TestLimiterNewRunTakesOverItsDeliverySlot: a delivery started again
 // under a new run (its webhook resumed after a pause ended the run that
 // waited; a replay) takes over the rate slot its ended run reserved,
 // instead of reserving one behind it, and the next delivery's slot is the
 // one after it. The rate still holds.
-func TestLimiterNewRunTakesOverItsDeliverysSlot(t *testing.T) {
+func TestLimiterNewRunTakesOverItsDeliverySlot(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		d1, d2 := uuid.NewString(), uuid.NewString()
@@ -236,20 +236,23 @@ func TestLimiterNewRunTakesOverItsDeliverysSlot(t *testing.T) {
 		if got, _ := ask(d1, "1/runB"); !got.Granted {
 			t.Fatalf("run B at its slot: %+v", got)
 		}
-		if got, _ := ask(d2, "1/run"); got.Granted || got.Wait < 500*time.Millisecond {
+		grantedB := time.Now()
+		if got, _ := ask(d2, "1/run"); got.Granted {
 			t.Fatalf("the next delivery, just after run B: %+v", got)
 		}
-		time.Sleep(time.Until(next.to))
+		// A loaded machine may grant B late; the next grant is spaced
+		// from B's, so wait for whichever comes later.
+		time.Sleep(max(time.Until(next.to), time.Until(grantedB.Add(time.Second))))
 		if got, _ := ask(d2, "1/run"); !got.Granted {
 			t.Fatalf("the next delivery at its slot: %+v", got)
 		}
 	})
 }
 
-// TestLimiterNewRunDropsItsDeliverysPlace: the place in line of a
-// delivery's ended run is owed nothing: its new run is not behind it, and
-// it is deleted.
-func TestLimiterNewRunDropsItsDeliverysPlace(t *testing.T) {
+// TestLimiterNewRunIsNotQueuedBehindItsEndedRun: the place in line of a
+// delivery's ended run is owed nothing: its new run is not queued behind
+// it, and it is left to expire.
+func TestLimiterNewRunIsNotQueuedBehindItsEndedRun(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		s.SetWaiterPatience(0)
@@ -269,9 +272,10 @@ func TestLimiterNewRunDropsItsDeliverysPlace(t *testing.T) {
 		if got, err := s.AcquireSlot(ctx, req("1/runB")); err != nil || !got.Granted {
 			t.Fatalf("run B, behind its own ended run: %+v %v", got, err)
 		}
+		// Run A's place is left to expire (its activity may still poll).
 		var n int64
-		if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ?", w1); err != nil || n != 0 {
-			t.Fatalf("waiters left: %d %v, want none", n, err)
+		if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ?", w1); err != nil || n != 1 {
+			t.Fatalf("waiters left: %d %v, want run A's", n, err)
 		}
 	})
 }

@@ -57,33 +57,32 @@ func TestDatabaseFileIsInWALMode(t *testing.T) {
 	}
 }
 
-// pragma reads a pragma of file through a connection of its own (journal
-// mode is kept in the file; this connection sets nothing).
+// pragma reads a pragma of file (journal mode is kept in the file).
 func pragma(t *testing.T, file, name string) string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var v string
-	if err := db.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
-		t.Fatal(err)
-	}
+	queryFile(t, file, &v, "PRAGMA "+name)
 	return v
 }
 
 // pragmaListed counts the pragmas named name that SQLite knows.
 func pragmaListed(t *testing.T, file, name string) int {
 	t.Helper()
+	var n int
+	queryFile(t, file, &n, "SELECT count(*) FROM pragma_pragma_list WHERE name = ?", name)
+	return n
+}
+
+// queryFile scans one value of query from file, through a connection of
+// its own that sets nothing.
+func queryFile(t *testing.T, file string, dest any, query string, args ...any) {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var n int
-	if err := db.QueryRow("SELECT count(*) FROM pragma_pragma_list WHERE name = ?", name).Scan(&n); err != nil {
+	if err := db.QueryRow(query, args...).Scan(dest); err != nil {
 		t.Fatal(err)
 	}
-	return n
 }

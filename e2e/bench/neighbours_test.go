@@ -23,7 +23,7 @@ func BenchmarkNoisyNeighbour(b *testing.B) {
 	burst := envInt("WEBHOOKD_BENCH_NOISY_BURST", 10000)
 	quiet := envInt("WEBHOOKD_BENCH_QUIET", 40)
 	noFairness := os.Getenv("WEBHOOKD_BENCH_NOFAIRNESS") == "1"
-	window := envInt("WEBHOOKD_BENCH_START_WINDOW", 0) // 0: the default, 100
+	window := envInt("WEBHOOKD_BENCH_START_WINDOW", 0) // 0: webhookd dev's default (config.DevStartWindow)
 	run := func(name string, n rig.Neighbours) (p99 time.Duration) {
 		b.Run(name, func(b *testing.B) {
 			st := rig.NewStackWith(b, rig.Options{TemporalFile: filepath.Join(b.TempDir(), "temporal.db"),

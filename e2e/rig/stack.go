@@ -109,6 +109,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 		TemporalAddress: ts.FrontendAddr(), TemporalNamespace: "default", TaskQueue: "webhooks",
 		AllowPrivateEndpoints: true, WorkerConcurrency: 64, RetentionDays: 7,
 		APIToken: o.APIToken, Keyring: storetest.Keyring(tb), TemporalUIURL: "http://127.0.0.1:8233",
+		StartWindow: cmp.Or(o.StartWindow, config.DevStartWindow),
 	}
 	if o.WorkerConcurrency > 0 {
 		cfg.WorkerConcurrency = o.WorkerConcurrency
@@ -145,7 +146,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 	st.Dispatcher = st.Parts.Dispatcher
 	st.StartWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())
-	starter := st.Parts.NewStarter(dispatch.StarterOptions{Window: cmp.Or(o.StartWindow, config.DevStartWindow), Parallel: o.StartParallel})
+	starter := st.Parts.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, Parallel: o.StartParallel})
 	starterDone := make(chan struct{})
 	go func() { defer close(starterDone); starter.Run(starterCtx) }()
 	tb.Cleanup(func() { stopStarter(); <-starterDone })

@@ -114,12 +114,14 @@ const MinTenantTokenKey = 32
 // needs to cover deliveries per second times the start-to-attempt latency;
 // more only queues work in front of Temporal. With a Temporal cluster of its
 // own that latency is tens of milliseconds, and 100 keeps thousands of
-// deliveries/s flowing. `webhookd dev` runs its Temporal server in its own
-// process, on the same cores as everything else: a start reaches its
-// attempt in a few milliseconds, so 8 delivers as fast as 100 (measured),
-// while a deeper window is a queue that every other tenant's delivery waits
-// behind for the CPU (docs/architecture.md, Sizing). Deliveries waiting for
-// a limit hold no place in it, so throttled webhooks cannot fill it.
+// deliveries/s flowing. `webhookd dev` runs its Temporal server in the same
+// process as everything else, on the same cores: a start reaches its
+// attempt in a few milliseconds, so 8 delivered as fast as 100 (measured
+// with one busy webhook; a slow receiver's backlog drains at its
+// maxConcurrency either way), while a deeper window is a queue that every
+// other tenant's delivery waits behind for the CPU (docs/architecture.md,
+// Sizing). Deliveries waiting for a limit hold no place in it, so
+// throttled webhooks cannot fill it.
 const DevStartWindow = 8
 
 func startWindow(mode Mode) int {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/models"
@@ -26,20 +27,9 @@ func TestABadFanOutNeverStopsTheStarter(t *testing.T) {
 	threeWebhooks(t, s, false)
 	fake := dispatchtest.New()
 	d, in := newDispatcher(s, fake)
-	in.InlineFanout, in.FanoutBudget = 2, 1
-	for i := range 4 {
-		if _, err := in.Ingest(ctx, event("acme", fmt.Sprintf("evt-%d", i), "order.created")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ingestFourPlans(t, in)
 	db.Exec(`UPDATE events SET fanout_plan = 'not json' WHERE id = 'evt-0'`)
-	dispatch.Woken(d) // the ingests' wake-up: the passes alone must do it
-	st := d.NewStarter(in, dispatch.StarterOptions{Window: 1000, Poll: time.Hour})
-
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); st.Run(runCtx) }()
-	defer func() { cancel(); <-done }()
+	startPlanStarter(t, d, in)
 	deadline := time.Now().Add(10 * time.Second)
 	for starts, _ := started(fake); len(starts) < 9; starts, _ = started(fake) {
 		if time.Now().After(deadline) {
@@ -62,18 +52,8 @@ func TestStarterExpandsWaitingPlansWithoutItsPoll(t *testing.T) {
 	threeWebhooks(t, s, true)
 	fake := dispatchtest.New()
 	d, in := newDispatcher(s, fake)
-	in.InlineFanout, in.FanoutBudget = 2, 1
-	for i := range 4 {
-		if _, err := in.Ingest(ctx, event("acme", fmt.Sprintf("evt-%d", i), "order.created")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dispatch.Woken(d) // the ingests' wake-up: the passes alone must do it
-	st := d.NewStarter(in, dispatch.StarterOptions{Window: 1000, Poll: time.Hour})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); st.Run(runCtx) }()
-	defer func() { cancel(); <-done }()
+	ingestFourPlans(t, in)
+	startPlanStarter(t, d, in)
 	deadline := time.Now().Add(10 * time.Second)
 	for evs, _ := s.PendingFanout(ctx, 100); len(evs) > 0; evs, _ = s.PendingFanout(ctx, 100) {
 		if time.Now().After(deadline) {
@@ -103,4 +83,25 @@ func threeWebhooks(t *testing.T, s *store.Store, paused bool) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// ingestFourPlans ingests four events whose deliveries are planned (past a
+// fan-out of 2), to be expanded one event per pass (a budget of one).
+func ingestFourPlans(t *testing.T, in *ingest.Ingester) {
+	t.Helper()
+	in.InlineFanout, in.FanoutBudget = 2, 1
+	for i := range 4 {
+		if _, err := in.Ingest(context.Background(), event("acme", fmt.Sprintf("evt-%d", i), "order.created")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// startPlanStarter runs d's starter until the test ends, with a poll too
+// slow to matter: the ingests' wake-up is drained, so its passes alone
+// must do the work.
+func startPlanStarter(t *testing.T, d *dispatch.Dispatcher, in *ingest.Ingester) {
+	t.Helper()
+	dispatch.Woken(d)
+	runInBackground(t, d.NewStarter(in, dispatch.StarterOptions{Window: 1000, Poll: time.Hour}))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,11 +88,19 @@ func seedOutbox(t *testing.T, s *store.Store, n int) (*models.Webhook, []string)
 // runStarter runs a starter until the outbox is empty (or the deadline).
 func runStarter(t *testing.T, st *dispatch.Starter, s *store.Store, within time.Duration) {
 	t.Helper()
+	defer runInBackground(t, st)()
+	waitEmpty(t, s, within)
+}
+
+// runInBackground runs st until the returned stop is called or the test
+// ends, whichever comes first; stop returns once Run has.
+func runInBackground(t *testing.T, st *dispatch.Starter) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); st.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	waitEmpty(t, s, within)
+	stop = sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	return stop
 }
 
 func waitEmpty(t *testing.T, s *store.Store, within time.Duration) {

@@ -162,8 +162,12 @@ type limiterCounts struct {
 // sameAttempt matches the holders of the request's delivery and attempt
 // by their prefix (substr, not LIKE: a delivery id's "_" is no wildcard,
 // and SQLite's LIKE ignores case); its arguments are the prefix's length
-// and the prefix.
-const sameAttempt = "substr(holder, 1, CAST(? AS integer)) = ?"
+// and the prefix. otherRunOfAttempt is the same test with named
+// arguments, for limiterCountsSQL, and false when the holder names no run.
+const (
+	sameAttempt       = "substr(holder, 1, CAST(? AS integer)) = ?"
+	otherRunOfAttempt = "(holder <> @holder AND @plen > 0 AND substr(holder, 1, CAST(@plen AS integer)) = @prefix)"
+)
 
 // attemptPrefix is "delivery/attempt/", which begins the holders of the
 // request's attempt under every run ("": the holder names no run, or is
@@ -197,8 +201,9 @@ func takeOver(w *writes, row *limiterRow, r SlotRequest, c limiterCounts) {
 	if c.otherReservations == 0 {
 		return
 	}
+	prefix := attemptPrefix(r)
 	w.add("DELETE FROM webhook_reservations WHERE webhook_id = ? AND holder <> ? AND "+sameAttempt,
-		r.WebhookID, r.Holder, len(attemptPrefix(r)), attemptPrefix(r))
+		r.WebhookID, r.Holder, len(prefix), prefix)
 	if row.reservedStartAt == 0 {
 		row.reservedStartAt, row.takenOver = c.otherStartAt, true
 	}
@@ -221,7 +226,7 @@ const reservationLife = time.Hour
 // free slots.
 const limiterCountsSQL = `SELECT l.held, l.mine, l.expired, q.queued,
 	(SELECT count(*) FROM webhook_waiters o WHERE o.webhook_id = @webhook AND o.expires_at >= @punctual
-		AND o.holder <> @holder AND NOT (@plen > 0 AND substr(o.holder, 1, CAST(@plen AS integer)) = @prefix) AND o.queued_at <= @patient
+		AND o.holder <> @holder AND NOT ` + otherRunOfAttempt + ` AND o.queued_at <= @patient
 		AND (o.queued_at < q.since OR (o.queued_at = q.since AND o.holder < @holder))),
 	q.expired, r.start_at, r.expired, r.others, r.other_start_at
 FROM (SELECT coalesce(sum(CASE WHEN expires_at >= @now THEN 1 ELSE 0 END), 0) AS held,
@@ -234,21 +239,20 @@ FROM (SELECT coalesce(sum(CASE WHEN expires_at >= @now THEN 1 ELSE 0 END), 0) AS
 		FROM webhook_waiters WHERE webhook_id = @webhook) w) q,
 	(SELECT coalesce(max(CASE WHEN holder = @holder AND start_at >= @stale THEN start_at ELSE 0 END), 0) AS start_at,
 		coalesce(sum(CASE WHEN start_at < @stale THEN 1 ELSE 0 END), 0) AS expired,
-		coalesce(sum(CASE WHEN start_at >= @stale AND holder <> @holder
-			AND @plen > 0 AND substr(holder, 1, CAST(@plen AS integer)) = @prefix THEN 1 ELSE 0 END), 0) AS others,
-		coalesce(min(CASE WHEN start_at >= @stale AND holder <> @holder
-			AND @plen > 0 AND substr(holder, 1, CAST(@plen AS integer)) = @prefix THEN start_at END), 0) AS other_start_at
+		coalesce(sum(CASE WHEN start_at >= @stale AND ` + otherRunOfAttempt + ` THEN 1 ELSE 0 END), 0) AS others,
+		coalesce(min(CASE WHEN start_at >= @stale AND ` + otherRunOfAttempt + ` THEN start_at END), 0) AS other_start_at
 	FROM webhook_reservations WHERE webhook_id = @webhook) r`
 
 func readLimiterCounts(tx *gorm.DB, r SlotRequest, now int64, patience time.Duration) (limiterCounts, error) {
 	var c limiterCounts
 	var queuedAt int64
+	prefix := attemptPrefix(r)
 	err := tx.Raw(limiterCountsSQL,
 		sql.Named("webhook", r.WebhookID), sql.Named("holder", r.Holder), sql.Named("now", now),
 		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds()),
 		sql.Named("patient", now-patience.Microseconds()),
 		sql.Named("stale", now-reservationLife.Microseconds()),
-		sql.Named("prefix", attemptPrefix(r)), sql.Named("plen", len(attemptPrefix(r))),
+		sql.Named("prefix", prefix), sql.Named("plen", len(prefix)),
 	).Row().Scan(&c.held, &c.mine, &c.expiredLeases, &queuedAt, &c.ahead, &c.expiredWaiters, &c.reservedStartAt, &c.expiredReservations,
 		&c.otherReservations, &c.otherStartAt)
 	c.queued = queuedAt > 0

@@ -106,10 +106,7 @@ func TestPlannedFanOutIsInsertedAsPlannedOnce(t *testing.T) {
 func TestAnEarlierReleaseDoesNotSeeAPlan(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		w := newWebhook("w")
-		if err := s.CreateWebhook(ctx, w); err != nil {
-			t.Fatal(err)
-		}
+		w := tenantWebhook(t, s, "", "w")
 		old := store.Now().Add(-time.Hour)
 		ev := newEvent("evt-planned", old)
 		if _, err := s.IngestEvents(ctx, []store.Ingestion{{Event: ev,
@@ -166,10 +163,7 @@ func equalTime(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == 
 func TestDownRefusesWhilePlansWait(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		w := newWebhook("w")
-		if err := s.CreateWebhook(ctx, w); err != nil {
-			t.Fatal(err)
-		}
+		w := tenantWebhook(t, s, "", "w")
 		now := store.Now()
 		ev := newEvent("evt-planned", now)
 		if _, err := s.IngestEvents(ctx, []store.Ingestion{{Event: ev,

@@ -3,7 +3,13 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +89,70 @@ func parkBulk(b *testing.B, st *rig.Stack, webhookID, webhookName, eventType str
 			b.Fatalf("bulk start: %v", err)
 		}
 	}
+}
+
+// pointWebhookAt sets the endpoint of the webhook named name (of the
+// default tenant) to url.
+func pointWebhookAt(b *testing.B, base, name, url string) {
+	b.Helper()
+	var w struct {
+		ID string `json:"id"`
+	}
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get(base + "/api/v1/webhooks/name/" + name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&w)
+	resp.Body.Close()
+	if err != nil || w.ID == "" {
+		b.Fatalf("GET webhook %s: %d, %v", name, resp.StatusCode, err)
+	}
+	patch := fmt.Sprintf(`[{"op":"replace","path":"/webhookConfig/endpoint","value":%q}]`, url)
+	req, _ := http.NewRequestWithContext(context.Background(), "PATCH", base+"/api/v1/webhooks/"+w.ID, strings.NewReader(patch))
+	req.Header.Set("Content-Type", "application/json-patch+json")
+	if resp, err = client.Do(req); err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		body, _ := io.ReadAll(resp.Body)
+		b.Fatalf("PATCH webhook %s: %d %s", name, resp.StatusCode, body)
+	}
+}
+
+// copyDir copies the regular files of src (a stopped system's data
+// directory: SQLite files with their WAL) into dst.
+func copyDir(b *testing.B, src, dst string) {
+	b.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		in, err := os.Open(filepath.Join(src, e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := os.Create(filepath.Join(dst, e.Name()))
+		if err == nil {
+			_, err = io.Copy(out, in)
+			err = errors.Join(err, out.Close())
+		}
+		in.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -28,7 +28,12 @@ import (
 // real way, through ingest and a failed first attempt; the rest of
 // WEBHOOKD_BENCH_PARKED (100,000) by bulk insert and delayed starts
 // (parkBulk): through ingest and a first attempt, 100,000 would take most
-// of an hour on two cores.
+// of an hour on two cores. With WEBHOOKD_BENCH_PPROF=dir, both `webhookd
+// dev` processes write a CPU profile of their probe phase there
+// (awaiting-<empty|full>-dev.pprof). WEBHOOKD_BENCH_PARKED_DIR=dir keeps
+// the parked system for the next run: an empty dir gets a copy of what the
+// build made; a dir that holds one is copied and restarted, without the
+// build (minutes instead of the parking's quarter of an hour).
 func BenchmarkAwaitingRetry(b *testing.B) {
 	parked := envInt("WEBHOOKD_BENCH_PARKED", 100000)
 	viaIngest := min(parked, envInt("WEBHOOKD_BENCH_PARKED_REAL", 2000))
@@ -44,6 +49,7 @@ func BenchmarkAwaitingRetry(b *testing.B) {
 	// dev`, the process users run, with the same probe webhook.
 	b.Run("empty-dev", func(b *testing.B) {
 		env := rig.DevEnv(b, b.TempDir())
+		profileEnv(b, env)
 		dev := rig.StartChild(b, env, "dev")
 		defer dev.Stop(b)
 		base := "http://" + env["HTTP_ADDR"]
@@ -51,12 +57,23 @@ func BenchmarkAwaitingRetry(b *testing.B) {
 		postJSON(b, base+"/api/v1/webhooks", "", fmt.Sprintf(`{"tenantId":"default","name":"probe","webhookType":"Generic",`+
 			`"eventFilters":[{"eventType":"probe.*"}],"webhookConfig":{"endpoint":%q,"timeout":5}}`, ok.URL), 201)
 		time.Sleep(devSettle) // as the restarted one below
+		profiled := profileCPU(b, env, "awaiting-empty-dev.pprof")
 		e := produce(b, base, "", "probe-dev-empty", probes, 1, 0, probeBody)
+		profiled()
 		noErrors(b, e)
 		devEmptyP99 = e.p(0.99)
 		b.Logf("empty webhookd dev: ingest p50 %v p99 %v; load average %s", e.p(0.5), devEmptyP99, loadAvg())
 	})
+	keep := os.Getenv("WEBHOOKD_BENCH_PARKED_DIR")
+	reuse := keep != "" && exists(filepath.Join(keep, "webhookd.db"))
+	if reuse {
+		copyDir(b, keep, dataDir)
+		b.Logf("restarting the parked system kept in %s; no build", keep)
+	}
 	b.Run("build", func(b *testing.B) {
+		if reuse {
+			b.Skip("reusing a kept parked system")
+		}
 		st := rig.NewStackWith(b, rig.Options{
 			TemporalFile: filepath.Join(dataDir, "temporal.db"),
 			StoreURL:     "sqlite:" + filepath.Join(dataDir, "webhookd.db"),
@@ -89,8 +106,12 @@ func BenchmarkAwaitingRetry(b *testing.B) {
 		runtime.GC()
 		buildRSS = rssMB(os.Getpid())
 	})
+	if keep != "" && !reuse {
+		copyDir(b, dataDir, keep)
+	}
 	b.Run("restart", func(b *testing.B) {
 		env := rig.DevEnv(b, dataDir)
+		profileEnv(b, env)
 		t0 := time.Now()
 		dev := rig.StartChild(b, env, "dev")
 		defer dev.Stop(b)
@@ -110,9 +131,14 @@ func BenchmarkAwaitingRetry(b *testing.B) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		ready := time.Since(t0)
+		// A kept system's webhooks name the receivers of the run that built it.
+		pointWebhookAt(b, "http://"+env["HTTP_ADDR"], "parked", failing.URL)
+		pointWebhookAt(b, "http://"+env["HTTP_ADDR"], "probe", ok.URL)
 		time.Sleep(devSettle)
 		devRSS := rssMB(dev.Cmd.Process.Pid)
+		profiled := profileCPU(b, env, "awaiting-full-dev.pprof")
 		f := produce(b, "http://"+env["HTTP_ADDR"], "", "probe-dev-full", probes, 1, 0, probeBody)
+		profiled()
 		noErrors(b, f)
 		devFullP99 := f.p(0.99)
 		devRatio := ratio(float64(devFullP99), float64(devEmptyP99)) // 0: empty-dev did not run
@@ -141,6 +167,33 @@ func BenchmarkAwaitingRetry(b *testing.B) {
 // its worker and starter settle after a start (with parked deliveries, the
 // reconciler's first pass).
 const devSettle = 20 * time.Second
+
+// profileEnv has a child started with env serve pprof when
+// WEBHOOKD_BENCH_PPROF names a directory.
+func profileEnv(b *testing.B, env map[string]string) {
+	if os.Getenv("WEBHOOKD_BENCH_PPROF") != "" {
+		env[rig.PprofEnv] = rig.FreeAddr(b)
+	}
+}
+
+// profileCPU starts a CPU profile of the child started with env (see
+// profileEnv) into WEBHOOKD_BENCH_PPROF/name, and returns what waits for
+// it: the profile covers profileSeconds from now, so the probes run inside it.
+func profileCPU(b *testing.B, env map[string]string, name string) (wait func()) {
+	dir, addr := os.Getenv("WEBHOOKD_BENCH_PPROF"), env[rig.PprofEnv]
+	if dir == "" || addr == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		saveProfile(b, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, profileSeconds), filepath.Join(dir, name))
+	}()
+	return func() { <-done }
+}
+
+// profileSeconds: long enough for 600 probes on the slower side.
+const profileSeconds = 15
 
 // noErrors fails the benchmark if a probe post failed: the percentiles
 // count only the answered ones.

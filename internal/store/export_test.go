@@ -100,6 +100,24 @@ func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
 	return strings.Join(plan, "\n"), err
 }
 
+// ExplainOpenStarts returns the plan of the claim's count of started
+// deliveries: PostgreSQL's EXPLAIN (ANALYZE, BUFFERS), SQLite's EXPLAIN
+// QUERY PLAN (one line per step).
+func (s *Store) ExplainOpenStarts(ctx context.Context) (string, error) {
+	if s.dialect == Postgres {
+		var plan []string
+		err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) " + openStartsSQL).Scan(&plan).Error
+		return strings.Join(plan, "\n"), err
+	}
+	var steps []struct{ Detail string }
+	err := s.db.WithContext(ctx).Raw("EXPLAIN QUERY PLAN " + openStartsSQL).Scan(&steps).Error
+	var plan []string
+	for _, st := range steps {
+		plan = append(plan, st.Detail)
+	}
+	return strings.Join(plan, "\n"), err
+}
+
 // ColumnCollation returns a PostgreSQL column's collation ("" for the
 // database's default).
 func (s *Store) ColumnCollation(ctx context.Context, table, column string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -121,6 +122,45 @@ func pointWebhookAt(b *testing.B, base, name, url string) {
 	}
 }
 
+// readKept reads the marker of a parked system kept in dir: how many are
+// parked and when they were; ok is false when dir is "" or holds none.
+func readKept(b *testing.B, dir string) (parked int, builtAt time.Time, ok bool) {
+	b.Helper()
+	if dir == "" {
+		return 0, time.Time{}, false
+	}
+	mark, err := os.ReadFile(filepath.Join(dir, keptMarker))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, time.Time{}, false
+	}
+	var unix int64
+	if err == nil {
+		_, err = fmt.Sscan(string(mark), &parked, &unix)
+	}
+	if err != nil || parked <= 0 {
+		b.Fatalf("%s: not a parked system's marker (%v); remove the dir to build a new one", filepath.Join(dir, keptMarker), err)
+	}
+	return parked, time.Unix(unix, 0), true
+}
+
+// writeKept replaces what dir holds with a copy of the stopped system in
+// dataDir, the marker written last: a copy cut short is not taken for a
+// parked system, and no file of an earlier copy (a WAL) is left beside it.
+func writeKept(b *testing.B, dir, dataDir string, parked int) {
+	b.Helper()
+	old, _ := filepath.Glob(filepath.Join(dir, "*.db*"))
+	for _, f := range append(old, filepath.Join(dir, keptMarker)) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			b.Fatal(err)
+		}
+	}
+	copyDir(b, dataDir, dir)
+	mark := fmt.Sprintln(parked, time.Now().Unix())
+	if err := os.WriteFile(filepath.Join(dir, keptMarker), []byte(mark), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
 // copyDir copies the regular files of src (a stopped system's data
 // directory: SQLite files with their WAL) into dst.
 func copyDir(b *testing.B, src, dst string) {
@@ -150,9 +190,4 @@ func copyDir(b *testing.B, src, dst string) {
 			b.Fatal(err)
 		}
 	}
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }

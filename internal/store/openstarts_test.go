@@ -56,6 +56,7 @@ func TestClaimCountsStartsWithoutReadingParkedDeliveries(t *testing.T) {
 		if !strings.Contains(plan, "deliveries_starting") {
 			t.Errorf("the count does not read deliveries_starting")
 		}
+		// The first Buffers line is the top node's: the whole query's pages.
 		pages := 0
 		for _, m := range regexp.MustCompile(`Buffers: shared (?:hit|read)=(\d+)(?: read=(\d+))?`).FindAllStringSubmatch(plan, 1) {
 			for _, n := range m[1:] {

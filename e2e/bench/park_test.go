@@ -3,7 +3,14 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +88,106 @@ func parkBulk(b *testing.B, st *rig.Stack, webhookID, webhookName, eventType str
 		}
 		if err := g.Wait(); err != nil {
 			b.Fatalf("bulk start: %v", err)
+		}
+	}
+}
+
+// pointWebhookAt sets the endpoint of the webhook named name (of the
+// default tenant) to url.
+func pointWebhookAt(b *testing.B, base, name, url string) {
+	b.Helper()
+	var w struct {
+		ID string `json:"id"`
+	}
+	client := &http.Client{Timeout: time.Minute}
+	resp, err := client.Get(base + "/api/v1/webhooks/name/" + name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&w)
+	resp.Body.Close()
+	if err != nil || w.ID == "" {
+		b.Fatalf("GET webhook %s: %d, %v", name, resp.StatusCode, err)
+	}
+	patch := fmt.Sprintf(`[{"op":"replace","path":"/webhookConfig/endpoint","value":%q}]`, url)
+	req, _ := http.NewRequestWithContext(context.Background(), "PATCH", base+"/api/v1/webhooks/"+w.ID, strings.NewReader(patch))
+	req.Header.Set("Content-Type", "application/json-patch+json")
+	if resp, err = client.Do(req); err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		body, _ := io.ReadAll(resp.Body)
+		b.Fatalf("PATCH webhook %s: %d %s", name, resp.StatusCode, body)
+	}
+}
+
+// readKept reads the marker of a parked system kept in dir: how many are
+// parked and when they were; ok is false when dir is "" or holds none.
+func readKept(b *testing.B, dir string) (parked int, builtAt time.Time, ok bool) {
+	b.Helper()
+	if dir == "" {
+		return 0, time.Time{}, false
+	}
+	mark, err := os.ReadFile(filepath.Join(dir, keptMarker))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, time.Time{}, false
+	}
+	var unix int64
+	if err == nil {
+		_, err = fmt.Sscan(string(mark), &parked, &unix)
+	}
+	if err != nil || parked <= 0 {
+		b.Fatalf("%s: not a parked system's marker (%v); remove the dir to build a new one", filepath.Join(dir, keptMarker), err)
+	}
+	return parked, time.Unix(unix, 0), true
+}
+
+// writeKept replaces what dir holds with a copy of the stopped system in
+// dataDir, the marker written last: a copy cut short is not taken for a
+// parked system, and no file of an earlier copy (a WAL) is left beside it.
+func writeKept(b *testing.B, dir, dataDir string, parked int) {
+	b.Helper()
+	old, _ := filepath.Glob(filepath.Join(dir, "*.db*"))
+	for _, f := range append(old, filepath.Join(dir, keptMarker)) {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			b.Fatal(err)
+		}
+	}
+	copyDir(b, dataDir, dir)
+	mark := fmt.Sprintln(parked, time.Now().Unix())
+	if err := os.WriteFile(filepath.Join(dir, keptMarker), []byte(mark), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// copyDir copies the regular files of src (a stopped system's data
+// directory: SQLite files with their WAL) into dst.
+func copyDir(b *testing.B, src, dst string) {
+	b.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		in, err := os.Open(filepath.Join(src, e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out, err := os.Create(filepath.Join(dst, e.Name()))
+		if err == nil {
+			_, err = io.Copy(out, in)
+			err = errors.Join(err, out.Close())
+		}
+		in.Close()
+		if err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -336,20 +336,26 @@ func metricValue(url, name string) float64 {
 // heapProfile saves a heap profile (after a GC) of the process serving
 // pprof at base.
 func heapProfile(b *testing.B, base, path string) {
-	resp, err := (&http.Client{Timeout: time.Minute}).Get(base + "/debug/pprof/heap?gc=1")
+	saveProfile(b, base+"/debug/pprof/heap?gc=1", path)
+}
+
+// saveProfile writes what a pprof URL answers to path; a failure is
+// logged, not fatal: a profile is a diagnosis, not a measurement.
+func saveProfile(b *testing.B, url, path string) {
+	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Get(url)
 	if err != nil {
-		b.Logf("heap profile %s: %v", path, err)
+		b.Logf("profile %s: %v", path, err)
 		return
 	}
 	defer resp.Body.Close()
 	f, err := os.Create(path)
 	if err != nil {
-		b.Logf("heap profile: %v", err)
+		b.Logf("profile: %v", err)
 		return
 	}
 	defer f.Close()
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		b.Logf("heap profile %s: %v", path, err)
+		b.Logf("profile %s: %v", path, err)
 	}
 }
 

@@ -178,8 +178,7 @@ func (s *Store) joinBatch(tx *gorm.DB, ev *models.Event, bt BatchTarget) (models
 	now := Now()
 	size := eventBytes(ev)
 	var open models.Delivery
-	q := tx.Where("webhook_id = ? AND dispatched_at IS NULL AND batch_closes_at > ? AND batch_size < ?", bt.WebhookID, now, bt.MaxEvents).
-		Order("created_at").Limit(1)
+	q := openBatches(tx, bt.WebhookID, now, bt.MaxEvents)
 	if s.dialect == Postgres {
 		// Re-checked after the lock: a batch the starter claimed meanwhile
 		// no longer qualifies, and another is joined or opened instead.
@@ -221,6 +220,17 @@ func (s *Store) joinBatch(tx *gorm.DB, ev *models.Event, bt BatchTarget) (models
 		open.BatchClosesAt = &now
 	}
 	return open, tx.Model(&models.Delivery{}).Where("id = ?", open.ID).Updates(set).Error
+}
+
+// openBatches selects a webhook's open batches with room, oldest first.
+// deliveries_open_batch (webhook_id, created_at) serves both the filter and
+// the order: SQLite, which plans without statistics, otherwise walked the
+// webhook's whole delivery log (deliveries_webhook_log) in created_at order,
+// inside ingest's write transaction, for every event a batching webhook
+// takes.
+func openBatches(tx *gorm.DB, webhookID string, now time.Time, maxEvents int) *gorm.DB {
+	return tx.Where("webhook_id = ? AND dispatched_at IS NULL AND batch_closes_at > ? AND batch_size < ?", webhookID, now, maxEvents).
+		Order("created_at").Limit(1)
 }
 
 // GetEvent returns the tenant's event with id.

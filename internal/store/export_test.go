@@ -100,6 +100,45 @@ func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
 	return strings.Join(plan, "\n"), err
 }
 
+// ExplainOpenStarts returns the plan of the claim's count of started
+// deliveries: PostgreSQL's EXPLAIN (ANALYZE, BUFFERS), SQLite's EXPLAIN
+// QUERY PLAN.
+func (s *Store) ExplainOpenStarts(ctx context.Context) (string, error) {
+	if s.dialect == Postgres {
+		var plan []string
+		err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) " + openStartsSQL).Scan(&plan).Error
+		return strings.Join(plan, "\n"), err
+	}
+	return s.sqlitePlan(ctx, openStartsSQL)
+}
+
+// SQLitePlanOfOpenBatches returns SQLite's plan of ingest's search for a
+// batching webhook's open batch.
+func (s *Store) SQLitePlanOfOpenBatches(ctx context.Context, webhookID string) (string, error) {
+	var d models.Delivery
+	stmt := openBatches(s.db.Session(&gorm.Session{DryRun: true}), webhookID, Now(), 100).Find(&d).Statement
+	return s.sqlitePlan(ctx, stmt.SQL.String(), stmt.Vars...)
+}
+
+// SQLitePlanOfInFlightBeside returns SQLite's plan of the claim's check
+// that no other delivery of a sequence is in flight.
+func (s *Store) SQLitePlanOfInFlightBeside(ctx context.Context) (string, error) {
+	return s.sqlitePlan(ctx, `SELECT d.id FROM deliveries d WHERE d.id = 'x'
+		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE `+inFlightBeside+`)`)
+}
+
+// sqlitePlan returns SQLite's EXPLAIN QUERY PLAN of a statement, a line
+// per step.
+func (s *Store) sqlitePlan(ctx context.Context, sql string, args ...any) (string, error) {
+	var steps []struct{ Detail string }
+	err := s.db.WithContext(ctx).Raw("EXPLAIN QUERY PLAN "+sql, args...).Scan(&steps).Error
+	var plan []string
+	for _, st := range steps {
+		plan = append(plan, st.Detail)
+	}
+	return strings.Join(plan, "\n"), err
+}
+
 // ColumnCollation returns a PostgreSQL column's collation ("" for the
 // database's default).
 func (s *Store) ColumnCollation(ctx context.Context, table, column string) (string, error) {

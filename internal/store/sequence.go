@@ -31,9 +31,14 @@ const unsettledBefore = `p.webhook_id = d.webhook_id AND p.sequence_key = d.sequ
 // its sequence, and a replay's is put back in it, while a later delivery of
 // the sequence may still be in flight; one request at a time per sequence
 // means they wait for it. The partial index deliveries_sequence covers it
-// (an in-flight delivery is unsettled and not skipped).
+// (an in-flight delivery is unsettled and not skipped). Its status
+// condition is repeated word for word although the IN list implies it:
+// SQLite infers a few conditions (x IS NOT NULL from x = ?) but not a NOT IN
+// from an IN list, and without the index it walked the webhook's whole
+// delivery log for every sequenced claim.
 const inFlightBeside = `p.webhook_id = d.webhook_id AND p.sequence_key = d.sequence_key AND p.sequence_key IS NOT NULL
 	AND p.status IN ('pending', 'delivering', 'awaitingRetry') AND NOT p.sequence_skipped
+	AND p.status NOT IN ('succeeded', 'cancelled')
 	AND p.dispatched_at IS NOT NULL AND p.id <> d.id`
 
 // sequenceHead is true of a delivery d that is unordered, or heads its

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -99,26 +97,13 @@ func pointWebhookAt(b *testing.B, base, name, url string) {
 	var w struct {
 		ID string `json:"id"`
 	}
-	client := &http.Client{Timeout: time.Minute}
-	resp, err := client.Get(base + "/api/v1/webhooks/name/" + name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	err = json.NewDecoder(resp.Body).Decode(&w)
-	resp.Body.Close()
-	if err != nil || w.ID == "" {
-		b.Fatalf("GET webhook %s: %d, %v", name, resp.StatusCode, err)
+	code, body := rig.HTTPDo(b, "GET", base+"/api/v1/webhooks/name/"+name, "")
+	if err := json.Unmarshal([]byte(body), &w); code != 200 || err != nil {
+		b.Fatalf("GET webhook %s: %d %s", name, code, body)
 	}
 	patch := fmt.Sprintf(`[{"op":"replace","path":"/webhookConfig/endpoint","value":%q}]`, url)
-	req, _ := http.NewRequestWithContext(context.Background(), "PATCH", base+"/api/v1/webhooks/"+w.ID, strings.NewReader(patch))
-	req.Header.Set("Content-Type", "application/json-patch+json")
-	if resp, err = client.Do(req); err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		body, _ := io.ReadAll(resp.Body)
-		b.Fatalf("PATCH webhook %s: %d %s", name, resp.StatusCode, body)
+	if code, body := rig.HTTPDo(b, "PATCH", base+"/api/v1/webhooks/"+w.ID, patch); code != 200 {
+		b.Fatalf("PATCH webhook %s: %d %s", name, code, body)
 	}
 }
 

@@ -38,7 +38,8 @@ func (d *Dev) Ready(tb testing.TB) {
 	d.WaitReady(tb, "http://"+d.API+"/readyz", 90*time.Second)
 }
 
-// HTTPDo sends a JSON request and returns the status and body.
+// HTTPDo sends a JSON request (a PATCH as a JSON Patch, the only form the
+// API takes) and returns the status and body.
 func HTTPDo(tb testing.TB, method, url, body string) (int, string) {
 	tb.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -46,6 +47,9 @@ func HTTPDo(tb testing.TB, method, url, body string) (int, string) {
 		tb.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if method == http.MethodPatch {
+		req.Header.Set("Content-Type", "application/json-patch+json")
+	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		tb.Fatal(err)

@@ -95,8 +95,14 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 // ExplainOutboxQueues runs the claim's search for webhooks with waiting
 // deliveries under EXPLAIN ANALYZE (PostgreSQL).
 func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
+	return s.explainAnalyze(ctx, outboxQueuesSQL, sql.Named("now", Now()))
+}
+
+// explainAnalyze returns PostgreSQL's EXPLAIN (ANALYZE, BUFFERS) of a
+// statement.
+func (s *Store) explainAnalyze(ctx context.Context, query string, args ...any) (string, error) {
 	var plan []string
-	err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+outboxQueuesSQL, sql.Named("now", Now())).Scan(&plan).Error
+	err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) "+query, args...).Scan(&plan).Error
 	return strings.Join(plan, "\n"), err
 }
 
@@ -105,9 +111,7 @@ func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {
 // QUERY PLAN.
 func (s *Store) ExplainOpenStarts(ctx context.Context) (string, error) {
 	if s.dialect == Postgres {
-		var plan []string
-		err := s.db.WithContext(ctx).Raw("EXPLAIN (ANALYZE, BUFFERS) " + openStartsSQL).Scan(&plan).Error
-		return strings.Join(plan, "\n"), err
+		return s.explainAnalyze(ctx, openStartsSQL)
 	}
 	return s.sqlitePlan(ctx, openStartsSQL)
 }

@@ -16,7 +16,9 @@ import (
 // runAPI serves the REST API until ctx ends. It also runs the outbox
 // starter, which starts the workflows of the deliveries ingest commits, and,
 // with API_WORKER=true, a worker, so that those workflows begin in this
-// process without a poll round trip (eager start).
+// process without a poll round trip (eager start). With
+// OUTBOX_STARTER=worker the workers start them instead, eagerly, and this
+// process only wakes their starters.
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.APIToken == "" {
 		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +
@@ -42,12 +44,16 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.APIWorker {
 		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	}
-	g.Go(func() error { starter.Run(gctx); return nil })
+	if cfg.OutboxStarter == config.StarterAPI {
+		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
+		g.Go(func() error { starter.Run(gctx); return nil })
+	} else {
+		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
+	}
 	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	return g.Wait()

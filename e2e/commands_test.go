@@ -28,7 +28,7 @@ import (
 // commands (as docker-compose does) against a Temporal server that has none
 // of webhookd's search attributes yet and an empty PostgreSQL database, and
 // delivers an event through them; then again with the workers starting the
-// deliveries (OUTBOX_STARTER=worker).
+// deliveries (OUTBOX_STARTER=worker), and with that setting on the api only.
 func TestProductionCommands(t *testing.T) {
 	ts, err := devserver.Start(context.Background(), devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
@@ -89,21 +89,25 @@ func TestProductionCommands(t *testing.T) {
 	}
 	// Recorded before the processes stop: stopped between the request and
 	// its record, a worker's successor would send it again (at least once).
-	var ingested struct {
-		Deliveries []struct{ ID string } `json:"deliveries"`
-	}
-	if err := json.Unmarshal([]byte(body), &ingested); err != nil || len(ingested.Deliveries) != 1 {
-		t.Fatalf("ingest answer %s: %v", body, err)
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		_, got := call("GET", "/api/v1/deliveries/"+ingested.Deliveries[0].ID, "")
-		if strings.Contains(got, `"status":"succeeded"`) {
-			break
+	recorded := func(ingestAnswer string) {
+		t.Helper()
+		var ingested struct {
+			Deliveries []struct{ ID string } `json:"deliveries"`
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("delivery not recorded as succeeded within 20 s: %s", got)
+		if err := json.Unmarshal([]byte(ingestAnswer), &ingested); err != nil || len(ingested.Deliveries) != 1 {
+			t.Fatalf("ingest answer %s: %v", ingestAnswer, err)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			_, got := call("GET", "/api/v1/deliveries/"+ingested.Deliveries[0].ID, "")
+			if strings.Contains(got, `"status":"succeeded"`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery not recorded as succeeded within 20 s: %s", got)
+			}
 		}
 	}
+	recorded(body)
 
 	// The same deployment switched to OUTBOX_STARTER=worker, one process
 	// after the other: the api only accepts (it runs no worker and now no
@@ -115,12 +119,29 @@ func TestProductionCommands(t *testing.T) {
 	api = rig.Start(t, env, "api")
 	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
 	api.WaitReady(t, "http://"+env["HTTP_ADDR"]+"/readyz", 30*time.Second)
-	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod-2","type":"order.created"}`); code != 202 {
+	code, body = call("POST", "/api/v1/events", `{"id":"evt-prod-2","type":"order.created"}`)
+	if code != 202 {
 		t.Fatalf("ingest with OUTBOX_STARTER=worker: %d %s", code, body)
 	}
 	rc.WaitHits(t, 2, 20*time.Second)
 	if rc.Count() != 2 || rc.Get(1).Header.Get("X-Webhook-ID") != "evt-prod-2" {
 		t.Fatalf("%d requests, the second %v", rc.Count(), rc.Get(1).Header)
+	}
+	recorded(body)
+
+	// Set apart wrongly (the worker still on the default): no worker
+	// starts, and the api's backstop still does, within its 15 s poll.
+	worker.Stop(t)
+	workerEnv := maps.Clone(env)
+	delete(workerEnv, "OUTBOX_STARTER")
+	worker = rig.Start(t, workerEnv, "worker")
+	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod-3","type":"order.created"}`); code != 202 {
+		t.Fatalf("ingest with the settings mixed: %d %s", code, body)
+	}
+	rc.WaitHits(t, 3, 40*time.Second)
+	if rc.Get(2).Header.Get("X-Webhook-ID") != "evt-prod-3" {
+		t.Fatalf("the third request %v", rc.Get(2).Header)
 	}
 }
 

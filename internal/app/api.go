@@ -13,6 +13,11 @@ import (
 	"github.com/webhookd/webhookd/internal/runner"
 )
 
+// backstopPoll is how often an api with OUTBOX_STARTER=worker looks for
+// deliveries no worker started: rarely, since the workers' starts are the
+// fast ones (eager).
+const backstopPoll = 15 * time.Second
+
 // runAPI serves the REST API until ctx ends. It also runs the outbox
 // starter, which starts the workflows of the deliveries ingest commits, and,
 // with API_WORKER=true, a worker, so that those workflows begin in this
@@ -53,6 +58,11 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		g.Go(func() error { starter.Run(gctx); return nil })
 	} else {
 		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
+		// A backstop: should no worker start deliveries (its setting
+		// differs, or a rollout switching it has stopped the old
+		// starters before the new ones run), they still go out, late.
+		backstop := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, Poll: backstopPoll, Backstop: true})
+		g.Go(func() error { backstop.Run(gctx); return nil })
 	}
 	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })

@@ -28,12 +28,14 @@ type outboxListener interface {
 // ringGap, not one per post, for at most ringGap of delay.
 const ringGap = 5 * time.Millisecond
 
-// Backoffs of Listen after its connection failed, and how often a failing
-// ring is logged.
+// Backoffs of Listen after its connection failed, how long it must have
+// listened for the next failure to count as a new one, and how often a
+// failing ring is logged and how long one may take.
 const (
 	minListenBackoff = time.Second
 	maxListenBackoff = 30 * time.Second
 	ringLogEvery     = 30 * time.Second
+	ringTimeout      = 2 * time.Second
 )
 
 // RingStarters tells the starters of other processes, through n, about
@@ -46,7 +48,10 @@ func (d *Dispatcher) RingStarters(ctx context.Context, n outboxNotifier) {
 			return
 		case <-d.wakeup.others:
 		}
-		if err := n.NotifyOutbox(ctx); err != nil && ctx.Err() == nil && time.Since(logged) >= ringLogEvery {
+		ringCtx, cancel := context.WithTimeout(ctx, ringTimeout)
+		err := n.NotifyOutbox(ringCtx)
+		cancel()
+		if err != nil && ctx.Err() == nil && time.Since(logged) >= ringLogEvery {
 			logged = time.Now()
 			d.log.Warn("waking the workers' outbox starters failed; they start new deliveries at their next poll", "error", err)
 		}
@@ -55,14 +60,18 @@ func (d *Dispatcher) RingStarters(ctx context.Context, n outboxNotifier) {
 }
 
 // Listen wakes s whenever another process rings (RingStarters), until ctx
-// ends, reconnecting when the connection fails. On SQLite it returns at
+// ends, listening again when the connection fails: at once after a long
+// spell of listening (a database restart), with a growing backoff while
+// connections fail or drop soon after they start. On SQLite it returns at
 // once: s finds new rows at its poll.
 func (s *Starter) Listen(ctx context.Context, l outboxListener) {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
-		listening := false
+		var since time.Time // when it began to listen
 		err := l.ListenOutbox(ctx, func() {
-			listening, backoff = true, 0
+			if since.IsZero() {
+				since = time.Now()
+			}
 			s.Wake()
 		})
 		switch {
@@ -70,7 +79,9 @@ func (s *Starter) Listen(ctx context.Context, l outboxListener) {
 			return
 		case err == nil:
 			continue // ctx ended
-		case !listening:
+		case !since.IsZero() && time.Since(since) >= maxListenBackoff:
+			backoff = 0
+		default:
 			backoff = min(max(2*backoff, minListenBackoff), maxListenBackoff)
 		}
 		s.log("listening for new deliveries failed; starting them at each poll until it is back", "error", err, "retry_in", backoff)

@@ -3,6 +3,7 @@ package dispatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -31,11 +32,11 @@ func (l *notifiedOnce) ListenOutbox(ctx context.Context, notified func()) error 
 	})
 }
 
-// TestRingWakesAnotherProcesssStarter: with OUTBOX_STARTER=worker, an api
+// TestRingWakesAnotherProcessStarter: with OUTBOX_STARTER=worker, an api
 // process ingests and rings; the worker process's starter, whose poll is
 // an hour away, starts the deliveries at once. Two stores on one database
 // play the two processes.
-func TestRingWakesAnotherProcesssStarter(t *testing.T) {
+func TestRingWakesAnotherProcessStarter(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	apiStore, workerStore := storetest.OpenURL(t, url, slog.New(slog.DiscardHandler)), storetest.OpenURL(t, url, slog.New(slog.DiscardHandler))
 	seedOutbox(t, apiStore, 0) // the webhook
@@ -122,4 +123,36 @@ func waitStarts(t *testing.T, r *dispatchtest.Runner, n int, within time.Duratio
 		}
 	}
 	t.Fatalf("%d starts after %v, want %d", len(r.Starts()), within, n)
+}
+
+// TestBackstopStarterOnlyPolls: the api's backstop starter (OUTBOX_STARTER
+// =worker) is not woken by the api's own ingest, whose deliveries are the
+// workers' to start eagerly; a starter that is no backstop is.
+func TestBackstopStarterOnlyPolls(t *testing.T) {
+	for _, backstop := range []bool{true, false} {
+		t.Run(fmt.Sprintf("backstop=%v", backstop), func(t *testing.T) {
+			s := storetest.Open(t, store.Postgres)
+			seedOutbox(t, s, 0) // the webhook
+			fake := dispatchtest.New()
+			st, in := newStarter(s, fake, dispatch.StarterOptions{Poll: time.Hour, Backstop: backstop})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); st.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			time.Sleep(300 * time.Millisecond) // its first pass, on an empty outbox
+			res, err := in.Ingest(ctx, event("acme", "evt-backstop", "order.created"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			in.Wake([]ingest.Ingested{res})
+			if !backstop {
+				waitStarts(t, fake, 1, 10*time.Second)
+				return
+			}
+			time.Sleep(time.Second)
+			if n := len(fake.Starts()); n != 0 {
+				t.Fatalf("the backstop started %d deliveries on a wake-up, want none before its poll", n)
+			}
+		})
+	}
 }

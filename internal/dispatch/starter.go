@@ -66,6 +66,10 @@ type StarterOptions struct {
 	// Poll is how often the outbox is looked at without a wake-up: the
 	// backstop for rows committed by other replicas (default 1s).
 	Poll time.Duration
+	// Backstop takes no wake-ups: the starter only polls, for deliveries
+	// that other processes, which start them, leave in the outbox (an api
+	// with OUTBOX_STARTER=worker, should no worker start them).
+	Backstop bool
 }
 
 // Defaults of StarterOptions.
@@ -94,7 +98,11 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
-	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: d.wakeup,
+	w := d.wakeup
+	if o.Backstop {
+		w = newWakeup() // nobody wakes it
+	}
+	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: w,
 		busy: make(chan struct{}, o.Parallel), freed: make(chan struct{}, 1),
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }

@@ -11,10 +11,12 @@ import (
 )
 
 // A ring from one process (store) reaches the listener of another on the
-// same database, and only that database.
+// same database, and only that database, also after quiet spells in which
+// the listener pinged its connection.
 func TestOutboxNotificationsReachListenersOfTheSameDatabase(t *testing.T) {
 	url := storetest.PostgresURL(t)
 	listener, ringer := storetest.OpenURL(t, url, discard()), storetest.OpenURL(t, url, discard())
+	listener.SetListenPing(100 * time.Millisecond)
 	elsewhere := storetest.Open(t, store.Postgres)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -32,6 +34,8 @@ func TestOutboxNotificationsReachListenersOfTheSameDatabase(t *testing.T) {
 		}
 	}
 	expect("listening") // the first call: the caller looks at the outbox then
+	// Quiet for several pings: the connection is checked, and kept.
+	time.Sleep(500 * time.Millisecond)
 
 	if err := elsewhere.NotifyOutbox(ctx); err != nil {
 		t.Fatal(err)

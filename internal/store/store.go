@@ -58,8 +58,10 @@ type Store struct {
 	// waiters are served first (limits.go); tests set it to 0.
 	waiterPatience time.Duration
 	// listenURL is the PostgreSQL URL ListenOutbox opens its own
-	// connection with (notify.go); empty on SQLite.
-	listenURL string
+	// connection with (notify.go); empty on SQLite. listenPing replaces
+	// listenPingEvery in tests.
+	listenURL  string
+	listenPing time.Duration
 }
 
 // Open connects to databaseURL: postgres://... or sqlite:<file path>.

@@ -130,7 +130,8 @@ func TestProductionCommands(t *testing.T) {
 	recorded(body)
 
 	// Set apart wrongly (the worker still on the default): no worker
-	// starts, and the api's backstop still does, within its 15 s poll.
+	// starts, and the api's backstop still does: at its first 15 s look after
+	// the delivery has waited 15 s.
 	worker.Stop(t)
 	workerEnv := maps.Clone(env)
 	delete(workerEnv, "OUTBOX_STARTER")
@@ -139,7 +140,7 @@ func TestProductionCommands(t *testing.T) {
 	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod-3","type":"order.created"}`); code != 202 {
 		t.Fatalf("ingest with the settings mixed: %d %s", code, body)
 	}
-	rc.WaitHits(t, 3, 40*time.Second)
+	rc.WaitHits(t, 3, 60*time.Second)
 	if rc.Get(2).Header.Get("X-Webhook-ID") != "evt-prod-3" {
 		t.Fatalf("the third request %v", rc.Get(2).Header)
 	}

@@ -14,8 +14,8 @@ import (
 )
 
 // backstopPoll is how often an api with OUTBOX_STARTER=worker looks for
-// deliveries no worker started: rarely, since the workers' starts are the
-// fast ones (eager).
+// deliveries no worker started, and how long one must have waited for it
+// to start them: the workers' starts are the fast ones (eager).
 const backstopPoll = 15 * time.Second
 
 // runAPI serves the REST API until ctx ends. It also runs the outbox
@@ -50,19 +50,22 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	if cfg.APIWorker {
-		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
-	}
-	if cfg.OutboxStarter == config.StarterAPI {
-		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
-		g.Go(func() error { starter.Run(gctx); return nil })
-	} else {
+	// The worker stops after the starter (see runWorker).
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(gctx))
+	starting := dispatch.StarterOptions{Window: cfg.StartWindow}
+	if cfg.OutboxStarter == config.StarterWorker {
 		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
 		// A backstop: should no worker start deliveries (its setting
 		// differs, or a rollout switching it has stopped the old
 		// starters before the new ones run), they still go out, late.
-		backstop := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, Poll: backstopPoll, Backstop: true})
-		g.Go(func() error { backstop.Run(gctx); return nil })
+		starting.Poll, starting.Backstop = backstopPoll, true
+	}
+	starter := p.NewStarter(starting)
+	g.Go(func() error { defer stopWorker(); starter.Run(gctx); return nil })
+	if cfg.APIWorker {
+		g.Go(func() error { defer stopWorker(); return runTemporalWorker(workerCtx, p.NewWorker()) })
+	} else {
+		defer stopWorker()
 	}
 	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })

@@ -127,7 +127,8 @@ func waitStarts(t *testing.T, r *dispatchtest.Runner, n int, within time.Duratio
 
 // TestBackstopStarterOnlyPolls: the api's backstop starter (OUTBOX_STARTER
 // =worker) is not woken by the api's own ingest, whose deliveries are the
-// workers' to start eagerly; a starter that is no backstop is.
+// workers' to start eagerly (a starter that is no backstop is), and starts
+// deliveries that have waited longer than its poll.
 func TestBackstopStarterOnlyPolls(t *testing.T) {
 	for _, backstop := range []bool{true, false} {
 		t.Run(fmt.Sprintf("backstop=%v", backstop), func(t *testing.T) {
@@ -139,7 +140,6 @@ func TestBackstopStarterOnlyPolls(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); st.Run(ctx) }()
 			defer func() { cancel(); <-done }()
-			time.Sleep(300 * time.Millisecond) // its first pass, on an empty outbox
 			res, err := in.Ingest(ctx, event("acme", "evt-backstop", "order.created"))
 			if err != nil {
 				t.Fatal(err)
@@ -155,4 +155,15 @@ func TestBackstopStarterOnlyPolls(t *testing.T) {
 			}
 		})
 	}
+	t.Run("late deliveries", func(t *testing.T) {
+		s := storetest.Open(t, store.Postgres)
+		seedOutbox(t, s, 3) // committed an hour ago, never started
+		fake := dispatchtest.New()
+		st, _ := newStarter(s, fake, dispatch.StarterOptions{Poll: 200 * time.Millisecond, Backstop: true})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); st.Run(ctx) }()
+		defer func() { cancel(); <-done }()
+		waitStarts(t, fake, 3, 10*time.Second)
+	})
 }

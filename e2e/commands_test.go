@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"maps"
@@ -26,7 +27,8 @@ import (
 // TestProductionCommands runs `migrate`, then `api` and `worker` as separate
 // commands (as docker-compose does) against a Temporal server that has none
 // of webhookd's search attributes yet and an empty PostgreSQL database, and
-// delivers an event through them.
+// delivers an event through them; then again with the workers starting the
+// deliveries (OUTBOX_STARTER=worker), and with that setting on the api only.
 func TestProductionCommands(t *testing.T) {
 	ts, err := devserver.Start(context.Background(), devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
@@ -77,12 +79,70 @@ func TestProductionCommands(t *testing.T) {
 	if code, body := call("POST", "/api/v1/webhooks", `{"name":"prod","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.URL+`"}}`); code != 201 {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod","type":"order.created"}`); code != 202 {
+	code, body := call("POST", "/api/v1/events", `{"id":"evt-prod","type":"order.created"}`)
+	if code != 202 {
 		t.Fatalf("ingest: %d %s", code, body)
 	}
 	rc.WaitHits(t, 1, 20*time.Second)
 	if rc.Get(0).Header.Get("X-Webhook-ID") != "evt-prod" {
 		t.Fatalf("delivered %v", rc.Get(0).Header)
+	}
+	// Recorded before the processes stop: stopped between the request and
+	// its record, a worker's successor would send it again (at least once).
+	recorded := func(ingestAnswer string) {
+		t.Helper()
+		var ingested struct {
+			Deliveries []struct{ ID string } `json:"deliveries"`
+		}
+		if err := json.Unmarshal([]byte(ingestAnswer), &ingested); err != nil || len(ingested.Deliveries) != 1 {
+			t.Fatalf("ingest answer %s: %v", ingestAnswer, err)
+		}
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			_, got := call("GET", "/api/v1/deliveries/"+ingested.Deliveries[0].ID, "")
+			if strings.Contains(got, `"status":"succeeded"`) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery not recorded as succeeded within 20 s: %s", got)
+			}
+		}
+	}
+	recorded(body)
+
+	// The same deployment switched to OUTBOX_STARTER=worker, one process
+	// after the other: the api only accepts (it runs no worker and now no
+	// starter either), and the worker starts and delivers.
+	api.Stop(t)
+	worker.Stop(t)
+	env["OUTBOX_STARTER"] = "worker"
+	worker = rig.Start(t, env, "worker")
+	api = rig.Start(t, env, "api")
+	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	api.WaitReady(t, "http://"+env["HTTP_ADDR"]+"/readyz", 30*time.Second)
+	code, body = call("POST", "/api/v1/events", `{"id":"evt-prod-2","type":"order.created"}`)
+	if code != 202 {
+		t.Fatalf("ingest with OUTBOX_STARTER=worker: %d %s", code, body)
+	}
+	rc.WaitHits(t, 2, 20*time.Second)
+	if rc.Count() != 2 || rc.Get(1).Header.Get("X-Webhook-ID") != "evt-prod-2" {
+		t.Fatalf("%d requests, the second %v", rc.Count(), rc.Get(1).Header)
+	}
+	recorded(body)
+
+	// Set apart wrongly (the worker still on the default): no worker
+	// starts, and the api's backstop still does: at its first 15 s look after
+	// the delivery has waited 15 s.
+	worker.Stop(t)
+	workerEnv := maps.Clone(env)
+	delete(workerEnv, "OUTBOX_STARTER")
+	worker = rig.Start(t, workerEnv, "worker")
+	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod-3","type":"order.created"}`); code != 202 {
+		t.Fatalf("ingest with the settings mixed: %d %s", code, body)
+	}
+	rc.WaitHits(t, 3, 60*time.Second)
+	if rc.Get(2).Header.Get("X-Webhook-ID") != "evt-prod-3" {
+		t.Fatalf("the third request %v", rc.Get(2).Header)
 	}
 }
 

@@ -13,10 +13,17 @@ import (
 	"github.com/webhookd/webhookd/internal/runner"
 )
 
+// backstopPoll is how often an api with OUTBOX_STARTER=worker looks for
+// deliveries no worker started, and how long one must have waited for it
+// to start them: the workers' starts are the fast ones (eager).
+const backstopPoll = 15 * time.Second
+
 // runAPI serves the REST API until ctx ends. It also runs the outbox
 // starter, which starts the workflows of the deliveries ingest commits, and,
 // with API_WORKER=true, a worker, so that those workflows begin in this
-// process without a poll round trip (eager start).
+// process without a poll round trip (eager start). With
+// OUTBOX_STARTER=worker the workers start them instead, eagerly, and this
+// process only wakes their starters.
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.APIToken == "" {
 		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +
@@ -42,12 +49,24 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
 	g, gctx := errgroup.WithContext(ctx)
-	if cfg.APIWorker {
-		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
+	// The worker stops after the starter (see runWorker).
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(gctx))
+	starting := dispatch.StarterOptions{Window: cfg.StartWindow}
+	if cfg.OutboxStarter == config.StarterWorker {
+		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
+		// A backstop: should no worker start deliveries (its setting
+		// differs, or a rollout switching it has stopped the old
+		// starters before the new ones run), they still go out, late.
+		starting.Poll, starting.Backstop = backstopPoll, true
 	}
-	g.Go(func() error { starter.Run(gctx); return nil })
+	starter := p.NewStarter(starting)
+	g.Go(func() error { defer stopWorker(); starter.Run(gctx); return nil })
+	if cfg.APIWorker {
+		g.Go(func() error { defer stopWorker(); return runTemporalWorker(workerCtx, p.NewWorker()) })
+	} else {
+		defer stopWorker()
+	}
 	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })
 	return g.Wait()

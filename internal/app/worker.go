@@ -8,11 +8,15 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/config"
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/runner"
 )
 
 // runWorker runs the Temporal worker until ctx ends, and serves its metrics
-// and health on METRICS_ADDR. Many may run.
+// and health on METRICS_ADDR. Many may run. With OUTBOX_STARTER=worker it
+// also runs an outbox starter, woken by the api processes' rings, whose
+// starts are eager: their first workflow task comes back to this worker
+// with the start.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	ln, err := listenHTTP(cfg.MetricsAddr, "metrics, METRICS_ADDR")
 	if err != nil {
@@ -44,7 +48,18 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics")
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runTemporalWorker(gctx, conn.parts(cfg, log).NewWorker()) })
+	p := conn.parts(cfg, log)
+	// With a starter, the worker stops after it: a start made while the
+	// worker stopped would hand it a task it no longer runs (eager), which
+	// then waits out its timeout before another worker gets it.
+	workerCtx, stopWorker := gctx, context.CancelFunc(func() {})
+	if cfg.OutboxStarter == config.StarterWorker {
+		workerCtx, stopWorker = context.WithCancel(context.WithoutCancel(gctx))
+		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
+		g.Go(func() error { defer stopWorker(); starter.Run(gctx); return nil })
+		g.Go(func() error { starter.Listen(gctx, s); return nil })
+	}
+	g.Go(func() error { defer stopWorker(); return runTemporalWorker(workerCtx, p.NewWorker()) })
 	g.Go(func() error {
 		return serveHTTP(gctx, ln, metricsHandler(conn.metrics, ready), log, "metrics, METRICS_ADDR")
 	})

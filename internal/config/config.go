@@ -69,6 +69,12 @@ type Config struct {
 	// APIWorker runs a worker inside `webhookd api` too, so that workflows
 	// it starts begin in the same process (eager start).
 	APIWorker bool
+	// OutboxStarter is the command whose processes start the delivery
+	// workflows of the deliveries committed to the outbox: StarterAPI (the
+	// default) or StarterWorker, whose starts are eager (the workflow's
+	// first task comes back with the start, to the worker that made it)
+	// while api and worker run apart. `webhookd dev` runs both in one.
+	OutboxStarter string
 	// MetricsAddr is where `webhookd worker` serves /metrics, /healthz and
 	// /readyz (api and dev serve them with the API).
 	MetricsAddr string
@@ -109,6 +115,12 @@ type Config struct {
 
 // MinTenantTokenKey is the shortest TENANT_TOKEN_KEY accepted.
 const MinTenantTokenKey = 32
+
+// OUTBOX_STARTER's values.
+const (
+	StarterAPI    = "api"
+	StarterWorker = "worker"
+)
 
 // DevStartWindow is START_WINDOW's default in `webhookd dev`. The window
 // needs to cover deliveries per second times the start-to-attempt latency;
@@ -154,6 +166,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		WorkerConcurrency:     r.intRange("WORKER_CONCURRENCY", 200, 1, 10000),
 		StartWindow:           r.intRange("START_WINDOW", startWindow(mode), 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
+		OutboxStarter:         r.oneOf("OUTBOX_STARTER", StarterAPI, StarterWorker),
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
 		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),
 		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),

@@ -26,6 +26,7 @@ type Starter struct {
 	window   int
 	parallel int
 	poll     time.Duration
+	backstop bool
 	log      func(msg string, args ...any)
 
 	// Starts in flight: at most parallel, each taking a slot of busy;
@@ -66,6 +67,11 @@ type StarterOptions struct {
 	// Poll is how often the outbox is looked at without a wake-up: the
 	// backstop for rows committed by other replicas (default 1s).
 	Poll time.Duration
+	// Backstop makes a starter for what other processes' starters leave
+	// (an api with OUTBOX_STARTER=worker, should no worker start them): it
+	// takes no wake-ups and passes once per Poll, only while a delivery
+	// has waited in the outbox longer than Poll (runBackstop).
+	Backstop bool
 }
 
 // Defaults of StarterOptions.
@@ -94,7 +100,11 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Poll <= 0 {
 		o.Poll = time.Second
 	}
-	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: d.wakeup,
+	w := d.wakeup
+	if o.Backstop {
+		w = newWakeup() // nobody wakes it
+	}
+	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
 		busy: make(chan struct{}, o.Parallel), freed: make(chan struct{}, 1),
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }
@@ -103,6 +113,10 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 // flight have ended.
 func (s *Starter) Run(ctx context.Context) {
 	defer s.inflight.Wait()
+	if s.backstop {
+		s.runBackstop(ctx)
+		return
+	}
 	var backoff, recheck time.Duration
 	for ctx.Err() == nil {
 		started, full, err := s.pass(ctx)
@@ -134,6 +148,33 @@ func (s *Starter) Run(ctx context.Context) {
 		default:
 			backoff = 0
 			s.idle(ctx)
+		}
+	}
+}
+
+// runBackstop looks at the outbox once per poll, and passes only when a
+// delivery has waited there longer than that: the deliveries are the
+// other starters' to start (eagerly, in their workers), and under load a
+// backstop that passed whenever the window had room would take their
+// starts. Waiting fan-outs are stored at every look, as by any starter.
+func (s *Starter) runBackstop(ctx context.Context) {
+	for {
+		sleep(ctx, s.poll)
+		if ctx.Err() != nil {
+			return
+		}
+		late, err := s.d.store.UndispatchedBefore(ctx, store.Now().Add(-s.poll))
+		switch {
+		case err != nil:
+		case late:
+			_, _, err = s.pass(ctx)
+		default:
+			if _, _, err := s.fanOut.FanOut(ctx); err != nil && ctx.Err() == nil {
+				s.logFanOut(err)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log("the backstop starter's look at the outbox failed; looking again at its next poll", "error", err)
 		}
 	}
 }

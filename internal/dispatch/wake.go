@@ -14,18 +14,26 @@ import (
 // is dropped, and another process's starter finds the rows at its poll.
 type wakeup struct {
 	wake chan struct{}
-	mu   sync.Mutex
-	at   time.Time // the earliest batch close we were told about
+	// others carries the same wake-ups to RingStarters, which tells the
+	// starters of other processes (OUTBOX_STARTER=worker); nobody reads
+	// it otherwise, and a full channel drops them.
+	others chan struct{}
+	mu     sync.Mutex
+	at     time.Time // the earliest batch close we were told about
 }
 
 func newWakeup() *wakeup {
-	return &wakeup{wake: make(chan struct{}, 1)}
+	return &wakeup{wake: make(chan struct{}, 1), others: make(chan struct{}, 1)}
 }
 
 // Wake asks for a pass now (new deliveries were committed).
 func (w *wakeup) Wake() {
 	select {
 	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case w.others <- struct{}{}:
 	default:
 	}
 }

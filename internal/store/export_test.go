@@ -181,3 +181,7 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
 	_, err = p.DownTo(ctx, version)
 	return err
 }
+
+// SetListenPing sets how long ListenOutbox waits in silence before it
+// pings its connection.
+func (s *Store) SetListenPing(d time.Duration) { s.listenPing = d }

@@ -252,6 +252,16 @@ func (s *Store) CountUndispatched(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// UndispatchedBefore reports whether a delivery committed before t still
+// waits in the outbox (the api's backstop starter, dispatch.Starter).
+func (s *Store) UndispatchedBefore(ctx context.Context, t time.Time) (bool, error) {
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&models.Delivery{}).
+		Where("status = ? AND dispatched_at IS NULL AND created_at < ?", models.DeliveryPending, t).
+		Limit(1).Pluck("id", &ids).Error
+	return len(ids) > 0, err
+}
+
 // NextBatchClose returns when the next open batch closes, if any.
 func (s *Store) NextBatchClose(ctx context.Context) (time.Time, bool, error) {
 	var d models.Delivery

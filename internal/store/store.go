@@ -57,6 +57,11 @@ type Store struct {
 	// waiterPatience is how long a concurrency waiter waits before older
 	// waiters are served first (limits.go); tests set it to 0.
 	waiterPatience time.Duration
+	// listenURL is the PostgreSQL URL ListenOutbox opens its own
+	// connection with (notify.go); empty on SQLite. listenPing replaces
+	// listenPingEvery in tests.
+	listenURL  string
+	listenPing time.Duration
 }
 
 // Open connects to databaseURL: postgres://... or sqlite:<file path>.
@@ -78,10 +83,11 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		dialector    gorm.Dialector
 		dialect      Dialect
 		migrationDSN string
+		listenURL    string
 	)
 	switch {
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
-		dialector, dialect = postgres.Open(databaseURL), Postgres
+		dialector, dialect, listenURL = postgres.Open(databaseURL), Postgres, databaseURL
 	case strings.HasPrefix(databaseURL, "sqlite:"):
 		dsn, err := sqliteDSN(strings.TrimPrefix(databaseURL, "sqlite:"), true)
 		if err != nil {
@@ -121,7 +127,8 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("store: connect %s: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect, sqliteMigrationDSN: migrationDSN, waiterPatience: DefaultWaiterPatience}, nil
+	return &Store{db: db, dialect: dialect, sqliteMigrationDSN: migrationDSN, waiterPatience: DefaultWaiterPatience,
+		listenURL: listenURL}, nil
 }
 
 // sqliteDSN turns a file path into the driver's DSN with the pragmas that make

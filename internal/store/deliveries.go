@@ -193,6 +193,10 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 	if err == nil && moved {
 		s.wakeSequences()
 	}
+	if err == nil && r.DeliveryStatus == models.DeliveryCancelled {
+		// Recorded again on a retry, it finds nothing left to drop.
+		err = s.DropRateReservations(ctx, r.WebhookID, r.DeliveryID)
+	}
 	return err
 }
 

@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/webhookd/webhookd/e2e/rig"
+)
+
+// TestReenabledWebhookDoesNotWaitForCancelledSlots: a webhook limited to
+// one request every 2 s, with deliveries waiting for their rate slots, is
+// disabled (they are cancelled) and enabled again; its next event is sent
+// within a slot or two, not after every slot the cancelled deliveries had
+// reserved (about 20 s of them).
+func TestReenabledWebhookDoesNotWaitForCancelledSlots(t *testing.T) {
+	t.Parallel()
+	st := rig.NewStack(t)
+	g := newGauge(t, 0, func(*http.Request) int { return http.StatusOK })
+	hookID := createLimited(st, "paced-then-disabled", g.URL, map[string]any{"rateLimit": 0.5})
+	var ids []string
+	for i := range 30 {
+		ids = append(ids, st.PostEvent(fmt.Sprintf("evt-paced-%d", i), "order.created").Deliveries[0].ID)
+	}
+	g.waitArrivals(t, 2, 30*time.Second) // the rest wait for their slots, 2 s apart
+	enable := func(on bool) {
+		t.Helper()
+		doc := st.Webhook(hookID)
+		doc["enabled"] = on
+		if code := st.Call("PUT", "/api/v1/webhooks/"+hookID, doc, nil); code != http.StatusOK {
+			t.Fatalf("enabled=%v: %d", on, code)
+		}
+	}
+	enable(false)
+	for _, id := range ids {
+		var d rig.DeliveryDetail
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			d = rig.DeliveryDetail{}
+			st.Call("GET", "/api/v1/deliveries/"+id, nil, &d)
+			if d.Status == "cancelled" || d.Status == "succeeded" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery %s is %q 30 s after its webhook was disabled", id, d.Status)
+			}
+		}
+	}
+	_, sent := g.snapshot()
+	enable(true)
+	posted := time.Now()
+	st.PostEvent("evt-paced-after", "order.created")
+	arrivals := g.waitArrivals(t, len(sent)+1, 60*time.Second)
+	took := arrivals[len(sent)].Sub(posted)
+	t.Logf("%d sent before the webhook was disabled; the next event arrived %v after it was posted", len(sent), took.Round(time.Millisecond))
+	if took > 6*time.Second {
+		t.Fatalf("the first event after the webhook was enabled again arrived %v after it was posted, want within a slot or two (2 s each)", took)
+	}
+}

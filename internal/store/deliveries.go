@@ -194,7 +194,9 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		s.wakeSequences()
 	}
 	if err == nil && r.DeliveryStatus == models.DeliveryCancelled {
-		// Recorded again on a retry, it finds nothing left to drop.
+		// Apart from the record, which stays: should it fail, the caller
+		// records again (no change) and drops again; a reservation left
+		// behind anyway expires with reservationLife.
 		err = s.DropRateReservations(ctx, r.WebhookID, r.DeliveryID)
 	}
 	return err

@@ -27,6 +27,11 @@ func (d *Dispatcher) StopDeliveries(ctx context.Context, webhookID string) {
 		if _, err := d.store.CancelWaiting(ctx, webhookID); err != nil {
 			d.log.WarnContext(ctx, "cancel waiting deliveries", "webhook_id", webhookID, "error", err)
 		}
+		// Their rate slots too: a webhook enabled again must not wait
+		// for the slots of deliveries that no longer exist.
+		if err := d.store.DropRateReservations(ctx, webhookID, ""); err != nil {
+			d.log.WarnContext(ctx, "drop rate reservations", "webhook_id", webhookID, "error", err)
+		}
 		ids, err := d.openDeliveries(ctx, webhookID)
 		if err != nil {
 			d.log.WarnContext(ctx, "list open deliveries", "webhook_id", webhookID, "error", err)

@@ -193,6 +193,12 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 	if err == nil && moved {
 		s.wakeSequences()
 	}
+	if err == nil && r.DeliveryStatus == models.DeliveryCancelled {
+		// Apart from the record, which stays: should it fail, the caller
+		// records again (no change) and drops again; a reservation left
+		// behind anyway expires with reservationLife.
+		err = s.DropRateReservations(ctx, r.WebhookID, r.DeliveryID)
+	}
 	return err
 }
 

@@ -571,3 +571,83 @@ func TestLimiterCountsSkipExpiredRows(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterGivesBackCancelledDeliveriesSlots: the rate slots reserved
+// by deliveries cancelled while they waited (their webhook was disabled)
+// are given back once no other request holds one, so that the webhook,
+// enabled again, does not wait for slots of deliveries that are gone; while
+// another request still holds one, no slot is handed out twice.
+func TestLimiterGivesBackCancelledDeliveriesSlots(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ask := func(d string) store.Slot {
+			t.Helper()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: d, WebhookID: w1, Holder: d + "/1/run",
+				MaxConcurrency: 100, RateLimit: 1, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		cancel := func(ds ...string) {
+			t.Helper()
+			for _, d := range ds {
+				// No delivery row: the record has nothing else to write.
+				if err := s.RecordAttempt(ctx, store.AttemptResult{DeliveryID: d, WebhookID: w1, DeliveryStatus: models.DeliveryCancelled}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		reserved := func() int64 {
+			t.Helper()
+			var n int64
+			if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_reservations WHERE webhook_id = ?", w1); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if got := ask(uuid.NewString()); !got.Granted {
+			t.Fatalf("first: %+v", got)
+		}
+		waiters := make([]string, 5)
+		for i := range waiters {
+			waiters[i] = uuid.NewString()
+			if got := ask(waiters[i]); got.Granted {
+				t.Fatalf("waiter %d granted at 1/s: %+v", i, got)
+			}
+		}
+		// Four of five cancelled: the fifth's slot (about 1 s away) stays,
+		// so tat stays where it is and a newcomer waits behind all five.
+		cancel(waiters[1:]...)
+		if n := reserved(); n != 1 {
+			t.Fatalf("%d reservations after four of five were cancelled, want 1", n)
+		}
+		late := uuid.NewString()
+		if got := ask(late); got.Granted || got.Wait < 4*time.Second {
+			t.Fatalf("a newcomer while one waiter holds its slot: %+v, want a wait of 5 s or so", got)
+		}
+		// The last two cancelled: the slots come back; a newcomer waits
+		// only for the spacing after the one request sent.
+		cancel(waiters[0], late)
+		if n := reserved(); n != 0 {
+			t.Fatalf("%d reservations after every waiter was cancelled, want 0", n)
+		}
+		if got := ask(uuid.NewString()); !got.Granted && got.Wait > 1500*time.Millisecond {
+			t.Fatalf("a newcomer after every waiter was cancelled: %+v, want at most the 1 s spacing", got)
+		}
+
+		// A webhook disabled: every reservation goes at once.
+		for range 5 {
+			ask(uuid.NewString())
+		}
+		if err := s.DropRateReservations(ctx, w1, ""); err != nil {
+			t.Fatal(err)
+		}
+		if n := reserved(); n != 0 {
+			t.Fatalf("%d reservations after the webhook's were dropped, want 0", n)
+		}
+		if got := ask(uuid.NewString()); !got.Granted && got.Wait > 2500*time.Millisecond {
+			t.Fatalf("a newcomer after the webhook's reservations were dropped: %+v, want at most 2 s of spacing", got)
+		}
+	})
+}

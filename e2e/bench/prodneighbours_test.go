@@ -53,6 +53,11 @@ func BenchmarkProductionNeighbours(b *testing.B) {
 					return fmt.Sprintf(`{"tenantId":%q,"id":%q,"type":%q,"data":{}}`, tenant, id, typ)
 				}
 			}
+			// Warm-up: the first deliveries of a fresh stack wait for
+			// connections, caches and pollers to grow; measured, they
+			// would make the idle p99 a start-up figure.
+			warm := produce(b, base, ps.token, "warm", 8, 1, 100*time.Millisecond, tenantEvent("quiet", "tick.warm"))
+			rc.waitFor(b, warm.ids, time.Minute)
 			if noisyEvents > 0 {
 				np := produce(b, base, ps.token, "noise", noisyEvents, 8, 0, tenantEvent("noisy", "noise.made"))
 				if np.errors > 0 {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
 )
 
 // ReconcileBatch bounds how many deliveries one reconcile pass looks at.
@@ -60,4 +61,26 @@ func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (in
 		}
 	}
 	return len(ds), errors.Join(errs...)
+}
+
+// restartIfClosed starts del's workflow again if the delivery is still
+// pending, started, with the attempts it had when it was started, and no
+// run of it is open: the run its start went to has closed without it.
+func (d *Dispatcher) restartIfClosed(ctx context.Context, del models.Delivery, wh *models.Webhook) error {
+	cur, err := d.store.GetDelivery(ctx, del.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Status != models.DeliveryPending || cur.DispatchedAt == nil || cur.AttemptCount != del.AttemptCount {
+		return nil // it moved on (attempted, held again, ended), or is back in the outbox
+	}
+	desc, err := d.runner.Describe(ctx, workflows.DeliveryWorkflowID(del.ID))
+	switch {
+	case errors.Is(err, ErrNoRun):
+	case err != nil:
+		return err
+	case desc.Status == Running:
+		return nil
+	}
+	return d.start(ctx, *cur, wh, startResume)
 }

@@ -296,11 +296,14 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 				default:
 				}
 			}()
-			if err := s.d.start(ctx, del, wh, claimedMode(del)); err != nil {
+			mode := claimedMode(del)
+			if err := s.d.start(ctx, del, wh, mode); err != nil {
 				s.release(ctx, del)
 				// The last error is enough to say why; they share a cause
 				// (Temporal down).
 				s.failed.Store(&err)
+			} else if mode == startResume {
+				s.checkResumed(ctx, del, wh)
 			}
 		}()
 	}
@@ -316,6 +319,29 @@ func (s *Starter) logFanOut(err error) {
 		return
 	}
 	s.fanOutQuiet++
+}
+
+// resumeCheckAfter: a resumed delivery's start can find the run that held
+// it still open, closing (it recorded `held` and has yet to return); the
+// start then goes to that run (USE_EXISTING), and once it closes no run
+// is left. So the starter looks again this long after each resumed start,
+// instead of leaving the delivery to the reconciler's next pass.
+const resumeCheckAfter = 3 * time.Second
+
+// checkResumed starts del's workflow again, resumeCheckAfter from now, if
+// it is still pending as it was started and no run of it is open.
+func (s *Starter) checkResumed(ctx context.Context, del models.Delivery, wh *models.Webhook) {
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		sleep(ctx, resumeCheckAfter)
+		if ctx.Err() != nil {
+			return
+		}
+		if err := s.d.restartIfClosed(ctx, del, wh); err != nil && ctx.Err() == nil {
+			s.log("looking again at a resumed delivery failed; the reconciler will", "delivery_id", del.ID, "error", err)
+		}
+	}()
 }
 
 // claimedMode is how a claimed delivery's workflow starts.

@@ -85,3 +85,43 @@ func TestStarterStartsWhatCameBackAsItWas(t *testing.T) {
 		}
 	}
 }
+
+// TestResumedStartThatFoundAClosingRunStartsAgain: a resumed delivery's
+// start can go to the run that held it while that run closes (it recorded
+// `held`, then returned); with no run open a few seconds later and the
+// delivery as it was, the starter starts it again. One whose run is open
+// is left to it.
+func TestResumedStartThatFoundAClosingRunStartsAgain(t *testing.T) {
+	for _, open := range []bool{false, true} {
+		t.Run(map[bool]string{false: "run closed", true: "run open"}[open], func(t *testing.T) {
+			s := storetest.Open(t, store.Postgres)
+			w, _ := seedOutbox(t, s, 0)
+			now := store.Now()
+			ev := &models.Event{TenantID: "acme", ID: uuid.NewString(), Type: "order.created", Timestamp: now, CreatedAt: now}
+			d := models.Delivery{ID: uuid.Must(uuid.NewV7()).String(), TenantID: "acme", EventID: ev.ID, WebhookID: w.ID,
+				EventType: ev.Type, Status: models.DeliveryPending, Trigger: models.TriggerScheduled, AttemptCount: 1, Starts: 1,
+				CreatedAt: now, UpdatedAt: now}
+			if _, err := s.IngestEvents(context.Background(), []store.Ingestion{{Event: ev, Deliveries: []models.Delivery{d}}}); err != nil {
+				t.Fatal(err)
+			}
+			fake := dispatchtest.New()
+			if open {
+				fake.SetDescribed(workflows.DeliveryWorkflowID(d.ID), dispatchtest.Described{Status: dispatch.Running})
+			}
+			st, _ := newStarter(s, fake, dispatch.StarterOptions{})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); st.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			waitStarts(t, fake, 1, 10*time.Second)
+			if open {
+				time.Sleep(5 * time.Second) // past the look again
+				if n := len(fake.Starts()); n != 1 {
+					t.Fatalf("%d starts of a resumed delivery whose run is open, want 1", n)
+				}
+				return
+			}
+			waitStarts(t, fake, 2, 10*time.Second)
+		})
+	}
+}

@@ -303,7 +303,7 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 				// (Temporal down).
 				s.failed.Store(&err)
 			} else if mode == startResume {
-				s.checkResumed(ctx, del, wh)
+				s.checkResumed(ctx, del)
 			}
 		}()
 	}
@@ -321,25 +321,32 @@ func (s *Starter) logFanOut(err error) {
 	s.fanOutQuiet++
 }
 
-// resumeCheckAfter: a resumed delivery's start can find the run that held
-// it still open, closing (it recorded `held` and has yet to return); the
+// resumeChecks: a resumed delivery's start can find the run that held it
+// still open, closing (it recorded `held` and has yet to return); the
 // start then goes to that run (USE_EXISTING), and once it closes no run
-// is left. So the starter looks again this long after each resumed start,
-// instead of leaving the delivery to the reconciler's next pass.
-const resumeCheckAfter = 3 * time.Second
+// is left. So the starter looks again these long after each resumed start
+// while a run is open, instead of leaving the delivery to the reconciler.
+var resumeChecks = []time.Duration{3 * time.Second, 10 * time.Second, 30 * time.Second}
 
-// checkResumed starts del's workflow again, resumeCheckAfter from now, if
-// it is still pending as it was started and no run of it is open.
-func (s *Starter) checkResumed(ctx context.Context, del models.Delivery, wh *models.Webhook) {
+// checkResumed starts del's workflow again if, at one of resumeChecks, no
+// run of it is open and it is as its claim left it (restartIfClosed).
+func (s *Starter) checkResumed(ctx context.Context, del models.Delivery) {
 	s.inflight.Add(1)
 	go func() {
 		defer s.inflight.Done()
-		sleep(ctx, resumeCheckAfter)
-		if ctx.Err() != nil {
-			return
-		}
-		if err := s.d.restartIfClosed(ctx, del, wh); err != nil && ctx.Err() == nil {
-			s.log("looking again at a resumed delivery failed; the reconciler will", "delivery_id", del.ID, "error", err)
+		began := time.Now()
+		for _, after := range resumeChecks {
+			sleep(ctx, time.Until(began.Add(after)))
+			if ctx.Err() != nil {
+				return
+			}
+			open, err := s.d.restartIfClosed(ctx, del)
+			if err != nil && ctx.Err() == nil {
+				s.log("looking again at a resumed delivery failed; the reconciler will", "delivery_id", del.ID, "error", err)
+			}
+			if err != nil || !open {
+				return
+			}
 		}
 	}()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/models"
+	"github.com/webhookd/webhookd/workflows"
 )
 
 // ReconcileBatch bounds how many deliveries one reconcile pass looks at.
@@ -60,4 +61,43 @@ func (d *Dispatcher) Reconcile(ctx context.Context, olderThan time.Duration) (in
 		}
 	}
 	return len(ds), errors.Join(errs...)
+}
+
+// restartIfClosed starts del's workflow again if no run of it is open and
+// the delivery is as its claim left it (pending, started, nothing recorded
+// since): the run its start went to closed without it. open reports a run
+// still open: the caller may look again later.
+func (d *Dispatcher) restartIfClosed(ctx context.Context, del models.Delivery) (open bool, err error) {
+	// The run first: once it is closed its writes are in, so a row as the
+	// claim left it means that no run did anything for this start. (Read
+	// the other way round, a run that delivered between the two reads
+	// would be followed by another, and a second request.)
+	desc, err := d.runner.Describe(ctx, workflows.DeliveryWorkflowID(del.ID))
+	switch {
+	case errors.Is(err, ErrNoRun):
+	case err != nil:
+		return false, err
+	case desc.Status == Running:
+		return true, nil
+	}
+	cur, err := d.store.GetDelivery(ctx, del.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // hard-deleted with its webhook
+	}
+	if err != nil {
+		return false, err
+	}
+	if cur.Status != models.DeliveryPending || cur.DispatchedAt == nil || del.DispatchedAt == nil ||
+		!cur.DispatchedAt.Equal(*del.DispatchedAt) || cur.Starts != del.Starts ||
+		cur.AttemptCount != del.AttemptCount || !cur.UpdatedAt.Equal(del.UpdatedAt) {
+		return false, nil // it moved on, or went back to the outbox
+	}
+	wh, err := d.store.GetWebhook(ctx, del.WebhookID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return false, d.start(ctx, *cur, wh, startResume)
 }

@@ -296,11 +296,14 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 				default:
 				}
 			}()
-			if err := s.d.start(ctx, del, wh, claimedMode(del)); err != nil {
+			mode := claimedMode(del)
+			if err := s.d.start(ctx, del, wh, mode); err != nil {
 				s.release(ctx, del)
 				// The last error is enough to say why; they share a cause
 				// (Temporal down).
 				s.failed.Store(&err)
+			} else if mode == startResume {
+				s.checkResumed(ctx, del)
 			}
 		}()
 	}
@@ -316,6 +319,36 @@ func (s *Starter) logFanOut(err error) {
 		return
 	}
 	s.fanOutQuiet++
+}
+
+// resumeChecks: a resumed delivery's start can find the run that held it
+// still open, closing (it recorded `held` and has yet to return); the
+// start then goes to that run (USE_EXISTING), and once it closes no run
+// is left. So the starter looks again these long after each resumed start
+// while a run is open, instead of leaving the delivery to the reconciler.
+var resumeChecks = []time.Duration{3 * time.Second, 10 * time.Second, 30 * time.Second}
+
+// checkResumed starts del's workflow again if, at one of resumeChecks, no
+// run of it is open and it is as its claim left it (restartIfClosed).
+func (s *Starter) checkResumed(ctx context.Context, del models.Delivery) {
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		began := time.Now()
+		for _, after := range resumeChecks {
+			sleep(ctx, time.Until(began.Add(after)))
+			if ctx.Err() != nil {
+				return
+			}
+			open, err := s.d.restartIfClosed(ctx, del)
+			if err != nil && ctx.Err() == nil {
+				s.log("looking again at a resumed delivery failed; the reconciler will", "delivery_id", del.ID, "error", err)
+			}
+			if err != nil || !open {
+				return
+			}
+		}
+	}()
 }
 
 // claimedMode is how a claimed delivery's workflow starts.

@@ -85,3 +85,60 @@ func TestStarterStartsWhatCameBackAsItWas(t *testing.T) {
 		}
 	}
 }
+
+// TestResumedStartThatFoundAClosingRunStartsAgain: a resumed delivery's
+// start can go to the run that held it while that run closes (it recorded
+// `held`, then returned); with no run open a few seconds later and the
+// delivery as its claim left it, the starter starts it again. One whose
+// run is open, or that a run has moved on, is left alone.
+func TestResumedStartThatFoundAClosingRunStartsAgain(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		open   bool // a run is open
+		moved  bool // a run recorded an attempt after the start
+		starts int
+	}{
+		{"run closed", false, false, 2},
+		{"run open", true, false, 1},
+		{"moved on", false, true, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := storetest.Open(t, store.Postgres)
+			w, _ := seedOutbox(t, s, 0)
+			now := store.Now()
+			ev := &models.Event{TenantID: "acme", ID: uuid.NewString(), Type: "order.created", Timestamp: now, CreatedAt: now}
+			d := models.Delivery{ID: uuid.Must(uuid.NewV7()).String(), TenantID: "acme", EventID: ev.ID, WebhookID: w.ID,
+				EventType: ev.Type, Status: models.DeliveryPending, Trigger: models.TriggerScheduled, AttemptCount: 1, Starts: 1,
+				CreatedAt: now, UpdatedAt: now}
+			if _, err := s.IngestEvents(context.Background(), []store.Ingestion{{Event: ev, Deliveries: []models.Delivery{d}}}); err != nil {
+				t.Fatal(err)
+			}
+			fake := dispatchtest.New()
+			if c.open {
+				fake.SetDescribed(workflows.DeliveryWorkflowID(d.ID), dispatchtest.Described{Status: dispatch.Running})
+			}
+			st, _ := newStarter(s, fake, dispatch.StarterOptions{})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); st.Run(ctx) }()
+			defer func() { cancel(); <-done }()
+			waitStarts(t, fake, 1, 10*time.Second)
+			if c.moved {
+				if err := s.RecordAttempt(ctx, store.AttemptResult{DeliveryID: d.ID, WebhookID: w.ID, DeliveryStatus: models.DeliveryAwaitingRetry}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.starts > 1 {
+				waitStarts(t, fake, c.starts, 10*time.Second)
+				if r := fake.Starts()[1]; r.Policy != dispatch.Again {
+					t.Fatalf("started again with policy %v, want Again (a new run unless one is open)", r.Policy)
+				}
+				return
+			}
+			time.Sleep(5 * time.Second) // past the first look again
+			if n := len(fake.Starts()); n != c.starts {
+				t.Fatalf("%d starts, want %d", n, c.starts)
+			}
+		})
+	}
+}

@@ -50,8 +50,6 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	// The worker stops after the starter (see runWorker).
-	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(gctx))
 	starting := dispatch.StarterOptions{Window: cfg.StartWindow}
 	if cfg.OutboxStarter == config.StarterWorker {
 		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
@@ -61,11 +59,10 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		starting.Poll, starting.Backstop = backstopPoll, true
 	}
 	starter := p.NewStarter(starting)
-	g.Go(func() error { defer stopWorker(); starter.Run(gctx); return nil })
 	if cfg.APIWorker {
-		g.Go(func() error { defer stopWorker(); return runTemporalWorker(workerCtx, p.NewWorker()) })
+		runStarterThenWorker(gctx, g, starter, p.NewWorker())
 	} else {
-		defer stopWorker()
+		g.Go(func() error { starter.Run(gctx); return nil })
 	}
 	g.Go(func() error { p.Ingester.RunCounts(gctx, ingest.DefaultCountsEvery, log); return nil })
 	g.Go(func() error { return serveHTTP(gctx, ln, h, log, "API, HTTP_ADDR") })

@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/webhookd/webhookd/internal/dispatch"
 )
 
 // listenHTTP binds addr before anything else starts, so that a port in
@@ -54,4 +57,15 @@ func runTemporalWorker(ctx context.Context, w worker.Worker) error {
 		return fmt.Errorf("temporal worker stopped: %w", err)
 	}
 	return nil
+}
+
+// runStarterThenWorker runs starter and w in g, both until ctx ends, the
+// worker only until the starter has stopped: a start made while the worker
+// stopped would hand it a task it no longer runs (eager), which then waits
+// out its timeout before another worker gets it. A fatal worker error
+// still ends everything (g cancels ctx).
+func runStarterThenWorker(ctx context.Context, g *errgroup.Group, starter *dispatch.Starter, w worker.Worker) {
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	g.Go(func() error { defer stopWorker(); starter.Run(ctx); return nil })
+	g.Go(func() error { defer stopWorker(); return runTemporalWorker(workerCtx, w) })
 }

@@ -49,17 +49,13 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics")
 	g, gctx := errgroup.WithContext(ctx)
 	p := conn.parts(cfg, log)
-	// With a starter, the worker stops after it: a start made while the
-	// worker stopped would hand it a task it no longer runs (eager), which
-	// then waits out its timeout before another worker gets it.
-	workerCtx, stopWorker := gctx, context.CancelFunc(func() {})
 	if cfg.OutboxStarter == config.StarterWorker {
-		workerCtx, stopWorker = context.WithCancel(context.WithoutCancel(gctx))
 		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
-		g.Go(func() error { defer stopWorker(); starter.Run(gctx); return nil })
+		runStarterThenWorker(gctx, g, starter, p.NewWorker())
 		g.Go(func() error { starter.Listen(gctx, s); return nil })
+	} else {
+		g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	}
-	g.Go(func() error { defer stopWorker(); return runTemporalWorker(workerCtx, p.NewWorker()) })
 	g.Go(func() error {
 		return serveHTTP(gctx, ln, metricsHandler(conn.metrics, ready), log, "metrics, METRICS_ADDR")
 	})

@@ -120,6 +120,9 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		if rate := effectiveRate(r.RateLimit, row.Rate); c.mine == 0 && rate > 0 {
 			takeOver(&w, &row, r, c)
 			if out = takeRateSlot(&w, &row, r.Holder, rate, now); !out.Granted {
+				if adaptiveInForce(r.RateLimit, row.Rate) {
+					out.Wait = min(out.Wait, adaptiveRecheck)
+				}
 				return s.wait(tx, &w, r, q, c, out, now)
 			}
 		}
@@ -543,11 +546,61 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		if err != nil {
 			return err
 		}
-		row = adapt(row, configured, fb, Now().UnixMicro())
-		return tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ?, decreased_at = ? WHERE webhook_id = ?",
-			row.Rate, row.Peak, row.Throttled, row.DecreasedAt, webhookID).Error
+		now := Now().UnixMicro()
+		from := effectiveRate(configured, row.Rate)
+		row = adapt(row, configured, fb, now)
+		if err := tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ?, decreased_at = ? WHERE webhook_id = ?",
+			row.Rate, row.Peak, row.Throttled, row.DecreasedAt, webhookID).Error; err != nil {
+			return err
+		}
+		return respace(tx, webhookID, from, effectiveRate(configured, row.Rate), now)
 	})
 	return translate(err)
+}
+
+// adaptiveRecheck is the longest a request waits for its rate slot before
+// asking again while an adaptive rate is in force: successes raise that
+// rate and bring the reserved slots nearer (respace), and a request asleep
+// until the slot the slower rate gave it would not see it move.
+const adaptiveRecheck = 4 * time.Second
+
+// adaptiveInForce reports whether the adaptive rate is the one in force
+// (it may still change), rather than the configured rateLimit alone.
+func adaptiveInForce(configured, adaptive float64) bool {
+	return adaptive > 0 && (configured <= 0 || adaptive < configured)
+}
+
+// respace moves the reserved rate slots nearer when the rate in force rose
+// from from to to (requests per second; 0: no rate): each slot still to
+// come, the next one to hand out (tat) and the earliest the next request
+// may go after the last one sent (sent_tat) keep their places at the new
+// spacing, and with no rate left every slot is now. Without it, a
+// receiver that recovered from throttling answers (or from an outage the
+// circuit breaker held its deliveries through) got the requests already
+// waiting at the slowest rate it had come down to: a resumed backlog at
+// the floor of 0.1/s waited ten seconds a request however fast the rate
+// came back. Moving a slot nearer never sends a request too many: a grant
+// also keeps requests sent spaced by sent_tat at the rate then in force.
+func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
+	if from <= 0 || (to > 0 && to <= from) {
+		return nil // no rate was in force, or it did not rise
+	}
+	ratio := 0.0
+	if to > 0 {
+		ratio = from / to
+	}
+	// The ratio is cast: PostgreSQL would otherwise type it after start_at,
+	// as a bigint.
+	moved := func(col string) string {
+		return "@now + CAST((" + col + " - @now) * CAST(@ratio AS DOUBLE PRECISION) AS BIGINT)"
+	}
+	args := []any{sql.Named("now", now), sql.Named("ratio", ratio), sql.Named("webhook", webhookID)}
+	if err := tx.Exec("UPDATE webhook_reservations SET start_at = "+moved("start_at")+
+		" WHERE webhook_id = @webhook AND start_at > @now", args...).Error; err != nil {
+		return err
+	}
+	return tx.Exec("UPDATE webhook_limiters SET tat = CASE WHEN tat > @now THEN "+moved("tat")+" ELSE tat END, "+
+		"sent_tat = CASE WHEN sent_tat > @now THEN "+moved("sent_tat")+" ELSE sent_tat END WHERE webhook_id = @webhook", args...).Error
 }
 
 // adapt applies the AIMD rule to the row at now (µs): the adaptive rate,
@@ -572,7 +625,10 @@ func adapt(row limiterRow, configured float64, fb Feedback, now int64) limiterRo
 			return row
 		}
 		row.Rate += max(row.Peak/aimdSteps, MinAdaptiveRate)
-		if row.Rate >= row.Peak || (configured > 0 && row.Rate >= configured) {
+		// Within a rounding error of the target counts as there: five
+		// steps of 0.1 from 0.5 sum to 0.9999999999999999.
+		const there = 1 - 1e-9
+		if row.Rate >= row.Peak*there || (configured > 0 && row.Rate >= configured*there) {
 			row.Rate, row.Peak = 0, 0 // back where it was: the adaptive limit is lifted
 		}
 	}

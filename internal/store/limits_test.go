@@ -360,6 +360,114 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	})
 }
 
+// TestLimiterRespacesSlotsAsTheAdaptiveRateRises: requests waiting for
+// their rate slots, reserved while a throttling answer had halved the
+// rate, come nearer as successes raise it back (each keeps its place, at
+// the new spacing), instead of each waiting out the slowest rate's slot;
+// and while the adaptive rate is in force a waiter asks again within
+// adaptiveRecheck, so that it sees its slot move. With no rate left at
+// all, every slot is now.
+func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ask := func(webhook, holder string, rate float64) store.Slot {
+			t.Helper()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: webhook, Holder: holder,
+				MaxConcurrency: 100, RateLimit: rate, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		release := func(webhook string, rate float64, fb store.Feedback) {
+			t.Helper()
+			if err := s.ReleaseSlot(ctx, webhook, "done", rate, fb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slots := func(webhook string) []int64 {
+			t.Helper()
+			var at []int64
+			if err := s.Raw(ctx, &at, "SELECT start_at FROM webhook_reservations WHERE webhook_id = ? ORDER BY start_at", webhook); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		spacing := func(at []int64) []int64 {
+			var gaps []int64
+			for i := 1; i < len(at); i++ {
+				gaps = append(gaps, at[i]-at[i-1])
+			}
+			return gaps
+		}
+
+		// rateLimit 1/s, halved to 0.5/s by a throttling answer: four
+		// waiters reserve slots 2 s apart.
+		if got := ask(w1, "first", 1); !got.Granted {
+			t.Fatalf("first: %+v", got)
+		}
+		release(w1, 1, store.Throttled)
+		var last store.Slot
+		for i := range 4 {
+			if last = ask(w1, fmt.Sprintf("waiter-%d", i), 1); last.Granted {
+				t.Fatalf("waiter %d granted: %+v", i, last)
+			}
+		}
+		// The last slot is about 7 s away; the waiter asks again sooner.
+		if last.Wait > 4*time.Second {
+			t.Fatalf("the last waiter waits %v under an adaptive rate, want at most 4 s before it asks again", last.Wait)
+		}
+		before := slots(w1)
+		if gaps := spacing(before); len(gaps) != 3 || gaps[0] != 2_000_000 || gaps[2] != 2_000_000 {
+			t.Fatalf("reserved slots %v: gaps %v, want 4 slots 2 s apart", before, gaps)
+		}
+		// One success: 0.5/s becomes 0.6/s (a twentieth of the rate it came
+		// down from, at least 0.1): the slots close up by 0.5/0.6.
+		release(w1, 1, store.Success)
+		after := slots(w1)
+		for i, gap := range spacing(after) {
+			if want := int64(2_000_000) * 5 / 6; gap < want-2 || gap > want+2 {
+				t.Fatalf("after one success the slots are %v µs apart, want %d (gap %d)", spacing(after), want, i)
+			}
+			if after[i] > before[i] {
+				t.Fatalf("slot %d moved later: %d after %d", i, after[i], before[i])
+			}
+		}
+		// Back at the rateLimit (1/s) after four more: 1 s apart.
+		for range 4 {
+			release(w1, 1, store.Success)
+		}
+		if st, err := s.WebhookLimiter(ctx, w1); err != nil || st.AdaptiveRate != 0 {
+			t.Fatalf("adaptive rate after five successes: %+v %v, want lifted", st, err)
+		}
+		for _, gap := range spacing(slots(w1)) {
+			if gap < 1_000_000-10 || gap > 1_000_000+10 {
+				t.Fatalf("back at rateLimit 1/s the slots are %v µs apart, want 1 s", spacing(slots(w1)))
+			}
+		}
+
+		// No rateLimit: once the adaptive rate is lifted, nothing limits
+		// the rate, and every slot is now.
+		if got := ask(w2, "first", 0); !got.Granted {
+			t.Fatalf("first without a rate: %+v", got)
+		}
+		release(w2, 0, store.Throttled) // about 1/s seen: 0.5/s
+		ask(w2, "next", 0)              // the first slot at the new rate is now
+		for i := range 3 {
+			if got := ask(w2, fmt.Sprintf("waiter-%d", i), 0); got.Granted {
+				t.Fatalf("w2 waiter %d granted: %+v", i, got)
+			}
+		}
+		for range 5 {
+			release(w2, 0, store.Success)
+		}
+		now := store.Now().UnixMicro()
+		if at := slots(w2); len(at) != 3 || at[2] > now {
+			t.Fatalf("slots %v after the adaptive rate was lifted (now %d), want 3, none later than now", at, now)
+		}
+	})
+}
+
 // TestLimiterConcurrencyWaitersInOrder: a freed slot goes to the oldest
 // waiter, whichever process asks first (a newcomer polls sooner than a
 // waiter that has backed off), and a waiter far from its turn is told to

@@ -77,11 +77,13 @@ func TestEndToEndBreakerHoldsProbesAndReleases(t *testing.T) {
 	st.Dispatcher.Wake()
 	waitWebhookStatus(t, st, hookID, "active", 15*time.Second)
 	// The 503s before the pause halved the webhook's adaptive rate, down
-	// to its floor of 0.1/s at worst, and each success raises it by 0.1/s
-	// (docs/architecture.md, "Adaptive slow-down"): the released deliveries flow out
-	// paced, 5 s apart at first at worst, closer with each success (their
-	// slots move nearer as the rate rises): about 25 s for all seven at
-	// worst, measured on 2 cores.
+	// to its floor of 0.1/s at worst, and each success raises it by a
+	// twentieth of the rate it came down from, at least 0.1/s
+	// (docs/architecture.md, "Adaptive slow-down"): the released
+	// deliveries flow out paced, 5 s apart at first at worst, closer with
+	// each success (their slots move nearer as the rate rises, seen at
+	// each waiter's next look): about 25 s for all seven at worst,
+	// measured on 2 cores.
 	deadline := time.Now().Add(60 * time.Second)
 	for _, d := range held {
 		st.WaitDelivery(d.ID, "succeeded", time.Until(deadline))

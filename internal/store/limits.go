@@ -119,10 +119,11 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		}
 		if rate := effectiveRate(r.RateLimit, row.Rate); c.mine == 0 && rate > 0 {
 			takeOver(&w, &row, r, c)
-			if out = takeRateSlot(&w, &row, r.Holder, rate, now); !out.Granted {
-				if adaptiveInForce(r.RateLimit, row.Rate) {
-					out.Wait = min(out.Wait, adaptiveRecheck)
-				}
+			recheck := exactWait
+			if adaptiveInForce(r.RateLimit, row.Rate) {
+				recheck = rateRecheck(rate, effectiveRate(r.RateLimit, row.Peak))
+			}
+			if out = takeRateSlot(&w, &row, r.Holder, rate, now, recheck); !out.Granted {
 				return s.wait(tx, &w, r, q, c, out, now)
 			}
 		}
@@ -389,7 +390,7 @@ const rateTolerance = 4
 // second. Only a grant consumes the reservation (a slot taken and granted
 // at once is never written); a grant writes tat and sent_tat with the
 // rest of the limiter row.
-func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64) Slot {
+func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64, recheck func(int64) int64) Slot {
 	interval := int64(float64(time.Second/time.Microsecond) / rate)
 	start, fresh := row.reservedStartAt, row.reservedStartAt == 0
 	if fresh {
@@ -406,13 +407,14 @@ func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now i
 		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(wait), Interval: micros(interval)}
 	}
 	if start > now {
-		return refuse(start - now)
+		return refuse(recheck(start - now))
 	}
 	if due := row.SentTat - interval/rateTolerance; due > now {
-		// Spread the late waiters over an interval by holder.
+		// Spread the late waiters over an interval by holder (over the
+		// time to their next look, when they look again sooner).
 		h := fnv.New32a()
 		h.Write([]byte(holder))
-		return refuse(due - now + int64(h.Sum32())%interval)
+		return refuse(recheck(due-now) + int64(h.Sum32())%recheck(interval))
 	}
 	row.SentTat = max(row.SentTat, now) + interval
 	if !fresh && !row.takenOver {
@@ -558,11 +560,31 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	return translate(err)
 }
 
-// adaptiveRecheck is the longest a request waits for its rate slot before
-// asking again while an adaptive rate is in force: successes raise that
-// rate and bring the reserved slots nearer (respace), and a request asleep
-// until the slot the slower rate gave it would not see it move.
+// exactWait is the wait for a rate slot under a rate that only an edit
+// of the webhook changes: the slot's own time.
+func exactWait(us int64) int64 { return us }
+
+// adaptiveRecheck is the least time a request waits for its rate slot
+// before asking again while an adaptive rate is in force.
 const adaptiveRecheck = 4 * time.Second
+
+// rateRecheck is how long a request waits before asking again for a slot
+// due in us while the adaptive rate (rate) is in force: successes raise
+// that rate back towards target and bring the reserved slots nearer
+// (respace), and a request asleep until the slot the slower rate gave it
+// would not see it move. A slot can come nearer by at most rate/target,
+// so looking again after that fraction of the wait is never late: a few
+// looks per wait (about one per halving undone), or one every
+// adaptiveRecheck at least, not one every few seconds per waiter.
+func rateRecheck(rate, target float64) func(int64) int64 {
+	frac := 1.0
+	if target > rate {
+		frac = rate / target
+	}
+	return func(us int64) int64 {
+		return min(us, max(adaptiveRecheck.Microseconds(), int64(float64(us)*frac)))
+	}
+}
 
 // adaptiveInForce reports whether the adaptive rate is the one in force
 // (it may still change), rather than the configured rateLimit alone.
@@ -570,20 +592,22 @@ func adaptiveInForce(configured, adaptive float64) bool {
 	return adaptive > 0 && (configured <= 0 || adaptive < configured)
 }
 
-// respace moves the reserved rate slots nearer when the rate in force rose
-// from from to to (requests per second; 0: no rate): each slot still to
+// respace follows a change of the rate in force from from to to (requests
+// per second; 0: no rate). When it rises, each reserved slot still to
 // come, the next one to hand out (tat) and the earliest the next request
 // may go after the last one sent (sent_tat) keep their places at the new
-// spacing, and with no rate left every slot is now. Without it, a
-// receiver that recovered from throttling answers (or from an outage the
-// circuit breaker held its deliveries through) got the requests already
-// waiting at the slowest rate it had come down to: a resumed backlog at
-// the floor of 0.1/s waited ten seconds a request however fast the rate
-// came back. Moving a slot nearer never sends a request too many: a grant
-// also keeps requests sent spaced by sent_tat at the rate then in force.
+// spacing; with no rate left every slot is now. Without this, a receiver
+// that recovered from throttling answers (or from an outage the circuit
+// breaker held its deliveries through) got the requests already waiting
+// at the slowest rate it had come down to: a resumed backlog at the floor
+// of 0.1/s waited ten seconds a request however fast the rate came back.
+// When it falls, only sent_tat is stretched: a success just after a
+// halving would otherwise pull in a gap left at the faster spacing.
+// Moving a slot nearer never sends a request too many: a grant also keeps
+// requests sent spaced by sent_tat at the rate then in force.
 func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
-	if from <= 0 || (to > 0 && to <= from) {
-		return nil // no rate was in force, or it did not rise
+	if from <= 0 || to == from {
+		return nil // no rate was in force, or it did not change
 	}
 	ratio := 0.0
 	if to > 0 {
@@ -595,6 +619,13 @@ func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
 		return "@now + CAST((" + col + " - @now) * CAST(@ratio AS DOUBLE PRECISION) AS BIGINT)"
 	}
 	args := []any{sql.Named("now", now), sql.Named("ratio", ratio), sql.Named("webhook", webhookID)}
+	if to > 0 && to < from {
+		// A halving: the next request after the last one sent waits the
+		// slower spacing (reserved slots stay; each is still checked
+		// against sent_tat when it comes).
+		return tx.Exec("UPDATE webhook_limiters SET sent_tat = "+moved("sent_tat")+
+			" WHERE webhook_id = @webhook AND sent_tat > @now", args...).Error
+	}
 	if err := tx.Exec("UPDATE webhook_reservations SET start_at = "+moved("start_at")+
 		" WHERE webhook_id = @webhook AND start_at > @now", args...).Error; err != nil {
 		return err

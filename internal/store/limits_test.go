@@ -401,48 +401,55 @@ func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
 			return gaps
 		}
 
-		// rateLimit 1/s, halved to 0.5/s by a throttling answer: four
-		// waiters reserve slots 2 s apart.
-		if got := ask(w1, "first", 1); !got.Granted {
+		// rateLimit 0.5/s, halved to 0.25/s by a throttling answer: five
+		// waiters reserve slots 4 s apart, the first about 2 s away.
+		if got := ask(w1, "first", 0.5); !got.Granted {
 			t.Fatalf("first: %+v", got)
 		}
-		release(w1, 1, store.Throttled)
+		release(w1, 0.5, store.Throttled)
 		var last store.Slot
-		for i := range 4 {
-			if last = ask(w1, fmt.Sprintf("waiter-%d", i), 1); last.Granted {
+		asked := store.Now().UnixMicro()
+		for i := range 5 {
+			if last = ask(w1, fmt.Sprintf("waiter-%d", i), 0.5); last.Granted {
 				t.Fatalf("waiter %d granted: %+v", i, last)
 			}
 		}
-		// The last slot is about 7 s away; the waiter asks again sooner.
-		if last.Wait > 4*time.Second {
-			t.Fatalf("the last waiter waits %v under an adaptive rate, want at most 4 s before it asks again", last.Wait)
-		}
 		before := slots(w1)
-		if gaps := spacing(before); len(gaps) != 3 || gaps[0] != 2_000_000 || gaps[2] != 2_000_000 {
-			t.Fatalf("reserved slots %v: gaps %v, want 4 slots 2 s apart", before, gaps)
+		if gaps := spacing(before); len(gaps) != 4 || gaps[0] != 4_000_000 || gaps[1] != 4_000_000 || gaps[3] != 4_000_000 {
+			t.Fatalf("reserved slots %v: gaps %v, want 5 slots 4 s apart", before, gaps)
 		}
-		// One success: 0.5/s becomes 0.6/s (a twentieth of the rate it came
-		// down from, at least 0.1): the slots close up by 0.5/0.6.
-		release(w1, 1, store.Success)
+		// The last slot is about 18 s away; at half the rate it comes back
+		// to, it may come no nearer than half that: the waiter looks again
+		// then, not at the slot.
+		if away := time.Duration(before[4]-asked) * time.Microsecond; last.Wait > away/2+time.Millisecond || last.Wait < 4*time.Second {
+			t.Fatalf("the last waiter, its slot %v away, waits %v; want half of that under an adaptive rate at half its target", away, last.Wait)
+		}
+		// One success: 0.25/s becomes 0.35/s (a twentieth of the rate it
+		// came down from, at least 0.1): the slots close up by 0.25/0.35.
+		// (The first slot, about 2 s away, may pass meanwhile on a slow
+		// machine, and a passed slot stays: the gaps are checked from the
+		// second on.)
+		release(w1, 0.5, store.Success)
 		after := slots(w1)
-		for i, gap := range spacing(after) {
-			if want := int64(2_000_000) * 5 / 6; gap < want-2 || gap > want+2 {
-				t.Fatalf("after one success the slots are %v µs apart, want %d (gap %d)", spacing(after), want, i)
+		for i, gap := range spacing(after)[1:] {
+			if want := int64(4_000_000) * 5 / 7; gap < want-2 || gap > want+2 {
+				t.Fatalf("after one success the slots are %v µs apart, want %d (gap %d)", spacing(after), want, i+1)
 			}
+		}
+		for i := range after {
 			if after[i] > before[i] {
 				t.Fatalf("slot %d moved later: %d after %d", i, after[i], before[i])
 			}
 		}
-		// Back at the rateLimit (1/s) after four more: 1 s apart.
-		for range 4 {
-			release(w1, 1, store.Success)
-		}
+		// Back at the rateLimit (0.5/s) after two more: 2 s apart.
+		release(w1, 0.5, store.Success)
+		release(w1, 0.5, store.Success)
 		if st, err := s.WebhookLimiter(ctx, w1); err != nil || st.AdaptiveRate != 0 {
-			t.Fatalf("adaptive rate after five successes: %+v %v, want lifted", st, err)
+			t.Fatalf("adaptive rate after three successes: %+v %v, want lifted", st, err)
 		}
-		for _, gap := range spacing(slots(w1)) {
-			if gap < 1_000_000-10 || gap > 1_000_000+10 {
-				t.Fatalf("back at rateLimit 1/s the slots are %v µs apart, want 1 s", spacing(slots(w1)))
+		for _, gap := range spacing(slots(w1))[1:] {
+			if gap < 2_000_000-10 || gap > 2_000_000+10 {
+				t.Fatalf("back at rateLimit 0.5/s the slots are %v µs apart, want 2 s", spacing(slots(w1)))
 			}
 		}
 

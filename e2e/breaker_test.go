@@ -79,11 +79,13 @@ func TestEndToEndBreakerHoldsProbesAndReleases(t *testing.T) {
 	// The 503s before the pause halved the webhook's adaptive rate, down
 	// to its floor of 0.1/s at worst, and each success raises it by a
 	// twentieth of the rate it came down from, at least 0.1/s
-	// (docs/architecture.md, "Adaptive slow-down"): the released
-	// deliveries flow out paced, 5 s apart at first at worst, closer with
-	// each success (their slots move nearer as the rate rises, seen at
-	// each waiter's next look): about 25 s for all seven at worst,
-	// measured on 2 cores.
+	// (docs/architecture.md, "Adaptive slow-down"): the probe's success
+	// leaves 0.2/s at worst, so the released deliveries flow out 5 s apart
+	// at first, closer with each success (their slots move nearer as the
+	// rate rises, seen at each waiter's next look): about 25 s for all
+	// seven at worst, measured on 2 cores. (This pacing, with slots that
+	// did not move, was the "missed start" this test used to see: held
+	// deliveries released at 0.2/s waited on limiter timers.)
 	deadline := time.Now().Add(60 * time.Second)
 	for _, d := range held {
 		st.WaitDelivery(d.ID, "succeeded", time.Until(deadline))

@@ -84,11 +84,12 @@ func BenchmarkOrderedDelivery(b *testing.B) {
 // once it is back and the probe is due, the time until every held delivery
 // succeeds, and events lost (never delivered, nor in the DLQ).
 //
-// The receiver answers 500 while down (WEBHOOKD_BENCH_DOWN_STATUS): a 503
-// is a throttling answer, which the adaptive rate answers first (halving
-// the requests at once, so the breaker's 20 failures take longer than the
-// run); with 503 the run measures how fast a receiver back from
-// throttling answers gets its waiting deliveries.
+// The receiver answers 500 while down (WEBHOOKD_BENCH_DOWN_STATUS). A 503
+// is a throttling answer: it halves the webhook's adaptive rate at each
+// answer, and is retried after 1 s doubling rather than on the 5 s
+// schedule, so the breaker's 20 failures in 10 s may never come; with 503
+// the run measures how fast a receiver back from throttling answers gets
+// its waiting deliveries.
 func BenchmarkBreaker(b *testing.B) {
 	wait := 5 * time.Second
 	st := rig.NewStack(b, wait, wait, wait, wait, wait, wait)

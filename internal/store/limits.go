@@ -121,7 +121,7 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 			takeOver(&w, &row, r, c)
 			recheck := exactWait
 			if adaptiveInForce(r.RateLimit, row.Rate) {
-				recheck = rateRecheck(rate, effectiveRate(r.RateLimit, row.Peak))
+				recheck = rateRecheck(rate, climbTarget(r.RateLimit, row.Peak))
 			}
 			if out = takeRateSlot(&w, &row, r.Holder, rate, now, recheck); !out.Granted {
 				return s.wait(tx, &w, r, q, c, out, now)
@@ -560,6 +560,16 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	return translate(err)
 }
 
+// climbTarget is the rate an adaptive rate climbs back to: the
+// rateLimit once the adaptive limit is lifted, or without one the peak it
+// came down from.
+func climbTarget(configured, peak float64) float64 {
+	if configured > 0 {
+		return configured
+	}
+	return peak
+}
+
 // exactWait is the wait for a rate slot under a rate that only an edit
 // of the webhook changes: the slot's own time.
 func exactWait(us int64) int64 { return us }
@@ -572,10 +582,11 @@ const adaptiveRecheck = 4 * time.Second
 // due in us while the adaptive rate (rate) is in force: successes raise
 // that rate back towards target and bring the reserved slots nearer
 // (respace), and a request asleep until the slot the slower rate gave it
-// would not see it move. A slot can come nearer by at most rate/target,
-// so looking again after that fraction of the wait is never late: a few
-// looks per wait (about one per halving undone), or one every
-// adaptiveRecheck at least, not one every few seconds per waiter.
+// would not see it move. Every change of the rate keeps each slot's place
+// in line (its distance times the rate), and the rate climbs no higher
+// than target, so a slot can come nearer by at most rate/target: looking
+// again after that fraction of the wait is never late, and a waiter far
+// back looks a few times, not every few seconds.
 func rateRecheck(rate, target float64) func(int64) int64 {
 	frac := 1.0
 	if target > rate {
@@ -593,39 +604,41 @@ func adaptiveInForce(configured, adaptive float64) bool {
 }
 
 // respace follows a change of the rate in force from from to to (requests
-// per second; 0: no rate). When it rises, each reserved slot still to
-// come, the next one to hand out (tat) and the earliest the next request
-// may go after the last one sent (sent_tat) keep their places at the new
-// spacing; with no rate left every slot is now. Without this, a receiver
-// that recovered from throttling answers (or from an outage the circuit
-// breaker held its deliveries through) got the requests already waiting
-// at the slowest rate it had come down to: a resumed backlog at the floor
-// of 0.1/s waited ten seconds a request however fast the rate came back.
-// When it falls, only sent_tat is stretched: a success just after a
-// halving would otherwise pull in a gap left at the faster spacing.
-// Moving a slot nearer never sends a request too many: a grant also keeps
-// requests sent spaced by sent_tat at the rate then in force.
+// per second; 0: none): each reserved slot still to come, the next
+// one to hand out (tat) and the earliest the next request may go after
+// the last one sent (sent_tat) keep their places at the new spacing (their
+// distance from now times the rate). When the rate rises, they come
+// nearer. Without this, a receiver that recovered from throttling answers
+// (or from an outage the circuit breaker held its deliveries through) got
+// the requests already waiting at the slowest rate it had come down to: a
+// resumed backlog at the floor of 0.1/s waited ten seconds a request
+// however fast the rate came back. When it falls, they move away: a line
+// that only ever closed up would, after a few halvings and climbs, have
+// every waiter due at once. Moving a slot nearer never sends a request too
+// many: a grant also keeps requests sent spaced by sent_tat at the rate
+// then in force.
 func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
-	if from <= 0 || to == from {
+	switch {
+	case from <= 0 || to == from:
 		return nil // no rate was in force, or it did not change
+	case to <= 0:
+		// Lifted, with no rateLimit: nothing limits the rate, and a
+		// request that asks is sent. The line goes: slots left in it would
+		// all be past, and should a throttling answer bring a rate back,
+		// the requests still waiting would come due at once; without it
+		// they queue again in the order they ask, from now.
+		if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ?", webhookID).Error; err != nil {
+			return err
+		}
+		return tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ? AND tat > ?", now, webhookID, now).Error
 	}
-	ratio := 0.0
-	if to > 0 {
-		ratio = from / to
-	}
+	ratio := from / to
 	// The ratio is cast: PostgreSQL would otherwise type it after start_at,
 	// as a bigint.
 	moved := func(col string) string {
 		return "@now + CAST((" + col + " - @now) * CAST(@ratio AS DOUBLE PRECISION) AS BIGINT)"
 	}
 	args := []any{sql.Named("now", now), sql.Named("ratio", ratio), sql.Named("webhook", webhookID)}
-	if to > 0 && to < from {
-		// A halving: the next request after the last one sent waits the
-		// slower spacing (reserved slots stay; each is still checked
-		// against sent_tat when it comes).
-		return tx.Exec("UPDATE webhook_limiters SET sent_tat = "+moved("sent_tat")+
-			" WHERE webhook_id = @webhook AND sent_tat > @now", args...).Error
-	}
 	if err := tx.Exec("UPDATE webhook_reservations SET start_at = "+moved("start_at")+
 		" WHERE webhook_id = @webhook AND start_at > @now", args...).Error; err != nil {
 		return err

@@ -347,5 +347,34 @@ func TestBreakerOpeningDropsTheRateLine(t *testing.T) {
 		if n := line(); n != 0 {
 			t.Fatalf("%d reserved slots after the breaker opened, want none", n)
 		}
+		// A request that loaded the webhook before it paused may still ask
+		// and reserve; starting the probe drops that too, and the next
+		// request waits one interval at most (1 s at rateLimit 1), not
+		// behind the line.
+		ask := func() store.Slot {
+			t.Helper()
+			d := uuid.NewString()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: d, WebhookID: w.ID,
+				Holder: d + "/1/run", MaxConcurrency: 100, RateLimit: 1, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		ask()
+		ask()
+		if n := line(); n == 0 {
+			t.Fatal("no slot reserved by the late requests")
+		}
+		heldDelivery(t, s, w, "evt-held", t0.Add(62*time.Second))
+		if n, err := s.StartDueProbes(ctx, store.Now().Add(store.FirstProbeWait+time.Second)); err != nil || n != 1 {
+			t.Fatalf("probes started: %d %v, want 1", n, err)
+		}
+		if n := line(); n != 0 {
+			t.Fatalf("%d reserved slots after the probe started, want none", n)
+		}
+		if got := ask(); !got.Granted && got.Wait > time.Second {
+			t.Fatalf("a request after the probe started: %+v, want at most one interval (1 s)", got)
+		}
 	})
 }

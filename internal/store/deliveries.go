@@ -201,8 +201,14 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		// held: the line goes, so that the probe is not queued behind
 		// slots nobody will use (a line stretched by the halvings that
 		// came with the failures can reach minutes) and the released
-		// deliveries queue again, oldest first.
-		err = s.DropRateReservations(ctx, r.WebhookID, "")
+		// deliveries queue again, oldest first. After the commit: should a
+		// success in flight close the breaker first, the slots its
+		// released deliveries reserved go too, and they queue again
+		// (sent_tat keeps the spacing). A retried record would not open
+		// the breaker again: starting the probe drops the line as well.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err = s.DropRateReservations(dctx, r.WebhookID, "")
+		cancel()
 	}
 	if err == nil && r.DeliveryStatus == models.DeliveryCancelled {
 		// Apart from the record, which stays: should it fail, the caller

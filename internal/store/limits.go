@@ -586,7 +586,8 @@ const adaptiveRecheck = 4 * time.Second
 // in line (its distance times the rate), and the rate climbs no higher
 // than target, so a slot can come nearer by at most rate/target: looking
 // again after that fraction of the wait is never late, and a waiter far
-// back looks a few times, not every few seconds.
+// back looks a few times (once its slot is within 4 s at the target rate,
+// every 4 s), not every few seconds throughout.
 func rateRecheck(rate, target float64) func(int64) int64 {
 	frac := 1.0
 	if target > rate {

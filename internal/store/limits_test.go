@@ -394,7 +394,7 @@ func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
 			}
 			return at
 		}
-		// The gaps between the slots from the third on: the first two are
+		// The gaps between the slots from the third on: slots 0-1 are
 		// at most a few seconds away, and a slot that passes stays where
 		// it is, so on a slow machine they may not move with the rest.
 		gapsApart := func(want, tolerance int64, when string) {
@@ -408,7 +408,8 @@ func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
 		}
 
 		// rateLimit 0.5/s, halved to 0.25/s by a throttling answer: five
-		// waiters reserve slots 4 s apart, the first about 2 s away.
+		// waiters reserve slots 4 s apart, the first about 4 s away (the
+		// halving stretched the next slot, 2 s away at 0.5/s, to 4 s).
 		if got := ask(w1, "first", 0.5); !got.Granted {
 			t.Fatalf("first: %+v", got)
 		}
@@ -426,7 +427,7 @@ func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
 				t.Fatalf("reserved slots %v, want 5 slots 4 s apart", before)
 			}
 		}
-		// The last slot is about 18 s away; at half the rate it comes back
+		// The last slot is about 20 s away; at half the rate it comes back
 		// to, it may come no nearer than half that: the waiter looks again
 		// then, not at the slot.
 		if away := time.Duration(before[4]-asked) * time.Microsecond; last.Wait > away/2+time.Millisecond || last.Wait < 4*time.Second {

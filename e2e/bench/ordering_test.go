@@ -83,12 +83,20 @@ func BenchmarkOrderedDelivery(b *testing.B) {
 // apart, so the receiver is down for about a minute): the requests it gets while down with the breaker and without;
 // once it is back and the probe is due, the time until every held delivery
 // succeeds, and events lost (never delivered, nor in the DLQ).
+//
+// The receiver answers 500 while down (WEBHOOKD_BENCH_DOWN_STATUS). A 503
+// is a throttling answer: it halves the webhook's adaptive rate at each
+// answer, and is retried after 1 s doubling rather than on the 5 s
+// schedule, so the breaker's 20 failures in 10 s may never come; with 503
+// the run measures how fast a receiver back from throttling answers gets
+// its waiting deliveries.
 func BenchmarkBreaker(b *testing.B) {
 	wait := 5 * time.Second
 	st := rig.NewStack(b, wait, wait, wait, wait, wait, wait)
 	with, without := newEventReceiver(b), newEventReceiver(b)
-	with.status.Store(503)
-	without.status.Store(503)
+	down := int32(envInt("WEBHOOKD_BENCH_DOWN_STATUS", 500))
+	with.status.Store(down)
+	without.status.Store(down)
 	withID := st.CreateTenantWebhook("default", "breaker", "x.*", with.URL)
 	noneID := st.CreateTenantWebhook("default", "nobreaker", "x.*", without.URL)
 	setBreaker(b, st, withID, map[string]any{"failures": 20, "span": "10s"})

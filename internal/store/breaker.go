@@ -183,8 +183,16 @@ func (s *Store) StartDueProbes(ctx context.Context, now time.Time) (int, error) 
 		if err != nil {
 			return n, err
 		}
-		if ok {
-			n++
+		if !ok {
+			continue
+		}
+		n++
+		// The probe must not queue behind reserved rate slots: none will
+		// be used while the breaker is open (their requests are held), and
+		// the drop when it opened may have failed, or a request that
+		// loaded the webhook just before may have reserved one since.
+		if err := s.DropRateReservations(ctx, id, ""); err != nil {
+			return n, err
 		}
 	}
 	return n, nil

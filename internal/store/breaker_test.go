@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/models"
@@ -300,6 +302,79 @@ func TestPausingAnAutoPausedWebhookMakesThePauseManual(t *testing.T) {
 		record(t, s, w, "order.created", 200, time.Millisecond, models.DeliverySucceeded, models.WebhookActive, store.Now())
 		if kinds, _ := opsEvents(t, s); len(kinds) != 3 || kinds[2] != store.EventWebhookRecovered {
 			t.Fatalf("operational events %v, want failing, disabled, recovered", kinds)
+		}
+	})
+}
+
+// TestBreakerOpeningDropsTheRateLine: the attempt that opens the breaker
+// drops the webhook's reserved rate slots, since every request waiting for
+// one will be held: the probe must not queue behind slots nobody will use,
+// and the released deliveries queue again, oldest first. Failures before
+// that leave the line as it is.
+func TestBreakerOpeningDropsTheRateLine(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		w := breakerWebhook(t, s, "flaky")
+		for i := range 4 {
+			d := uuid.NewString()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: d, WebhookID: w.ID,
+				Holder: d + "/1/run", MaxConcurrency: 100, RateLimit: 1, Lease: time.Minute})
+			if err != nil || (i > 0 && got.Granted) {
+				t.Fatalf("request %d: %+v %v", i, got, err)
+			}
+		}
+		line := func() int64 {
+			t.Helper()
+			var n int64
+			if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_reservations WHERE webhook_id = ?", w.ID); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		t0 := store.Now().Add(-time.Hour)
+		fail := func(at time.Time) {
+			record(t, s, w, "order.created", 503, time.Millisecond, models.DeliveryAwaitingRetry, models.WebhookAwaitingRetry, at)
+		}
+		fail(t0)
+		fail(t0.Add(10 * time.Second))
+		if n := line(); n != 3 {
+			t.Fatalf("%d reserved slots after two failures, want the 3 reserved", n)
+		}
+		fail(t0.Add(61 * time.Second))
+		if got := mustWebhook(t, s, w.ID); got.Status != models.WebhookAutoPaused {
+			t.Fatalf("status %s after the third failure, want autoPaused", got.Status)
+		}
+		if n := line(); n != 0 {
+			t.Fatalf("%d reserved slots after the breaker opened, want none", n)
+		}
+		// A request that loaded the webhook before it paused may still ask
+		// and reserve; starting the probe drops that too, and the next
+		// request waits one interval at most (1 s at rateLimit 1), not
+		// behind the line.
+		ask := func() store.Slot {
+			t.Helper()
+			d := uuid.NewString()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: d, WebhookID: w.ID,
+				Holder: d + "/1/run", MaxConcurrency: 100, RateLimit: 1, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		ask()
+		ask()
+		if n := line(); n == 0 {
+			t.Fatal("no slot reserved by the late requests")
+		}
+		heldDelivery(t, s, w, "evt-held", t0.Add(62*time.Second))
+		if n, err := s.StartDueProbes(ctx, store.Now().Add(store.FirstProbeWait+time.Second)); err != nil || n != 1 {
+			t.Fatalf("probes started: %d %v, want 1", n, err)
+		}
+		if n := line(); n != 0 {
+			t.Fatalf("%d reserved slots after the probe started, want none", n)
+		}
+		if got := ask(); !got.Granted && got.Wait > time.Second {
+			t.Fatalf("a request after the probe started: %+v, want at most one interval (1 s)", got)
 		}
 	})
 }

@@ -114,6 +114,9 @@ type AttemptResult struct {
 	// fresh is set by RecordAttempt when the attempt was not recorded
 	// before: only then does it count toward the circuit breaker.
 	fresh bool
+	// openedBreaker is set by RecordAttempt when the attempt opened the
+	// webhook's circuit breaker.
+	openedBreaker bool
 }
 
 // RecordAttempt stores an attempt, the delivery's new state, the webhook's
@@ -178,7 +181,7 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 		// Operational events are never raised by the delivery of an
 		// operational event: an alert channel that fails cannot start a
 		// loop of alerts about alerts.
-		if err := s.updateWebhookHealth(tx, r, !IsOperationalEventType(del[0].EventType)); err != nil {
+		if err := s.updateWebhookHealth(tx, &r, !IsOperationalEventType(del[0].EventType)); err != nil {
 			return err
 		}
 		// Last: the statistics row is shared by every attempt of the
@@ -192,6 +195,20 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 	}))
 	if err == nil && moved {
 		s.wakeSequences()
+	}
+	if err == nil && r.openedBreaker {
+		// Every request of the webhook waiting for a rate slot will be
+		// held: the line goes, so that the probe is not queued behind
+		// slots nobody will use (a line stretched by the halvings that
+		// came with the failures can reach minutes) and the released
+		// deliveries queue again, oldest first. After the commit: should a
+		// success in flight close the breaker first, the slots its
+		// released deliveries reserved go too, and they queue again
+		// (sent_tat keeps the spacing). A retried record would not open
+		// the breaker again: starting the probe drops the line as well.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		err = s.DropRateReservations(dctx, r.WebhookID, "")
+		cancel()
 	}
 	if err == nil && r.DeliveryStatus == models.DeliveryCancelled {
 		// Apart from the record, which stays: should it fail, the caller

@@ -164,7 +164,7 @@ func (s *Store) HoldHealthLock(ctx context.Context, r AttemptResult) (func() err
 	if tx.Error != nil {
 		return nil, tx.Error
 	}
-	if err := s.updateWebhookHealth(tx, r, false); err != nil {
+	if err := s.updateWebhookHealth(tx, &r, false); err != nil {
 		tx.Rollback()
 		return nil, err
 	}

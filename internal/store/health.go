@@ -35,7 +35,7 @@ func IsOperationalEventType(t string) bool { return strings.HasPrefix(t, operati
 // (breaker.go), and writes the operational event the change calls for (when
 // emit). A webhook that was disabled or deleted meanwhile keeps the state
 // its owner gave it.
-func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) error {
+func (s *Store) updateWebhookHealth(tx *gorm.DB, r *AttemptResult, emit bool) error {
 	if r.WebhookStatus == "" {
 		return nil
 	}
@@ -67,7 +67,7 @@ func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) err
 		return err
 	}
 	if w.AutoPausedReason != "" && r.WebhookStatus != models.WebhookDisabled {
-		return s.whileOpen(tx, &w, r, emit)
+		return s.whileOpen(tx, &w, *r, emit)
 	}
 	fields := map[string]any{"status": r.WebhookStatus, "next_attempt": r.NextAttemptAt}
 	if r.WebhookStatus != models.WebhookActive {
@@ -77,7 +77,7 @@ func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) err
 		}
 	}
 	now := Now()
-	opened := countFailure(&w, r, fields)
+	opened := countFailure(&w, *r, fields)
 	kind := ""
 	if emit {
 		kind = raisedEvent(&w, r.WebhookStatus, now, fields)
@@ -85,6 +85,7 @@ func (s *Store) updateWebhookHealth(tx *gorm.DB, r AttemptResult, emit bool) err
 	w.Status, w.NextAttempt = r.WebhookStatus, r.NextAttemptAt
 	if opened {
 		openBreaker(&w, now, fields)
+		r.openedBreaker = true
 		kind = ""
 		if emit {
 			kind = EventWebhookDisabled

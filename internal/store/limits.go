@@ -119,7 +119,11 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		}
 		if rate := effectiveRate(r.RateLimit, row.Rate); c.mine == 0 && rate > 0 {
 			takeOver(&w, &row, r, c)
-			if out = takeRateSlot(&w, &row, r.Holder, rate, now); !out.Granted {
+			recheck := exactWait
+			if adaptiveInForce(r.RateLimit, row.Rate) {
+				recheck = rateRecheck(rate, climbTarget(r.RateLimit, row.Peak))
+			}
+			if out = takeRateSlot(&w, &row, r.Holder, rate, now, recheck); !out.Granted {
 				return s.wait(tx, &w, r, q, c, out, now)
 			}
 		}
@@ -386,7 +390,7 @@ const rateTolerance = 4
 // second. Only a grant consumes the reservation (a slot taken and granted
 // at once is never written); a grant writes tat and sent_tat with the
 // rest of the limiter row.
-func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64) Slot {
+func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now int64, recheck func(int64) int64) Slot {
 	interval := int64(float64(time.Second/time.Microsecond) / rate)
 	start, fresh := row.reservedStartAt, row.reservedStartAt == 0
 	if fresh {
@@ -403,13 +407,14 @@ func takeRateSlot(w *writes, row *limiterRow, holder string, rate float64, now i
 		return Slot{WaitingFor: models.WaitingForRateLimit, Wait: micros(wait), Interval: micros(interval)}
 	}
 	if start > now {
-		return refuse(start - now)
+		return refuse(recheck(start - now))
 	}
 	if due := row.SentTat - interval/rateTolerance; due > now {
-		// Spread the late waiters over an interval by holder.
+		// Spread the late waiters over an interval by holder (over the
+		// time to their next look, when they look again sooner).
 		h := fnv.New32a()
 		h.Write([]byte(holder))
-		return refuse(due - now + int64(h.Sum32())%interval)
+		return refuse(recheck(due-now) + int64(h.Sum32())%recheck(interval))
 	}
 	row.SentTat = max(row.SentTat, now) + interval
 	if !fresh && !row.takenOver {
@@ -543,11 +548,104 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		if err != nil {
 			return err
 		}
-		row = adapt(row, configured, fb, Now().UnixMicro())
-		return tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ?, decreased_at = ? WHERE webhook_id = ?",
-			row.Rate, row.Peak, row.Throttled, row.DecreasedAt, webhookID).Error
+		now := Now().UnixMicro()
+		from := effectiveRate(configured, row.Rate)
+		row = adapt(row, configured, fb, now)
+		if err := tx.Exec("UPDATE webhook_limiters SET rate = ?, peak = ?, throttled = ?, decreased_at = ? WHERE webhook_id = ?",
+			row.Rate, row.Peak, row.Throttled, row.DecreasedAt, webhookID).Error; err != nil {
+			return err
+		}
+		return respace(tx, webhookID, from, effectiveRate(configured, row.Rate), now)
 	})
 	return translate(err)
+}
+
+// climbTarget is the rate an adaptive rate climbs back to: the
+// rateLimit once the adaptive limit is lifted, or without one the peak it
+// came down from.
+func climbTarget(configured, peak float64) float64 {
+	if configured > 0 {
+		return configured
+	}
+	return peak
+}
+
+// exactWait is the wait for a rate slot under a rate that only an edit
+// of the webhook changes: the slot's own time.
+func exactWait(us int64) int64 { return us }
+
+// adaptiveRecheck is the least time a request waits for its rate slot
+// before asking again while an adaptive rate is in force.
+const adaptiveRecheck = 4 * time.Second
+
+// rateRecheck is how long a request waits before asking again for a slot
+// due in us while the adaptive rate (rate) is in force: successes raise
+// that rate back towards target and bring the reserved slots nearer
+// (respace), and a request asleep until the slot the slower rate gave it
+// would not see it move. Every change of the rate keeps each slot's place
+// in line (its distance times the rate), and the rate climbs no higher
+// than target, so a slot can come nearer by at most rate/target: looking
+// again after that fraction of the wait is never late, and a waiter far
+// back looks a few times (once its slot is within 4 s at the target rate,
+// every 4 s), not every few seconds throughout.
+func rateRecheck(rate, target float64) func(int64) int64 {
+	frac := 1.0
+	if target > rate {
+		frac = rate / target
+	}
+	return func(us int64) int64 {
+		return min(us, max(adaptiveRecheck.Microseconds(), int64(float64(us)*frac)))
+	}
+}
+
+// adaptiveInForce reports whether the adaptive rate is the one in force
+// (it may still change), rather than the configured rateLimit alone.
+func adaptiveInForce(configured, adaptive float64) bool {
+	return adaptive > 0 && (configured <= 0 || adaptive < configured)
+}
+
+// respace follows a change of the rate in force from from to to (requests
+// per second; 0: none): each reserved slot still to come, the next
+// one to hand out (tat) and the earliest the next request may go after
+// the last one sent (sent_tat) keep their places at the new spacing (their
+// distance from now times the rate). When the rate rises, they come
+// nearer. Without this, a receiver that recovered from throttling answers
+// (or from an outage the circuit breaker held its deliveries through) got
+// the requests already waiting at the slowest rate it had come down to: a
+// resumed backlog at the floor of 0.1/s waited ten seconds a request
+// however fast the rate came back. When it falls, they move away: a line
+// that only ever closed up would, after a few halvings and climbs, have
+// every waiter due at once. Moving a slot nearer never sends a request too
+// many: a grant also keeps requests sent spaced by sent_tat at the rate
+// then in force.
+func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
+	switch {
+	case from <= 0 || to == from:
+		return nil // no rate was in force, or it did not change
+	case to <= 0:
+		// Lifted, with no rateLimit: nothing limits the rate, and a
+		// request that asks is sent. The line goes: slots left in it would
+		// all be past, and should a throttling answer bring a rate back,
+		// the requests still waiting would come due at once; without it
+		// they queue again in the order they ask, from now.
+		if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ?", webhookID).Error; err != nil {
+			return err
+		}
+		return tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ? AND tat > ?", now, webhookID, now).Error
+	}
+	ratio := from / to
+	// The ratio is cast: PostgreSQL would otherwise type it after start_at,
+	// as a bigint.
+	moved := func(col string) string {
+		return "@now + CAST((" + col + " - @now) * CAST(@ratio AS DOUBLE PRECISION) AS BIGINT)"
+	}
+	args := []any{sql.Named("now", now), sql.Named("ratio", ratio), sql.Named("webhook", webhookID)}
+	if err := tx.Exec("UPDATE webhook_reservations SET start_at = "+moved("start_at")+
+		" WHERE webhook_id = @webhook AND start_at > @now", args...).Error; err != nil {
+		return err
+	}
+	return tx.Exec("UPDATE webhook_limiters SET tat = CASE WHEN tat > @now THEN "+moved("tat")+" ELSE tat END, "+
+		"sent_tat = CASE WHEN sent_tat > @now THEN "+moved("sent_tat")+" ELSE sent_tat END WHERE webhook_id = @webhook", args...).Error
 }
 
 // adapt applies the AIMD rule to the row at now (µs): the adaptive rate,
@@ -572,7 +670,10 @@ func adapt(row limiterRow, configured float64, fb Feedback, now int64) limiterRo
 			return row
 		}
 		row.Rate += max(row.Peak/aimdSteps, MinAdaptiveRate)
-		if row.Rate >= row.Peak || (configured > 0 && row.Rate >= configured) {
+		// Within a rounding error of the target counts as there: five
+		// steps of 0.1 from 0.5 sum to 0.9999999999999999.
+		const there = 1 - 1e-9
+		if row.Rate >= row.Peak*there || (configured > 0 && row.Rate >= configured*there) {
 			row.Rate, row.Peak = 0, 0 // back where it was: the adaptive limit is lifted
 		}
 	}

@@ -360,6 +360,127 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 	})
 }
 
+// TestLimiterRespacesSlotsAsTheAdaptiveRateRises: requests waiting for
+// their rate slots, reserved while a throttling answer had halved the
+// rate, come nearer as successes raise it back (each keeps its place, at
+// the new spacing), instead of each waiting out the slowest rate's slot;
+// a halving moves them away again, so that ups and downs never bunch
+// them. Under an adaptive rate a waiter far back asks again before its
+// slot, as soon as the slot could have come nearer. With no rate left at
+// all, the line goes.
+func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		ask := func(webhook, holder string, rate float64) store.Slot {
+			t.Helper()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: webhook, Holder: holder,
+				MaxConcurrency: 100, RateLimit: rate, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		release := func(webhook string, rate float64, fb store.Feedback) {
+			t.Helper()
+			if err := s.ReleaseSlot(ctx, webhook, "done", rate, fb); err != nil {
+				t.Fatal(err)
+			}
+		}
+		slots := func(webhook string) []int64 {
+			t.Helper()
+			var at []int64
+			if err := s.Raw(ctx, &at, "SELECT start_at FROM webhook_reservations WHERE webhook_id = ? ORDER BY start_at", webhook); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		// The gaps between the slots from the third on: slots 0-1 are
+		// at most a few seconds away, and a slot that passes stays where
+		// it is, so on a slow machine they may not move with the rest.
+		gapsApart := func(want, tolerance int64, when string) {
+			t.Helper()
+			at := slots(w1)
+			for i := 3; i < len(at); i++ {
+				if gap := at[i] - at[i-1]; gap < want-tolerance || gap > want+tolerance {
+					t.Fatalf("%s: slots %v, gap %d is %d µs, want %d", when, at, i, gap, want)
+				}
+			}
+		}
+
+		// rateLimit 0.5/s, halved to 0.25/s by a throttling answer: five
+		// waiters reserve slots 4 s apart, the first about 4 s away (the
+		// halving stretched the next slot, 2 s away at 0.5/s, to 4 s).
+		if got := ask(w1, "first", 0.5); !got.Granted {
+			t.Fatalf("first: %+v", got)
+		}
+		release(w1, 0.5, store.Throttled)
+		var last store.Slot
+		asked := store.Now().UnixMicro()
+		for i := range 5 {
+			if last = ask(w1, fmt.Sprintf("waiter-%d", i), 0.5); last.Granted {
+				t.Fatalf("waiter %d granted: %+v", i, last)
+			}
+		}
+		before := slots(w1)
+		for i := 1; i < len(before); i++ {
+			if len(before) != 5 || before[i]-before[i-1] != 4_000_000 {
+				t.Fatalf("reserved slots %v, want 5 slots 4 s apart", before)
+			}
+		}
+		// The last slot is about 20 s away; at half the rate it comes back
+		// to, it may come no nearer than half that: the waiter looks again
+		// then, not at the slot.
+		if away := time.Duration(before[4]-asked) * time.Microsecond; last.Wait > away/2+time.Millisecond || last.Wait < 4*time.Second {
+			t.Fatalf("the last waiter, its slot %v away, waits %v; want half of that under an adaptive rate at half its target", away, last.Wait)
+		}
+		// One success: 0.25/s becomes 0.35/s (a twentieth of the rate it
+		// came down from, at least 0.1): the slots close up by 0.25/0.35.
+		release(w1, 0.5, store.Success)
+		gapsApart(4_000_000*5/7, 2, "after one success")
+		for i, at := range slots(w1) {
+			if at > before[i] {
+				t.Fatalf("slot %d moved later: %d after %d", i, at, before[i])
+			}
+		}
+		// Back at the rateLimit (0.5/s) after two more: 2 s apart.
+		release(w1, 0.5, store.Success)
+		release(w1, 0.5, store.Success)
+		if st, err := s.WebhookLimiter(ctx, w1); err != nil || st.AdaptiveRate != 0 {
+			t.Fatalf("adaptive rate after three successes: %+v %v, want lifted", st, err)
+		}
+		gapsApart(2_000_000, 10, "back at rateLimit 0.5/s")
+		// Halved again (a second after the first halving, as a halving
+		// must be): 4 s apart again, not bunched at 2 s; and up again.
+		time.Sleep(time.Second)
+		release(w1, 0.5, store.Throttled)
+		gapsApart(4_000_000, 20, "halved again")
+		release(w1, 0.5, store.Success)
+		gapsApart(4_000_000*5/7, 30, "and one success")
+
+		// No rateLimit: once the adaptive rate is lifted, nothing limits
+		// the rate, and the line goes.
+		if got := ask(w2, "first", 0); !got.Granted {
+			t.Fatalf("first without a rate: %+v", got)
+		}
+		release(w2, 0, store.Throttled) // about 1/s seen: 0.5/s
+		ask(w2, "next", 0)              // the first slot at the new rate is now
+		for i := range 3 {
+			if got := ask(w2, fmt.Sprintf("waiter-%d", i), 0); got.Granted {
+				t.Fatalf("w2 waiter %d granted: %+v", i, got)
+			}
+		}
+		for range 5 {
+			release(w2, 0, store.Success)
+		}
+		if at := slots(w2); len(at) != 0 {
+			t.Fatalf("slots %v after the adaptive rate was lifted with no rateLimit, want none", at)
+		}
+		if got := ask(w2, "waiter-2", 0); !got.Granted {
+			t.Fatalf("a waiter asking once no rate is left: %+v", got)
+		}
+	})
+}
+
 // TestLimiterConcurrencyWaitersInOrder: a freed slot goes to the oldest
 // waiter, whichever process asks first (a newcomer polls sooner than a
 // waiter that has backed off), and a waiter far from its turn is told to

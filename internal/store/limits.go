@@ -246,15 +246,23 @@ func (s *Store) DropRateReservations(ctx context.Context, webhookID, deliveryID 
 		if _, err := s.lockLimiter(tx, webhookID); err != nil {
 			return err
 		}
-		if err := tx.Exec("DELETE FROM webhook_reservations WHERE "+mine, webhookID, len(prefix), prefix).Error; err != nil {
-			return err
-		}
-		now := Now().UnixMicro()
-		const floor = "(CASE WHEN sent_tat > @now THEN sent_tat ELSE @now END)"
-		return tx.Exec("UPDATE webhook_limiters SET tat = "+floor+" WHERE webhook_id = @webhook AND tat > "+floor+
-			" AND NOT EXISTS (SELECT 1 FROM webhook_reservations WHERE webhook_id = @webhook AND start_at >= @stale)",
-			sql.Named("now", now), sql.Named("webhook", webhookID), sql.Named("stale", now-reservationLife.Microseconds())).Error
+		return dropReservations(tx, webhookID, prefix, Now().UnixMicro())
 	}))
+}
+
+// dropReservations deletes the webhook's reservations of the holders
+// beginning with prefix ("": all) and moves tat back as
+// DropRateReservations says, inside a transaction that holds the
+// limiter row.
+func dropReservations(tx *gorm.DB, webhookID, prefix string, now int64) error {
+	if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ? AND "+sameAttempt,
+		webhookID, len(prefix), prefix).Error; err != nil {
+		return err
+	}
+	const floor = "(CASE WHEN sent_tat > @now THEN sent_tat ELSE @now END)"
+	return tx.Exec("UPDATE webhook_limiters SET tat = "+floor+" WHERE webhook_id = @webhook AND tat > "+floor+
+		" AND NOT EXISTS (SELECT 1 FROM webhook_reservations WHERE webhook_id = @webhook AND start_at >= @stale)",
+		sql.Named("now", now), sql.Named("webhook", webhookID), sql.Named("stale", now-reservationLife.Microseconds())).Error
 }
 
 // limiterCountsSQL reads, in one statement, the webhook's leases, its
@@ -628,10 +636,7 @@ func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
 		// all be past, and should a throttling answer bring a rate back,
 		// the requests still waiting would come due at once; without it
 		// they queue again in the order they ask, from now.
-		if err := tx.Exec("DELETE FROM webhook_reservations WHERE webhook_id = ?", webhookID).Error; err != nil {
-			return err
-		}
-		return tx.Exec("UPDATE webhook_limiters SET tat = ? WHERE webhook_id = ? AND tat > ?", now, webhookID, now).Error
+		return dropReservations(tx, webhookID, "", now)
 	}
 	ratio := from / to
 	// The ratio is cast: PostgreSQL would otherwise type it after start_at,

@@ -8,10 +8,15 @@ import "go.temporal.io/sdk/temporal"
 // Names under which workflows, activities and queries are registered. They
 // are part of the stored histories: never rename one that has run.
 const (
-	DeliveryWorkflow       = "DeliverWebhook"
-	SendActivity           = "SendWebhookRequest"
-	RecordActivity         = "RecordDeliveryAttempt"
-	ProgressQuery          = "progress"
+	DeliveryWorkflow = "DeliverWebhook"
+	SendActivity     = "SendWebhookRequest"
+	RecordActivity   = "RecordDeliveryAttempt"
+	ProgressQuery    = "progress"
+	// LimitsChangedSignal tells a delivery waiting for its webhook's rate
+	// slot that the webhook's rateLimit was raised or removed: it asks
+	// again at once instead of sleeping until the slot the old rate gave
+	// it.
+	LimitsChangedSignal    = "limits-changed"
 	DefaultTaskQueue       = "webhooks"
 	deliveryWorkflowPrefix = "delivery-"
 )

@@ -24,6 +24,9 @@ const (
 	// run continues as new. Runs recorded before it go on polling in the
 	// same run.
 	limitContinueChange = "limit-wait-continue-as-new"
+	// limitWakeChange: a wait for a limit ends early on
+	// LimitsChangedSignal. Runs recorded before it wait out their timer.
+	limitWakeChange = "limit-wait-wakes-on-signal"
 )
 
 // limitWaitsPerRun bounds a run's history while it waits for a limit: each
@@ -56,9 +59,18 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 	if err := d.setWaiting(ctx, sent.WaitingFor); err != nil {
 		return err
 	}
-	err := workflow.NewTimerWithOptions(ctx, wait, workflow.TimerOptions{
+	wakes := workflow.GetVersion(ctx, limitWakeChange, workflow.DefaultVersion, 1) == 1
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{
 		Summary: fmt.Sprintf("attempt %d waits for %s", number, sent.WaitingFor),
-	}).Get(ctx, nil)
+	})
+	var err error
+	if wakes {
+		err = waitOrWake(ctx, timer)
+	} else {
+		err = timer.Get(ctx, nil)
+	}
 	if err != nil {
 		return err
 	}
@@ -68,6 +80,27 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 		return workflow.NewContinueAsNewError(ctx, DeliveryWorkflow, d.continued(number))
 	}
 	return nil
+}
+
+// waitOrWake waits for timer, or until the webhook's limits change
+// (LimitsChangedSignal): a raised rateLimit brings the reserved slot
+// nearer, and a waiter asleep until the slot the old rate gave it would
+// not see it. A wake-up that came while the run was not waiting (during
+// its send) ends the next wait at once: the refusal may have been worked
+// out under the old limits. Woken, the caller asks again; its timer is
+// cancelled when waitForSlot returns.
+func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
+	var err error
+	changed := workflow.GetSignalChannel(ctx, LimitsChangedSignal)
+	sel := workflow.NewSelector(ctx)
+	sel.AddFuture(timer, func(f workflow.Future) { err = f.Get(ctx, nil) })
+	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) {
+		c.Receive(ctx, nil)
+		for c.ReceiveAsync(nil) { // edits delivered together wake once
+		}
+	})
+	sel.Select(ctx)
+	return err
 }
 
 // continued is the input of the run that continues this one, about to

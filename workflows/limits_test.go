@@ -196,3 +196,20 @@ func TestThrottlingBoundHoldsOverRuns(t *testing.T) {
 			attempt.MaxThrottled, h.sends[1], h.records[0])
 	}
 }
+
+// TestRateWaitWakesWhenTheLimitIsRaised: a delivery asleep until a rate
+// slot an hour away asks again as soon as its webhook's limits change
+// (LimitsChangedSignal), and waits out the nearer slot it is given then.
+func TestRateWaitWakesWhenTheLimitIsRaised(t *testing.T) {
+	far := limited(models.WaitingForRateLimit, time.Hour)
+	h := newHarness(t, far, limited(models.WaitingForRateLimit, 2*time.Second), success)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(LimitsChangedSignal, nil) }, 10*time.Second)
+	res := h.run(input)
+	if res.Status != models.DeliverySucceeded || res.Attempts != 1 {
+		t.Fatalf("result %+v", res)
+	}
+	want := []time.Duration{0, 10 * time.Second, 12 * time.Second}
+	if !slices.Equal(h.sends, want) || !slices.Equal(h.numbers, []int{1, 1, 1}) {
+		t.Fatalf("sends at %v numbered %v, want %v numbered [1 1 1]", h.sends, h.numbers, want)
+	}
+}

@@ -6,7 +6,7 @@ import (
 )
 
 // Runner is what dispatch asks of the workflow engine (Temporal): start,
-// cancel, end, describe and find workflow runs, and wait for one's result.
+// cancel, end, signal, describe and find workflow runs, and wait for one's result.
 // internal/runner implements it over the Temporal client; dispatchtest has
 // a fake for tests.
 type Runner interface {
@@ -19,6 +19,9 @@ type Runner interface {
 	// Terminate ends the open run of a workflow at once, with a reason
 	// the Web UI shows.
 	Terminate(ctx context.Context, workflowID, reason string) error
+	// Signal sends the open run of a workflow the named signal (the
+	// workflows package names them), without an argument.
+	Signal(ctx context.Context, workflowID, signal string) error
 	// Describe reports a workflow's latest run.
 	Describe(ctx context.Context, workflowID string) (Description, error)
 	// Query asks a workflow's latest run a query (the workflows package

@@ -92,6 +92,11 @@ func (t *Temporal) Terminate(ctx context.Context, workflowID, reason string) err
 	return noRun(t.c.TerminateWorkflow(ctx, workflowID, "", reason))
 }
 
+// Signal sends the open run of a workflow a signal with no argument.
+func (t *Temporal) Signal(ctx context.Context, workflowID, signal string) error {
+	return noRun(t.c.SignalWorkflow(ctx, workflowID, "", signal, nil))
+}
+
 // Describe reports a workflow's latest run: its status and its memo.
 func (t *Temporal) Describe(ctx context.Context, workflowID string) (dispatch.Description, error) {
 	desc, err := t.c.DescribeWorkflowExecution(ctx, workflowID, "")

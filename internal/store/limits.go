@@ -653,6 +653,46 @@ func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
 		"sent_tat = CASE WHEN sent_tat > @now THEN "+moved("sent_tat")+" ELSE sent_tat END WHERE webhook_id = @webhook", args...).Error
 }
 
+// rateLimitEdited follows an edit of the webhook's rateLimit from from to
+// to (0: none) inside the edit's transaction: the rate slots reserved
+// under the old rate in force keep their places in line at the new one
+// (respace), so that a raised limit brings the waiting requests nearer and
+// a lowered one moves them away instead of letting them all fall due
+// together. Waiters asleep until their old slot are woken by the caller
+// (dispatch.WakeRateWaiters); a webhook that never had a rate has no line.
+func (s *Store) rateLimitEdited(tx *gorm.DB, webhookID string, from, to float64) error {
+	var n int64
+	if err := tx.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = ?", webhookID).Row().Scan(&n); err != nil || n == 0 {
+		return err
+	}
+	row, err := s.lockLimiter(tx, webhookID)
+	if err != nil {
+		return err
+	}
+	return respace(tx, webhookID, effectiveRate(from, row.Rate), effectiveRate(to, row.Rate), Now().UnixMicro())
+}
+
+// RateWaiters lists the deliveries of a webhook that hold a reserved rate
+// slot: those waiting for their turn under its rate. Their holders are
+// named delivery/attempt/run (SlotRequest.Holder); others are skipped.
+func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
+	var holders []string
+	if err := s.db.WithContext(ctx).Raw("SELECT holder FROM webhook_reservations WHERE webhook_id = ? ORDER BY start_at",
+		webhookID).Scan(&holders).Error; err != nil {
+		return nil, translate(err)
+	}
+	ids := make([]string, 0, len(holders))
+	seen := make(map[string]bool, len(holders))
+	for _, h := range holders {
+		id, _, ok := strings.Cut(h, "/")
+		if ok && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
 // adapt applies the AIMD rule to the row at now (µs): the adaptive rate,
 // the rate it returns to, and the throttling answers counted.
 func adapt(row limiterRow, configured float64, fb Feedback, now int64) limiterRow {

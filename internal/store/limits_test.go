@@ -772,3 +772,110 @@ func TestLimiterGivesBackCancelledDeliveriesSlots(t *testing.T) {
 		}
 	})
 }
+
+// TestLimiterFollowsAnEditedRateLimit: an edit of a webhook's rateLimit moves
+// the rate slots reserved under the old one (nearer when raised, away when
+// lowered, gone when removed), so that waiting requests go at the new rate;
+// an edit that leaves the rate alone moves nothing, and RateWaiters lists
+// the waiting deliveries in the order of their slots.
+func TestLimiterFollowsAnEditedRateLimit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		w := newWebhook("edited-rate")
+		w.RateLimit = 0.5
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		ask := func(d string) store.Slot {
+			t.Helper()
+			got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: d, WebhookID: w.ID, Holder: d + "/1/run",
+				MaxConcurrency: 100, RateLimit: w.RateLimit, Lease: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		slots := func() []int64 {
+			t.Helper()
+			var at []int64
+			if err := s.Raw(ctx, &at, "SELECT start_at FROM webhook_reservations WHERE webhook_id = ? ORDER BY start_at", w.ID); err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+		apart := func(want int64, when string) {
+			t.Helper()
+			at := slots()
+			if len(at) != 5 {
+				t.Fatalf("%s: %d reserved slots, want 5", when, len(at))
+			}
+			for i := 1; i < len(at); i++ {
+				if gap := at[i] - at[i-1]; gap < want-3 || gap > want+3 {
+					t.Fatalf("%s: slots %v, gap %d is %d µs, want %d", when, at, i, gap, want)
+				}
+			}
+		}
+		edit := func(change func(*models.Webhook)) {
+			t.Helper()
+			was := w.Version
+			change(w)
+			w.Version = was + 0.1 // as the webhooks service bumps it
+			if err := s.UpdateWebhook(ctx, w, was, w.Enabled); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if got := ask(uuid.NewString()); !got.Granted {
+			t.Fatalf("first: %+v", got)
+		}
+		waiters := make([]string, 5)
+		for i := range waiters {
+			waiters[i] = uuid.NewString()
+			if got := ask(waiters[i]); got.Granted {
+				t.Fatalf("waiter %d granted at 0.5/s: %+v", i, got)
+			}
+		}
+		apart(2_000_000, "at 0.5/s")
+		if ids, err := s.RateWaiters(ctx, w.ID); err != nil || fmt.Sprint(ids) != fmt.Sprint(waiters) {
+			t.Fatalf("rate waiters %v (%v), want %v in the order of their slots", ids, err, waiters)
+		}
+		before := slots()
+
+		edit(func(w *models.Webhook) { w.Description = "no change of rate" })
+		if fmt.Sprint(slots()) != fmt.Sprint(before) {
+			t.Fatalf("an edit that kept the rate moved the slots: %v, were %v", slots(), before)
+		}
+		edit(func(w *models.Webhook) { w.RateLimit = 5 })
+		apart(200_000, "raised to 5/s")
+		if last := slots()[4]; last >= before[4] {
+			t.Fatalf("raised: the last slot at %d, was %d; want nearer", last, before[4])
+		}
+		edit(func(w *models.Webhook) { w.RateLimit = 1 })
+		apart(1_000_000, "lowered to 1/s")
+		// The next request queues behind them at the new spacing.
+		if got := ask(uuid.NewString()); got.Granted || got.Wait < 4*time.Second || got.Interval != time.Second {
+			t.Fatalf("a newcomer behind five slots 1 s apart: %+v, want a wait of 5 s or so at 1 s spacing", got)
+		}
+		edit(func(w *models.Webhook) { w.RateLimit = 0 })
+		if at := slots(); len(at) != 0 {
+			t.Fatalf("rateLimit removed: slots %v left, want none", at)
+		}
+		if got := ask(uuid.NewString()); !got.Granted {
+			t.Fatalf("rateLimit removed: %+v, want granted at once", got)
+		}
+
+		// A webhook that never had a rate gets no limiter row from an edit.
+		fresh := newWebhook("never-limited")
+		if err := s.CreateWebhook(ctx, fresh); err != nil {
+			t.Fatal(err)
+		}
+		fresh.RateLimit, fresh.Version = 3, 0.2
+		if err := s.UpdateWebhook(ctx, fresh, 0.1, fresh.Enabled); err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_limiters WHERE webhook_id = ?", fresh.ID); err != nil || n != 0 {
+			t.Fatalf("%d limiter rows (%v) after an edit of a webhook that never sent, want 0", n, err)
+		}
+	})
+}

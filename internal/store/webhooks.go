@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"maps"
 
 	"github.com/webhookd/webhookd/models"
@@ -119,7 +121,9 @@ func (s *Store) ListWebhooks(ctx context.Context, p WebhookPage) ([]models.Webho
 // Health (status, failure details, and enabled after a 410) belongs to the
 // delivery path, which does not bump the version: enabled and status are
 // written only when the caller changes enabled, and then only if enabled is
-// still wasEnabled, so an edit never undoes a receiver's 410.
+// still wasEnabled, so an edit never undoes a receiver's 410. A changed
+// rateLimit moves the rate slots reserved under the old one, in the same
+// transaction (rateLimitEdited).
 func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVersion float64, wasEnabled bool) error {
 	if !validID(w.ID) {
 		return ErrNotFound
@@ -130,26 +134,43 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVers
 		"batch_max_wait_ms", "max_concurrency", "rate_limit", "owner", "tags", "domain", "auth", "client_certificate", "client_key",
 		"ordering_key", "ordering_on_exhausted", "breaker_off", "breaker_failures", "breaker_span_ms",
 		"version", "updated_by", "updated_at"}
-	q := s.db.WithContext(ctx).Model(&models.Webhook{}).Where("id = ? AND version = ?", w.ID, expectVersion)
-	if w.Enabled != wasEnabled {
-		cols = append(cols, "enabled", "status")
-		q = q.Where("enabled = ?", wasEnabled)
-	}
 	sealed, err := s.sealed(w)
 	if err != nil {
 		return err
 	}
-	res := q.Select(cols).Updates(sealed)
-	if err := translate(res.Error); err != nil {
-		return err
-	}
-	if res.RowsAffected == 0 {
+	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The rate the update replaces: the row at expectVersion has it,
+		// and the update below only writes that row.
+		var was float64
+		if err := tx.Raw("SELECT rate_limit FROM webhooks WHERE id = ? AND version = ?", w.ID, expectVersion).Row().Scan(&was); errors.Is(err, sql.ErrNoRows) {
+			return ErrStale
+		} else if err != nil {
+			return err
+		}
+		q := tx.Model(&models.Webhook{}).Where("id = ? AND version = ?", w.ID, expectVersion)
+		if w.Enabled != wasEnabled {
+			cols = append(cols, "enabled", "status")
+			q = q.Where("enabled = ?", wasEnabled)
+		}
+		res := q.Select(cols).Updates(sealed)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrStale
+		}
+		if was == w.RateLimit {
+			return nil
+		}
+		return s.rateLimitEdited(tx, w.ID, was, w.RateLimit)
+	})
+	if errors.Is(err, ErrStale) {
 		if _, err := s.GetWebhook(ctx, w.ID); err != nil {
 			return err
 		}
 		return ErrStale
 	}
-	return nil
+	return translate(err)
 }
 
 // SoftDeleteWebhook marks the webhook deleted and disabled; its deliveries

@@ -37,6 +37,9 @@ type dispatcher interface {
 	// Wake tells the outbox starter that deliveries went back to the
 	// outbox.
 	Wake()
+	// WakeRateWaiters tells the deliveries waiting for the webhook's rate
+	// slots to ask again now, in the background.
+	WakeRateWaiters(ctx context.Context, webhookID string)
 }
 
 // Service writes webhooks.
@@ -112,9 +115,19 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 	s.matcher.Invalidate(current.TenantID)
 	if current.Enabled && !next.Enabled {
 		s.dispatcher.StopDeliveries(ctx, current.ID)
+	} else if rateRaised(current.RateLimit, next.RateLimit) {
+		// The edit brought the reserved slots nearer; the deliveries
+		// asleep until their old ones would not see it.
+		s.dispatcher.WakeRateWaiters(ctx, current.ID)
 	}
 	// Read back: health fields may have changed under the edit.
 	return s.store.GetWebhook(ctx, next.ID)
+}
+
+// rateRaised reports whether an edit of rateLimit (0: none) from was to
+// now lets requests go faster.
+func rateRaised(was, now float64) bool {
+	return was > 0 && (now <= 0 || now > was)
 }
 
 // Delete removes a webhook: soft (disabled and marked deleted, its name

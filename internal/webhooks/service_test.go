@@ -30,6 +30,7 @@ func (s *spy) Invalidate(tenant string)                      { s.add("invalidate
 func (s *spy) StopDeliveries(_ context.Context, id string)   { s.add("stop " + id) }
 func (s *spy) HardDelete(_ context.Context, id string) error { s.add("hard delete " + id); return nil }
 func (s *spy) Wake()                                         { s.add("wake") }
+func (s *spy) WakeRateWaiters(_ context.Context, id string)  { s.add("wake rate waiters " + id) }
 
 func (s *spy) take() []string {
 	s.mu.Lock()
@@ -84,6 +85,24 @@ func TestEveryWriteKeepsMatchingAndDeliveriesInStep(t *testing.T) {
 		t.Fatalf("update: %+v %v", w, err)
 	}
 	expect(t, sp, "update", "invalidate acme")
+
+	// A rateLimit set or lowered leaves the waiters asleep (their slots
+	// come no sooner); raised or removed, they are woken.
+	for _, step := range []struct {
+		rate  *float64
+		woken bool
+	}{{new(2.0), false}, {new(1.0), false}, {new(5.0), true}, {nil, true}} {
+		limited := edit
+		limited.Config = &webhooks.Config{Endpoint: edit.Config.Endpoint, RateLimit: step.rate}
+		if w, err = svc.Update(ctx, w, limited, "api"); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"invalidate acme"}
+		if step.woken {
+			want = append(want, "wake rate waiters "+w.ID)
+		}
+		expect(t, sp, "rateLimit edited", want...)
+	}
 
 	off := edit
 	off.Enabled = new(bool)

@@ -26,6 +26,7 @@ type Runner struct {
 	open      map[string]bool         // workflow id → its latest run is open
 	cancels   []string
 	ended     []string // runs terminated (Terminate)
+	signals   []string // "workflow id: signal", in order
 	queries   []string
 	described map[string]Described
 	results   map[string]any
@@ -83,6 +84,17 @@ func (f *Runner) Cancel(_ context.Context, workflowID string) error {
 // Terminate ends the open run of the workflow.
 func (f *Runner) Terminate(_ context.Context, workflowID, _ string) error {
 	return f.end(workflowID, &f.ended)
+}
+
+// Signal records the signal to an open run.
+func (f *Runner) Signal(_ context.Context, workflowID, signal string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.open[workflowID] {
+		return dispatch.ErrNoRun
+	}
+	f.signals = append(f.signals, workflowID+": "+signal)
+	return nil
 }
 
 // end closes the open run of a workflow and notes it in ended.
@@ -211,6 +223,14 @@ func (f *Runner) Ended() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.ended...)
+}
+
+// Signals returns the signals sent to open runs, each "workflow id:
+// signal", in order.
+func (f *Runner) Signals() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.signals...)
 }
 
 // Queries returns the visibility queries List was asked, in order.

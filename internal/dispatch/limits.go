@@ -1,0 +1,41 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/webhookd/webhookd/workflows"
+)
+
+// WakeRateWaiters tells the deliveries waiting for a rate slot of a webhook
+// whose rateLimit was raised or removed to ask again now: each sleeps on a
+// durable timer until the slot the old rate gave it, and the edit brought
+// that slot nearer (store.UpdateWebhook moves the reserved slots). It works
+// in the background, as StopDeliveries does; a waiter it misses (a crash,
+// or one that reserved its slot just after the list was read) still asks
+// at its old slot's time, no later than before the edit.
+func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
+	go func() {
+		defer cancel()
+		ids, err := d.store.RateWaiters(ctx, webhookID)
+		if err != nil {
+			d.log.WarnContext(ctx, "list rate waiters", "webhook_id", webhookID, "error", err)
+			return
+		}
+		var g errgroup.Group
+		g.SetLimit(parallelism)
+		for _, id := range ids {
+			g.Go(func() error {
+				err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(id), workflows.LimitsChangedSignal)
+				if err != nil && !errors.Is(err, ErrNoRun) {
+					d.log.WarnContext(ctx, "wake rate waiter", "delivery_id", id, "error", err)
+				}
+				return nil // each is logged; the others go on
+			})
+		}
+		_ = g.Wait()
+	}()
+}

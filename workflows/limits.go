@@ -100,6 +100,11 @@ func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 		}
 	})
 	sel.Select(ctx)
+	if err == nil && ctx.Err() != nil {
+		// Cancelled in the same workflow task as the wake-up: the
+		// cancellation wins, as it would have over a timer that fired.
+		return ctx.Err()
+	}
 	return err
 }
 

@@ -213,3 +213,4 @@ func TestRateWaitWakesWhenTheLimitIsRaised(t *testing.T) {
 		t.Fatalf("sends at %v numbered %v, want %v numbered [1 1 1]", h.sends, h.numbers, want)
 	}
 }
+

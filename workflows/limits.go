@@ -85,9 +85,9 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 // waitOrWake waits for timer, or until the webhook's limits change
 // (LimitsChangedSignal): a raised rateLimit brings the reserved slot
 // nearer, and a waiter asleep until the slot the old rate gave it would
-// not see it. A wake-up that came while the run was not waiting (during
-// its send) ends the next wait at once: the refusal may have been worked
-// out under the old limits. Woken, the caller asks again; its timer is
+// not see it. A wake-up that came during the send that was refused ends
+// this wait at once: the refusal may have been worked out under the old
+// limits. Woken, the caller asks again; its timer is
 // cancelled when waitForSlot returns.
 func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 	var err error
@@ -96,8 +96,7 @@ func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 	sel.AddFuture(timer, func(f workflow.Future) { err = f.Get(ctx, nil) })
 	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
-		for c.ReceiveAsync(nil) { // edits delivered together wake once
-		}
+		drainWakeUps(ctx) // edits delivered together wake once
 	})
 	sel.Select(ctx)
 	if err == nil && ctx.Err() != nil {
@@ -111,9 +110,8 @@ func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 // drainWakeUps drops the LimitsChangedSignals that came while the run
 // was not waiting for a limit (during the send that got its slot, or a
 // retry's timer): the next send reads the webhook afresh, and left in the
-// channel
-// they would end its next wait for a limit at once, or be reported as
-// unhandled when the run ends. Receiving emits no command: histories of
+// channel they would end its next wait for a limit at once, or be
+// reported as unhandled when the run ends. Receiving emits no command: histories of
 // any release replay unchanged.
 func drainWakeUps(ctx workflow.Context) {
 	changed := workflow.GetSignalChannel(ctx, LimitsChangedSignal)

@@ -9,13 +9,16 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/deliver"
 	"github.com/webhookd/webhookd/internal/redact"
@@ -64,6 +67,33 @@ func (d *Dispatcher) WakeAt(t time.Time) { d.wakeup.WakeAt(t) }
 // terminations): the Temporal server is the bottleneck and overload lowers
 // its throughput.
 const parallelism = 16
+
+// eachRun calls call for every id, parallelism at a time, and returns how
+// many calls succeeded and the errors other than ErrNoRun (a run closed or
+// gone); every id is tried whatever the others answer.
+func eachRun(ids []string, call func(id string) error) (done int, errs []error) {
+	var (
+		g  errgroup.Group
+		mu sync.Mutex
+	)
+	g.SetLimit(parallelism)
+	for _, id := range ids {
+		g.Go(func() error {
+			err := call(id)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				done++
+			case !errors.Is(err, ErrNoRun):
+				errs = append(errs, err)
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return done, errs
+}
 
 type startMode int
 

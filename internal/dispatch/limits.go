@@ -2,10 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"errors"
-	"sync/atomic"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -26,27 +22,13 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 			d.log.WarnContext(ctx, "list rate waiters", "webhook_id", webhookID, "error", err)
 			return
 		}
-		var (
-			g      errgroup.Group
-			failed atomic.Int64
-			first  atomic.Value // the first error other than a closed run
-		)
-		g.SetLimit(parallelism)
-		for _, id := range ids {
-			g.Go(func() error {
-				err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(id), workflows.LimitsChangedSignal)
-				if err != nil && !errors.Is(err, ErrNoRun) {
-					failed.Add(1)
-					first.CompareAndSwap(nil, err.Error())
-				}
-				return nil // the others go on
-			})
-		}
-		_ = g.Wait()
+		_, errs := eachRun(ids, func(id string) error {
+			return d.runner.Signal(ctx, workflows.DeliveryWorkflowID(id), workflows.LimitsChangedSignal)
+		})
 		// One line per edit, not per waiter: with Temporal down there
 		// may be thousands.
-		if n := failed.Load(); n > 0 {
-			d.log.WarnContext(ctx, "wake rate waiters", "webhook_id", webhookID, "failed", n, "of", len(ids), "error", first.Load())
+		if len(errs) > 0 {
+			d.log.WarnContext(ctx, "wake rate waiters", "webhook_id", webhookID, "failed", len(errs), "of", len(ids), "error", errs[0])
 		}
 	}()
 }

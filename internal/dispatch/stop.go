@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -73,16 +71,11 @@ func (d *Dispatcher) openDeliveries(ctx context.Context, webhookID string) ([]st
 // CancelWorkflows asks the workflows of the given deliveries to cancel, a
 // few at a time; closed or missing ones are skipped.
 func (d *Dispatcher) CancelWorkflows(ctx context.Context, deliveryIDs []string) {
-	var g errgroup.Group
-	g.SetLimit(parallelism)
-	for _, id := range deliveryIDs {
-		g.Go(func() error {
-			err := d.runner.Cancel(ctx, workflows.DeliveryWorkflowID(id))
-			if err != nil && !errors.Is(err, ErrNoRun) {
-				d.log.WarnContext(ctx, "cancel delivery workflow", "delivery_id", id, "error", err)
-			}
-			return nil // each is logged; the others go on
-		})
-	}
-	_ = g.Wait()
+	eachRun(deliveryIDs, func(id string) error {
+		err := d.runner.Cancel(ctx, workflows.DeliveryWorkflowID(id))
+		if err != nil && !errors.Is(err, ErrNoRun) {
+			d.log.WarnContext(ctx, "cancel delivery workflow", "delivery_id", id, "error", err)
+		}
+		return err
+	})
 }

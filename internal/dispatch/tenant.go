@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/workflows"
@@ -155,28 +152,11 @@ func (d *TenantDeleter) endRunning(ctx context.Context, tenant string) (int, err
 // terminateAll terminates the open runs of the given workflows; a workflow
 // already closed or gone is not an error.
 func (d *TenantDeleter) terminateAll(ctx context.Context, wfIDs []string) (int, error) {
-	var (
-		g     errgroup.Group
-		mu    sync.Mutex
-		ended int
-		errs  []error
-	)
-	g.SetLimit(parallelism)
-	for _, id := range wfIDs {
-		g.Go(func() error {
-			err := d.runner.Terminate(ctx, id, terminateReason)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ended++
-			case errors.Is(err, ErrNoRun):
-			default:
-				errs = append(errs, fmt.Errorf("terminate %s: %w", id, err))
-			}
-			return nil // every one is tried; all failures are reported
-		})
-	}
-	_ = g.Wait()
+	ended, errs := eachRun(wfIDs, func(id string) error {
+		if err := d.runner.Terminate(ctx, id, terminateReason); err != nil {
+			return fmt.Errorf("terminate %s: %w", id, err)
+		}
+		return nil
+	})
 	return ended, errors.Join(errs...)
 }

@@ -685,10 +685,8 @@ func rateLimitEdited(tx *gorm.DB, dialect Dialect, webhookID string, from, to fl
 // drops those first.
 func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Model(&models.Delivery{}).
-		Where("webhook_id = ? AND waiting_for = ? AND (status IN ? OR (status = ? AND dispatched_at IS NOT NULL))",
-			webhookID, models.WaitingForRateLimit,
-			[]models.DeliveryStatus{models.DeliveryDelivering, models.DeliveryAwaitingRetry}, models.DeliveryPending).
+	err := s.db.WithContext(ctx).Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
+		Where("waiting_for = ?", models.WaitingForRateLimit).
 		Order("id").Pluck("id", &ids).Error
 	return ids, translate(err)
 }

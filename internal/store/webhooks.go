@@ -301,14 +301,22 @@ func (s *Store) SetPaused(ctx context.Context, id string, paused bool, by string
 // the given id.
 func (s *Store) OpenDeliveries(ctx context.Context, webhookID, after string, limit int) ([]string, error) {
 	var ids []string
-	q := s.db.WithContext(ctx).Model(&models.Delivery{}).
-		Where("webhook_id = ? AND (status IN ? OR (status = ? AND dispatched_at IS NOT NULL))", webhookID,
-			[]models.DeliveryStatus{models.DeliveryDelivering, models.DeliveryAwaitingRetry}, models.DeliveryPending)
+	q := s.db.WithContext(ctx).Model(&models.Delivery{}).Scopes(withOpenRun(webhookID))
 	if after != "" {
 		q = q.Where("id > ?", after)
 	}
 	err := q.Order("id").Limit(limit).Pluck("id", &ids).Error
 	return ids, err
+}
+
+// withOpenRun selects the webhook's deliveries a workflow may be working
+// on: delivering, awaiting a retry, or pending and started (a delivery
+// still in the outbox has no run).
+func withOpenRun(webhookID string) func(*gorm.DB) *gorm.DB {
+	return func(q *gorm.DB) *gorm.DB {
+		return q.Where("webhook_id = ? AND (status IN ? OR (status = ? AND dispatched_at IS NOT NULL))", webhookID,
+			[]models.DeliveryStatus{models.DeliveryDelivering, models.DeliveryAwaitingRetry}, models.DeliveryPending)
+	}
 }
 
 // CancelWaiting marks the webhook's deliveries that no workflow works on

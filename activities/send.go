@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/deliver"
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/tracing"
@@ -30,8 +32,14 @@ type deliveryLoader interface {
 // limits") in the database, so that they hold across every process.
 type slotKeeper interface {
 	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
-	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
+	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) (wake string, err error)
 	KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error
+}
+
+// waiterWaker wakes a delivery's workflow waiting for a limit, to ask
+// again now (workflows.LimitsChangedSignal).
+type waiterWaker interface {
+	WakeWaiter(ctx context.Context, deliveryID string) error
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -57,6 +65,10 @@ type Sender struct {
 	// Shares, when set, caps each tenant's requests in flight from this
 	// worker to its share of the worker's slots.
 	Shares *TenantShares
+	// Waker, when set, wakes the concurrency waiter that a request's end
+	// lets in (store.ReleaseSlot); without it waiters find free slots by
+	// polling.
+	Waker waiterWaker
 
 	gates webhookGates
 }
@@ -239,11 +251,38 @@ func slotHolder(in workflows.SendInput) string {
 func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in workflows.SendInput, holder string) (res attempt.Result) {
 	wh := dc.Webhook
 	defer func() {
-		if err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res)); err != nil && s.Log != nil {
+		wake, err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res))
+		if err != nil && s.Log != nil {
 			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
+		}
+		if wake != "" {
+			s.wake(ctx, wh.ID, wake)
 		}
 	}()
 	return s.post(ctx, dc, in)
+}
+
+// wakeTimeout bounds a wake-up's signal, sent after the attempt returns.
+const wakeTimeout = 10 * time.Second
+
+// wake signals the workflow of the waiter holder (named as slotHolder
+// names it) in the background: the attempt that freed the slot has no
+// reason to wait for it. A wake-up that fails costs the waiter only the
+// time to its next poll; one that finds no run (the delivery was
+// cancelled meanwhile) is not an error.
+func (s *Sender) wake(ctx context.Context, webhookID, holder string) {
+	if s.Waker == nil {
+		return
+	}
+	deliveryID, _, _ := strings.Cut(holder, "/")
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wakeTimeout)
+	go func() {
+		defer cancel()
+		err := s.Waker.WakeWaiter(ctx, deliveryID)
+		if err != nil && !errors.Is(err, dispatch.ErrNoRun) && s.Log != nil {
+			s.Log.WarnContext(ctx, "wake a concurrency waiter", "webhook", webhookID, "delivery", deliveryID, "err", err)
+		}
+	}()
 }
 
 // feedback is what an attempt's answer tells the webhook's adaptive rate.

@@ -32,3 +32,10 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 		}
 	}()
 }
+
+// WakeWaiter tells one delivery waiting for a limit to ask again now: a
+// request of its webhook ended and freed the concurrency slot it waits
+// for (store.ReleaseSlot picks it).
+func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) error {
+	return d.runner.Signal(ctx, workflows.DeliveryWorkflowID(deliveryID), workflows.LimitsChangedSignal)
+}

@@ -352,7 +352,8 @@ type place struct {
 
 // wait records a refusal: the delivery's waiting_for, and for a
 // concurrency wait (or a waiter already queued) its place, kept until its
-// next poll and a margin. Waiters gone for longer are dropped first.
+// next poll and a margin, and no longer marked woken (ReleaseSlot). Waiters
+// gone for longer are dropped first.
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {
@@ -361,7 +362,7 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 			}
 		}
 		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?) "+
-			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at",
+			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = 0",
 			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds())
 	}
 	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ?", out.WaitingFor, Now(), r.DeliveryID)
@@ -522,36 +523,56 @@ const (
 	Throttled
 )
 
-// ReleaseSlot ends a request's lease and applies what its answer says
-// about the receiver's load. configured is the webhook's rateLimit (0:
-// none). A success with no adaptive rate in force costs one round trip on
-// PostgreSQL.
-func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) error {
-	// The lease and the rate are independent writes: each commits on its
-	// own, without a transaction around them (every attempt pays this,
-	// and BEGIN/COMMIT would be most of its round trips).
+// ReleaseSlot ends a request's lease, applies what its answer says
+// about the receiver's load, and picks the concurrency waiter that the
+// freed slot should wake: the oldest in line that was not woken already
+// (wakeAgainAfter). It returns that waiter's holder, or "" when nobody
+// waits; the caller wakes its workflow (workflows.LimitsChangedSignal).
+// Without the wake-up the slot stayed free until some waiter's next
+// poll: up to half a second and more, for every request of a busy
+// webhook, and the polls of a long line of waiters were themselves most
+// of the webhook's traffic to its limiter. configured is the webhook's
+// rateLimit (0: none). A success with no adaptive rate in force costs one
+// round trip on PostgreSQL.
+func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) (wake string, err error) {
+	// The lease, the wake-up and the rate are independent writes: each
+	// commits on its own, without a transaction around them (every
+	// attempt pays this, and BEGIN/COMMIT would be most of its round
+	// trips).
 	db := s.db.WithContext(ctx)
-	const release = "DELETE FROM webhook_leases WHERE webhook_id = ? AND holder = ?"
-	hasRate := "SELECT count(*) FROM webhook_limiters WHERE webhook_id = ? AND rate > 0"
-	args := []any{webhookID}
-	if fb == Success && s.dialect == Postgres {
-		// The DELETE rides in the query below, as a data-modifying WITH
-		// query (run to completion whether read or not).
-		hasRate, args = "WITH released AS ("+release+") "+hasRate, []any{webhookID, holder, webhookID}
-	} else if err := db.Exec(release, webhookID, holder).Error; err != nil {
-		return translate(err)
-	}
-	if fb == Neutral {
-		return nil
-	}
-	if fb == Success {
-		// Cheap check first: most webhooks have no adaptive rate.
-		var n int64
-		if err := db.Raw(hasRate, args...).Row().Scan(&n); err != nil || n == 0 {
-			return translate(err)
+	now := Now().UnixMicro()
+	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder),
+		sql.Named("now", now), sql.Named("again", now-wakeAgainAfter.Microseconds())}
+	var n int64
+	if s.dialect == Postgres {
+		// One statement: the DELETE and the UPDATE ride in it as
+		// data-modifying WITH queries (run to completion whether read or
+		// not). SKIP LOCKED: two requests ending together wake two
+		// waiters, not the same one twice.
+		err = db.Raw(`WITH released AS (DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder),
+	woken AS (UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder =
+		(SELECT holder FROM webhook_waiters WHERE `+nextToWake+` FOR UPDATE SKIP LOCKED) RETURNING holder)
+SELECT coalesce((SELECT holder FROM woken), ''), (SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0)`,
+			args...).Row().Scan(&wake, &n)
+	} else {
+		// SQLite serialises writers: the pick needs no lock.
+		err = db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...).Error
+		if err == nil {
+			err = db.Raw("UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder = "+
+				"(SELECT holder FROM webhook_waiters WHERE "+nextToWake+") RETURNING holder", args...).Row().Scan(&wake)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = nil
+			}
+		}
+		if err == nil && fb == Success {
+			err = db.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0", args...).Row().Scan(&n)
 		}
 	}
-	err := db.Transaction(func(tx *gorm.DB) error {
+	// Cheap check first for a success: most webhooks have no adaptive rate.
+	if err != nil || fb == Neutral || (fb == Success && n == 0) {
+		return wake, translate(err)
+	}
+	err = db.Transaction(func(tx *gorm.DB) error {
 		row, err := s.lockLimiter(tx, webhookID)
 		if err != nil {
 			return err
@@ -565,8 +586,22 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		}
 		return respace(tx, webhookID, from, effectiveRate(configured, row.Rate), now)
 	})
-	return translate(err)
+	return wake, translate(err)
 }
+
+// nextToWake selects the waiter a freed slot wakes: live, not woken in
+// the last wakeAgainAfter, the oldest in line first (the order in which
+// AcquireSlot serves waiters).
+const nextToWake = `webhook_id = @webhook AND expires_at >= @now AND woken_at < @again
+	ORDER BY queued_at, holder LIMIT 1`
+
+// wakeAgainAfter: a woken waiter asks again within a workflow task and a
+// local activity, tens of milliseconds; one that has not asked after this
+// long (its wake-up was lost: a worker killed before it signalled, or a
+// run that had ended) may be woken again. Until then, further requests
+// ending wake the waiters behind it. Asking again clears the mark
+// (AcquireSlot's refusal, KeepWaiting).
+const wakeAgainAfter = 5 * time.Second
 
 // climbTarget is the rate an adaptive rate climbs back to: the
 // rateLimit once the adaptive limit is lifted, or without one the peak it
@@ -776,7 +811,9 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // without it the waiter, polling but never asking here, would turn late
 // after lateGrace (others overtake it) and lose its place after
 // waiterMargin. poll is the longest the waiter's next ask may take. A
-// holder with no live place has no place to keep. With a deliveryID, the
+// holder with no live place has no place to keep. A woken waiter refused
+// so is woken again by the next request to end (its mark is cleared, as
+// AcquireSlot's refusal clears it). With a deliveryID, the
 // delivery's waiting_for is also set to concurrency, as after a refusal by
 // AcquireSlot, so that the wait shows in the API and the console (the
 // caller passes "" when the delivery it loaded shows the wait already);
@@ -790,7 +827,7 @@ func (s *Store) KeepWaiting(ctx context.Context, deliveryID, webhookID, holder s
 	// poll) is not shortened, and a delivery already marked is not
 	// written again.
 	var w writes
-	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
+	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END, woken_at = 0 "+
 		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now)
 	if deliveryID != "" {
 		w.add("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ? AND status IN (?, ?)",

@@ -42,7 +42,7 @@ func TestLimiterConcurrencyCap(t *testing.T) {
 		if err != nil || st.InFlight != 2 {
 			t.Fatalf("state %+v %v", st, err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "a", 0, store.Success); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "a", 0, store.Success); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, slot("c", 2, 0)); err != nil || !got.Granted {
@@ -83,7 +83,7 @@ func TestLimiterCapHoldsUnderConcurrency(t *testing.T) {
 					}
 					time.Sleep(2 * time.Millisecond)
 					inFlight.Add(-1)
-					if err := s.ReleaseSlot(ctx, w1, h, 0, store.Success); err != nil {
+					if _, err := s.ReleaseSlot(ctx, w1, h, 0, store.Success); err != nil {
 						t.Error(err)
 						return
 					}
@@ -119,7 +119,7 @@ func TestLimiterLeaseExpiry(t *testing.T) {
 		if got, err := s.AcquireSlot(ctx, lost); err != nil || got.Granted {
 			t.Fatalf("expired holder while next holds the only slot: %+v %v", got, err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "next", 0, store.Success); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "next", 0, store.Success); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, lost); err != nil || !got.Granted {
@@ -266,7 +266,7 @@ func TestLimiterNewRunIsNotQueuedBehindItsEndedRun(t *testing.T) {
 		if got, err := s.AcquireSlot(ctx, req("1/runA")); err != nil || got.Granted {
 			t.Fatalf("run A, while busy: %+v %v", got, err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, req("1/runB")); err != nil || !got.Granted {
@@ -318,10 +318,10 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := time.Now()
-		if err := s.ReleaseSlot(ctx, w1, "a", 8, store.Throttled); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "a", 8, store.Throttled); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "b", 8, store.Throttled); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "b", 8, store.Throttled); err != nil {
 			t.Fatal(err)
 		}
 		st, err := s.WebhookLimiter(ctx, w1)
@@ -335,7 +335,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		base := st.AdaptiveRate
 		// Additive increase: 8/20 per success back up to 8, then lifted.
 		for i := range 16 {
-			if err := s.ReleaseSlot(ctx, w1, "c", 8, store.Success); err != nil {
+			if _, err := s.ReleaseSlot(ctx, w1, "c", 8, store.Success); err != nil {
 				t.Fatal(err)
 			}
 			st, _ = s.WebhookLimiter(ctx, w1)
@@ -349,7 +349,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		// With no rateLimit the floor still holds (a second apart: one
 		// halving a second).
 		for range 4 {
-			if err := s.ReleaseSlot(ctx, w2, "z", 0, store.Throttled); err != nil {
+			if _, err := s.ReleaseSlot(ctx, w2, "z", 0, store.Throttled); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(time.Second)
@@ -382,7 +382,7 @@ func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
 		}
 		release := func(webhook string, rate float64, fb store.Feedback) {
 			t.Helper()
-			if err := s.ReleaseSlot(ctx, webhook, "done", rate, fb); err != nil {
+			if _, err := s.ReleaseSlot(ctx, webhook, "done", rate, fb); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -503,7 +503,7 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 		if waits[0] <= 0 || waits[7] <= waits[0] {
 			t.Fatalf("polls %v: the last in line should come back later than the first", waits)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
 			t.Fatal(err)
 		}
 		// The newest waiter, and a newcomer, ask first: the slot is w0's.
@@ -520,13 +520,58 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 			if got, _ := s.AcquireSlot(ctx, slot("newcomer", 1, 0)); got.Granted {
 				t.Fatalf("the newcomer got in while %s held the slot", h)
 			}
-			if err := s.ReleaseSlot(ctx, w1, h, 0, store.Neutral); err != nil {
+			if _, err := s.ReleaseSlot(ctx, w1, h, 0, store.Neutral); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got, err := s.AcquireSlot(ctx, slot("newcomer", 1, 0)); err != nil || !got.Granted {
 			t.Fatalf("the newcomer, last in line: %+v %v", got, err)
 		}
+	})
+}
+
+// TestLimiterReleaseWakesTheOldestWaiter: a request that ends names the
+// concurrency waiter its freed slot should wake, the oldest in line first;
+// two requests ending before anyone asks wake two waiters, not the same
+// one twice; a woken waiter that asks again (here refused before the
+// limiter, KeepWaiting) may be woken again; with nobody waiting, nobody is
+// named. (A woken waiter that never asks again is woken again after
+// wakeAgainAfter, 5 s, which this test does not wait for.)
+func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0) // served in order at once, not after 2 s
+		acquire := func(h string, granted bool) {
+			t.Helper()
+			got, err := s.AcquireSlot(ctx, slot(h, 2, 0))
+			if err != nil || got.Granted != granted || (!granted && got.WaitingFor != models.WaitingForConcurrency) {
+				t.Fatalf("%s: %+v %v, want granted %v", h, got, err, granted)
+			}
+		}
+		release := func(h string, fb store.Feedback, want string) {
+			t.Helper()
+			wake, err := s.ReleaseSlot(ctx, w1, h, 0, fb)
+			if err != nil || wake != want {
+				t.Fatalf("%s ended: woke %q %v, want %q", h, wake, err, want)
+			}
+		}
+		acquire("a", true)
+		acquire("b", true)
+		for _, h := range []string{"w0", "w1", "w2"} {
+			acquire(h, false)
+		}
+		release("a", store.Success, "w0")
+		release("b", store.Neutral, "w1") // w0 is woken and has not asked yet
+		acquire("w2", false)              // behind w0 and w1, who are owed both slots
+		acquire("w0", true)
+		acquire("w1", true)
+		release("w0", store.Neutral, "w2")
+		if err := s.KeepWaiting(ctx, "", w1, "w2", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		release("w1", store.Success, "w2") // it asked again: woken again
+		acquire("w2", true)
+		release("w2", store.Success, "")
 	})
 }
 
@@ -599,7 +644,7 @@ func TestLimiterKeepWaiting(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, slot("stranger", 1, 0)); err != nil || got.Granted {
@@ -661,7 +706,7 @@ func TestLimiterCountsSkipExpiredRows(t *testing.T) {
 		if count("webhook_waiters", "ghost") != 0 {
 			t.Fatal("the expired waiter was not deleted")
 		}
-		if err := s.ReleaseSlot(ctx, w1, "first", 0, store.Success); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "first", 0, store.Success); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, slot("back", 1, 0)); err != nil || got.Granted {

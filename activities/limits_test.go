@@ -290,10 +290,7 @@ func TestSendNewRunKeepsItsAttemptsRateSlot(t *testing.T) {
 // wakeLog is a waiterWaker that remembers whom it woke.
 type wakeLog chan string
 
-func (w wakeLog) WakeWaiter(_ context.Context, deliveryID string) error {
-	w <- deliveryID
-	return nil
-}
+func (w wakeLog) WakeWaiter(_ context.Context, deliveryID string) { w <- deliveryID }
 
 // TestSendWakesTheWaiterItsSlotLetsIn: a delivery refused the webhook's
 // one slot while an attempt holds it is woken, by its delivery id, once

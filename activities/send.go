@@ -13,7 +13,6 @@ import (
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/deliver"
-	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/internal/tracing"
@@ -36,10 +35,10 @@ type slotKeeper interface {
 	KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error
 }
 
-// waiterWaker wakes a delivery's workflow waiting for a limit, to ask
-// again now (workflows.LimitsChangedSignal).
+// waiterWaker wakes, in the background, a delivery's workflow waiting for
+// a concurrency slot, to ask again now (workflows.LimitsChangedSignal).
 type waiterWaker interface {
-	WakeWaiter(ctx context.Context, deliveryID string) error
+	WakeWaiter(ctx context.Context, deliveryID string)
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -243,6 +242,12 @@ func slotHolder(in workflows.SendInput) string {
 	return fmt.Sprintf("%s/%d/%s", in.DeliveryID, in.Attempt, in.Run)
 }
 
+// holderDelivery is the delivery a slotHolder name is of.
+func holderDelivery(holder string) string {
+	deliveryID, _, _ := strings.Cut(holder, "/")
+	return deliveryID
+}
+
 // postInSlot posts with the slot held and releases it however the post
 // ends, a panic included (the lease would otherwise keep the slot for the
 // webhook's timeout and a margin). The request was sent: whatever happens
@@ -255,34 +260,11 @@ func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in w
 		if err != nil && s.Log != nil {
 			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
 		}
-		if wake != "" {
-			s.wake(ctx, wh.ID, wake)
+		if wake != "" && s.Waker != nil {
+			s.Waker.WakeWaiter(ctx, holderDelivery(wake))
 		}
 	}()
 	return s.post(ctx, dc, in)
-}
-
-// wakeTimeout bounds a wake-up's signal, sent after the attempt returns.
-const wakeTimeout = 10 * time.Second
-
-// wake signals the workflow of the waiter holder (named as slotHolder
-// names it) in the background: the attempt that freed the slot has no
-// reason to wait for it. A wake-up that fails costs the waiter only the
-// time to its next poll; one that finds no run (the delivery was
-// cancelled meanwhile) is not an error.
-func (s *Sender) wake(ctx context.Context, webhookID, holder string) {
-	if s.Waker == nil {
-		return
-	}
-	deliveryID, _, _ := strings.Cut(holder, "/")
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wakeTimeout)
-	go func() {
-		defer cancel()
-		err := s.Waker.WakeWaiter(ctx, deliveryID)
-		if err != nil && !errors.Is(err, dispatch.ErrNoRun) && s.Log != nil {
-			s.Log.WarnContext(ctx, "wake a concurrency waiter", "webhook", webhookID, "delivery", deliveryID, "err", err)
-		}
-	}()
 }
 
 // feedback is what an attempt's answer tells the webhook's adaptive rate.

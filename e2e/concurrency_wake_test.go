@@ -18,7 +18,7 @@ import (
 // ends wakes the oldest delivery waiting for the slot (its workflow gets
 // the limits-changed signal), so the requests follow each other at about
 // the receiver's pace. Before, the slot stayed free until a waiter's next
-// poll: half a second or more between requests.
+// poll: about 900 ms between requests.
 func TestFreedSlotWakesTheNextWaiter(t *testing.T) {
 	t.Parallel()
 	st := rig.NewStack(t)
@@ -44,12 +44,18 @@ func TestFreedSlotWakesTheNextWaiter(t *testing.T) {
 		st.WaitDelivery(id, "succeeded", 30*time.Second)
 		it := st.Client.GetWorkflowHistory(t.Context(), workflows.DeliveryWorkflowID(id), "", false,
 			enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		// Woken: signalled, and a wait's timer cancelled after it (a
+		// signal that came during a send ends no wait).
+		signalled := false
 		for it.HasNext() {
 			ev, err := it.Next()
 			if err != nil {
 				t.Fatal(err)
 			}
 			if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.LimitsChangedSignal {
+				signalled = true
+			}
+			if signalled && ev.GetEventType() == enumspb.EVENT_TYPE_TIMER_CANCELED {
 				woken++
 				break
 			}
@@ -70,8 +76,9 @@ func TestFreedSlotWakesTheNextWaiter(t *testing.T) {
 		t.Fatalf("%d of %d deliveries were woken by a freed slot, want %d or more", woken, events, events/2)
 	}
 	// 100 ms at the receiver and a workflow task and a local activity
-	// for the hand-over, against a poll of 500 ms or more.
-	if median > 450*time.Millisecond {
-		t.Fatalf("median time between requests %v, want under 450 ms (the receiver takes 100 ms)", median)
+	// for the hand-over (about 115 ms in all on two idle cores), against
+	// about 900 ms when waiters found the slot by polling.
+	if median > 600*time.Millisecond {
+		t.Fatalf("median time between requests %v, want under 600 ms (the receiver takes 100 ms)", median)
 	}
 }

@@ -35,8 +35,9 @@ const (
 // delivery has used (continued).
 const limitWaitsPerRun = 100
 
-// Concurrency waits poll: nobody can tell when a request in flight ends.
-// The limiter says when to ask again (the nearer a waiter's turn, the
+// Concurrency waits are woken when a request of the webhook ends
+// (LimitsChangedSignal) and poll as well, for a wake-up that was lost. The
+// limiter says when to ask again (the nearer a waiter's turn, the
 // sooner); a send that does not (a worker of an earlier release) backs off
 // from half a second to 4 s, spread by up to half again so that waiters do
 // not ask all at once.
@@ -82,10 +83,11 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 	return nil
 }
 
-// waitOrWake waits for timer, or until the webhook's limits change
-// (LimitsChangedSignal): a raised rateLimit brings the reserved slot
-// nearer, and a waiter asleep until the slot the old rate gave it would
-// not see it. A wake-up that came during the send that was refused ends
+// waitOrWake waits for timer, or until a wake-up (LimitsChangedSignal): a
+// request of the webhook ended and freed the concurrency slot the waiter
+// is next for, or a raised rateLimit brought its reserved slot nearer,
+// which a waiter asleep until the slot the old rate gave it would not
+// see. A wake-up that came during the send that was refused ends
 // this wait at once: the refusal may have been worked out under the old
 // limits. Woken, the caller asks again; its timer is
 // cancelled when waitForSlot returns.

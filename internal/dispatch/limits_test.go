@@ -1,12 +1,21 @@
 package dispatch_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/workflows"
@@ -77,3 +86,88 @@ func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 	twice := slices.Sorted(slices.Values(append(slices.Clone(want), want...)))
 	woken("removed", twice)
 }
+
+// heldSignals is a runner whose signals wait until release is closed, and
+// then fail with err (nil: they reach the fake).
+type heldSignals struct {
+	*dispatchtest.Runner
+	release chan struct{}
+	err     error
+	calls   atomic.Int32
+}
+
+func (h *heldSignals) Signal(ctx context.Context, workflowID, signal string) error {
+	h.calls.Add(1)
+	<-h.release
+	if h.err != nil {
+		return h.err
+	}
+	return h.Runner.Signal(ctx, workflowID, signal)
+}
+
+// TestWakeWaiterSignalsInTheBackgroundBounded: WakeWaiter returns at once
+// and signals the delivery's run limits-changed; a delivery whose run has
+// ended is skipped without a warning; with Temporal not answering, at most
+// 64 wake-ups wait at once and the rest are dropped (the waiters poll);
+// failures are logged once, not once each.
+func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	var logged bytes.Buffer
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	fake := dispatchtest.New()
+	held := &heldSignals{Runner: fake, release: make(chan struct{})}
+	d := dispatch.New(s, held, ingest.NewMatcher(s, 0), log)
+	open := runOf("acme", "open-one")
+	fake.SetOpen(open)
+	for i := range 100 {
+		id := fmt.Sprintf("waiter-%d", i)
+		if i == 0 {
+			id = "open-one"
+		}
+		d.WakeWaiter(t.Context(), id) // returns while the signal waits
+	}
+	if n := held.calls.Load(); n > 64 {
+		t.Fatalf("%d wake-ups in flight, want at most 64", n)
+	}
+	close(held.release)
+	want := []string{workflows.DeliveryWorkflowID("open-one") + ": " + workflows.LimitsChangedSignal}
+	for deadline := time.Now().Add(10 * time.Second); !slices.Equal(fake.Signals(), want); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("signals %v, want %v", fake.Signals(), want)
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the others settle
+	if n := held.calls.Load(); n < 1 || n > 64 {
+		t.Fatalf("%d wake-ups signalled, want 1 to 64 (the rest dropped)", n)
+	}
+	logMu.Lock()
+	if logged.Len() > 0 {
+		t.Fatalf("runs that had ended were logged: %s", logged.String())
+	}
+	logMu.Unlock()
+
+	held.err = errors.New("temporal unavailable")
+	for i := range 5 {
+		d.WakeWaiter(t.Context(), fmt.Sprintf("later-%d", i))
+	}
+	for deadline := time.Now().Add(10 * time.Second); held.calls.Load() < 5; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the later wake-ups were not tried")
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	logMu.Lock()
+	defer logMu.Unlock()
+	if n := strings.Count(logged.String(), "wake a concurrency waiter"); n != 1 {
+		t.Fatalf("%d warnings for 5 failed wake-ups, want 1:\n%s", n, logged.String())
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -327,8 +327,9 @@ func dropExpired(tx *gorm.DB, webhookID string, c limiterCounts, now int64) erro
 	return nil
 }
 
-// A request polls for a concurrency slot (nobody can tell when a request
-// ends): the nearer its turn, the sooner, from half a second to
+// A request polls for a concurrency slot (as well as being woken when one
+// frees, ReleaseSlot: a wake-up can be lost): the nearer its turn, the
+// sooner, from half a second to
 // maxConcurrencyPoll. Within DefaultWaiterPatience, waiters compete for
 // free slots (a slot never idles for a waiter that has not come back yet,
 // which keeps a busy but fast webhook at full speed); past it, nobody new
@@ -352,8 +353,9 @@ type place struct {
 
 // wait records a refusal: the delivery's waiting_for, and for a
 // concurrency wait (or a waiter already queued) its place, kept until its
-// next poll and a margin, and no longer marked woken (ReleaseSlot). Waiters
-// gone for longer are dropped first.
+// next poll and a margin; a concurrency waiter's woken mark is cleared
+// (ReleaseSlot may wake it again). Waiters gone for longer are dropped
+// first.
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {
@@ -361,9 +363,13 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 				return err
 			}
 		}
-		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?) "+
-			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = 0",
-			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds())
+		var wokenAt int64 // a concurrency waiter asked: it may be woken again
+		if out.WaitingFor != models.WaitingForConcurrency {
+			wokenAt = now // it asks at its rate slot's time (nextToWake)
+		}
+		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at, woken_at) VALUES (?, ?, ?, ?, ?) "+
+			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
+			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt)
 	}
 	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ?", out.WaitingFor, Now(), r.DeliveryID)
 	return w.exec(tx, s.dialect)
@@ -524,49 +530,26 @@ const (
 )
 
 // ReleaseSlot ends a request's lease, applies what its answer says
-// about the receiver's load, and picks the concurrency waiter that the
-// freed slot should wake: the oldest in line that was not woken already
-// (wakeAgainAfter). It returns that waiter's holder, or "" when nobody
-// waits; the caller wakes its workflow (workflows.LimitsChangedSignal).
-// Without the wake-up the slot stayed free until some waiter's next
-// poll: up to half a second and more, for every request of a busy
-// webhook, and the polls of a long line of waiters were themselves most
-// of the webhook's traffic to its limiter. configured is the webhook's
-// rateLimit (0: none). A success with no adaptive rate in force costs one
-// round trip on PostgreSQL.
+// about the receiver's load, and picks the concurrency waiter the freed
+// slot should wake: the oldest in line that waits for a concurrency slot
+// and was not woken since it last asked. It returns that waiter's holder,
+// or "" (nobody waits, or the lease had already expired); the caller wakes
+// its workflow (workflows.LimitsChangedSignal). Without the wake-up the
+// slot stayed free until some waiter's next poll: half a second or more
+// between the requests of a busy webhook with a line. configured is the
+// webhook's rateLimit (0: none). A success with no adaptive rate in force
+// costs one round trip on PostgreSQL.
 func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) (wake string, err error) {
-	// The lease, the wake-up and the rate are independent writes: each
-	// commits on its own, without a transaction around them (every
-	// attempt pays this, and BEGIN/COMMIT would be most of its round
-	// trips).
+	// The release and the rate are independent writes: each commits on
+	// its own, without a transaction around them (every attempt pays
+	// this, and BEGIN/COMMIT would be most of its round trips).
 	db := s.db.WithContext(ctx)
-	now := Now().UnixMicro()
-	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder),
-		sql.Named("now", now), sql.Named("again", now-wakeAgainAfter.Microseconds())}
-	var n int64
+	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder), sql.Named("now", Now().UnixMicro())}
+	var n int64 // the webhook's limiter rows with an adaptive rate (0 or 1)
 	if s.dialect == Postgres {
-		// One statement: the DELETE and the UPDATE ride in it as
-		// data-modifying WITH queries (run to completion whether read or
-		// not). SKIP LOCKED: two requests ending together wake two
-		// waiters, not the same one twice.
-		err = db.Raw(`WITH released AS (DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder),
-	woken AS (UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder =
-		(SELECT holder FROM webhook_waiters WHERE `+nextToWake+` FOR UPDATE SKIP LOCKED) RETURNING holder)
-SELECT coalesce((SELECT holder FROM woken), ''), (SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0)`,
-			args...).Row().Scan(&wake, &n)
+		err = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n)
 	} else {
-		// SQLite serialises writers: the pick needs no lock.
-		err = db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...).Error
-		if err == nil {
-			err = db.Raw("UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder = "+
-				"(SELECT holder FROM webhook_waiters WHERE "+nextToWake+") RETURNING holder", args...).Row().Scan(&wake)
-			if errors.Is(err, sql.ErrNoRows) {
-				err = nil
-			}
-		}
-		if err == nil && fb == Success {
-			err = db.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0", args...).Row().Scan(&n)
-		}
+		wake, n, err = releaseSQLite(db, args, fb != Neutral)
 	}
 	// Cheap check first for a success: most webhooks have no adaptive rate.
 	if err != nil || fb == Neutral || (fb == Success && n == 0) {
@@ -589,19 +572,50 @@ SELECT coalesce((SELECT holder FROM woken), ''), (SELECT count(*) FROM webhook_l
 	return wake, translate(err)
 }
 
-// nextToWake selects the waiter a freed slot wakes: live, not woken in
-// the last wakeAgainAfter, the oldest in line first (the order in which
-// AcquireSlot serves waiters).
-const nextToWake = `webhook_id = @webhook AND expires_at >= @now AND woken_at < @again
+// nextToWake selects the waiter a freed slot wakes: live, waiting for a
+// concurrency slot and not woken since it last asked (woken_at 0), the
+// oldest in line first (the order AcquireSlot serves waiters in). A
+// waiter refused for its rate slot is marked as woken (wait): it asks at
+// its slot's time, and a wake-up would only make it ask early. A woken
+// waiter's mark is cleared when it asks the limiter again and is refused,
+// so one whose wake-up was lost is woken again after its next poll.
+const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @now AND woken_at = 0
 	ORDER BY queued_at, holder LIMIT 1`
 
-// wakeAgainAfter: a woken waiter asks again within a workflow task and a
-// local activity, tens of milliseconds; one that has not asked after this
-// long (its wake-up was lost: a worker killed before it signalled, or a
-// run that had ended) may be woken again. Until then, further requests
-// ending wake the waiters behind it. Asking again clears the mark
-// (AcquireSlot's refusal, KeepWaiting).
-const wakeAgainAfter = 5 * time.Second
+// releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE
+// and the UPDATE ride in it as data-modifying WITH queries (run to
+// completion whether read or not). The pick locks the waiter's row: two
+// requests ending together wake two waiters (the second waits for the
+// first's mark, sees the row no longer qualifies, and takes the next), and
+// a waiter whose refusal is being written (AcquireSlot holds its row) is
+// waited for, not passed over. A waiter refused for the first time in a
+// transaction that commits after this statement began is not seen: it
+// finds the slot at its first poll.
+const releaseSQL = `WITH released AS (DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder RETURNING 1),
+	woken AS (UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND EXISTS (SELECT 1 FROM released)
+		AND holder = (` + nextToWake + ` FOR UPDATE) RETURNING holder)
+SELECT coalesce((SELECT holder FROM woken), ''), (SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0)`
+
+// releaseSQLite is ReleaseSlot's statements on SQLite, which serialises
+// writers (the pick needs no lock); withRate also counts the webhook's
+// adaptive rate.
+func releaseSQLite(db *gorm.DB, args []any, withRate bool) (wake string, n int64, err error) {
+	res := db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...)
+	if res.Error != nil {
+		return "", 0, res.Error
+	}
+	if res.RowsAffected > 0 {
+		err = db.Raw("UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder = ("+
+			nextToWake+") RETURNING holder", args...).Row().Scan(&wake)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = nil
+		}
+	}
+	if err == nil && withRate {
+		err = db.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0", args...).Row().Scan(&n)
+	}
+	return wake, n, err
+}
 
 // climbTarget is the rate an adaptive rate climbs back to: the
 // rateLimit once the adaptive limit is lifted, or without one the peak it
@@ -812,8 +826,9 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // after lateGrace (others overtake it) and lose its place after
 // waiterMargin. poll is the longest the waiter's next ask may take. A
 // holder with no live place has no place to keep. A woken waiter refused
-// so is woken again by the next request to end (its mark is cleared, as
-// AcquireSlot's refusal clears it). With a deliveryID, the
+// so stays marked woken: the next request to end wakes the waiter behind
+// it, and it is woken again only after it asks the limiter. With a
+// deliveryID, the
 // delivery's waiting_for is also set to concurrency, as after a refusal by
 // AcquireSlot, so that the wait shows in the API and the console (the
 // caller passes "" when the delivery it loaded shows the wait already);
@@ -827,7 +842,7 @@ func (s *Store) KeepWaiting(ctx context.Context, deliveryID, webhookID, holder s
 	// poll) is not shortened, and a delivery already marked is not
 	// written again.
 	var w writes
-	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END, woken_at = 0 "+
+	w.add("UPDATE webhook_waiters SET expires_at = CASE WHEN expires_at < ? THEN ? ELSE expires_at END "+
 		"WHERE webhook_id = ? AND holder = ? AND expires_at >= ?", until, until, webhookID, holder, now)
 	if deliveryID != "" {
 		w.add("UPDATE deliveries SET waiting_for = ? WHERE id = ? AND waiting_for <> ? AND status IN (?, ?)",

@@ -533,24 +533,27 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 // TestLimiterReleaseWakesTheOldestWaiter: a request that ends names the
 // concurrency waiter its freed slot should wake, the oldest in line first;
 // two requests ending before anyone asks wake two waiters, not the same
-// one twice; a woken waiter that asks again (here refused before the
-// limiter, KeepWaiting) may be woken again; with nobody waiting, nobody is
-// named. (A woken waiter that never asks again is woken again after
-// wakeAgainAfter, 5 s, which this test does not wait for.)
+// one twice; a woken waiter refused before the limiter (KeepWaiting) stays
+// woken, so the next request to end wakes the one behind it; a woken
+// waiter that asks and is refused (a newcomer took the slot within the
+// patience) may be woken again; with nobody waiting, nobody is named.
 func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
 		s.SetWaiterPatience(0) // served in order at once, not after 2 s
+		webhook := w1
 		acquire := func(h string, granted bool) {
 			t.Helper()
-			got, err := s.AcquireSlot(ctx, slot(h, 2, 0))
+			r := slot(h, 2, 0)
+			r.WebhookID = webhook
+			got, err := s.AcquireSlot(ctx, r)
 			if err != nil || got.Granted != granted || (!granted && got.WaitingFor != models.WaitingForConcurrency) {
 				t.Fatalf("%s: %+v %v, want granted %v", h, got, err, granted)
 			}
 		}
 		release := func(h string, fb store.Feedback, want string) {
 			t.Helper()
-			wake, err := s.ReleaseSlot(ctx, w1, h, 0, fb)
+			wake, err := s.ReleaseSlot(ctx, webhook, h, 0, fb)
 			if err != nil || wake != want {
 				t.Fatalf("%s ended: woke %q %v, want %q", h, wake, err, want)
 			}
@@ -566,12 +569,109 @@ func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
 		acquire("w0", true)
 		acquire("w1", true)
 		release("w0", store.Neutral, "w2")
-		if err := s.KeepWaiting(ctx, "", w1, "w2", time.Second); err != nil {
+		if err := s.KeepWaiting(ctx, "", webhook, "w2", time.Second); err != nil {
 			t.Fatal(err)
 		}
-		release("w1", store.Success, "w2") // it asked again: woken again
+		acquire("c", false)               // behind w2
+		release("w1", store.Success, "c") // w2 was woken and has not asked
 		acquire("w2", true)
+		acquire("c", true)
 		release("w2", store.Success, "")
+		release("c", store.Success, "")
+		release("gone", store.Success, "") // no lease: nothing was freed
+
+		// Within the patience a newcomer may take the slot first; the
+		// woken waiter it overtook asks, is refused, and is woken again.
+		s.SetWaiterPatience(store.DefaultWaiterPatience)
+		webhook = w2
+		acquire("a", true)
+		acquire("b", true)
+		acquire("late", false)
+		release("a", store.Success, "late")
+		acquire("newcomer", true)
+		acquire("late", false)
+		release("b", store.Success, "late")
+	})
+}
+
+// TestLimiterRateWaiterIsNotWoken: a waiter that got past the concurrency
+// limit but was refused for its rate slot asks at that slot's time; a
+// freed concurrency slot does not wake it.
+func TestLimiterRateWaiterIsNotWoken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		webhook := uuid.NewString()
+		ask := func(h string, maxConc int, rate float64) store.Slot {
+			t.Helper()
+			r := slot(h, maxConc, rate)
+			r.WebhookID = webhook
+			got, err := s.AcquireSlot(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := ask("a", 1, 0.5); !got.Granted {
+			t.Fatalf("a: %+v", got)
+		}
+		if got := ask("r", 1, 0.5); got.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("r, with a in flight: %+v", got)
+		}
+		if wake, err := s.ReleaseSlot(ctx, webhook, "a", 0.5, store.Success); err != nil || wake != "r" {
+			t.Fatalf("a ended: woke %q %v, want r", wake, err)
+		}
+		if got := ask("r", 1, 0.5); got.WaitingFor != models.WaitingForRateLimit {
+			t.Fatalf("r, woken, 2 s after a under 0.5/s: %+v", got)
+		}
+		// A request that ignores the rate (its webhook's rateLimit just
+		// removed, say) takes the second slot and ends.
+		if got := ask("z", 2, 0); !got.Granted {
+			t.Fatalf("z: %+v", got)
+		}
+		if wake, err := s.ReleaseSlot(ctx, webhook, "z", 0, store.Success); err != nil || wake != "" {
+			t.Fatalf("z ended: woke %q %v, want nobody (r waits for its rate slot)", wake, err)
+		}
+	})
+}
+
+// TestLimiterReleasesTogetherWakeEachWaiterOnce: eight requests ending
+// at once, with eight waiters in line, wake all eight, each once.
+func TestLimiterReleasesTogetherWakeEachWaiterOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		const n = 8
+		for i := range n {
+			if got, err := s.AcquireSlot(ctx, slot(fmt.Sprintf("busy%d", i), n, 0)); err != nil || !got.Granted {
+				t.Fatalf("%+v %v", got, err)
+			}
+		}
+		for i := range n {
+			if got, err := s.AcquireSlot(ctx, slot(fmt.Sprintf("w%d", i), n, 0)); err != nil || got.Granted {
+				t.Fatalf("%+v %v", got, err)
+			}
+		}
+		var mu sync.Mutex
+		woken := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				wake, err := s.ReleaseSlot(ctx, w1, fmt.Sprintf("busy%d", i), 0, store.Success)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				woken[wake]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if h := fmt.Sprintf("w%d", i); woken[h] != 1 {
+				t.Errorf("%s woken %d times, want once: %v", h, woken[h], woken)
+			}
+		}
 	})
 }
 

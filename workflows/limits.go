@@ -31,12 +31,14 @@ const (
 
 // limitWaitsPerRun bounds a run's history while it waits for a limit: each
 // wait costs about six events (a timer, a workflow task, the send's
-// marker), so a run continues as new after this many, carrying what the
+// marker; eight when a wake-up ends it: the signal and the cancelled
+// timer), so a run continues as new after this many, carrying what the
 // delivery has used (continued).
 const limitWaitsPerRun = 100
 
-// Concurrency waits are woken when a request of the webhook ends
-// (LimitsChangedSignal) and poll as well, for a wake-up that was lost. The
+// A concurrency waiter, the oldest not woken yet, is woken when a request
+// of the webhook ends (LimitsChangedSignal); waiters poll as well, for a
+// wake-up that was lost. The
 // limiter says when to ask again (the nearer a waiter's turn, the
 // sooner); a send that does not (a worker of an earlier release) backs off
 // from half a second to 4 s, spread by up to half again so that waiters do

@@ -91,18 +91,29 @@ func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 // then fail with err (nil: they reach the fake).
 type heldSignals struct {
 	*dispatchtest.Runner
-	release chan struct{}
-	err     error
-	calls   atomic.Int32
+	release        chan struct{}
+	err            atomic.Pointer[error]
+	calls, returns atomic.Int32
 }
 
 func (h *heldSignals) Signal(ctx context.Context, workflowID, signal string) error {
 	h.calls.Add(1)
+	defer h.returns.Add(1)
 	<-h.release
-	if h.err != nil {
-		return h.err
+	if err := h.err.Load(); err != nil {
+		return *err
 	}
 	return h.Runner.Signal(ctx, workflowID, signal)
+}
+
+// eventually fails the test unless ok becomes true within 10 s.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
+	}
 }
 
 // TestWakeWaiterSignalsInTheBackgroundBounded: WakeWaiter returns at once
@@ -112,8 +123,13 @@ func (h *heldSignals) Signal(ctx context.Context, workflowID, signal string) err
 // failures are logged once, not once each.
 func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
-	var logged bytes.Buffer
 	var logMu sync.Mutex
+	var logged bytes.Buffer
+	warnings := func() string {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.String()
+	}
 	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
 		logMu.Lock()
 		defer logMu.Unlock()
@@ -122,8 +138,7 @@ func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
 	fake := dispatchtest.New()
 	held := &heldSignals{Runner: fake, release: make(chan struct{})}
 	d := dispatch.New(s, held, ingest.NewMatcher(s, 0), log)
-	open := runOf("acme", "open-one")
-	fake.SetOpen(open)
+	fake.SetOpen(runOf("acme", "open-one"))
 	for i := range 100 {
 		id := fmt.Sprintf("waiter-%d", i)
 		if i == 0 {
@@ -131,40 +146,28 @@ func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
 		}
 		d.WakeWaiter(t.Context(), id) // returns while the signal waits
 	}
-	if n := held.calls.Load(); n > 64 {
-		t.Fatalf("%d wake-ups in flight, want at most 64", n)
-	}
 	close(held.release)
 	want := []string{workflows.DeliveryWorkflowID("open-one") + ": " + workflows.LimitsChangedSignal}
-	for deadline := time.Now().Add(10 * time.Second); !slices.Equal(fake.Signals(), want); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("signals %v, want %v", fake.Signals(), want)
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // the others settle
+	eventually(t, "open-one was not signalled", func() bool { return slices.Equal(fake.Signals(), want) })
+	eventually(t, "the wake-ups did not end", func() bool { return held.returns.Load() == held.calls.Load() })
 	if n := held.calls.Load(); n < 1 || n > 64 {
 		t.Fatalf("%d wake-ups signalled, want 1 to 64 (the rest dropped)", n)
 	}
-	logMu.Lock()
-	if logged.Len() > 0 {
-		t.Fatalf("runs that had ended were logged: %s", logged.String())
+	if w := warnings(); w != "" {
+		t.Fatalf("runs that had ended were logged: %s", w)
 	}
-	logMu.Unlock()
 
-	held.err = errors.New("temporal unavailable")
+	failure := errors.New("temporal unavailable")
+	held.err.Store(&failure)
+	before := held.returns.Load()
 	for i := range 5 {
 		d.WakeWaiter(t.Context(), fmt.Sprintf("later-%d", i))
 	}
-	for deadline := time.Now().Add(10 * time.Second); held.calls.Load() < 5; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the later wake-ups were not tried")
-		}
-	}
-	time.Sleep(100 * time.Millisecond)
-	logMu.Lock()
-	defer logMu.Unlock()
-	if n := strings.Count(logged.String(), "wake a concurrency waiter"); n != 1 {
-		t.Fatalf("%d warnings for 5 failed wake-ups, want 1:\n%s", n, logged.String())
+	eventually(t, "the later wake-ups were not tried", func() bool { return held.returns.Load() == before+5 })
+	eventually(t, "a failed wake-up was not logged", func() bool { return warnings() != "" })
+	time.Sleep(50 * time.Millisecond) // the logging of the others
+	if n := strings.Count(warnings(), "wake a concurrency waiter"); n != 1 {
+		t.Fatalf("%d warnings for 5 failed wake-ups, want 1:\n%s", n, warnings())
 	}
 }
 

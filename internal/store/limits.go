@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -534,26 +535,43 @@ const (
 // slot should wake: the oldest in line that waits for a concurrency slot
 // and was not woken since it last asked. It returns that waiter's holder,
 // or "" (nobody waits, or the lease had already expired); the caller wakes
-// its workflow (workflows.LimitsChangedSignal). Without the wake-up the
-// slot stayed free until some waiter's next poll: half a second or more
-// between the requests of a busy webhook with a line. configured is the
-// webhook's rateLimit (0: none). A success with no adaptive rate in force
-// costs one round trip on PostgreSQL.
+// its delivery. Without the wake-up the slot stayed free until some
+// waiter's next poll: half a second or more between the requests of a
+// busy webhook with a line. configured is the webhook's rateLimit (0:
+// none). A success with no adaptive rate in force costs one round trip on
+// PostgreSQL.
 func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) (wake string, err error) {
 	// The release and the rate are independent writes: each commits on
 	// its own, without a transaction around them (every attempt pays
 	// this, and BEGIN/COMMIT would be most of its round trips).
 	db := s.db.WithContext(ctx)
-	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder), sql.Named("now", Now().UnixMicro())}
+	now := Now().UnixMicro()
+	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder), sql.Named("now", now),
+		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds())}
+	withRate := fb != Neutral
 	var n int64 // the webhook's limiter rows with an adaptive rate (0 or 1)
+	var pickErr error
 	if s.dialect == Postgres {
-		err = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n)
+		if pickErr = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n); pickErr != nil {
+			// The pick must never keep the slot: release it alone.
+			wake = ""
+			n, err = releaseLease(db, args, withRate)
+		}
 	} else {
-		wake, n, err = releaseSQLite(db, args, fb != Neutral)
+		var freed bool
+		if freed, err = releaseLeaseSQLite(db, args); err == nil && freed {
+			wake, pickErr = pickWaiterSQLite(db, args)
+		}
+		if err == nil && withRate {
+			n, err = countAdaptive(db, args)
+		}
+	}
+	if pickErr != nil {
+		pickErr = fmt.Errorf("wake a waiter: %w", pickErr)
 	}
 	// Cheap check first for a success: most webhooks have no adaptive rate.
 	if err != nil || fb == Neutral || (fb == Success && n == 0) {
-		return wake, translate(err)
+		return wake, translate(errors.Join(err, pickErr))
 	}
 	err = db.Transaction(func(tx *gorm.DB) error {
 		row, err := s.lockLimiter(tx, webhookID)
@@ -569,52 +587,69 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		}
 		return respace(tx, webhookID, from, effectiveRate(configured, row.Rate), now)
 	})
-	return wake, translate(err)
+	return wake, translate(errors.Join(err, pickErr))
 }
 
-// nextToWake selects the waiter a freed slot wakes: live, waiting for a
-// concurrency slot and not woken since it last asked (woken_at 0), the
+// nextToWake selects the waiter a freed slot wakes: waiting for a
+// concurrency slot and not woken since it last asked (woken_at 0), and
+// punctual (its place kept at least lateGrace longer than its next poll
+// and the margin need, as AcquireSlot counts waiters owed a slot), the
 // oldest in line first (the order AcquireSlot serves waiters in). A
 // waiter refused for its rate slot is marked as woken (wait): it asks at
 // its slot's time, and a wake-up would only make it ask early. A woken
-// waiter's mark is cleared when it asks the limiter again and is refused,
-// so one whose wake-up was lost is woken again after its next poll.
-const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @now AND woken_at = 0
+// waiter's mark is cleared when it asks the limiter again and is refused
+// for a concurrency slot, so one whose wake-up was lost is woken again
+// after its next poll. Punctual waiters are never among those
+// AcquireSlot drops as expired: the pick, which locks the row it takes,
+// never waits for a row that AcquireSlot locks to delete, while
+// AcquireSlot waits for the row the pick holds (a deadlock).
+const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @punctual AND woken_at = 0
 	ORDER BY queued_at, holder LIMIT 1`
 
 // releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE
 // and the UPDATE ride in it as data-modifying WITH queries (run to
 // completion whether read or not). The pick locks the waiter's row: two
 // requests ending together wake two waiters (the second waits for the
-// first's mark, sees the row no longer qualifies, and takes the next), and
-// a waiter whose refusal is being written (AcquireSlot holds its row) is
-// waited for, not passed over. A waiter refused for the first time in a
-// transaction that commits after this statement began is not seen: it
-// finds the slot at its first poll.
+// first's mark, sees the row no longer qualifies, and takes the next). A
+// refusal that commits after the statement began is not seen (a first
+// refusal's new row, or a woken waiter's mark cleared): that waiter finds
+// the slot at its next poll.
 const releaseSQL = `WITH released AS (DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder RETURNING 1),
 	woken AS (UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND EXISTS (SELECT 1 FROM released)
 		AND holder = (` + nextToWake + ` FOR UPDATE) RETURNING holder)
-SELECT coalesce((SELECT holder FROM woken), ''), (SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0)`
+SELECT coalesce((SELECT holder FROM woken), ''), (` + adaptiveCount + `)`
 
-// releaseSQLite is ReleaseSlot's statements on SQLite, which serialises
-// writers (the pick needs no lock); withRate also counts the webhook's
-// adaptive rate.
-func releaseSQLite(db *gorm.DB, args []any, withRate bool) (wake string, n int64, err error) {
+const adaptiveCount = "SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0"
+
+// releaseLease deletes the lease and, withRate, counts the webhook's
+// adaptive rate: ReleaseSlot on PostgreSQL when its one statement failed.
+func releaseLease(db *gorm.DB, args []any, withRate bool) (n int64, err error) {
+	if err = db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...).Error; err == nil && withRate {
+		n, err = countAdaptive(db, args)
+	}
+	return n, err
+}
+
+// releaseLeaseSQLite deletes the lease and reports whether there was one
+// (SQLite serialises writers: the pick that follows needs no lock).
+func releaseLeaseSQLite(db *gorm.DB, args []any) (freed bool, err error) {
 	res := db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...)
-	if res.Error != nil {
-		return "", 0, res.Error
+	return res.RowsAffected > 0, res.Error
+}
+
+// pickWaiterSQLite marks and returns the waiter to wake ("": none).
+func pickWaiterSQLite(db *gorm.DB, args []any) (wake string, err error) {
+	err = db.Raw("UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder = ("+
+		nextToWake+") RETURNING holder", args...).Row().Scan(&wake)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
 	}
-	if res.RowsAffected > 0 {
-		err = db.Raw("UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder = ("+
-			nextToWake+") RETURNING holder", args...).Row().Scan(&wake)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = nil
-		}
-	}
-	if err == nil && withRate {
-		err = db.Raw("SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0", args...).Row().Scan(&n)
-	}
-	return wake, n, err
+	return wake, err
+}
+
+func countAdaptive(db *gorm.DB, args []any) (n int64, err error) {
+	err = db.Raw(adaptiveCount, args...).Row().Scan(&n)
+	return n, err
 }
 
 // climbTarget is the rate an adaptive rate climbs back to: the

@@ -576,9 +576,10 @@ func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
 		release("w1", store.Success, "c") // w2 was woken and has not asked
 		acquire("w2", true)
 		acquire("c", true)
-		release("w2", store.Success, "")
-		release("c", store.Success, "")
-		release("gone", store.Success, "") // no lease: nothing was freed
+		acquire("d", false)
+		release("gone", store.Success, "") // no lease: nothing was freed, d sleeps on
+		release("w2", store.Success, "d")
+		release("c", store.Success, "") // d is woken and has not asked
 
 		// Within the patience a newcomer may take the slot first; the
 		// woken waiter it overtook asks, is refused, and is woken again.

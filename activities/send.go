@@ -242,6 +242,10 @@ func slotHolder(in workflows.SendInput) string {
 	return fmt.Sprintf("%s/%d/%s", in.DeliveryID, in.Attempt, in.Run)
 }
 
+// releaseTimeout bounds a slot's release, which outlives a cancelled
+// attempt: one that cannot finish leaves the lease to expire.
+const releaseTimeout = 10 * time.Second
+
 // holderDelivery is the delivery a slotHolder name is of.
 func holderDelivery(holder string) string {
 	deliveryID, _, _ := strings.Cut(holder, "/")
@@ -256,8 +260,14 @@ func holderDelivery(holder string) string {
 func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in workflows.SendInput, holder string) (res attempt.Result) {
 	wh := dc.Webhook
 	defer func() {
-		wake, err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res))
-		if err != nil && s.Log != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		wake, err := s.Store.ReleaseSlot(rctx, wh.ID, holder, wh.RateLimit, feedback(res))
+		switch {
+		case err == nil || s.Log == nil:
+		case errors.Is(err, store.ErrWakeLost):
+			s.Log.WarnContext(ctx, "pick the concurrency waiter to wake; it asks at its next poll", "webhook", wh.ID, "err", err)
+		default:
 			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
 		}
 		if wake != "" && s.Waker != nil {

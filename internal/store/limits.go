@@ -266,6 +266,15 @@ func dropReservations(tx *gorm.DB, webhookID, prefix string, now int64) error {
 		sql.Named("now", now), sql.Named("webhook", webhookID), sql.Named("stale", now-reservationLife.Microseconds())).Error
 }
 
+// leaveLine deletes a cancelled delivery's places among its webhook's
+// concurrency waiters: left in line, the oldest would take a freed slot's
+// wake-up (which finds no run) until it expired.
+func (s *Store) leaveLine(ctx context.Context, webhookID, deliveryID string) error {
+	prefix := deliveryID + "/" // a delivery's holders begin "delivery/"
+	return s.db.WithContext(ctx).Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND "+sameAttempt,
+		webhookID, len(prefix), prefix).Error
+}
+
 // limiterCountsSQL reads, in one statement, the webhook's leases, its
 // waiters and the holder's place among them, the holder's rate slot, and
 // the rows of its attempt under other runs (takeOver).
@@ -534,8 +543,9 @@ const (
 // about the receiver's load, and picks the concurrency waiter the freed
 // slot should wake: the oldest in line that waits for a concurrency slot
 // and was not woken since it last asked. It returns that waiter's holder,
-// or "" (nobody waits, or the lease had already expired); the caller wakes
-// its delivery. Without the wake-up the slot stayed free until some
+// or "" (nobody waits, the lease had already expired, or the pick failed:
+// the error then wraps ErrWakeLost, and the slot was released); the caller
+// wakes its delivery. Without the wake-up the slot stayed free until some
 // waiter's next poll: half a second or more between the requests of a
 // busy webhook with a line. configured is the webhook's rateLimit (0:
 // none). A success with no adaptive rate in force costs one round trip on
@@ -553,9 +563,13 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	var pickErr error
 	if s.dialect == Postgres {
 		if pickErr = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n); pickErr != nil {
-			// The pick must never keep the slot: release it alone.
+			// The pick must never keep the slot: release it alone, on a
+			// context of its own (the statement may have run out the
+			// caller's).
 			wake = ""
-			n, err = releaseLease(db, args, withRate)
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseAloneTimeout)
+			n, err = releaseLease(s.db.WithContext(fctx), args, withRate)
+			cancel()
 		}
 	} else {
 		var freed bool
@@ -567,7 +581,10 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		}
 	}
 	if pickErr != nil {
-		pickErr = fmt.Errorf("wake a waiter: %w", pickErr)
+		pickErr = fmt.Errorf("%w: %v", ErrWakeLost, pickErr)
+		if err != nil {
+			pickErr = nil // the slot was not released either: that is the error
+		}
 	}
 	// Cheap check first for a success: most webhooks have no adaptive rate.
 	if err != nil || fb == Neutral || (fb == Success && n == 0) {
@@ -590,6 +607,14 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	return wake, translate(errors.Join(err, pickErr))
 }
 
+// ErrWakeLost: ReleaseSlot released the slot, but could not pick the
+// waiter to wake (it finds the slot at its next poll).
+var ErrWakeLost = errors.New("the concurrency waiter to wake could not be picked")
+
+// releaseAloneTimeout bounds the lease's release after the statement that
+// also picks a waiter failed.
+const releaseAloneTimeout = 5 * time.Second
+
 // nextToWake selects the waiter a freed slot wakes: waiting for a
 // concurrency slot and not woken since it last asked (woken_at 0), and
 // punctual (its place kept at least lateGrace longer than its next poll
@@ -599,10 +624,13 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 // its slot's time, and a wake-up would only make it ask early. A woken
 // waiter's mark is cleared when it asks the limiter again and is refused
 // for a concurrency slot, so one whose wake-up was lost is woken again
-// after its next poll. Punctual waiters are never among those
-// AcquireSlot drops as expired: the pick, which locks the row it takes,
-// never waits for a row that AcquireSlot locks to delete, while
-// AcquireSlot waits for the row the pick holds (a deadlock).
+// after its next poll. Punctual waiters are not among those AcquireSlot
+// drops as expired (unless the processes' clocks differ by 25 s or more):
+// the pick, which locks the rows it looks at, does not wait for a row that
+// AcquireSlot locks to delete while AcquireSlot waits for a row the pick
+// holds (a deadlock). Should PostgreSQL abort one anyway, the release
+// deletes the lease alone (ReleaseSlot), or the refused attempt is
+// retried.
 const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @punctual AND woken_at = 0
 	ORDER BY queued_at, holder LIMIT 1`
 

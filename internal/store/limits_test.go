@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -583,7 +584,7 @@ func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
 
 		// Within the patience a newcomer may take the slot first; the
 		// woken waiter it overtook asks, is refused, and is woken again.
-		s.SetWaiterPatience(store.DefaultWaiterPatience)
+		s.SetWaiterPatience(time.Minute) // however slow the machine
 		webhook = w2
 		acquire("a", true)
 		acquire("b", true)
@@ -613,17 +614,17 @@ func TestLimiterRateWaiterIsNotWoken(t *testing.T) {
 			}
 			return got
 		}
-		if got := ask("a", 1, 0.5); !got.Granted {
+		if got := ask("a", 1, 0.05); !got.Granted {
 			t.Fatalf("a: %+v", got)
 		}
-		if got := ask("r", 1, 0.5); got.WaitingFor != models.WaitingForConcurrency {
+		if got := ask("r", 1, 0.05); got.WaitingFor != models.WaitingForConcurrency {
 			t.Fatalf("r, with a in flight: %+v", got)
 		}
-		if wake, err := s.ReleaseSlot(ctx, webhook, "a", 0.5, store.Success); err != nil || wake != "r" {
+		if wake, err := s.ReleaseSlot(ctx, webhook, "a", 0.05, store.Success); err != nil || wake != "r" {
 			t.Fatalf("a ended: woke %q %v, want r", wake, err)
 		}
-		if got := ask("r", 1, 0.5); got.WaitingFor != models.WaitingForRateLimit {
-			t.Fatalf("r, woken, 2 s after a under 0.5/s: %+v", got)
+		if got := ask("r", 1, 0.05); got.WaitingFor != models.WaitingForRateLimit {
+			t.Fatalf("r, woken, 20 s after a under 0.05/s: %+v", got)
 		}
 		// A request that ignores the rate (its webhook's rateLimit just
 		// removed, say) takes the second slot and ends.
@@ -632,6 +633,82 @@ func TestLimiterRateWaiterIsNotWoken(t *testing.T) {
 		}
 		if wake, err := s.ReleaseSlot(ctx, webhook, "z", 0, store.Success); err != nil || wake != "" {
 			t.Fatalf("z ended: woke %q %v, want nobody (r waits for its rate slot)", wake, err)
+		}
+	})
+}
+
+// TestLimiterWakesOnlyPunctualWaiters: a waiter more than 5 s late for
+// its poll (a busy worker; a delivery cancelled without leaving the line)
+// is passed over for the next in line, as AcquireSlot passes it over
+// when counting who is owed a slot.
+func TestLimiterWakesOnlyPunctualWaiters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		webhook := uuid.NewString()
+		ask := func(h string) store.Slot {
+			t.Helper()
+			r := slot(h, 1, 0)
+			r.WebhookID = webhook
+			got, err := s.AcquireSlot(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := ask("a"); !got.Granted {
+			t.Fatalf("a: %+v", got)
+		}
+		if got := ask("on-time"); got.Granted {
+			t.Fatalf("on-time: %+v", got)
+		}
+		// First in line, its poll due 10 s ago: its place lapses in 20 s.
+		now := store.Now().UnixMicro()
+		if err := s.Exec(ctx, "INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?)",
+			webhook, "late", now-60_000_000, now+20_000_000); err != nil {
+			t.Fatal(err)
+		}
+		if wake, err := s.ReleaseSlot(ctx, webhook, "a", 0, store.Success); err != nil || wake != "on-time" {
+			t.Fatalf("a ended: woke %q %v, want on-time (late is late)", wake, err)
+		}
+	})
+}
+
+// TestLimiterReleaseSurvivesAFailedPick: when the waiter to wake cannot
+// be picked (here a trigger makes every change of webhook_waiters fail),
+// the slot is still released and the answer still adapts the rate; the
+// error says the wake-up was lost.
+func TestLimiterReleaseSurvivesAFailedPick(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		if got, err := s.AcquireSlot(ctx, slot("a", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("a: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("w", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("w: %+v %v", got, err)
+		}
+		failing := []string{
+			`CREATE TRIGGER waiters_fail BEFORE UPDATE ON webhook_waiters BEGIN SELECT RAISE(ABORT, 'no waiter today'); END`,
+		}
+		if s.Dialect() == store.Postgres {
+			failing = []string{
+				`CREATE FUNCTION waiters_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no waiter today'; END $$`,
+				`CREATE TRIGGER waiters_fail BEFORE UPDATE ON webhook_waiters FOR EACH ROW EXECUTE FUNCTION waiters_fail()`,
+			}
+		}
+		for _, q := range failing {
+			if err := s.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wake, err := s.ReleaseSlot(ctx, w1, "a", 0, store.Throttled)
+		if !errors.Is(err, store.ErrWakeLost) || wake != "" {
+			t.Fatalf("a ended with the pick failing: woke %q, %v; want nobody and ErrWakeLost", wake, err)
+		}
+		st, err := s.WebhookLimiter(ctx, w1)
+		if err != nil || st.InFlight != 0 || st.Throttled != 1 {
+			t.Fatalf("after the release: %+v %v, want nothing in flight and the 429 counted", st, err)
 		}
 	})
 }
@@ -901,6 +978,34 @@ func TestLimiterGivesBackCancelledDeliveriesSlots(t *testing.T) {
 		}
 		if got := ask(uuid.NewString()); !got.Granted && got.Wait > 1500*time.Millisecond {
 			t.Fatalf("a newcomer after every waiter was cancelled: %+v, want at most the 1 s spacing", got)
+		}
+
+		// A cancelled concurrency waiter leaves the line.
+		line := func() int64 {
+			t.Helper()
+			var n int64
+			if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ?", w2); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		busy, queued := slot("busy", 1, 0), uuid.NewString()
+		busy.WebhookID = w2
+		if got, err := s.AcquireSlot(ctx, busy); err != nil || !got.Granted {
+			t.Fatalf("busy: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: queued, WebhookID: w2, Holder: queued + "/1/run",
+			MaxConcurrency: 1, Lease: time.Minute}); err != nil || got.Granted {
+			t.Fatalf("queued: %+v %v", got, err)
+		}
+		if n := line(); n != 1 {
+			t.Fatalf("%d in line, want 1", n)
+		}
+		if err := s.RecordAttempt(ctx, store.AttemptResult{DeliveryID: queued, WebhookID: w2, DeliveryStatus: models.DeliveryCancelled}); err != nil {
+			t.Fatal(err)
+		}
+		if n := line(); n != 0 {
+			t.Fatalf("%d in line after the waiter was cancelled, want 0", n)
 		}
 
 		// A webhook disabled: every reservation goes at once.

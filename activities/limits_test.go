@@ -1,10 +1,13 @@
 package activities_test
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/store"
@@ -39,7 +42,7 @@ func TestSendHonoursMaxConcurrency(t *testing.T) {
 	if err != nil || test.Outcome != attempt.Success || posts.Load() != 1 {
 		t.Fatalf("a test send: %+v %v", test, err)
 	}
-	if err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
+	if _, err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
 		t.Fatal(err)
 	}
 	if res := f.send(t, 1); res.Outcome != attempt.Success || posts.Load() != 2 {
@@ -190,7 +193,7 @@ func TestSendRefusedAtTheGateKeepsItsPlace(t *testing.T) {
 		time.Sleep(min(wait, time.Until(deadline)))
 	}
 	exit()
-	if err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
+	if _, err := f.store.ReleaseSlot(ctx, f.webhook.ID, "elsewhere", 0, store.Neutral); err != nil {
 		t.Fatal(err)
 	}
 	newcomer := store.SlotRequest{DeliveryID: f.delivery.ID, WebhookID: f.webhook.ID, Holder: "newcomer", MaxConcurrency: 1, Lease: 60e9}
@@ -281,5 +284,58 @@ func TestSendNewRunKeepsItsAttemptsRateSlot(t *testing.T) {
 	a := send("run-a")
 	if b := send("run-b"); b.Wait > a.Wait {
 		t.Fatalf("run b waits %s, longer than run a's %s: it reserved a slot behind run a's", b.Wait, a.Wait)
+	}
+}
+
+// wakeLog is a waiterWaker that remembers whom it woke.
+type wakeLog chan string
+
+func (w wakeLog) WakeWaiter(_ context.Context, deliveryID string) { w <- deliveryID }
+
+// TestSendWakesTheWaiterItsSlotLetsIn: a delivery refused the webhook's
+// one slot while an attempt holds it is woken, by its delivery id, once
+// that attempt's request ends; an attempt that ends with nobody waiting
+// wakes nobody.
+func TestSendWakesTheWaiterItsSlotLetsIn(t *testing.T) {
+	waiter := store.SlotRequest{DeliveryID: uuid.NewString(), Holder: "", MaxConcurrency: 1, Lease: time.Minute}
+	waiter.Holder = waiter.DeliveryID + "/1/run-1"
+	var refused atomic.Bool
+	var f *fixture
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+		if !refused.Load() {
+			// The attempt holds the slot: another delivery asks for it.
+			got, err := f.store.AcquireSlot(r.Context(), waiter)
+			refused.Store(err == nil && !got.Granted && got.WaitingFor == models.WaitingForConcurrency)
+		}
+		w.WriteHeader(http.StatusOK)
+	})
+	f = newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	waiter.WebhookID = f.webhook.ID
+	woken := make(wakeLog, 4)
+	f.sender.Waker = woken
+	if res := f.send(t, 1); res.Outcome != attempt.Success || !refused.Load() {
+		t.Fatalf("%+v; waiter refused while the attempt held the slot: %v", res, refused.Load())
+	}
+	select {
+	case id := <-woken:
+		if id != waiter.DeliveryID {
+			t.Fatalf("woke %q, want the waiter %q", id, waiter.DeliveryID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("nobody was woken when the attempt's request ended")
+	}
+	if got, err := f.store.AcquireSlot(t.Context(), waiter); err != nil || !got.Granted {
+		t.Fatalf("the woken waiter asks: %+v %v", got, err)
+	}
+	if _, err := f.store.ReleaseSlot(t.Context(), f.webhook.ID, waiter.Holder, 0, store.Success); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.send(t, 2); res.Outcome != attempt.Success {
+		t.Fatalf("%+v", res)
+	}
+	select {
+	case id := <-woken:
+		t.Fatalf("woke %q with nobody waiting", id)
+	case <-time.After(500 * time.Millisecond):
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
@@ -30,8 +31,14 @@ type deliveryLoader interface {
 // limits") in the database, so that they hold across every process.
 type slotKeeper interface {
 	AcquireSlot(ctx context.Context, r store.SlotRequest) (store.Slot, error)
-	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) error
+	ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) (wake string, err error)
 	KeepWaiting(ctx context.Context, deliveryID, webhookID, holder string, poll time.Duration) error
+}
+
+// waiterWaker wakes, in the background, a delivery's workflow waiting for
+// a concurrency slot, to ask again now (workflows.LimitsChangedSignal).
+type waiterWaker interface {
+	WakeWaiter(ctx context.Context, deliveryID string)
 }
 
 // leaseMargin is added to a webhook's timeout for its slot's lease: a
@@ -57,6 +64,10 @@ type Sender struct {
 	// Shares, when set, caps each tenant's requests in flight from this
 	// worker to its share of the worker's slots.
 	Shares *TenantShares
+	// Waker, when set, wakes the concurrency waiter that a request's end
+	// lets in (store.ReleaseSlot); without it waiters find free slots by
+	// polling.
+	Waker waiterWaker
 
 	gates webhookGates
 }
@@ -231,6 +242,16 @@ func slotHolder(in workflows.SendInput) string {
 	return fmt.Sprintf("%s/%d/%s", in.DeliveryID, in.Attempt, in.Run)
 }
 
+// releaseTimeout bounds a slot's release, which outlives a cancelled
+// attempt: one that cannot finish leaves the lease to expire.
+const releaseTimeout = 10 * time.Second
+
+// holderDelivery is the delivery a slotHolder name is of.
+func holderDelivery(holder string) string {
+	deliveryID, _, _ := strings.Cut(holder, "/")
+	return deliveryID
+}
+
 // postInSlot posts with the slot held and releases it however the post
 // ends, a panic included (the lease would otherwise keep the slot for the
 // webhook's timeout and a margin). The request was sent: whatever happens
@@ -239,8 +260,18 @@ func slotHolder(in workflows.SendInput) string {
 func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in workflows.SendInput, holder string) (res attempt.Result) {
 	wh := dc.Webhook
 	defer func() {
-		if err := s.Store.ReleaseSlot(context.WithoutCancel(ctx), wh.ID, holder, wh.RateLimit, feedback(res)); err != nil && s.Log != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		wake, err := s.Store.ReleaseSlot(rctx, wh.ID, holder, wh.RateLimit, feedback(res))
+		switch {
+		case err == nil || s.Log == nil:
+		case errors.Is(err, store.ErrWakeLost):
+			s.Log.WarnContext(ctx, "pick the concurrency waiter to wake; it asks at its next poll", "webhook", wh.ID, "err", err)
+		default:
 			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
+		}
+		if wake != "" && s.Waker != nil {
+			s.Waker.WakeWaiter(ctx, holderDelivery(wake))
 		}
 	}()
 	return s.post(ctx, dc, in)

@@ -32,24 +32,7 @@ import (
 // them on a busy machine.
 // WEBHOOKD_RECORD_HISTORY=<release> go test -run TestLongLimitWaitReplays ./workflows/
 func TestLongLimitWaitReplays(t *testing.T) {
-	release := os.Getenv("WEBHOOKD_RECORD_HISTORY")
-	if release == "" {
-		t.Skip("set WEBHOOKD_RECORD_HISTORY=<release> to record testdata/<release>/limit-wait-*.json")
-	}
-	logger := sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
-	ts, err := devserver.Start(context.Background(), devserver.Options{
-		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler),
-		ServerLogLevel: slog.LevelError, SearchAttributes: runner.SearchAttributeTypes(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ts.Stop)
-	c, err := client.Dial(client.Options{HostPort: ts.FrontendAddr(), Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	release, c := recordingServer(t, "limit-wait-*.json")
 
 	// The slot frees after 105 refusals: the first run waits 100 times and
 	// continues as new; the second waits 5 more, sends, and succeeds.
@@ -92,16 +75,103 @@ func TestLongLimitWaitReplays(t *testing.T) {
 		t.Fatal("the run did not continue as new")
 	}
 	for name, runID := range map[string]string{"limit-wait-continued": first, "limit-wait-continuation": second} {
-		h, err := historytest.Save(ctx, c, id, runID, filepath.Join("testdata", release, name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		// Replayed after it is saved: a replay updates the search
-		// attributes of the history's start event as it goes.
-		r := worker.NewWorkflowReplayer()
-		workflows.Register(r)
-		if err := r.ReplayWorkflowHistory(logger, h); err != nil {
-			t.Fatalf("%s does not replay: %v", name, err)
-		}
+		saveAndReplay(ctx, t, c, id, runID, filepath.Join("testdata", release, name+".json"))
 	}
 }
+
+// TestWokenLimitWaitReplays records the history of a delivery woken twice
+// while it waits for a concurrency slot (workflows.LimitsChangedSignal): the
+// first wake-up sent while its first send is being refused, the second
+// 300 ms into the wait after its second; each wait's timer is cancelled
+// and it asks again, no minute's wait. It replays it and
+// saves it as testdata/<release>/limit-wait-woken.json. It runs only to
+// record, as TestLongLimitWaitReplays does.
+// WEBHOOKD_RECORD_HISTORY=<release> go test -run TestWokenLimitWaitReplays ./workflows/
+func TestWokenLimitWaitReplays(t *testing.T) {
+	release, c := recordingServer(t, "limit-wait-woken.json")
+	id := workflows.DeliveryWorkflowID(uuid.NewString())
+	wake := func() {
+		if err := c.SignalWorkflow(context.Background(), id, "", workflows.LimitsChangedSignal, nil); err != nil {
+			t.Error(err)
+		}
+	}
+	// Ask 1: woken while it is refused. Ask 2: refused for a minute, and
+	// woken 300 ms into the wait. Ask 3: sent.
+	var asks atomic.Int32
+	w := worker.New(c, "woken", worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.SendInput) (attempt.Result, error) {
+		switch asks.Add(1) {
+		case 1:
+			wake()
+		case 2:
+			time.AfterFunc(300*time.Millisecond, wake)
+		default:
+			now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+			return attempt.Result{Outcome: attempt.Success, Attempt: &attempt.Record{Number: in.Attempt, Trigger: in.Trigger, StatusCode: 200, StartedAt: now, FinishedAt: now}}, nil
+		}
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency, Wait: time.Minute}, nil
+	}, activity.RegisterOptions{Name: workflows.SendActivity})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.RecordInput) error { return nil },
+		activity.RegisterOptions{Name: workflows.RecordActivity})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "woken"}, workflows.DeliveryWorkflow,
+		workflows.DeliveryInput{DeliveryID: "d1", WebhookID: "w1", EventID: "e1", EventType: "order.created", Trigger: models.TriggerScheduled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res workflows.DeliveryResult
+	if err := run.Get(ctx, &res); err != nil || res.Status != models.DeliverySucceeded || asks.Load() != 3 {
+		t.Fatalf("%+v %v after %d asks, want succeeded after 3 (two wake-ups, no minute's wait)", res, err, asks.Load())
+	}
+	saveAndReplay(ctx, t, c, id, run.GetRunID(), filepath.Join("testdata", release, "limit-wait-woken.json"))
+}
+
+// recordingServer starts a Temporal dev server and a client of it for a
+// recording test, or skips the test unless WEBHOOKD_RECORD_HISTORY names
+// the release to record (files: what it records, for the skip message).
+func recordingServer(t *testing.T, files string) (release string, c client.Client) {
+	t.Helper()
+	release = os.Getenv("WEBHOOKD_RECORD_HISTORY")
+	if release == "" {
+		t.Skip("set WEBHOOKD_RECORD_HISTORY=<release> to record testdata/<release>/" + files)
+	}
+	ts, err := devserver.Start(context.Background(), devserver.Options{
+		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler),
+		ServerLogLevel: slog.LevelError, SearchAttributes: runner.SearchAttributeTypes(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ts.Stop)
+	c, err = client.Dial(client.Options{HostPort: ts.FrontendAddr(), Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return release, c
+}
+
+// saveAndReplay saves a run's history to path and replays it.
+func saveAndReplay(ctx context.Context, t *testing.T, c client.Client, workflowID, runID, path string) {
+	t.Helper()
+	h, err := historytest.Save(ctx, c, workflowID, runID, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Replayed after it is saved: a replay updates the search attributes
+	// of the history's start event as it goes.
+	r := worker.NewWorkflowReplayer()
+	workflows.Register(r)
+	if err := r.ReplayWorkflowHistory(quietLogger(), h); err != nil {
+		t.Fatalf("%s does not replay: %v", path, err)
+	}
+}
+
+func quietLogger() sdklog.Logger { return sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler)) }

@@ -12,10 +12,11 @@ const (
 	SendActivity     = "SendWebhookRequest"
 	RecordActivity   = "RecordDeliveryAttempt"
 	ProgressQuery    = "progress"
-	// LimitsChangedSignal tells a delivery waiting for its webhook's rate
-	// slot that the webhook's rateLimit was raised or removed: it asks
-	// again at once instead of sleeping until the slot the old rate gave
-	// it.
+	// LimitsChangedSignal tells a delivery waiting for a limit of its
+	// webhook to ask again at once: the webhook's rateLimit was raised or
+	// removed (its rate slot came nearer than the old rate gave it), or a
+	// request of the webhook ended and freed the concurrency slot it
+	// waits for.
 	LimitsChangedSignal    = "limits-changed"
 	DefaultTaskQueue       = "webhooks"
 	deliveryWorkflowPrefix = "delivery-"

@@ -31,12 +31,15 @@ const (
 
 // limitWaitsPerRun bounds a run's history while it waits for a limit: each
 // wait costs about six events (a timer, a workflow task, the send's
-// marker), so a run continues as new after this many, carrying what the
+// marker; eight when a wake-up ends it: the signal and the cancelled
+// timer), so a run continues as new after this many, carrying what the
 // delivery has used (continued).
 const limitWaitsPerRun = 100
 
-// Concurrency waits poll: nobody can tell when a request in flight ends.
-// The limiter says when to ask again (the nearer a waiter's turn, the
+// A concurrency waiter, the oldest not woken yet, is woken when a request
+// of the webhook ends (LimitsChangedSignal); waiters poll as well, for a
+// wake-up that was lost. The
+// limiter says when to ask again (the nearer a waiter's turn, the
 // sooner); a send that does not (a worker of an earlier release) backs off
 // from half a second to 4 s, spread by up to half again so that waiters do
 // not ask all at once.
@@ -82,10 +85,11 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 	return nil
 }
 
-// waitOrWake waits for timer, or until the webhook's limits change
-// (LimitsChangedSignal): a raised rateLimit brings the reserved slot
-// nearer, and a waiter asleep until the slot the old rate gave it would
-// not see it. A wake-up that came during the send that was refused ends
+// waitOrWake waits for timer, or until a wake-up (LimitsChangedSignal): a
+// request of the webhook ended and freed the concurrency slot the waiter
+// is next for, or a raised rateLimit brought its reserved slot nearer,
+// which a waiter asleep until the slot the old rate gave it would not
+// see. A wake-up that came during the send that was refused ends
 // this wait at once: the refusal may have been worked out under the old
 // limits. Woken, the caller asks again; its timer is
 // cancelled when waitForSlot returns.

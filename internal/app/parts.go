@@ -115,7 +115,7 @@ func (p *Parts) NewWorker() worker.Worker {
 	workflows.Register(w)
 	activities.Register(w,
 		&activities.Sender{Store: s, Poster: d.Poster, Metrics: p.metrics.deliveryMetrics(), Tracer: p.tracer, Log: p.log,
-			Shares: &activities.TenantShares{Slots: cfg.WorkerConcurrency}},
+			Shares: &activities.TenantShares{Slots: cfg.WorkerConcurrency}, Waker: d},
 		&activities.Recorder{Store: s, Stopper: d},
 		&activities.Maintenance{Dispatcher: d, Store: s, RetentionDays: cfg.RetentionDays},
 		&activities.DeadLetters{Dispatcher: d, Store: s},

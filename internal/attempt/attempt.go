@@ -59,7 +59,8 @@ type Result struct {
 	// Attempt is nil when nothing was sent (Cancelled, Held, Limited).
 	Attempt *Record `json:",omitempty"`
 	// WaitingFor says which limit a Limited result waits for; Wait is how
-	// long (zero: until a request in flight ends, which nobody can tell).
+	// long (zero: the workflow's own poll, for a wait the limiter did not
+	// time).
 	WaitingFor models.WaitingFor `json:",omitempty"`
 	Wait       time.Duration     `json:",omitempty"`
 }

@@ -44,14 +44,15 @@ type Dispatcher struct {
 	Poster *deliver.Poster
 	// Tracer records a span per workflow start, in the trace the delivery
 	// was ingested in; the zero Tracer is tracing off.
-	Tracer tracing.Tracer
-	wakeup *wakeup
+	Tracer  tracing.Tracer
+	wakeup  *wakeup
+	waiters *waiterWakes
 }
 
 // New returns a Dispatcher storing in s, running workflows through r and
 // telling m of the webhook changes it makes.
 func New(s *store.Store, r Runner, m invalidator, log *slog.Logger) *Dispatcher {
-	return &Dispatcher{store: s, runner: r, matcher: m, log: log, wakeup: newWakeup()}
+	return &Dispatcher{store: s, runner: r, matcher: m, log: log, wakeup: newWakeup(), waiters: newWaiterWakes()}
 }
 
 // Wake tells this process's starter (NewStarter) that deliveries entered

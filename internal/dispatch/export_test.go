@@ -10,3 +10,14 @@ func Woken(d *Dispatcher) bool {
 		return false
 	}
 }
+
+// WakesInFlight is how many wake-ups of waiters are being signalled.
+func (d *Dispatcher) WakesInFlight() int { return len(d.waiters.inFlight) }
+
+// WakeFailuresNotLogged is how many failed wake-ups went unlogged since
+// the last warning.
+func (d *Dispatcher) WakeFailuresNotLogged() int {
+	d.waiters.mu.Lock()
+	defer d.waiters.mu.Unlock()
+	return d.waiters.quiet
+}

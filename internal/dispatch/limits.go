@@ -2,6 +2,10 @@ package dispatch
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
 
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -31,4 +35,63 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 			d.log.WarnContext(ctx, "wake rate waiters", "webhook_id", webhookID, "failed", len(errs), "of", len(ids), "error", errs[0])
 		}
 	}()
+}
+
+// Wake-ups of concurrency waiters (WakeWaiter) are signalled in the
+// background, at most maxWakesInFlight at once: past that a wake-up is
+// dropped and its waiter finds the slot at its next poll, so a slow or
+// unreachable Temporal server piles up no goroutines. Failures are logged
+// at most once per wakeLogEvery, with how many were not.
+const (
+	maxWakesInFlight = 64
+	wakeTimeout      = 10 * time.Second
+	wakeLogEvery     = 30 * time.Second
+)
+
+type waiterWakes struct {
+	inFlight chan struct{}
+	mu       sync.Mutex
+	logged   time.Time
+	quiet    int
+}
+
+func newWaiterWakes() *waiterWakes {
+	return &waiterWakes{inFlight: make(chan struct{}, maxWakesInFlight)}
+}
+
+// WakeWaiter tells one delivery waiting for a concurrency slot to ask again
+// now, in the background: a request of its webhook ended and freed a slot
+// (store.ReleaseSlot picks the waiter). A wake-up that fails or is dropped
+// costs the waiter only the time to its next poll; one that finds no run
+// (the delivery was cancelled meanwhile) is not a failure.
+func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {
+	select {
+	case d.waiters.inFlight <- struct{}{}:
+	default:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wakeTimeout)
+	go func() {
+		defer func() {
+			cancel()
+			<-d.waiters.inFlight
+		}()
+		err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(deliveryID), workflows.LimitsChangedSignal)
+		if err != nil && !errors.Is(err, ErrNoRun) {
+			d.waiters.failed(ctx, d.log, deliveryID, err)
+		}
+	}()
+}
+
+// failed logs a failed wake-up, at most once per wakeLogEvery.
+func (w *waiterWakes) failed(ctx context.Context, log *slog.Logger, deliveryID string, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if now := time.Now(); now.Sub(w.logged) >= wakeLogEvery {
+		log.WarnContext(ctx, "wake a concurrency waiter; it asks again at its next poll",
+			"delivery_id", deliveryID, "error", err, "failures_not_logged", w.quiet)
+		w.logged, w.quiet = now, 0
+		return
+	}
+	w.quiet++
 }

@@ -1,12 +1,21 @@
 package dispatch_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/internal/dispatch/dispatchtest"
+	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
 	"github.com/webhookd/webhookd/workflows"
@@ -77,3 +86,93 @@ func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 	twice := slices.Sorted(slices.Values(append(slices.Clone(want), want...)))
 	woken("removed", twice)
 }
+
+// heldSignals is a runner whose signals wait until release is closed, and
+// then fail with err (nil: they reach the fake).
+type heldSignals struct {
+	*dispatchtest.Runner
+	release        chan struct{}
+	err            atomic.Pointer[error]
+	calls, returns atomic.Int32
+}
+
+func (h *heldSignals) Signal(ctx context.Context, workflowID, signal string) error {
+	h.calls.Add(1)
+	defer h.returns.Add(1)
+	<-h.release
+	if err := h.err.Load(); err != nil {
+		return *err
+	}
+	return h.Runner.Signal(ctx, workflowID, signal)
+}
+
+// eventually fails the test unless ok becomes true within 10 s.
+func eventually(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal(what)
+		}
+	}
+}
+
+// TestWakeWaiterSignalsInTheBackgroundBounded: WakeWaiter returns at once
+// and signals the delivery's run limits-changed; a delivery whose run has
+// ended is skipped without a warning; with Temporal not answering, at most
+// 64 wake-ups wait at once and the rest are dropped (the waiters poll);
+// failures are logged once, not once each.
+func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
+	s := storetest.Open(t, store.Postgres)
+	var logMu sync.Mutex
+	var logged bytes.Buffer
+	warnings := func() string {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.String()
+	}
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	fake := dispatchtest.New()
+	held := &heldSignals{Runner: fake, release: make(chan struct{})}
+	d := dispatch.New(s, held, ingest.NewMatcher(s, 0), log)
+	fake.SetOpen(runOf("acme", "open-one"))
+	for i := range 100 {
+		id := fmt.Sprintf("waiter-%d", i)
+		if i == 0 {
+			id = "open-one"
+		}
+		d.WakeWaiter(t.Context(), id) // returns while the signal waits
+	}
+	if n := d.WakesInFlight(); n != 64 {
+		t.Fatalf("%d wake-ups in flight with Temporal not answering, want 64 (the rest dropped)", n)
+	}
+	close(held.release)
+	want := []string{workflows.DeliveryWorkflowID("open-one") + ": " + workflows.LimitsChangedSignal}
+	eventually(t, "open-one was not signalled", func() bool { return slices.Equal(fake.Signals(), want) })
+	eventually(t, "the wake-ups did not end", func() bool { return held.returns.Load() == held.calls.Load() })
+	if n := held.calls.Load(); n < 1 || n > 64 {
+		t.Fatalf("%d wake-ups signalled, want 1 to 64 (the rest dropped)", n)
+	}
+	if w := warnings(); w != "" {
+		t.Fatalf("runs that had ended were logged: %s", w)
+	}
+
+	failure := errors.New("temporal unavailable")
+	held.err.Store(&failure)
+	before := held.returns.Load()
+	for i := range 5 {
+		d.WakeWaiter(t.Context(), fmt.Sprintf("later-%d", i))
+	}
+	eventually(t, "the later wake-ups were not tried", func() bool { return held.returns.Load() == before+5 })
+	eventually(t, "the failed wake-ups were not all counted", func() bool { return d.WakeFailuresNotLogged() == 4 })
+	if n := strings.Count(warnings(), "wake a concurrency waiter"); n != 1 {
+		t.Fatalf("%d warnings for 5 failed wake-ups, want 1:\n%s", n, warnings())
+	}
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -212,9 +212,12 @@ func (s *Store) RecordAttempt(ctx context.Context, r AttemptResult) error {
 	}
 	if err == nil && r.DeliveryStatus == models.DeliveryCancelled {
 		// Apart from the record, which stays: should it fail, the caller
-		// records again (no change) and drops again; a reservation left
-		// behind anyway expires with reservationLife.
+		// records again (no change) and drops again; a reservation or a
+		// place left behind anyway expires (reservationLife, waiterMargin).
 		err = s.DropRateReservations(ctx, r.WebhookID, r.DeliveryID)
+		if err == nil {
+			err = s.leaveLine(ctx, r.WebhookID, r.DeliveryID)
+		}
 	}
 	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"strings"
 	"time"
@@ -265,6 +266,15 @@ func dropReservations(tx *gorm.DB, webhookID, prefix string, now int64) error {
 		sql.Named("now", now), sql.Named("webhook", webhookID), sql.Named("stale", now-reservationLife.Microseconds())).Error
 }
 
+// leaveLine deletes a cancelled delivery's places among its webhook's
+// concurrency waiters: left in line, the oldest would take a freed slot's
+// wake-up (which finds no run) until it expired.
+func (s *Store) leaveLine(ctx context.Context, webhookID, deliveryID string) error {
+	prefix := deliveryID + "/" // a delivery's holders begin "delivery/"
+	return s.db.WithContext(ctx).Exec("DELETE FROM webhook_waiters WHERE webhook_id = ? AND "+sameAttempt,
+		webhookID, len(prefix), prefix).Error
+}
+
 // limiterCountsSQL reads, in one statement, the webhook's leases, its
 // waiters and the holder's place among them, the holder's rate slot, and
 // the rows of its attempt under other runs (takeOver).
@@ -327,8 +337,9 @@ func dropExpired(tx *gorm.DB, webhookID string, c limiterCounts, now int64) erro
 	return nil
 }
 
-// A request polls for a concurrency slot (nobody can tell when a request
-// ends): the nearer its turn, the sooner, from half a second to
+// A request polls for a concurrency slot (as well as being woken when one
+// frees, ReleaseSlot: a wake-up can be lost): the nearer its turn, the
+// sooner, from half a second to
 // maxConcurrencyPoll. Within DefaultWaiterPatience, waiters compete for
 // free slots (a slot never idles for a waiter that has not come back yet,
 // which keeps a busy but fast webhook at full speed); past it, nobody new
@@ -352,7 +363,9 @@ type place struct {
 
 // wait records a refusal: the delivery's waiting_for, and for a
 // concurrency wait (or a waiter already queued) its place, kept until its
-// next poll and a margin. Waiters gone for longer are dropped first.
+// next poll and a margin; a concurrency waiter's woken mark is cleared
+// (ReleaseSlot may wake it again). Waiters gone for longer are dropped
+// first.
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {
@@ -360,9 +373,13 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 				return err
 			}
 		}
-		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?) "+
-			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at",
-			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds())
+		var wokenAt int64 // a concurrency waiter asked: it may be woken again
+		if out.WaitingFor != models.WaitingForConcurrency {
+			wokenAt = now // it asks at its rate slot's time (nextToWake)
+		}
+		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at, woken_at) VALUES (?, ?, ?, ?, ?) "+
+			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
+			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt)
 	}
 	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ?", out.WaitingFor, Now(), r.DeliveryID)
 	return w.exec(tx, s.dialect)
@@ -522,36 +539,58 @@ const (
 	Throttled
 )
 
-// ReleaseSlot ends a request's lease and applies what its answer says
-// about the receiver's load. configured is the webhook's rateLimit (0:
+// ReleaseSlot ends a request's lease, applies what its answer says
+// about the receiver's load, and picks the concurrency waiter the freed
+// slot should wake: the oldest in line that waits for a concurrency slot
+// and was not woken since it last asked. It returns that waiter's holder,
+// or "" (nobody waits, the lease had already expired, or the pick failed:
+// the error then wraps ErrWakeLost, and the slot was released); the caller
+// wakes its delivery. Without the wake-up the slot stayed free until some
+// waiter's next poll: half a second or more between the requests of a
+// busy webhook with a line. configured is the webhook's rateLimit (0:
 // none). A success with no adaptive rate in force costs one round trip on
 // PostgreSQL.
-func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) error {
-	// The lease and the rate are independent writes: each commits on its
-	// own, without a transaction around them (every attempt pays this,
-	// and BEGIN/COMMIT would be most of its round trips).
+func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, configured float64, fb Feedback) (wake string, err error) {
+	// The release and the rate are independent writes: each commits on
+	// its own, without a transaction around them (every attempt pays
+	// this, and BEGIN/COMMIT would be most of its round trips).
 	db := s.db.WithContext(ctx)
-	const release = "DELETE FROM webhook_leases WHERE webhook_id = ? AND holder = ?"
-	hasRate := "SELECT count(*) FROM webhook_limiters WHERE webhook_id = ? AND rate > 0"
-	args := []any{webhookID}
-	if fb == Success && s.dialect == Postgres {
-		// The DELETE rides in the query below, as a data-modifying WITH
-		// query (run to completion whether read or not).
-		hasRate, args = "WITH released AS ("+release+") "+hasRate, []any{webhookID, holder, webhookID}
-	} else if err := db.Exec(release, webhookID, holder).Error; err != nil {
-		return translate(err)
-	}
-	if fb == Neutral {
-		return nil
-	}
-	if fb == Success {
-		// Cheap check first: most webhooks have no adaptive rate.
-		var n int64
-		if err := db.Raw(hasRate, args...).Row().Scan(&n); err != nil || n == 0 {
-			return translate(err)
+	now := Now().UnixMicro()
+	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder), sql.Named("now", now),
+		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds())}
+	withRate := fb != Neutral
+	var n int64 // the webhook's limiter rows with an adaptive rate (0 or 1)
+	var pickErr error
+	if s.dialect == Postgres {
+		if pickErr = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n); pickErr != nil {
+			// The pick must never keep the slot: release it alone, on a
+			// context of its own (the statement may have run out the
+			// caller's).
+			wake = ""
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseAloneTimeout)
+			n, err = releaseLease(s.db.WithContext(fctx), args, withRate)
+			cancel()
+		}
+	} else {
+		var freed bool
+		if freed, err = releaseLeaseSQLite(db, args); err == nil && freed {
+			wake, pickErr = pickWaiterSQLite(db, args)
+		}
+		if err == nil && withRate {
+			n, err = countAdaptive(db, args)
 		}
 	}
-	err := db.Transaction(func(tx *gorm.DB) error {
+	if pickErr != nil {
+		pickErr = fmt.Errorf("%w: %v", ErrWakeLost, pickErr)
+		if err != nil {
+			pickErr = nil // the slot was not released either: that is the error
+		}
+	}
+	// Cheap check first for a success: most webhooks have no adaptive rate.
+	if err != nil || fb == Neutral || (fb == Success && n == 0) {
+		return wake, translate(errors.Join(err, pickErr))
+	}
+	err = db.Transaction(func(tx *gorm.DB) error {
 		row, err := s.lockLimiter(tx, webhookID)
 		if err != nil {
 			return err
@@ -565,7 +604,80 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 		}
 		return respace(tx, webhookID, from, effectiveRate(configured, row.Rate), now)
 	})
-	return translate(err)
+	return wake, translate(errors.Join(err, pickErr))
+}
+
+// ErrWakeLost: ReleaseSlot released the slot, but could not pick the
+// waiter to wake (it finds the slot at its next poll).
+var ErrWakeLost = errors.New("the concurrency waiter to wake could not be picked")
+
+// releaseAloneTimeout bounds the lease's release after the statement that
+// also picks a waiter failed.
+const releaseAloneTimeout = 5 * time.Second
+
+// nextToWake selects the waiter a freed slot wakes: waiting for a
+// concurrency slot and not woken since it last asked (woken_at 0), and
+// punctual (its place kept at least lateGrace longer than its next poll
+// and the margin need, as AcquireSlot counts waiters owed a slot), the
+// oldest in line first (the order AcquireSlot serves waiters in). A
+// waiter refused for its rate slot is marked as woken (wait): it asks at
+// its slot's time, and a wake-up would only make it ask early. A woken
+// waiter's mark is cleared when it asks the limiter again and is refused
+// for a concurrency slot, so one whose wake-up was lost is woken again
+// after its next poll. Punctual waiters are not among those AcquireSlot
+// drops as expired (unless the processes' clocks differ by 25 s or more):
+// the pick, which locks the rows it looks at, does not wait for a row that
+// AcquireSlot locks to delete while AcquireSlot waits for a row the pick
+// holds (a deadlock). Should PostgreSQL abort one anyway, the release
+// deletes the lease alone (ReleaseSlot), or the refused attempt is
+// retried.
+const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @punctual AND woken_at = 0
+	ORDER BY queued_at, holder LIMIT 1`
+
+// releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE
+// and the UPDATE ride in it as data-modifying WITH queries (run to
+// completion whether read or not). The pick locks the waiter's row: two
+// requests ending together wake two waiters (the second waits for the
+// first's mark, sees the row no longer qualifies, and takes the next). A
+// refusal that commits after the statement began is not seen (a first
+// refusal's new row, or a woken waiter's mark cleared): that waiter finds
+// the slot at its next poll.
+const releaseSQL = `WITH released AS (DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder RETURNING 1),
+	woken AS (UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND EXISTS (SELECT 1 FROM released)
+		AND holder = (` + nextToWake + ` FOR UPDATE) RETURNING holder)
+SELECT coalesce((SELECT holder FROM woken), ''), (` + adaptiveCount + `)`
+
+const adaptiveCount = "SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0"
+
+// releaseLease deletes the lease and, withRate, counts the webhook's
+// adaptive rate: ReleaseSlot on PostgreSQL when its one statement failed.
+func releaseLease(db *gorm.DB, args []any, withRate bool) (n int64, err error) {
+	if err = db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...).Error; err == nil && withRate {
+		n, err = countAdaptive(db, args)
+	}
+	return n, err
+}
+
+// releaseLeaseSQLite deletes the lease and reports whether there was one
+// (SQLite serialises writers: the pick that follows needs no lock).
+func releaseLeaseSQLite(db *gorm.DB, args []any) (freed bool, err error) {
+	res := db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...)
+	return res.RowsAffected > 0, res.Error
+}
+
+// pickWaiterSQLite marks and returns the waiter to wake ("": none).
+func pickWaiterSQLite(db *gorm.DB, args []any) (wake string, err error) {
+	err = db.Raw("UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder = ("+
+		nextToWake+") RETURNING holder", args...).Row().Scan(&wake)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return wake, err
+}
+
+func countAdaptive(db *gorm.DB, args []any) (n int64, err error) {
+	err = db.Raw(adaptiveCount, args...).Row().Scan(&n)
+	return n, err
 }
 
 // climbTarget is the rate an adaptive rate climbs back to: the
@@ -776,7 +888,10 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 // without it the waiter, polling but never asking here, would turn late
 // after lateGrace (others overtake it) and lose its place after
 // waiterMargin. poll is the longest the waiter's next ask may take. A
-// holder with no live place has no place to keep. With a deliveryID, the
+// holder with no live place has no place to keep. A woken waiter refused
+// so stays marked woken: the next request to end wakes the waiter behind
+// it, and it is woken again only after it asks the limiter. With a
+// deliveryID, the
 // delivery's waiting_for is also set to concurrency, as after a refusal by
 // AcquireSlot, so that the wait shows in the API and the console (the
 // caller passes "" when the delivery it loaded shows the wait already);

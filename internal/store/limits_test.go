@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,7 @@ func TestLimiterConcurrencyCap(t *testing.T) {
 		if err != nil || st.InFlight != 2 {
 			t.Fatalf("state %+v %v", st, err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "a", 0, store.Success); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "a", 0, store.Success); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, slot("c", 2, 0)); err != nil || !got.Granted {
@@ -83,7 +84,7 @@ func TestLimiterCapHoldsUnderConcurrency(t *testing.T) {
 					}
 					time.Sleep(2 * time.Millisecond)
 					inFlight.Add(-1)
-					if err := s.ReleaseSlot(ctx, w1, h, 0, store.Success); err != nil {
+					if _, err := s.ReleaseSlot(ctx, w1, h, 0, store.Success); err != nil {
 						t.Error(err)
 						return
 					}
@@ -119,7 +120,7 @@ func TestLimiterLeaseExpiry(t *testing.T) {
 		if got, err := s.AcquireSlot(ctx, lost); err != nil || got.Granted {
 			t.Fatalf("expired holder while next holds the only slot: %+v %v", got, err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "next", 0, store.Success); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "next", 0, store.Success); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, lost); err != nil || !got.Granted {
@@ -266,7 +267,7 @@ func TestLimiterNewRunIsNotQueuedBehindItsEndedRun(t *testing.T) {
 		if got, err := s.AcquireSlot(ctx, req("1/runA")); err != nil || got.Granted {
 			t.Fatalf("run A, while busy: %+v %v", got, err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, req("1/runB")); err != nil || !got.Granted {
@@ -318,10 +319,10 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := time.Now()
-		if err := s.ReleaseSlot(ctx, w1, "a", 8, store.Throttled); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "a", 8, store.Throttled); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "b", 8, store.Throttled); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "b", 8, store.Throttled); err != nil {
 			t.Fatal(err)
 		}
 		st, err := s.WebhookLimiter(ctx, w1)
@@ -335,7 +336,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		base := st.AdaptiveRate
 		// Additive increase: 8/20 per success back up to 8, then lifted.
 		for i := range 16 {
-			if err := s.ReleaseSlot(ctx, w1, "c", 8, store.Success); err != nil {
+			if _, err := s.ReleaseSlot(ctx, w1, "c", 8, store.Success); err != nil {
 				t.Fatal(err)
 			}
 			st, _ = s.WebhookLimiter(ctx, w1)
@@ -349,7 +350,7 @@ func TestLimiterAdaptsToThrottling(t *testing.T) {
 		// With no rateLimit the floor still holds (a second apart: one
 		// halving a second).
 		for range 4 {
-			if err := s.ReleaseSlot(ctx, w2, "z", 0, store.Throttled); err != nil {
+			if _, err := s.ReleaseSlot(ctx, w2, "z", 0, store.Throttled); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(time.Second)
@@ -382,7 +383,7 @@ func TestLimiterRespacesSlotsAsTheAdaptiveRateRises(t *testing.T) {
 		}
 		release := func(webhook string, rate float64, fb store.Feedback) {
 			t.Helper()
-			if err := s.ReleaseSlot(ctx, webhook, "done", rate, fb); err != nil {
+			if _, err := s.ReleaseSlot(ctx, webhook, "done", rate, fb); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -503,7 +504,7 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 		if waits[0] <= 0 || waits[7] <= waits[0] {
 			t.Fatalf("polls %v: the last in line should come back later than the first", waits)
 		}
-		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
 			t.Fatal(err)
 		}
 		// The newest waiter, and a newcomer, ask first: the slot is w0's.
@@ -520,12 +521,234 @@ func TestLimiterConcurrencyWaitersInOrder(t *testing.T) {
 			if got, _ := s.AcquireSlot(ctx, slot("newcomer", 1, 0)); got.Granted {
 				t.Fatalf("the newcomer got in while %s held the slot", h)
 			}
-			if err := s.ReleaseSlot(ctx, w1, h, 0, store.Neutral); err != nil {
+			if _, err := s.ReleaseSlot(ctx, w1, h, 0, store.Neutral); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got, err := s.AcquireSlot(ctx, slot("newcomer", 1, 0)); err != nil || !got.Granted {
 			t.Fatalf("the newcomer, last in line: %+v %v", got, err)
+		}
+	})
+}
+
+// TestLimiterReleaseWakesTheOldestWaiter: a request that ends names the
+// concurrency waiter its freed slot should wake, the oldest in line first;
+// two requests ending before anyone asks wake two waiters, not the same
+// one twice; a woken waiter refused before the limiter (KeepWaiting) stays
+// woken, so the next request to end wakes the one behind it; a woken
+// waiter that asks and is refused (a newcomer took the slot within the
+// patience) may be woken again; with nobody waiting, nobody is named.
+func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0) // served in order at once, not after 2 s
+		webhook := w1
+		acquire := func(h string, granted bool) {
+			t.Helper()
+			r := slot(h, 2, 0)
+			r.WebhookID = webhook
+			got, err := s.AcquireSlot(ctx, r)
+			if err != nil || got.Granted != granted || (!granted && got.WaitingFor != models.WaitingForConcurrency) {
+				t.Fatalf("%s: %+v %v, want granted %v", h, got, err, granted)
+			}
+		}
+		release := func(h string, fb store.Feedback, want string) {
+			t.Helper()
+			wake, err := s.ReleaseSlot(ctx, webhook, h, 0, fb)
+			if err != nil || wake != want {
+				t.Fatalf("%s ended: woke %q %v, want %q", h, wake, err, want)
+			}
+		}
+		acquire("a", true)
+		acquire("b", true)
+		for _, h := range []string{"w0", "w1", "w2"} {
+			acquire(h, false)
+		}
+		release("a", store.Success, "w0")
+		release("b", store.Neutral, "w1") // w0 is woken and has not asked yet
+		acquire("w2", false)              // behind w0 and w1, who are owed both slots
+		acquire("w0", true)
+		acquire("w1", true)
+		release("w0", store.Neutral, "w2")
+		if err := s.KeepWaiting(ctx, "", webhook, "w2", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		acquire("c", false)               // behind w2
+		release("w1", store.Success, "c") // w2 was woken and has not asked
+		acquire("w2", true)
+		acquire("c", true)
+		acquire("d", false)
+		release("gone", store.Success, "") // no lease: nothing was freed, d sleeps on
+		release("w2", store.Success, "d")
+		release("c", store.Success, "") // d is woken and has not asked
+
+		// Within the patience a newcomer may take the slot first; the
+		// woken waiter it overtook asks, is refused, and is woken again.
+		s.SetWaiterPatience(time.Minute) // however slow the machine
+		webhook = w2
+		acquire("a", true)
+		acquire("b", true)
+		acquire("late", false)
+		release("a", store.Success, "late")
+		acquire("newcomer", true)
+		acquire("late", false)
+		release("b", store.Success, "late")
+	})
+}
+
+// TestLimiterRateWaiterIsNotWoken: a waiter that got past the concurrency
+// limit but was refused for its rate slot asks at that slot's time; a
+// freed concurrency slot does not wake it.
+func TestLimiterRateWaiterIsNotWoken(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		webhook := uuid.NewString()
+		ask := func(h string, maxConc int, rate float64) store.Slot {
+			t.Helper()
+			r := slot(h, maxConc, rate)
+			r.WebhookID = webhook
+			got, err := s.AcquireSlot(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := ask("a", 1, 0.05); !got.Granted {
+			t.Fatalf("a: %+v", got)
+		}
+		if got := ask("r", 1, 0.05); got.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("r, with a in flight: %+v", got)
+		}
+		if wake, err := s.ReleaseSlot(ctx, webhook, "a", 0.05, store.Success); err != nil || wake != "r" {
+			t.Fatalf("a ended: woke %q %v, want r", wake, err)
+		}
+		if got := ask("r", 1, 0.05); got.WaitingFor != models.WaitingForRateLimit {
+			t.Fatalf("r, woken, 20 s after a under 0.05/s: %+v", got)
+		}
+		// A request that ignores the rate (its webhook's rateLimit just
+		// removed, say) takes the second slot and ends.
+		if got := ask("z", 2, 0); !got.Granted {
+			t.Fatalf("z: %+v", got)
+		}
+		if wake, err := s.ReleaseSlot(ctx, webhook, "z", 0, store.Success); err != nil || wake != "" {
+			t.Fatalf("z ended: woke %q %v, want nobody (r waits for its rate slot)", wake, err)
+		}
+	})
+}
+
+// TestLimiterWakesOnlyPunctualWaiters: a waiter more than 5 s late for
+// its poll (a busy worker; a delivery cancelled without leaving the line)
+// is passed over for the next in line, as AcquireSlot passes it over
+// when counting who is owed a slot.
+func TestLimiterWakesOnlyPunctualWaiters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		webhook := uuid.NewString()
+		ask := func(h string) store.Slot {
+			t.Helper()
+			r := slot(h, 1, 0)
+			r.WebhookID = webhook
+			got, err := s.AcquireSlot(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		if got := ask("a"); !got.Granted {
+			t.Fatalf("a: %+v", got)
+		}
+		if got := ask("on-time"); got.Granted {
+			t.Fatalf("on-time: %+v", got)
+		}
+		// First in line, its poll due 10 s ago: its place lapses in 20 s.
+		now := store.Now().UnixMicro()
+		if err := s.Exec(ctx, "INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at) VALUES (?, ?, ?, ?)",
+			webhook, "late", now-60_000_000, now+20_000_000); err != nil {
+			t.Fatal(err)
+		}
+		if wake, err := s.ReleaseSlot(ctx, webhook, "a", 0, store.Success); err != nil || wake != "on-time" {
+			t.Fatalf("a ended: woke %q %v, want on-time (late is late)", wake, err)
+		}
+	})
+}
+
+// TestLimiterReleaseSurvivesAFailedPick: when the waiter to wake cannot
+// be picked (here a trigger makes every change of webhook_waiters fail),
+// the slot is still released and the answer still adapts the rate; the
+// error says the wake-up was lost.
+func TestLimiterReleaseSurvivesAFailedPick(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		if got, err := s.AcquireSlot(ctx, slot("a", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("a: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, slot("w", 1, 0)); err != nil || got.Granted {
+			t.Fatalf("w: %+v %v", got, err)
+		}
+		failing := []string{
+			`CREATE TRIGGER waiters_fail BEFORE UPDATE ON webhook_waiters BEGIN SELECT RAISE(ABORT, 'no waiter today'); END`,
+		}
+		if s.Dialect() == store.Postgres {
+			failing = []string{
+				`CREATE FUNCTION waiters_fail() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no waiter today'; END $$`,
+				`CREATE TRIGGER waiters_fail BEFORE UPDATE ON webhook_waiters FOR EACH ROW EXECUTE FUNCTION waiters_fail()`,
+			}
+		}
+		for _, q := range failing {
+			if err := s.Exec(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wake, err := s.ReleaseSlot(ctx, w1, "a", 0, store.Throttled)
+		if !errors.Is(err, store.ErrWakeLost) || wake != "" {
+			t.Fatalf("a ended with the pick failing: woke %q, %v; want nobody and ErrWakeLost", wake, err)
+		}
+		st, err := s.WebhookLimiter(ctx, w1)
+		if err != nil || st.InFlight != 0 || st.Throttled != 1 {
+			t.Fatalf("after the release: %+v %v, want nothing in flight and the 429 counted", st, err)
+		}
+	})
+}
+
+// TestLimiterReleasesTogetherWakeEachWaiterOnce: eight requests ending
+// at once, with eight waiters in line, wake all eight, each once.
+func TestLimiterReleasesTogetherWakeEachWaiterOnce(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		const n = 8
+		for i := range n {
+			if got, err := s.AcquireSlot(ctx, slot(fmt.Sprintf("busy%d", i), n, 0)); err != nil || !got.Granted {
+				t.Fatalf("%+v %v", got, err)
+			}
+		}
+		for i := range n {
+			if got, err := s.AcquireSlot(ctx, slot(fmt.Sprintf("w%d", i), n, 0)); err != nil || got.Granted {
+				t.Fatalf("%+v %v", got, err)
+			}
+		}
+		var mu sync.Mutex
+		woken := map[string]int{}
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				wake, err := s.ReleaseSlot(ctx, w1, fmt.Sprintf("busy%d", i), 0, store.Success)
+				if err != nil {
+					t.Error(err)
+				}
+				mu.Lock()
+				woken[wake]++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if h := fmt.Sprintf("w%d", i); woken[h] != 1 {
+				t.Errorf("%s woken %d times, want once: %v", h, woken[h], woken)
+			}
 		}
 	})
 }
@@ -599,7 +822,7 @@ func TestLimiterKeepWaiting(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Neutral); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, slot("stranger", 1, 0)); err != nil || got.Granted {
@@ -661,7 +884,7 @@ func TestLimiterCountsSkipExpiredRows(t *testing.T) {
 		if count("webhook_waiters", "ghost") != 0 {
 			t.Fatal("the expired waiter was not deleted")
 		}
-		if err := s.ReleaseSlot(ctx, w1, "first", 0, store.Success); err != nil {
+		if _, err := s.ReleaseSlot(ctx, w1, "first", 0, store.Success); err != nil {
 			t.Fatal(err)
 		}
 		if got, err := s.AcquireSlot(ctx, slot("back", 1, 0)); err != nil || got.Granted {
@@ -755,6 +978,34 @@ func TestLimiterGivesBackCancelledDeliveriesSlots(t *testing.T) {
 		}
 		if got := ask(uuid.NewString()); !got.Granted && got.Wait > 1500*time.Millisecond {
 			t.Fatalf("a newcomer after every waiter was cancelled: %+v, want at most the 1 s spacing", got)
+		}
+
+		// A cancelled concurrency waiter leaves the line.
+		line := func() int64 {
+			t.Helper()
+			var n int64
+			if err := s.Raw(ctx, &n, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ?", w2); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		busy, queued := slot("busy", 1, 0), uuid.NewString()
+		busy.WebhookID = w2
+		if got, err := s.AcquireSlot(ctx, busy); err != nil || !got.Granted {
+			t.Fatalf("busy: %+v %v", got, err)
+		}
+		if got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: queued, WebhookID: w2, Holder: queued + "/1/run",
+			MaxConcurrency: 1, Lease: time.Minute}); err != nil || got.Granted {
+			t.Fatalf("queued: %+v %v", got, err)
+		}
+		if n := line(); n != 1 {
+			t.Fatalf("%d in line, want 1", n)
+		}
+		if err := s.RecordAttempt(ctx, store.AttemptResult{DeliveryID: queued, WebhookID: w2, DeliveryStatus: models.DeliveryCancelled}); err != nil {
+			t.Fatal(err)
+		}
+		if n := line(); n != 0 {
+			t.Fatalf("%d in line after the waiter was cancelled, want 0", n)
 		}
 
 		// A webhook disabled: every reservation goes at once.

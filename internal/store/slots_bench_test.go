@@ -60,7 +60,8 @@ func BenchmarkSlotCycle(b *testing.B) {
 			if err != nil || !slot.Granted {
 				return fmt.Errorf("acquire: %+v %v", slot, err)
 			}
-			return s.ReleaseSlot(ctx, wh.ID, holder, wh.RateLimit, store.Success)
+			_, err = s.ReleaseSlot(ctx, wh.ID, holder, wh.RateLimit, store.Success)
+			return err
 		}
 		// run makes n cycles with every sender at work.
 		run := func(b *testing.B, n int64) {

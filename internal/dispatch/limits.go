@@ -7,23 +7,26 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// WakeRateWaiters tells the deliveries waiting for a rate slot of a webhook
-// whose rateLimit was raised or removed to ask again now: each sleeps on a
-// durable timer until the slot the old rate gave it, and the edit brought
-// that slot nearer (store.UpdateWebhook moves the reserved slots). It works
-// in the background, as StopDeliveries does; a waiter it misses (a crash,
-// or one that reserved its slot just after the list was read) still asks
-// at its old slot's time, no later than before the edit.
-func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
+// WakeLimitWaiters tells the deliveries of a webhook waiting for the limit
+// why to ask again now, after an edit raised or removed it: a rate waiter
+// sleeps on a durable timer until the slot the old rate gave it, and the
+// edit brought that slot nearer (store.UpdateWebhook moves the reserved
+// slots); a concurrency waiter sleeps until its next poll, and the edit
+// freed slots that no request's end will wake anyone for. It works in the
+// background, as StopDeliveries does; a waiter it misses (a crash, or one
+// refused just after the list was read) still asks at its own time, no
+// later than before the edit.
+func (d *Dispatcher) WakeLimitWaiters(ctx context.Context, webhookID string, why models.WaitingFor) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
 	go func() {
 		defer cancel()
-		ids, err := d.store.RateWaiters(ctx, webhookID)
+		ids, err := d.store.LimitWaiters(ctx, webhookID, why)
 		if err != nil {
-			d.log.WarnContext(ctx, "list rate waiters", "webhook_id", webhookID, "error", err)
+			d.log.WarnContext(ctx, "list limit waiters", "webhook_id", webhookID, "waiting_for", why, "error", err)
 			return
 		}
 		_, errs := eachRun(ids, func(id string) error {
@@ -32,7 +35,7 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 		// One line per edit, not per waiter: with Temporal down there
 		// may be thousands.
 		if len(errs) > 0 {
-			d.log.WarnContext(ctx, "wake rate waiters", "webhook_id", webhookID, "failed", len(errs), "of", len(ids), "error", errs[0])
+			d.log.WarnContext(ctx, "wake limit waiters", "webhook_id", webhookID, "waiting_for", why, "failed", len(errs), "of", len(ids), "error", errs[0])
 		}
 	}()
 }

@@ -18,15 +18,17 @@ import (
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// TestWakeRateWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
+// TestWakeLimitWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
 // raised, and again after it is removed (which drops the reserved slots),
 // every delivery waiting for a rate slot is signalled LimitsChangedSignal
 // once; a delivery granted at once does not wait and is left alone, and a
-// waiter whose run has closed is skipped.
-func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
+// waiter whose run has closed is skipped. After its maxConcurrency is
+// raised, so is every delivery waiting for a concurrency slot.
+func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
 	w, ids := seedOutbox(t, s, 5)
@@ -78,13 +80,28 @@ func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 		}
 	}
 	setRate(1)
-	d.WakeRateWaiters(ctx, w.ID)
+	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForRateLimit)
 	woken("raised", want)
 
 	setRate(0) // the reserved slots go with the limit
-	d.WakeRateWaiters(ctx, w.ID)
+	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForRateLimit)
 	twice := slices.Sorted(slices.Values(append(slices.Clone(want), want...)))
 	woken("removed", twice)
+
+	// maxConcurrency raised: the deliveries waiting for a concurrency
+	// slot are woken, and only they.
+	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForConcurrency)
+	woken("no concurrency waiters yet", twice)
+	for _, id := range ids[1:] {
+		// The first delivery still holds its lease.
+		got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: id, WebhookID: w.ID, Holder: id + "/2/run",
+			MaxConcurrency: 1, Lease: time.Minute})
+		if err != nil || got.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("%s at maxConcurrency 1: %+v %v", id, got, err)
+		}
+	}
+	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForConcurrency)
+	woken("maxConcurrency raised", slices.Sorted(slices.Values(append(twice, want...))))
 }
 
 // heldSignals is a runner whose signals wait until release is closed, and

@@ -771,7 +771,7 @@ func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
 // (respace), so that a raised limit brings the waiting requests nearer and
 // a lowered one moves them away instead of letting them all fall due
 // together. Waiters asleep until their old slot are woken by the caller
-// (dispatch.WakeRateWaiters); a webhook that never had a rate has no line.
+// (dispatch.WakeLimitWaiters); a webhook that never had a rate has no line.
 //
 // The limiter row is locked here without lockLimiter, whose commit does
 // not wait for the disk: the webhook's edit in the same transaction must
@@ -790,15 +790,16 @@ func rateLimitEdited(tx *gorm.DB, dialect Dialect, webhookID string, from, to fl
 	return respace(tx, webhookID, effectiveRate(from, adaptive), effectiveRate(to, adaptive), Now().UnixMicro())
 }
 
-// RateWaiters lists the deliveries of a webhook waiting for a rate slot:
-// waiting_for rateLimit, with a workflow working on them (OpenDeliveries'
-// statuses; a delivery still in the outbox has no run to tell). It reads
-// the deliveries, not the reservations: an edit that removes the limit
-// drops those first.
-func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
+// LimitWaiters lists the deliveries of a webhook waiting for the limit
+// why (rateLimit or concurrency): waiting_for why, with a workflow
+// working on them (OpenDeliveries' statuses; a delivery still in the
+// outbox has no run to tell). It reads the deliveries, not the
+// reservations or the line: an edit that removes a rateLimit drops the
+// reservations first.
+func (s *Store) LimitWaiters(ctx context.Context, webhookID string, why models.WaitingFor) ([]string, error) {
 	var ids []string
 	err := s.db.WithContext(ctx).Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
-		Where("waiting_for = ?", models.WaitingForRateLimit).
+		Where("waiting_for = ?", why).
 		Order("id").Pluck("id", &ids).Error
 	return ids, translate(err)
 }

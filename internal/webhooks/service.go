@@ -7,6 +7,7 @@
 package webhooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -37,9 +38,9 @@ type dispatcher interface {
 	// Wake tells the outbox starter that deliveries went back to the
 	// outbox.
 	Wake()
-	// WakeRateWaiters tells the deliveries waiting for the webhook's rate
-	// slots to ask again now, in the background.
-	WakeRateWaiters(ctx context.Context, webhookID string)
+	// WakeLimitWaiters tells the deliveries waiting for the webhook's
+	// limit why to ask again now, in the background.
+	WakeLimitWaiters(ctx context.Context, webhookID string, why models.WaitingFor)
 }
 
 // Service writes webhooks.
@@ -115,10 +116,17 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 	s.matcher.Invalidate(current.TenantID)
 	if current.Enabled && !next.Enabled {
 		s.dispatcher.StopDeliveries(ctx, current.ID)
-	} else if rateRaised(current.RateLimit, next.RateLimit) {
-		// The edit brought the reserved slots nearer; the deliveries
-		// asleep until their old ones would not see it.
-		s.dispatcher.WakeRateWaiters(ctx, current.ID)
+	} else {
+		// A raised limit lets waiting deliveries go sooner than they are
+		// asleep until: the reserved rate slots came nearer, and the
+		// concurrency slots added are free with no request ending to wake
+		// anyone for them.
+		if rateRaised(current.RateLimit, next.RateLimit) {
+			s.dispatcher.WakeLimitWaiters(ctx, current.ID, models.WaitingForRateLimit)
+		}
+		if concurrencyRaised(current.MaxConcurrency, next.MaxConcurrency) {
+			s.dispatcher.WakeLimitWaiters(ctx, current.ID, models.WaitingForConcurrency)
+		}
 	}
 	// Read back: health fields may have changed under the edit.
 	return s.store.GetWebhook(ctx, next.ID)
@@ -128,6 +136,13 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 // now lets requests go faster.
 func rateRaised(was, now float64) bool {
 	return was > 0 && (now <= 0 || now > was)
+}
+
+// concurrencyRaised reports whether an edit of maxConcurrency (0: the
+// default) from was to now lets more requests be in flight.
+func concurrencyRaised(was, now int) bool {
+	inForce := func(n int) int { return cmp.Or(max(n, 0), store.DefaultMaxConcurrency) }
+	return inForce(now) > inForce(was)
 }
 
 // Delete removes a webhook: soft (disabled and marked deleted, its name

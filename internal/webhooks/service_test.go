@@ -30,7 +30,9 @@ func (s *spy) Invalidate(tenant string)                      { s.add("invalidate
 func (s *spy) StopDeliveries(_ context.Context, id string)   { s.add("stop " + id) }
 func (s *spy) HardDelete(_ context.Context, id string) error { s.add("hard delete " + id); return nil }
 func (s *spy) Wake()                                         { s.add("wake") }
-func (s *spy) WakeRateWaiters(_ context.Context, id string)  { s.add("wake rate waiters " + id) }
+func (s *spy) WakeLimitWaiters(_ context.Context, id string, why models.WaitingFor) {
+	s.add("wake " + string(why) + " waiters " + id)
+}
 
 func (s *spy) take() []string {
 	s.mu.Lock()
@@ -99,9 +101,25 @@ func TestEveryWriteKeepsMatchingAndDeliveriesInStep(t *testing.T) {
 		}
 		want := []string{"invalidate acme"}
 		if step.woken {
-			want = append(want, "wake rate waiters "+w.ID)
+			want = append(want, "wake rateLimit waiters "+w.ID)
 		}
 		expect(t, sp, "rateLimit edited", want...)
+	}
+	// The same for maxConcurrency (unset: the default, 10).
+	for _, step := range []struct {
+		most  *int
+		woken bool
+	}{{new(4), false}, {nil, true}, {new(12), true}, {new(11), false}} {
+		limited := edit
+		limited.Config = &webhooks.Config{Endpoint: edit.Config.Endpoint, MaxConcurrency: step.most}
+		if w, err = svc.Update(ctx, w, limited, "api"); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"invalidate acme"}
+		if step.woken {
+			want = append(want, "wake concurrency waiters "+w.ID)
+		}
+		expect(t, sp, "maxConcurrency edited", want...)
 	}
 
 	off := edit

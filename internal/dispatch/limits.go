@@ -11,20 +11,38 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// WakeLimitWaiters tells the deliveries of a webhook waiting for the limit
-// why to ask again now, after an edit raised or removed it: a rate waiter
-// sleeps on a durable timer until the slot the old rate gave it, and the
-// edit brought that slot nearer (store.UpdateWebhook moves the reserved
-// slots); a concurrency waiter sleeps until its next poll, and the edit
-// freed slots that no request's end will wake anyone for. It works in the
-// background, as StopDeliveries does; a waiter it misses (a crash, or one
-// refused just after the list was read) still asks at its own time, no
-// later than before the edit.
-func (d *Dispatcher) WakeLimitWaiters(ctx context.Context, webhookID string, why models.WaitingFor) {
+// WakeRateWaiters tells the deliveries waiting for a rate slot of a webhook
+// whose rateLimit was raised or removed to ask again now: each sleeps on a
+// durable timer until the slot the old rate gave it, and the edit brought
+// that slot nearer (store.UpdateWebhook moves the reserved slots). It works
+// in the background, as StopDeliveries does; a waiter it misses (a crash,
+// or one that reserved its slot just after the list was read) still asks
+// at its old slot's time, no later than before the edit.
+func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
+	d.wakeEach(ctx, webhookID, models.WaitingForRateLimit, func(ctx context.Context) ([]string, error) {
+		return d.store.RateWaiters(ctx, webhookID)
+	})
+}
+
+// WakeConcurrencyWaiters tells n deliveries waiting for a concurrency slot
+// of a webhook whose maxConcurrency was raised by n to ask again now, the
+// oldest in line first (store.WakeConcurrencyWaiters picks them): the
+// slots the edit added are free, and no request ending will wake anyone
+// for them. In the background, as WakeRateWaiters; a waiter it misses asks
+// at its next poll, or is woken when a request ends.
+func (d *Dispatcher) WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int) {
+	d.wakeEach(ctx, webhookID, models.WaitingForConcurrency, func(ctx context.Context) ([]string, error) {
+		return d.store.WakeConcurrencyWaiters(ctx, webhookID, n)
+	})
+}
+
+// wakeEach signals, in the background, each delivery list names
+// LimitsChangedSignal, with one warning for the lot.
+func (d *Dispatcher) wakeEach(ctx context.Context, webhookID string, why models.WaitingFor, list func(context.Context) ([]string, error)) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
 	go func() {
 		defer cancel()
-		ids, err := d.store.LimitWaiters(ctx, webhookID, why)
+		ids, err := list(ctx)
 		if err != nil {
 			d.log.WarnContext(ctx, "list limit waiters", "webhook_id", webhookID, "waiting_for", why, "error", err)
 			return

@@ -22,13 +22,14 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// TestWakeLimitWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
+// TestWakeRateWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
 // raised, and again after it is removed (which drops the reserved slots),
 // every delivery waiting for a rate slot is signalled LimitsChangedSignal
 // once; a delivery granted at once does not wait and is left alone, and a
 // waiter whose run has closed is skipped. After its maxConcurrency is
-// raised, so is every delivery waiting for a concurrency slot.
-func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
+// raised by n, so are the n oldest deliveries waiting for a concurrency
+// slot.
+func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
 	w, ids := seedOutbox(t, s, 5)
@@ -80,19 +81,19 @@ func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 		}
 	}
 	setRate(1)
-	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForRateLimit)
+	d.WakeRateWaiters(ctx, w.ID)
 	woken("raised", want)
 
 	setRate(0) // the reserved slots go with the limit
-	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForRateLimit)
+	d.WakeRateWaiters(ctx, w.ID)
 	twice := slices.Sorted(slices.Values(append(slices.Clone(want), want...)))
 	woken("removed", twice)
 
-	// maxConcurrency raised: the deliveries waiting for a concurrency
-	// slot are woken, and only they.
-	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForConcurrency)
-	woken("no concurrency waiters yet", twice)
-	for _, id := range ids[1:] {
+	// maxConcurrency raised by 2, then by plenty: the oldest two
+	// deliveries in line for a concurrency slot are woken, then the rest,
+	// and one waiting with no place in line (its worker turned it away
+	// before it asked). The last one's run has closed.
+	for _, id := range []string{ids[1], ids[2], ids[4]} {
 		// The first delivery still holds its lease.
 		got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: id, WebhookID: w.ID, Holder: id + "/2/run",
 			MaxConcurrency: 1, Lease: time.Minute})
@@ -100,8 +101,14 @@ func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 			t.Fatalf("%s at maxConcurrency 1: %+v %v", id, got, err)
 		}
 	}
-	d.WakeLimitWaiters(ctx, w.ID, models.WaitingForConcurrency)
-	woken("maxConcurrency raised", slices.Sorted(slices.Values(append(twice, want...))))
+	if err := s.KeepWaiting(ctx, ids[3], w.ID, ids[3]+"/2/run", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	signalOf := func(id string) string { return workflows.DeliveryWorkflowID(id) + ": " + workflows.LimitsChangedSignal }
+	d.WakeConcurrencyWaiters(ctx, w.ID, 2)
+	woken("maxConcurrency raised by 2", slices.Sorted(slices.Values(append(slices.Clone(twice), signalOf(ids[1]), signalOf(ids[2])))))
+	d.WakeConcurrencyWaiters(ctx, w.ID, 100)
+	woken("raised by 100", slices.Sorted(slices.Values(append(slices.Clone(twice), signalOf(ids[1]), signalOf(ids[2]), signalOf(ids[3])))))
 }
 
 // heldSignals is a runner whose signals wait until release is closed, and

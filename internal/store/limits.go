@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,18 @@ import (
 // DefaultMaxConcurrency is the requests in flight a webhook gets when its
 // webhookConfig.maxConcurrency is not set.
 const DefaultMaxConcurrency = 10
+
+// EffectiveMaxConcurrency is the maxConcurrency in force for a webhook's
+// setting n (unset, 0: the default).
+func EffectiveMaxConcurrency(n int) int { return cmp.Or(max(n, 0), DefaultMaxConcurrency) }
+
+// HolderDelivery is the delivery a slot holder is of: holders are named
+// "delivery/attempt/run" (attemptPrefix); one without a "/" (as in some
+// tests) is its own.
+func HolderDelivery(holder string) string {
+	deliveryID, _, _ := strings.Cut(holder, "/")
+	return deliveryID
+}
 
 // Adaptive slow-down (AIMD): a throttling answer halves the webhook's rate
 // (at most once a second), never below MinAdaptiveRate; each success adds
@@ -111,7 +124,7 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		var q place
 		if c.mine == 0 {
 			q = c.place
-			limit := int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency))
+			limit := int64(EffectiveMaxConcurrency(r.MaxConcurrency))
 			if behind := c.held + q.ahead - limit; behind >= 0 {
 				// The free slots, if any, belong to older waiters.
 				out = Slot{WaitingFor: models.WaitingForConcurrency, Wait: concurrencyPoll(r.Holder, behind, row.IntervalUs)}
@@ -556,8 +569,7 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	// this, and BEGIN/COMMIT would be most of its round trips).
 	db := s.db.WithContext(ctx)
 	now := Now().UnixMicro()
-	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder), sql.Named("now", now),
-		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds())}
+	args := append(wakeArgs(webhookID, now, 1), sql.Named("holder", holder))
 	withRate := fb != Neutral
 	var n int64 // the webhook's limiter rows with an adaptive rate (0 or 1)
 	var pickErr error
@@ -632,7 +644,56 @@ const releaseAloneTimeout = 5 * time.Second
 // deletes the lease alone (ReleaseSlot), or the refused attempt is
 // retried.
 const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @punctual AND woken_at = 0
-	ORDER BY queued_at, holder LIMIT 1`
+	ORDER BY queued_at, holder LIMIT @n`
+
+// wakeArgs are nextToWake's arguments: n waiters of webhookID at now.
+func wakeArgs(webhookID string, now int64, n int) []any {
+	return []any{sql.Named("webhook", webhookID), sql.Named("now", now),
+		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds()), sql.Named("n", n)}
+}
+
+type wokenWaiter struct {
+	Holder   string
+	QueuedAt int64
+}
+
+// WakeConcurrencyWaiters picks the n deliveries of a webhook to wake
+// because an edit raised its maxConcurrency by n: no request ending will
+// wake anyone for the slots it added. First the oldest waiters in line
+// that a freed slot would wake (nextToWake), marked woken, oldest first;
+// then, while fewer than n, deliveries waiting for a concurrency slot
+// with no place in line (their worker turned them away before they asked:
+// the webhook's gate, the tenant's share), oldest first. Only as many as
+// can go are woken: the others are woken as requests end, or poll.
+func (s *Store) WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int) ([]string, error) {
+	q := "UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (" + nextToWake + ") RETURNING holder, queued_at"
+	if s.dialect == Postgres {
+		q = "UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (" + nextToWake + " FOR UPDATE) RETURNING holder, queued_at"
+	}
+	db := s.db.WithContext(ctx)
+	var woken []wokenWaiter
+	if err := db.Raw(q, wakeArgs(webhookID, Now().UnixMicro(), n)...).Scan(&woken).Error; err != nil {
+		return nil, translate(err)
+	}
+	// RETURNING comes in no set order.
+	slices.SortFunc(woken, func(a, b wokenWaiter) int {
+		return cmp.Or(cmp.Compare(a.QueuedAt, b.QueuedAt), strings.Compare(a.Holder, b.Holder))
+	})
+	ids := make([]string, 0, n)
+	for _, w := range woken {
+		ids = append(ids, HolderDelivery(w.Holder))
+	}
+	if len(ids) >= n {
+		return ids, nil
+	}
+	var outOfLine []string
+	err := db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
+		Where("waiting_for = ?", models.WaitingForConcurrency).
+		Where("NOT EXISTS (SELECT 1 FROM webhook_waiters w WHERE w.webhook_id = ? "+
+			"AND substr(w.holder, 1, length(CAST(deliveries.id AS TEXT)) + 1) = CAST(deliveries.id AS TEXT) || '/')", webhookID).
+		Order("id").Limit(n-len(ids)).Pluck("id", &outOfLine).Error
+	return append(ids, outOfLine...), translate(err)
+}
 
 // releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE
 // and the UPDATE ride in it as data-modifying WITH queries (run to
@@ -771,7 +832,7 @@ func respace(tx *gorm.DB, webhookID string, from, to float64, now int64) error {
 // (respace), so that a raised limit brings the waiting requests nearer and
 // a lowered one moves them away instead of letting them all fall due
 // together. Waiters asleep until their old slot are woken by the caller
-// (dispatch.WakeLimitWaiters); a webhook that never had a rate has no line.
+// (dispatch.WakeRateWaiters); a webhook that never had a rate has no line.
 //
 // The limiter row is locked here without lockLimiter, whose commit does
 // not wait for the disk: the webhook's edit in the same transaction must
@@ -790,16 +851,15 @@ func rateLimitEdited(tx *gorm.DB, dialect Dialect, webhookID string, from, to fl
 	return respace(tx, webhookID, effectiveRate(from, adaptive), effectiveRate(to, adaptive), Now().UnixMicro())
 }
 
-// LimitWaiters lists the deliveries of a webhook waiting for the limit
-// why (rateLimit or concurrency): waiting_for why, with a workflow
-// working on them (OpenDeliveries' statuses; a delivery still in the
-// outbox has no run to tell). It reads the deliveries, not the
-// reservations or the line: an edit that removes a rateLimit drops the
-// reservations first.
-func (s *Store) LimitWaiters(ctx context.Context, webhookID string, why models.WaitingFor) ([]string, error) {
+// RateWaiters lists the deliveries of a webhook waiting for a rate slot:
+// waiting_for rateLimit, with a workflow working on them (OpenDeliveries'
+// statuses; a delivery still in the outbox has no run to tell). It reads
+// the deliveries, not the reservations: an edit that removes the limit
+// drops those first.
+func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
 	var ids []string
 	err := s.db.WithContext(ctx).Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
-		Where("waiting_for = ?", why).
+		Where("waiting_for = ?", models.WaitingForRateLimit).
 		Order("id").Pluck("id", &ids).Error
 	return ids, translate(err)
 }

@@ -7,7 +7,6 @@
 package webhooks
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"math"
@@ -38,9 +37,12 @@ type dispatcher interface {
 	// Wake tells the outbox starter that deliveries went back to the
 	// outbox.
 	Wake()
-	// WakeLimitWaiters tells the deliveries waiting for the webhook's
-	// limit why to ask again now, in the background.
-	WakeLimitWaiters(ctx context.Context, webhookID string, why models.WaitingFor)
+	// WakeRateWaiters tells the deliveries waiting for the webhook's rate
+	// slots to ask again now, in the background.
+	WakeRateWaiters(ctx context.Context, webhookID string)
+	// WakeConcurrencyWaiters tells the n oldest deliveries waiting for the
+	// webhook's concurrency slots to ask again now, in the background.
+	WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int)
 }
 
 // Service writes webhooks.
@@ -122,10 +124,10 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 		// concurrency slots added are free with no request ending to wake
 		// anyone for them.
 		if rateRaised(current.RateLimit, next.RateLimit) {
-			s.dispatcher.WakeLimitWaiters(ctx, current.ID, models.WaitingForRateLimit)
+			s.dispatcher.WakeRateWaiters(ctx, current.ID)
 		}
-		if concurrencyRaised(current.MaxConcurrency, next.MaxConcurrency) {
-			s.dispatcher.WakeLimitWaiters(ctx, current.ID, models.WaitingForConcurrency)
+		if added := concurrencyAdded(current.MaxConcurrency, next.MaxConcurrency); added > 0 {
+			s.dispatcher.WakeConcurrencyWaiters(ctx, current.ID, added)
 		}
 	}
 	// Read back: health fields may have changed under the edit.
@@ -138,11 +140,10 @@ func rateRaised(was, now float64) bool {
 	return was > 0 && (now <= 0 || now > was)
 }
 
-// concurrencyRaised reports whether an edit of maxConcurrency (0: the
-// default) from was to now lets more requests be in flight.
-func concurrencyRaised(was, now int) bool {
-	inForce := func(n int) int { return cmp.Or(max(n, 0), store.DefaultMaxConcurrency) }
-	return inForce(now) > inForce(was)
+// concurrencyAdded is how many more requests an edit of maxConcurrency
+// (0: the default) from was to now lets be in flight (0 or less: none).
+func concurrencyAdded(was, now int) int {
+	return store.EffectiveMaxConcurrency(now) - store.EffectiveMaxConcurrency(was)
 }
 
 // Delete removes a webhook: soft (disabled and marked deleted, its name

@@ -26,13 +26,17 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 
 // WakeConcurrencyWaiters tells n deliveries waiting for a concurrency slot
 // of a webhook whose maxConcurrency was raised by n to ask again now, the
-// oldest in line first (store.WakeConcurrencyWaiters picks them): the
+// oldest in line first (store.PickConcurrencyWaiters picks them): the
 // slots the edit added are free, and no request ending will wake anyone
-// for them. In the background, as WakeRateWaiters; a waiter it misses asks
-// at its next poll, or is woken when a request ends.
+// for them. In the background, as WakeRateWaiters. A waiter it misses
+// asks at its next poll, or is woken when a request ends; one picked whose
+// signal failed keeps its woken mark, so only at its next poll.
 func (d *Dispatcher) WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int) {
+	if n <= 0 {
+		return
+	}
 	d.wakeEach(ctx, webhookID, models.WaitingForConcurrency, func(ctx context.Context) ([]string, error) {
-		return d.store.WakeConcurrencyWaiters(ctx, webhookID, n)
+		return d.store.PickConcurrencyWaiters(ctx, webhookID, n)
 	})
 }
 

@@ -22,14 +22,14 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// TestWakeRateWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
+// TestWakeLimitWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
 // raised, and again after it is removed (which drops the reserved slots),
 // every delivery waiting for a rate slot is signalled LimitsChangedSignal
 // once; a delivery granted at once does not wait and is left alone, and a
 // waiter whose run has closed is skipped. After its maxConcurrency is
 // raised by n, so are the n oldest deliveries waiting for a concurrency
 // slot.
-func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
+func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
 	w, ids := seedOutbox(t, s, 5)

@@ -627,7 +627,8 @@ var ErrWakeLost = errors.New("the concurrency waiter to wake could not be picked
 // also picks a waiter failed.
 const releaseAloneTimeout = 5 * time.Second
 
-// nextToWake selects the waiter a freed slot wakes: waiting for a
+// nextToWake selects the n waiters (ReleaseSlot: 1; PickConcurrencyWaiters:
+// the slots a raised maxConcurrency added) to wake: waiting for a
 // concurrency slot and not woken since it last asked (woken_at 0), and
 // punctual (its place kept at least lateGrace longer than its next poll
 // and the margin need, as AcquireSlot counts waiters owed a slot), the
@@ -657,18 +658,28 @@ type wokenWaiter struct {
 	QueuedAt int64
 }
 
-// WakeConcurrencyWaiters picks the n deliveries of a webhook to wake
+// PickConcurrencyWaiters picks the n deliveries of a webhook to wake
 // because an edit raised its maxConcurrency by n: no request ending will
 // wake anyone for the slots it added. First the oldest waiters in line
-// that a freed slot would wake (nextToWake), marked woken, oldest first;
-// then, while fewer than n, deliveries waiting for a concurrency slot
-// with no place in line (their worker turned them away before they asked:
-// the webhook's gate, the tenant's share), oldest first. Only as many as
-// can go are woken: the others are woken as requests end, or poll.
-func (s *Store) WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int) ([]string, error) {
+// that a freed slot would wake (nextToWake), marked woken as ReleaseSlot
+// marks its pick, oldest first; then, while fewer than n, deliveries
+// waiting for a concurrency slot with no place in line (their worker
+// turned them away before they asked: the webhook's gate, the tenant's
+// share), oldest first. Only as many as can go are woken: the others are
+// woken as requests end, or poll. A delivery is named once, however many
+// places it holds (an ended run's place is left to expire).
+func (s *Store) PickConcurrencyWaiters(ctx context.Context, webhookID string, n int) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	// On PostgreSQL the pick is a materialized WITH query, run once: as
+	// an IN (... LIMIT n FOR UPDATE) sub-select the planner may run it
+	// again per row, each run skipping the rows already marked and taking
+	// more than n.
 	q := "UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (" + nextToWake + ") RETURNING holder, queued_at"
 	if s.dialect == Postgres {
-		q = "UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (" + nextToWake + " FOR UPDATE) RETURNING holder, queued_at"
+		q = "WITH picked AS MATERIALIZED (" + nextToWake + " FOR UPDATE) " +
+			"UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (SELECT holder FROM picked) RETURNING holder, queued_at"
 	}
 	db := s.db.WithContext(ctx)
 	var woken []wokenWaiter
@@ -681,16 +692,20 @@ func (s *Store) WakeConcurrencyWaiters(ctx context.Context, webhookID string, n 
 	})
 	ids := make([]string, 0, n)
 	for _, w := range woken {
-		ids = append(ids, HolderDelivery(w.Holder))
+		if id := HolderDelivery(w.Holder); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
 	}
 	if len(ids) >= n {
 		return ids, nil
 	}
+	// Out of line: no place whose holder begins "delivery/" (a range on
+	// the primary key; '0' follows '/').
 	var outOfLine []string
 	err := db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
 		Where("waiting_for = ?", models.WaitingForConcurrency).
 		Where("NOT EXISTS (SELECT 1 FROM webhook_waiters w WHERE w.webhook_id = ? "+
-			"AND substr(w.holder, 1, length(CAST(deliveries.id AS TEXT)) + 1) = CAST(deliveries.id AS TEXT) || '/')", webhookID).
+			"AND w.holder >= CAST(deliveries.id AS TEXT) || '/' AND w.holder < CAST(deliveries.id AS TEXT) || '0')", webhookID).
 		Order("id").Limit(n-len(ids)).Pluck("id", &outOfLine).Error
 	return append(ids, outOfLine...), translate(err)
 }

@@ -613,14 +613,14 @@ func TestLimiterRaisedLimitWakesTheOldestWaiters(t *testing.T) {
 				t.Fatalf("%s: %+v %v", h, got, err)
 			}
 		}
-		woken, err := s.WakeConcurrencyWaiters(ctx, w1, 2)
+		woken, err := s.PickConcurrencyWaiters(ctx, w1, 2)
 		if err != nil || !slices.Equal(woken, []string{"w0", "w1"}) {
 			t.Fatalf("raised by 2: woke %v %v, want w0 and w1", woken, err)
 		}
 		if wake, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Success); err != nil || wake != "w2/1/r" {
 			t.Fatalf("busy ended: woke %q %v, want w2", wake, err)
 		}
-		if woken, err := s.WakeConcurrencyWaiters(ctx, w1, 5); err != nil || !slices.Equal(woken, []string{"w3"}) {
+		if woken, err := s.PickConcurrencyWaiters(ctx, w1, 5); err != nil || !slices.Equal(woken, []string{"w3"}) {
 			t.Fatalf("raised by 5: woke %v %v, want w3 alone", woken, err)
 		}
 	})

@@ -128,6 +128,7 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 		}
 		if added := concurrencyAdded(current.MaxConcurrency, next.MaxConcurrency); added > 0 {
 			s.dispatcher.WakeConcurrencyWaiters(ctx, current.ID, added)
+			s.dispatcher.Wake() // its deliveries held back in the outbox may start
 		}
 	}
 	// Read back: health fields may have changed under the edit.

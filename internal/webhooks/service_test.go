@@ -120,7 +120,7 @@ func TestEveryWriteKeepsMatchingAndDeliveriesInStep(t *testing.T) {
 		}
 		want := []string{"invalidate acme"}
 		if step.woken > 0 {
-			want = append(want, fmt.Sprintf("wake %d concurrency waiters %s", step.woken, w.ID))
+			want = append(want, fmt.Sprintf("wake %d concurrency waiters %s", step.woken, w.ID), "wake")
 		}
 		expect(t, sp, "maxConcurrency edited", want...)
 	}
@@ -130,12 +130,12 @@ func TestEveryWriteKeepsMatchingAndDeliveriesInStep(t *testing.T) {
 	if w, err = svc.Update(ctx, w, both, "api"); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, sp, "rateLimit set, maxConcurrency raised", "invalidate acme", "wake 4 concurrency waiters "+w.ID)
+	expect(t, sp, "rateLimit set, maxConcurrency raised", "invalidate acme", "wake 4 concurrency waiters "+w.ID, "wake")
 	both.Config.MaxConcurrency, both.Config.RateLimit = new(16), new(4.0)
 	if w, err = svc.Update(ctx, w, both, "api"); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, sp, "both raised", "invalidate acme", "wake rate waiters "+w.ID, "wake 1 concurrency waiters "+w.ID)
+	expect(t, sp, "both raised", "invalidate acme", "wake rate waiters "+w.ID, "wake 1 concurrency waiters "+w.ID, "wake")
 
 	off := edit
 	off.Enabled = new(bool)

@@ -667,7 +667,9 @@ type wokenWaiter struct {
 // turned them away before they asked: the webhook's gate, the tenant's
 // share), oldest first. Only as many as can go are woken: the others are
 // woken as requests end, or poll. A delivery is named once, however many
-// places it holds (an ended run's place is left to expire).
+// places it holds (an ended run's place is left to expire, and may use up
+// one of the n: rare, and the waiter it kept out is woken when a request
+// ends).
 func (s *Store) PickConcurrencyWaiters(ctx context.Context, webhookID string, n int) ([]string, error) {
 	if n <= 0 {
 		return nil, nil
@@ -699,15 +701,21 @@ func (s *Store) PickConcurrencyWaiters(ctx context.Context, webhookID string, n 
 	if len(ids) >= n {
 		return ids, nil
 	}
-	// Out of line: no place whose holder begins "delivery/" (a range on
-	// the primary key; '0' follows '/').
+	// Out of line: no place whose holder begins "delivery/" (compared
+	// as sameAttempt does, by substr: a range would depend on the
+	// database's collation).
 	var outOfLine []string
 	err := db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
 		Where("waiting_for = ?", models.WaitingForConcurrency).
 		Where("NOT EXISTS (SELECT 1 FROM webhook_waiters w WHERE w.webhook_id = ? "+
-			"AND w.holder >= CAST(deliveries.id AS TEXT) || '/' AND w.holder < CAST(deliveries.id AS TEXT) || '0')", webhookID).
+			"AND substr(w.holder, 1, length(CAST(deliveries.id AS TEXT)) + 1) = CAST(deliveries.id AS TEXT) || '/')", webhookID).
 		Order("id").Limit(n-len(ids)).Pluck("id", &outOfLine).Error
-	return append(ids, outOfLine...), translate(err)
+	for _, id := range outOfLine {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, translate(err)
 }
 
 // releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE

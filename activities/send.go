@@ -3,12 +3,10 @@
 package activities
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/webhookd/webhookd/internal/attempt"
@@ -108,7 +106,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		return s.refused(ctx, dc, holder), nil
 	}
 	defer release()
-	queue := cmp.Or(max(wh.MaxConcurrency, 0), store.DefaultMaxConcurrency)
+	queue := store.EffectiveMaxConcurrency(wh.MaxConcurrency)
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
 	}
@@ -246,12 +244,6 @@ func slotHolder(in workflows.SendInput) string {
 // attempt: one that cannot finish leaves the lease to expire.
 const releaseTimeout = 10 * time.Second
 
-// holderDelivery is the delivery a slotHolder name is of.
-func holderDelivery(holder string) string {
-	deliveryID, _, _ := strings.Cut(holder, "/")
-	return deliveryID
-}
-
 // postInSlot posts with the slot held and releases it however the post
 // ends, a panic included (the lease would otherwise keep the slot for the
 // webhook's timeout and a margin). The request was sent: whatever happens
@@ -271,7 +263,7 @@ func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in w
 			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
 		}
 		if wake != "" && s.Waker != nil {
-			s.Waker.WakeWaiter(ctx, holderDelivery(wake))
+			s.Waker.WakeWaiter(ctx, store.HolderDelivery(wake))
 		}
 	}()
 	return s.post(ctx, dc, in)

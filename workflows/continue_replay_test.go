@@ -37,21 +37,12 @@ func TestLongLimitWaitReplays(t *testing.T) {
 	// The slot frees after 105 refusals: the first run waits 100 times and
 	// continues as new; the second waits 5 more, sends, and succeeds.
 	var asks atomic.Int32
-	w := worker.New(c, "waits", worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.SendInput) (attempt.Result, error) {
+	startRecordingWorker(t, c, "waits", func(in workflows.SendInput) attempt.Result {
 		if asks.Add(1) <= 105 {
-			return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency, Wait: 10 * time.Millisecond}, nil
+			return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency, Wait: 10 * time.Millisecond}
 		}
-		now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-		return attempt.Result{Outcome: attempt.Success, Attempt: &attempt.Record{Number: in.Attempt, Trigger: in.Trigger, StatusCode: 200, StartedAt: now, FinishedAt: now}}, nil
-	}, activity.RegisterOptions{Name: workflows.SendActivity})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.RecordInput) error { return nil },
-		activity.RegisterOptions{Name: workflows.RecordActivity})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+		return succeeded(in, time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC))
+	})
 
 	id := workflows.DeliveryWorkflowID(uuid.NewString())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -98,26 +89,17 @@ func TestWokenLimitWaitReplays(t *testing.T) {
 	// Ask 1: woken while it is refused. Ask 2: refused for a minute, and
 	// woken 300 ms into the wait. Ask 3: sent.
 	var asks atomic.Int32
-	w := worker.New(c, "woken", worker.Options{})
-	workflows.Register(w)
-	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.SendInput) (attempt.Result, error) {
+	startRecordingWorker(t, c, "woken", func(in workflows.SendInput) attempt.Result {
 		switch asks.Add(1) {
 		case 1:
 			wake()
 		case 2:
 			time.AfterFunc(300*time.Millisecond, wake)
 		default:
-			now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
-			return attempt.Result{Outcome: attempt.Success, Attempt: &attempt.Record{Number: in.Attempt, Trigger: in.Trigger, StatusCode: 200, StartedAt: now, FinishedAt: now}}, nil
+			return succeeded(in, time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC))
 		}
-		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency, Wait: time.Minute}, nil
-	}, activity.RegisterOptions{Name: workflows.SendActivity})
-	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.RecordInput) error { return nil },
-		activity.RegisterOptions{Name: workflows.RecordActivity})
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+		return attempt.Result{Outcome: attempt.Limited, WaitingFor: models.WaitingForConcurrency, Wait: time.Minute}
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -156,6 +138,28 @@ func recordingServer(t *testing.T, files string) (release string, c client.Clien
 	}
 	t.Cleanup(c.Close)
 	return release, c
+}
+
+// startRecordingWorker runs the workflows on queue with send as the send
+// activity and a record activity that records nothing.
+func startRecordingWorker(t *testing.T, c client.Client, queue string, send func(workflows.SendInput) attempt.Result) {
+	t.Helper()
+	w := worker.New(c, queue, worker.Options{})
+	workflows.Register(w)
+	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.SendInput) (attempt.Result, error) { return send(in), nil },
+		activity.RegisterOptions{Name: workflows.SendActivity})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in workflows.RecordInput) error { return nil },
+		activity.RegisterOptions{Name: workflows.RecordActivity})
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+}
+
+// succeeded is a send's result for an attempt answered 200 at now.
+func succeeded(in workflows.SendInput, now time.Time) attempt.Result {
+	return attempt.Result{Outcome: attempt.Success, Attempt: &attempt.Record{Number: in.Attempt, Trigger: in.Trigger,
+		StatusCode: 200, StartedAt: now, FinishedAt: now}}
 }
 
 // saveAndReplay saves a run's history to path and replays it.

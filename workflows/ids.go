@@ -14,9 +14,9 @@ const (
 	ProgressQuery    = "progress"
 	// LimitsChangedSignal tells a delivery waiting for a limit of its
 	// webhook to ask again at once: the webhook's rateLimit was raised or
-	// removed (its rate slot came nearer than the old rate gave it), or a
+	// removed (its rate slot came nearer than the old rate gave it), a
 	// request of the webhook ended and freed the concurrency slot it
-	// waits for.
+	// waits for, or its maxConcurrency was raised.
 	LimitsChangedSignal    = "limits-changed"
 	DefaultTaskQueue       = "webhooks"
 	deliveryWorkflowPrefix = "delivery-"

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -18,12 +19,36 @@ import (
 // or one that reserved its slot just after the list was read) still asks
 // at its old slot's time, no later than before the edit.
 func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
+	d.wakeEach(ctx, webhookID, models.WaitingForRateLimit, func(ctx context.Context) ([]string, error) {
+		return d.store.RateWaiters(ctx, webhookID)
+	})
+}
+
+// WakeConcurrencyWaiters tells n deliveries waiting for a concurrency slot
+// of a webhook whose maxConcurrency was raised by n to ask again now, the
+// oldest in line first (store.PickConcurrencyWaiters picks them): the
+// slots the edit added are free, and no request ending will wake anyone
+// for them. In the background, as WakeRateWaiters. A waiter it misses
+// asks at its next poll, or is woken when a request ends; one picked whose
+// signal failed keeps its woken mark, so only at its next poll.
+func (d *Dispatcher) WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int) {
+	if n <= 0 {
+		return
+	}
+	d.wakeEach(ctx, webhookID, models.WaitingForConcurrency, func(ctx context.Context) ([]string, error) {
+		return d.store.PickConcurrencyWaiters(ctx, webhookID, n)
+	})
+}
+
+// wakeEach signals, in the background, each delivery list names
+// LimitsChangedSignal, with one warning for the lot.
+func (d *Dispatcher) wakeEach(ctx context.Context, webhookID string, why models.WaitingFor, list func(context.Context) ([]string, error)) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
 	go func() {
 		defer cancel()
-		ids, err := d.store.RateWaiters(ctx, webhookID)
+		ids, err := list(ctx)
 		if err != nil {
-			d.log.WarnContext(ctx, "list rate waiters", "webhook_id", webhookID, "error", err)
+			d.log.WarnContext(ctx, "list limit waiters", "webhook_id", webhookID, "waiting_for", why, "error", err)
 			return
 		}
 		_, errs := eachRun(ids, func(id string) error {
@@ -32,7 +57,7 @@ func (d *Dispatcher) WakeRateWaiters(ctx context.Context, webhookID string) {
 		// One line per edit, not per waiter: with Temporal down there
 		// may be thousands.
 		if len(errs) > 0 {
-			d.log.WarnContext(ctx, "wake rate waiters", "webhook_id", webhookID, "failed", len(errs), "of", len(ids), "error", errs[0])
+			d.log.WarnContext(ctx, "wake limit waiters", "webhook_id", webhookID, "waiting_for", why, "failed", len(errs), "of", len(ids), "error", errs[0])
 		}
 	}()
 }

@@ -18,15 +18,18 @@ import (
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// TestWakeRateWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
+// TestWakeLimitWaitersSignalsEachWaitingRun: after a webhook's rateLimit is
 // raised, and again after it is removed (which drops the reserved slots),
 // every delivery waiting for a rate slot is signalled LimitsChangedSignal
 // once; a delivery granted at once does not wait and is left alone, and a
-// waiter whose run has closed is skipped.
-func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
+// waiter whose run has closed is skipped. After its maxConcurrency is
+// raised by n, so are the n oldest deliveries waiting for a concurrency
+// slot.
+func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	ctx := context.Background()
 	w, ids := seedOutbox(t, s, 5)
@@ -85,6 +88,27 @@ func TestWakeRateWaitersSignalsEachWaitingRun(t *testing.T) {
 	d.WakeRateWaiters(ctx, w.ID)
 	twice := slices.Sorted(slices.Values(append(slices.Clone(want), want...)))
 	woken("removed", twice)
+
+	// maxConcurrency raised by 2, then by plenty: the oldest two
+	// deliveries in line for a concurrency slot are woken, then the rest,
+	// and one waiting with no place in line (its worker turned it away
+	// before it asked). The last one's run has closed.
+	for _, id := range []string{ids[1], ids[2], ids[4]} {
+		// The first delivery still holds its lease.
+		got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: id, WebhookID: w.ID, Holder: id + "/2/run",
+			MaxConcurrency: 1, Lease: time.Minute})
+		if err != nil || got.WaitingFor != models.WaitingForConcurrency {
+			t.Fatalf("%s at maxConcurrency 1: %+v %v", id, got, err)
+		}
+	}
+	if err := s.KeepWaiting(ctx, ids[3], w.ID, ids[3]+"/2/run", time.Second); err != nil {
+		t.Fatal(err)
+	}
+	signalOf := func(id string) string { return workflows.DeliveryWorkflowID(id) + ": " + workflows.LimitsChangedSignal }
+	d.WakeConcurrencyWaiters(ctx, w.ID, 2)
+	woken("maxConcurrency raised by 2", slices.Sorted(slices.Values(append(slices.Clone(twice), signalOf(ids[1]), signalOf(ids[2])))))
+	d.WakeConcurrencyWaiters(ctx, w.ID, 100)
+	woken("raised by 100", slices.Sorted(slices.Values(append(slices.Clone(twice), signalOf(ids[1]), signalOf(ids[2]), signalOf(ids[3])))))
 }
 
 // heldSignals is a runner whose signals wait until release is closed, and

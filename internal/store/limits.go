@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,18 @@ import (
 // DefaultMaxConcurrency is the requests in flight a webhook gets when its
 // webhookConfig.maxConcurrency is not set.
 const DefaultMaxConcurrency = 10
+
+// EffectiveMaxConcurrency is the maxConcurrency in force for a webhook's
+// setting n (unset, 0: the default).
+func EffectiveMaxConcurrency(n int) int { return cmp.Or(max(n, 0), DefaultMaxConcurrency) }
+
+// HolderDelivery is the delivery a slot holder is of: holders are named
+// "delivery/attempt/run" (attemptPrefix); one without a "/" (as in some
+// tests) is its own.
+func HolderDelivery(holder string) string {
+	deliveryID, _, _ := strings.Cut(holder, "/")
+	return deliveryID
+}
 
 // Adaptive slow-down (AIMD): a throttling answer halves the webhook's rate
 // (at most once a second), never below MinAdaptiveRate; each success adds
@@ -111,7 +124,7 @@ func (s *Store) AcquireSlot(ctx context.Context, r SlotRequest) (Slot, error) {
 		var q place
 		if c.mine == 0 {
 			q = c.place
-			limit := int64(cmp.Or(max(r.MaxConcurrency, 0), DefaultMaxConcurrency))
+			limit := int64(EffectiveMaxConcurrency(r.MaxConcurrency))
 			if behind := c.held + q.ahead - limit; behind >= 0 {
 				// The free slots, if any, belong to older waiters.
 				out = Slot{WaitingFor: models.WaitingForConcurrency, Wait: concurrencyPoll(r.Holder, behind, row.IntervalUs)}
@@ -556,8 +569,7 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	// this, and BEGIN/COMMIT would be most of its round trips).
 	db := s.db.WithContext(ctx)
 	now := Now().UnixMicro()
-	args := []any{sql.Named("webhook", webhookID), sql.Named("holder", holder), sql.Named("now", now),
-		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds())}
+	args := append(wakeArgs(webhookID, now, 1), sql.Named("holder", holder))
 	withRate := fb != Neutral
 	var n int64 // the webhook's limiter rows with an adaptive rate (0 or 1)
 	var pickErr error
@@ -615,7 +627,8 @@ var ErrWakeLost = errors.New("the concurrency waiter to wake could not be picked
 // also picks a waiter failed.
 const releaseAloneTimeout = 5 * time.Second
 
-// nextToWake selects the waiter a freed slot wakes: waiting for a
+// nextToWake selects the n waiters (ReleaseSlot: 1; PickConcurrencyWaiters:
+// the slots a raised maxConcurrency added) to wake: waiting for a
 // concurrency slot and not woken since it last asked (woken_at 0), and
 // punctual (its place kept at least lateGrace longer than its next poll
 // and the margin need, as AcquireSlot counts waiters owed a slot), the
@@ -632,7 +645,78 @@ const releaseAloneTimeout = 5 * time.Second
 // deletes the lease alone (ReleaseSlot), or the refused attempt is
 // retried.
 const nextToWake = `SELECT holder FROM webhook_waiters WHERE webhook_id = @webhook AND expires_at >= @punctual AND woken_at = 0
-	ORDER BY queued_at, holder LIMIT 1`
+	ORDER BY queued_at, holder LIMIT @n`
+
+// wakeArgs are nextToWake's arguments: n waiters of webhookID at now.
+func wakeArgs(webhookID string, now int64, n int) []any {
+	return []any{sql.Named("webhook", webhookID), sql.Named("now", now),
+		sql.Named("punctual", now+(waiterMargin-lateGrace).Microseconds()), sql.Named("n", n)}
+}
+
+type wokenWaiter struct {
+	Holder   string
+	QueuedAt int64
+}
+
+// PickConcurrencyWaiters picks the n deliveries of a webhook to wake
+// because an edit raised its maxConcurrency by n: no request ending will
+// wake anyone for the slots it added. First the oldest waiters in line
+// that a freed slot would wake (nextToWake), marked woken as ReleaseSlot
+// marks its pick, oldest first; then, while fewer than n, deliveries
+// waiting for a concurrency slot with no place in line (their worker
+// turned them away before they asked: the webhook's gate, the tenant's
+// share), oldest first. Only as many as can go are woken: the others are
+// woken as requests end, or poll. A delivery is named once, however many
+// places it holds (an ended run's place is left to expire, and may use up
+// one of the n: rare, and the waiter it kept out is woken when a request
+// ends).
+func (s *Store) PickConcurrencyWaiters(ctx context.Context, webhookID string, n int) ([]string, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	// On PostgreSQL the pick is a materialized WITH query, run once: as
+	// an IN (... LIMIT n FOR UPDATE) sub-select the planner may run it
+	// again per row, each run skipping the rows already marked and taking
+	// more than n.
+	q := "UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (" + nextToWake + ") RETURNING holder, queued_at"
+	if s.dialect == Postgres {
+		q = "WITH picked AS MATERIALIZED (" + nextToWake + " FOR UPDATE) " +
+			"UPDATE webhook_waiters SET woken_at = @now WHERE webhook_id = @webhook AND holder IN (SELECT holder FROM picked) RETURNING holder, queued_at"
+	}
+	db := s.db.WithContext(ctx)
+	var woken []wokenWaiter
+	if err := db.Raw(q, wakeArgs(webhookID, Now().UnixMicro(), n)...).Scan(&woken).Error; err != nil {
+		return nil, translate(err)
+	}
+	// RETURNING comes in no set order.
+	slices.SortFunc(woken, func(a, b wokenWaiter) int {
+		return cmp.Or(cmp.Compare(a.QueuedAt, b.QueuedAt), strings.Compare(a.Holder, b.Holder))
+	})
+	ids := make([]string, 0, n)
+	for _, w := range woken {
+		if id := HolderDelivery(w.Holder); !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) >= n {
+		return ids, nil
+	}
+	// Out of line: no place whose holder begins "delivery/" (compared
+	// as sameAttempt does, by substr: a range would depend on the
+	// database's collation).
+	var outOfLine []string
+	err := db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
+		Where("waiting_for = ?", models.WaitingForConcurrency).
+		Where("NOT EXISTS (SELECT 1 FROM webhook_waiters w WHERE w.webhook_id = ? "+
+			"AND substr(w.holder, 1, length(CAST(deliveries.id AS TEXT)) + 1) = CAST(deliveries.id AS TEXT) || '/')", webhookID).
+		Order("id").Limit(n-len(ids)).Pluck("id", &outOfLine).Error
+	for _, id := range outOfLine {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids, translate(err)
+}
 
 // releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE
 // and the UPDATE ride in it as data-modifying WITH queries (run to

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -593,6 +594,35 @@ func TestLimiterReleaseWakesTheOldestWaiter(t *testing.T) {
 		acquire("newcomer", true)
 		acquire("late", false)
 		release("b", store.Success, "late")
+	})
+}
+
+// TestLimiterRaisedLimitWakesTheOldestWaiters: a maxConcurrency raised
+// by n wakes the deliveries of the n oldest waiters that a freed slot
+// would wake, oldest first; the next request to end wakes the one behind
+// them. (Deliveries waiting with no place in line: the dispatch tests.)
+func TestLimiterRaisedLimitWakesTheOldestWaiters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		s.SetWaiterPatience(0)
+		if got, err := s.AcquireSlot(ctx, slot("busy", 1, 0)); err != nil || !got.Granted {
+			t.Fatalf("%+v %v", got, err)
+		}
+		for _, h := range []string{"w0/1/r", "w1/1/r", "w2/1/r", "w3/1/r"} {
+			if got, err := s.AcquireSlot(ctx, slot(h, 1, 0)); err != nil || got.Granted {
+				t.Fatalf("%s: %+v %v", h, got, err)
+			}
+		}
+		woken, err := s.PickConcurrencyWaiters(ctx, w1, 2)
+		if err != nil || !slices.Equal(woken, []string{"w0", "w1"}) {
+			t.Fatalf("raised by 2: woke %v %v, want w0 and w1", woken, err)
+		}
+		if wake, err := s.ReleaseSlot(ctx, w1, "busy", 0, store.Success); err != nil || wake != "w2/1/r" {
+			t.Fatalf("busy ended: woke %q %v, want w2", wake, err)
+		}
+		if woken, err := s.PickConcurrencyWaiters(ctx, w1, 5); err != nil || !slices.Equal(woken, []string{"w3"}) {
+			t.Fatalf("raised by 5: woke %v %v, want w3 alone", woken, err)
+		}
 	})
 }
 

@@ -145,7 +145,7 @@ func outboxQueues(tx *gorm.DB, now time.Time) ([]outboxQueue, error) {
 	var qs []outboxQueue
 	err := tx.Raw(outboxQueuesSQL, sql.Named("now", now)).Scan(&qs).Error
 	for i := range qs {
-		qs[i].MaxConcurrency = cmp.Or(max(qs[i].MaxConcurrency, 0), DefaultMaxConcurrency)
+		qs[i].MaxConcurrency = EffectiveMaxConcurrency(qs[i].MaxConcurrency)
 	}
 	return qs, err
 }

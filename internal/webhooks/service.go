@@ -40,6 +40,9 @@ type dispatcher interface {
 	// WakeRateWaiters tells the deliveries waiting for the webhook's rate
 	// slots to ask again now, in the background.
 	WakeRateWaiters(ctx context.Context, webhookID string)
+	// WakeConcurrencyWaiters tells the n oldest deliveries waiting for the
+	// webhook's concurrency slots to ask again now, in the background.
+	WakeConcurrencyWaiters(ctx context.Context, webhookID string, n int)
 }
 
 // Service writes webhooks.
@@ -115,10 +118,18 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 	s.matcher.Invalidate(current.TenantID)
 	if current.Enabled && !next.Enabled {
 		s.dispatcher.StopDeliveries(ctx, current.ID)
-	} else if rateRaised(current.RateLimit, next.RateLimit) {
-		// The edit brought the reserved slots nearer; the deliveries
-		// asleep until their old ones would not see it.
-		s.dispatcher.WakeRateWaiters(ctx, current.ID)
+	} else {
+		// A raised limit lets waiting deliveries go sooner than they are
+		// asleep until: the reserved rate slots came nearer, and the
+		// concurrency slots added are free with no request ending to wake
+		// anyone for them.
+		if rateRaised(current.RateLimit, next.RateLimit) {
+			s.dispatcher.WakeRateWaiters(ctx, current.ID)
+		}
+		if added := concurrencyAdded(current.MaxConcurrency, next.MaxConcurrency); added > 0 {
+			s.dispatcher.WakeConcurrencyWaiters(ctx, current.ID, added)
+			s.dispatcher.Wake() // its deliveries held back in the outbox may start
+		}
 	}
 	// Read back: health fields may have changed under the edit.
 	return s.store.GetWebhook(ctx, next.ID)
@@ -128,6 +139,12 @@ func (s *Service) Update(ctx context.Context, current *models.Webhook, in Spec, 
 // now lets requests go faster.
 func rateRaised(was, now float64) bool {
 	return was > 0 && (now <= 0 || now > was)
+}
+
+// concurrencyAdded is how many more requests an edit of maxConcurrency
+// (0: the default) from was to now lets be in flight (0 or less: none).
+func concurrencyAdded(was, now int) int {
+	return store.EffectiveMaxConcurrency(now) - store.EffectiveMaxConcurrency(was)
 }
 
 // Delete removes a webhook: soft (disabled and marked deleted, its name

@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -31,6 +32,9 @@ func (s *spy) StopDeliveries(_ context.Context, id string)   { s.add("stop " + i
 func (s *spy) HardDelete(_ context.Context, id string) error { s.add("hard delete " + id); return nil }
 func (s *spy) Wake()                                         { s.add("wake") }
 func (s *spy) WakeRateWaiters(_ context.Context, id string)  { s.add("wake rate waiters " + id) }
+func (s *spy) WakeConcurrencyWaiters(_ context.Context, id string, n int) {
+	s.add(fmt.Sprintf("wake %d concurrency waiters %s", n, id))
+}
 
 func (s *spy) take() []string {
 	s.mu.Lock()
@@ -103,9 +107,40 @@ func TestEveryWriteKeepsMatchingAndDeliveriesInStep(t *testing.T) {
 		}
 		expect(t, sp, "rateLimit edited", want...)
 	}
+	// A maxConcurrency raised wakes as many waiters as it adds slots
+	// (unset: the default, 10); lowered, none.
+	for _, step := range []struct {
+		most  *int
+		woken int
+	}{{new(4), 0}, {nil, 6}, {new(12), 2}, {new(11), 0}} {
+		limited := edit
+		limited.Config = &webhooks.Config{Endpoint: edit.Config.Endpoint, MaxConcurrency: step.most}
+		if w, err = svc.Update(ctx, w, limited, "api"); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"invalidate acme"}
+		if step.woken > 0 {
+			want = append(want, fmt.Sprintf("wake %d concurrency waiters %s", step.woken, w.ID), "wake")
+		}
+		expect(t, sp, "maxConcurrency edited", want...)
+	}
+	// Both raised in one edit: both kinds of waiter are woken.
+	both := edit
+	both.Config = &webhooks.Config{Endpoint: edit.Config.Endpoint, MaxConcurrency: new(15), RateLimit: new(3.0)}
+	if w, err = svc.Update(ctx, w, both, "api"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "rateLimit set, maxConcurrency raised", "invalidate acme", "wake 4 concurrency waiters "+w.ID, "wake")
+	both.Config.MaxConcurrency, both.Config.RateLimit = new(16), new(4.0)
+	if w, err = svc.Update(ctx, w, both, "api"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, sp, "both raised", "invalidate acme", "wake rate waiters "+w.ID, "wake 1 concurrency waiters "+w.ID, "wake")
 
 	off := edit
 	off.Enabled = new(bool)
+	// Disabled with a limit raised: the deliveries stop, nobody is woken.
+	off.Config = &webhooks.Config{Endpoint: edit.Config.Endpoint, MaxConcurrency: new(30), RateLimit: new(8.0)}
 	w, err = svc.Update(ctx, w, off, "api")
 	if err != nil || w.Enabled || w.Status != models.WebhookDisabled {
 		t.Fatalf("disable: %+v %v", w, err)

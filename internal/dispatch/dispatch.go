@@ -46,7 +46,7 @@ type Dispatcher struct {
 	// was ingested in; the zero Tracer is tracing off.
 	Tracer tracing.Tracer
 	// WakeUps, when set, counts WakeWaiter's wake-ups by outcome.
-	WakeUps wakeUpObserver
+	WakeUps WakeUpObserver
 	wakeup  *wakeup
 	waiters *waiterWakes
 }

@@ -116,9 +116,9 @@ func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {
 	}()
 }
 
-// wakeUpObserver counts wake-ups of concurrency waiters by outcome
+// WakeUpObserver counts wake-ups of concurrency waiters by outcome
 // (telemetry.Delivery).
-type wakeUpObserver interface {
+type WakeUpObserver interface {
 	ObserveWakeUp(outcome string)
 }
 

@@ -33,7 +33,7 @@ const (
 // (ObserveWakeUp).
 const (
 	WakeUpSignalled = "signalled" // its workflow got the signal
-	WakeUpEnded     = "ended"     // its run had ended (the delivery was cancelled)
+	WakeUpEnded     = "ended"     // its run had closed (e.g. the delivery was cancelled)
 	WakeUpFailed    = "failed"    // the signal failed: it asks at its next poll
 	WakeUpDropped   = "dropped"   // too many in flight: it asks at its next poll
 )

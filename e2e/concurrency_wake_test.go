@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/webhookd/webhookd/e2e/rig"
+	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/workflows"
 )
 
@@ -55,6 +56,18 @@ func TestFreedSlotWakesTheNextWaiter(t *testing.T) {
 	// ended): 10 or 11 were woken in runs on two idle cores.
 	if woken < events/3 {
 		t.Fatalf("%d of %d deliveries were woken by a freed slot, want %d or more", woken, events, events/3)
+	}
+	// Operators see them too.
+	signalled := 0.0
+	for _, m := range st.MetricFamilies()[telemetry.WakeUpsTotal].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "outcome" && l.GetValue() == telemetry.WakeUpSignalled {
+				signalled += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if signalled < float64(woken) {
+		t.Fatalf("%s{outcome=%q} is %v, want at least the %d woken", telemetry.WakeUpsTotal, telemetry.WakeUpSignalled, signalled, woken)
 	}
 	// 100 ms at the receiver and a workflow task and a local activity
 	// for the hand-over (about 115 ms in all on two idle cores), against

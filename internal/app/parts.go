@@ -70,6 +70,7 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 	matcher.Log = log
 	d := dispatch.New(s, runs, matcher, log)
 	d.Poster = newPoster(cfg, log)
+	d.WakeUps = m.deliveryMetrics()
 	s.SetSequenceWaker(d.Wake) // an ordered delivery settled: its sequence's next may start
 	hooks := webhooks.New(s, matcher, d)
 	hooks.AllowPrivate, hooks.MaxPerTenant = cfg.AllowPrivateEndpoints, cfg.TenantMaxWebhooks

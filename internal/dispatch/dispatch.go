@@ -44,7 +44,9 @@ type Dispatcher struct {
 	Poster *deliver.Poster
 	// Tracer records a span per workflow start, in the trace the delivery
 	// was ingested in; the zero Tracer is tracing off.
-	Tracer  tracing.Tracer
+	Tracer tracing.Tracer
+	// WakeUps, when set, counts WakeWaiter's wake-ups by outcome.
+	WakeUps WakeUpObserver
 	wakeup  *wakeup
 	waiters *waiterWakes
 }

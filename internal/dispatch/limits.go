@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -93,6 +94,7 @@ func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {
 	select {
 	case d.waiters.inFlight <- struct{}{}:
 	default:
+		d.observeWakeUp(telemetry.WakeUpDropped)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wakeTimeout)
@@ -102,10 +104,28 @@ func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {
 			<-d.waiters.inFlight
 		}()
 		err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(deliveryID), workflows.LimitsChangedSignal)
-		if err != nil && !errors.Is(err, ErrNoRun) {
+		switch {
+		case err == nil:
+			d.observeWakeUp(telemetry.WakeUpSignalled)
+		case errors.Is(err, ErrNoRun):
+			d.observeWakeUp(telemetry.WakeUpEnded)
+		default:
+			d.observeWakeUp(telemetry.WakeUpFailed)
 			d.waiters.failed(ctx, d.log, deliveryID, err)
 		}
 	}()
+}
+
+// WakeUpObserver counts wake-ups of concurrency waiters by outcome
+// (telemetry.Delivery).
+type WakeUpObserver interface {
+	ObserveWakeUp(outcome string)
+}
+
+func (d *Dispatcher) observeWakeUp(outcome string) {
+	if d.WakeUps != nil {
+		d.WakeUps.ObserveWakeUp(outcome)
+	}
 }
 
 // failed logs a failed wake-up, at most once per wakeLogEvery.

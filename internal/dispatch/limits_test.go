@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/webhookd/webhookd/internal/ingest"
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
+	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -162,6 +164,8 @@ func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
 	fake := dispatchtest.New()
 	held := &heldSignals{Runner: fake, release: make(chan struct{})}
 	d := dispatch.New(s, held, ingest.NewMatcher(s, 0), log)
+	outcomes := &wakeUpCounts{n: map[string]int{}}
+	d.WakeUps = outcomes
 	fake.SetOpen(runOf("acme", "open-one"))
 	for i := range 100 {
 		id := fmt.Sprintf("waiter-%d", i)
@@ -183,6 +187,12 @@ func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
 	if w := warnings(); w != "" {
 		t.Fatalf("runs that had ended were logged: %s", w)
 	}
+	want100 := map[string]int{telemetry.WakeUpSignalled: 1, telemetry.WakeUpEnded: 63, telemetry.WakeUpDropped: 36}
+	// A wake-up gives back its place after its outcome is counted.
+	eventually(t, "the wake-ups were not all counted", func() bool { return d.WakesInFlight() == 0 })
+	if got := outcomes.snapshot(); !maps.Equal(got, want100) {
+		t.Fatalf("wake-ups counted %v, want %v", got, want100)
+	}
 
 	failure := errors.New("temporal unavailable")
 	held.err.Store(&failure)
@@ -195,6 +205,27 @@ func TestWakeWaiterSignalsInTheBackgroundBounded(t *testing.T) {
 	if n := strings.Count(warnings(), "wake a concurrency waiter"); n != 1 {
 		t.Fatalf("%d warnings for 5 failed wake-ups, want 1:\n%s", n, warnings())
 	}
+	if got := outcomes.snapshot()[telemetry.WakeUpFailed]; got != 5 {
+		t.Fatalf("%d failed wake-ups counted, want 5", got)
+	}
+}
+
+// wakeUpCounts counts wake-ups by outcome, as the delivery metrics do.
+type wakeUpCounts struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *wakeUpCounts) ObserveWakeUp(outcome string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[outcome]++
+}
+
+func (c *wakeUpCounts) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }
 
 type writerFunc func(p []byte) (int, error)

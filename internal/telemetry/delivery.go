@@ -17,6 +17,7 @@ type Delivery struct {
 	attemptDuration *prometheus.HistogramVec
 	eventToSuccess  prometheus.Histogram
 	limited         *prometheus.CounterVec
+	wakeUps         *prometheus.CounterVec
 }
 
 // Metric names, for dashboards, alert rules and the test that checks them.
@@ -25,6 +26,16 @@ const (
 	AttemptDurationSeconds = "webhookd_delivery_attempt_duration_seconds"
 	EventToSuccessSeconds  = "webhookd_delivery_event_to_success_seconds"
 	LimitedTotal           = "webhookd_delivery_limited_total"
+	WakeUpsTotal           = "webhookd_delivery_wakeups_total"
+)
+
+// Outcomes of a wake-up of a delivery waiting for a concurrency slot
+// (ObserveWakeUp).
+const (
+	WakeUpSignalled = "signalled" // its workflow got the signal
+	WakeUpEnded     = "ended"     // its run had closed (e.g. the delivery was cancelled)
+	WakeUpFailed    = "failed"    // the signal failed: it asks at its next poll
+	WakeUpDropped   = "dropped"   // too many in flight: it asks at its next poll
 )
 
 // NewDelivery registers the delivery metrics with reg.
@@ -48,8 +59,12 @@ func NewDelivery(reg prometheus.Registerer) (*Delivery, error) {
 			Name: LimitedTotal,
 			Help: "Requests held back by a webhook's limits, by what they wait for (rateLimit, concurrency); each is a durable wait, not an attempt.",
 		}, []string{"waiting_for"}),
+		wakeUps: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: WakeUpsTotal,
+			Help: "Wake-ups of deliveries waiting for a concurrency slot that a request's end freed, by outcome (signalled, ended, failed, dropped); the failed and dropped ask at their next poll.",
+		}, []string{"outcome"}),
 	}
-	for _, c := range []prometheus.Collector{m.attempts, m.attemptDuration, m.eventToSuccess, m.limited} {
+	for _, c := range []prometheus.Collector{m.attempts, m.attemptDuration, m.eventToSuccess, m.limited, m.wakeUps} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -88,4 +103,13 @@ func (m *Delivery) ObserveLimited(waitingFor string) {
 		return
 	}
 	m.limited.WithLabelValues(waitingFor).Inc()
+}
+
+// ObserveWakeUp counts one wake-up of a concurrency waiter by its outcome
+// (WakeUpSignalled, ...).
+func (m *Delivery) ObserveWakeUp(outcome string) {
+	if m == nil {
+		return
+	}
+	m.wakeUps.WithLabelValues(outcome).Inc()
 }

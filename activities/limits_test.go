@@ -297,8 +297,8 @@ func (w wakeLog) WakeWaiter(_ context.Context, deliveryID string) { w <- deliver
 // that attempt's request ends; an attempt that ends with nobody waiting
 // wakes nobody.
 func TestSendWakesTheWaiterItsSlotLetsIn(t *testing.T) {
-	waiter := store.SlotRequest{DeliveryID: uuid.NewString(), Holder: "", MaxConcurrency: 1, Lease: time.Minute}
-	waiter.Holder = waiter.DeliveryID + "/1/run-1"
+	id := uuid.NewString()
+	waiter := store.SlotRequest{DeliveryID: id, Holder: id + "/1/run-1", MaxConcurrency: 1, Lease: time.Minute}
 	var refused atomic.Bool
 	var f *fixture
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {

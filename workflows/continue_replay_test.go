@@ -47,11 +47,7 @@ func TestLongLimitWaitReplays(t *testing.T) {
 	id := workflows.DeliveryWorkflowID(uuid.NewString())
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "waits"}, workflows.DeliveryWorkflow,
-		workflows.DeliveryInput{DeliveryID: "d1", WebhookID: "w1", EventID: "e1", EventType: "order.created", Trigger: models.TriggerScheduled})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := startDelivery(ctx, t, c, id, "waits")
 	first := run.GetRunID() // Get follows the chain to its last run
 	var res workflows.DeliveryResult
 	if err := run.Get(ctx, &res); err != nil || res.Status != models.DeliverySucceeded || res.Attempts != 1 {
@@ -103,11 +99,7 @@ func TestWokenLimitWaitReplays(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "woken"}, workflows.DeliveryWorkflow,
-		workflows.DeliveryInput{DeliveryID: "d1", WebhookID: "w1", EventID: "e1", EventType: "order.created", Trigger: models.TriggerScheduled})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := startDelivery(ctx, t, c, id, "woken")
 	var res workflows.DeliveryResult
 	if err := run.Get(ctx, &res); err != nil || res.Status != models.DeliverySucceeded || asks.Load() != 3 {
 		t.Fatalf("%+v %v after %d asks, want succeeded after 3 (two wake-ups, no minute's wait)", res, err, asks.Load())
@@ -154,6 +146,17 @@ func startRecordingWorker(t *testing.T, c client.Client, queue string, send func
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
+}
+
+// startDelivery starts a delivery workflow with id on queue.
+func startDelivery(ctx context.Context, t *testing.T, c client.Client, id, queue string) client.WorkflowRun {
+	t.Helper()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, workflows.DeliveryWorkflow,
+		workflows.DeliveryInput{DeliveryID: "d1", WebhookID: "w1", EventID: "e1", EventType: "order.created", Trigger: models.TriggerScheduled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return run
 }
 
 // succeeded is a send's result for an attempt answered 200 at now.

@@ -38,11 +38,10 @@ const limitWaitsPerRun = 100
 
 // A concurrency waiter, the oldest not woken yet, is woken when a request
 // of the webhook ends (LimitsChangedSignal); waiters poll as well, for a
-// wake-up that was lost. The
-// limiter says when to ask again (the nearer a waiter's turn, the
-// sooner); a send that does not (a worker of an earlier release) backs off
-// from half a second to 4 s, spread by up to half again so that waiters do
-// not ask all at once.
+// wake-up that was lost. The limiter says when to ask again (the nearer a
+// waiter's turn, the sooner); a send that does not (a worker of an earlier
+// release) backs off from half a second to 4 s, spread by up to half again
+// so that waiters do not ask all at once.
 const (
 	firstSlotPoll = 500 * time.Millisecond
 	maxSlotPoll   = 4 * time.Second
@@ -89,10 +88,10 @@ func (d *delivery) waitForSlot(ctx workflow.Context, number int, sent attempt.Re
 // request of the webhook ended and freed the concurrency slot the waiter
 // is next for, or a raised rateLimit brought its reserved slot nearer,
 // which a waiter asleep until the slot the old rate gave it would not
-// see. A wake-up that came during the send that was refused ends
-// this wait at once: the refusal may have been worked out under the old
-// limits. Woken, the caller asks again; its timer is
-// cancelled when waitForSlot returns.
+// see. A wake-up that came during the send that was refused ends this
+// wait at once: the refusal may have been worked out under the old
+// limits. Woken, the caller asks again; its timer is cancelled when
+// waitForSlot returns.
 func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 	var err error
 	changed := workflow.GetSignalChannel(ctx, LimitsChangedSignal)
@@ -100,7 +99,7 @@ func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 	sel.AddFuture(timer, func(f workflow.Future) { err = f.Get(ctx, nil) })
 	sel.AddReceive(changed, func(c workflow.ReceiveChannel, _ bool) {
 		c.Receive(ctx, nil)
-		drainWakeUps(ctx) // edits delivered together wake once
+		drainWakeUps(ctx) // wake-ups delivered together end one wait
 	})
 	sel.Select(ctx)
 	if err == nil && ctx.Err() != nil {
@@ -115,8 +114,8 @@ func waitOrWake(ctx workflow.Context, timer workflow.Future) error {
 // was not waiting for a limit (during the send that got its slot, or a
 // retry's timer): the next send reads the webhook afresh, and left in the
 // channel they would end its next wait for a limit at once, or be
-// reported as unhandled when the run ends. Receiving emits no command: histories of
-// any release replay unchanged.
+// reported as unhandled when the run ends. Receiving emits no command:
+// histories of any release replay unchanged.
 func drainWakeUps(ctx workflow.Context) {
 	changed := workflow.GetSignalChannel(ctx, LimitsChangedSignal)
 	for changed.ReceiveAsync(nil) {

@@ -573,23 +573,28 @@ func (s *Store) ReleaseSlot(ctx context.Context, webhookID, holder string, confi
 	withRate := fb != Neutral
 	var n int64 // the webhook's limiter rows with an adaptive rate (0 or 1)
 	var pickErr error
+	rdb := db // the statements below release the lease; nil: released already
 	if s.dialect == Postgres {
-		if pickErr = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n); pickErr != nil {
+		if pickErr = db.Raw(releaseSQL, args...).Row().Scan(&wake, &n); pickErr == nil {
+			rdb = nil
+		} else {
 			// The pick must never keep the slot: release it alone, on a
 			// context of its own (the statement may have run out the
 			// caller's).
 			wake = ""
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseAloneTimeout)
-			n, err = releaseLease(s.db.WithContext(fctx), args, withRate)
-			cancel()
+			defer cancel()
+			rdb = s.db.WithContext(fctx)
 		}
-	} else {
-		var freed bool
-		if freed, err = releaseLeaseSQLite(db, args); err == nil && freed {
-			wake, pickErr = pickWaiterSQLite(db, args)
+	}
+	if rdb != nil {
+		res := rdb.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...)
+		if err = res.Error; err == nil && res.RowsAffected > 0 && s.dialect == SQLite {
+			// SQLite serialises writers: the pick needs no lock.
+			wake, pickErr = pickWaiterSQLite(rdb, args)
 		}
 		if err == nil && withRate {
-			n, err = countAdaptive(db, args)
+			n, err = countAdaptive(rdb, args)
 		}
 	}
 	if pickErr != nil {
@@ -732,22 +737,6 @@ const releaseSQL = `WITH released AS (DELETE FROM webhook_leases WHERE webhook_i
 SELECT coalesce((SELECT holder FROM woken), ''), (` + adaptiveCount + `)`
 
 const adaptiveCount = "SELECT count(*) FROM webhook_limiters WHERE webhook_id = @webhook AND rate > 0"
-
-// releaseLease deletes the lease and, withRate, counts the webhook's
-// adaptive rate: ReleaseSlot on PostgreSQL when its one statement failed.
-func releaseLease(db *gorm.DB, args []any, withRate bool) (n int64, err error) {
-	if err = db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...).Error; err == nil && withRate {
-		n, err = countAdaptive(db, args)
-	}
-	return n, err
-}
-
-// releaseLeaseSQLite deletes the lease and reports whether there was one
-// (SQLite serialises writers: the pick that follows needs no lock).
-func releaseLeaseSQLite(db *gorm.DB, args []any) (freed bool, err error) {
-	res := db.Exec("DELETE FROM webhook_leases WHERE webhook_id = @webhook AND holder = @holder", args...)
-	return res.RowsAffected > 0, res.Error
-}
 
 // pickWaiterSQLite marks and returns the waiter to wake ("": none).
 func pickWaiterSQLite(db *gorm.DB, args []any) (wake string, err error) {

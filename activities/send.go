@@ -68,6 +68,7 @@ type Sender struct {
 	Waker waiterWaker
 
 	gates webhookGates
+	away  turnedAway
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -101,11 +102,17 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	// The tenant's share of this worker's slots first, so that a refused
 	// send holds no webhook slot.
 	holder := slotHolder(in)
+	tenant := shareKey(dc.Delivery.TenantID)
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
+		s.turnAway(tenant, in.DeliveryID)
 		return s.refused(ctx, dc, holder), nil
 	}
-	defer release()
+	s.away.forget(tenant, in.DeliveryID)
+	defer func() {
+		release()
+		s.wakeTurnedAway(ctx, tenant) // its share has room again
+	}()
 	queue := store.EffectiveMaxConcurrency(wh.MaxConcurrency)
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
@@ -120,7 +127,9 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	if gated {
 		// maxConcurrency of this worker's requests for the webhook are
-		// already asking: it is busy, ask again after a wait.
+		// already asking: it is busy, ask again after a wait, or when
+		// one of them leaves the gate.
+		s.turnAway(gateKey(wh.ID), in.DeliveryID)
 		return s.refused(ctx, dc, holder), nil
 	}
 	if !slot.Granted {
@@ -199,8 +208,10 @@ func (s *Sender) acquire(ctx context.Context, r store.SlotRequest, queue int) (s
 			}
 			return store.Slot{}, true, nil
 		}
+		s.away.forget(gateKey(r.WebhookID), r.DeliveryID)
 		slot, err := s.Store.AcquireSlot(ctx, r)
 		exit()
+		s.wakeTurnedAway(ctx, gateKey(r.WebhookID)) // the gate has room again
 		if err != nil || slot.Granted || slot.WaitingFor != models.WaitingForRateLimit {
 			return slot, false, err
 		}
@@ -267,6 +278,25 @@ func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in w
 		}
 	}()
 	return s.post(ctx, dc, in)
+}
+
+// turnAway remembers that key refused deliveryID, to wake it when key has
+// room (nothing to remember without a Waker).
+func (s *Sender) turnAway(key turnedAwayKey, deliveryID string) {
+	if s.Waker != nil {
+		s.away.add(key, deliveryID, time.Now())
+	}
+}
+
+// wakeTurnedAway wakes the oldest delivery that key turned away, if any
+// may still be waiting for it (turnedAway).
+func (s *Sender) wakeTurnedAway(ctx context.Context, key turnedAwayKey) {
+	if s.Waker == nil {
+		return
+	}
+	if id, ok := s.away.next(key, time.Now()); ok {
+		s.Waker.WakeWaiter(ctx, id)
+	}
 }
 
 // feedback is what an attempt's answer tells the webhook's adaptive rate.

@@ -63,8 +63,9 @@ type Sender struct {
 	// worker to its share of the worker's slots.
 	Shares *TenantShares
 	// Waker, when set, wakes the concurrency waiter that a request's end
-	// lets in (store.ReleaseSlot); without it waiters find free slots by
-	// polling.
+	// lets in (store.ReleaseSlot), and the deliveries this worker turned
+	// away once the gate or share that did has room (turnedAway); without
+	// it waiters find free slots by polling.
 	Waker waiterWaker
 
 	gates webhookGates
@@ -109,9 +110,17 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		return s.refused(ctx, dc, holder), nil
 	}
 	s.away.forget(tenant, in.DeliveryID)
+	var sent bool
 	defer func() {
 		release()
-		s.wakeTurnedAway(ctx, tenant) // its share has room again
+		if sent {
+			// Its share has room again. Only after a request: a send
+			// refused later on (the gate, the limiter) held the share
+			// for a moment, and waking one turned away for it could
+			// start a chain of refusals, each a signal and a workflow
+			// task.
+			s.wakeTurnedAway(ctx, tenant)
+		}
 	}()
 	queue := store.EffectiveMaxConcurrency(wh.MaxConcurrency)
 	if wh.RateLimit > 0 {
@@ -136,6 +145,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
 		return attempt.Result{Outcome: attempt.Limited, WaitingFor: slot.WaitingFor, Wait: slot.Wait}, nil
 	}
+	sent = true
 	res := s.postInSlot(ctx, dc, in, holder)
 	if probe && res.Outcome == attempt.Failure {
 		// A failed probe waits, held, with the webhook's other deliveries;
@@ -210,8 +220,9 @@ func (s *Sender) acquire(ctx context.Context, r store.SlotRequest, queue int) (s
 		}
 		s.away.forget(gateKey(r.WebhookID), r.DeliveryID)
 		slot, err := s.Store.AcquireSlot(ctx, r)
-		exit()
-		s.wakeTurnedAway(ctx, gateKey(r.WebhookID)) // the gate has room again
+		if exit() {
+			s.wakeTurnedAway(ctx, gateKey(r.WebhookID)) // the gate has room again
+		}
 		if err != nil || slot.Granted || slot.WaitingFor != models.WaitingForRateLimit {
 			return slot, false, err
 		}

@@ -1,15 +1,28 @@
 package activities
 
 import (
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
 
-// TestTurnedAwayWakesOldestFirstOnce: a line gives its deliveries oldest
-// first, each once however often it was turned away, skips those that
-// got through since (forget) and those refused so long ago that they have
-// asked again anyway, and keeps lines apart.
-func TestTurnedAwayWakesOldestFirstOnce(t *testing.T) {
+func drain(ta *turnedAway, key turnedAwayKey, now time.Time) []string {
+	var got []string
+	for {
+		id, ok := ta.next(key, now)
+		if !ok {
+			return got
+		}
+		got = append(got, id)
+	}
+}
+
+// TestTurnedAwayWakesInOrderOnce: a line gives its deliveries in the
+// order they were first turned away, each once however often, skips
+// those that got past since (forget) and those not turned away for so
+// long that they have asked again anyway, and keeps lines apart.
+func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	var ta turnedAway
 	now := time.Now()
 	gate, share := gateKey("w1"), shareKey("w1")
@@ -20,37 +33,97 @@ func TestTurnedAwayWakesOldestFirstOnce(t *testing.T) {
 	ta.add(gate, "c", now)
 	ta.forget(gate, "b")
 	ta.add(share, "s", now)
-	var got []string
-	for {
-		id, ok := ta.next(gate, now)
-		if !ok {
-			break
-		}
-		got = append(got, id)
-	}
-	if want := []string{"a", "c"}; len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	if got, want := drain(&ta, gate, now), []string{"a", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
-	if id, ok := ta.next(share, now); !ok || id != "s" {
-		t.Fatalf("the share's line gave %q %v", id, ok)
+	if got := drain(&ta, share, now); !slices.Equal(got, []string{"s"}) {
+		t.Fatalf("the share's line woke %v", got)
 	}
 	if len(ta.lines) != 0 {
 		t.Fatalf("empty lines kept: %v", ta.lines)
 	}
-	// Forgotten, then turned away again: it goes to the back.
+
+	// Got past, then turned away again: it goes to the back.
 	ta.add(gate, "a", now)
 	ta.add(gate, "b", now)
 	ta.forget(gate, "a")
-	ta.add(gate, "a", now.Add(time.Millisecond))
-	for _, want := range []string{"b", "a"} {
-		if id, _ := ta.next(gate, now); id != want {
-			t.Fatalf("woke %q, want %q", id, want)
-		}
+	ta.add(gate, "a", now)
+	if got, want := drain(&ta, gate, now), []string{"b", "a"}; !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
 	}
+}
+
+// TestTurnedAwayKeepsTheLongestWaiterFresh: a delivery turned away again
+// and again for longer than refusedPoll keeps its place and is still
+// woken: it is fresh from its last refusal, not its first.
+func TestTurnedAwayKeepsTheLongestWaiterFresh(t *testing.T) {
+	var ta turnedAway
+	start, key := time.Now(), gateKey("w1")
+	ta.add(key, "old", start)
+	ta.add(key, "young", start.Add(refusedPoll))
+	ta.add(key, "old", start.Add(2*refusedPoll))
+	if got, want := drain(&ta, key, start.Add(2*refusedPoll)), []string{"old", "young"}; !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
+}
+
+// TestTurnedAwayLinesStayBounded: a full line makes room by dropping the
+// entries that no longer count before it refuses one more; a line nobody
+// empties (its webhook went quiet) is swept away.
+func TestTurnedAwayLinesStayBounded(t *testing.T) {
+	var ta turnedAway
+	now, key := time.Now(), gateKey("w1")
 	for i := range maxTurnedAway + 5 {
-		ta.add(gate, string(rune('A'+i%26))+time.Duration(i).String(), now)
+		ta.add(key, strconv.Itoa(i), now)
 	}
-	if n := len(ta.lines[gate].order); n != maxTurnedAway {
+	if n := len(ta.lines[key].order); n != maxTurnedAway {
 		t.Fatalf("a line holds %d, want at most %d", n, maxTurnedAway)
+	}
+	for i := range 10 {
+		ta.forget(key, strconv.Itoa(i))
+	}
+	ta.add(key, "late", now)
+	if e := ta.lines[key].in["late"]; e == nil || len(ta.lines[key].order) != maxTurnedAway-9 {
+		t.Fatalf("a full line with 10 gone did not make room: %d entries", len(ta.lines[key].order))
+	}
+	later := now.Add(refusedPoll + time.Second)
+	for i := range sweepEvery {
+		ta.add(shareKey("t1"), strconv.Itoa(i), later)
+	}
+	if _, ok := ta.lines[key]; ok {
+		t.Fatal("a stale line outlived the sweep")
+	}
+	if _, ok := ta.lines[shareKey("t1")]; !ok {
+		t.Fatal("the sweep dropped a fresh line")
+	}
+}
+
+// TestGateExitTellsWhetherThereIsRoom: a request leaving the gate reports
+// room only when one more would be let in, so that it wakes nobody to be
+// turned away again.
+func TestGateExitTellsWhetherThereIsRoom(t *testing.T) {
+	var g webhookGates
+	exit, ok := g.enter(t.Context(), "w1", 1)
+	if !ok {
+		t.Fatal("an empty gate refused")
+	}
+	g.mu.Lock()
+	g.gates["w1"].users += 2 // two more wait for it
+	g.mu.Unlock()
+	if exit() {
+		t.Fatal("room reported with two waiting behind a queue of one")
+	}
+	g.mu.Lock()
+	g.gates["w1"].users-- // one of them gave up
+	g.mu.Unlock()
+	exit, ok = g.enter(t.Context(), "w1", 1)
+	if !ok {
+		t.Fatal("refused behind one")
+	}
+	g.mu.Lock()
+	g.gates["w1"].users-- // the other
+	g.mu.Unlock()
+	if !exit() {
+		t.Fatal("no room reported at an empty gate")
 	}
 }

@@ -1,7 +1,6 @@
 package activities_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -51,12 +50,14 @@ func expectWoken(t *testing.T, woken wakeLog, want string) {
 	}
 }
 
+// expectNoWakeUp fails on a wake-up so far (the Sender wakes in the
+// call that makes room, and wakeLog takes it at once).
 func expectNoWakeUp(t *testing.T, woken wakeLog) {
 	t.Helper()
 	select {
 	case id := <-woken:
 		t.Fatalf("woke %q", id)
-	case <-time.After(200 * time.Millisecond):
+	default:
 	}
 }
 
@@ -96,7 +97,8 @@ func TestSendWakesWhomTheGateTurnedAway(t *testing.T) {
 
 // TestSendWakesWhomTheTenantShareTurnedAway: a delivery refused because
 // its tenant holds its share of the worker's slots is woken when one of
-// the tenant's requests ends.
+// the tenant's requests ends, not when a send that held the share only
+// to be refused at the webhook's gate gives it back.
 func TestSendWakesWhomTheTenantShareTurnedAway(t *testing.T) {
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 	f := newFixture(t, rc.URL, nil)
@@ -104,7 +106,7 @@ func TestSendWakesWhomTheTenantShareTurnedAway(t *testing.T) {
 	f.sender.Waker = woken
 	f.sender.Shares = &activities.TenantShares{Slots: 2} // one tenant alone: a share of 1
 	turnedAway, passing := f.delivery.ID, f.another(t)
-	d, err := f.store.GetDelivery(context.Background(), turnedAway)
+	d, err := f.store.GetDelivery(t.Context(), turnedAway)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +118,12 @@ func TestSendWakesWhomTheTenantShareTurnedAway(t *testing.T) {
 		t.Fatalf("beyond the tenant's share: %+v", res)
 	}
 	release()
+	expectNoWakeUp(t, woken)
+	exit := f.sender.HoldGate(f.webhook.ID, 11) // past the default maxConcurrency
+	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Limited {
+		t.Fatalf("refused at the gate: %+v", res)
+	}
+	exit()
 	expectNoWakeUp(t, woken)
 	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Success {
 		t.Fatalf("%+v", res)

@@ -107,6 +107,7 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
 		s.turnAway(tenant, in.DeliveryID)
+		s.away.forget(gateKey(wh.ID), in.DeliveryID) // one line at a time
 		return s.refused(ctx, dc, holder), nil
 	}
 	s.away.forget(tenant, in.DeliveryID)

@@ -35,29 +35,36 @@ func shareKey(tenantID string) turnedAwayKey { return turnedAwayKey{id: tenantID
 
 // awayLine is one key's turned-away deliveries, in the order they were
 // first turned away; each delivery has at most one live entry (in).
+// fullAt is when a full line last found no entry to drop.
 type awayLine struct {
-	order []*awayEntry
-	in    map[string]*awayEntry
+	order  []*awayEntry
+	in     map[string]*awayEntry
+	fullAt time.Time
 }
 
 // awayEntry is a delivery in line: last is when it was last turned away;
-// gone once it got past, or was woken.
+// woken since (it keeps its place: turned away again, it is the next to
+// wake); gone once it got past, or went stale.
 type awayEntry struct {
 	deliveryID string
 	last       time.Time
+	woken      bool
 	gone       bool
 }
 
 // A line holds at most maxTurnedAway entries (past that, deliveries turned
-// away only poll). An entry whose delivery was last turned away longer ago
-// than the longest poll after a refusal (refusedPoll) is not woken: its
-// delivery has asked again since, and if it was turned away then, it has
-// a fresher time. Every sweepEvery entries added, lines left with no
-// entry fresh enough to wake are dropped: their webhook or tenant went
-// quiet, and next would never be called to empty them.
+// away only poll; a full line looks for entries to drop at most once per
+// second). An entry whose delivery was last turned away longer ago than
+// the longest poll after a refusal (refusedPoll) and a margin for the
+// workflow task and the send's loading is stale, not woken: its delivery
+// has asked again since, and if it was turned away then, it has a fresher
+// time. Every sweepEvery entries added, lines left with nothing fresh are
+// dropped: their webhook or tenant went quiet, and next would never be
+// called to empty them.
 const (
 	maxTurnedAway = 1024
 	sweepEvery    = 1024
+	staleAfter    = refusedPoll + 2*time.Second
 )
 
 // add records that key turned deliveryID away at now. A delivery still in
@@ -77,12 +84,15 @@ func (t *turnedAway) add(key turnedAwayKey, deliveryID string, now time.Time) {
 		t.lines[key] = l
 	}
 	if e := l.in[deliveryID]; e != nil {
-		e.last = now
+		e.last, e.woken = now, false
 		return
 	}
 	if len(l.order) >= maxTurnedAway {
-		l.compact(now)
-		if len(l.order) >= maxTurnedAway {
+		if now.Sub(l.fullAt) < time.Second {
+			return
+		}
+		if l.compact(now); len(l.order) >= maxTurnedAway {
+			l.fullAt = now
 			return
 		}
 	}
@@ -103,8 +113,9 @@ func (t *turnedAway) forget(key turnedAwayKey, deliveryID string) {
 	}
 }
 
-// next takes the delivery key turned away first that may still be
-// waiting for it, or reports false.
+// next marks woken, and returns, the delivery key turned away first that
+// may still be waiting for it and was not woken since, or reports false.
+// Entries that no longer count are dropped from the front on the way.
 func (t *turnedAway) next(key turnedAwayKey, now time.Time) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -112,38 +123,38 @@ func (t *turnedAway) next(key turnedAwayKey, now time.Time) (string, bool) {
 	if l == nil {
 		return "", false
 	}
-	defer func() {
-		if len(l.order) == 0 {
-			delete(t.lines, key)
-		}
-	}()
-	for len(l.order) > 0 {
-		e := l.order[0]
+	for len(l.order) > 0 && l.drop(l.order[0], now) {
 		l.order[0] = nil
 		l.order = l.order[1:]
-		if e.gone {
-			continue
-		}
-		e.gone = true
-		delete(l.in, e.deliveryID)
-		if fresh(e, now) {
+	}
+	if len(l.order) == 0 {
+		delete(t.lines, key)
+		return "", false
+	}
+	for _, e := range l.order {
+		if !e.woken && !l.drop(e, now) {
+			e.woken = true
 			return e.deliveryID, true
 		}
 	}
 	return "", false
 }
 
-func fresh(e *awayEntry, now time.Time) bool { return now.Sub(e.last) <= refusedPoll }
+// drop reports whether e no longer counts (gone or stale), and takes a
+// stale one out of in.
+func (l *awayLine) drop(e *awayEntry, now time.Time) bool {
+	if !e.gone && now.Sub(e.last) > staleAfter {
+		e.gone = true
+		delete(l.in, e.deliveryID)
+	}
+	return e.gone
+}
 
-// compact drops the entries that no longer count: gone or stale.
+// compact drops the entries that no longer count.
 func (l *awayLine) compact(now time.Time) {
 	kept := l.order[:0]
 	for _, e := range l.order {
-		switch {
-		case e.gone:
-		case !fresh(e, now):
-			delete(l.in, e.deliveryID)
-		default:
+		if !l.drop(e, now) {
 			kept = append(kept, e)
 		}
 	}

@@ -26,7 +26,7 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	var ta turnedAway
 	now := time.Now()
 	gate, share := gateKey("w1"), shareKey("w1")
-	ta.add(gate, "stale", now.Add(-refusedPoll-time.Second))
+	ta.add(gate, "stale", now.Add(-staleAfter-time.Second))
 	ta.add(gate, "a", now)
 	ta.add(gate, "b", now)
 	ta.add(gate, "a", now) // again: keeps its place
@@ -39,11 +39,12 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	if got := drain(&ta, share, now); !slices.Equal(got, []string{"s"}) {
 		t.Fatalf("the share's line woke %v", got)
 	}
-	if len(ta.lines) != 0 {
-		t.Fatalf("empty lines kept: %v", ta.lines)
+	if _, ok := ta.next(gate, now.Add(staleAfter+time.Second)); ok || ta.lines[gate] != nil {
+		t.Fatal("a line of woken entries outlived them")
 	}
 
 	// Got past, then turned away again: it goes to the back.
+	ta = turnedAway{}
 	ta.add(gate, "a", now)
 	ta.add(gate, "b", now)
 	ta.forget(gate, "a")
@@ -51,18 +52,31 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	if got, want := drain(&ta, gate, now), []string{"b", "a"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
+
+	// Woken, then turned away again (the gate filled before it came):
+	// it keeps its place at the front.
+	ta = turnedAway{}
+	ta.add(gate, "a", now)
+	ta.add(gate, "b", now)
+	if id, _ := ta.next(gate, now); id != "a" {
+		t.Fatalf("woke %q first", id)
+	}
+	ta.add(gate, "a", now)
+	if got, want := drain(&ta, gate, now), []string{"a", "b"}; !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
 }
 
 // TestTurnedAwayKeepsTheLongestWaiterFresh: a delivery turned away again
-// and again for longer than refusedPoll keeps its place and is still
+// and again for longer than staleAfter keeps its place and is still
 // woken: it is fresh from its last refusal, not its first.
 func TestTurnedAwayKeepsTheLongestWaiterFresh(t *testing.T) {
 	var ta turnedAway
 	start, key := time.Now(), gateKey("w1")
 	ta.add(key, "old", start)
-	ta.add(key, "young", start.Add(refusedPoll))
-	ta.add(key, "old", start.Add(2*refusedPoll))
-	if got, want := drain(&ta, key, start.Add(2*refusedPoll)), []string{"old", "young"}; !slices.Equal(got, want) {
+	ta.add(key, "young", start.Add(staleAfter))
+	ta.add(key, "old", start.Add(2*staleAfter))
+	if got, want := drain(&ta, key, start.Add(2*staleAfter)), []string{"old", "young"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
 }
@@ -82,11 +96,11 @@ func TestTurnedAwayLinesStayBounded(t *testing.T) {
 	for i := range 10 {
 		ta.forget(key, strconv.Itoa(i))
 	}
-	ta.add(key, "late", now)
+	ta.add(key, "late", now.Add(time.Second)) // a full line looks again after a second
 	if e := ta.lines[key].in["late"]; e == nil || len(ta.lines[key].order) != maxTurnedAway-9 {
 		t.Fatalf("a full line with 10 gone did not make room: %d entries", len(ta.lines[key].order))
 	}
-	later := now.Add(refusedPoll + time.Second)
+	later := now.Add(staleAfter + 2*time.Second)
 	for i := range sweepEvery {
 		ta.add(shareKey("t1"), strconv.Itoa(i), later)
 	}

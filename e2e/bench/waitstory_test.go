@@ -16,13 +16,13 @@ import (
 )
 
 // logLongestFirstAttempts logs, for the n first attempts that waited
-// longest after their claim (of every phase so far, as firstAttemptWaits), where the time went, read from the
+// longest after their claim, among deliveries claimed since since, where the time went, read from the
 // workflow's history: the wait for its first workflow task (Temporal's
 // queue) and each durable wait for a limit before the request, ended by
 // its timer or by a wake-up (limits-changed). Polls that double (0.5, 1, 2,
 // 4 s) are refusals by the worker (the webhook's gate, the tenant's
 // share); the limiter's own polls follow the waiter's place in line.
-func logLongestFirstAttempts(ctx context.Context, b *testing.B, c client.Client, dbURL string, n int) {
+func logLongestFirstAttempts(ctx context.Context, b *testing.B, c client.Client, dbURL string, since time.Time, n int) {
 	b.Helper()
 	b.StopTimer()
 	defer b.StartTimer()
@@ -34,8 +34,8 @@ func logLongestFirstAttempts(ctx context.Context, b *testing.B, c client.Client,
 	var slowest []slow
 	queryDB(b, dbURL, func(ctx context.Context, conn *pgx.Conn) error {
 		rows, _ := conn.Query(ctx, `SELECT d.id, extract(epoch FROM a.started_at - d.dispatched_at)::float8, d.dispatched_at, a.started_at
-			FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.number = 1 AND d.dispatched_at IS NOT NULL
-			ORDER BY 2 DESC LIMIT $1`, n)
+			FROM attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE a.number = 1 AND d.dispatched_at >= $1
+			ORDER BY 2 DESC LIMIT $2`, since, n)
 		var err error
 		slowest, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (slow, error) {
 			var s slow
@@ -64,7 +64,14 @@ func waitStory(ctx context.Context, c client.Client, deliveryID string, dispatch
 	defer cancel()
 	var started, picked, before time.Time
 	var waits []string
-	var timers, woken int
+	var timers int
+	var woken []string
+	ms := func(from, to time.Time) string {
+		if from.IsZero() || to.IsZero() {
+			return "n/a"
+		}
+		return to.Sub(from).Round(time.Millisecond).String()
+	}
 	it := c.GetWorkflowHistory(ctx, workflows.DeliveryWorkflowID(deliveryID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
@@ -90,19 +97,13 @@ func waitStory(ctx context.Context, c client.Client, deliveryID string, dispatch
 			}
 			timers++
 			d := ev.GetTimerStartedEventAttributes().GetStartToFireTimeout().AsDuration()
-			waits = append(waits, d.Round(10*time.Millisecond).String())
+			waits = append(waits, fmt.Sprintf("%v at %s", d.Round(10*time.Millisecond), ms(dispatched, at)))
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
 			if !at.After(tried) && ev.GetWorkflowExecutionSignaledEventAttributes().GetSignalName() == workflows.LimitsChangedSignal {
-				woken++
+				woken = append(woken, ms(dispatched, at))
 			}
 		}
 	}
-	ms := func(from, to time.Time) string {
-		if from.IsZero() || to.IsZero() {
-			return "n/a"
-		}
-		return to.Sub(from).Round(time.Millisecond).String()
-	}
-	return fmt.Sprintf("start %s, queue %s, %d limit waits %v, %d wake-ups, last event to attempt %s",
+	return fmt.Sprintf("start %s, queue %s, %d limit waits %v, wake-ups at %v, last event to attempt %s (times from the claim)",
 		ms(dispatched, started), ms(started, picked), timers, waits, woken, ms(before, tried))
 }

@@ -53,8 +53,8 @@ type awayEntry struct {
 }
 
 // A line holds at most maxTurnedAway entries (past that, deliveries turned
-// away only poll; a full line looks for entries to drop at most once per
-// second). An entry whose delivery was last turned away longer ago than
+// away only poll; a full line that found nothing to drop looks again
+// only a second later). An entry whose delivery was last turned away longer ago than
 // the longest poll after a refusal (refusedPoll) and a margin for the
 // workflow task and the send's loading is stale, not woken: its delivery
 // has asked again since, and if it was turned away then, it has a fresher
@@ -83,8 +83,8 @@ func (t *turnedAway) add(key turnedAwayKey, deliveryID string, now time.Time) {
 		l = &awayLine{in: map[string]*awayEntry{}}
 		t.lines[key] = l
 	}
-	if e := l.in[deliveryID]; e != nil {
-		e.last, e.woken = now, false
+	if e := l.in[deliveryID]; e != nil && !l.drop(e, now) {
+		e.last, e.woken = now, false // it keeps its place
 		return
 	}
 	if len(l.order) >= maxTurnedAway {

@@ -7,15 +7,19 @@ import (
 	"time"
 )
 
-func drain(ta *turnedAway, key turnedAwayKey, now time.Time) []string {
+// drain wakes all key's line has to wake at now.
+func drain(t *testing.T, ta *turnedAway, key turnedAwayKey, now time.Time) []string {
+	t.Helper()
 	var got []string
-	for {
+	for range 2 * maxTurnedAway {
 		id, ok := ta.next(key, now)
 		if !ok {
 			return got
 		}
 		got = append(got, id)
 	}
+	t.Fatalf("the line never ran dry: %d woken", len(got))
+	return nil
 }
 
 // TestTurnedAwayWakesInOrderOnce: a line gives its deliveries in the
@@ -33,10 +37,10 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	ta.add(gate, "c", now)
 	ta.forget(gate, "b")
 	ta.add(share, "s", now)
-	if got, want := drain(&ta, gate, now), []string{"a", "c"}; !slices.Equal(got, want) {
+	if got, want := drain(t, &ta, gate, now), []string{"a", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
-	if got := drain(&ta, share, now); !slices.Equal(got, []string{"s"}) {
+	if got := drain(t, &ta, share, now); !slices.Equal(got, []string{"s"}) {
 		t.Fatalf("the share's line woke %v", got)
 	}
 	if _, ok := ta.next(gate, now.Add(staleAfter+time.Second)); ok || ta.lines[gate] != nil {
@@ -49,7 +53,7 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	ta.add(gate, "b", now)
 	ta.forget(gate, "a")
 	ta.add(gate, "a", now)
-	if got, want := drain(&ta, gate, now), []string{"b", "a"}; !slices.Equal(got, want) {
+	if got, want := drain(t, &ta, gate, now), []string{"b", "a"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
 
@@ -62,7 +66,7 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 		t.Fatalf("woke %q first", id)
 	}
 	ta.add(gate, "a", now)
-	if got, want := drain(&ta, gate, now), []string{"a", "b"}; !slices.Equal(got, want) {
+	if got, want := drain(t, &ta, gate, now), []string{"a", "b"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
 }
@@ -74,9 +78,38 @@ func TestTurnedAwayKeepsTheLongestWaiterFresh(t *testing.T) {
 	var ta turnedAway
 	start, key := time.Now(), gateKey("w1")
 	ta.add(key, "old", start)
-	ta.add(key, "young", start.Add(staleAfter))
+	ta.add(key, "young", start.Add(time.Second))
+	ta.add(key, "old", start.Add(staleAfter))
+	ta.add(key, "young", start.Add(staleAfter+time.Second))
 	ta.add(key, "old", start.Add(2*staleAfter))
-	if got, want := drain(&ta, key, start.Add(2*staleAfter)), []string{"old", "young"}; !slices.Equal(got, want) {
+	if got, want := drain(t, &ta, key, start.Add(2*staleAfter)), []string{"old", "young"}; !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
+	// Not turned away for longer than staleAfter, it comes back at the
+	// back: it has asked again in between.
+	ta = turnedAway{}
+	ta.add(key, "gone a while", start)
+	ta.add(key, "young", start.Add(refusedPoll))
+	ta.add(key, "gone a while", start.Add(staleAfter+time.Second))
+	if got, want := drain(t, &ta, key, start.Add(staleAfter+time.Second)), []string{"young", "gone a while"}; !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
+	// An old entry dropped from the front, stale, does not take its
+	// delivery's newer one with it: turned away again after its wake-up,
+	// the newer one keeps its place.
+	ta = turnedAway{}
+	ta.add(key, "a", start)
+	ta.add(key, "b", start)
+	ta.forget(key, "a")
+	later := start.Add(staleAfter)
+	ta.add(key, "a", later)
+	ta.add(key, "c", later)
+	now := later.Add(time.Second)
+	if id, ok := ta.next(key, now); !ok || id != "a" {
+		t.Fatalf("woke %q %v, want a", id, ok)
+	}
+	ta.add(key, "a", now)
+	if got, want := drain(t, &ta, key, now), []string{"a", "c"}; !slices.Equal(got, want) {
 		t.Fatalf("woke %v, want %v", got, want)
 	}
 }
@@ -96,7 +129,11 @@ func TestTurnedAwayLinesStayBounded(t *testing.T) {
 	for i := range 10 {
 		ta.forget(key, strconv.Itoa(i))
 	}
-	ta.add(key, "late", now.Add(time.Second)) // a full line looks again after a second
+	ta.add(key, "too soon", now) // a full line that found no room waits a second
+	if ta.lines[key].in["too soon"] != nil {
+		t.Fatal("a full line looked for room again at once")
+	}
+	ta.add(key, "late", now.Add(time.Second))
 	if e := ta.lines[key].in["late"]; e == nil || len(ta.lines[key].order) != maxTurnedAway-9 {
 		t.Fatalf("a full line with 10 gone did not make room: %d entries", len(ta.lines[key].order))
 	}

@@ -131,3 +131,40 @@ func TestSendWakesWhomTheTenantShareTurnedAway(t *testing.T) {
 	expectWoken(t, woken, turnedAway)
 	expectNoWakeUp(t, woken)
 }
+
+// TestSendTurnedAwayAtTheShareLeavesTheGatesLine: a delivery turned away
+// at the webhook's gate, then at its tenant's share, waits in the share's
+// line only: the gate's room does not wake it as well (a second wake-up
+// would end its next wait at once, for a refusal).
+func TestSendTurnedAwayAtTheShareLeavesTheGatesLine(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	woken := make(wakeLog, 8)
+	f.sender.Waker = woken
+	f.sender.Shares = &activities.TenantShares{Slots: 2}
+	turnedAway, passing := f.delivery.ID, f.another(t)
+	exit := f.sender.HoldGate(f.webhook.ID, 2)
+	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited {
+		t.Fatalf("refused at the gate: %+v", res)
+	}
+	exit()
+	d, err := f.store.GetDelivery(t.Context(), turnedAway)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, ok := f.sender.Shares.Take(d.TenantID)
+	if !ok {
+		t.Fatal("the first slot was refused")
+	}
+	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited {
+		t.Fatalf("beyond the tenant's share: %+v", res)
+	}
+	release()
+	// passing leaves the gate with room behind it and is sent: its
+	// share's end wakes the delivery, once, from the share's line.
+	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Success {
+		t.Fatalf("%+v", res)
+	}
+	expectWoken(t, woken, turnedAway)
+	expectNoWakeUp(t, woken)
+}

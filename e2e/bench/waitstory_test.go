@@ -65,6 +65,7 @@ func waitStory(ctx context.Context, c client.Client, deliveryID string, dispatch
 	var started, picked, before time.Time
 	var waits []string
 	var timers int
+	var trail []string // the events up to the attempt, the last few kept
 	var woken []string
 	ms := func(from, to time.Time) string {
 		if from.IsZero() || to.IsZero() {
@@ -81,6 +82,8 @@ func waitStory(ctx context.Context, c client.Client, deliveryID string, dispatch
 		at := ev.GetEventTime().AsTime()
 		if !at.After(tried) {
 			before = at
+			name := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+			trail = append(trail, name+"@"+ms(dispatched, at))
 		}
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
@@ -104,6 +107,7 @@ func waitStory(ctx context.Context, c client.Client, deliveryID string, dispatch
 			}
 		}
 	}
-	return fmt.Sprintf("start %s, queue %s, %d limit waits %v, wake-ups at %v, last event to attempt %s (times from the claim)",
-		ms(dispatched, started), ms(started, picked), timers, waits, woken, ms(before, tried))
+	trail = trail[max(0, len(trail)-8):]
+	return fmt.Sprintf("start %s, queue %s, %d limit waits %v, wake-ups at %v, last event to attempt %s (times from the claim); last events %v",
+		ms(dispatched, started), ms(started, picked), timers, waits, woken, ms(before, tried), trail)
 }

@@ -17,6 +17,6 @@ func (s *Sender) HoldGate(webhookID string, n int) func() {
 		s.gates.mu.Lock()
 		s.gates.gates[webhookID].users -= n - 1
 		s.gates.mu.Unlock()
-		exit()
+		_ = exit()
 	}
 }

@@ -63,11 +63,13 @@ type Sender struct {
 	// worker to its share of the worker's slots.
 	Shares *TenantShares
 	// Waker, when set, wakes the concurrency waiter that a request's end
-	// lets in (store.ReleaseSlot); without it waiters find free slots by
-	// polling.
+	// lets in (store.ReleaseSlot), and the deliveries this worker turned
+	// away once the gate or share that did has room (turnedAway); without
+	// it waiters find free slots by polling.
 	Waker waiterWaker
 
 	gates webhookGates
+	away  turnedAway
 }
 
 // Send is registered as the SendWebhookRequest activity.
@@ -101,11 +103,26 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	// The tenant's share of this worker's slots first, so that a refused
 	// send holds no webhook slot.
 	holder := slotHolder(in)
+	tenant := shareKey(dc.Delivery.TenantID)
 	release, ok := s.Shares.take(dc.Delivery.TenantID)
 	if !ok {
+		s.turnAway(tenant, in.DeliveryID)
+		s.away.forget(gateKey(wh.ID), in.DeliveryID) // one line at a time
 		return s.refused(ctx, dc, holder), nil
 	}
-	defer release()
+	s.away.forget(tenant, in.DeliveryID)
+	var sent bool
+	defer func() {
+		release()
+		if sent {
+			// Its share has room again. Only after a request: a send
+			// refused later on (the gate, the limiter) held the share
+			// for a moment, and waking one turned away for it could
+			// start a chain of refusals, each a signal and a workflow
+			// task.
+			s.wakeTurnedAway(ctx, tenant)
+		}
+	}()
 	queue := store.EffectiveMaxConcurrency(wh.MaxConcurrency)
 	if wh.RateLimit > 0 {
 		queue = -1 // its reserved slots come at set times: never refused here
@@ -120,13 +137,16 @@ func (s *Sender) Send(ctx context.Context, in workflows.SendInput) (attempt.Resu
 	}
 	if gated {
 		// maxConcurrency of this worker's requests for the webhook are
-		// already asking: it is busy, ask again after a wait.
+		// already asking: it is busy, ask again after a wait, or when
+		// one of them leaves the gate.
+		s.turnAway(gateKey(wh.ID), in.DeliveryID)
 		return s.refused(ctx, dc, holder), nil
 	}
 	if !slot.Granted {
 		s.Metrics.ObserveLimited(string(slot.WaitingFor))
 		return attempt.Result{Outcome: attempt.Limited, WaitingFor: slot.WaitingFor, Wait: slot.Wait}, nil
 	}
+	sent = true
 	res := s.postInSlot(ctx, dc, in, holder)
 	if probe && res.Outcome == attempt.Failure {
 		// A failed probe waits, held, with the webhook's other deliveries;
@@ -199,8 +219,11 @@ func (s *Sender) acquire(ctx context.Context, r store.SlotRequest, queue int) (s
 			}
 			return store.Slot{}, true, nil
 		}
+		s.away.forget(gateKey(r.WebhookID), r.DeliveryID)
 		slot, err := s.Store.AcquireSlot(ctx, r)
-		exit()
+		if exit() {
+			s.wakeTurnedAway(ctx, gateKey(r.WebhookID)) // the gate has room again
+		}
 		if err != nil || slot.Granted || slot.WaitingFor != models.WaitingForRateLimit {
 			return slot, false, err
 		}
@@ -267,6 +290,25 @@ func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in w
 		}
 	}()
 	return s.post(ctx, dc, in)
+}
+
+// turnAway remembers that key refused deliveryID, to wake it when key has
+// room (nothing to remember without a Waker).
+func (s *Sender) turnAway(key turnedAwayKey, deliveryID string) {
+	if s.Waker != nil {
+		s.away.add(key, deliveryID, time.Now())
+	}
+}
+
+// wakeTurnedAway wakes the oldest delivery that key turned away, if any
+// may still be waiting for it (turnedAway).
+func (s *Sender) wakeTurnedAway(ctx context.Context, key turnedAwayKey) {
+	if s.Waker == nil {
+		return
+	}
+	if id, ok := s.away.next(key, time.Now()); ok {
+		s.Waker.WakeWaiter(ctx, id)
+	}
 }
 
 // feedback is what an attempt's answer tells the webhook's adaptive rate.

@@ -81,10 +81,11 @@ type gate struct {
 	users int           // requests holding or waiting for the gate
 }
 
-// enter takes webhookID's gate and returns its exit. With more than queue
-// others holding or waiting for it (queue < 0: no bound), or once ctx
-// ends, ok is false.
-func (g *webhookGates) enter(ctx context.Context, webhookID string, queue int) (exit func(), ok bool) {
+// enter takes webhookID's gate and returns its exit, which reports
+// whether a request coming then would be let in (room). With more than
+// queue others holding or waiting for it (queue < 0: no bound), or once
+// ctx ends, ok is false.
+func (g *webhookGates) enter(ctx context.Context, webhookID string, queue int) (exit func() (room bool), ok bool) {
 	g.mu.Lock()
 	if g.gates == nil {
 		g.gates = map[string]*gate{}
@@ -97,17 +98,18 @@ func (g *webhookGates) enter(ctx context.Context, webhookID string, queue int) (
 	gt.users++
 	others := gt.users - 1
 	g.mu.Unlock()
-	leave := func() {
+	leave := func() (room bool) {
 		g.mu.Lock()
+		defer g.mu.Unlock()
 		if gt.users--; gt.users == 0 {
 			delete(g.gates, webhookID)
 		}
-		g.mu.Unlock()
+		return queue < 0 || gt.users <= queue
 	}
 	if queue < 0 || others <= queue {
 		select {
 		case gt.lock <- struct{}{}:
-			return func() { <-gt.lock; leave() }, true
+			return func() bool { <-gt.lock; return leave() }, true
 		case <-ctx.Done():
 		}
 	}

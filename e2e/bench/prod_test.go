@@ -97,6 +97,7 @@ func BenchmarkProductionLike(b *testing.B) {
 		b.Logf("burst of %d: accepted %.0f/s (ingest p99 %v, %d errors), delivered %.1f/s, ratio %.1f; "+
 			"first attempt after its start: p99 %v, longest %v",
 			len(bp.ids), accepted, bp.p(0.99), bp.errors, delivered, accepted/delivered, p99Wait, maxWait)
+		logLongestFirstAttempts(context.Background(), b, c, dbURL, bp.start, 3)
 
 		b.ReportMetric(oursRate, "deliveries/s")
 		b.ReportMetric(naiveFlat.perSecond, "naive-deliveries/s")

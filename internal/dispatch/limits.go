@@ -87,7 +87,9 @@ func newWaiterWakes() *waiterWakes {
 
 // WakeWaiter tells one delivery waiting for a concurrency slot to ask again
 // now, in the background: a request of its webhook ended and freed a slot
-// (store.ReleaseSlot picks the waiter). A wake-up that fails or is dropped
+// (store.ReleaseSlot picks the waiter), or the webhook's gate or the
+// tenant's share in the worker that turned the delivery away has room
+// (activities.Sender). A wake-up that fails or is dropped
 // costs the waiter only the time to its next poll; one that finds no run
 // (the delivery was cancelled meanwhile) is not a failure.
 func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {

@@ -37,6 +37,44 @@ func (f *fixture) sendOf(t *testing.T, deliveryID string) attempt.Result {
 	return res
 }
 
+// turnAwayAtGate sends deliveryID while others hold and wait for the
+// webhook's gate (others ≥ maxConcurrency + 1): it is turned away.
+func (f *fixture) turnAwayAtGate(t *testing.T, deliveryID string, others int) {
+	t.Helper()
+	exit := f.sender.HoldGate(f.webhook.ID, others)
+	defer exit()
+	if res := f.sendOf(t, deliveryID); res.Outcome != attempt.Limited || res.Wait != 0 {
+		t.Fatalf("refused at the gate: %+v", res)
+	}
+}
+
+// turnAwayAtShare sends deliveryID while a request of its tenant holds
+// the tenant's one share (Shares of 2 slots, one tenant): it is turned
+// away. The share is given back, without a request ending, before it
+// returns.
+func (f *fixture) turnAwayAtShare(t *testing.T, deliveryID string) {
+	t.Helper()
+	d, err := f.store.GetDelivery(t.Context(), deliveryID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, ok := f.sender.Shares.Take(d.TenantID)
+	if !ok {
+		t.Fatal("the first slot was refused")
+	}
+	defer release()
+	if res := f.sendOf(t, deliveryID); res.Outcome != attempt.Limited || res.Wait != 0 {
+		t.Fatalf("beyond the tenant's share: %+v", res)
+	}
+}
+
+func (f *fixture) sendOK(t *testing.T, deliveryID string) {
+	t.Helper()
+	if res := f.sendOf(t, deliveryID); res.Outcome != attempt.Success {
+		t.Fatalf("%+v", res)
+	}
+}
+
 // expectWoken fails unless the next wake-up is of want, within a while.
 func expectWoken(t *testing.T, woken wakeLog, want string) {
 	t.Helper()
@@ -72,26 +110,14 @@ func TestSendWakesWhomTheGateTurnedAway(t *testing.T) {
 	f.sender.Waker = woken
 	turnedAway, passing := f.delivery.ID, f.another(t)
 
-	exit := f.sender.HoldGate(f.webhook.ID, 2)
-	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited || res.Wait != 0 {
-		t.Fatalf("refused at the gate: %+v", res)
-	}
-	exit()
+	f.turnAwayAtGate(t, turnedAway, 2)
 	expectNoWakeUp(t, woken)
-	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Success {
-		t.Fatalf("%+v", res)
-	}
+	f.sendOK(t, passing.ID)
 	expectWoken(t, woken, turnedAway)
 
 	// Turned away, then through the gate on its own poll: nobody to wake.
-	exit = f.sender.HoldGate(f.webhook.ID, 2)
-	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited {
-		t.Fatalf("refused at the gate: %+v", res)
-	}
-	exit()
-	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Success {
-		t.Fatalf("%+v", res)
-	}
+	f.turnAwayAtGate(t, turnedAway, 2)
+	f.sendOK(t, turnedAway)
 	expectNoWakeUp(t, woken)
 }
 
@@ -106,28 +132,11 @@ func TestSendWakesWhomTheTenantShareTurnedAway(t *testing.T) {
 	f.sender.Waker = woken
 	f.sender.Shares = &activities.TenantShares{Slots: 2} // one tenant alone: a share of 1
 	turnedAway, passing := f.delivery.ID, f.another(t)
-	d, err := f.store.GetDelivery(t.Context(), turnedAway)
-	if err != nil {
-		t.Fatal(err)
-	}
-	release, ok := f.sender.Shares.Take(d.TenantID)
-	if !ok {
-		t.Fatal("the first slot was refused")
-	}
-	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited || res.Wait != 0 {
-		t.Fatalf("beyond the tenant's share: %+v", res)
-	}
-	release()
+	f.turnAwayAtShare(t, turnedAway)
 	expectNoWakeUp(t, woken)
-	exit := f.sender.HoldGate(f.webhook.ID, 11) // past the default maxConcurrency
-	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Limited {
-		t.Fatalf("refused at the gate: %+v", res)
-	}
-	exit()
+	f.turnAwayAtGate(t, passing.ID, 11) // past the default maxConcurrency
 	expectNoWakeUp(t, woken)
-	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Success {
-		t.Fatalf("%+v", res)
-	}
+	f.sendOK(t, passing.ID)
 	expectWoken(t, woken, turnedAway)
 	expectNoWakeUp(t, woken)
 }
@@ -143,28 +152,11 @@ func TestSendTurnedAwayAtTheShareLeavesTheGatesLine(t *testing.T) {
 	f.sender.Waker = woken
 	f.sender.Shares = &activities.TenantShares{Slots: 2}
 	turnedAway, passing := f.delivery.ID, f.another(t)
-	exit := f.sender.HoldGate(f.webhook.ID, 2)
-	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited {
-		t.Fatalf("refused at the gate: %+v", res)
-	}
-	exit()
-	d, err := f.store.GetDelivery(t.Context(), turnedAway)
-	if err != nil {
-		t.Fatal(err)
-	}
-	release, ok := f.sender.Shares.Take(d.TenantID)
-	if !ok {
-		t.Fatal("the first slot was refused")
-	}
-	if res := f.sendOf(t, turnedAway); res.Outcome != attempt.Limited {
-		t.Fatalf("beyond the tenant's share: %+v", res)
-	}
-	release()
+	f.turnAwayAtGate(t, turnedAway, 2)
+	f.turnAwayAtShare(t, turnedAway)
 	// passing leaves the gate with room behind it and is sent: its
 	// share's end wakes the delivery, once, from the share's line.
-	if res := f.sendOf(t, passing.ID); res.Outcome != attempt.Success {
-		t.Fatalf("%+v", res)
-	}
+	f.sendOK(t, passing.ID)
 	expectWoken(t, woken, turnedAway)
 	expectNoWakeUp(t, woken)
 }

@@ -45,7 +45,8 @@ type Dispatcher struct {
 	// Tracer records a span per workflow start, in the trace the delivery
 	// was ingested in; the zero Tracer is tracing off.
 	Tracer tracing.Tracer
-	// WakeUps, when set, counts WakeWaiter's wake-ups by outcome.
+	// WakeUps, when set, counts the wake-ups of concurrency waiters by
+	// outcome: WakeWaiter's and WakeConcurrencyWaiters'.
 	WakeUps WakeUpObserver
 	wakeup  *wakeup
 	waiters *waiterWakes

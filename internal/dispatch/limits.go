@@ -42,18 +42,24 @@ func (d *Dispatcher) WakeConcurrencyWaiters(ctx context.Context, webhookID strin
 }
 
 // wakeEach signals, in the background, each delivery list names
-// LimitsChangedSignal, with one warning for the lot.
+// LimitsChangedSignal, with one warning for the lot. Those listed before
+// list failed are signalled all the same: a concurrency waiter picked is
+// marked woken, and would otherwise be woken again only after its next
+// poll. Wake-ups of concurrency waiters are counted as WakeWaiter's are.
 func (d *Dispatcher) wakeEach(ctx context.Context, webhookID string, why models.WaitingFor, list func(context.Context) ([]string, error)) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
 	go func() {
 		defer cancel()
 		ids, err := list(ctx)
 		if err != nil {
-			d.log.WarnContext(ctx, "list limit waiters", "webhook_id", webhookID, "waiting_for", why, "error", err)
-			return
+			d.log.WarnContext(ctx, "list limit waiters", "webhook_id", webhookID, "waiting_for", why, "listed", len(ids), "error", err)
 		}
 		_, errs := eachRun(ids, func(id string) error {
-			return d.runner.Signal(ctx, workflows.DeliveryWorkflowID(id), workflows.LimitsChangedSignal)
+			err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(id), workflows.LimitsChangedSignal)
+			if why == models.WaitingForConcurrency {
+				d.observeWakeUp(wakeUpOutcome(err))
+			}
+			return err
 		})
 		// One line per edit, not per waiter: with Temporal down there
 		// may be thousands.
@@ -106,16 +112,23 @@ func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {
 			<-d.waiters.inFlight
 		}()
 		err := d.runner.Signal(ctx, workflows.DeliveryWorkflowID(deliveryID), workflows.LimitsChangedSignal)
-		switch {
-		case err == nil:
-			d.observeWakeUp(telemetry.WakeUpSignalled)
-		case errors.Is(err, ErrNoRun):
-			d.observeWakeUp(telemetry.WakeUpEnded)
-		default:
-			d.observeWakeUp(telemetry.WakeUpFailed)
+		outcome := wakeUpOutcome(err)
+		d.observeWakeUp(outcome)
+		if outcome == telemetry.WakeUpFailed {
 			d.waiters.failed(ctx, d.log, deliveryID, err)
 		}
 	}()
+}
+
+// wakeUpOutcome is how a wake-up's signal ended, as counted.
+func wakeUpOutcome(err error) string {
+	switch {
+	case err == nil:
+		return telemetry.WakeUpSignalled
+	case errors.Is(err, ErrNoRun):
+		return telemetry.WakeUpEnded
+	}
+	return telemetry.WakeUpFailed
 }
 
 // WakeUpObserver counts wake-ups of concurrency waiters by outcome

@@ -65,6 +65,8 @@ func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 	}
 	slices.Sort(want)
 	d, _ := newDispatcher(s, fake)
+	counted := &wakeUpCounts{n: map[string]int{}}
+	d.WakeUps = counted
 	woken := func(when string, want []string) {
 		t.Helper()
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -111,6 +113,41 @@ func TestWakeLimitWaitersSignalsEachWaitingRun(t *testing.T) {
 	woken("maxConcurrency raised by 2", slices.Sorted(slices.Values(append(slices.Clone(twice), signalOf(ids[1]), signalOf(ids[2])))))
 	d.WakeConcurrencyWaiters(ctx, w.ID, 100)
 	woken("raised by 100", slices.Sorted(slices.Values(append(slices.Clone(twice), signalOf(ids[1]), signalOf(ids[2]), signalOf(ids[3])))))
+	// Counted as a freed slot's wake-ups are, the rate waiters' not: the
+	// last delivery's run had ended.
+	outcomes := map[string]int{telemetry.WakeUpSignalled: 3, telemetry.WakeUpEnded: 1}
+	eventually(t, "the raise's wake-ups were not counted", func() bool { return maps.Equal(counted.snapshot(), outcomes) })
+}
+
+// TestRaisedLimitWakesThoseItPickedWhenTheRestFails: the waiters in line
+// that a raised maxConcurrency picked (and marked woken) are signalled
+// even when the look for deliveries waiting out of line fails after.
+func TestRaisedLimitWakesThoseItPickedWhenTheRestFails(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	ctx := t.Context()
+	w, ids := seedOutbox(t, s, 3)
+	if _, _, err := s.ClaimForStart(ctx, len(ids), 2*len(ids), store.Now()); err != nil {
+		t.Fatal(err)
+	}
+	fake := dispatchtest.New()
+	for i, id := range ids {
+		fake.SetOpen(runOf("acme", id))
+		got, err := s.AcquireSlot(ctx, store.SlotRequest{DeliveryID: id, WebhookID: w.ID, Holder: id + "/1/run",
+			MaxConcurrency: 1, Lease: time.Minute})
+		if err != nil || got.Granted != (i == 0) {
+			t.Fatalf("delivery %d: %+v %v, want only the first granted", i, got, err)
+		}
+	}
+	// The look out of line reads deliveries.waiting_for: it fails now.
+	storetest.Inspect(t, url).Exec("ALTER TABLE deliveries RENAME COLUMN waiting_for TO waiting_for_gone")
+	d, _ := newDispatcher(s, fake)
+	d.WakeConcurrencyWaiters(ctx, w.ID, 5)
+	want := []string{workflows.DeliveryWorkflowID(ids[1]) + ": " + workflows.LimitsChangedSignal,
+		workflows.DeliveryWorkflowID(ids[2]) + ": " + workflows.LimitsChangedSignal}
+	slices.Sort(want)
+	eventually(t, "the waiters picked were not signalled", func() bool {
+		return slices.Equal(slices.Sorted(slices.Values(fake.Signals())), want)
+	})
 }
 
 // heldSignals is a runner whose signals wait until release is closed, and

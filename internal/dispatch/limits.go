@@ -42,7 +42,8 @@ func (d *Dispatcher) WakeConcurrencyWaiters(ctx context.Context, webhookID strin
 }
 
 // wakeEach signals, in the background, each delivery list names
-// LimitsChangedSignal, with one warning for the lot. Those listed before
+// LimitsChangedSignal, with at most one warning for the list and one for
+// the signals. Those listed before
 // list failed are signalled all the same: a concurrency waiter picked is
 // marked woken, and would otherwise be woken again only after its next
 // poll. Wake-ups of concurrency waiters are counted as WakeWaiter's are.

@@ -140,7 +140,14 @@ func TestRaisedLimitWakesThoseItPickedWhenTheRestFails(t *testing.T) {
 	}
 	// The look out of line reads deliveries.waiting_for: it fails now.
 	storetest.Inspect(t, url).Exec("ALTER TABLE deliveries RENAME COLUMN waiting_for TO waiting_for_gone")
-	d, _ := newDispatcher(s, fake)
+	var logMu sync.Mutex
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		return logged.Write(p)
+	}), nil))
+	d := dispatch.New(s, fake, ingest.NewMatcher(s, 0), log)
 	d.WakeConcurrencyWaiters(ctx, w.ID, 5)
 	want := []string{workflows.DeliveryWorkflowID(ids[1]) + ": " + workflows.LimitsChangedSignal,
 		workflows.DeliveryWorkflowID(ids[2]) + ": " + workflows.LimitsChangedSignal}
@@ -148,6 +155,11 @@ func TestRaisedLimitWakesThoseItPickedWhenTheRestFails(t *testing.T) {
 	eventually(t, "the waiters picked were not signalled", func() bool {
 		return slices.Equal(slices.Sorted(slices.Values(fake.Signals())), want)
 	})
+	logMu.Lock()
+	defer logMu.Unlock()
+	if !strings.Contains(logged.String(), "list limit waiters") || !strings.Contains(logged.String(), "listed=2") {
+		t.Fatalf("the failed look out of line was not reported: %q", logged.String())
+	}
 }
 
 // heldSignals is a runner whose signals wait until release is closed, and

@@ -674,7 +674,8 @@ type wokenWaiter struct {
 // woken as requests end, or poll. A delivery is named once, however many
 // places it holds (an ended run's place is left to expire, and may use up
 // one of the n: rare, and the waiter it kept out is woken when a request
-// ends).
+// ends). Should the look out of line fail, the waiters picked (and marked)
+// are returned with its error: the caller must wake them all the same.
 func (s *Store) PickConcurrencyWaiters(ctx context.Context, webhookID string, n int) ([]string, error) {
 	if n <= 0 {
 		return nil, nil

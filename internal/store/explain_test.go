@@ -174,3 +174,41 @@ func TestEventTypeListIsIndexBacked(t *testing.T) {
 		t.Fatalf("t3's first page: %d of %d, %v", len(page), total, err)
 	}
 }
+
+// TestWaitingQueriesReadOnlyTheWaiting: a webhook's waiting deliveries are
+// counted (GET /webhooks/{id}/stats) and listed (an edit of its rateLimit)
+// through deliveries_waiting, not by reading the 200,000 deliveries
+// pending for another webhook.
+func TestWaitingQueriesReadOnlyTheWaiting(t *testing.T) {
+	s, url := storetest.OpenPostgres(t)
+	ctx := t.Context()
+	quiet, busy := newWebhook("quiet"), newWebhook("busy")
+	for _, w := range []*models.Webhook{quiet, busy} {
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db := storetest.Inspect(t, url)
+	db.Exec(`INSERT INTO events (tenant_id, id, type, timestamp, created_at)
+		SELECT 'default', 'evt-' || i, 'order.created', now(), now() FROM generate_series(1, 200000) i`)
+	db.Exec(`INSERT INTO deliveries (id, tenant_id, event_id, webhook_id, event_type, status, dispatched_at, created_at, updated_at, waiting_for)
+		SELECT gen_random_uuid(), 'default', 'evt-' || i,
+			CASE WHEN i % 1000 = 0 THEN '` + quiet.ID + `' ELSE '` + busy.ID + `' END::uuid, 'order.created', 'pending', now(), now(), now(),
+			CASE WHEN i % 1000 = 0 THEN 'rateLimit' ELSE '' END
+		FROM generate_series(1, 200000) i`)
+	db.Exec(`ANALYZE deliveries`)
+	st, err := s.WebhookLimiter(ctx, quiet.ID)
+	if err != nil || st.Waiting[models.WaitingForRateLimit] != 200 {
+		t.Fatalf("%+v %v, want 200 waiting for their rate slot", st, err)
+	}
+	count, rate, err := s.ExplainWaiting(ctx, quiet.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, plan := range map[string]string{"count": count, "rate waiters": rate} {
+		t.Logf("%s:\n%s", name, plan)
+		if !strings.Contains(plan, "deliveries_waiting") {
+			t.Errorf("%s: plan does not use deliveries_waiting", name)
+		}
+	}
+}

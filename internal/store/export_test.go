@@ -92,6 +92,23 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 	}))
 }
 
+// ExplainWaiting returns PostgreSQL's plans for WebhookLimiter's count of
+// the webhook's waiting deliveries and for RateWaiters' list.
+func (s *Store) ExplainWaiting(ctx context.Context, webhookID string) (count, rate string, err error) {
+	count, err = s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var rows []waitingCount
+		return countWaiting(tx, webhookID).Scan(&rows)
+	}))
+	if err != nil {
+		return "", "", err
+	}
+	rate, err = s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
+		var ids []string
+		return rateWaiters(tx, webhookID).Pluck("id", &ids)
+	}))
+	return count, rate, err
+}
+
 // ExplainOutboxQueues runs the claim's search for webhooks with waiting
 // deliveries under EXPLAIN ANALYZE (PostgreSQL).
 func (s *Store) ExplainOutboxQueues(ctx context.Context) (string, error) {

@@ -871,10 +871,13 @@ func rateLimitEdited(tx *gorm.DB, dialect Dialect, webhookID string, from, to fl
 // drops those first.
 func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, error) {
 	var ids []string
-	err := s.db.WithContext(ctx).Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
-		Where("waiting_for = ?", models.WaitingForRateLimit).
-		Order("id").Pluck("id", &ids).Error
+	err := rateWaiters(s.db.WithContext(ctx), webhookID).Pluck("id", &ids).Error
 	return ids, translate(err)
+}
+
+func rateWaiters(db *gorm.DB, webhookID string) *gorm.DB {
+	return db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
+		Where("waiting_for = ?", models.WaitingForRateLimit).Order("id")
 }
 
 // adapt applies the AIMD rule to the row at now (µs): the adaptive rate,
@@ -940,20 +943,28 @@ func (s *Store) WebhookLimiter(ctx context.Context, webhookID string) (LimiterSt
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return out, err
 	}
-	var rows []struct {
-		WaitingFor models.WaitingFor
-		N          int64
-	}
-	if err := db.Model(&models.Delivery{}).Select("waiting_for, count(*) AS n").
-		Where("webhook_id = ? AND waiting_for <> '' AND status IN ?", webhookID,
-			[]models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}).
-		Group("waiting_for").Scan(&rows).Error; err != nil {
+	var rows []waitingCount
+	if err := countWaiting(db, webhookID).Scan(&rows).Error; err != nil {
 		return out, err
 	}
 	for _, r := range rows {
 		out.Waiting[r.WaitingFor] = r.N
 	}
 	return out, nil
+}
+
+type waitingCount struct {
+	WaitingFor models.WaitingFor
+	N          int64
+}
+
+// countWaiting counts a webhook's open deliveries by what they wait for
+// (the deliveries_waiting index: only waiting rows are read).
+func countWaiting(db *gorm.DB, webhookID string) *gorm.DB {
+	return db.Model(&models.Delivery{}).Select("waiting_for, count(*) AS n").
+		Where("webhook_id = ? AND waiting_for <> '' AND status IN ?", webhookID,
+			[]models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}).
+		Group("waiting_for")
 }
 
 // KeepWaiting keeps a queued concurrency waiter's place while its worker

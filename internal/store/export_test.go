@@ -92,21 +92,32 @@ func (s *Store) ExplainEventTypes(ctx context.Context, p EventTypePage) (string,
 	}))
 }
 
-// ExplainWaiting returns PostgreSQL's plans for WebhookLimiter's count of
-// the webhook's waiting deliveries and for RateWaiters' list.
-func (s *Store) ExplainWaiting(ctx context.Context, webhookID string) (count, rate string, err error) {
-	count, err = s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
-		var rows []waitingCount
-		return countWaiting(tx, webhookID).Scan(&rows)
-	}))
-	if err != nil {
-		return "", "", err
+// ExplainWaiting returns PostgreSQL's plans for the looks at a webhook's
+// waiting deliveries, by name: WebhookLimiter's count, RateWaiters' list,
+// and PickConcurrencyWaiters' look out of line.
+func (s *Store) ExplainWaiting(ctx context.Context, webhookID string) (map[string]string, error) {
+	plans := map[string]string{}
+	for name, q := range map[string]func(tx *gorm.DB) *gorm.DB{
+		"count": func(tx *gorm.DB) *gorm.DB {
+			var rows []waitingCount
+			return countWaiting(tx, webhookID).Scan(&rows)
+		},
+		"rate waiters": func(tx *gorm.DB) *gorm.DB {
+			var ids []string
+			return rateWaiters(tx, webhookID).Pluck("id", &ids)
+		},
+		"out of line": func(tx *gorm.DB) *gorm.DB {
+			var ids []string
+			return waitingOutOfLine(tx, webhookID).Limit(5).Pluck("id", &ids)
+		},
+	} {
+		plan, err := s.explain(ctx, s.db.ToSQL(q))
+		if err != nil {
+			return nil, err
+		}
+		plans[name] = plan
 	}
-	rate, err = s.explain(ctx, s.db.ToSQL(func(tx *gorm.DB) *gorm.DB {
-		var ids []string
-		return rateWaiters(tx, webhookID).Pluck("id", &ids)
-	}))
-	return count, rate, err
+	return plans, nil
 }
 
 // ExplainOutboxQueues runs the claim's search for webhooks with waiting

@@ -711,17 +711,31 @@ func (s *Store) PickConcurrencyWaiters(ctx context.Context, webhookID string, n 
 	// as sameAttempt does, by substr: a range would depend on the
 	// database's collation).
 	var outOfLine []string
-	err := db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
-		Where("waiting_for = ?", models.WaitingForConcurrency).
-		Where("NOT EXISTS (SELECT 1 FROM webhook_waiters w WHERE w.webhook_id = ? "+
-			"AND substr(w.holder, 1, length(CAST(deliveries.id AS TEXT)) + 1) = CAST(deliveries.id AS TEXT) || '/')", webhookID).
-		Order("id").Limit(n-len(ids)).Pluck("id", &outOfLine).Error
+	err := waitingOutOfLine(db, webhookID).Limit(n-len(ids)).Pluck("id", &outOfLine).Error
 	for _, id := range outOfLine {
 		if !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	return ids, translate(err)
+}
+
+// waitingOutOfLine lists a webhook's deliveries waiting for a concurrency
+// slot with no place in its line.
+func waitingOutOfLine(db *gorm.DB, webhookID string) *gorm.DB {
+	return waitingFor(db, webhookID, models.WaitingForConcurrency).
+		Where("NOT EXISTS (SELECT 1 FROM webhook_waiters w WHERE w.webhook_id = ? "+
+			"AND substr(w.holder, 1, length(CAST(deliveries.id AS TEXT)) + 1) = CAST(deliveries.id AS TEXT) || '/')", webhookID).
+		Order("id")
+}
+
+// waitingFor is a webhook's deliveries that a run may be working on and
+// that wait for why. It repeats the deliveries_waiting index's predicate
+// (waiting_for not empty) as a constant, so that SQLite, and PostgreSQL's
+// generic plans, see that the index applies.
+func waitingFor(db *gorm.DB, webhookID string, why models.WaitingFor) *gorm.DB {
+	return db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
+		Where("waiting_for <> '' AND waiting_for = ?", why)
 }
 
 // releaseSQL is ReleaseSlot's one statement on PostgreSQL: the DELETE
@@ -876,8 +890,7 @@ func (s *Store) RateWaiters(ctx context.Context, webhookID string) ([]string, er
 }
 
 func rateWaiters(db *gorm.DB, webhookID string) *gorm.DB {
-	return db.Model(&models.Delivery{}).Scopes(withOpenRun(webhookID)).
-		Where("waiting_for = ?", models.WaitingForRateLimit).Order("id")
+	return waitingFor(db, webhookID, models.WaitingForRateLimit).Order("id")
 }
 
 // adapt applies the AIMD rule to the row at now (µs): the adaptive rate,

@@ -324,7 +324,7 @@ func withOpenRun(webhookID string) func(*gorm.DB) *gorm.DB {
 func (s *Store) CancelWaiting(ctx context.Context, webhookID string) (int64, error) {
 	res := s.db.WithContext(ctx).Model(&models.Delivery{}).
 		Where("webhook_id = ? AND (status = ? OR (status = ? AND dispatched_at IS NULL))", webhookID, models.DeliveryHeld, models.DeliveryPending).
-		Updates(map[string]any{"status": models.DeliveryCancelled, "updated_at": Now()})
+		Updates(map[string]any{"status": models.DeliveryCancelled, "waiting_for": "", "updated_at": Now()})
 	return res.RowsAffected, res.Error
 }
 

@@ -40,6 +40,12 @@ type awayLine struct {
 	order  []*awayEntry
 	in     map[string]*awayEntry
 	fullAt time.Time
+	// woke is the entry woken last, at wokeAt: no other is woken until
+	// it has asked here (got past, or was turned away again, at this
+	// line or the other) or wakeInFlight has passed (its wake-up lost or
+	// slow, or it asked on another worker).
+	woke   *awayEntry
+	wokeAt time.Time
 }
 
 // awayEntry is a delivery in line: last is when it was last turned away;
@@ -61,10 +67,21 @@ type awayEntry struct {
 // time. Every sweepEvery entries added, lines left with nothing fresh are
 // dropped: their webhook or tenant went quiet, and next would never be
 // called to empty them.
+//
+// A line wakes one delivery at a time: every ask that finds the webhook
+// busy costs a signal, a workflow task and a database transaction, and
+// under a burst, waking one per request leaving the gate has the
+// turned-away ask as fast as the gate turns, on a CPU that other tenants'
+// deliveries need (docs/performance.md, the ProductionNeighbours rows of
+// the turned-away wake-up). A head that is turned away again and again
+// keeps its place and is woken again; those behind it poll meanwhile, as
+// without the wake-up. wakeInFlight is about a busy worker's time from a
+// signal to the ask it causes.
 const (
 	maxTurnedAway = 1024
 	sweepEvery    = 1024
 	staleAfter    = refusedPoll + 2*time.Second
+	wakeInFlight  = time.Second
 )
 
 // add records that key turned deliveryID away at now. A delivery still in
@@ -114,7 +131,9 @@ func (t *turnedAway) forget(key turnedAwayKey, deliveryID string) {
 }
 
 // next marks woken, and returns, the delivery key turned away first that
-// may still be waiting for it and was not woken since, or reports false.
+// may still be waiting for it and was not woken since, or reports false
+// (also while the one woken last has not asked yet: that room goes
+// unused, for the polls).
 // Entries that no longer count are dropped from the front on the way.
 func (t *turnedAway) next(key turnedAwayKey, now time.Time) (string, bool) {
 	t.mu.Lock()
@@ -131,9 +150,13 @@ func (t *turnedAway) next(key turnedAwayKey, now time.Time) (string, bool) {
 		delete(t.lines, key)
 		return "", false
 	}
+	if e := l.woke; e != nil && e.woken && !e.gone && now.Sub(l.wokeAt) < wakeInFlight {
+		return "", false // the last one woken has not asked yet
+	}
 	for _, e := range l.order {
 		if !e.woken && !l.drop(e, now) {
 			e.woken = true
+			l.woke, l.wokeAt = e, now
 			return e.deliveryID, true
 		}
 	}

@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// drain wakes all key's line has to wake at now.
+// drain wakes all key's line has to wake at now, one at a time: each
+// woken delivery gets past before the next is woken.
 func drain(t *testing.T, ta *turnedAway, key turnedAwayKey, now time.Time) []string {
 	t.Helper()
 	var got []string
@@ -17,6 +18,7 @@ func drain(t *testing.T, ta *turnedAway, key turnedAwayKey, now time.Time) []str
 			return got
 		}
 		got = append(got, id)
+		ta.forget(key, id)
 	}
 	t.Fatalf("the line never ran dry: %d woken", len(got))
 	return nil
@@ -42,6 +44,10 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	}
 	if got := drain(t, &ta, share, now); !slices.Equal(got, []string{"s"}) {
 		t.Fatalf("the share's line woke %v", got)
+	}
+	ta.add(gate, "x", now) // woken, then never heard of again
+	if id, _ := ta.next(gate, now); id != "x" {
+		t.Fatalf("woke %q, want x", id)
 	}
 	if _, ok := ta.next(gate, now.Add(staleAfter+time.Second)); ok || ta.lines[gate] != nil {
 		t.Fatal("a line of woken entries outlived them")
@@ -176,5 +182,37 @@ func TestGateExitTellsWhetherThereIsRoom(t *testing.T) {
 	g.mu.Unlock()
 	if !exit() {
 		t.Fatal("no room reported at an empty gate")
+	}
+}
+
+// TestTurnedAwayWakesOneAtATime: the next delivery of a line is woken only
+// once the last one woken has asked again (got past, or was turned away
+// again and is then the first to wake), or after wakeInFlight, its
+// wake-up taken as lost.
+func TestTurnedAwayWakesOneAtATime(t *testing.T) {
+	var ta turnedAway
+	now, key := time.Now(), gateKey("w1")
+	ta.add(key, "a", now)
+	ta.add(key, "b", now)
+	if id, _ := ta.next(key, now); id != "a" {
+		t.Fatalf("woke %q first", id)
+	}
+	if id, ok := ta.next(key, now); ok {
+		t.Fatalf("woke %q while a had not asked", id)
+	}
+	ta.add(key, "a", now) // turned away again: first in line still
+	if id, _ := ta.next(key, now); id != "a" {
+		t.Fatalf("woke %q, want a again", id)
+	}
+	if id, ok := ta.next(key, now.Add(wakeInFlight-time.Millisecond)); ok {
+		t.Fatalf("woke %q while a's wake-up was still under way", id)
+	}
+	if id, _ := ta.next(key, now.Add(wakeInFlight)); id != "b" {
+		t.Fatalf("woke %q after a's wake-up was taken as lost, want b", id)
+	}
+	ta.forget(key, "b")                     // b got past
+	ta.add(key, "a", now.Add(wakeInFlight)) // a was turned away again
+	if id, _ := ta.next(key, now.Add(wakeInFlight)); id != "a" {
+		t.Fatalf("woke %q, want a", id)
 	}
 }

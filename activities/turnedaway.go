@@ -59,12 +59,12 @@ type awayEntry struct {
 }
 
 // A line holds at most maxTurnedAway entries (past that, deliveries turned
-// away only poll; a full line that found nothing to drop looks again
-// only a second later). An entry whose delivery was last turned away longer ago than
-// the longest poll after a refusal (refusedPoll) and a margin for the
-// workflow task and the send's loading is stale, not woken: its delivery
-// has asked again since, and if it was turned away then, it has a fresher
-// time. Every sweepEvery entries added, lines left with nothing fresh are
+// away only poll; a full line that found nothing to drop looks again only
+// a second later). An entry whose delivery was last turned away longer
+// ago than the longest poll after a refusal (refusedPoll) and a margin for
+// the workflow task and the send's loading is stale, not woken: its
+// delivery has asked again since, and if it was turned away then, it has
+// a fresher time. Every sweepEvery entries added, lines left with nothing fresh are
 // dropped: their webhook or tenant went quiet, and next would never be
 // called to empty them.
 //
@@ -133,8 +133,8 @@ func (t *turnedAway) forget(key turnedAwayKey, deliveryID string) {
 // next marks woken, and returns, the delivery key turned away first that
 // may still be waiting for it and was not woken since, or reports false
 // (also while the one woken last has not asked yet: that room goes
-// unused, for the polls).
-// Entries that no longer count are dropped from the front on the way.
+// unused, for the polls). Entries that no longer count are dropped from
+// the front on the way.
 func (t *turnedAway) next(key turnedAwayKey, now time.Time) (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// expectWakes fails unless draining key's line at now wakes want, in order.
+func expectWakes(t *testing.T, ta *turnedAway, key turnedAwayKey, now time.Time, want ...string) {
+	t.Helper()
+	if got := drain(t, ta, key, now); !slices.Equal(got, want) {
+		t.Fatalf("woke %v, want %v", got, want)
+	}
+}
+
 // drain wakes all key's line has to wake at now, one at a time: each
 // woken delivery gets past before the next is woken.
 func drain(t *testing.T, ta *turnedAway, key turnedAwayKey, now time.Time) []string {
@@ -39,12 +47,8 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	ta.add(gate, "c", now)
 	ta.forget(gate, "b")
 	ta.add(share, "s", now)
-	if got, want := drain(t, &ta, gate, now), []string{"a", "c"}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
-	}
-	if got := drain(t, &ta, share, now); !slices.Equal(got, []string{"s"}) {
-		t.Fatalf("the share's line woke %v", got)
-	}
+	expectWakes(t, &ta, gate, now, "a", "c")
+	expectWakes(t, &ta, share, now, "s")
 	ta.add(gate, "x", now) // woken, then never heard of again
 	if id, _ := ta.next(gate, now); id != "x" {
 		t.Fatalf("woke %q, want x", id)
@@ -59,9 +63,7 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 	ta.add(gate, "b", now)
 	ta.forget(gate, "a")
 	ta.add(gate, "a", now)
-	if got, want := drain(t, &ta, gate, now), []string{"b", "a"}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
-	}
+	expectWakes(t, &ta, gate, now, "b", "a")
 
 	// Woken, then turned away again (the gate filled before it came):
 	// it keeps its place at the front.
@@ -72,9 +74,7 @@ func TestTurnedAwayWakesInOrderOnce(t *testing.T) {
 		t.Fatalf("woke %q first", id)
 	}
 	ta.add(gate, "a", now)
-	if got, want := drain(t, &ta, gate, now), []string{"a", "b"}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
-	}
+	expectWakes(t, &ta, gate, now, "a", "b")
 }
 
 // TestTurnedAwayKeepsTheLongestWaiterFresh: a delivery turned away again
@@ -88,18 +88,14 @@ func TestTurnedAwayKeepsTheLongestWaiterFresh(t *testing.T) {
 	ta.add(key, "old", start.Add(staleAfter))
 	ta.add(key, "young", start.Add(staleAfter+time.Second))
 	ta.add(key, "old", start.Add(2*staleAfter))
-	if got, want := drain(t, &ta, key, start.Add(2*staleAfter)), []string{"old", "young"}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
-	}
+	expectWakes(t, &ta, key, start.Add(2*staleAfter), "old", "young")
 	// Not turned away for longer than staleAfter, it comes back at the
 	// back: it has asked again in between.
 	ta = turnedAway{}
 	ta.add(key, "gone a while", start)
 	ta.add(key, "young", start.Add(refusedPoll))
 	ta.add(key, "gone a while", start.Add(staleAfter+time.Second))
-	if got, want := drain(t, &ta, key, start.Add(staleAfter+time.Second)), []string{"young", "gone a while"}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
-	}
+	expectWakes(t, &ta, key, start.Add(staleAfter+time.Second), "young", "gone a while")
 	// An old entry dropped from the front, stale, does not take its
 	// delivery's newer one with it: turned away again after its wake-up,
 	// the newer one keeps its place.
@@ -115,9 +111,7 @@ func TestTurnedAwayKeepsTheLongestWaiterFresh(t *testing.T) {
 		t.Fatalf("woke %q %v, want a", id, ok)
 	}
 	ta.add(key, "a", now)
-	if got, want := drain(t, &ta, key, now), []string{"a", "c"}; !slices.Equal(got, want) {
-		t.Fatalf("woke %v, want %v", got, want)
-	}
+	expectWakes(t, &ta, key, now, "a", "c")
 }
 
 // TestTurnedAwayLinesStayBounded: a full line makes room by dropping the

@@ -43,10 +43,10 @@ func (d *Dispatcher) WakeConcurrencyWaiters(ctx context.Context, webhookID strin
 
 // wakeEach signals, in the background, each delivery list names
 // LimitsChangedSignal, with at most one warning for the list and one for
-// the signals. Those listed before
-// list failed are signalled all the same: a concurrency waiter picked is
-// marked woken, and would otherwise be woken again only after its next
-// poll. Wake-ups of concurrency waiters are counted as WakeWaiter's are.
+// the signals. Those listed before list failed are signalled all the
+// same: a concurrency waiter picked is marked woken, and would otherwise
+// be woken again only after its next poll. Wake-ups of concurrency
+// waiters are counted as WakeWaiter's are.
 func (d *Dispatcher) wakeEach(ctx context.Context, webhookID string, why models.WaitingFor, list func(context.Context) ([]string, error)) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopBudget)
 	go func() {
@@ -96,9 +96,9 @@ func newWaiterWakes() *waiterWakes {
 // now, in the background: a request of its webhook ended and freed a slot
 // (store.ReleaseSlot picks the waiter), or the webhook's gate or the
 // tenant's share in the worker that turned the delivery away has room
-// (activities.Sender). A wake-up that fails or is dropped
-// costs the waiter only the time to its next poll; one that finds no run
-// (the delivery was cancelled meanwhile) is not a failure.
+// (activities.Sender). A wake-up that fails or is dropped costs the waiter
+// only the time to its next poll; one that finds no run (the delivery was
+// cancelled meanwhile) is not a failure.
 func (d *Dispatcher) WakeWaiter(ctx context.Context, deliveryID string) {
 	select {
 	case d.waiters.inFlight <- struct{}{}:

@@ -391,3 +391,33 @@ func TestHealthLockLetsStatisticsIn(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCancelWaitingClearsWaitingFor: a delivery cancelled with its
+// webhook no longer shows a wait (nor stays in deliveries_waiting), as a
+// delivery settled by an attempt does not.
+func TestCancelWaitingClearsWaitingFor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		w := newWebhook("cancelled")
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		now := store.Now()
+		ev := newEvent("evt-c", now)
+		d := newDelivery(ev, w.ID, models.DeliveryPending, now)
+		if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+			t.Fatal(err)
+		}
+		// A stale mark on a delivery back in the outbox (a late write).
+		if err := s.Exec(ctx, "UPDATE deliveries SET waiting_for = 'concurrency' WHERE id = ?", d.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.CancelWaiting(ctx, w.ID); err != nil || n != 1 {
+			t.Fatalf("cancelled %d, %v; want 1", n, err)
+		}
+		got, err := s.GetDelivery(ctx, d.ID)
+		if err != nil || got.Status != models.DeliveryCancelled || got.WaitingFor != "" {
+			t.Fatalf("%+v %v: want cancelled, waiting for nothing", got, err)
+		}
+	})
+}

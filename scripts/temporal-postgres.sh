@@ -44,6 +44,8 @@
 #   TEMPORAL_BENCH_SQL_PLUGIN postgres12_pgx (pgx) or postgres12 (lib/pq), for
 #                             comparisons; the schema is the same [postgres12_pgx]
 #   TEMPORAL_BENCH_LOG_LEVEL  server log level [info]
+#   TEMPORAL_BENCH_SHARDS     numHistoryShards of databases it creates [4], as
+#                             docker-compose.yml's server has
 #   TEMPORAL_BENCH_START_TIMEOUT  seconds to wait for healthy [180]
 #   TEMPORAL_BENCH_STOP_TIMEOUT   seconds to wait after SIGTERM before SIGKILL [60]
 #
@@ -53,8 +55,9 @@ set -euo pipefail
 # The server release; must match the require line in scripts/temporal-tools.mod.
 TEMPORAL_VERSION=v1.32.1
 # Fixed for the life of the databases: on existing ones the server keeps the
-# count they were created with and only logs a warning. Change it with `reset`.
-NUM_HISTORY_SHARDS=4
+# count they were created with and only logs a warning. Change it with `reset`
+# (16 made no difference to the noisy-neighbour burst: docs/performance.md).
+NUM_HISTORY_SHARDS="${TEMPORAL_BENCH_SHARDS:-4}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE_DIR="${TEMPORAL_BENCH_DIR:-$ROOT/.bench/temporal}"

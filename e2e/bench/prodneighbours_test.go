@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/webhookd/webhookd/e2e/rig"
 )
 
 // BenchmarkProductionNeighbours is BenchmarkNoisyNeighbour where users run
@@ -75,6 +80,12 @@ func BenchmarkProductionNeighbours(b *testing.B) {
 			}
 			p50 := percentile(lat, 0.5)
 			p99 = percentile(lat, 0.99)
+			c, err := client.Dial(client.Options{HostPort: temporalAddr, Logger: rig.QuietSDKLogger()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			logStages(context.Background(), b, c, ps.dbURL, "quiet", q.sent, arrivals, 3)
 			b.ReportMetric(ms(p50), "quiet-p50-ms")
 			b.ReportMetric(ms(p99), "quiet-p99-ms")
 			b.Logf("%s, %d cores, API_WORKER=%s: quiet p50 %v, p99 %v; noisy answered %d of %d meanwhile",

@@ -15,7 +15,8 @@ import (
 // most Window deliveries started but not yet attempted, those waiting for a
 // webhook's limits aside (counted in the database, so across every api
 // replica; store.ClaimForStart bounds the waiters), because a Temporal server fed
-// faster than it can run workflows gets slower, not faster. Replicas share
+// faster than it can run workflows gets slower, not faster; while its start
+// calls are slow it keeps fewer (adaptiveWindow). Replicas share
 // the outbox without double starts (rows are claimed with SKIP LOCKED, and a
 // first start of a delivery id that already has a run is a no-op). A crash
 // at any moment loses nothing: a claimed row whose start never happened is
@@ -23,7 +24,7 @@ import (
 type Starter struct {
 	d        *Dispatcher
 	fanOut   fanOuter
-	window   int
+	window   *adaptiveWindow
 	parallel int
 	poll     time.Duration
 	backstop bool
@@ -60,7 +61,8 @@ type fanOuter interface {
 // StarterOptions tunes a Starter; zero values take the defaults.
 type StarterOptions struct {
 	// Window bounds deliveries started but not yet attempted, those
-	// waiting for a webhook's limits aside (default 100).
+	// waiting for a webhook's limits aside (default 100): the most the
+	// adaptive window grows to.
 	Window int
 	// Parallel bounds concurrent StartWorkflow calls (default 16).
 	Parallel int
@@ -104,7 +106,7 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Backstop {
 		w = newWakeup() // nobody wakes it
 	}
-	return &Starter{d: d, fanOut: f, window: o.Window, parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
+	return &Starter{d: d, fanOut: f, window: newAdaptiveWindow(o.Window), parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
 		busy: make(chan struct{}, o.Parallel), freed: make(chan struct{}, 1),
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }
@@ -267,7 +269,7 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if free == 0 {
 		return -1, false, nil
 	}
-	ds, full, err := st.ClaimForStart(ctx, min(claimBatch, free), s.window, store.Now())
+	ds, full, err := st.ClaimForStart(ctx, min(claimBatch, free), s.window.size(), store.Now())
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err
 	}
@@ -297,7 +299,12 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 				}
 			}()
 			mode := claimedMode(del)
-			if err := s.d.start(ctx, del, wh, mode); err != nil {
+			began := time.Now()
+			err := s.d.start(ctx, del, wh, mode)
+			if err == nil {
+				s.window.observe(time.Since(began), time.Now())
+			}
+			if err != nil {
 				s.release(ctx, del)
 				// The last error is enough to say why; they share a cause
 				// (Temporal down).

@@ -26,8 +26,10 @@ import (
 // 600) to a receiver that answers after 4 s, or never within the webhook's
 // 10 s timeout, or 10,000 events (WEBHOOKD_BENCH_NOISY_BURST) to a fast
 // one. Reported: quiet's event → receiver p99 ÷ its p99 alone (target ≤ 2,
-// and under 1 s). Each case has a fresh database and task queue on the
-// same Temporal server. The layout is ProductionLike's:
+// and under 1 s), and where the quiet tenant's time went (logStages: each
+// step from its post to the receiver, and the slowest three's stories).
+// Each case has a fresh database and task queue on the same Temporal
+// server. The layout is ProductionLike's:
 // WEBHOOKD_BENCH_API_WORKER (default true) and
 // WEBHOOKD_BENCH_OUTBOX_STARTER.
 func BenchmarkProductionNeighbours(b *testing.B) {

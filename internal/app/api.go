@@ -50,7 +50,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	starting := dispatch.StarterOptions{Window: cfg.StartWindow}
+	starting := dispatch.StarterOptions{Window: cfg.StartWindow, MinWindow: cfg.StartWindowMin}
 	if cfg.OutboxStarter == config.StarterWorker {
 		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
 		// A backstop: should no worker start deliveries (its setting

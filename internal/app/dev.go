@@ -119,7 +119,7 @@ func runDev(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.
 	})
 	// The worker, the outbox starter and the API run together; the first
 	// to fail (a fatal worker error, a port in use) stops the others.
-	starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
+	starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, MinWindow: cfg.StartWindowMin})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runTemporalWorker(gctx, p.NewWorker()) })
 	g.Go(func() error { starter.Run(gctx); return nil })

@@ -50,7 +50,7 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	p := conn.parts(cfg, log)
 	if cfg.OutboxStarter == config.StarterWorker {
-		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow})
+		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, MinWindow: cfg.StartWindowMin})
 		runStarterThenWorker(gctx, g, starter, p.NewWorker())
 		g.Go(func() error { starter.Listen(gctx, s); return nil })
 	} else {

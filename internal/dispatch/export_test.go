@@ -21,3 +21,6 @@ func (d *Dispatcher) WakeFailuresNotLogged() int {
 	defer d.waiters.mu.Unlock()
 	return d.waiters.quiet
 }
+
+// WindowBounds is the least and the most the starter's window may be.
+func (s *Starter) WindowBounds() (least, most int) { return s.window.floor, s.window.ceiling }

@@ -64,6 +64,9 @@ type StarterOptions struct {
 	// waiting for a webhook's limits aside (default 100): the most the
 	// adaptive window grows to.
 	Window int
+	// MinWindow is the least the adaptive window shrinks to (default
+	// 16; Window if smaller). A backstop claims against it alone.
+	MinWindow int
 	// Parallel bounds concurrent StartWorkflow calls (default 16).
 	Parallel int
 	// Poll is how often the outbox is looked at without a wake-up: the
@@ -78,9 +81,10 @@ type StarterOptions struct {
 
 // Defaults of StarterOptions.
 const (
-	DefaultStartWindow = 100
-	claimBatch         = 256
-	fullWindowRecheck  = 20 * time.Millisecond
+	DefaultStartWindow    = 100
+	DefaultMinStartWindow = 16
+	claimBatch            = 256
+	fullWindowRecheck     = 20 * time.Millisecond
 	// maxFullRecheck is the longest wait between looks at a window that
 	// stays full (its places free up as attempts begin, in any worker).
 	maxFullRecheck  = 200 * time.Millisecond
@@ -96,6 +100,16 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Window <= 0 {
 		o.Window = DefaultStartWindow
 	}
+	if o.MinWindow <= 0 {
+		o.MinWindow = DefaultMinStartWindow
+	}
+	window := newAdaptiveWindow(o.Window, min(o.Window, o.MinWindow))
+	if o.Backstop {
+		// It starts what the fast starters leave, mostly during a burst
+		// (when deliveries wait longer than its poll): it must not refill
+		// the window they shrank.
+		window = newAdaptiveWindow(window.floor, window.floor)
+	}
 	if o.Parallel <= 0 {
 		o.Parallel = parallelism
 	}
@@ -106,7 +120,7 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Backstop {
 		w = newWakeup() // nobody wakes it
 	}
-	return &Starter{d: d, fanOut: f, window: newAdaptiveWindow(o.Window), parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
+	return &Starter{d: d, fanOut: f, window: window, parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
 		busy: make(chan struct{}, o.Parallel), freed: make(chan struct{}, 1),
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }
@@ -269,7 +283,7 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if free == 0 {
 		return -1, false, nil
 	}
-	ds, full, err := st.ClaimForStart(ctx, min(claimBatch, free), s.window.size(), store.Now())
+	ds, full, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window.ceiling, s.window.size(), store.Now())
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err
 	}
@@ -300,16 +314,15 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 			}()
 			mode := claimedMode(del)
 			began := time.Now()
-			err := s.d.start(ctx, del, wh, mode)
-			if err == nil {
-				s.window.observe(time.Since(began), time.Now())
-			}
-			if err != nil {
+			if err := s.d.start(ctx, del, wh, mode); err != nil {
 				s.release(ctx, del)
 				// The last error is enough to say why; they share a cause
 				// (Temporal down).
 				s.failed.Store(&err)
-			} else if mode == startResume {
+				return
+			}
+			s.window.observe(time.Since(began), time.Now())
+			if mode == startResume {
 				s.checkResumed(ctx, del)
 			}
 		}()

@@ -17,10 +17,13 @@ import (
 // adaptBatch start calls is over twice the fastest such median lately
 // (plus adaptSlack), and grows back by one place per batch otherwise: a
 // server with room (a cluster of many workers) keeps START_WINDOW, one
-// running flat out keeps a short queue. It never shrinks below
-// adaptFloor (or START_WINDOW if smaller), a depth that keeps workers busy
-// (docs/architecture.md, "Sizing"). Each starting process sizes its own,
-// against the window's count of every process's starts.
+// running flat out keeps a short queue. It never shrinks below its floor
+// (START_WINDOW_MIN, 16 by default: on the production-like benchmark a
+// window of 16 delivered a burst as fast as 100, docs/performance.md).
+// Each starting process sizes its own, against the window's one count of
+// every process's starts: while they disagree, the largest applies, and
+// one started during a burst learns that burst's speed as its baseline
+// (docs/architecture.md, "Sizing").
 type adaptiveWindow struct {
 	mu             sync.Mutex
 	ceiling, floor int
@@ -36,15 +39,16 @@ type adaptiveWindow struct {
 
 // The adaptive window's tuning (see adaptiveWindow).
 const (
-	adaptFloor    = 16
-	adaptBatch    = 16
-	adaptSlack    = 5 * time.Millisecond
-	adaptDecrease = 0.75
-	adaptEra      = 5 * time.Minute
+	adaptBatch  = 16
+	adaptSlack  = 5 * time.Millisecond
+	adaptShrink = 0.75
+	adaptEra    = 5 * time.Minute
 )
 
-func newAdaptiveWindow(ceiling int) *adaptiveWindow {
-	return &adaptiveWindow{ceiling: ceiling, floor: min(ceiling, adaptFloor), limit: float64(ceiling)}
+// newAdaptiveWindow starts at ceiling: a starter that has not yet seen
+// Temporal slow down claims what START_WINDOW lets it.
+func newAdaptiveWindow(ceiling, floor int) *adaptiveWindow {
+	return &adaptiveWindow{ceiling: ceiling, floor: min(ceiling, floor), limit: float64(ceiling)}
 }
 
 // size is the window to claim against now.
@@ -54,14 +58,14 @@ func (w *adaptiveWindow) size() int {
 	return int(w.limit)
 }
 
-// observe records one start call that took took, ending at now.
-func (w *adaptiveWindow) observe(took time.Duration, now time.Time) {
+// observe records one successful start call of elapsed, ending at now.
+func (w *adaptiveWindow) observe(elapsed time.Duration, now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.floor == w.ceiling {
 		return // nothing to size
 	}
-	w.batch = append(w.batch, took)
+	w.batch = append(w.batch, elapsed)
 	if len(w.batch) < adaptBatch {
 		return
 	}
@@ -79,7 +83,7 @@ func (w *adaptiveWindow) observe(took time.Duration, now time.Time) {
 		base = min(base, w.lastFastest)
 	}
 	if median > 2*base+adaptSlack {
-		w.limit = max(float64(w.floor), w.limit*adaptDecrease)
+		w.limit = max(float64(w.floor), w.limit*adaptShrink)
 	} else {
 		w.limit = min(float64(w.ceiling), w.limit+1)
 	}

@@ -321,3 +321,44 @@ func TestClaimClearsAStaleWait(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimForStartWithinAShrunkWindowKeepsRoomBesideWaiters: the waiters
+// a whole window let in still leave a shrunk one (the starter's adaptive
+// window) its room for ready starts: a tenant that shows up gets its share
+// of the shrunk window, although the waiters outnumber it.
+func TestClaimForStartWithinAShrunkWindowKeepsRoomBesideWaiters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		slow := newWebhook("slow")
+		slow.TenantID, slow.MaxConcurrency = "acme", 20
+		if err := s.CreateWebhook(ctx, slow); err != nil {
+			t.Fatal(err)
+		}
+		outboxOf(t, s, []*models.Webhook{slow}, 60)
+		limit := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: slow.ID, Holder: "taken",
+			MaxConcurrency: 20, RateLimit: 1.0 / 3600, Lease: time.Minute}
+		if got, err := s.AcquireSlot(ctx, limit); err != nil || !got.Granted {
+			t.Fatalf("the first request: %+v %v", got, err)
+		}
+		// At a window of 32 it holds 16 ready, then 16 more as waiters.
+		for i, want := range []int{16, 16, 0} {
+			ds, _, err := s.ClaimForStart(ctx, 100, 32, store.Now())
+			if err != nil || len(ds) != want {
+				t.Fatalf("claim %d: %d claimed, want %d (%v)", i+1, len(ds), want, err)
+			}
+			for _, d := range ds {
+				limit.DeliveryID, limit.Holder = d.ID, d.ID
+				if got, err := s.AcquireSlot(ctx, limit); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+					t.Fatalf("a start of the slow webhook: %+v %v", got, err)
+				}
+			}
+		}
+		// The window shrinks to 8: another tenant gets its share of 8 (8 ÷ 3).
+		b1 := tenantWebhook(t, s, "beta", "b1")
+		outboxOf(t, s, []*models.Webhook{b1}, 5)
+		ds, full, err := s.ClaimForStartWithin(ctx, 100, 32, 8, store.Now())
+		if err != nil || full || len(ds) != 2 || ds[0].WebhookID != b1.ID || ds[1].WebhookID != b1.ID {
+			t.Fatalf("a shrunk window beside 32 waiters: %d claimed, full=%v, %v", len(ds), full, err)
+		}
+	})
+}

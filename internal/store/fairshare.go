@@ -69,7 +69,9 @@ func shareOf(window, n int) int {
 // limit): a webhook slowed by its rate keeps starting up to its share
 // however many of its starts wait. Its waiters are still bounded, by
 // capOf on all it holds, or each claim would add starts that soon wait.
-func fairShares(queues []outboxQueue, open []openStarts, window, room int) []string {
+// The shares of ready places are of ready (the starter's adaptive window,
+// at most window); the waiters' bound is of the whole window.
+func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int) []string {
 	tenantReady, hookReady, hookAll := map[string]int{}, map[string]int{}, map[string]int{}
 	hooksOf := map[string]map[string]bool{}
 	active := func(tenant, hook string) {
@@ -96,14 +98,14 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 		active(q.TenantID, q.WebhookID)
 	}
 	slices.Sort(tenants)
-	tenantCap := shareOf(window, len(hooksOf))
+	tenantCap := shareOf(ready, len(hooksOf))
 	// A webhook's share is counted against the whole window, so that a
 	// tenant's one slow webhook leaves room for its others.
 	activeHooks := 0
 	for _, hs := range hooksOf {
 		activeHooks += len(hs)
 	}
-	hookCap := shareOf(window, activeHooks)
+	hookCap, waiterCap := shareOf(ready, activeHooks), shareOf(window, activeHooks)
 	// capOf bounds the places a webhook holds in all, waiters included:
 	// its share, and as many waiters again at most (waitingPerSlot per slot
 	// if fewer), so that waiters in all stay within about one window; once
@@ -111,9 +113,9 @@ func fairShares(queues []outboxQueue, open []openStarts, window, room int) []str
 	// waitingPerSlot per slot and no more than its share.
 	capOf := map[string]int{}
 	for _, q := range queues {
-		waiters := hookCap
+		waiters := waiterCap
 		if q.MaxConcurrency > 0 {
-			waiters = min(hookCap, waitingPerSlot*q.MaxConcurrency)
+			waiters = min(waiterCap, waitingPerSlot*q.MaxConcurrency)
 		}
 		capOf[q.WebhookID] = hookCap + waiters
 		if q.MaxConcurrency > 0 && limited[q.WebhookID] {

@@ -33,6 +33,17 @@ const startWindowLock = 0x77656268 // "webh"
 // them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
 // they share; SQLite has a single process.
 func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.Time) (ds []models.Delivery, full bool, err error) {
+	return s.ClaimForStartWithin(ctx, limit, window, window, now)
+}
+
+// ClaimForStartWithin is ClaimForStart with the ready starts (those not
+// waiting for a limit) bounded by ready, at most window, and the shares
+// of them by ready too: a starter shrinks ready while Temporal answers
+// slowly (its adaptive window). Waiters stay bounded by window, so that
+// the waiters a full window let in do not leave a shrunk one no room for
+// anyone.
+func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready int, now time.Time) (ds []models.Delivery, full bool, err error) {
+	ready = min(ready, window)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		ds, full = nil, false
 		if s.dialect == Postgres {
@@ -48,7 +59,7 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 		// places on top of the window, bounded per webhook by fairShares
 		// and in all by a second window, so that everything started stays
 		// within twice the window however many webhooks are throttled.
-		room, waiters := window, 0
+		room, waiters := ready, 0
 		for _, o := range open {
 			room -= o.N
 			waiters += o.Waiters
@@ -62,7 +73,7 @@ func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.T
 		if err != nil || len(queues) == 0 {
 			return err
 		}
-		ds, full, err = s.claimRounds(tx, queues, open, window, min(limit, room), now)
+		ds, full, err = s.claimRounds(tx, queues, open, window, ready, min(limit, room), now)
 		return err
 	})
 	if err != nil {
@@ -99,13 +110,13 @@ const claimRounds = 3
 // head (outboxQueues cannot tell those apart without reading them). Such a
 // webhook is dropped and its places are shared again among the others, so
 // that a blocked sequence cannot take the places of every other tenant.
-func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts, window, want int, now time.Time) (ds []models.Delivery, full bool, err error) {
+func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts, window, ready, want int, now time.Time) (ds []models.Delivery, full bool, err error) {
 	tenantOf := map[string]string{}
 	for _, q := range queues {
 		tenantOf[q.WebhookID] = q.TenantID
 	}
 	for round := 0; round < claimRounds && len(ds) < want && len(queues) > 0; round++ {
-		order := fairShares(queues, open, window, want-len(ds))
+		order := fairShares(queues, open, window, ready, want-len(ds))
 		if len(order) == 0 {
 			// Everyone waiting is at their share.
 			return ds, len(ds) == 0, nil

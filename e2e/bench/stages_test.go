@@ -20,7 +20,11 @@ import (
 // starter (outbox), → its workflow started (the start call), → its first
 // workflow task picked up by a worker (Temporal's queue), → the request
 // begun (the send: loading, the gate, the tenant's share, the limiter and
-// any wait for a limit), → the request at the receiver (post).
+// any wait for a limit), → the request at the receiver (post). An eager
+// start's first workflow task is handed out inside the start call, before
+// the call has stored the workflow and answered: the rest of that call
+// shows in send (on a saturated server most of it; see
+// docs/performance.md, "The adaptive start window").
 var pathStages = []string{"ingest", "outbox", "start", "queue", "send", "post"}
 
 // stagedDelivery is one delivery's path split into pathStages.

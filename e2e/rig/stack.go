@@ -146,7 +146,7 @@ func NewStackWith(tb testing.TB, o Options) *Stack {
 	st.Dispatcher = st.Parts.Dispatcher
 	st.StartWorker()
 	starterCtx, stopStarter := context.WithCancel(context.Background())
-	starter := st.Parts.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, Parallel: o.StartParallel})
+	starter := st.Parts.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, MinWindow: config.DefaultStartWindowMin, Parallel: o.StartParallel})
 	starterDone := make(chan struct{})
 	go func() { defer close(starterDone); starter.Run(starterCtx) }()
 	tb.Cleanup(func() { stopStarter(); <-starterDone })

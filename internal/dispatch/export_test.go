@@ -22,5 +22,8 @@ func (d *Dispatcher) WakeFailuresNotLogged() int {
 	return d.waiters.quiet
 }
 
-// WindowBounds is the least and the most the starter's window may be.
-func (s *Starter) WindowBounds() (least, most int) { return s.window.floor, s.window.ceiling }
+// WindowBounds is the least and the most the starter's window of ready
+// starts may be, and the window that bounds its waiters.
+func (s *Starter) WindowBounds() (least, most, waiters int) {
+	return s.ready.floor, s.ready.ceiling, s.window
+}

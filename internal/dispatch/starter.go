@@ -22,9 +22,12 @@ import (
 // at any moment loses nothing: a claimed row whose start never happened is
 // found by the reconciler.
 type Starter struct {
-	d        *Dispatcher
-	fanOut   fanOuter
-	window   *adaptiveWindow
+	d      *Dispatcher
+	fanOut fanOuter
+	// window is START_WINDOW, which bounds waiters; ready is the
+	// adaptive window of starts ready to run, at most window.
+	window   int
+	ready    *adaptiveWindow
 	parallel int
 	poll     time.Duration
 	backstop bool
@@ -64,8 +67,9 @@ type StarterOptions struct {
 	// waiting for a webhook's limits aside (default 100): the most the
 	// adaptive window grows to.
 	Window int
-	// MinWindow is the least the adaptive window shrinks to (default
-	// 16; Window if smaller). A backstop claims against it alone.
+	// MinWindow is the least the adaptive window shrinks to (Window if
+	// smaller; 0: Window, no shrinking). A backstop keeps its ready
+	// starts to it.
 	MinWindow int
 	// Parallel bounds concurrent StartWorkflow calls (default 16).
 	Parallel int
@@ -81,10 +85,9 @@ type StarterOptions struct {
 
 // Defaults of StarterOptions.
 const (
-	DefaultStartWindow    = 100
-	DefaultMinStartWindow = 16
-	claimBatch            = 256
-	fullWindowRecheck     = 20 * time.Millisecond
+	DefaultStartWindow = 100
+	claimBatch         = 256
+	fullWindowRecheck  = 20 * time.Millisecond
 	// maxFullRecheck is the longest wait between looks at a window that
 	// stays full (its places free up as attempts begin, in any worker).
 	maxFullRecheck  = 200 * time.Millisecond
@@ -101,14 +104,14 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 		o.Window = DefaultStartWindow
 	}
 	if o.MinWindow <= 0 {
-		o.MinWindow = DefaultMinStartWindow
+		o.MinWindow = o.Window
 	}
-	window := newAdaptiveWindow(o.Window, min(o.Window, o.MinWindow))
+	ready := newAdaptiveWindow(o.Window, o.MinWindow)
 	if o.Backstop {
 		// It starts what the fast starters leave, mostly during a burst
 		// (when deliveries wait longer than its poll): it must not refill
 		// the window they shrank.
-		window = newAdaptiveWindow(window.floor, window.floor)
+		ready = newAdaptiveWindow(ready.floor, ready.floor)
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = parallelism
@@ -120,7 +123,7 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.Backstop {
 		w = newWakeup() // nobody wakes it
 	}
-	return &Starter{d: d, fanOut: f, window: window, parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
+	return &Starter{d: d, fanOut: f, window: o.Window, ready: ready, parallel: o.Parallel, poll: o.Poll, wakeup: w, backstop: o.Backstop,
 		busy: make(chan struct{}, o.Parallel), freed: make(chan struct{}, 1),
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }
@@ -283,7 +286,7 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if free == 0 {
 		return -1, false, nil
 	}
-	ds, full, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window.ceiling, s.window.size(), store.Now())
+	ds, full, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window, s.ready.size(), store.Now())
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err
 	}
@@ -321,7 +324,7 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 				s.failed.Store(&err)
 				return
 			}
-			s.window.observe(time.Since(began), time.Now())
+			s.ready.observe(time.Since(began), time.Now())
 			if mode == startResume {
 				s.checkResumed(ctx, del)
 			}

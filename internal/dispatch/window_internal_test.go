@@ -19,7 +19,7 @@ func feed(w *adaptiveWindow, n int, took time.Duration, at time.Time) time.Time 
 // a quarter off per batch down to the floor, never below; fast ones again
 // add one place per batch back to START_WINDOW.
 func TestAdaptiveWindowShrinksWhileStartsAreSlowAndGrowsBack(t *testing.T) {
-	w := newAdaptiveWindow(100, DefaultMinStartWindow)
+	w := newAdaptiveWindow(100, 16)
 	at := feed(w, 5*adaptBatch, 8*time.Millisecond, time.Unix(0, 0))
 	if got := w.size(); got != 100 {
 		t.Fatalf("fast starts: window %d, want 100", got)
@@ -29,12 +29,12 @@ func TestAdaptiveWindowShrinksWhileStartsAreSlowAndGrowsBack(t *testing.T) {
 		t.Fatalf("one slow batch: window %d, want 75", got)
 	}
 	at = feed(w, 20*adaptBatch, 120*time.Millisecond, at)
-	if got := w.size(); got != DefaultMinStartWindow {
-		t.Fatalf("slow starts: window %d, want the floor %d", got, DefaultMinStartWindow)
+	if got := w.size(); got != 16 {
+		t.Fatalf("slow starts: window %d, want the floor %d", got, 16)
 	}
 	at = feed(w, 10*adaptBatch, 8*time.Millisecond, at)
-	if got := w.size(); got != DefaultMinStartWindow+10 {
-		t.Fatalf("ten fast batches after: window %d, want %d", got, DefaultMinStartWindow+10)
+	if got := w.size(); got != 16+10 {
+		t.Fatalf("ten fast batches after: window %d, want %d", got, 16+10)
 	}
 	feed(w, 200*adaptBatch, 8*time.Millisecond, at)
 	if got := w.size(); got != 100 {
@@ -46,7 +46,7 @@ func TestAdaptiveWindowShrinksWhileStartsAreSlowAndGrowsBack(t *testing.T) {
 // fastest plus the slack is no reason to shrink (a busy but keeping-up
 // server, or jitter on a fast one).
 func TestAdaptiveWindowToleratesSmallSlowdowns(t *testing.T) {
-	w := newAdaptiveWindow(100, DefaultMinStartWindow)
+	w := newAdaptiveWindow(100, 16)
 	at := feed(w, adaptBatch, 2*time.Millisecond, time.Unix(0, 0))
 	feed(w, 50*adaptBatch, 2*2*time.Millisecond+adaptSlack, at)
 	if got := w.size(); got != 100 {
@@ -57,7 +57,7 @@ func TestAdaptiveWindowToleratesSmallSlowdowns(t *testing.T) {
 // TestAdaptiveWindowJudgesTheMedian: a few slow calls in a batch (a
 // garbage collection, one slow query) do not shrink it.
 func TestAdaptiveWindowJudgesTheMedian(t *testing.T) {
-	w := newAdaptiveWindow(100, DefaultMinStartWindow)
+	w := newAdaptiveWindow(100, 16)
 	at := feed(w, adaptBatch, 5*time.Millisecond, time.Unix(0, 0))
 	for range 20 {
 		at = feed(w, adaptBatch/2-1, time.Second, at)
@@ -71,7 +71,7 @@ func TestAdaptiveWindowJudgesTheMedian(t *testing.T) {
 // TestAdaptiveWindowForgetsAnOldBaseline: after two eras of a slower
 // server, its latency is the baseline, and the window grows back.
 func TestAdaptiveWindowForgetsAnOldBaseline(t *testing.T) {
-	w := newAdaptiveWindow(100, DefaultMinStartWindow)
+	w := newAdaptiveWindow(100, 16)
 	at := feed(w, adaptBatch, 5*time.Millisecond, time.Unix(0, 0))
 	at = feed(w, 4*adaptBatch, 60*time.Millisecond, at)
 	if got := w.size(); got >= 100 {
@@ -87,7 +87,7 @@ func TestAdaptiveWindowForgetsAnOldBaseline(t *testing.T) {
 // TestAdaptiveWindowBelowTheFloorStaysPut: a START_WINDOW no larger than
 // the floor (webhookd dev's 8) is used as it is.
 func TestAdaptiveWindowBelowTheFloorStaysPut(t *testing.T) {
-	w := newAdaptiveWindow(8, DefaultMinStartWindow)
+	w := newAdaptiveWindow(8, 16)
 	at := feed(w, adaptBatch, time.Millisecond, time.Unix(0, 0))
 	feed(w, 10*adaptBatch, time.Second, at)
 	if got := w.size(); got != 8 {

@@ -27,8 +27,10 @@ func TestStarterShrinksItsWindowWhileStartsAreSlow(t *testing.T) {
 	}
 	var slow atomic.Bool
 	fake := dispatchtest.New()
-	// Fast starts take a few milliseconds, so that a stall of the test
-	// machine is not "many times" one; slow ones 20 times that.
+	// The fake runs one start at a time (its lock), so a start's time is
+	// its sleep and its wait behind the others': a few milliseconds each
+	// when fast, so that a stall of the test machine is not "many times"
+	// one, and 20 times that when slow.
 	fake.FailStart = func(dispatch.Run) error {
 		if slow.Load() {
 			time.Sleep(60 * time.Millisecond)
@@ -37,7 +39,7 @@ func TestStarterShrinksItsWindowWhileStartsAreSlow(t *testing.T) {
 		}
 		return nil
 	}
-	st, _ := newStarter(s, fake, dispatch.StarterOptions{Window: 64})
+	st, _ := newStarter(s, fake, dispatch.StarterOptions{Window: 64, MinWindow: 16})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); st.Run(ctx) }()
@@ -89,23 +91,26 @@ func TestStarterShrinksItsWindowWhileStartsAreSlow(t *testing.T) {
 	}
 }
 
-// TestStarterWindowBounds: the window adapts between START_WINDOW_MIN
-// (16 by default) and START_WINDOW; a backstop starter, which starts what
-// the others leave during a burst, keeps to the least.
+// TestStarterWindowBounds: the window of ready starts adapts between
+// START_WINDOW_MIN and START_WINDOW (no minimum: it does not); waiters stay
+// bounded by START_WINDOW; a backstop starter, which starts what the others
+// leave during a burst, keeps its ready starts to the least.
 func TestStarterWindowBounds(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
 	for _, c := range []struct {
-		o           dispatch.StarterOptions
-		least, most int
+		o                    dispatch.StarterOptions
+		least, most, waiters int
 	}{
-		{dispatch.StarterOptions{}, 16, 100},
-		{dispatch.StarterOptions{Window: 8}, 8, 8},
-		{dispatch.StarterOptions{Window: 300, MinWindow: 40}, 40, 300},
-		{dispatch.StarterOptions{Window: 100, Backstop: true}, 16, 16},
+		{dispatch.StarterOptions{}, 100, 100, 100},
+		{dispatch.StarterOptions{MinWindow: 16}, 16, 100, 100},
+		{dispatch.StarterOptions{Window: 8, MinWindow: 16}, 8, 8, 8},
+		{dispatch.StarterOptions{Window: 300, MinWindow: 40}, 40, 300, 300},
+		{dispatch.StarterOptions{Window: 100, MinWindow: 16, Backstop: true}, 16, 16, 100},
 	} {
 		st, _ := newStarter(s, dispatchtest.New(), c.o)
-		if least, most := st.WindowBounds(); least != c.least || most != c.most {
-			t.Errorf("%+v: window from %d to %d, want %d to %d", c.o, least, most, c.least, c.most)
+		if least, most, waiters := st.WindowBounds(); least != c.least || most != c.most || waiters != c.waiters {
+			t.Errorf("%+v: ready from %d to %d, waiters within %d; want %d to %d, %d",
+				c.o, least, most, waiters, c.least, c.most, c.waiters)
 		}
 	}
 }

@@ -329,36 +329,45 @@ func TestClaimClearsAStaleWait(t *testing.T) {
 func TestClaimForStartWithinAShrunkWindowKeepsRoomBesideWaiters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		slow := newWebhook("slow")
-		slow.TenantID, slow.MaxConcurrency = "acme", 20
-		if err := s.CreateWebhook(ctx, slow); err != nil {
-			t.Fatal(err)
+		var hooks []*models.Webhook
+		for _, tenant := range []string{"t1", "t2", "t3"} {
+			hooks = append(hooks, tenantWebhook(t, s, tenant, "throttled"))
 		}
-		outboxOf(t, s, []*models.Webhook{slow}, 60)
-		limit := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: slow.ID, Holder: "taken",
-			MaxConcurrency: 20, RateLimit: 1.0 / 3600, Lease: time.Minute}
-		if got, err := s.AcquireSlot(ctx, limit); err != nil || !got.Granted {
-			t.Fatalf("the first request: %+v %v", got, err)
+		outboxOf(t, s, hooks, 30)
+		limitOf := map[string]store.SlotRequest{}
+		for _, w := range hooks {
+			// One request an hour, already taken: every start waits.
+			r := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
+				MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
+			if got, err := s.AcquireSlot(ctx, r); err != nil || !got.Granted {
+				t.Fatalf("the first request: %+v %v", got, err)
+			}
+			limitOf[w.ID] = r
 		}
-		// At a window of 32 it holds 16 ready, then 16 more as waiters.
-		for i, want := range []int{16, 16, 0} {
+		// At a window of 32 each holds its share, 8, then 8 more as
+		// waiters: 48 waiters in all.
+		for round := range 5 {
 			ds, _, err := s.ClaimForStart(ctx, 100, 32, store.Now())
-			if err != nil || len(ds) != want {
-				t.Fatalf("claim %d: %d claimed, want %d (%v)", i+1, len(ds), want, err)
+			if err != nil {
+				t.Fatal(err)
 			}
 			for _, d := range ds {
-				limit.DeliveryID, limit.Holder = d.ID, d.ID
-				if got, err := s.AcquireSlot(ctx, limit); err != nil || got.WaitingFor != models.WaitingForRateLimit {
-					t.Fatalf("a start of the slow webhook: %+v %v", got, err)
+				r := limitOf[d.WebhookID]
+				r.DeliveryID, r.Holder = d.ID, d.ID
+				if got, err := s.AcquireSlot(ctx, r); err != nil || got.WaitingFor != models.WaitingForRateLimit {
+					t.Fatalf("round %d: a start: %+v %v", round, got, err)
 				}
 			}
 		}
-		// The window shrinks to 8: another tenant gets its share of 8 (8 ÷ 3).
+		if n, err := s.CountStarting(ctx); err != nil || n != 48 {
+			t.Fatalf("started = %d (%v), want 48", n, err)
+		}
+		// The window shrinks to 8: another tenant gets its share of 8 (8 ÷ 5).
 		b1 := tenantWebhook(t, s, "beta", "b1")
 		outboxOf(t, s, []*models.Webhook{b1}, 5)
 		ds, full, err := s.ClaimForStartWithin(ctx, 100, 32, 8, store.Now())
-		if err != nil || full || len(ds) != 2 || ds[0].WebhookID != b1.ID || ds[1].WebhookID != b1.ID {
-			t.Fatalf("a shrunk window beside 32 waiters: %d claimed, full=%v, %v", len(ds), full, err)
+		if err != nil || full || len(ds) != 1 || ds[0].WebhookID != b1.ID {
+			t.Fatalf("a shrunk window beside 48 waiters: %d claimed, full=%v, %v", len(ds), full, err)
 		}
 	})
 }

@@ -107,8 +107,9 @@ func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int
 	}
 	hookCap, waiterCap := shareOf(ready, activeHooks), shareOf(window, activeHooks)
 	// capOf bounds the places a webhook holds in all, waiters included:
-	// its share, and as many waiters again at most (waitingPerSlot per slot
-	// if fewer), so that waiters in all stay within about one window; once
+	// its share of ready places, and its share of the whole window in
+	// waiters at most (waitingPerSlot per slot if fewer), so that waiters
+	// in all stay within about one window; once
 	// its starts wait for its slots (a slow receiver's backlog),
 	// waitingPerSlot per slot and no more than its share.
 	capOf := map[string]int{}

@@ -59,12 +59,14 @@ func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready in
 		// places on top of the window, bounded per webhook by fairShares
 		// and in all by a second window, so that everything started stays
 		// within twice the window however many webhooks are throttled.
-		room, waiters := ready, 0
+		// The ready ones stay within ready: the waiters a full window let
+		// in may outnumber a shrunk one, and do not take its room.
+		started, waiters := 0, 0
 		for _, o := range open {
-			room -= o.N
+			started += o.N
 			waiters += o.Waiters
 		}
-		room += min(waiters, window)
+		room := min(ready-(started-waiters), 2*window-started)
 		if room <= 0 {
 			full = true
 			return nil

@@ -67,9 +67,9 @@ type Config struct {
 	// DevStartWindow in dev. The most: a starter claims against fewer,
 	// down to StartWindowMin, while Temporal's start calls are slow.
 	StartWindow int
-	// StartWindowMin is the least the adaptive start window shrinks to
-	// (16; START_WINDOW if smaller); START_WINDOW_MIN = START_WINDOW turns
-	// the adaptation off.
+	// StartWindowMin is where the adaptive start window begins and the
+	// least it shrinks to (16; START_WINDOW if smaller); START_WINDOW_MIN
+	// = START_WINDOW turns the adaptation off.
 	StartWindowMin int
 	// APIWorker runs a worker inside `webhookd api` too, so that workflows
 	// it starts begin in the same process (eager start).

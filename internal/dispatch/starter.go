@@ -67,9 +67,9 @@ type StarterOptions struct {
 	// waiting for a webhook's limits aside (default 100): the most the
 	// adaptive window grows to.
 	Window int
-	// MinWindow is the least the adaptive window shrinks to (Window if
-	// smaller; 0: Window, no shrinking). A backstop keeps its ready
-	// starts to it.
+	// MinWindow is where the adaptive window begins and the least it
+	// shrinks to (Window if smaller; 0: Window, no adapting). A backstop
+	// keeps its ready starts to it.
 	MinWindow int
 	// Parallel bounds concurrent StartWorkflow calls (default 16).
 	Parallel int
@@ -287,6 +287,9 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 		return -1, false, nil
 	}
 	ds, full, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window, s.ready.size(), store.Now())
+	if full {
+		s.ready.full()
+	}
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err
 	}

@@ -13,17 +13,19 @@ import (
 // without room for it, every start (a quiet tenant's too) waits behind the
 // burst's, while the burst itself goes no faster (a server running flat
 // out finishes the same workflows per second however many wait). So the
-// window shrinks, multiplicatively, while the median of the latest
-// adaptBatch start calls is over twice the fastest such median lately
-// (plus adaptSlack), and grows back by one place per batch otherwise: a
-// server with room (a cluster of many workers) keeps START_WINDOW, one
-// running flat out keeps a short queue. It never shrinks below its floor
-// (START_WINDOW_MIN, 16 by default: on the production-like benchmark a
-// window of 16 delivered a burst as fast as 100, docs/performance.md).
-// Each starting process sizes its own, against the window's one count of
-// every process's starts: while they disagree, the largest applies, and
-// one started during a burst learns that burst's speed as its baseline
-// (docs/architecture.md, "Sizing").
+// window starts at its floor (START_WINDOW_MIN, 16 by default: on the
+// production-like benchmark a window of 16 delivered a burst as fast as
+// 100, docs/performance.md), shrinks back to it, multiplicatively, while
+// the median of the latest adaptBatch start calls is over twice the
+// fastest such median lately (plus adaptSlack), and grows by one place
+// per batch otherwise, up to START_WINDOW, but only while it is what
+// holds the starts back (a claim found it full since the last batch): a
+// server with room (a cluster of many workers) grows it as far as its
+// load needs, one running flat out keeps a short queue, and a quiet spell
+// does not grow it, so that the next burst meets the floor, not a queue
+// as deep as START_WINDOW. Each starting process sizes its own, against
+// the window's one count of every process's starts: while they disagree,
+// the largest applies (docs/architecture.md, "Sizing").
 type adaptiveWindow struct {
 	mu             sync.Mutex
 	ceiling, floor int
@@ -35,6 +37,8 @@ type adaptiveWindow struct {
 	// new database host).
 	fastest, lastFastest time.Duration
 	eraBegan             time.Time
+	// held: a claim found the window full since the last adjustment.
+	held bool
 }
 
 // The adaptive window's tuning (see adaptiveWindow).
@@ -45,10 +49,17 @@ const (
 	adaptEra    = 5 * time.Minute
 )
 
-// newAdaptiveWindow starts at ceiling: a starter that has not yet seen
-// Temporal slow down claims what START_WINDOW lets it.
 func newAdaptiveWindow(ceiling, floor int) *adaptiveWindow {
-	return &adaptiveWindow{ceiling: ceiling, floor: min(ceiling, floor), limit: float64(ceiling)}
+	floor = min(ceiling, floor)
+	return &adaptiveWindow{ceiling: ceiling, floor: floor, limit: float64(floor)}
+}
+
+// full records a claim that found the window full: the window, not the
+// work waiting, holds the starts back.
+func (w *adaptiveWindow) full() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = true
 }
 
 // size is the window to claim against now.
@@ -82,9 +93,11 @@ func (w *adaptiveWindow) observe(elapsed time.Duration, now time.Time) {
 	if w.lastFastest > 0 {
 		base = min(base, w.lastFastest)
 	}
-	if median > 2*base+adaptSlack {
+	switch {
+	case median > 2*base+adaptSlack:
 		w.limit = max(float64(w.floor), w.limit*adaptShrink)
-	} else {
+	case w.held:
 		w.limit = min(float64(w.ceiling), w.limit+1)
 	}
+	w.held = false
 }

@@ -5,40 +5,54 @@ import (
 	"time"
 )
 
-// feed gives w n start calls of took each, a second apart from at.
-func feed(w *adaptiveWindow, n int, took time.Duration, at time.Time) time.Time {
+// feed gives w n start calls of took each, a second apart from at; held
+// has a claim find the window full before each.
+func feed(w *adaptiveWindow, n int, took time.Duration, at time.Time, held bool) time.Time {
 	for range n {
+		if held {
+			w.full()
+		}
 		w.observe(took, at)
 		at = at.Add(time.Second)
 	}
 	return at
 }
 
-// TestAdaptiveWindowShrinksWhileStartsAreSlowAndGrowsBack: fast starts keep
-// START_WINDOW; starts over twice the fastest median (and the slack) take
-// a quarter off per batch down to the floor, never below; fast ones again
-// add one place per batch back to START_WINDOW.
-func TestAdaptiveWindowShrinksWhileStartsAreSlowAndGrowsBack(t *testing.T) {
+// TestAdaptiveWindowGrowsWhileItHoldsStartsBack: it starts at the floor
+// and grows by one place per batch of fast starts, up to START_WINDOW,
+// only while claims find it full.
+func TestAdaptiveWindowGrowsWhileItHoldsStartsBack(t *testing.T) {
 	w := newAdaptiveWindow(100, 16)
-	at := feed(w, 5*adaptBatch, 8*time.Millisecond, time.Unix(0, 0))
-	if got := w.size(); got != 100 {
-		t.Fatalf("fast starts: window %d, want 100", got)
+	if got := w.size(); got != 16 {
+		t.Fatalf("new: window %d, want the floor, 16", got)
 	}
-	at = feed(w, adaptBatch, 120*time.Millisecond, at)
+	at := feed(w, 20*adaptBatch, 8*time.Millisecond, time.Unix(0, 0), false)
+	if got := w.size(); got != 16 {
+		t.Fatalf("fast starts that the window did not hold back: window %d, want 16", got)
+	}
+	at = feed(w, 10*adaptBatch, 8*time.Millisecond, at, true)
+	if got := w.size(); got != 26 {
+		t.Fatalf("ten batches held back: window %d, want 26", got)
+	}
+	feed(w, 200*adaptBatch, 8*time.Millisecond, at, true)
+	if got := w.size(); got != 100 {
+		t.Fatalf("held back for long: window %d, want START_WINDOW, 100", got)
+	}
+}
+
+// TestAdaptiveWindowShrinksWhileStartsAreSlow: starts over twice the
+// fastest median (and the slack) take a quarter off per batch down to the
+// floor, never below, whether or not the window holds starts back.
+func TestAdaptiveWindowShrinksWhileStartsAreSlow(t *testing.T) {
+	w := newAdaptiveWindow(100, 16)
+	at := feed(w, 200*adaptBatch, 8*time.Millisecond, time.Unix(0, 0), true)
+	at = feed(w, adaptBatch, 120*time.Millisecond, at, false)
 	if got := w.size(); got != 75 {
 		t.Fatalf("one slow batch: window %d, want 75", got)
 	}
-	at = feed(w, 20*adaptBatch, 120*time.Millisecond, at)
+	feed(w, 20*adaptBatch, 120*time.Millisecond, at, true)
 	if got := w.size(); got != 16 {
-		t.Fatalf("slow starts: window %d, want the floor %d", got, 16)
-	}
-	at = feed(w, 10*adaptBatch, 8*time.Millisecond, at)
-	if got := w.size(); got != 16+10 {
-		t.Fatalf("ten fast batches after: window %d, want %d", got, 16+10)
-	}
-	feed(w, 200*adaptBatch, 8*time.Millisecond, at)
-	if got := w.size(); got != 100 {
-		t.Fatalf("fast starts for long: window %d, want 100 again", got)
+		t.Fatalf("slow starts: window %d, want the floor, 16", got)
 	}
 }
 
@@ -47,8 +61,8 @@ func TestAdaptiveWindowShrinksWhileStartsAreSlowAndGrowsBack(t *testing.T) {
 // server, or jitter on a fast one).
 func TestAdaptiveWindowToleratesSmallSlowdowns(t *testing.T) {
 	w := newAdaptiveWindow(100, 16)
-	at := feed(w, adaptBatch, 2*time.Millisecond, time.Unix(0, 0))
-	feed(w, 50*adaptBatch, 2*2*time.Millisecond+adaptSlack, at)
+	at := feed(w, adaptBatch, 2*time.Millisecond, time.Unix(0, 0), true)
+	feed(w, 100*adaptBatch, 2*2*time.Millisecond+adaptSlack, at, true)
 	if got := w.size(); got != 100 {
 		t.Fatalf("window %d, want 100", got)
 	}
@@ -58,10 +72,10 @@ func TestAdaptiveWindowToleratesSmallSlowdowns(t *testing.T) {
 // garbage collection, one slow query) do not shrink it.
 func TestAdaptiveWindowJudgesTheMedian(t *testing.T) {
 	w := newAdaptiveWindow(100, 16)
-	at := feed(w, adaptBatch, 5*time.Millisecond, time.Unix(0, 0))
+	at := feed(w, 100*adaptBatch, 5*time.Millisecond, time.Unix(0, 0), true)
 	for range 20 {
-		at = feed(w, adaptBatch/2-1, time.Second, at)
-		at = feed(w, adaptBatch/2+1, 5*time.Millisecond, at)
+		at = feed(w, adaptBatch/2-1, time.Second, at, true)
+		at = feed(w, adaptBatch/2+1, 5*time.Millisecond, at, true)
 	}
 	if got := w.size(); got != 100 {
 		t.Fatalf("window %d, want 100", got)
@@ -72,13 +86,13 @@ func TestAdaptiveWindowJudgesTheMedian(t *testing.T) {
 // server, its latency is the baseline, and the window grows back.
 func TestAdaptiveWindowForgetsAnOldBaseline(t *testing.T) {
 	w := newAdaptiveWindow(100, 16)
-	at := feed(w, adaptBatch, 5*time.Millisecond, time.Unix(0, 0))
-	at = feed(w, 4*adaptBatch, 60*time.Millisecond, at)
+	at := feed(w, 100*adaptBatch, 5*time.Millisecond, time.Unix(0, 0), true)
+	at = feed(w, 4*adaptBatch, 60*time.Millisecond, at, true)
 	if got := w.size(); got >= 100 {
 		t.Fatalf("slower server: window %d, want it shrunk", got)
 	}
 	// One start per second: two eras are 2 × adaptEra ÷ 1 s starts.
-	feed(w, int(2*adaptEra/time.Second)+100*adaptBatch, 60*time.Millisecond, at)
+	feed(w, int(2*adaptEra/time.Second)+100*adaptBatch, 60*time.Millisecond, at, true)
 	if got := w.size(); got != 100 {
 		t.Fatalf("two eras later: window %d, want 100", got)
 	}
@@ -88,8 +102,8 @@ func TestAdaptiveWindowForgetsAnOldBaseline(t *testing.T) {
 // the floor (webhookd dev's 8) is used as it is.
 func TestAdaptiveWindowBelowTheFloorStaysPut(t *testing.T) {
 	w := newAdaptiveWindow(8, 16)
-	at := feed(w, adaptBatch, time.Millisecond, time.Unix(0, 0))
-	feed(w, 10*adaptBatch, time.Second, at)
+	at := feed(w, adaptBatch, time.Millisecond, time.Unix(0, 0), true)
+	feed(w, 10*adaptBatch, time.Second, at, true)
 	if got := w.size(); got != 8 {
 		t.Fatalf("window %d, want 8", got)
 	}

@@ -13,14 +13,13 @@ import (
 	"github.com/webhookd/webhookd/workflows"
 )
 
-// TestStarterShrinksItsWindowWhileStartsAreSlow: once Temporal's start
-// calls take many times what they took, the starter keeps fewer deliveries
-// started and not yet attempted than START_WINDOW lets it: a lone webhook
-// holds half of the shrunk window (8 of 16), not half of the whole (32 of
-// 64).
-func TestStarterShrinksItsWindowWhileStartsAreSlow(t *testing.T) {
+// TestStarterAdaptsItsWindow: a starter begins at START_WINDOW_MIN (a
+// lone webhook holds half of it, 8 of 16, not 32 of 64), grows the window
+// while it holds fast starts back, and shrinks it back to the floor once
+// Temporal's start calls take many times what they took.
+func TestStarterAdaptsItsWindow(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
-	_, ids := seedOutbox(t, s, 400)
+	_, ids := seedOutbox(t, s, 600)
 	delivery := make(map[string]string, len(ids))
 	for _, id := range ids {
 		delivery[workflows.DeliveryWorkflowID(id)] = id
@@ -62,32 +61,44 @@ func TestStarterShrinksItsWindowWhileStartsAreSlow(t *testing.T) {
 	}
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("timed out waiting for %s", what)
 			}
 		}
 	}
-	// Fast starts, the whole window's half: the baseline.
-	waitFor("32 fast starts", func() bool { return len(fake.Starts()) == 32 })
-	// Slow starts, their attempts begun as they start, for 6 batches
-	// (64 → 48 → 36 → 27 → 20 → 16, the floor).
+	// pending waits for the starts to stop (no attempt begins meanwhile)
+	// and says how many are started and not attempted.
+	pending := func() int {
+		t.Helper()
+		last := -1
+		waitFor("the starts to stop", func() bool {
+			n := len(fake.Starts())
+			if n == last {
+				return true
+			}
+			last = n
+			time.Sleep(300 * time.Millisecond)
+			return false
+		})
+		return len(fake.Starts()) - len(attempted)
+	}
+	if n := pending(); n != 8 {
+		t.Fatalf("a new starter: %d started and not attempted, want 8 (half the floor)", n)
+	}
+	// Fast starts held back by the window, their attempts begun as they
+	// start, for 20 batches: it grows.
+	before := attemptAll()
+	waitFor("320 fast starts", func() bool { return attemptAll()-before >= 320 })
+	if n := pending(); n <= 10 {
+		t.Fatalf("after 320 fast starts: %d started and not attempted, want more than 10 (a grown window's half)", n)
+	}
+	// Slow starts for 6 batches: back to the floor.
 	slow.Store(true)
-	fast := attemptAll()
-	waitFor("96 slow starts", func() bool { return attemptAll()-fast >= 96 })
-	// No more attempts: the window fills and the starts stop.
-	last := -1
-	waitFor("the starts to stop", func() bool {
-		n := len(fake.Starts())
-		if n == last {
-			return true
-		}
-		last = n
-		time.Sleep(300 * time.Millisecond)
-		return false
-	})
-	if pending := len(fake.Starts()) - len(attempted); pending != 8 {
-		t.Fatalf("%d deliveries started and not attempted, want 8 (half the window shrunk to its floor, 16)", pending)
+	before = attemptAll()
+	waitFor("96 slow starts", func() bool { return attemptAll()-before >= 96 })
+	if n := pending(); n != 8 {
+		t.Fatalf("after slow starts: %d started and not attempted, want 8 (half the floor)", n)
 	}
 }
 

@@ -64,8 +64,8 @@ type Config struct {
 	// StartWindow bounds deliveries handed to Temporal but not yet
 	// attempted, across every api replica (the starter's admission window;
 	// those waiting for a webhook's limits are bounded apart): 100, or
-	// DevStartWindow in dev. The most: a starter claims against fewer,
-	// down to StartWindowMin, while Temporal's start calls are slow.
+	// DevStartWindow in dev. The most: a starter's adaptive window claims
+	// against fewer, down to StartWindowMin (dispatch.adaptiveWindow).
 	StartWindow int
 	// StartWindowMin is where the adaptive start window begins and the
 	// least it shrinks to (16; START_WINDOW if smaller); START_WINDOW_MIN

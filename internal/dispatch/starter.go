@@ -15,8 +15,8 @@ import (
 // most Window deliveries started but not yet attempted, those waiting for a
 // webhook's limits aside (counted in the database, so across every api
 // replica; store.ClaimForStart bounds the waiters), because a Temporal server fed
-// faster than it can run workflows gets slower, not faster; while its start
-// calls are slow it keeps fewer (adaptiveWindow). Replicas share
+// faster than it can run workflows gets slower, not faster; it keeps fewer
+// while its start calls are slow, or the load needs fewer (adaptiveWindow). Replicas share
 // the outbox without double starts (rows are claimed with SKIP LOCKED, and a
 // first start of a delivery id that already has a run is a no-op). A crash
 // at any moment loses nothing: a claimed row whose start never happened is
@@ -286,9 +286,9 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if free == 0 {
 		return -1, false, nil
 	}
-	ds, full, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window, s.ready.size(), store.Now())
-	if full {
-		s.ready.full()
+	ds, full, held, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window, s.ready.size(), store.Now())
+	if held {
+		s.ready.heldBack()
 	}
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err

@@ -15,17 +15,19 @@ import (
 // out finishes the same workflows per second however many wait). So the
 // window starts at its floor (START_WINDOW_MIN, 16 by default: on the
 // production-like benchmark a window of 16 delivered a burst as fast as
-// 100, docs/performance.md), shrinks back to it, multiplicatively, while
-// the median of the latest adaptBatch start calls is over twice the
-// fastest such median lately (plus adaptSlack), and grows by one place
-// per batch otherwise, up to START_WINDOW, but only while it is what
-// holds the starts back (a claim found it full since the last batch): a
-// server with room (a cluster of many workers) grows it as far as its
-// load needs, one running flat out keeps a short queue, and a quiet spell
-// does not grow it, so that the next burst meets the floor, not a queue
-// as deep as START_WINDOW. Each starting process sizes its own, against
-// the window's one count of every process's starts: while they disagree,
-// the largest applies (docs/architecture.md, "Sizing").
+// 100, docs/performance.md). Per batch of adaptBatch start calls it
+// shrinks by a quarter, down to the floor, while their median is over
+// twice the fastest such median lately (plus adaptSlack); otherwise it
+// grows by one place, up to START_WINDOW, if it held starts back since the
+// last batch (store.ClaimForStartWithin's held: its room or a share of it
+// ran out while deliveries waited), and gives one back, down to the floor,
+// if it did not. A server with room (a cluster of many workers) grows it
+// as far as its load needs, one running flat out keeps a short queue, and
+// a quiet spell brings it back to the floor, so that the next burst meets
+// a short queue, not one as deep as START_WINDOW. Each starting process
+// sizes its own, against the window's one count of every process's
+// starts: while they disagree, the largest applies (docs/architecture.md,
+// "Sizing").
 type adaptiveWindow struct {
 	mu             sync.Mutex
 	ceiling, floor int
@@ -37,7 +39,7 @@ type adaptiveWindow struct {
 	// new database host).
 	fastest, lastFastest time.Duration
 	eraBegan             time.Time
-	// held: a claim found the window full since the last adjustment.
+	// held: a claim was held back by the window since the last batch.
 	held bool
 }
 
@@ -54,9 +56,9 @@ func newAdaptiveWindow(ceiling, floor int) *adaptiveWindow {
 	return &adaptiveWindow{ceiling: ceiling, floor: floor, limit: float64(floor)}
 }
 
-// full records a claim that found the window full: the window, not the
-// work waiting, holds the starts back.
-func (w *adaptiveWindow) full() {
+// heldBack records a claim that the window held back: its room, or a
+// tenant's or webhook's share of it, ran out while deliveries waited.
+func (w *adaptiveWindow) heldBack() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.held = true
@@ -98,6 +100,8 @@ func (w *adaptiveWindow) observe(elapsed time.Duration, now time.Time) {
 		w.limit = max(float64(w.floor), w.limit*adaptShrink)
 	case w.held:
 		w.limit = min(float64(w.ceiling), w.limit+1)
+	default:
+		w.limit = max(float64(w.floor), w.limit-1)
 	}
 	w.held = false
 }

@@ -10,7 +10,7 @@ import (
 func feed(w *adaptiveWindow, n int, took time.Duration, at time.Time, held bool) time.Time {
 	for range n {
 		if held {
-			w.full()
+			w.heldBack()
 		}
 		w.observe(took, at)
 		at = at.Add(time.Second)
@@ -18,9 +18,9 @@ func feed(w *adaptiveWindow, n int, took time.Duration, at time.Time, held bool)
 	return at
 }
 
-// TestAdaptiveWindowGrowsWhileItHoldsStartsBack: it starts at the floor
-// and grows by one place per batch of fast starts, up to START_WINDOW,
-// only while claims find it full.
+// TestAdaptiveWindowGrowsWhileItHoldsStartsBack: it starts at the floor,
+// grows by one place per batch of fast starts up to START_WINDOW while it
+// holds claims back, and gives them back, to the floor, while it does not.
 func TestAdaptiveWindowGrowsWhileItHoldsStartsBack(t *testing.T) {
 	w := newAdaptiveWindow(100, 16)
 	if got := w.size(); got != 16 {
@@ -34,9 +34,19 @@ func TestAdaptiveWindowGrowsWhileItHoldsStartsBack(t *testing.T) {
 	if got := w.size(); got != 26 {
 		t.Fatalf("ten batches held back: window %d, want 26", got)
 	}
-	feed(w, 200*adaptBatch, 8*time.Millisecond, at, true)
+	at = feed(w, 200*adaptBatch, 8*time.Millisecond, at, true)
 	if got := w.size(); got != 100 {
 		t.Fatalf("held back for long: window %d, want START_WINDOW, 100", got)
+	}
+	// Not held back (a quiet spell, or a bound other than the window):
+	// it gives a place back per batch, down to the floor.
+	at = feed(w, 10*adaptBatch, 8*time.Millisecond, at, false)
+	if got := w.size(); got != 90 {
+		t.Fatalf("ten batches not held back: window %d, want 90", got)
+	}
+	feed(w, 200*adaptBatch, 8*time.Millisecond, at, false)
+	if got := w.size(); got != 16 {
+		t.Fatalf("a long quiet spell: window %d, want the floor, 16", got)
 	}
 }
 

@@ -26,17 +26,13 @@ func TestStarterAdaptsItsWindow(t *testing.T) {
 	}
 	var slow atomic.Bool
 	fake := dispatchtest.New()
-	// The fake runs one start at a time (its lock), so a start's time is
-	// its sleep and its wait behind the others': a few milliseconds each
-	// when fast, so that a stall of the test machine is not "many times"
-	// one, and 20 times that when slow.
-	fake.FailStart = func(dispatch.Run) error {
+	// Fast starts take a few milliseconds, so that a stall of the test
+	// machine is not "many times" one; slow ones 20 times that.
+	fake.Took = func(dispatch.Run) time.Duration {
 		if slow.Load() {
-			time.Sleep(60 * time.Millisecond)
-		} else {
-			time.Sleep(3 * time.Millisecond)
+			return 60 * time.Millisecond
 		}
-		return nil
+		return 3 * time.Millisecond
 	}
 	st, _ := newStarter(s, fake, dispatch.StarterOptions{Window: 64, MinWindow: 16})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -362,12 +362,16 @@ func TestClaimForStartWithinAShrunkWindowKeepsRoomBesideWaiters(t *testing.T) {
 		if n, err := s.CountStarting(ctx); err != nil || n != 48 {
 			t.Fatalf("started = %d (%v), want 48", n, err)
 		}
+		// Their waiters' bound holds them back, not the window.
+		if ds, full, held, err := s.ClaimForStartWithin(ctx, 100, 32, 32, store.Now()); err != nil || len(ds) != 0 || !full || held {
+			t.Fatalf("at their waiters' bound: %d claimed, full=%v, held=%v, %v; want 0, full, not held", len(ds), full, held, err)
+		}
 		// The window shrinks to 8: another tenant gets its share of 8 (8 ÷ 5).
 		b1 := tenantWebhook(t, s, "beta", "b1")
 		outboxOf(t, s, []*models.Webhook{b1}, 5)
-		ds, full, err := s.ClaimForStartWithin(ctx, 100, 32, 8, store.Now())
-		if err != nil || full || len(ds) != 1 || ds[0].WebhookID != b1.ID {
-			t.Fatalf("a shrunk window beside 48 waiters: %d claimed, full=%v, %v", len(ds), full, err)
+		ds, full, held, err := s.ClaimForStartWithin(ctx, 100, 32, 8, store.Now())
+		if err != nil || full || !held || len(ds) != 1 || ds[0].WebhookID != b1.ID {
+			t.Fatalf("a shrunk window beside 48 waiters: %d claimed, full=%v, held=%v, %v; want 1 of b1, held by its share", len(ds), full, held, err)
 		}
 	})
 }

@@ -72,6 +72,14 @@ func shareOf(window, n int) int {
 // The shares of ready places are of ready (the starter's adaptive window,
 // at most window); the waiters' bound is of the whole window.
 func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int) []string {
+	order, _ := fairSharesHeld(queues, open, window, ready, room)
+	return order
+}
+
+// fairSharesHeld is fairShares, and whether the shares of ready stopped it
+// before room ran out: a tenant at its share, or a webhook at its share
+// of ready places, with deliveries waiting and under its bound in all.
+func fairSharesHeld(queues []outboxQueue, open []openStarts, window, ready, room int) (order []string, held bool) {
 	tenantReady, hookReady, hookAll := map[string]int{}, map[string]int{}, map[string]int{}
 	hooksOf := map[string]map[string]bool{}
 	active := func(tenant, hook string) {
@@ -125,7 +133,6 @@ func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int
 	}
 	under := func(h string) bool { return hookReady[h] < hookCap && hookAll[h] < capOf[h] }
 
-	var order []string
 	for len(order) < room {
 		// The tenant holding the fewest, among those under their share with
 		// a webhook under its share.
@@ -139,6 +146,11 @@ func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int
 			}
 		}
 		if best == "" {
+			for _, t := range tenants {
+				for _, h := range waiting[t] {
+					held = held || (hookAll[h] < capOf[h] && (hookReady[h] >= hookCap || tenantReady[t] >= tenantCap))
+				}
+			}
 			break
 		}
 		// A new start is ready until it meets a limit.
@@ -147,7 +159,7 @@ func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int
 		hookAll[bestHook]++
 		order = append(order, bestHook)
 	}
-	return order
+	return order, held
 }
 
 // fewest is the webhook of hooks holding the fewest places, among those

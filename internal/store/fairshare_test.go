@@ -126,3 +126,22 @@ func TestFairSharesBoundsAWebhooksWaiters(t *testing.T) {
 		t.Fatalf("a webhook of maxConcurrency 2 holding 3 waiters, one for a slot, got %d places, want 1", len(got))
 	}
 }
+
+// TestFairSharesHeld: the shares of ready places stopping the hand-out is
+// reported (the starter grows its window then); a webhook at its bound in
+// all (its waiters) is not.
+func TestFairSharesHeld(t *testing.T) {
+	order, held := fairSharesHeld([]outboxQueue{{"a", "a1", 10}}, nil, 100, 16, 100)
+	if len(order) != 8 || !held {
+		t.Fatalf("a lone webhook at half of 16: %d places, held=%v; want 8, held", len(order), held)
+	}
+	order, held = fairSharesHeld([]outboxQueue{{"a", "a1", 10}}, nil, 100, 16, 5)
+	if len(order) != 5 || held {
+		t.Fatalf("room for 5: %d places, held=%v; want 5, not held by a share", len(order), held)
+	}
+	// Its starts wait for its one slot: at 2 per slot it holds its bound.
+	order, held = fairSharesHeld([]outboxQueue{{"a", "a1", 1}}, []openStarts{{"a", "a1", 2, 2, 2}}, 100, 16, 100)
+	if len(order) != 0 || held {
+		t.Fatalf("at its bound in all: %d places, held=%v; want none, not held", len(order), held)
+	}
+}

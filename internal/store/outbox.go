@@ -33,19 +33,22 @@ const startWindowLock = 0x77656268 // "webh"
 // them (FOR UPDATE SKIP LOCKED), and the window is counted under a lock
 // they share; SQLite has a single process.
 func (s *Store) ClaimForStart(ctx context.Context, limit, window int, now time.Time) (ds []models.Delivery, full bool, err error) {
-	return s.ClaimForStartWithin(ctx, limit, window, window, now)
+	ds, full, _, err = s.ClaimForStartWithin(ctx, limit, window, window, now)
+	return ds, full, err
 }
 
 // ClaimForStartWithin is ClaimForStart with the ready starts (those not
 // waiting for a limit) bounded by ready, at most window, and the shares
-// of them by ready too: a starter shrinks ready while Temporal answers
-// slowly (its adaptive window). Waiters stay bounded by window, so that
-// the waiters a full window let in do not leave a shrunk one no room for
-// anyone.
-func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready int, now time.Time) (ds []models.Delivery, full bool, err error) {
+// of them by ready too: a starter sizes ready by how fast Temporal answers
+// (its adaptive window). Waiters stay bounded by window, so that the
+// waiters a full window let in do not leave a smaller one no room for
+// anyone. held reports that ready held starts back: its room ran out, or
+// a tenant's or webhook's share of it did, while deliveries waited (not a
+// waiter bound, nor the claim's limit).
+func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready int, now time.Time) (ds []models.Delivery, full, held bool, err error) {
 	ready = min(ready, window)
 	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		ds, full = nil, false
+		ds, full, held = nil, false, false
 		if s.dialect == Postgres {
 			if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", startWindowLock).Error; err != nil {
 				return err
@@ -66,22 +69,26 @@ func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready in
 			started += o.N
 			waiters += o.Waiters
 		}
-		room := min(ready-(started-waiters), 2*window-started)
+		readyRoom := ready - (started - waiters)
+		room := min(readyRoom, 2*window-started)
 		if room <= 0 {
-			full = true
+			full, held = true, readyRoom <= 0
 			return nil
 		}
 		queues, err := outboxQueues(tx, now)
 		if err != nil || len(queues) == 0 {
 			return err
 		}
-		ds, full, err = s.claimRounds(tx, queues, open, window, ready, min(limit, room), now)
+		ds, full, held, err = s.claimRounds(tx, queues, open, window, ready, min(limit, room), now)
+		// All the ready room taken, the claim's limit and the waiters'
+		// bound leaving more: ready was the bound.
+		held = held || (len(ds) == readyRoom && readyRoom <= limit && readyRoom <= 2*window-started)
 		return err
 	})
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	return ds, full, nil
+	return ds, full, held, nil
 }
 
 // openStartsSQL counts, per webhook, the deliveries started and not yet
@@ -112,20 +119,21 @@ const claimRounds = 3
 // head (outboxQueues cannot tell those apart without reading them). Such a
 // webhook is dropped and its places are shared again among the others, so
 // that a blocked sequence cannot take the places of every other tenant.
-func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts, window, ready, want int, now time.Time) (ds []models.Delivery, full bool, err error) {
+func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts, window, ready, want int, now time.Time) (ds []models.Delivery, full, held bool, err error) {
 	tenantOf := map[string]string{}
 	for _, q := range queues {
 		tenantOf[q.WebhookID] = q.TenantID
 	}
 	for round := 0; round < claimRounds && len(ds) < want && len(queues) > 0; round++ {
-		order := fairShares(queues, open, window, ready, want-len(ds))
+		order, atShare := fairSharesHeld(queues, open, window, ready, want-len(ds))
+		held = held || atShare
 		if len(order) == 0 {
 			// Everyone waiting is at their share.
-			return ds, len(ds) == 0, nil
+			return ds, len(ds) == 0, held, nil
 		}
 		got, err := s.claimHeads(tx, order, now)
 		if err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 		ds = append(ds, inClaimOrder(got, order)...)
 		places, filled := map[string]int{}, map[string]int{}
@@ -148,7 +156,7 @@ func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts
 			break
 		}
 	}
-	return ds, false, nil
+	return ds, false, held, nil
 }
 
 // outboxQueues lists the webhooks with deliveries ready to claim (an open

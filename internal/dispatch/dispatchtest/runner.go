@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/webhookd/webhookd/internal/dispatch"
 	"github.com/webhookd/webhookd/workflows"
@@ -18,6 +19,9 @@ type Runner struct {
 	mu sync.Mutex
 	// FailStart, when set, decides whether a start fails (Temporal down).
 	FailStart func(r dispatch.Run) error
+	// Took, when set, is how long a start takes (slept before it, with
+	// other starts under way at once, as against a real server).
+	Took func(r dispatch.Run) time.Duration
 	// ListErr, when set, is what List answers (visibility unavailable).
 	ListErr error
 
@@ -52,6 +56,9 @@ func New() *Runner {
 // turns the start away: Once when the id ever ran, Again while a run is
 // open; Replace ends an open run first.
 func (f *Runner) Start(_ context.Context, r dispatch.Run) error {
+	if f.Took != nil {
+		time.Sleep(f.Took(r))
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	switch r.Policy {

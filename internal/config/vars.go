@@ -72,7 +72,7 @@ var Variables = []Var{
 		value: func(c Config) string { return c.OutboxStarter }},
 	{Name: "START_WINDOW", Modes: serving, Help: "deliveries started but not yet attempted (limit waiters aside), across the starting processes: the most (the adaptive window keeps fewer while Temporal's start calls are slow or the load needs fewer)",
 		value: func(c Config) string { return strconv.Itoa(c.StartWindow) }},
-	{Name: "START_WINDOW_MIN", Modes: serving, Help: "where the start window begins and the fewest it shrinks to while Temporal's start calls are slow (START_WINDOW if smaller; equal to it: no adapting)",
+	{Name: "START_WINDOW_MIN", Modes: serving, Help: "where the adaptive start window begins, and the fewest it shrinks to (START_WINDOW if smaller; equal to it: no adapting)",
 		value: func(c Config) string { return strconv.Itoa(c.StartWindowMin) }},
 	{Name: "WORKER_CONCURRENCY", Modes: serving, Help: "concurrent deliveries per worker process",
 		value: func(c Config) string { return strconv.Itoa(c.WorkerConcurrency) }},

@@ -286,9 +286,9 @@ func (s *Starter) pass(ctx context.Context) (started int, full bool, err error) 
 	if free == 0 {
 		return -1, false, nil
 	}
-	ds, full, held, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window, s.ready.size(), store.Now())
+	ds, full, held, err := st.ClaimForStartWithin(ctx, min(claimBatch, free), s.window, s.ready.size(time.Now()), store.Now())
 	if held {
-		s.ready.heldBack()
+		s.ready.heldBack(time.Now())
 	}
 	if err != nil || full || len(ds) == 0 {
 		return 0, full, err

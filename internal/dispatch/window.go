@@ -21,10 +21,11 @@ import (
 // grows by one place, up to START_WINDOW, if it held starts back since the
 // last batch (store.ClaimForStartWithin's held: its room or a share of it
 // ran out while deliveries waited), and gives one back, down to the floor,
-// if it did not. A server with room (a cluster of many workers) grows it
-// as far as its load needs, one running flat out keeps a short queue, and
-// a quiet spell brings it back to the floor, so that the next burst meets
-// a short queue, not one as deep as START_WINDOW. Each starting process
+// if it did not; one that has held nothing back for adaptIdle is back at
+// the floor. A server with room (a cluster of many workers) grows it as
+// far as its load needs, one running flat out keeps a short queue, and a
+// quiet spell brings it back to the floor, so that the next burst meets a
+// short queue, not one as deep as START_WINDOW. Each starting process
 // sizes its own, against the window's one count of every process's
 // starts: while they disagree, the largest applies (docs/architecture.md,
 // "Sizing").
@@ -39,8 +40,10 @@ type adaptiveWindow struct {
 	// new database host).
 	fastest, lastFastest time.Duration
 	eraBegan             time.Time
-	// held: a claim was held back by the window since the last batch.
-	held bool
+	// held: a claim was held back by the window since the last batch;
+	// lastHeld: when one last was.
+	held     bool
+	lastHeld time.Time
 }
 
 // The adaptive window's tuning (see adaptiveWindow).
@@ -49,6 +52,7 @@ const (
 	adaptSlack  = 5 * time.Millisecond
 	adaptShrink = 0.75
 	adaptEra    = 5 * time.Minute
+	adaptIdle   = time.Second
 )
 
 func newAdaptiveWindow(ceiling, floor int) *adaptiveWindow {
@@ -56,18 +60,24 @@ func newAdaptiveWindow(ceiling, floor int) *adaptiveWindow {
 	return &adaptiveWindow{ceiling: ceiling, floor: floor, limit: float64(floor)}
 }
 
-// heldBack records a claim that the window held back: its room, or a
-// tenant's or webhook's share of it, ran out while deliveries waited.
-func (w *adaptiveWindow) heldBack() {
+// heldBack records a claim at now that the window held back: its room,
+// or a tenant's or webhook's share of it, ran out while deliveries waited.
+func (w *adaptiveWindow) heldBack(now time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.held = true
+	w.held, w.lastHeld = true, now
 }
 
-// size is the window to claim against now.
-func (w *adaptiveWindow) size() int {
+// size is the window to claim against at now. One that has held nothing
+// back for adaptIdle is back at its floor: a quiet spell may bring no
+// batch of starts to shrink it by, and the next burst must meet a short
+// queue.
+func (w *adaptiveWindow) size(now time.Time) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if now.Sub(w.lastHeld) > adaptIdle {
+		w.limit = float64(w.floor)
+	}
 	return int(w.limit)
 }
 

@@ -375,3 +375,27 @@ func TestClaimForStartWithinAShrunkWindowKeepsRoomBesideWaiters(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimForStartWithinHeld: held reports the ready window holding
+// starts back while deliveries wait, and not a full window with nothing
+// waiting.
+func TestClaimForStartWithinHeld(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, b := tenantWebhook(t, s, "a", "a1"), tenantWebhook(t, s, "b", "b1")
+		outboxOf(t, s, []*models.Webhook{a, b}, 1)
+		claim := func(what string, wantN int, wantFull, wantHeld bool) {
+			t.Helper()
+			ds, full, held, err := s.ClaimForStartWithin(ctx, 10, 10, 2, store.Now())
+			if err != nil || len(ds) != wantN || full != wantFull || held != wantHeld {
+				t.Fatalf("%s: %d claimed, full=%v, held=%v, %v; want %d, full=%v, held=%v", what, len(ds), full, held, err, wantN, wantFull, wantHeld)
+			}
+		}
+		// One each fills the window of 2: all of its room taken.
+		claim("the first claim", 2, false, true)
+		// Full, and nothing waits.
+		claim("nothing waiting", 0, true, false)
+		outboxOf(t, s, []*models.Webhook{tenantWebhook(t, s, "a", "a2")}, 1)
+		claim("one waiting", 0, true, true)
+	})
+}

@@ -139,6 +139,19 @@ func TestFairSharesHeld(t *testing.T) {
 	if len(order) != 5 || held {
 		t.Fatalf("room for 5: %d places, held=%v; want 5, not held by a share", len(order), held)
 	}
+	// At its share of ready places and at its bound in all (its waiters):
+	// the bound, not the window, holds it back.
+	order, held = fairSharesHeld([]outboxQueue{{"a", "a1", 0}}, []openStarts{{"a", "a1", 16, 0, 8}}, 16, 16, 100)
+	if len(order) != 0 || held {
+		t.Fatalf("at its share and its bound: %d places, held=%v; want none, not held", len(order), held)
+	}
+	// A tenant at its share (16 ÷ 3 = 5 ready) with a second webhook
+	// under its own: held by the tenant's share.
+	order, held = fairSharesHeld([]outboxQueue{{"a", "a2", 0}, {"b", "b1", 0}},
+		[]openStarts{{"a", "a1", 5, 0, 0}, {"b", "b1", 5, 0, 0}}, 16, 16, 100)
+	if len(order) != 0 || !held {
+		t.Fatalf("tenants at their shares: %v, held=%v; want none, held", order, held)
+	}
 	// Its starts wait for its one slot: at 2 per slot it holds its bound.
 	order, held = fairSharesHeld([]outboxQueue{{"a", "a1", 1}}, []openStarts{{"a", "a1", 2, 2, 2}}, 100, 16, 100)
 	if len(order) != 0 || held {

@@ -72,8 +72,16 @@ func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready in
 		readyRoom := ready - (started - waiters)
 		room := min(readyRoom, 2*window-started)
 		if room <= 0 {
-			full, held = true, readyRoom <= 0
-			return nil
+			full = true
+			if readyRoom > 0 || 2*window-started <= 0 {
+				return nil // the waiters' bound holds the starts back
+			}
+			// Held back by ready if deliveries wait: the first probe of
+			// outboxQueuesSQL.
+			var first []outboxQueue
+			err := tx.Raw(outboxWaitingSQL, sql.Named("now", now)).Scan(&first).Error
+			held = len(first) > 0
+			return err
 		}
 		queues, err := outboxQueues(tx, now)
 		if err != nil || len(queues) == 0 {
@@ -170,6 +178,11 @@ func outboxQueues(tx *gorm.DB, now time.Time) ([]outboxQueue, error) {
 	}
 	return qs, err
 }
+
+// outboxWaitingSQL finds one webhook with a delivery ready to claim, if
+// any.
+const outboxWaitingSQL = `SELECT webhook_id FROM deliveries WHERE status = 'pending' AND dispatched_at IS NULL
+	AND (batch_closes_at IS NULL OR batch_closes_at <= @now) ORDER BY webhook_id LIMIT 1`
 
 const outboxQueuesSQL = `WITH RECURSIVE hooks(webhook_id) AS (
 			SELECT (SELECT webhook_id FROM deliveries WHERE status = 'pending' AND dispatched_at IS NULL

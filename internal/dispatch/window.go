@@ -76,7 +76,7 @@ func (w *adaptiveWindow) size(now time.Time) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if now.Sub(w.lastHeld) > adaptIdle {
-		w.limit = float64(w.floor)
+		w.limit, w.held = float64(w.floor), false
 	}
 	return int(w.limit)
 }

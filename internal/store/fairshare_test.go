@@ -147,7 +147,7 @@ func TestFairSharesHeld(t *testing.T) {
 	}
 	// A tenant at its share (16 ÷ 3 = 5 ready) with a second webhook
 	// under its own: held by the tenant's share.
-	order, held = fairSharesHeld([]outboxQueue{{"a", "a2", 0}, {"b", "b1", 0}},
+	order, held = fairSharesHeld([]outboxQueue{{"a", "a2", 0}},
 		[]openStarts{{"a", "a1", 5, 0, 0}, {"b", "b1", 5, 0, 0}}, 16, 16, 100)
 	if len(order) != 0 || !held {
 		t.Fatalf("tenants at their shares: %v, held=%v; want none, held", order, held)

@@ -76,11 +76,9 @@ func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready in
 			if readyRoom > 0 || 2*window-started <= 0 {
 				return nil // the waiters' bound holds the starts back
 			}
-			// Held back by ready if deliveries wait: the first probe of
-			// outboxQueuesSQL.
-			var first []outboxQueue
-			err := tx.Raw(outboxWaitingSQL, sql.Named("now", now)).Scan(&first).Error
-			held = len(first) > 0
+			// Held back by ready if deliveries wait.
+			var err error
+			held, err = outboxWaiting(tx, now)
 			return err
 		}
 		queues, err := outboxQueues(tx, now)
@@ -88,9 +86,12 @@ func (s *Store) ClaimForStartWithin(ctx context.Context, limit, window, ready in
 			return err
 		}
 		ds, full, held, err = s.claimRounds(tx, queues, open, window, ready, min(limit, room), now)
+		if err != nil || held || len(ds) != readyRoom || readyRoom > limit || readyRoom > 2*window-started {
+			return err
+		}
 		// All the ready room taken, the claim's limit and the waiters'
-		// bound leaving more: ready was the bound.
-		held = held || (len(ds) == readyRoom && readyRoom <= limit && readyRoom <= 2*window-started)
+		// bound leaving more: ready was the bound, if deliveries wait.
+		held, err = outboxWaiting(tx, now)
 		return err
 	})
 	if err != nil {
@@ -177,6 +178,14 @@ func outboxQueues(tx *gorm.DB, now time.Time) ([]outboxQueue, error) {
 		qs[i].MaxConcurrency = EffectiveMaxConcurrency(qs[i].MaxConcurrency)
 	}
 	return qs, err
+}
+
+// outboxWaiting reports a delivery ready to claim, with the first probe
+// of outboxQueuesSQL.
+func outboxWaiting(tx *gorm.DB, now time.Time) (bool, error) {
+	var first []outboxQueue
+	err := tx.Raw(outboxWaitingSQL, sql.Named("now", now)).Scan(&first).Error
+	return len(first) > 0, err
 }
 
 // outboxWaitingSQL finds one webhook with a delivery ready to claim, if

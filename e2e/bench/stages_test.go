@@ -9,10 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/webhookd/webhookd/workflows"
+	"github.com/webhookd/webhookd/e2e/rig"
 )
 
 // pathStages are the steps of a first delivery's path, in order: the
@@ -67,7 +66,7 @@ func logStages(ctx context.Context, b *testing.B, c client.Client, dbURL, tenant
 		if !ok || !ok2 {
 			continue
 		}
-		started, picked := firstTask(ctx, c, r.id)
+		started, picked := rig.FirstWorkflowTask(ctx, c, r.id)
 		if started.IsZero() || picked.IsZero() {
 			continue
 		}
@@ -98,25 +97,4 @@ func logStages(ctx context.Context, b *testing.B, c client.Client, dbURL, tenant
 			d.total.Round(time.Millisecond), strings.Join(parts, ", "),
 			waitStory(ctx, c, d.id, d.dispatched, d.tried))
 	}
-}
-
-// firstTask reads when a delivery's workflow started and when a worker
-// picked up its first workflow task.
-func firstTask(ctx context.Context, c client.Client, deliveryID string) (started, picked time.Time) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	it := c.GetWorkflowHistory(ctx, workflows.DeliveryWorkflowID(deliveryID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() && picked.IsZero() {
-		ev, err := it.Next()
-		if err != nil {
-			break
-		}
-		switch ev.GetEventType() {
-		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-			started = ev.GetEventTime().AsTime()
-		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-			picked = ev.GetEventTime().AsTime()
-		}
-	}
-	return started, picked
 }

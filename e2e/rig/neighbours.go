@@ -16,6 +16,7 @@ import (
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 )
 
 // Neighbours is a noisy-neighbour run: tenant "noisy" has Backlog events
@@ -174,20 +175,7 @@ func (st *Stack) stages(ds []models.Delivery, arrived map[string]time.Time) map[
 		if d.DispatchedAt == nil {
 			continue
 		}
-		var started, picked time.Time
-		it := st.Client.GetWorkflowHistory(ctx, workflows.DeliveryWorkflowID(d.ID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() && picked.IsZero() {
-			ev, err := it.Next()
-			if err != nil {
-				break
-			}
-			switch ev.GetEventType() {
-			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-				started = ev.GetEventTime().AsTime()
-			case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
-				picked = ev.GetEventTime().AsTime()
-			}
-		}
+		started, picked := FirstWorkflowTask(ctx, st.Client, d.ID)
 		as, err := st.Store.Attempts(ctx, d.ID)
 		if err != nil || len(as) == 0 || started.IsZero() || picked.IsZero() {
 			continue
@@ -205,4 +193,25 @@ func (st *Stack) stages(ds []models.Delivery, arrived map[string]time.Time) map[
 		slices.Sort(v)
 	}
 	return out
+}
+
+// FirstWorkflowTask reads from a delivery's workflow history when it
+// started and when a worker picked up its first workflow task.
+func FirstWorkflowTask(ctx context.Context, c client.Client, deliveryID string) (started, picked time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	it := c.GetWorkflowHistory(ctx, workflows.DeliveryWorkflowID(deliveryID), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() && picked.IsZero() {
+		ev, err := it.Next()
+		if err != nil {
+			break
+		}
+		switch ev.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			started = ev.GetEventTime().AsTime()
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			picked = ev.GetEventTime().AsTime()
+		}
+	}
+	return started, picked
 }

@@ -38,6 +38,29 @@ func outboxOf(t *testing.T, s *store.Store, hooks []*models.Webhook, n int) {
 	}
 }
 
+// throttledWebhooks gives each tenant a webhook "throttled" with n
+// deliveries in the outbox and its one request an hour already taken, so
+// that every start waits for its rate; it returns each webhook's slot
+// request, for the starts to ask with.
+func throttledWebhooks(t *testing.T, s *store.Store, tenants []string, n int) map[string]store.SlotRequest {
+	t.Helper()
+	var hooks []*models.Webhook
+	for _, tenant := range tenants {
+		hooks = append(hooks, tenantWebhook(t, s, tenant, "throttled"))
+	}
+	outboxOf(t, s, hooks, n)
+	limitOf := map[string]store.SlotRequest{}
+	for _, w := range hooks {
+		r := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
+			MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
+		if got, err := s.AcquireSlot(context.Background(), r); err != nil || !got.Granted {
+			t.Fatalf("the first request: %+v %v", got, err)
+		}
+		limitOf[w.ID] = r
+	}
+	return limitOf
+}
+
 func tenantWebhook(t *testing.T, s *store.Store, tenant, name string) *models.Webhook {
 	t.Helper()
 	w := newWebhook(name)
@@ -247,21 +270,11 @@ func TestClaimForStartLeavesRateWaitersOutOfTheWindow(t *testing.T) {
 func TestClaimForStartBoundsWaitersInAll(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		var hooks []*models.Webhook
+		var tenants []string
 		for i := range 20 {
-			hooks = append(hooks, tenantWebhook(t, s, fmt.Sprintf("t%02d", i), "throttled"))
+			tenants = append(tenants, fmt.Sprintf("t%02d", i))
 		}
-		outboxOf(t, s, hooks, 10)
-		limitOf := map[string]store.SlotRequest{}
-		for _, w := range hooks {
-			// One request an hour, already taken: every start waits.
-			r := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
-				MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
-			if got, err := s.AcquireSlot(ctx, r); err != nil || !got.Granted {
-				t.Fatalf("the first request: %+v %v", got, err)
-			}
-			limitOf[w.ID] = r
-		}
+		limitOf := throttledWebhooks(t, s, tenants, 10)
 		for round := range 30 {
 			ds, _, err := s.ClaimForStart(ctx, 100, 8, store.Now())
 			if err != nil {
@@ -329,21 +342,7 @@ func TestClaimClearsAStaleWait(t *testing.T) {
 func TestClaimForStartWithinAShrunkWindowKeepsRoomBesideWaiters(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		var hooks []*models.Webhook
-		for _, tenant := range []string{"t1", "t2", "t3"} {
-			hooks = append(hooks, tenantWebhook(t, s, tenant, "throttled"))
-		}
-		outboxOf(t, s, hooks, 30)
-		limitOf := map[string]store.SlotRequest{}
-		for _, w := range hooks {
-			// One request an hour, already taken: every start waits.
-			r := store.SlotRequest{DeliveryID: uuid.NewString(), WebhookID: w.ID, Holder: "taken",
-				MaxConcurrency: 10, RateLimit: 1.0 / 3600, Lease: time.Minute}
-			if got, err := s.AcquireSlot(ctx, r); err != nil || !got.Granted {
-				t.Fatalf("the first request: %+v %v", got, err)
-			}
-			limitOf[w.ID] = r
-		}
+		limitOf := throttledWebhooks(t, s, []string{"t1", "t2", "t3"}, 30)
 		// At a window of 32 each holds its share, 8, then 8 more as
 		// waiters: 48 waiters in all.
 		for round := range 5 {

@@ -19,7 +19,7 @@ import (
 // Temporal's start calls take many times what they took.
 func TestStarterAdaptsItsWindow(t *testing.T) {
 	s := storetest.Open(t, store.Postgres)
-	_, ids := seedOutbox(t, s, 600)
+	_, ids := seedOutbox(t, s, 1000)
 	delivery := make(map[string]string, len(ids))
 	for _, id := range ids {
 		delivery[workflows.DeliveryWorkflowID(id)] = id
@@ -63,8 +63,9 @@ func TestStarterAdaptsItsWindow(t *testing.T) {
 			}
 		}
 	}
-	// pending waits for the starts to stop (no attempt begins meanwhile)
-	// and says how many are started and not attempted.
+	// pending waits for the starts to stop (no attempt begins meanwhile;
+	// none for a second, five slow starts' time) and says how many are
+	// started and not attempted.
 	pending := func() int {
 		t.Helper()
 		last := -1
@@ -74,7 +75,7 @@ func TestStarterAdaptsItsWindow(t *testing.T) {
 				return true
 			}
 			last = n
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(time.Second)
 			return false
 		})
 		return len(fake.Starts()) - len(attempted)

@@ -87,7 +87,16 @@ func NewParts(s *store.Store, c client.Client, cfg config.Config, log *slog.Logg
 // dispatcher it was built with: this process's ingest, resumed webhooks and
 // replays.
 func (p *Parts) NewStarter(o dispatch.StarterOptions) *dispatch.Starter {
-	return p.Dispatcher.NewStarter(p.Ingester, o)
+	st := p.Dispatcher.NewStarter(p.Ingester, o)
+	if p.metrics != nil {
+		if err := telemetry.RegisterStartWindow(p.metrics.Registry, st.WindowSize); err != nil {
+			// A second starter of this process: the first one's shows.
+			if p.log != nil {
+				p.log.Warn("register webhookd_start_window", "error", err)
+			}
+		}
+	}
+	return st
 }
 
 // NewWorker builds the Temporal worker with every workflow and activity.

@@ -128,6 +128,10 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 		log: func(msg string, args ...any) { d.log.Warn(msg, args...) }}
 }
 
+// WindowSize is the start window this starter claims against now (its
+// adaptive window; webhookd_start_window).
+func (s *Starter) WindowSize() int { return s.ready.size(time.Now()) }
+
 // Run starts deliveries until ctx ends, and returns once the starts in
 // flight have ended.
 func (s *Starter) Run(ctx context.Context) {

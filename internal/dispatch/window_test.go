@@ -83,6 +83,9 @@ func TestStarterAdaptsItsWindow(t *testing.T) {
 	if n := pending(); n != 8 {
 		t.Fatalf("a new starter: %d started and not attempted, want 8 (half the floor)", n)
 	}
+	if got := st.WindowSize(); got != 16 {
+		t.Fatalf("a new starter's window: %d, want the floor, 16", got)
+	}
 	// Fast starts held back by the window, their attempts begun as they
 	// start, for 20 batches: it grows.
 	before := attemptAll()

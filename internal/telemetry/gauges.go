@@ -14,7 +14,19 @@ import (
 const (
 	DeliveriesByStatus = "webhookd_deliveries"
 	StartBacklog       = "webhookd_start_backlog"
+	StartWindow        = "webhookd_start_window"
 )
+
+// RegisterStartWindow registers webhookd_start_window: the places of the
+// start window this process's starter claims against now (size), which
+// it adapts between START_WINDOW_MIN and START_WINDOW by how fast Temporal
+// answers its start calls.
+func RegisterStartWindow(reg prometheus.Registerer, size func() int) error {
+	return reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: StartWindow,
+		Help: "Places of the start window this process claims against now (adaptive, between START_WINDOW_MIN and START_WINDOW).",
+	}, func() float64 { return float64(size()) }))
+}
 
 // DeliveryCounter counts deliveries in a status (served by a partial index
 // for each status the gauges show).

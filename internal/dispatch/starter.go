@@ -130,7 +130,7 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 
 // WindowSize is the start window this starter claims against now (its
 // adaptive window; webhookd_start_window).
-func (s *Starter) WindowSize() int { return s.ready.size(time.Now()) }
+func (s *Starter) WindowSize() int { return s.ready.shown(time.Now()) }
 
 // Run starts deliveries until ctx ends, and returns once the starts in
 // flight have ended.

@@ -81,6 +81,18 @@ func (w *adaptiveWindow) size(now time.Time) int {
 	return int(w.limit)
 }
 
+// shown is size at now without its idle reset, for a reader beside the
+// claims (a scrape must not move the window between a claim and its
+// heldBack).
+func (w *adaptiveWindow) shown(now time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if now.Sub(w.lastHeld) > adaptIdle {
+		return w.floor
+	}
+	return int(w.limit)
+}
+
 // observe records one successful start call of elapsed, ending at now.
 func (w *adaptiveWindow) observe(elapsed time.Duration, now time.Time) {
 	w.mu.Lock()

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -83,11 +84,10 @@ func logStages(ctx context.Context, b *testing.B, c client.Client, dbURL, tenant
 		for _, d := range all {
 			ds = append(ds, d.stages[i])
 		}
-		slices.Sort(ds)
-		b.Logf("  %-7s p50 %7v  p99 %7v  max %7v", name, ds[len(ds)/2].Round(time.Millisecond),
-			percentile(ds, 0.99).Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond))
+		b.Logf("  %-7s p50 %7v  p99 %7v  max %7v", name, percentile(ds, 0.5).Round(time.Millisecond),
+			percentile(ds, 0.99).Round(time.Millisecond), percentile(ds, 1).Round(time.Millisecond))
 	}
-	slices.SortFunc(all, func(x, y stagedDelivery) int { return int(y.total - x.total) })
+	slices.SortFunc(all, func(x, y stagedDelivery) int { return cmp.Compare(y.total, x.total) })
 	for _, d := range all[:min(slowest, len(all))] {
 		parts := make([]string, len(pathStages))
 		for i, name := range pathStages {

@@ -106,13 +106,14 @@ func (d *Dispatcher) NewStarter(f fanOuter, o StarterOptions) *Starter {
 	if o.MinWindow <= 0 {
 		o.MinWindow = o.Window
 	}
-	ready := newAdaptiveWindow(o.Window, o.MinWindow)
+	most := o.Window
 	if o.Backstop {
 		// It starts what the fast starters leave, mostly during a burst
 		// (when deliveries wait longer than its poll): it must not refill
 		// the window they shrank.
-		ready = newAdaptiveWindow(ready.floor, ready.floor)
+		most = min(o.Window, o.MinWindow)
 	}
+	ready := newAdaptiveWindow(most, o.MinWindow)
 	if o.Parallel <= 0 {
 		o.Parallel = parallelism
 	}

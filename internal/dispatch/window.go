@@ -75,7 +75,7 @@ func (w *adaptiveWindow) heldBack(now time.Time) {
 func (w *adaptiveWindow) size(now time.Time) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if now.Sub(w.lastHeld) > adaptIdle {
+	if w.idle(now) {
 		w.limit, w.held = float64(w.floor), false
 	}
 	return int(w.limit)
@@ -87,11 +87,14 @@ func (w *adaptiveWindow) size(now time.Time) int {
 func (w *adaptiveWindow) shown(now time.Time) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if now.Sub(w.lastHeld) > adaptIdle {
+	if w.idle(now) {
 		return w.floor
 	}
 	return int(w.limit)
 }
+
+// idle: the window has held nothing back for adaptIdle (w.mu held).
+func (w *adaptiveWindow) idle(now time.Time) bool { return now.Sub(w.lastHeld) > adaptIdle }
 
 // observe records one successful start call of elapsed, ending at now.
 func (w *adaptiveWindow) observe(elapsed time.Duration, now time.Time) {

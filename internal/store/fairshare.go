@@ -70,16 +70,11 @@ func shareOf(window, n int) int {
 // however many of its starts wait. Its waiters are still bounded, by
 // capOf on all it holds, or each claim would add starts that soon wait.
 // The shares of ready places are of ready (the starter's adaptive window,
-// at most window); the waiters' bound is of the whole window.
-func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int) []string {
-	order, _ := fairSharesHeld(queues, open, window, ready, room)
-	return order
-}
-
-// fairSharesHeld is fairShares, and whether the shares of ready stopped it
-// before room ran out: a tenant at its share, or a webhook at its share
-// of ready places, with deliveries waiting and under its bound in all.
-func fairSharesHeld(queues []outboxQueue, open []openStarts, window, ready, room int) (order []string, held bool) {
+// at most window); the waiters' bound is of the whole window. held reports
+// that the shares of ready stopped it before room ran out: a tenant at its
+// share, or a webhook at its share of ready places, with deliveries
+// waiting and under its bound in all.
+func fairShares(queues []outboxQueue, open []openStarts, window, ready, room int) (order []string, held bool) {
 	tenantReady, hookReady, hookAll := map[string]int{}, map[string]int{}, map[string]int{}
 	hooksOf := map[string]map[string]bool{}
 	active := func(tenant, hook string) {

@@ -134,7 +134,7 @@ func (s *Store) claimRounds(tx *gorm.DB, queues []outboxQueue, open []openStarts
 		tenantOf[q.WebhookID] = q.TenantID
 	}
 	for round := 0; round < claimRounds && len(ds) < want && len(queues) > 0; round++ {
-		order, atShare := fairSharesHeld(queues, open, window, ready, want-len(ds))
+		order, atShare := fairShares(queues, open, window, ready, want-len(ds))
 		held = held || atShare
 		if len(order) == 0 {
 			// Everyone waiting is at their share.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -27,8 +28,9 @@ import (
 // TestProductionCommands runs `migrate`, then `api` and `worker` as separate
 // commands (as docker-compose does) against a Temporal server that has none
 // of webhookd's search attributes yet and an empty PostgreSQL database, and
-// delivers an event through them; then again with the workers starting the
-// deliveries (OUTBOX_STARTER=worker), and with that setting on the api only.
+// delivers an event through them (by default the workers start the
+// deliveries: the api runs no worker); then again with the api starting
+// them (OUTBOX_STARTER=api), and with the worker alone set to api.
 func TestProductionCommands(t *testing.T) {
 	ts, err := devserver.Start(context.Background(), devserver.Options{
 		FrontendAddr: "127.0.0.1:0", Namespace: "default", Logger: slog.New(slog.DiscardHandler), ServerLogLevel: slog.LevelError,
@@ -40,7 +42,7 @@ func TestProductionCommands(t *testing.T) {
 	env := rig.Env(t)
 	maps.Copy(env, map[string]string{
 		"DATABASE_URL": storetest.EmptyPostgresURL(t), "TEMPORAL_ADDRESS": ts.FrontendAddr(), "API_TOKEN": "prod-token",
-		"ALLOW_PRIVATE_ENDPOINTS": "true",
+		"ALLOW_PRIVATE_ENDPOINTS": "true", "LOG_LEVEL": "info", // for the lines that say who starts deliveries
 	})
 	getenv := func(k string) string { return env[k] }
 	out := &rig.SyncBuffer{}
@@ -83,7 +85,12 @@ func TestProductionCommands(t *testing.T) {
 	if code != 202 {
 		t.Fatalf("ingest: %d %s", code, body)
 	}
-	rc.WaitHits(t, 1, 20*time.Second)
+	// By default (OUTBOX_STARTER=auto) an api without a worker leaves the
+	// starts to the workers: within 12 s, before the api's backstop (a 15 s
+	// wait) could have started it.
+	rc.WaitHits(t, 1, 12*time.Second)
+	startsDeliveries(t, worker, true)
+	startsDeliveries(t, api, false)
 	if rc.Get(0).Header.Get("X-Webhook-ID") != "evt-prod" {
 		t.Fatalf("delivered %v", rc.Get(0).Header)
 	}
@@ -109,40 +116,52 @@ func TestProductionCommands(t *testing.T) {
 	}
 	recorded(body)
 
-	// The same deployment switched to OUTBOX_STARTER=worker, one process
-	// after the other: the api only accepts (it runs no worker and now no
-	// starter either), and the worker starts and delivers.
+	// The same deployment switched to OUTBOX_STARTER=api, one process
+	// after the other: the api starts the deliveries (not eagerly: it runs
+	// no worker), and the worker, no longer starting any, delivers them.
 	api.Stop(t)
 	worker.Stop(t)
-	env["OUTBOX_STARTER"] = "worker"
+	env["OUTBOX_STARTER"] = "api"
 	worker = rig.Start(t, env, "worker")
 	api = rig.Start(t, env, "api")
 	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
 	api.WaitReady(t, "http://"+env["HTTP_ADDR"]+"/readyz", 30*time.Second)
 	code, body = call("POST", "/api/v1/events", `{"id":"evt-prod-2","type":"order.created"}`)
 	if code != 202 {
-		t.Fatalf("ingest with OUTBOX_STARTER=worker: %d %s", code, body)
+		t.Fatalf("ingest with OUTBOX_STARTER=api: %d %s", code, body)
 	}
-	rc.WaitHits(t, 2, 20*time.Second)
+	rc.WaitHits(t, 2, 12*time.Second)
+	startsDeliveries(t, worker, false)
+	startsDeliveries(t, api, true)
 	if rc.Count() != 2 || rc.Get(1).Header.Get("X-Webhook-ID") != "evt-prod-2" {
 		t.Fatalf("%d requests, the second %v", rc.Count(), rc.Get(1).Header)
 	}
 	recorded(body)
 
-	// Set apart wrongly (the worker still on the default): no worker
-	// starts, and the api's backstop still does: at its first 15 s look after
-	// the delivery has waited 15 s.
-	worker.Stop(t)
-	workerEnv := maps.Clone(env)
-	delete(workerEnv, "OUTBOX_STARTER")
-	worker = rig.Start(t, workerEnv, "worker")
-	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	// Set apart wrongly (the api back on the default, the worker still on
+	// api): no worker starts, and the api's backstop still does: at its
+	// first 15 s look after the delivery has waited 15 s.
+	api.Stop(t)
+	apiEnv := maps.Clone(env)
+	delete(apiEnv, "OUTBOX_STARTER")
+	api = rig.Start(t, apiEnv, "api")
+	api.WaitReady(t, "http://"+env["HTTP_ADDR"]+"/readyz", 30*time.Second)
 	if code, body := call("POST", "/api/v1/events", `{"id":"evt-prod-3","type":"order.created"}`); code != 202 {
 		t.Fatalf("ingest with the settings mixed: %d %s", code, body)
 	}
 	rc.WaitHits(t, 3, 60*time.Second)
 	if rc.Get(2).Header.Get("X-Webhook-ID") != "evt-prod-3" {
 		t.Fatalf("the third request %v", rc.Get(2).Header)
+	}
+}
+
+// startsDeliveries checks what a command's start-up line says of its
+// outbox starter.
+func startsDeliveries(t *testing.T, p *rig.Process, want bool) {
+	t.Helper()
+	out := p.Out.String()
+	if !strings.Contains(out, fmt.Sprintf(`"starts_deliveries":%v`, want)) && !strings.Contains(out, fmt.Sprintf("starts_deliveries=%v", want)) {
+		t.Fatalf("want starts_deliveries %v in the log:\n%s", want, out)
 	}
 }
 

@@ -51,7 +51,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	starting := dispatch.StarterOptions{Window: cfg.StartWindow, MinWindow: cfg.StartWindowMin}
-	if cfg.OutboxStarter == config.StarterWorker {
+	if !cfg.APIStarts() {
 		g.Go(func() error { p.Dispatcher.RingStarters(gctx, conn.store); return nil })
 		// A backstop: should no worker start deliveries (its setting
 		// differs, or a rollout switching it has stopped the old
@@ -59,6 +59,7 @@ func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		starting.Poll, starting.Backstop = backstopPoll, true
 	}
 	starter := p.NewStarter(starting)
+	log.Info("api running", "outbox_starter", cfg.OutboxStarter, "starts_deliveries", cfg.APIStarts(), "worker", cfg.APIWorker)
 	if cfg.APIWorker {
 		runStarterThenWorker(gctx, g, starter, p.NewWorker())
 	} else {

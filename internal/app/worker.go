@@ -46,10 +46,11 @@ func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		}
 		return down
 	}
-	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics")
+	log.Info("worker running", "task_queue", cfg.TaskQueue, "namespace", cfg.TemporalNamespace, "metrics", "http://"+ln.Addr().String()+"/metrics",
+		"starts_deliveries", cfg.WorkersStart())
 	g, gctx := errgroup.WithContext(ctx)
 	p := conn.parts(cfg, log)
-	if cfg.OutboxStarter == config.StarterWorker {
+	if cfg.WorkersStart() {
 		starter := p.NewStarter(dispatch.StarterOptions{Window: cfg.StartWindow, MinWindow: cfg.StartWindowMin})
 		runStarterThenWorker(gctx, g, starter, p.NewWorker())
 		g.Go(func() error { starter.Listen(gctx, s); return nil })

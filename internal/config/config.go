@@ -75,10 +75,11 @@ type Config struct {
 	// it starts begin in the same process (eager start).
 	APIWorker bool
 	// OutboxStarter is the command whose processes start the delivery
-	// workflows of the deliveries committed to the outbox: StarterAPI (the
-	// default) or StarterWorker, whose starts are eager (the workflow's
-	// first task comes back with the start, to the worker that made it)
-	// while api and worker run apart. `webhookd dev` runs both in one.
+	// workflows of the deliveries committed to the outbox: StarterAuto
+	// (the default: see APIStarts and WorkersStart), StarterAPI or
+	// StarterWorker. A start is eager (the workflow's first task comes back
+	// with the start, to the worker that made it) only in a process that
+	// runs a worker. `webhookd dev` runs both in one.
 	OutboxStarter string
 	// MetricsAddr is where `webhookd worker` serves /metrics, /healthz and
 	// /readyz (api and dev serve them with the API).
@@ -123,9 +124,25 @@ const MinTenantTokenKey = 32
 
 // OUTBOX_STARTER's values.
 const (
+	StarterAuto   = "auto"
 	StarterAPI    = "api"
 	StarterWorker = "worker"
 )
+
+// APIStarts reports whether `webhookd api` starts the delivery workflows
+// itself. Under auto it does when it runs a worker (API_WORKER), so that
+// its starts are eager; without one its starts would each wait for a
+// worker's poll, so it leaves them to the workers, wakes their starters
+// and keeps only the backstop.
+func (c Config) APIStarts() bool {
+	return c.OutboxStarter == StarterAPI || c.OutboxStarter == StarterAuto && c.APIWorker
+}
+
+// WorkersStart reports whether `webhookd worker` starts delivery
+// workflows (eagerly: it runs the worker they start on). Under auto it
+// does, beside an api that starts too (API_WORKER): claims are shared
+// without double starts.
+func (c Config) WorkersStart() bool { return c.OutboxStarter != StarterAPI }
 
 // DevStartWindow is START_WINDOW's default in `webhookd dev`. The window
 // needs to cover deliveries per second times the start-to-attempt latency;
@@ -178,7 +195,7 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		StartWindow:           r.intRange("START_WINDOW", startWindow(mode), 1, 100000),
 		StartWindowMin:        r.intRange("START_WINDOW_MIN", DefaultStartWindowMin, 1, 100000),
 		APIWorker:             r.boolean("API_WORKER", false),
-		OutboxStarter:         r.oneOf("OUTBOX_STARTER", StarterAPI, StarterWorker),
+		OutboxStarter:         r.oneOf("OUTBOX_STARTER", StarterAuto, StarterAPI, StarterWorker),
 		MetricsAddr:           r.hostPort("METRICS_ADDR", "127.0.0.1:9091"),
 		TenantMaxWebhooks:     r.intRange("TENANT_MAX_WEBHOOKS", 1000, 0, 10_000_000),
 		TenantEventsPerSecond: r.intRange("TENANT_EVENTS_PER_SECOND", 1000, 0, 1_000_000),

@@ -256,3 +256,36 @@ func TestWorkflowCacheSize(t *testing.T) {
 		}
 	}
 }
+
+// TestOutboxStarter: by default (auto) the workers start the deliveries,
+// and the api too only when it runs a worker, so that every start is
+// eager; api and worker keep one kind of starter; anything else is refused
+// by name.
+func TestOutboxStarter(t *testing.T) {
+	for _, c := range []struct {
+		starter, apiWorker string
+		api, workers       bool
+	}{
+		{"", "", false, true},
+		{"", "true", true, true},
+		{"auto", "false", false, true},
+		{"api", "", true, false},
+		{"api", "true", true, false},
+		{"worker", "", false, true},
+		{"worker", "true", false, true},
+	} {
+		cfg, err := Load(ModeAPI, env(map[string]string{"DATABASE_URL": "postgres://x@h/db", "API_TOKEN": "t",
+			"OUTBOX_STARTER": c.starter, "API_WORKER": c.apiWorker}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.APIStarts() != c.api || cfg.WorkersStart() != c.workers {
+			t.Errorf("OUTBOX_STARTER=%q API_WORKER=%q: api starts %v, workers %v; want %v, %v",
+				c.starter, c.apiWorker, cfg.APIStarts(), cfg.WorkersStart(), c.api, c.workers)
+		}
+	}
+	if _, err := Load(ModeWorker, env(map[string]string{"DATABASE_URL": "postgres://x@h/db", "OUTBOX_STARTER": "both"})); err == nil ||
+		!strings.Contains(err.Error(), "OUTBOX_STARTER") {
+		t.Fatalf("OUTBOX_STARTER=both: %v, want an error naming it", err)
+	}
+}

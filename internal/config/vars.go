@@ -68,7 +68,7 @@ var Variables = []Var{
 		value: func(c Config) string { return strconv.FormatBool(c.AllowOpenAPI) }},
 	{Name: "API_WORKER", Modes: []Mode{ModeAPI}, Help: "also run a worker: workflows start in this process (eager start)",
 		value: func(c Config) string { return strconv.FormatBool(c.APIWorker) }},
-	{Name: "OUTBOX_STARTER", Modes: []Mode{ModeAPI, ModeWorker}, Help: "api or worker: the processes that start delivery workflows (worker: eager starts with api and worker apart)",
+	{Name: "OUTBOX_STARTER", Modes: []Mode{ModeAPI, ModeWorker}, Help: "auto, api or worker: the processes that start delivery workflows (auto: the workers, and the api too when it runs a worker, so that every start is eager)",
 		value: func(c Config) string { return c.OutboxStarter }},
 	{Name: "START_WINDOW", Modes: serving, Help: "deliveries started but not yet attempted (limit waiters aside), across the starting processes: the most (the adaptive window keeps fewer while Temporal's start calls are slow or the load needs fewer)",
 		value: func(c Config) string { return strconv.Itoa(c.StartWindow) }},

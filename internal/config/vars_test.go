@@ -37,8 +37,8 @@ func TestVariablesAreWhatLoadReads(t *testing.T) {
 func TestHelpForShowsLoadDefaults(t *testing.T) {
 	want := map[Mode]map[string]string{
 		ModeDev:     {"ALLOW_PRIVATE_ENDPOINTS": "true", "HTTP_ADDR": "127.0.0.1:8080", "DATABASE_URL": "SQLite under DATA_DIR", "TEMPORAL_UI_URL": "http://127.0.0.1:8233", "START_WINDOW": "8"},
-		ModeAPI:     {"ALLOW_PRIVATE_ENDPOINTS": "false", "API_TOKEN": "required", "DATABASE_URL": "required", "TEMPORAL_UI_URL": "none: no links", "START_WINDOW": "100", "OUTBOX_STARTER": "api"},
-		ModeWorker:  {"METRICS_ADDR": "127.0.0.1:9091", "RETENTION_DAYS": "7", "LOG_LEVEL": "info", "OUTBOX_STARTER": "api", "START_WINDOW": "100"},
+		ModeAPI:     {"ALLOW_PRIVATE_ENDPOINTS": "false", "API_TOKEN": "required", "DATABASE_URL": "required", "TEMPORAL_UI_URL": "none: no links", "START_WINDOW": "100", "OUTBOX_STARTER": "auto"},
+		ModeWorker:  {"METRICS_ADDR": "127.0.0.1:9091", "RETENTION_DAYS": "7", "LOG_LEVEL": "info", "OUTBOX_STARTER": "auto", "START_WINDOW": "100"},
 		ModeMigrate: {"ENCRYPTION_KEYS": "required", "TEMPORAL_TASK_QUEUE": "webhooks"},
 	}
 	for mode, defaults := range want {

@@ -2,15 +2,18 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/store"
+	"github.com/webhookd/webhookd/internal/telemetry"
 	"github.com/webhookd/webhookd/models"
 	"github.com/webhookd/webhookd/workflows"
 )
@@ -337,5 +340,54 @@ func TestSendWakesTheWaiterItsSlotLetsIn(t *testing.T) {
 	case id := <-woken:
 		t.Fatalf("woke %q with nobody waiting", id)
 	case <-time.After(500 * time.Millisecond):
+	}
+}
+
+// lostWakeStore releases slots as the store does, then fails to pick the
+// waiter to wake, as ReleaseSlot does when its second query fails.
+type lostWakeStore struct{ *store.Store }
+
+func (s lostWakeStore) ReleaseSlot(ctx context.Context, webhookID, holder string, rateLimit float64, fb store.Feedback) (string, error) {
+	if _, err := s.Store.ReleaseSlot(ctx, webhookID, holder, rateLimit, fb); err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("%w: connection reset", store.ErrWakeLost)
+}
+
+// TestSendCountsALostWakeUp: a waiter that could not be picked for a
+// wake-up (it finds the slot at its next poll) shows in
+// webhookd_delivery_wakeups_total as lost; the attempt stands and its slot
+// is released.
+func TestSendCountsALostWakeUp(t *testing.T) {
+	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	f := newFixture(t, rc.URL, func(w *models.Webhook) { w.MaxConcurrency = 1 })
+	reg := prometheus.NewRegistry()
+	m, err := telemetry.NewDelivery(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.sender.Store, f.sender.Metrics = lostWakeStore{f.store}, m
+	if res := f.send(t, 1); res.Outcome != attempt.Success {
+		t.Fatalf("%+v", res)
+	}
+	if st, err := f.store.WebhookLimiter(t.Context(), f.webhook.ID); err != nil || st.InFlight != 0 {
+		t.Fatalf("slot not released: %+v %v", st, err)
+	}
+	lost := 0.0
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, mm := range mf.GetMetric() {
+			for _, l := range mm.GetLabel() {
+				if mf.GetName() == telemetry.WakeUpsTotal && l.GetName() == "outcome" && l.GetValue() == telemetry.WakeUpLost {
+					lost += mm.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if lost != 1 {
+		t.Fatalf("%s{outcome=%q} = %v, want 1", telemetry.WakeUpsTotal, telemetry.WakeUpLost, lost)
 	}
 }

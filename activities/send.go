@@ -278,6 +278,9 @@ func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in w
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		wake, err := s.Store.ReleaseSlot(rctx, wh.ID, holder, wh.RateLimit, feedback(res))
+		if errors.Is(err, store.ErrWakeLost) {
+			s.Metrics.ObserveWakeUp(telemetry.WakeUpLost)
+		}
 		switch {
 		case err == nil || s.Log == nil:
 		case errors.Is(err, store.ErrWakeLost):

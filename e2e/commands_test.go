@@ -153,6 +153,34 @@ func TestProductionCommands(t *testing.T) {
 	if rc.Get(2).Header.Get("X-Webhook-ID") != "evt-prod-3" {
 		t.Fatalf("the third request %v", rc.Get(2).Header)
 	}
+
+	// As the compose file runs them (API_WORKER=true, both on the
+	// default): the api and the worker both start deliveries, sharing the
+	// outbox, and none is sent twice.
+	api.Stop(t)
+	worker.Stop(t)
+	workerEnv := maps.Clone(apiEnv)
+	apiEnv["API_WORKER"] = "true"
+	worker = rig.Start(t, workerEnv, "worker")
+	api = rig.Start(t, apiEnv, "api")
+	worker.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	api.WaitReady(t, "http://"+env["HTTP_ADDR"]+"/readyz", 30*time.Second)
+	startsDeliveries(t, worker, true)
+	startsDeliveries(t, api, true)
+	for i := range 20 {
+		if code, body := call("POST", "/api/v1/events", fmt.Sprintf(`{"id":"evt-both-%02d","type":"order.created"}`, i)); code != 202 {
+			t.Fatalf("ingest with both starting: %d %s", code, body)
+		}
+	}
+	rc.WaitHits(t, 23, 20*time.Second)
+	time.Sleep(time.Second) // room for a second request, were one started twice
+	seen := map[string]int{}
+	for i := 3; i < rc.Count(); i++ {
+		seen[rc.Get(i).Header.Get("X-Webhook-ID")]++
+	}
+	if rc.Count() != 23 || len(seen) != 20 {
+		t.Fatalf("with both starting: %d requests for %d events, want 20 for 20: %v", rc.Count()-3, len(seen), seen)
+	}
 }
 
 // startsDeliveries checks what a command's start-up line says of its

@@ -69,6 +69,9 @@ func newCrashRig(t *testing.T) *crashRig {
 	maps.Copy(r.env, map[string]string{
 		"DATABASE_URL": storetest.PostgresURL(t), "TEMPORAL_ADDRESS": ts.FrontendAddr(), "API_TOKEN": "crash-token",
 		"ALLOW_PRIVATE_ENDPOINTS": "true",
+		// The api is the process these tests kill, and the one that starts
+		// the deliveries (the same starter runs in the workers by default).
+		"OUTBOX_STARTER": "api",
 	})
 	if err := app.Run(context.Background(), []string{"migrate"}, func(k string) string { return r.env[k] }, io.Discard, io.Discard); err != nil {
 		t.Fatalf("migrate: %v", err)

@@ -68,13 +68,14 @@ func createLimited(st *rig.Stack, name, endpoint string, limits map[string]any) 
 }
 
 // startChildWorker runs a second `webhookd worker` as its own OS process
-// against the stack's Temporal and database.
+// against the stack's Temporal and database; it starts no deliveries
+// (the stack's process does).
 func startChildWorker(t *testing.T, st *rig.Stack) *rig.Process {
 	t.Helper()
 	metrics := rig.FreeAddr(t)
 	w := rig.StartChild(t, map[string]string{
 		"DATABASE_URL": st.DBURL, "TEMPORAL_ADDRESS": st.Config.TemporalAddress, "ENCRYPTION_KEYS": rig.EncryptionKeys,
-		"METRICS_ADDR": metrics, "LOG_LEVEL": "error", "ALLOW_PRIVATE_ENDPOINTS": "true",
+		"METRICS_ADDR": metrics, "LOG_LEVEL": "error", "ALLOW_PRIVATE_ENDPOINTS": "true", "OUTBOX_STARTER": "api",
 	}, "worker")
 	w.WaitReady(t, "http://"+metrics+"/readyz", 60*time.Second)
 	return w

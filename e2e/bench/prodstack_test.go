@@ -41,8 +41,9 @@ func startProd(b *testing.B, temporalAddr, label string, apis, workers int, apiW
 		"API_TOKEN": ps.token, "ALLOW_PRIVATE_ENDPOINTS": "true",
 		// The bursts measure webhookd, not the tenant's event quota.
 		"TENANT_EVENTS_PER_SECOND": "0",
-		// api (the default) or worker: which processes start the delivery
-		// workflows (docs/operations.md, "Running api and worker apart").
+		// auto (the default), api or worker: which processes start the
+		// delivery workflows (docs/operations.md, "Running api and worker
+		// apart"); api reproduces the rows measured before auto.
 		"OUTBOX_STARTER": os.Getenv("WEBHOOKD_BENCH_OUTBOX_STARTER"),
 	}
 	// Each process listens on its own free ports (HTTP_ADDR, METRICS_ADDR).

@@ -85,7 +85,8 @@ func BenchmarkSoak(b *testing.B) {
 			b.Fatalf("migrate: %v", err)
 		}
 		// As the compose file runs them: the api starts workflows eagerly
-		// in its own worker; the worker process takes retries and the rest.
+		// in its own worker, and so does the worker process (the default
+		// OUTBOX_STARTER=auto), which also takes retries.
 		apiEnv, workerEnv := maps.Clone(env), maps.Clone(env)
 		apiEnv["API_WORKER"] = "true"
 		apiEnv[rig.PprofEnv], workerEnv[rig.PprofEnv] = rig.FreeAddr(b), rig.FreeAddr(b)

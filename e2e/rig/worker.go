@@ -17,13 +17,15 @@ type ChildWorker struct {
 	MetricsURL string
 }
 
-// StartChildWorker starts a ChildWorker and waits until it is ready.
+// StartChildWorker starts a ChildWorker and waits until it is ready. It
+// starts no deliveries (OUTBOX_STARTER=api): the stack's process does, and
+// the child runs what it polls, as a second worker beside it.
 func (st *Stack) StartChildWorker(tb testing.TB) *ChildWorker {
 	tb.Helper()
 	metrics := FreeAddr(tb)
 	w := StartChild(tb, map[string]string{
 		"DATABASE_URL": st.DBURL, "TEMPORAL_ADDRESS": st.Config.TemporalAddress, "ENCRYPTION_KEYS": EncryptionKeys,
-		"METRICS_ADDR": metrics, "LOG_LEVEL": "error", "ALLOW_PRIVATE_ENDPOINTS": "true",
+		"METRICS_ADDR": metrics, "LOG_LEVEL": "error", "ALLOW_PRIVATE_ENDPOINTS": "true", "OUTBOX_STARTER": "api",
 	}, "worker")
 	w.WaitReady(tb, "http://"+metrics+"/readyz", 60*time.Second)
 	return &ChildWorker{Process: w, MetricsURL: "http://" + metrics + "/metrics"}

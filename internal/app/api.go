@@ -13,17 +13,18 @@ import (
 	"github.com/webhookd/webhookd/internal/runner"
 )
 
-// backstopPoll is how often an api with OUTBOX_STARTER=worker looks for
+// backstopPoll is how often an api that leaves the starts to the workers
+// (!APIStarts) looks for
 // deliveries no worker started, and how long one must have waited for it
 // to start them: the workers' starts are the fast ones (eager).
 const backstopPoll = 15 * time.Second
 
-// runAPI serves the REST API until ctx ends. It also runs the outbox
-// starter, which starts the workflows of the deliveries ingest commits, and,
-// with API_WORKER=true, a worker, so that those workflows begin in this
-// process without a poll round trip (eager start). With
-// OUTBOX_STARTER=worker the workers start them instead, eagerly, and this
-// process only wakes their starters.
+// runAPI serves the REST API until ctx ends. With API_WORKER=true (or
+// OUTBOX_STARTER=api) it also runs the outbox starter, which starts the
+// workflows of the deliveries ingest commits, and with API_WORKER a worker,
+// so that those workflows begin in this process without a poll round trip
+// (eager start). Otherwise (APIStarts false) the workers start them,
+// eagerly, and this process only wakes their starters and keeps a backstop.
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.APIToken == "" {
 		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +

@@ -33,15 +33,15 @@ console. It prints their addresses once it serves. Ctrl-C stops it.`},
 	{name: "api", mode: config.ModeAPI,
 		summary: "the REST API and the web console",
 		about: `Serves the REST API (/api/v1), the web console (/console/), /healthz,
-/readyz and /metrics on HTTP_ADDR, and hands accepted deliveries to
-Temporal (with OUTBOX_STARTER=worker, the workers do, and it only looks
-for deliveries none started, every 15 s). With API_WORKER=true it also runs
-a worker. Run as many as you like. It refuses to start on a schema that is
+/readyz and /metrics on HTTP_ADDR. With API_WORKER=true it also runs a
+worker and hands accepted deliveries to Temporal (as it does with
+OUTBOX_STARTER=api); otherwise the workers do, and it only looks for
+deliveries none started, every 15 s. Run as many as you like. It refuses to start on a schema that is
 behind (run migrate first) or when TEMPORAL_NAMESPACE does not exist.`},
 	{name: "worker", mode: config.ModeWorker,
 		summary: "the Temporal worker that makes the deliveries",
 		about: `Runs the Temporal worker that makes the deliveries, with /metrics, /healthz
-and /readyz on METRICS_ADDR. With OUTBOX_STARTER=worker it also hands
+and /readyz on METRICS_ADDR. Unless OUTBOX_STARTER=api it also hands
 accepted deliveries to Temporal, starting their workflows in this process.
 Run as many as you like, on many machines. It exits non-zero if the worker
 stops on a fatal error.`},

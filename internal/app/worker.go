@@ -13,8 +13,8 @@ import (
 )
 
 // runWorker runs the Temporal worker until ctx ends, and serves its metrics
-// and health on METRICS_ADDR. Many may run. With OUTBOX_STARTER=worker it
-// also runs an outbox starter, woken by the api processes' rings, whose
+// and health on METRICS_ADDR. Many may run. Unless OUTBOX_STARTER=api
+// (WorkersStart) it also runs an outbox starter, woken by the api processes' rings, whose
 // starts are eager: their first workflow task comes back to this worker
 // with the start.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {

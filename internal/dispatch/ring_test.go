@@ -32,7 +32,7 @@ func (l *notifiedOnce) ListenOutbox(ctx context.Context, notified func()) error 
 	})
 }
 
-// TestRingWakesAnotherProcessStarter: with OUTBOX_STARTER=worker, an api
+// TestRingWakesAnotherProcessStarter: with the workers starting, an api
 // process ingests and rings; the worker process's starter, whose poll is
 // an hour away, starts the deliveries at once. Two stores on one database
 // play the two processes.
@@ -125,8 +125,8 @@ func waitStarts(t *testing.T, r *dispatchtest.Runner, n int, within time.Duratio
 	t.Fatalf("%d starts after %v, want %d", len(r.Starts()), within, n)
 }
 
-// TestBackstopStarterOnlyPolls: the api's backstop starter (OUTBOX_STARTER
-// =worker) is not woken by the api's own ingest, whose deliveries are the
+// TestBackstopStarterOnlyPolls: the api's backstop starter (an api that
+// leaves the starts to the workers) is not woken by the api's own ingest, whose deliveries are the
 // workers' to start eagerly (a starter that is no backstop is), and starts
 // deliveries that have waited longer than its poll.
 func TestBackstopStarterOnlyPolls(t *testing.T) {

@@ -77,7 +77,8 @@ type StarterOptions struct {
 	// backstop for rows committed by other replicas (default 1s).
 	Poll time.Duration
 	// Backstop makes a starter for what other processes' starters leave
-	// (an api with OUTBOX_STARTER=worker, should no worker start them): it
+	// (an api that leaves the starts to the workers, should no worker
+	// start them): it
 	// takes no wake-ups and passes once per Poll, only while a delivery
 	// has waited in the outbox longer than Poll (runBackstop).
 	Backstop bool

@@ -15,7 +15,8 @@ import (
 type wakeup struct {
 	wake chan struct{}
 	// others carries the same wake-ups to RingStarters, which tells the
-	// starters of other processes (OUTBOX_STARTER=worker); nobody reads
+	// starters of other processes (an api that leaves the starts to the
+	// workers); nobody reads
 	// it otherwise, and a full channel drops them.
 	others chan struct{}
 	mu     sync.Mutex

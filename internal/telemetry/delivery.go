@@ -36,6 +36,7 @@ const (
 	WakeUpEnded     = "ended"     // its run had closed (e.g. the delivery was cancelled)
 	WakeUpFailed    = "failed"    // the signal failed: it asks at its next poll
 	WakeUpDropped   = "dropped"   // too many in flight: it asks at its next poll
+	WakeUpLost      = "lost"      // the slot was released, but the waiter to wake could not be picked: it asks at its next poll
 )
 
 // NewDelivery registers the delivery metrics with reg.

@@ -35,9 +35,11 @@ func BenchmarkProductionLike(b *testing.B) {
 	n := envInt("WEBHOOKD_BENCH_N", 400)
 	burst := envInt("WEBHOOKD_BENCH_BURST", 10000)
 	// The api runs a worker too (API_WORKER), so that the workflows it starts
-	// begin in the same process (eager start); the worker process takes
-	// retries and anything else. WEBHOOKD_BENCH_API_WORKER=false measures
-	// the api and the worker strictly apart.
+	// begin in the same process (eager start); the worker process starts
+	// some too (OUTBOX_STARTER=auto) and takes retries.
+	// WEBHOOKD_BENCH_API_WORKER=false measures the api and the worker
+	// strictly apart (the workers start everything);
+	// WEBHOOKD_BENCH_OUTBOX_STARTER=api, the layouts before auto.
 	apiWorker := cmp.Or(os.Getenv("WEBHOOKD_BENCH_API_WORKER"), "true")
 	ps := startProd(b, temporalAddr, "prod", 1, 1, apiWorker)
 	dbURL, base, token := ps.dbURL, ps.bases[0], ps.token

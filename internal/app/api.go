@@ -19,12 +19,13 @@ import (
 // to start them: the workers' starts are the fast ones (eager).
 const backstopPoll = 15 * time.Second
 
-// runAPI serves the REST API until ctx ends. With API_WORKER=true (or
-// OUTBOX_STARTER=api) it also runs the outbox starter, which starts the
-// workflows of the deliveries ingest commits, and with API_WORKER a worker,
-// so that those workflows begin in this process without a poll round trip
-// (eager start). Otherwise (APIStarts false) the workers start them,
-// eagerly, and this process only wakes their starters and keeps a backstop.
+// runAPI serves the REST API until ctx ends. When APIStarts
+// (OUTBOX_STARTER=api, or API_WORKER=true under auto) it also runs the
+// outbox starter, which starts the workflows of the deliveries ingest
+// commits; with API_WORKER a worker too, so that those workflows begin in
+// this process without a poll round trip (eager start). Otherwise the
+// workers start them, eagerly, and this process only wakes their starters
+// and keeps a backstop.
 func runAPI(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	if cfg.APIToken == "" {
 		log.Warn("API_TOKEN is empty and API_OPEN=true: the API accepts unauthenticated requests as the admin" +

@@ -34,9 +34,10 @@ console. It prints their addresses once it serves. Ctrl-C stops it.`},
 		summary: "the REST API and the web console",
 		about: `Serves the REST API (/api/v1), the web console (/console/), /healthz,
 /readyz and /metrics on HTTP_ADDR. With API_WORKER=true it also runs a
-worker and hands accepted deliveries to Temporal (as it does with
-OUTBOX_STARTER=api); otherwise the workers do, and it only looks for
-deliveries none started, every 15 s. Run as many as you like. It refuses to start on a schema that is
+worker. It hands accepted deliveries to Temporal with OUTBOX_STARTER=api,
+or under the default (auto) when it runs a worker; otherwise the workers
+do, and it only looks for deliveries none started, every 15 s. Run as
+many as you like. It refuses to start on a schema that is
 behind (run migrate first) or when TEMPORAL_NAMESPACE does not exist.`},
 	{name: "worker", mode: config.ModeWorker,
 		summary: "the Temporal worker that makes the deliveries",

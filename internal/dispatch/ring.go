@@ -8,9 +8,10 @@ import (
 	"github.com/webhookd/webhookd/internal/store"
 )
 
-// When the api runs no worker (OUTBOX_STARTER=auto, the default, or
-// worker) the processes that commit deliveries (api) are not those that
-// start them (worker), which run their workflows' first
+// When the api leaves the starts to the workers (no API_WORKER under
+// OUTBOX_STARTER=auto, the default, or OUTBOX_STARTER=worker) the
+// processes that commit deliveries (api) are not those that start them
+// (worker), which run their workflows' first
 // tasks in the same process (eager start). The api's dispatcher rings
 // (RingStarters) on every wake-up; each worker's starter listens (Listen).
 // Both are best effort: a starter that missed a ring finds the rows at its

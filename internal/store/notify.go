@@ -10,9 +10,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// When the api runs no worker (OUTBOX_STARTER=auto, the default, or
-// worker) the api processes commit deliveries to the outbox and the worker
-// processes start them (docs/operations.md, "Running
+// When the api leaves the starts to the workers (no API_WORKER under
+// OUTBOX_STARTER=auto, the default, or OUTBOX_STARTER=worker) the api
+// processes commit deliveries to the outbox and the worker processes start
+// them (docs/operations.md, "Running
 // api and worker apart").
 // A PostgreSQL notification on outboxChannel tells the workers' starters
 // at once, instead of at their next poll of the outbox.

@@ -62,7 +62,7 @@ func NewDelivery(reg prometheus.Registerer) (*Delivery, error) {
 		}, []string{"waiting_for"}),
 		wakeUps: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: WakeUpsTotal,
-			Help: "Wake-ups of deliveries waiting for a concurrency slot (a request's end freed one, maxConcurrency was raised, or the webhook gate or tenant share of the worker that turned them away has room), by outcome (signalled, ended, failed, dropped); the failed and dropped ask at their next poll.",
+			Help: "Wake-ups of deliveries waiting for a concurrency slot (a request's end freed one, maxConcurrency was raised, or the webhook gate or tenant share of the worker that turned them away has room), by outcome (signalled, ended, failed, dropped, lost); the failed, dropped and lost ask at their next poll.",
 		}, []string{"outcome"}),
 	}
 	for _, c := range []prometheus.Collector{m.attempts, m.attemptDuration, m.eventToSuccess, m.limited, m.wakeUps} {

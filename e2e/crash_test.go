@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,62 +283,125 @@ func TestCrashMidBurstLosesNothing(t *testing.T) {
 	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"burst","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	var (
-		mu       sync.Mutex
-		accepted []string
-	)
-	post := func(id string) {
-		if code, _ := r.call("POST", "/api/v1/events", `{"id":"`+id+`","type":"order.created"}`); code == 202 {
-			mu.Lock()
-			accepted = append(accepted, id)
-			mu.Unlock()
-		}
-	}
-	burst := func(prefix string, n int) {
-		var wg sync.WaitGroup
-		ids := make(chan string)
-		for range 16 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for id := range ids {
-					post(id)
-				}
-			}()
-		}
-		for i := range n {
-			ids <- fmt.Sprintf("%s-%03d", prefix, i)
-		}
-		close(ids)
-		wg.Wait()
-	}
-	killed := make(chan struct{})
-	go func() {
-		// Kill once a good part of the burst is in.
-		for {
-			mu.Lock()
-			n := len(accepted)
-			mu.Unlock()
-			if n >= 150 {
-				r.kill()
-				close(killed)
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	burst("evt-burst-a", 400)
+	acc := &accepted{}
+	killed := acc.after(150, r.kill)
+	r.burst(acc, "evt-burst-a", 400)
 	<-killed
-	mu.Lock()
-	before := len(accepted)
-	mu.Unlock()
+	before := acc.count()
 	r.startAPI()
-	burst("evt-burst-b", 100)
-	t.Logf("accepted %d events before the kill (of 400 posted), %d in all", before, len(accepted))
+	r.burst(acc, "evt-burst-b", 100)
+	t.Logf("accepted %d events before the kill (of 400 posted), %d in all", before, acc.count())
 	if before < 150 || before == 400 {
 		t.Fatalf("the kill did not land mid-burst (%d accepted before it)", before)
 	}
-	r.waitAll(rc, accepted, 90*time.Second)
+	r.waitAll(rc, acc.all(), 90*time.Second)
+}
+
+// TestCrashOfAStartingWorkerLosesNothing: under the default OUTBOX_STARTER
+// (auto) an api without a worker of its own leaves the starts to the
+// workers; the `webhookd worker` process starting them is SIGKILLed in
+// the middle of a burst, and another takes its place; every event that
+// was answered 202 is delivered. (The rig's in-process worker runs
+// workflow tasks and starts nothing.)
+func TestCrashOfAStartingWorkerLosesNothing(t *testing.T) {
+	r := newCrashRig(t)
+	rc := newIDReceiver(t)
+	r.startAPI("OUTBOX_STARTER=auto")
+	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"burst","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
+		t.Fatalf("create: %d %s", code, body)
+	}
+	startWorker := func() *rig.Process {
+		env := maps.Clone(r.env)
+		env["OUTBOX_STARTER"], env["METRICS_ADDR"] = "auto", rig.FreeAddr(t)
+		w := rig.StartChild(t, env, "worker")
+		w.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+		return w
+	}
+	w := startWorker()
+	acc := &accepted{}
+	var deliveredBefore int
+	delivered := func() int {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		return len(rc.seen)
+	}
+	// Killed once a good part of the burst is in and the worker has
+	// delivered some of it (within 10 s: before the api's backstop, which
+	// waits 15 s, could have started any).
+	killed := acc.after(150, func() {
+		for deadline := time.Now().Add(10 * time.Second); delivered() == 0 && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		deliveredBefore = delivered()
+		w.Kill(t)
+	})
+	r.burst(acc, "evt-wburst", 400)
+	<-killed
+	if deliveredBefore == 0 {
+		t.Fatal("nothing delivered within 10 s: the worker was not starting deliveries")
+	}
+	startWorker()
+	t.Logf("accepted %d events, %d delivered before the worker's kill", acc.count(), deliveredBefore)
+	r.waitAll(rc, acc.all(), 90*time.Second)
+}
+
+// accepted collects the ids of events answered 202.
+type accepted struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (a *accepted) add(id string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.ids = append(a.ids, id)
+}
+
+func (a *accepted) count() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.ids)
+}
+
+func (a *accepted) all() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.ids)
+}
+
+// after runs f once n events are accepted, and closes the channel it
+// returns then.
+func (a *accepted) after(n int, f func()) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for a.count() < n {
+			time.Sleep(time.Millisecond)
+		}
+		f()
+	}()
+	return done
+}
+
+// burst posts n events (prefix-000, ...) from 16 producers and adds those
+// answered 202 to acc.
+func (r *crashRig) burst(acc *accepted, prefix string, n int) {
+	var wg sync.WaitGroup
+	ids := make(chan string)
+	for range 16 {
+		wg.Go(func() {
+			for id := range ids {
+				if code, _ := r.call("POST", "/api/v1/events", `{"id":"`+id+`","type":"order.created"}`); code == 202 {
+					acc.add(id)
+				}
+			}
+		})
+	}
+	for i := range n {
+		ids <- fmt.Sprintf("%s-%03d", prefix, i)
+	}
+	close(ids)
+	wg.Wait()
 }
 
 // block stores a delivery that looks handed to Temporal and never attempted.

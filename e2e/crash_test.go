@@ -43,6 +43,7 @@ type crashRig struct {
 	dispatch     *dispatch.Dispatcher
 	worker       *rig.Process
 	api          *rig.Process
+	children     []*rig.Process // worker processes of startWorker
 	client       *http.Client
 }
 
@@ -115,13 +116,30 @@ func (r *crashRig) startTemporal() {
 // (NAME=value), and waits until it is ready.
 func (r *crashRig) startAPI(extra ...string) {
 	r.t.Helper()
+	r.api = rig.StartChild(r.t, r.childEnv(extra), "api")
+	r.api.WaitReady(r.t, "http://"+r.env["HTTP_ADDR"]+"/readyz", 30*time.Second)
+}
+
+// startWorker starts `webhookd worker` as a child process (metrics on a
+// port of its own), with extra variables (NAME=value), and waits until it
+// is ready.
+func (r *crashRig) startWorker(extra ...string) *rig.Process {
+	r.t.Helper()
+	env := r.childEnv(append([]string{"METRICS_ADDR=" + rig.FreeAddr(r.t)}, extra...))
+	w := rig.StartChild(r.t, env, "worker")
+	w.WaitReady(r.t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
+	r.children = append(r.children, w)
+	return w
+}
+
+// childEnv is the rig's environment with extra variables (NAME=value).
+func (r *crashRig) childEnv(extra []string) map[string]string {
 	env := maps.Clone(r.env)
 	for _, kv := range extra {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	r.api = rig.StartChild(r.t, env, "api")
-	r.api.WaitReady(r.t, "http://"+r.env["HTTP_ADDR"]+"/readyz", 30*time.Second)
+	return env
 }
 
 // kill SIGKILLs the api process: no shutdown, no flush, no deferred code.
@@ -130,12 +148,16 @@ func (r *crashRig) kill() {
 	r.api.Kill(r.t)
 }
 
-// alive fails the test at once if the worker or the api ended by itself.
+// alive fails the test at once if the worker, the api or a worker of
+// startWorker that was not killed ended by itself.
 func (r *crashRig) alive() {
 	r.t.Helper()
 	r.worker.Alive(r.t)
 	if r.api != nil {
 		r.api.Alive(r.t)
+	}
+	for _, w := range r.children {
+		w.Alive(r.t)
 	}
 }
 
@@ -225,6 +247,13 @@ func newIDReceiver(t *testing.T) *idReceiver {
 	return rc
 }
 
+// count is how many distinct ids arrived.
+func (rc *idReceiver) count() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.seen)
+}
+
 func (rc *idReceiver) has(id string) bool {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
@@ -284,10 +313,7 @@ func TestCrashMidBurstLosesNothing(t *testing.T) {
 		t.Fatalf("create: %d %s", code, body)
 	}
 	acc := &accepted{}
-	killed := acc.after(150, r.kill)
-	r.burst(acc, "evt-burst-a", 400)
-	<-killed
-	before := acc.count()
+	before := r.burstKilling(acc, "evt-burst-a", 400, 150, r.kill)
 	r.startAPI()
 	r.burst(acc, "evt-burst-b", 100)
 	t.Logf("accepted %d events before the kill (of 400 posted), %d in all", before, acc.count())
@@ -299,8 +325,8 @@ func TestCrashMidBurstLosesNothing(t *testing.T) {
 
 // TestCrashOfAStartingWorkerLosesNothing: under the default OUTBOX_STARTER
 // (auto) an api without a worker of its own leaves the starts to the
-// workers; the `webhookd worker` process starting them is SIGKILLed in
-// the middle of a burst, and another takes its place; every event that
+// workers; the `webhookd worker` process starting them is SIGKILLed while
+// it starts a burst's deliveries, and another takes its place; every event that
 // was answered 202 is delivered. (The rig's in-process worker runs
 // workflow tasks and starts nothing.)
 func TestCrashOfAStartingWorkerLosesNothing(t *testing.T) {
@@ -310,38 +336,30 @@ func TestCrashOfAStartingWorkerLosesNothing(t *testing.T) {
 	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"burst","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
 		t.Fatalf("create: %d %s", code, body)
 	}
-	startWorker := func() *rig.Process {
-		env := maps.Clone(r.env)
-		env["OUTBOX_STARTER"], env["METRICS_ADDR"] = "auto", rig.FreeAddr(t)
-		w := rig.StartChild(t, env, "worker")
-		w.WaitReady(t, "http://"+env["METRICS_ADDR"]+"/readyz", 30*time.Second)
-		return w
-	}
-	w := startWorker()
+	w := r.startWorker("OUTBOX_STARTER=auto")
 	acc := &accepted{}
 	var deliveredBefore int
-	delivered := func() int {
-		rc.mu.Lock()
-		defer rc.mu.Unlock()
-		return len(rc.seen)
-	}
+	var starting, delivering, waiting int64
 	// Killed once a good part of the burst is in and the worker has
 	// delivered some of it (within 10 s: before the api's backstop, which
 	// waits 15 s, could have started any).
-	killed := acc.after(150, func() {
-		for deadline := time.Now().Add(10 * time.Second); delivered() == 0 && time.Now().Before(deadline); {
+	atKill := r.burstKilling(acc, "evt-wburst", 400, 150, func() {
+		for deadline := time.Now().Add(10 * time.Second); rc.count() == 0 && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}
-		deliveredBefore = delivered()
+		deliveredBefore = rc.count()
 		w.Kill(t)
+		ctx := context.Background()
+		starting, _ = r.store.CountStarting(ctx)
+		delivering, _ = r.store.CountByStatus(ctx, models.DeliveryDelivering)
+		waiting, _ = r.store.CountUndispatched(ctx)
 	})
-	r.burst(acc, "evt-wburst", 400)
-	<-killed
 	if deliveredBefore == 0 {
 		t.Fatal("nothing delivered within 10 s: the worker was not starting deliveries")
 	}
-	startWorker()
-	t.Logf("accepted %d events, %d delivered before the worker's kill", acc.count(), deliveredBefore)
+	r.startWorker("OUTBOX_STARTER=auto")
+	t.Logf("at the worker's kill: %d events accepted, %d delivered, %d deliveries started and not attempted, %d attempts in flight, %d in the outbox; %d accepted in all",
+		atKill, deliveredBefore, starting, delivering, waiting, acc.count())
 	r.waitAll(rc, acc.all(), 90*time.Second)
 }
 
@@ -369,18 +387,27 @@ func (a *accepted) all() []string {
 	return slices.Clone(a.ids)
 }
 
-// after runs f once n events are accepted, and closes the channel it
-// returns then.
-func (a *accepted) after(n int, f func()) <-chan struct{} {
+// burstKilling posts a burst of n events (burst) and calls kill on the
+// test's goroutine once at least killAt of them are accepted; it returns
+// how many were accepted then, once the burst has ended.
+func (r *crashRig) burstKilling(acc *accepted, prefix string, n, killAt int, kill func()) int {
+	r.t.Helper()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for a.count() < n {
-			time.Sleep(time.Millisecond)
-		}
-		f()
+		r.burst(acc, prefix, n)
 	}()
-	return done
+	for acc.count() < killAt {
+		select {
+		case <-done:
+			r.t.Fatalf("the burst ended with %d of %d accepted, before the kill at %d", acc.count(), n, killAt)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	kill()
+	atKill := acc.count()
+	<-done
+	return atKill
 }
 
 // burst posts n events (prefix-000, ...) from 16 producers and adds those

@@ -67,27 +67,13 @@ func createLimited(st *rig.Stack, name, endpoint string, limits map[string]any) 
 	return st.CreateWebhookWith(name, "order.*", cfg)
 }
 
-// startChildWorker runs a second `webhookd worker` as its own OS process
-// against the stack's Temporal and database; it starts no deliveries
-// (the stack's process does).
-func startChildWorker(t *testing.T, st *rig.Stack) *rig.Process {
-	t.Helper()
-	metrics := rig.FreeAddr(t)
-	w := rig.StartChild(t, map[string]string{
-		"DATABASE_URL": st.DBURL, "TEMPORAL_ADDRESS": st.Config.TemporalAddress, "ENCRYPTION_KEYS": rig.EncryptionKeys,
-		"METRICS_ADDR": metrics, "LOG_LEVEL": "error", "ALLOW_PRIVATE_ENDPOINTS": "true", "OUTBOX_STARTER": "api",
-	}, "worker")
-	w.WaitReady(t, "http://"+metrics+"/readyz", 60*time.Second)
-	return w
-}
-
 // TestMaxConcurrencyHoldsAcrossWorkersRetriesAndReplays: a webhook with
 // maxConcurrency 2, served by two worker processes, never has more than 2
 // requests in flight at its receiver: first attempts, their retries and a
 // replay of every delivery at once.
 func TestMaxConcurrencyHoldsAcrossWorkersRetriesAndReplays(t *testing.T) {
 	st := rig.NewStack(t, time.Second)
-	startChildWorker(t, st)
+	st.StartChildWorker(t)
 	// Each event's first attempt fails (500), its retry succeeds.
 	g := newGauge(t, 300*time.Millisecond, func(r *http.Request) int {
 		if r.Header.Get("X-Webhook-Attempt") == "1" {
@@ -121,7 +107,7 @@ func TestMaxConcurrencyHoldsAcrossWorkersRetriesAndReplays(t *testing.T) {
 func TestRateLimitedWaitSurvivesWorkerKill(t *testing.T) {
 	st := rig.NewStack(t)
 	st.Worker.Stop() // only the child process works, until it is killed
-	child := startChildWorker(t, st)
+	child := st.StartChildWorker(t).Process
 	g := newGauge(t, 0, func(*http.Request) int { return http.StatusOK })
 	const interval = 2 * time.Second
 	createLimited(st, "slow-pace", g.URL, map[string]any{"rateLimit": 0.5})

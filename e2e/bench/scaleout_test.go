@@ -27,8 +27,9 @@ import (
 // quiet's p99; and whether any delivery was started or sent twice (requests
 // seen per event id at the receivers, attempts and workflow runs per
 // delivery in the database). WEBHOOKD_BENCH_N (400 events flat out),
-// WEBHOOKD_BENCH_SCALE_BURST (1,000) and WEBHOOKD_BENCH_API_WORKER (false:
-// api and worker strictly apart) tune it.
+// WEBHOOKD_BENCH_SCALE_BURST (1,000), WEBHOOKD_BENCH_API_WORKER (false:
+// api and worker strictly apart) and WEBHOOKD_BENCH_OUTBOX_STARTER (empty:
+// auto) tune it.
 func BenchmarkScaleOut(b *testing.B) {
 	temporalAddr := benchTemporal(b)
 	n := envInt("WEBHOOKD_BENCH_N", 400)

@@ -1,6 +1,7 @@
 package chartcheck
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -22,7 +23,7 @@ func TestOutboxStarterLeftToWebhookd(t *testing.T) {
 	if release, err = render(t, vals); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(release.Manifest, "- name: OUTBOX_STARTER\n              value: \"api\""); n != 2 {
+	if n := len(regexp.MustCompile(`- name: OUTBOX_STARTER\s+value: "api"`).FindAllString(release.Manifest, -1)); n != 2 {
 		t.Errorf("outboxStarter api reaches %d Deployments, want 2 (api and worker)", n)
 	}
 }

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/webhookd/webhookd/internal/attempt"
 	"github.com/webhookd/webhookd/internal/store"
@@ -382,22 +384,28 @@ func TestSendCountsALostWakeUp(t *testing.T) {
 		if res := f.send(t, 1); res.Outcome != attempt.Success {
 			t.Fatalf("%v: %+v", c.err, res)
 		}
-		lost := 0.0
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			for _, mm := range mf.GetMetric() {
-				for _, l := range mm.GetLabel() {
-					if mf.GetName() == telemetry.WakeUpsTotal && l.GetName() == "outcome" && l.GetValue() == telemetry.WakeUpLost {
-						lost += mm.GetCounter().GetValue()
-					}
-				}
-			}
-		}
-		if lost != c.lost {
+		if lost := wakeUps(t, reg, telemetry.WakeUpLost); lost != c.lost {
 			t.Errorf("release error %v: %s{outcome=%q} = %v, want %v", c.err, telemetry.WakeUpsTotal, telemetry.WakeUpLost, lost, c.lost)
 		}
 	}
+}
+
+// wakeUps reads webhookd_delivery_wakeups_total{outcome} from reg.
+func wakeUps(t *testing.T, reg *prometheus.Registry, outcome string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != telemetry.WakeUpsTotal {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == "outcome" && l.GetValue() == outcome }) {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

@@ -278,14 +278,13 @@ func (s *Sender) postInSlot(ctx context.Context, dc *store.DeliveryContext, in w
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 		defer cancel()
 		wake, err := s.Store.ReleaseSlot(rctx, wh.ID, holder, wh.RateLimit, feedback(res))
-		if errors.Is(err, store.ErrWakeLost) {
-			s.Metrics.ObserveWakeUp(telemetry.WakeUpLost)
-		}
 		switch {
-		case err == nil || s.Log == nil:
 		case errors.Is(err, store.ErrWakeLost):
-			s.Log.WarnContext(ctx, "pick the concurrency waiter to wake; it asks at its next poll", "webhook", wh.ID, "err", err)
-		default:
+			s.Metrics.ObserveWakeUp(telemetry.WakeUpLost)
+			if s.Log != nil {
+				s.Log.WarnContext(ctx, "pick the concurrency waiter to wake; it asks at its next poll", "webhook", wh.ID, "err", err)
+			}
+		case err != nil && s.Log != nil:
 			s.Log.WarnContext(ctx, "release a webhook slot", "webhook", wh.ID, "err", err)
 		}
 		if wake != "" && s.Waker != nil {

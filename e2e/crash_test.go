@@ -161,6 +161,14 @@ func (r *crashRig) alive() {
 	}
 }
 
+// createCatchAll creates a webhook for every event type, to endpoint.
+func (r *crashRig) createCatchAll(name, endpoint string) {
+	r.t.Helper()
+	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"`+name+`","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+endpoint+`"}}`); code != 201 {
+		r.t.Fatalf("create: %d %s", code, body)
+	}
+}
+
 func (r *crashRig) call(method, path, body string) (int, string) {
 	code, b, _ := r.callHeader(method, path, body)
 	return code, b
@@ -268,9 +276,7 @@ func TestCrashBetweenCommitAndStartLosesNothing(t *testing.T) {
 	r := newCrashRig(t)
 	rc := newIDReceiver(t)
 	r.startAPI()
-	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"crash","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
+	r.createCatchAll("crash", rc.url)
 	r.kill()
 	// A delivery that looks started and never attempted fills a window of
 	// one: the next api process accepts events but starts none of them.
@@ -309,9 +315,7 @@ func TestCrashMidBurstLosesNothing(t *testing.T) {
 	r := newCrashRig(t)
 	rc := newIDReceiver(t)
 	r.startAPI()
-	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"burst","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
+	r.createCatchAll("burst", rc.url)
 	acc := &accepted{}
 	before := r.burstKilling(acc, "evt-burst-a", 400, 150, r.kill)
 	r.startAPI()
@@ -333,9 +337,7 @@ func TestCrashOfAStartingWorkerLosesNothing(t *testing.T) {
 	r := newCrashRig(t)
 	rc := newIDReceiver(t)
 	r.startAPI("OUTBOX_STARTER=auto")
-	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"burst","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
+	r.createCatchAll("burst", rc.url)
 	w := r.startWorker("OUTBOX_STARTER=auto")
 	acc := &accepted{}
 	var deliveredBefore int
@@ -456,9 +458,7 @@ func TestTemporalOutageDoesNotFailIngest(t *testing.T) {
 	r := newCrashRig(t)
 	rc := newIDReceiver(t)
 	r.startAPI()
-	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"outage","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
+	r.createCatchAll("outage", rc.url)
 	r.stopTemporal()
 	var ids []string
 	for i := range 30 {

@@ -20,9 +20,7 @@ func TestDatabaseOutageAnswers503LosesNothing(t *testing.T) {
 	rc := newIDReceiver(t)
 	proxy := storetest.NewProxy(t, r.env["DATABASE_URL"])
 	r.startAPI("DATABASE_URL=" + proxy.URL(r.env["DATABASE_URL"]))
-	if code, body := r.call("POST", "/api/v1/webhooks", `{"name":"db-outage","webhookType":"Generic","eventFilters":[{"eventType":"*"}],"webhookConfig":{"endpoint":"`+rc.url+`"}}`); code != 201 {
-		t.Fatalf("create: %d %s", code, body)
-	}
+	r.createCatchAll("db-outage", rc.url)
 	var (
 		mu          sync.Mutex
 		accepted    []string

@@ -14,9 +14,9 @@ import (
 )
 
 // backstopPoll is how often an api that leaves the starts to the workers
-// (!APIStarts) looks for
-// deliveries no worker started, and how long one must have waited for it
-// to start them: the workers' starts are the fast ones (eager).
+// (!APIStarts) looks for deliveries no worker started, and how long one
+// must have waited for it to start them: the workers' starts are the fast
+// ones (eager).
 const backstopPoll = 15 * time.Second
 
 // runAPI serves the REST API until ctx ends. When APIStarts

@@ -14,9 +14,9 @@ import (
 
 // runWorker runs the Temporal worker until ctx ends, and serves its metrics
 // and health on METRICS_ADDR. Many may run. Unless OUTBOX_STARTER=api
-// (WorkersStart) it also runs an outbox starter, woken by the api processes' rings, whose
-// starts are eager: their first workflow task comes back to this worker
-// with the start.
+// (WorkersStart) it also runs an outbox starter, woken by the api
+// processes' rings, whose starts are eager: their first workflow task comes
+// back to this worker with the start.
 func runWorker(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	ln, err := listenHTTP(cfg.MetricsAddr, "metrics, METRICS_ADDR")
 	if err != nil {

@@ -78,9 +78,9 @@ type StarterOptions struct {
 	Poll time.Duration
 	// Backstop makes a starter for what other processes' starters leave
 	// (an api that leaves the starts to the workers, should no worker
-	// start them): it
-	// takes no wake-ups and passes once per Poll, only while a delivery
-	// has waited in the outbox longer than Poll (runBackstop).
+	// start them): it takes no wake-ups and passes once per Poll, only
+	// while a delivery has waited in the outbox longer than Poll
+	// (runBackstop).
 	Backstop bool
 }
 

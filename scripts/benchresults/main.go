@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,8 +33,15 @@ type Run struct {
 	// Load is the machine's 1-minute load average when the run started and
 	// when it ended (other work on the machine skews absolute numbers; the
 	// ratios each benchmark reports are measured within the run).
-	LoadStart  string   `json:"loadStart"`
-	LoadEnd    string   `json:"loadEnd"`
+	LoadStart string `json:"loadStart"`
+	LoadEnd   string `json:"loadEnd"`
+	// Settings are the WEBHOOKD_BENCH_* and TEMPORAL_BENCH_* variables the
+	// run had (sizes, the production-like server): a number means little
+	// without the size it was measured at.
+	Settings []string `json:"settings,omitempty"`
+	// Failed names each benchmark that failed: its metrics are missing,
+	// and a missing row should not read as a benchmark nobody ran.
+	Failed     []string `json:"failed,omitempty"`
 	Benchmarks []Result `json:"benchmarks"`
 	// Logs are the benchmarks' own summary lines (b.Logf, always printed):
 	// the ratios a parent benchmark computes from its sub-benchmarks, whose
@@ -62,14 +70,14 @@ type File struct {
 func main() {
 	dir := flag.String("dir", "docs", "where bench-results.json and bench-results.md go")
 	flag.Parse()
-	if err := run(os.Stdin, os.Stdout, *dir, loadAverage, time.Now); err != nil {
+	if err := run(os.Stdin, os.Stdout, *dir, loadAverage, time.Now, os.Environ()); err != nil {
 		fmt.Fprintln(os.Stderr, "benchresults:", err)
 		os.Exit(1)
 	}
 }
 
-func run(in io.Reader, out io.Writer, dir string, load func() string, now func() time.Time) error {
-	r := Run{Cores: runtime.NumCPU(), Go: runtime.Version(), LoadStart: load()}
+func run(in io.Reader, out io.Writer, dir string, load func() string, now func() time.Time, environ []string) error {
+	r := Run{Cores: runtime.NumCPU(), Go: runtime.Version(), LoadStart: load(), Settings: settings(environ)}
 	if err := parse(io.TeeReader(in, out), &r); err != nil {
 		return err
 	}
@@ -107,6 +115,10 @@ func parse(in io.Reader, r *Run) error {
 			r.CPU = strings.TrimSpace(cpu)
 			continue
 		}
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok {
+			r.Failed = append(r.Failed, trimProcs(strings.Fields(name)[0]))
+			continue
+		}
 		if m := logLine.FindStringSubmatch(line); m != nil {
 			r.Logs = append(r.Logs, m[1])
 			continue
@@ -129,6 +141,18 @@ func parse(in io.Reader, r *Run) error {
 		r.Benchmarks = append(r.Benchmarks, res)
 	}
 	return sc.Err()
+}
+
+// settings keeps the benchmarks' own variables from the environment, sorted.
+func settings(environ []string) []string {
+	var kept []string
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "WEBHOOKD_BENCH_") || strings.HasPrefix(kv, "TEMPORAL_BENCH_") {
+			kept = append(kept, kv)
+		}
+	}
+	slices.Sort(kept)
+	return kept
 }
 
 // logLine is a b.Logf line as go test prints it: indented, after its
@@ -159,6 +183,20 @@ func markdown(f File) string {
 	prev := map[string]float64{}
 	if f.Previous != nil {
 		row("previous run", *f.Previous)
+	}
+	settingsLine := func(label string, r Run) {
+		s := "none (every benchmark at its full size)"
+		if len(r.Settings) > 0 {
+			s = "`" + strings.Join(r.Settings, "` `") + "`"
+		}
+		fmt.Fprintf(&b, "\nSettings of %s: %s.\n", label, s)
+		if len(r.Failed) > 0 {
+			fmt.Fprintf(&b, "\nFailed in %s (no numbers): %s.\n", label, strings.Join(r.Failed, ", "))
+		}
+	}
+	settingsLine("this run", c)
+	if f.Previous != nil {
+		settingsLine("the previous run", *f.Previous)
 		for _, res := range f.Previous.Benchmarks {
 			for _, m := range res.Metrics {
 				prev[res.Name+" "+m.Unit] = m.Value

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +16,9 @@ cpu: AMD EPYC
 BenchmarkFanOut/webhooks=1-2         	       1	3282082013 ns/op	         4.199 answer-p50-ms
 BenchmarkFanOut-2 	1	9 ns/op	4.2 one-ms	41.9 1000-ms	9.98 ratio
     frontdoor_test.go:80: 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98
-PASS
+--- FAIL: BenchmarkSoak-2
+    soak_test.go:99: no Temporal
+FAIL
 `
 
 // TestRecordsARunBesideThePrevious: a run's metrics are written with the
@@ -25,14 +28,14 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 	dir := t.TempDir()
 	day := time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)
 	var echo bytes.Buffer
-	if err := run(strings.NewReader(output), &echo, dir, func() string { return "1.50" }, func() time.Time { return day }); err != nil {
+	if err := run(strings.NewReader(output), &echo, dir, func() string { return "1.50" }, func() time.Time { return day }, []string{"PATH=/bin", "WEBHOOKD_BENCH_N=50", "TEMPORAL_BENCH_PORT=7300"}); err != nil {
 		t.Fatal(err)
 	}
 	if echo.String() != output {
 		t.Fatalf("input not passed through: %q", echo.String())
 	}
 	second := strings.Replace(output, "9.98 ratio", "12.5 ratio", 1)
-	if err := run(strings.NewReader(second), &bytes.Buffer{}, dir, func() string { return "3.00" }, func() time.Time { return day.Add(time.Hour) }); err != nil {
+	if err := run(strings.NewReader(second), &bytes.Buffer{}, dir, func() string { return "3.00" }, func() time.Time { return day.Add(time.Hour) }, nil); err != nil {
 		t.Fatal(err)
 	}
 	var f File
@@ -40,15 +43,22 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 	if err := json.Unmarshal(b, &f); err != nil || f.Previous == nil {
 		t.Fatalf("json: %v, previous %v", err, f.Previous)
 	}
-	if f.Current.CPU != "AMD EPYC" || f.Current.Cores < 1 || f.Current.LoadStart != "3.00" || len(f.Current.Benchmarks) != 2 {
+	if f.Current.CPU != "AMD EPYC" || f.Current.Cores < 1 || f.Current.LoadStart != "3.00" || len(f.Current.Benchmarks) != 2 ||
+		!slices.Equal(f.Current.Failed, []string{"BenchmarkSoak"}) || f.Current.Settings != nil {
 		t.Fatalf("current run: %+v", f.Current)
+	}
+	if !slices.Equal(f.Previous.Settings, []string{"TEMPORAL_BENCH_PORT=7300", "WEBHOOKD_BENCH_N=50"}) {
+		t.Fatalf("previous run's settings: %q", f.Previous.Settings)
 	}
 	if got := f.Current.Benchmarks[1]; got.Name != "BenchmarkFanOut" || got.Metrics[3] != (Metric{Unit: "ratio", Value: 12.5}) {
 		t.Fatalf("BenchmarkFanOut: %+v", got)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "bench-results.md"))
 	for _, want := range []string{"| BenchmarkFanOut | ratio | 12.50 | 9.98 |", "| previous run | 2026-12-06 06:00 UTC |", "| BenchmarkFanOut/webhooks=1 | answer-p50-ms | 4.20 | 4.20 |",
-		"- 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98"} {
+		"- 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98",
+		"Settings of this run: none (every benchmark at its full size).",
+		"Settings of the previous run: `TEMPORAL_BENCH_PORT=7300` `WEBHOOKD_BENCH_N=50`.",
+		"Failed in this run (no numbers): BenchmarkSoak."} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -59,7 +69,7 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 // (the build failed) is an error, and the last results stay.
 func TestKeepsThePreviousRunWhenNothingRan(t *testing.T) {
 	dir := t.TempDir()
-	if err := run(strings.NewReader("FAIL\tbuild failed\n"), &bytes.Buffer{}, dir, func() string { return "0" }, time.Now); err == nil {
+	if err := run(strings.NewReader("FAIL\tbuild failed\n"), &bytes.Buffer{}, dir, func() string { return "0" }, time.Now, nil); err == nil {
 		t.Fatal("no error for a run without results")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bench-results.json")); !os.IsNotExist(err) {

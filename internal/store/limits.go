@@ -378,7 +378,9 @@ type place struct {
 // concurrency wait (or a waiter already queued) its place, kept until its
 // next poll and a margin; a concurrency waiter's woken mark is cleared
 // (ReleaseSlot may wake it again). Waiters gone for longer are dropped
-// first.
+// first. Only an open delivery is marked: a refusal that lands after its
+// delivery finished (cancelled, succeeded by a replay's other workflow)
+// must not show it waiting.
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {
@@ -394,7 +396,8 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
 			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt)
 	}
-	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ?", out.WaitingFor, Now(), r.DeliveryID)
+	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ? AND status IN (?, ?, ?)", out.WaitingFor, Now(), r.DeliveryID,
+		models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry)
 	return w.exec(tx, s.dialect)
 }
 

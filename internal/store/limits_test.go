@@ -831,6 +831,52 @@ func TestLimiterKeepWaitingShowsTheWait(t *testing.T) {
 	})
 }
 
+// TestLimiterRefusalMarksOnlyAnOpenDelivery: a refusal marks a pending
+// delivery waiting, and leaves one that finished meanwhile (a late
+// refusal) as it is.
+func TestLimiterRefusalMarksOnlyAnOpenDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		w := newWebhook("full")
+		if err := s.CreateWebhook(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		now := store.Now()
+		delivery := func(id string, status models.DeliveryStatus) models.Delivery {
+			ev := newEvent(id, now)
+			d := newDelivery(ev, w.ID, status, now)
+			if _, _, _, err := s.IngestEvent(ctx, ev, []models.Delivery{d}); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		busy := delivery("evt-busy", models.DeliveryPending)
+		request := func(d models.Delivery) store.SlotRequest {
+			return store.SlotRequest{DeliveryID: d.ID, WebhookID: w.ID, Holder: d.ID, MaxConcurrency: 1, Lease: time.Minute}
+		}
+		if got, err := s.AcquireSlot(ctx, request(busy)); err != nil || !got.Granted {
+			t.Fatalf("first request: %+v %v", got, err)
+		}
+		for _, c := range []struct {
+			status models.DeliveryStatus
+			want   models.WaitingFor
+		}{
+			{models.DeliveryPending, models.WaitingForConcurrency},
+			{models.DeliveryAwaitingRetry, models.WaitingForConcurrency},
+			{models.DeliveryCancelled, ""},
+			{models.DeliverySucceeded, ""},
+		} {
+			d := delivery("evt-"+string(c.status), c.status)
+			if got, err := s.AcquireSlot(ctx, request(d)); err != nil || got.Granted || got.WaitingFor != models.WaitingForConcurrency {
+				t.Fatalf("%s: %+v %v, want a refusal for concurrency", c.status, got, err)
+			}
+			if got := mustDelivery(t, s, d.ID); got.WaitingFor != c.want || got.Status != c.status {
+				t.Errorf("a refused %s delivery: waitingFor %q, status %s; want %q", c.status, got.WaitingFor, got.Status, c.want)
+			}
+		}
+	})
+}
+
 // TestLimiterKeepWaiting runs KeepWaiting's statement on both dialects: a
 // kept waiter stays first in line, and keeping a request with no place
 // gives it none (TestSendRefusedAtTheGateKeepsItsPlace, in activities,

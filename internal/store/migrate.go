@@ -9,6 +9,7 @@ import (
 	"io/fs"
 
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 )
 
 //go:embed migrations
@@ -18,6 +19,17 @@ var migrations embed.FS
 // pending: `webhookd migrate` must run first.
 var ErrSchemaBehind = errors.New("database schema is behind: run `webhookd migrate`")
 
+// Two `webhookd migrate` runs at once (two replicas' init containers, a
+// Helm hook beside a job) take turns on PostgreSQL: each holds a session
+// advisory lock (goose's lock id) while it migrates, and the other asks
+// for it every migrationLockPoll, for up to migrationLockWait, then finds
+// nothing left to do. Reading the version (RequireCurrentSchema) takes no
+// lock.
+const (
+	migrationLockPoll = 1   // seconds
+	migrationLockWait = 900 // polls: 15 minutes, longer than any migration measured
+)
+
 // migrator returns a goose provider and a func releasing what it opened.
 func (s *Store) migrator() (*goose.Provider, func(), error) {
 	sqlDB, err := s.db.DB()
@@ -26,6 +38,14 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 	}
 	release := func() {}
 	dir, gooseDialect := "migrations/postgres", goose.DialectPostgres
+	var opts []goose.ProviderOption
+	if s.dialect == Postgres {
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(migrationLockPoll, migrationLockWait))
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
 	if s.dialect == SQLite {
 		dir, gooseDialect = "migrations/sqlite", goose.DialectSQLite3
 		if sqlDB, err = sql.Open("sqlite3", s.sqliteMigrationDSN); err != nil {
@@ -41,7 +61,7 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 		release()
 		return nil, nil, err
 	}
-	p, err := goose.NewProvider(gooseDialect, sqlDB, fsys)
+	p, err := goose.NewProvider(gooseDialect, sqlDB, fsys, opts...)
 	if err != nil {
 		release()
 		return nil, nil, err

@@ -4,7 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/webhookd/webhookd/internal/store"
 	"github.com/webhookd/webhookd/internal/store/storetest"
@@ -148,5 +153,62 @@ func TestCatalogMigrationKeepsWebhooks(t *testing.T) {
 				t.Fatalf("catalog after the migration: %v %d %v", ts, total, err)
 			}
 		})
+	}
+}
+
+// TestConcurrentMigratesTakeTurns: two `webhookd migrate` runs at once
+// (two replicas' init containers) do not apply a migration twice. While
+// another session holds the migration lock neither migrates; once it is
+// free, one applies everything and the other finds nothing to do.
+func TestConcurrentMigratesTakeTurns(t *testing.T) {
+	ctx := t.Context()
+	url := storetest.EmptyPostgresURL(t)
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		s, err := store.Open(ctx, url, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		go func() {
+			n, err := s.Migrate(ctx)
+			results <- result{n, err}
+		}()
+	}
+	select {
+	case r := <-results:
+		t.Fatalf("a migrate returned (%d applied, %v) while another session held the lock", r.n, r.err)
+	case <-time.After(3 * time.Second):
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", lock.DefaultLockID); err != nil {
+		t.Fatal(err)
+	}
+	var applied []int
+	for range 2 {
+		select {
+		case r := <-results:
+			if r.err != nil {
+				t.Fatalf("migrate: %v", r.err)
+			}
+			applied = append(applied, r.n)
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("migrate still waiting 2 min after the lock was freed (applied so far: %v)", applied)
+		}
+	}
+	slices.Sort(applied)
+	if applied[0] != 0 || applied[1] == 0 {
+		t.Fatalf("migrations applied by the two runs: %v; want all by one and none by the other", applied)
 	}
 }

@@ -379,8 +379,9 @@ type place struct {
 // next poll and a margin; a concurrency waiter's woken mark is cleared
 // (ReleaseSlot may wake it again). Waiters gone for longer are dropped
 // first. Only an open delivery is marked: a refusal that lands after its
-// delivery finished (cancelled, succeeded by a replay's other workflow)
-// must not show it waiting.
+// delivery finished (cancelled, say) must not show it waiting. (Its place
+// in line is still written, and expires unused; slot requests are also
+// made for holders with no delivery row, in tests.)
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {

@@ -831,7 +831,7 @@ func TestLimiterKeepWaitingShowsTheWait(t *testing.T) {
 	})
 }
 
-// TestLimiterRefusalMarksOnlyAnOpenDelivery: a refusal marks a pending
+// TestLimiterRefusalMarksOnlyAnOpenDelivery: a refusal marks an open
 // delivery waiting, and leaves one that finished meanwhile (a late
 // refusal) as it is.
 func TestLimiterRefusalMarksOnlyAnOpenDelivery(t *testing.T) {
@@ -863,6 +863,7 @@ func TestLimiterRefusalMarksOnlyAnOpenDelivery(t *testing.T) {
 		}{
 			{models.DeliveryPending, models.WaitingForConcurrency},
 			{models.DeliveryAwaitingRetry, models.WaitingForConcurrency},
+			{models.DeliveryDelivering, models.WaitingForConcurrency}, // a restarted run's new slot request
 			{models.DeliveryCancelled, ""},
 			{models.DeliverySucceeded, ""},
 		} {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -20,13 +21,17 @@ var migrations embed.FS
 var ErrSchemaBehind = errors.New("database schema is behind: run `webhookd migrate`")
 
 // Two `webhookd migrate` runs at once (two replicas' init containers, a
-// Helm hook beside a job) take turns on PostgreSQL: each holds a session
-// advisory lock (goose's lock id) while it migrates, and the other asks
-// for it every migrationLockPoll, for up to migrationLockWait, then finds
-// nothing left to do. Reading the version (RequireCurrentSchema) takes no
-// lock.
+// Helm hook beside a job) take turns on PostgreSQL: each holds goose's
+// lock row (table goose_lock) while it migrates, and the other asks for it
+// every migrationLockPoll, for up to migrationLockWait polls, then finds
+// nothing left to do. A row, not a session advisory lock: a transaction-mode
+// pooler gives each statement any server connection, so a session lock
+// could be released on the wrong one and outlive the run. The holder
+// renews the row's 30 s lease while it runs; a run killed mid-way holds
+// the lock until the lease ends. Reading the version (RequireCurrentSchema)
+// takes no lock.
 const (
-	migrationLockPoll = 1   // seconds
+	migrationLockPoll = time.Second
 	migrationLockWait = 900 // polls: 15 minutes, longer than any migration measured
 )
 
@@ -40,11 +45,12 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 	dir, gooseDialect := "migrations/postgres", goose.DialectPostgres
 	var opts []goose.ProviderOption
 	if s.dialect == Postgres {
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(migrationLockPoll, migrationLockWait))
+		locker, err := lock.NewPostgresTableLocker(lock.WithTableLockTimeout(migrationLockPoll, migrationLockWait),
+			lock.WithTableLogger(s.log))
 		if err != nil {
 			return nil, nil, err
 		}
-		opts = append(opts, goose.WithSessionLocker(locker))
+		opts = append(opts, goose.WithLocker(locker))
 	}
 	if s.dialect == SQLite {
 		dir, gooseDialect = "migrations/sqlite", goose.DialectSQLite3

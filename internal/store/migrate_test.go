@@ -2,13 +2,14 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"log/slog"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/webhookd/webhookd/internal/store"
@@ -158,17 +159,29 @@ func TestCatalogMigrationKeepsWebhooks(t *testing.T) {
 
 // TestConcurrentMigratesTakeTurns: two `webhookd migrate` runs at once
 // (two replicas' init containers) do not apply a migration twice. While
-// another session holds the migration lock neither migrates; once it is
-// free, one applies everything and the other finds nothing to do.
+// another process holds the migration lock neither migrates; once it is
+// free, one applies everything and the other finds nothing to do, and the
+// lock is free again after them.
 func TestConcurrentMigratesTakeTurns(t *testing.T) {
 	ctx := t.Context()
 	url := storetest.EmptyPostgresURL(t)
-	holder, err := pgx.Connect(ctx, url)
+	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer holder.Close(context.Background())
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", lock.DefaultLockID); err != nil {
+	defer db.Close()
+	// Another holder of goose's lock row, as another `webhookd migrate`
+	// (through a pooler or not) would hold it.
+	holder := func() lock.Locker {
+		l, err := lock.NewPostgresTableLocker(lock.WithTableLockTimeout(100*time.Millisecond, 1),
+			lock.WithTableLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	other := holder()
+	if err := other.Lock(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	type result struct {
@@ -189,10 +202,10 @@ func TestConcurrentMigratesTakeTurns(t *testing.T) {
 	}
 	select {
 	case r := <-results:
-		t.Fatalf("a migrate returned (%d applied, %v) while another session held the lock", r.n, r.err)
+		t.Fatalf("a migrate returned (%d applied, %v) while another process held the lock", r.n, r.err)
 	case <-time.After(3 * time.Second):
 	}
-	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", lock.DefaultLockID); err != nil {
+	if err := other.Unlock(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	var applied []int
@@ -210,5 +223,12 @@ func TestConcurrentMigratesTakeTurns(t *testing.T) {
 	slices.Sort(applied)
 	if applied[0] != 0 || applied[1] == 0 {
 		t.Fatalf("migrations applied by the two runs: %v; want all by one and none by the other", applied)
+	}
+	after := holder()
+	if err := after.Lock(ctx, db); err != nil {
+		t.Fatalf("the migration lock is still held after both runs: %v", err)
+	}
+	if err := after.Unlock(ctx, db); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -62,6 +62,9 @@ type Store struct {
 	// listenPingEvery in tests.
 	listenURL  string
 	listenPing time.Duration
+	// log is for what a caller cannot see in a returned error: the
+	// migration lock's retries and lease renewals (migrate.go).
+	log *slog.Logger
 }
 
 // Open connects to databaseURL: postgres://... or sqlite:<file path>.
@@ -128,7 +131,7 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		return nil, fmt.Errorf("store: connect %s: %w", dialect, err)
 	}
 	return &Store{db: db, dialect: dialect, sqliteMigrationDSN: migrationDSN, waiterPatience: DefaultWaiterPatience,
-		listenURL: listenURL}, nil
+		listenURL: listenURL, log: log.With("component", "store")}, nil
 }
 
 // sqliteDSN turns a file path into the driver's DSN with the pragmas that make

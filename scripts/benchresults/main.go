@@ -38,9 +38,13 @@ type Run struct {
 	// Settings are the WEBHOOKD_BENCH_* and TEMPORAL_BENCH_* variables the
 	// run had (sizes, the production-like server): a number means little
 	// without the size it was measured at.
-	Settings []string `json:"settings,omitempty"`
-	// Failed names each benchmark that failed: its metrics are missing,
-	// and a missing row should not read as a benchmark nobody ran.
+	// Values of names that look secret (PASSWORD, SECRET, TOKEN, KEY) are
+	// redacted: the results are committed. Absent (null) in runs recorded
+	// before it was kept.
+	Settings []string `json:"settings"`
+	// Failed names each benchmark that failed, and each package whose test
+	// binary failed (a panic, a timeout): their metrics are missing, and a
+	// missing row should not read as a benchmark nobody ran.
 	Failed     []string `json:"failed,omitempty"`
 	Benchmarks []Result `json:"benchmarks"`
 	// Logs are the benchmarks' own summary lines (b.Logf, always printed):
@@ -115,8 +119,12 @@ func parse(in io.Reader, r *Run) error {
 			r.CPU = strings.TrimSpace(cpu)
 			continue
 		}
-		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok && strings.HasPrefix(name, "Benchmark") {
 			r.Failed = append(r.Failed, trimProcs(strings.Fields(name)[0]))
+			continue
+		}
+		if pkg, ok := strings.CutPrefix(line, "FAIL\t"); ok {
+			r.Failed = append(r.Failed, "package "+strings.Fields(pkg)[0])
 			continue
 		}
 		if m := logLine.FindStringSubmatch(line); m != nil {
@@ -143,13 +151,21 @@ func parse(in io.Reader, r *Run) error {
 	return sc.Err()
 }
 
-// settings keeps the benchmarks' own variables from the environment, sorted.
+// settings keeps the benchmarks' own variables from the environment, sorted,
+// with the values of secret-looking names redacted.
 func settings(environ []string) []string {
-	var kept []string
+	kept := []string{}
 	for _, kv := range environ {
-		if strings.HasPrefix(kv, "WEBHOOKD_BENCH_") || strings.HasPrefix(kv, "TEMPORAL_BENCH_") {
-			kept = append(kept, kv)
+		if !strings.HasPrefix(kv, "WEBHOOKD_BENCH_") && !strings.HasPrefix(kv, "TEMPORAL_BENCH_") {
+			continue
 		}
+		name, _, _ := strings.Cut(kv, "=")
+		for _, secret := range []string{"PASSWORD", "SECRET", "TOKEN", "KEY"} {
+			if strings.Contains(name, secret) {
+				kv = name + "=<redacted>"
+			}
+		}
+		kept = append(kept, kv)
 	}
 	slices.Sort(kept)
 	return kept
@@ -186,7 +202,9 @@ func markdown(f File) string {
 	}
 	settingsLine := func(label string, r Run) {
 		s := "none (every benchmark at its full size)"
-		if len(r.Settings) > 0 {
+		if r.Settings == nil {
+			s = "not recorded"
+		} else if len(r.Settings) > 0 {
 			s = "`" + strings.Join(r.Settings, "` `") + "`"
 		}
 		fmt.Fprintf(&b, "\nSettings of %s: %s.\n", label, s)

@@ -18,7 +18,10 @@ BenchmarkFanOut-2 	1	9 ns/op	4.2 one-ms	41.9 1000-ms	9.98 ratio
     frontdoor_test.go:80: 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98
 --- FAIL: BenchmarkSoak-2
     soak_test.go:99: no Temporal
+    retry_test.go:177: dev output:
+--- FAIL: not a benchmark
 FAIL
+FAIL	github.com/webhookd/webhookd/e2e/bench	12.3s
 `
 
 // TestRecordsARunBesideThePrevious: a run's metrics are written with the
@@ -28,7 +31,7 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 	dir := t.TempDir()
 	day := time.Date(2026, 12, 6, 6, 0, 0, 0, time.UTC)
 	var echo bytes.Buffer
-	if err := run(strings.NewReader(output), &echo, dir, func() string { return "1.50" }, func() time.Time { return day }, []string{"PATH=/bin", "WEBHOOKD_BENCH_N=50", "TEMPORAL_BENCH_PORT=7300"}); err != nil {
+	if err := run(strings.NewReader(output), &echo, dir, func() string { return "1.50" }, func() time.Time { return day }, []string{"PATH=/bin", "WEBHOOKD_BENCH_N=50", "TEMPORAL_BENCH_PORT=7300", "TEMPORAL_BENCH_PG_PASSWORD=hunter2"}); err != nil {
 		t.Fatal(err)
 	}
 	if echo.String() != output {
@@ -44,10 +47,11 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 		t.Fatalf("json: %v, previous %v", err, f.Previous)
 	}
 	if f.Current.CPU != "AMD EPYC" || f.Current.Cores < 1 || f.Current.LoadStart != "3.00" || len(f.Current.Benchmarks) != 2 ||
-		!slices.Equal(f.Current.Failed, []string{"BenchmarkSoak"}) || f.Current.Settings != nil {
+		!slices.Equal(f.Current.Failed, []string{"BenchmarkSoak", "package github.com/webhookd/webhookd/e2e/bench"}) ||
+		f.Current.Settings == nil || len(f.Current.Settings) != 0 {
 		t.Fatalf("current run: %+v", f.Current)
 	}
-	if !slices.Equal(f.Previous.Settings, []string{"TEMPORAL_BENCH_PORT=7300", "WEBHOOKD_BENCH_N=50"}) {
+	if !slices.Equal(f.Previous.Settings, []string{"TEMPORAL_BENCH_PG_PASSWORD=<redacted>", "TEMPORAL_BENCH_PORT=7300", "WEBHOOKD_BENCH_N=50"}) {
 		t.Fatalf("previous run's settings: %q", f.Previous.Settings)
 	}
 	if got := f.Current.Benchmarks[1]; got.Name != "BenchmarkFanOut" || got.Metrics[3] != (Metric{Unit: "ratio", Value: 12.5}) {
@@ -57,8 +61,8 @@ func TestRecordsARunBesideThePrevious(t *testing.T) {
 	for _, want := range []string{"| BenchmarkFanOut | ratio | 12.50 | 9.98 |", "| previous run | 2026-12-06 06:00 UTC |", "| BenchmarkFanOut/webhooks=1 | answer-p50-ms | 4.20 | 4.20 |",
 		"- 2 cores: one event → 1 webhook answered in 4.2ms: ratio 9.98",
 		"Settings of this run: none (every benchmark at its full size).",
-		"Settings of the previous run: `TEMPORAL_BENCH_PORT=7300` `WEBHOOKD_BENCH_N=50`.",
-		"Failed in this run (no numbers): BenchmarkSoak."} {
+		"Settings of the previous run: `TEMPORAL_BENCH_PG_PASSWORD=<redacted>` `TEMPORAL_BENCH_PORT=7300` `WEBHOOKD_BENCH_N=50`.",
+		"Failed in this run (no numbers): BenchmarkSoak, package github.com/webhookd/webhookd/e2e/bench."} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
@@ -74,5 +78,24 @@ func TestKeepsThePreviousRunWhenNothingRan(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bench-results.json")); !os.IsNotExist(err) {
 		t.Fatalf("results written for an empty run: %v", err)
+	}
+}
+
+// TestSaysWhenARunsSettingsWereNotRecorded: a run recorded before settings
+// were kept (no "settings" field) does not read as a full-size run.
+func TestSaysWhenARunsSettingsWereNotRecorded(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"current": {"date": "2026-12-06T06:21:00Z", "cores": 2, "benchmarks": [{"name": "BenchmarkFanOut", "metrics": [{"unit": "ratio", "value": 12.8}]}]}}`
+	if err := os.WriteFile(filepath.Join(dir, "bench-results.json"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(strings.NewReader(output), &bytes.Buffer{}, dir, func() string { return "1" }, time.Now, nil); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "bench-results.md"))
+	for _, want := range []string{"Settings of this run: none (every benchmark at its full size).", "Settings of the previous run: not recorded."} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
 	}
 }

@@ -213,3 +213,6 @@ func (s *Store) MigrateDownTo(ctx context.Context, version int64) error {
 // SetListenPing sets how long ListenOutbox waits in silence before it
 // pings its connection.
 func (s *Store) SetListenPing(d time.Duration) { s.listenPing = d }
+
+// LockRetryable is the migration lock's retry policy (migrate.go).
+var LockRetryable = lockRetryable

@@ -7,8 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 )
@@ -35,6 +39,25 @@ const (
 	migrationLockWait = 900 // polls: 15 minutes, longer than any migration measured
 )
 
+// lockRetryable says whether to ask for the migration lock again: yes
+// while another run holds it or the server is briefly unavailable
+// (connection, transaction rollback, resources, operator intervention:
+// classes 08, 40, 53, 57), no for any other server error (no privilege on
+// goose_lock, say), which would only fail again for 15 minutes. It says
+// once that the run waits, as goose's locker logs nothing until it gives
+// up.
+func lockRetryable(log *slog.Logger) func(error) bool {
+	var once sync.Once
+	return func(err error) bool {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && len(pgErr.Code) == 5 && !slices.Contains([]string{"08", "40", "53", "57"}, pgErr.Code[:2]) {
+			return false
+		}
+		once.Do(func() { log.Info("migrate: waiting for the migration lock", "reason", err.Error()) })
+		return true
+	}
+}
+
 // migrator returns a goose provider and a func releasing what it opened.
 func (s *Store) migrator() (*goose.Provider, func(), error) {
 	sqlDB, err := s.db.DB()
@@ -46,7 +69,7 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 	var opts []goose.ProviderOption
 	if s.dialect == Postgres {
 		locker, err := lock.NewPostgresTableLocker(lock.WithTableLockTimeout(migrationLockPoll, migrationLockWait),
-			lock.WithTableLogger(s.log))
+			lock.WithTableLogger(s.log), lock.WithTableRetryPolicy(lockRetryable(s.log)))
 		if err != nil {
 			return nil, nil, err
 		}

@@ -3,12 +3,15 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/pressly/goose/v3/lock"
 
@@ -230,5 +233,27 @@ func TestConcurrentMigratesTakeTurns(t *testing.T) {
 	}
 	if err := after.Unlock(ctx, db); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMigrationLockGivesUpOnAPermanentError: a migrate waits while the lock
+// is held or the server is briefly away, and fails at once on an error
+// that waiting cannot cure (no privilege on goose_lock), instead of
+// retrying it for 15 minutes.
+func TestMigrationLockGivesUpOnAPermanentError(t *testing.T) {
+	retry := store.LockRetryable(slog.New(slog.DiscardHandler))
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{errors.New("acquire lock 4097083626: already held by another instance"), true},
+		{fmt.Errorf("acquire lock: %w", &pgconn.PgError{Code: "57P03"}), true},  // cannot connect now
+		{fmt.Errorf("acquire lock: %w", &pgconn.PgError{Code: "40001"}), true},  // serialization failure
+		{fmt.Errorf("acquire lock: %w", &pgconn.PgError{Code: "42501"}), false}, // insufficient privilege
+		{fmt.Errorf("acquire lock: %w", &pgconn.PgError{Code: "42P01"}), false}, // undefined table
+	} {
+		if got := retry(c.err); got != c.want {
+			t.Errorf("retry %v = %t, want %t", c.err, got, c.want)
+		}
 	}
 }

@@ -62,8 +62,8 @@ type Store struct {
 	// listenPingEvery in tests.
 	listenURL  string
 	listenPing time.Duration
-	// log is for what a caller cannot see in a returned error: the
-	// migration lock's retries and lease renewals (migrate.go).
+	// log is for what a caller cannot see in a returned error: a migrate
+	// waiting for another's migration lock (migrate.go).
 	log *slog.Logger
 }
 

@@ -113,6 +113,7 @@ func run(in io.Reader, out io.Writer, dir string, load func() string, now func()
 func parse(in io.Reader, r *Run) error {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	failedInPackage := 0
 	for sc.Scan() {
 		line := sc.Text()
 		if cpu, ok := strings.CutPrefix(line, "cpu: "); ok {
@@ -121,11 +122,20 @@ func parse(in io.Reader, r *Run) error {
 		}
 		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok && strings.HasPrefix(name, "Benchmark") {
 			r.Failed = append(r.Failed, trimProcs(strings.Fields(name)[0]))
+			failedInPackage++
 			continue
 		}
+		// A package's last line: "FAIL\t<package>" after any failure. Named
+		// only when no benchmark failed by name (a panic, a timeout).
 		if pkg, ok := strings.CutPrefix(line, "FAIL\t"); ok {
-			r.Failed = append(r.Failed, "package "+strings.Fields(pkg)[0])
+			if f := strings.Fields(pkg); len(f) > 0 && failedInPackage == 0 {
+				r.Failed = append(r.Failed, "package "+f[0])
+			}
+			failedInPackage = 0
 			continue
+		}
+		if strings.HasPrefix(line, "ok  \t") {
+			failedInPackage = 0
 		}
 		if m := logLine.FindStringSubmatch(line); m != nil {
 			r.Logs = append(r.Logs, m[1])

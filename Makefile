@@ -23,8 +23,9 @@ chart:
 # Every benchmark of the README's Performance section; BenchmarkProductionLike
 # needs WEBHOOKD_BENCH_TEMPORAL (scripts/temporal-postgres.sh start). The
 # full sizes take hours on two cores; WEBHOOKD_BENCH_* variables shrink them.
-# scripts/benchresults records the run (machine, cores, date, load) in
-# docs/bench-results.md and .json, with the previous run's numbers beside it
-# (-v: a parent benchmark's ratio is only in its log, printed with -v).
+# scripts/benchresults records the run (machine, cores, date, load,
+# settings) in docs/bench-results.md and .json and writes the Performance
+# table of docs/performance.md, with the previous run's numbers beside it
+# (-v: what each benchmark logged is kept too).
 bench:
 	bash -o pipefail -c "go test -v -run '^$$' -bench . -benchtime 1x -timeout 6h ./e2e/bench/ ./internal/ingest/ 2>&1 | go run ./scripts/benchresults -dir docs"

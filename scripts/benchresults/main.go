@@ -14,6 +14,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -73,8 +74,15 @@ type File struct {
 
 func main() {
 	dir := flag.String("dir", "docs", "where bench-results.json and bench-results.md go")
+	render := flag.Bool("render", false, "write bench-results.md and performance.md's table again from bench-results.json, without a run (after the table's rows change)")
 	flag.Parse()
-	if err := run(os.Stdin, os.Stdout, *dir, loadAverage, time.Now, os.Environ()); err != nil {
+	var err error
+	if *render {
+		err = rerender(*dir)
+	} else {
+		err = run(os.Stdin, os.Stdout, *dir, loadAverage, time.Now, os.Environ())
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchresults:", err)
 		os.Exit(1)
 	}
@@ -105,7 +113,77 @@ func run(in io.Reader, out io.Writer, dir string, load func() string, now func()
 	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "bench-results.md"), []byte(markdown(f)), 0o644)
+	return write(dir, f)
+}
+
+// rerender writes the documents again from the recorded runs.
+func rerender(dir string) error {
+	jsonPath := filepath.Join(dir, "bench-results.json")
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return err
+	}
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	return write(dir, f)
+}
+
+// write writes bench-results.md and performance.md's table from f.
+func write(dir string, f File) error {
+	if err := os.WriteFile(filepath.Join(dir, "bench-results.md"), []byte(markdown(f)), 0o644); err != nil {
+		return err
+	}
+	return updatePerformance(filepath.Join(dir, "performance.md"), f)
+}
+
+// The Performance table in performance.md sits between these lines; a
+// run rewrites what is between them and nothing else. A file without
+// them (or no file) is left alone.
+const (
+	tableBegin = "<!-- make bench writes the table below; do not edit it by hand -->"
+	tableEnd   = "<!-- end of the table make bench writes -->"
+)
+
+func updatePerformance(path string, f File) error {
+	doc, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	before, rest, ok := strings.Cut(string(doc), tableBegin)
+	_, after, ok2 := strings.Cut(rest, tableEnd)
+	if !ok || !ok2 {
+		return nil
+	}
+	table := "\n" + runLine(f) + "\n\n" + headlineTable(f) + "\n"
+	return os.WriteFile(path, []byte(before+tableBegin+table+tableEnd+after), 0o644)
+}
+
+// runLine says which runs the table compares.
+func runLine(f File) string {
+	describe := func(r Run) string {
+		return fmt.Sprintf("%s, %d cores (%s), %s, load %s → %s, settings: %s", r.Date.Format("2006-01-02 15:04 UTC"),
+			r.Cores, r.CPU, r.Go, r.LoadStart, r.LoadEnd, settingsText(r))
+	}
+	line := "This run: " + describe(f.Current) + "."
+	if f.Previous != nil {
+		line += " Previous run: " + describe(*f.Previous) + "."
+	}
+	return line
+}
+
+func settingsText(r Run) string {
+	switch {
+	case r.Settings == nil:
+		return "not recorded"
+	case len(r.Settings) == 0:
+		return "none (every benchmark at its full size)"
+	}
+	return "`" + strings.Join(r.Settings, "` `") + "`"
 }
 
 // parse reads go test's benchmark lines ("BenchmarkX-2  1  123 ns/op  4.5
@@ -211,13 +289,7 @@ func markdown(f File) string {
 		row("previous run", *f.Previous)
 	}
 	settingsLine := func(label string, r Run) {
-		s := "none (every benchmark at its full size)"
-		if r.Settings == nil {
-			s = "not recorded"
-		} else if len(r.Settings) > 0 {
-			s = "`" + strings.Join(r.Settings, "` `") + "`"
-		}
-		fmt.Fprintf(&b, "\nSettings of %s: %s.\n", label, s)
+		fmt.Fprintf(&b, "\nSettings of %s: %s.\n", label, settingsText(r))
 		if len(r.Failed) > 0 {
 			fmt.Fprintf(&b, "\nFailed in %s (no numbers): %s.\n", label, strings.Join(r.Failed, ", "))
 		}
@@ -231,6 +303,9 @@ func markdown(f File) string {
 			}
 		}
 	}
+	b.WriteString("\nThe Performance table ([performance.md](performance.md#performance) shows it too):\n\n")
+	b.WriteString(headlineTable(f))
+	b.WriteString("\nEvery metric:\n")
 	b.WriteString("\n| benchmark | metric | this run | previous run |\n|---|---|---|---|\n")
 	for _, res := range c.Benchmarks {
 		for _, m := range res.Metrics {

@@ -102,3 +102,58 @@ func TestSaysWhenARunsSettingsWereNotRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestWritesThePerformanceTable: a run rewrites the table between the
+// markers of performance.md (and nothing around it), computing ratios
+// from sub-benchmarks, judging targets, and showing the previous run.
+func TestWritesThePerformanceTable(t *testing.T) {
+	dir := t.TempDir()
+	doc := "# Performance\n\nintro\n\n" + tableBegin + "\nold table\n" + tableEnd + "\n\nhistory\n"
+	path := filepath.Join(dir, "performance.md")
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fanOut := func(many string) string {
+		return "cpu: AMD EPYC\n" +
+			"BenchmarkFanOut/webhooks=1-2 \t 1\t 1 ns/op\t 4.0 answer-p50-ms\n" +
+			"BenchmarkFanOut/webhooks=1000-2 \t 1\t 1 ns/op\t " + many + " answer-p50-ms\n" +
+			"BenchmarkSoak-2 \t 1\t 1 ns/op\t 1.02 worker-rss-ratio\t 2.5 healthy-p99-ratio\n"
+	}
+	day := time.Date(2026, 12, 7, 18, 0, 0, 0, time.UTC)
+	for i, many := range []string{"20", "48"} {
+		if err := run(strings.NewReader(fanOut(many)), &bytes.Buffer{}, dir, func() string { return "1.00" },
+			func() time.Time { return day.Add(time.Duration(i) * time.Hour) }, []string{"WEBHOOKD_BENCH_N=50"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := os.ReadFile(path)
+	for _, want := range []string{
+		"# Performance\n\nintro\n\n" + tableBegin + "\nThis run: 2026-12-07 19:00 UTC, ",
+		"settings: `WEBHOOKD_BENCH_N=50`. Previous run: 2026-12-07 18:00 UTC",
+		"| `FanOut`: answer to an event matching 1,000 webhooks ÷ matching 1 | 12.00× | 5.00× | ≤ 10 | **no** |",
+		"| `Soak` (Temporal on PostgreSQL): worker RSS, last 5 minutes ÷ first 5 | 1.02× | 1.02× | ≤ 1.1 | yes |",
+		"| `Burst` (PostgreSQL store) | – | – | ≥ 10 |  |", // did not run: no verdict
+		"\n" + tableEnd + "\n\nhistory\n",
+	} {
+		if !strings.Contains(string(got), want) {
+			t.Errorf("performance.md lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(string(got), "old table") {
+		t.Errorf("the old table is still there:\n%s", got)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "bench-results.md"))
+	if !strings.Contains(string(md), "| `Soak`: healthy deliveries' p99, worst minute ÷ minute 1 | 2.50× | 2.50× | ≤ 1.5 | **no** |") {
+		t.Errorf("bench-results.md lacks the table:\n%s", md)
+	}
+	// -render writes both again from the JSON alone, unchanged.
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := rerender(dir); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(path); string(again) != string(got) {
+		t.Errorf("-render wrote another table:\n%s\nwant:\n%s", again, got)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -54,9 +55,13 @@ type Run struct {
 	Logs []string `json:"logs,omitempty"`
 }
 
-// Result is one benchmark line: its name and metrics in the order printed.
+// Result is one benchmark line: its name, how many times it ran, and its
+// metrics in the order printed.
 type Result struct {
-	Name    string   `json:"name"`
+	Name string `json:"name"`
+	// N is the line's iteration count: its ns/op means something only
+	// when it ran more than once (the micro-benchmarks).
+	N       int      `json:"n,omitempty"`
 	Metrics []Metric `json:"metrics"`
 }
 
@@ -139,8 +144,9 @@ func write(dir string, f File) error {
 }
 
 // The Performance table in performance.md sits between these lines; a
-// run rewrites what is between them and nothing else. A file without
-// them (or no file) is left alone.
+// run rewrites what is between them and nothing else. Without the file
+// nothing is written; a file without exactly one pair is an error (after
+// the results are saved), so that the table never goes stale unnoticed.
 const (
 	tableBegin = "<!-- make bench writes the table below; do not edit it by hand -->"
 	tableEnd   = "<!-- end of the table make bench writes -->"
@@ -154,11 +160,12 @@ func updatePerformance(path string, f File) error {
 	if err != nil {
 		return err
 	}
-	before, rest, ok := strings.Cut(string(doc), tableBegin)
-	_, after, ok2 := strings.Cut(rest, tableEnd)
-	if !ok || !ok2 {
-		return nil
+	text := string(doc)
+	if strings.Count(text, tableBegin) != 1 || strings.Count(text, tableEnd) != 1 || strings.Index(text, tableBegin) > strings.Index(text, tableEnd) {
+		return fmt.Errorf("%s: its table is not written: it needs one line %q and, after it, one line %q", path, tableBegin, tableEnd)
 	}
+	before, rest, _ := strings.Cut(text, tableBegin)
+	_, after, _ := strings.Cut(rest, tableEnd)
 	table := "\n" + runLine(f) + "\n\n" + headlineTable(f) + "\n"
 	return os.WriteFile(path, []byte(before+tableBegin+table+tableEnd+after), 0o644)
 }
@@ -170,6 +177,9 @@ func runLine(f File) string {
 			r.Cores, r.CPU, r.Go, r.LoadStart, r.LoadEnd, settingsText(r))
 	}
 	line := "This run: " + describe(f.Current) + "."
+	if len(f.Current.Failed) > 0 {
+		line += " Failed in it (their rows show –): " + strings.Join(f.Current.Failed, ", ") + "."
+	}
 	if f.Previous != nil {
 		line += " Previous run: " + describe(*f.Previous) + "."
 	}
@@ -223,14 +233,18 @@ func parse(in io.Reader, r *Run) error {
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") || len(f)%2 != 0 {
 			continue
 		}
-		if _, err := strconv.Atoi(f[1]); err != nil {
+		n, err := strconv.Atoi(f[1])
+		if err != nil {
 			continue // a log line that starts with a benchmark's name
 		}
-		res := Result{Name: trimProcs(f[0])}
+		res := Result{Name: trimProcs(f[0]), N: n}
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
 				return fmt.Errorf("%s: value %q: %w", f[0], f[i], err)
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue // nothing measured; JSON cannot hold it either
 			}
 			res.Metrics = append(res.Metrics, Metric{Unit: f[i+1], Value: v})
 		}
@@ -303,13 +317,13 @@ func markdown(f File) string {
 			}
 		}
 	}
-	b.WriteString("\nThe Performance table ([performance.md](performance.md#performance) shows it too):\n\n")
+	b.WriteString("\nThe Performance table ([performance.md](performance.md) shows it too):\n\n")
 	b.WriteString(headlineTable(f))
 	b.WriteString("\nEvery metric:\n")
 	b.WriteString("\n| benchmark | metric | this run | previous run |\n|---|---|---|---|\n")
 	for _, res := range c.Benchmarks {
 		for _, m := range res.Metrics {
-			if m.Unit == "ns/op" {
+			if m.Unit == "ns/op" && res.N <= 1 {
 				continue // the time of one whole run of a benchmark: says nothing
 			}
 			p := "–"

@@ -131,8 +131,8 @@ func TestWritesThePerformanceTable(t *testing.T) {
 		"# Performance\n\nintro\n\n" + tableBegin + "\nThis run: 2026-12-07 19:00 UTC, ",
 		"settings: `WEBHOOKD_BENCH_N=50`. Previous run: 2026-12-07 18:00 UTC",
 		"| `FanOut`: answer to an event matching 1,000 webhooks ÷ matching 1 | 12.00× | 5.00× | ≤ 10 | **no** |",
-		"| `Soak` (Temporal on PostgreSQL): worker RSS, last 5 minutes ÷ first 5 | 1.02× | 1.02× | ≤ 1.1 | yes |",
-		"| `Burst` (PostgreSQL store) | – | – | ≥ 10 |  |", // did not run: no verdict
+		"| `Soak` (`api` and `worker` apart): worker RSS over the last window ÷ the first (a third of the soak, at most 5 minutes each) | 1.02× | 1.02× | ≤ 1.1 | yes |",
+		"| `Burst` (PostgreSQL store): accepted/s ÷ delivered/s | – | – | ≥ 10 |  |", // did not run: no verdict
 		"\n" + tableEnd + "\n\nhistory\n",
 	} {
 		if !strings.Contains(string(got), want) {
@@ -143,7 +143,7 @@ func TestWritesThePerformanceTable(t *testing.T) {
 		t.Errorf("the old table is still there:\n%s", got)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "bench-results.md"))
-	if !strings.Contains(string(md), "| `Soak`: healthy deliveries' p99, worst minute ÷ minute 1 | 2.50× | 2.50× | ≤ 1.5 | **no** |") {
+	if !strings.Contains(string(md), "| `Soak`: healthy deliveries' event → receiver p99, worst minute ÷ minute 1 | 2.50× | 2.50× | ≤ 1.5 | **no** |") {
 		t.Errorf("bench-results.md lacks the table:\n%s", md)
 	}
 	// -render writes both again from the JSON alone, unchanged.
@@ -155,5 +155,54 @@ func TestWritesThePerformanceTable(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(path); string(again) != string(got) {
 		t.Errorf("-render wrote another table:\n%s\nwant:\n%s", again, got)
+	}
+}
+
+// TestRefusesAPerformanceFileWithoutItsMarkers: a performance.md whose
+// markers are missing, doubled or out of order is an error, not a table
+// silently left as it was; the results themselves are still saved.
+func TestRefusesAPerformanceFileWithoutItsMarkers(t *testing.T) {
+	for name, doc := range map[string]string{
+		"none":     "# Performance\n",
+		"only one": tableBegin + "\n",
+		"reversed": tableEnd + "\n" + tableBegin + "\n",
+		"doubled":  tableBegin + "\n" + tableEnd + "\n" + tableBegin + "\n" + tableEnd + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "performance.md"), []byte(doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := run(strings.NewReader(output), &bytes.Buffer{}, dir, func() string { return "1" }, time.Now, nil)
+			if err == nil || !strings.Contains(err.Error(), "its table is not written") {
+				t.Fatalf("err = %v, want the markers named", err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "bench-results.json")); err != nil {
+				t.Fatalf("results not saved: %v", err)
+			}
+		})
+	}
+}
+
+// TestShowsTimePerOpOnlyForRepeatedBenchmarks: a micro-benchmark's ns/op
+// (run many times) is kept in the markdown; a one-shot benchmark's is not,
+// and a NaN metric is dropped rather than failing the record.
+func TestShowsTimePerOpOnlyForRepeatedBenchmarks(t *testing.T) {
+	dir := t.TempDir()
+	in := "BenchmarkMatch10000Webhooks-2 \t 3000\t 1234 ns/op\n" +
+		"BenchmarkBurst/sqlite-2 \t 1\t 99999 ns/op\t NaN accepted÷delivered\t 3.5 ingest-p99-ms\n"
+	if err := run(strings.NewReader(in), &bytes.Buffer{}, dir, func() string { return "1" }, time.Now, nil); err != nil {
+		t.Fatal(err)
+	}
+	md, _ := os.ReadFile(filepath.Join(dir, "bench-results.md"))
+	for want, present := range map[string]bool{
+		"| BenchmarkMatch10000Webhooks | ns/op | 1234 | – |":   true,
+		"| BenchmarkBurst/sqlite | ingest-p99-ms | 3.50 | – |": true,
+		"99999":                    false,
+		"accepted÷delivered | NaN": false,
+	} {
+		if strings.Contains(string(md), want) != present {
+			t.Errorf("markdown has %q: %t, want %t:\n%s", want, !present, present, md)
+		}
 	}
 }

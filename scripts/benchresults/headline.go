@@ -92,7 +92,7 @@ func neighbours(bench, layout string) []headline {
 	var rows []headline
 	for _, c := range []string{"slow", "timeout", "burst"} {
 		rows = append(rows, headline{
-			what:  fmt.Sprintf("`%s` %s(%s): the quiet tenant's event → receiver p99 ÷ idle", short, layout, c),
+			what:  fmt.Sprintf("`%s`%s, %s case: the quiet tenant's event → receiver p99 ÷ idle", short, layout, c),
 			value: ratioOf(bench+"/"+c, "quiet-p99-ms", bench+"/idle", "quiet-p99-ms"), unit: "×",
 			target: "≤ 2", met: atMost(2),
 		})
@@ -123,7 +123,7 @@ var headlines = slices.Concat([]headline{
 	{what: "`WebhookLimits`: `maxConcurrency` 2: most requests in flight", value: one("BenchmarkWebhookLimits/maxConcurrency2", "max-in-flight"), count: true, target: "≤ 2", met: atMost(2)},
 	{what: "`ThrottleStorm`: requests per delivered event, a receiver taking 10/s and answering 429 to the rest", value: one("BenchmarkThrottleStorm", "requests/accepted")},
 	{what: "`ThrottleStorm`: events dead-lettered", value: one("BenchmarkThrottleStorm", "dead-lettered"), count: true, target: "0", met: atMost(0)},
-}, neighbours("BenchmarkNoisyNeighbour", ""), []headline{
+}, neighbours("BenchmarkNoisyNeighbour", " (dev layout)"), []headline{
 	{what: "`OrderedDelivery`: ordered over 100 keys ÷ unordered, events/s", value: one("BenchmarkOrderedDelivery/throughput", "keyed/unordered"), unit: "×", target: "≥ 0.5", met: atLeast(0.5)},
 	{what: "`OrderedDelivery`: order violations, 10% of requests failing", value: one("BenchmarkOrderedDelivery/violations", "violations"), count: true, target: "0", met: atMost(0)},
 	{what: "`Breaker`: requests to a receiver that is down, breaker on ÷ off", value: one("BenchmarkBreaker", "down-requests-with/without"), unit: "×"},
@@ -134,7 +134,7 @@ var headlines = slices.Concat([]headline{
 	{what: "`ProductionLike`: a burst's accepted/s ÷ delivered/s", value: one("BenchmarkProductionLike", "burst-accepted÷delivered"), unit: "×", target: "≥ 10", met: atLeast(10)},
 	{what: "`ProductionLike`: longest first-attempt wait in that burst", value: one("BenchmarkProductionLike", "longest-first-attempt-wait-s"), unit: " s", target: "≤ 5 s", met: atMost(5)},
 	{what: "`ProductionLike`: worker RSS after the burst", value: measured("BenchmarkProductionLike", "worker-rss-MB"), unit: " MB"},
-}, neighbours("BenchmarkProductionNeighbours", "(`api` and `worker` apart) "), []headline{
+}, neighbours("BenchmarkProductionNeighbours", " (`api` and `worker` apart)"), []headline{
 	{what: "`ScaleOut`: two `api` and two `worker` ÷ one of each, throughput", value: measured("BenchmarkScaleOut/2api-2worker", "throughput÷1x1"), unit: "×"},
 	{what: "`ScaleOut`: two of each ÷ one of each, p99 at the same rate", value: measured("BenchmarkScaleOut/2api-2worker", "p99÷1x1"), unit: "×"},
 	{what: "`ScaleOut`, two of each: deliveries started twice", value: one("BenchmarkScaleOut/2api-2worker", "deliveries-started-twice"), count: true, target: "0", met: atMost(0)},

@@ -20,9 +20,11 @@ test: vet chart
 chart:
 	cd deploy/helm/chartcheck && go vet ./... && go test -count=1 ./...
 
-# Every benchmark of the README's Performance section; BenchmarkProductionLike
-# needs WEBHOOKD_BENCH_TEMPORAL (scripts/temporal-postgres.sh start). The
-# full sizes take hours on two cores; WEBHOOKD_BENCH_* variables shrink them.
+# Every benchmark of docs/performance.md; ProductionLike,
+# ProductionNeighbours and ScaleOut need WEBHOOKD_BENCH_TEMPORAL
+# (scripts/temporal-postgres.sh start) and skip themselves without it. About
+# an hour on two cores with OrderedDelivery shrunk (docs/performance.md
+# says how); WEBHOOKD_BENCH_* variables set the sizes.
 # scripts/benchresults records the run (machine, cores, date, load,
 # settings) in docs/bench-results.md and .json and writes the Performance
 # table of docs/performance.md, with the previous run's numbers beside it

@@ -44,6 +44,9 @@ type Run struct {
 	// redacted: the results are committed. Absent (null) in runs recorded
 	// before it was kept.
 	Settings []string `json:"settings"`
+	// Skipped names each benchmark that skipped itself (the production
+	// ones without WEBHOOKD_BENCH_TEMPORAL).
+	Skipped []string `json:"skipped,omitempty"`
 	// Failed names each benchmark that failed, and each package whose test
 	// binary failed (a panic, a timeout): their metrics are missing, and a
 	// missing row should not read as a benchmark nobody ran.
@@ -162,7 +165,8 @@ func updatePerformance(path string, f File) error {
 	}
 	text := string(doc)
 	if strings.Count(text, tableBegin) != 1 || strings.Count(text, tableEnd) != 1 || strings.Index(text, tableBegin) > strings.Index(text, tableEnd) {
-		return fmt.Errorf("%s: its table is not written: it needs one line %q and, after it, one line %q", path, tableBegin, tableEnd)
+		return fmt.Errorf("%s: its table is not written: it needs one line %q and, after it, one line %q; "+
+			"the run is saved in bench-results.json and .md: fix the lines, then run go run ./scripts/benchresults -render", path, tableBegin, tableEnd)
 	}
 	before, rest, _ := strings.Cut(text, tableBegin)
 	_, after, _ := strings.Cut(rest, tableEnd)
@@ -179,6 +183,9 @@ func runLine(f File) string {
 	line := "This run: " + describe(f.Current) + "."
 	if len(f.Current.Failed) > 0 {
 		line += " Failed in it (their rows show –): " + strings.Join(f.Current.Failed, ", ") + "."
+	}
+	if len(f.Current.Skipped) > 0 {
+		line += " Skipped in it (their rows show –): " + strings.Join(f.Current.Skipped, ", ") + "."
 	}
 	if f.Previous != nil {
 		line += " Previous run: " + describe(*f.Previous) + "."
@@ -197,13 +204,24 @@ func settingsText(r Run) string {
 }
 
 // parse reads go test's benchmark lines ("BenchmarkX-2  1  123 ns/op  4.5
-// ratio") and its "cpu:" line.
+// ratio") and its "cpu:" line. It reads to the end whatever the lines
+// hold: stopping early would close the pipe and kill a run hours in.
 func parse(in io.Reader, r *Run) error {
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	br := bufio.NewReader(in)
 	failedInPackage := 0
-	for sc.Scan() {
-		line := sc.Text()
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- SKIP: "); ok && strings.HasPrefix(name, "Benchmark") {
+			r.Skipped = append(r.Skipped, trimProcs(strings.Fields(name)[0]))
+			continue
+		}
 		if cpu, ok := strings.CutPrefix(line, "cpu: "); ok {
 			r.CPU = strings.TrimSpace(cpu)
 			continue
@@ -241,16 +259,18 @@ func parse(in io.Reader, r *Run) error {
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {
-				return fmt.Errorf("%s: value %q: %w", f[0], f[i], err)
+				res.Metrics = nil // not a result line after all: a log line shaped like one
+				break
 			}
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				continue // nothing measured; JSON cannot hold it either
 			}
 			res.Metrics = append(res.Metrics, Metric{Unit: f[i+1], Value: v})
 		}
-		r.Benchmarks = append(r.Benchmarks, res)
+		if len(res.Metrics) > 0 {
+			r.Benchmarks = append(r.Benchmarks, res)
+		}
 	}
-	return sc.Err()
 }
 
 // settings keeps the benchmarks' own variables from the environment, sorted,

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,5 +205,48 @@ func TestShowsTimePerOpOnlyForRepeatedBenchmarks(t *testing.T) {
 		if strings.Contains(string(md), want) != present {
 			t.Errorf("markdown has %q: %t, want %t:\n%s", want, !present, present, md)
 		}
+	}
+}
+
+// TestReadsEveryLineWhateverItHolds: a log line shaped like a result, a
+// line longer than any buffer, and a skipped benchmark neither stop the
+// parse (which would close the pipe under a running go test) nor become
+// results; the input passes through whole.
+func TestReadsEveryLineWhateverItHolds(t *testing.T) {
+	in := "BenchmarkSoak 1 minute: 3 of 4\n" +
+		"    soak_test.go:1: " + strings.Repeat("x", 2<<20) + "\n" +
+		"--- SKIP: BenchmarkProductionLike-2\n" +
+		"BenchmarkBreaker-2 \t 1\t 5 ns/op\t 0 dlq-with-breaker\n" +
+		"no newline at the end"
+	var echo bytes.Buffer
+	var r Run
+	if err := parse(io.TeeReader(strings.NewReader(in), &echo), &r); err != nil {
+		t.Fatal(err)
+	}
+	if echo.String() != in {
+		t.Fatalf("passed through %d of %d bytes", echo.Len(), len(in))
+	}
+	if len(r.Benchmarks) != 1 || r.Benchmarks[0].Name != "BenchmarkBreaker" || !slices.Equal(r.Skipped, []string{"BenchmarkProductionLike"}) {
+		t.Fatalf("benchmarks %+v, skipped %q", r.Benchmarks, r.Skipped)
+	}
+}
+
+// TestUnmeasuredValuesAreMissingNotMet: an RSS the benchmark could not
+// read (-1) or a ratio without its baseline (0) shows as missing, and a
+// worst case is missing while one case is.
+func TestUnmeasuredValuesAreMissingNotMet(t *testing.T) {
+	m := metrics{"BenchmarkSoak worker-rss-ratio": 0, "BenchmarkAwaitingRetry/restart dev-rss-MB": -1,
+		"BenchmarkX/slow quiet-p99-ms": 30, "BenchmarkX/burst quiet-p99-ms": 80}
+	for _, name := range []string{"BenchmarkSoak worker-rss-ratio", "BenchmarkAwaitingRetry/restart dev-rss-MB"} {
+		bench, unit, _ := strings.Cut(name, " ")
+		if v, ok := measured(bench, unit)(m); ok {
+			t.Errorf("%s = %v counted as measured", name, v)
+		}
+	}
+	if v, ok := worst("quiet-p99-ms", "BenchmarkX/slow", "BenchmarkX/burst")(m); !ok || v != 80 {
+		t.Errorf("worst of two = %v %t, want 80", v, ok)
+	}
+	if _, ok := worst("quiet-p99-ms", "BenchmarkX/slow", "BenchmarkX/timeout")(m); ok {
+		t.Error("worst with a case missing counted as measured")
 	}
 }

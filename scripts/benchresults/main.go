@@ -333,6 +333,9 @@ func markdown(f File) string {
 		settingsLine("the previous run", *f.Previous)
 		for _, res := range f.Previous.Benchmarks {
 			for _, m := range res.Metrics {
+				if m.Unit == "ns/op" && res.N <= 1 {
+					continue // as below: one whole run, not a time per op
+				}
 				prev[res.Name+" "+m.Unit] = m.Value
 			}
 		}

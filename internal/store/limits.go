@@ -374,6 +374,10 @@ type place struct {
 	ahead  int64 // live waiters owed a slot before it
 }
 
+// waitableStatuses are those of a delivery that can wait for its webhook's
+// limits: only these are marked waiting, and counted as waiting.
+var waitableStatuses = []models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}
+
 // wait records a refusal: the delivery's waiting_for, and for a
 // concurrency wait (or a waiter already queued) its place, kept until its
 // next poll and a margin; a concurrency waiter's woken mark is cleared
@@ -397,8 +401,7 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
 			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt)
 	}
-	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ? AND status IN (?, ?, ?)", out.WaitingFor, Now(), r.DeliveryID,
-		models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry)
+	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ? AND status IN ?", out.WaitingFor, Now(), r.DeliveryID, waitableStatuses)
 	return w.exec(tx, s.dialect)
 }
 
@@ -979,8 +982,7 @@ type waitingCount struct {
 // (the deliveries_waiting index: only waiting rows are read).
 func countWaiting(db *gorm.DB, webhookID string) *gorm.DB {
 	return db.Model(&models.Delivery{}).Select("waiting_for, count(*) AS n").
-		Where("webhook_id = ? AND waiting_for <> '' AND status IN ?", webhookID,
-			[]models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}).
+		Where("webhook_id = ? AND waiting_for <> '' AND status IN ?", webhookID, waitableStatuses).
 		Group("waiting_for")
 }
 

@@ -67,15 +67,15 @@ func (s *Store) migrator() (*goose.Provider, func(), error) {
 	release := func() {}
 	dir, gooseDialect := "migrations/postgres", goose.DialectPostgres
 	var opts []goose.ProviderOption
-	if s.dialect == Postgres {
+	switch s.dialect {
+	case Postgres:
 		locker, err := lock.NewPostgresTableLocker(lock.WithTableLockTimeout(migrationLockPoll, migrationLockWait),
 			lock.WithTableLogger(s.log), lock.WithTableRetryPolicy(lockRetryable(s.log)))
 		if err != nil {
 			return nil, nil, err
 		}
 		opts = append(opts, goose.WithLocker(locker))
-	}
-	if s.dialect == SQLite {
+	case SQLite:
 		dir, gooseDialect = "migrations/sqlite", goose.DialectSQLite3
 		if sqlDB, err = sql.Open("sqlite3", s.sqliteMigrationDSN); err != nil {
 			return nil, nil, err

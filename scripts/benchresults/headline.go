@@ -25,25 +25,29 @@ type headline struct {
 	met    func(float64) bool
 }
 
-// metrics holds one run's numbers by "benchmark unit".
+// metrics holds one run's meaningful numbers by "benchmark unit".
 type metrics map[string]float64
 
 func metricsOf(r Run) metrics {
 	m := metrics{}
 	for _, res := range r.Benchmarks {
 		for _, v := range res.Metrics {
-			m[res.Name+" "+v.Unit] = v.Value
+			if res.meaningful(v) {
+				m[res.Name+" "+v.Unit] = v.Value
+			}
 		}
 	}
 	return m
 }
 
+func (m metrics) get(name, unit string) (float64, bool) {
+	v, ok := m[name+" "+unit]
+	return v, ok
+}
+
 // one is a metric as reported.
 func one(name, unit string) func(metrics) (float64, bool) {
-	return func(m metrics) (float64, bool) {
-		v, ok := m[name+" "+unit]
-		return v, ok
-	}
+	return func(m metrics) (float64, bool) { return m.get(name, unit) }
 }
 
 // measured is a metric whose zero or negative value means the benchmark
@@ -51,7 +55,7 @@ func one(name, unit string) func(metrics) (float64, bool) {
 // its baseline 0): shown as missing, never as a target met.
 func measured(name, unit string) func(metrics) (float64, bool) {
 	return func(m metrics) (float64, bool) {
-		v, ok := m[name+" "+unit]
+		v, ok := m.get(name, unit)
 		return v, ok && v > 0
 	}
 }
@@ -59,8 +63,8 @@ func measured(name, unit string) func(metrics) (float64, bool) {
 // ratioOf is a's metric ÷ b's, when both ran.
 func ratioOf(a, unitA, b, unitB string) func(metrics) (float64, bool) {
 	return func(m metrics) (float64, bool) {
-		x, okX := m[a+" "+unitA]
-		y, okY := m[b+" "+unitB]
+		x, okX := m.get(a, unitA)
+		y, okY := m.get(b, unitB)
 		if !okX || !okY || y <= 0 {
 			return 0, false
 		}
@@ -73,7 +77,7 @@ func worst(unit string, names ...string) func(metrics) (float64, bool) {
 	return func(m metrics) (float64, bool) {
 		most := 0.0
 		for _, n := range names {
-			v, ok := m[n+" "+unit]
+			v, ok := m.get(n, unit)
 			if !ok {
 				return 0, false
 			}

@@ -68,6 +68,10 @@ type Result struct {
 	Metrics []Metric `json:"metrics"`
 }
 
+// meaningful is false for the ns/op of a benchmark run once: the time of a
+// whole scenario, not of an operation.
+func (res Result) meaningful(m Metric) bool { return m.Unit != "ns/op" || res.N > 1 }
+
 // Metric is one value a benchmark reported.
 type Metric struct {
 	Unit  string  `json:"unit"`
@@ -107,12 +111,12 @@ func run(in io.Reader, out io.Writer, dir string, load func() string, now func()
 	}
 	f := File{Current: r}
 	jsonPath := filepath.Join(dir, "bench-results.json")
-	if b, err := os.ReadFile(jsonPath); err == nil {
-		var prev File
-		if err := json.Unmarshal(b, &prev); err != nil {
-			return fmt.Errorf("%s: %w", jsonPath, err)
-		}
+	prev, err := readResults(jsonPath)
+	switch {
+	case err == nil:
 		f.Previous = &prev.Current
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -126,16 +130,24 @@ func run(in io.Reader, out io.Writer, dir string, load func() string, now func()
 
 // rerender writes the documents again from the recorded runs.
 func rerender(dir string) error {
-	jsonPath := filepath.Join(dir, "bench-results.json")
-	b, err := os.ReadFile(jsonPath)
+	f, err := readResults(filepath.Join(dir, "bench-results.json"))
 	if err != nil {
 		return err
 	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return fmt.Errorf("%s: %w", jsonPath, err)
-	}
 	return write(dir, f)
+}
+
+// readResults reads the recorded runs.
+func readResults(path string) (File, error) {
+	var f File
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, err
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
 }
 
 // write writes bench-results.md and performance.md's table from f.
@@ -218,16 +230,16 @@ func parse(in io.Reader, r *Run) error {
 			return err
 		}
 		line = strings.TrimRight(line, "\r\n")
-		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- SKIP: "); ok && strings.HasPrefix(name, "Benchmark") {
-			r.Skipped = append(r.Skipped, trimProcs(strings.Fields(name)[0]))
+		if name, ok := benchmarkEnded(line, "SKIP"); ok {
+			r.Skipped = append(r.Skipped, name)
 			continue
 		}
 		if cpu, ok := strings.CutPrefix(line, "cpu: "); ok {
 			r.CPU = strings.TrimSpace(cpu)
 			continue
 		}
-		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "--- FAIL: "); ok && strings.HasPrefix(name, "Benchmark") {
-			r.Failed = append(r.Failed, trimProcs(strings.Fields(name)[0]))
+		if name, ok := benchmarkEnded(line, "FAIL"); ok {
+			r.Failed = append(r.Failed, name)
 			failedInPackage++
 			continue
 		}
@@ -271,6 +283,16 @@ func parse(in io.Reader, r *Run) error {
 			r.Benchmarks = append(r.Benchmarks, res)
 		}
 	}
+}
+
+// benchmarkEnded reads go test's "--- SKIP: BenchmarkX-2 (1.2s)" (or
+// FAIL), indented for a sub-benchmark: the benchmark's name.
+func benchmarkEnded(line, how string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "--- "+how+": ")
+	if !ok || !strings.HasPrefix(rest, "Benchmark") {
+		return "", false
+	}
+	return trimProcs(strings.Fields(rest)[0]), true
 }
 
 // settings keeps the benchmarks' own variables from the environment, sorted,
@@ -318,7 +340,7 @@ func markdown(f File) string {
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %s | %s → %s |\n", label, r.Date.Format("2006-01-02 15:04 UTC"), r.Cores, r.CPU, r.Go, r.LoadStart, r.LoadEnd)
 	}
 	row("this run", c)
-	prev := map[string]float64{}
+	prev := metrics{}
 	if f.Previous != nil {
 		row("previous run", *f.Previous)
 	}
@@ -327,18 +349,14 @@ func markdown(f File) string {
 		if len(r.Failed) > 0 {
 			fmt.Fprintf(&b, "\nFailed in %s (no numbers): %s.\n", label, strings.Join(r.Failed, ", "))
 		}
+		if len(r.Skipped) > 0 {
+			fmt.Fprintf(&b, "\nSkipped in %s (no numbers): %s.\n", label, strings.Join(r.Skipped, ", "))
+		}
 	}
 	settingsLine("this run", c)
 	if f.Previous != nil {
 		settingsLine("the previous run", *f.Previous)
-		for _, res := range f.Previous.Benchmarks {
-			for _, m := range res.Metrics {
-				if m.Unit == "ns/op" && res.N <= 1 {
-					continue // as below: one whole run, not a time per op
-				}
-				prev[res.Name+" "+m.Unit] = m.Value
-			}
-		}
+		prev = metricsOf(*f.Previous)
 	}
 	b.WriteString("\nThe Performance table ([performance.md](performance.md) shows it too):\n\n")
 	b.WriteString(headlineTable(f))
@@ -346,11 +364,11 @@ func markdown(f File) string {
 	b.WriteString("\n| benchmark | metric | this run | previous run |\n|---|---|---|---|\n")
 	for _, res := range c.Benchmarks {
 		for _, m := range res.Metrics {
-			if m.Unit == "ns/op" && res.N <= 1 {
-				continue // the time of one whole run of a benchmark: says nothing
+			if !res.meaningful(m) {
+				continue
 			}
 			p := "–"
-			if v, ok := prev[res.Name+" "+m.Unit]; ok {
+			if v, ok := prev.get(res.Name, m.Unit); ok {
 				p = number(v)
 			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", res.Name, m.Unit, number(m.Value), p)

@@ -383,9 +383,8 @@ var waitableStatuses = []models.DeliveryStatus{models.DeliveryPending, models.De
 // next poll and a margin; a concurrency waiter's woken mark is cleared
 // (ReleaseSlot may wake it again). Waiters gone for longer are dropped
 // first. Only an open delivery is marked: a refusal that lands after its
-// delivery finished (cancelled, say) must not show it waiting. (Its place
-// in line is still written, and expires unused; slot requests are also
-// made for holders with no delivery row, in tests.)
+// delivery finished (cancelled, say) must not show it waiting, nor take
+// a place in line.
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {
@@ -397,9 +396,13 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 		if out.WaitingFor != models.WaitingForConcurrency {
 			wokenAt = now // it asks at its rate slot's time (nextToWake)
 		}
-		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at, woken_at) VALUES (?, ?, ?, ?, ?) "+
+		// Not for a delivery that finished meanwhile: its place would only
+		// stand in line, ahead of live waiters, until it expired. (A
+		// holder with no delivery row, as in tests, is queued.)
+		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at, woken_at) SELECT ?, ?, ?, ?, ? "+
+			"WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?) "+
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
-			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt)
+			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt, r.DeliveryID, waitableStatuses)
 	}
 	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ? AND status IN ?", out.WaitingFor, Now(), r.DeliveryID, waitableStatuses)
 	return w.exec(tx, s.dialect)

@@ -832,8 +832,8 @@ func TestLimiterKeepWaitingShowsTheWait(t *testing.T) {
 }
 
 // TestLimiterRefusalMarksOnlyAnOpenDelivery: a refusal marks an open
-// delivery waiting, and leaves one that finished meanwhile (a late
-// refusal) as it is.
+// delivery waiting, with a place in line, and leaves one that finished
+// meanwhile (a late refusal) as it is, with no place.
 func TestLimiterRefusalMarksOnlyAnOpenDelivery(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, s *store.Store) {
 		ctx := t.Context()
@@ -873,6 +873,14 @@ func TestLimiterRefusalMarksOnlyAnOpenDelivery(t *testing.T) {
 			}
 			if got := mustDelivery(t, s, d.ID); got.WaitingFor != c.want || got.Status != c.status {
 				t.Errorf("a refused %s delivery: waitingFor %q, status %s; want %q", c.status, got.WaitingFor, got.Status, c.want)
+			}
+			// An open delivery takes a place in line; a finished one none.
+			var places int64
+			if err := s.Raw(ctx, &places, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND holder = ?", w.ID, d.ID); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int64{true: 1, false: 0}[c.want != ""]; places != want {
+				t.Errorf("a refused %s delivery has %d places in line, want %d", c.status, places, want)
 			}
 		}
 	})

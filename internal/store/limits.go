@@ -384,7 +384,7 @@ var waitableStatuses = []models.DeliveryStatus{models.DeliveryPending, models.De
 // (ReleaseSlot may wake it again). Waiters gone for longer are dropped
 // first. Only an open delivery is marked: a refusal that lands after its
 // delivery finished (cancelled, say) must not show it waiting, nor take
-// a place in line.
+// or keep a place in line.
 func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCounts, out Slot, now int64) error {
 	if out.WaitingFor == models.WaitingForConcurrency || q.queued {
 		if c.expiredWaiters > 0 {
@@ -403,6 +403,12 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 			"WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?) "+
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
 			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt, r.DeliveryID, waitableStatuses)
+		if q.queued {
+			// And the place it had goes (the two exclude each other).
+			w.add("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ? "+
+				"AND EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?)",
+				r.WebhookID, r.Holder, r.DeliveryID, waitableStatuses)
+		}
 	}
 	w.add("UPDATE deliveries SET waiting_for = ?, updated_at = ? WHERE id = ? AND status IN ?", out.WaitingFor, Now(), r.DeliveryID, waitableStatuses)
 	return w.exec(tx, s.dialect)

@@ -883,6 +883,22 @@ func TestLimiterRefusalMarksOnlyAnOpenDelivery(t *testing.T) {
 				t.Errorf("a refused %s delivery has %d places in line, want %d", c.status, places, want)
 			}
 		}
+		// A waiter whose delivery finishes while it holds a place loses
+		// it at its next refusal, rather than when the place expires.
+		queued := delivery("evt-queued", models.DeliveryPending)
+		if got, err := s.AcquireSlot(ctx, request(queued)); err != nil || got.Granted {
+			t.Fatalf("queued: %+v %v", got, err)
+		}
+		if err := s.Exec(ctx, "UPDATE deliveries SET status = ? WHERE id = ?", models.DeliveryCancelled, queued.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.AcquireSlot(ctx, request(queued)); err != nil || got.Granted {
+			t.Fatalf("queued, cancelled: %+v %v", got, err)
+		}
+		var places int64
+		if err := s.Raw(ctx, &places, "SELECT count(*) FROM webhook_waiters WHERE webhook_id = ? AND holder = ?", w.ID, queued.ID); err != nil || places != 0 {
+			t.Errorf("a waiter whose delivery was cancelled kept %d places in line (%v), want 0", places, err)
+		}
 	})
 }
 

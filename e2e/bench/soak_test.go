@@ -46,7 +46,9 @@ import (
 // both processes' WORKFLOW_CACHE_SIZE (default: webhookd's).
 func BenchmarkSoak(b *testing.B) {
 	temporalAddr, temporalKind := os.Getenv("WEBHOOKD_BENCH_TEMPORAL"), "Temporal server at WEBHOOKD_BENCH_TEMPORAL"
-	if temporalAddr == "" {
+	if temporalAddr != "" {
+		freshTemporal(b, temporalAddr)
+	} else {
 		// Without one (make bench), the embedded SQLite Temporal server of
 		// a `webhookd dev` child process, on its own task queue: webhookd's
 		// api and worker are still separate processes.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,13 +252,49 @@ func loadAvg() string {
 }
 
 // benchTemporal is the production-like Temporal server named in
-// WEBHOOKD_BENCH_TEMPORAL; without one the benchmark is skipped.
+// WEBHOOKD_BENCH_TEMPORAL; without one the benchmark is skipped. It is
+// made fresh first when WEBHOOKD_BENCH_TEMPORAL_FRESH asks (freshTemporal).
 func benchTemporal(b *testing.B) string {
 	addr := os.Getenv("WEBHOOKD_BENCH_TEMPORAL")
 	if addr == "" {
 		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
 	}
+	freshTemporal(b, addr)
 	return addr
+}
+
+// freshTemporal, with WEBHOOKD_BENCH_TEMPORAL_FRESH=true, drops the
+// databases of the server scripts/temporal-postgres.sh runs at addr and
+// starts it again on new ones, so that a benchmark does not run on what
+// an earlier one left: its histories, its timers still firing, the
+// vacuuming of its tables. Each benchmark's numbers then depend on it
+// alone, whatever ran before it in the same `make bench`. Off by default:
+// it destroys the server's data, which must be a benchmark server of
+// that script's (its TEMPORAL_BENCH_* settings are passed through).
+func freshTemporal(b *testing.B, addr string) {
+	b.Helper()
+	if v := os.Getenv("WEBHOOKD_BENCH_TEMPORAL_FRESH"); v == "" || v == "false" {
+		return
+	} else if v != "true" {
+		b.Fatalf("WEBHOOKD_BENCH_TEMPORAL_FRESH=%q: want true or false", v)
+	}
+	b.StopTimer()
+	defer b.StartTimer()
+	t0 := time.Now()
+	script := filepath.Join("..", "..", "scripts", "temporal-postgres.sh")
+	var started []byte
+	for _, step := range []string{"reset", "start"} {
+		out, err := exec.Command("bash", script, step).CombinedOutput()
+		if err != nil {
+			b.Fatalf("%s %s: %v\n%s", script, step, err, out)
+		}
+		started = out
+	}
+	// The script serves TEMPORAL_BENCH_PORT: it must be the server named.
+	if !strings.Contains(string(started), addr) {
+		b.Fatalf("%s start did not report WEBHOOKD_BENCH_TEMPORAL=%s (set TEMPORAL_BENCH_PORT to its port):\n%s", script, addr, started)
+	}
+	b.Logf("Temporal at %s reset and started on fresh databases in %v", addr, time.Since(t0).Round(time.Second))
 }
 
 // queryDB runs query on a connection of its own to webhookd's PostgreSQL

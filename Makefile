@@ -23,8 +23,8 @@ chart:
 # Every benchmark of docs/performance.md; ProductionLike,
 # ProductionNeighbours and ScaleOut need WEBHOOKD_BENCH_TEMPORAL
 # (scripts/temporal-postgres.sh start) and skip themselves without it;
-# WEBHOOKD_BENCH_TEMPORAL_FRESH=true gives each of them a freshly reset
-# server (docs/performance.md says when that matters). About
+# WEBHOOKD_BENCH_TEMPORAL_FRESH=true gives each of them, and Soak, a
+# freshly reset server of that script (docs/performance.md). About
 # an hour on two cores with OrderedDelivery shrunk (docs/performance.md
 # says how); WEBHOOKD_BENCH_* variables set the sizes.
 # scripts/benchresults records the run (machine, cores, date, load,

@@ -29,9 +29,9 @@ import (
 // and under 1 s), and where the quiet tenant's time went (logStages: each
 // step from its post to the receiver, and the slowest three's stories).
 // Each case has a fresh database and task queue on the same Temporal
-// server (or a fresh server, with WEBHOOKD_BENCH_TEMPORAL_FRESH=true). The layout is ProductionLike's:
-// WEBHOOKD_BENCH_API_WORKER (default true) and
-// WEBHOOKD_BENCH_OUTBOX_STARTER.
+// server (or a fresh server, with WEBHOOKD_BENCH_TEMPORAL_FRESH=true).
+// The layout is ProductionLike's: WEBHOOKD_BENCH_API_WORKER (default
+// true) and WEBHOOKD_BENCH_OUTBOX_STARTER.
 func BenchmarkProductionNeighbours(b *testing.B) {
 	temporalAddr := benchTemporal(b)
 	backlog := envInt("WEBHOOKD_BENCH_NOISY_BACKLOG", 600)

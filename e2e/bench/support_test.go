@@ -264,13 +264,15 @@ func benchTemporal(b *testing.B) string {
 }
 
 // freshTemporal, with WEBHOOKD_BENCH_TEMPORAL_FRESH=true, drops the
-// databases of the server scripts/temporal-postgres.sh runs at addr and
-// starts it again on new ones, so that a benchmark does not run on what
-// an earlier one left: its histories, its timers still firing, the
-// vacuuming of its tables. Each benchmark's numbers then depend on it
-// alone, whatever ran before it in the same `make bench`. Off by default:
-// it destroys the server's data, which must be a benchmark server of
-// that script's (its TEMPORAL_BENCH_* settings are passed through).
+// databases of the server scripts/temporal-postgres.sh runs and starts it
+// again on new ones, so that a benchmark does not run on what an earlier
+// one left: its histories, its timers still firing, the vacuuming of its
+// tables. Each benchmark's numbers then depend on it alone, whatever ran
+// before it in the same `make bench`. Off by default: it destroys that
+// server's data. It resets only when the script's server (its
+// TEMPORAL_BENCH_* settings are passed through) answers at addr: `start`
+// first, which on a running server only prints its address, and fails
+// without touching anything when another process holds the port.
 func freshTemporal(b *testing.B, addr string) {
 	b.Helper()
 	if v := os.Getenv("WEBHOOKD_BENCH_TEMPORAL_FRESH"); v == "" || v == "false" {
@@ -282,17 +284,24 @@ func freshTemporal(b *testing.B, addr string) {
 	defer b.StartTimer()
 	t0 := time.Now()
 	script := filepath.Join("..", "..", "scripts", "temporal-postgres.sh")
-	var started []byte
-	for _, step := range []string{"reset", "start"} {
+	for i, step := range []string{"start", "reset", "start"} {
 		out, err := exec.Command("bash", script, step).CombinedOutput()
 		if err != nil {
 			b.Fatalf("%s %s: %v\n%s", script, step, err, out)
 		}
-		started = out
-	}
-	// The script serves TEMPORAL_BENCH_PORT: it must be the server named.
-	if !strings.Contains(string(started), addr) {
-		b.Fatalf("%s start did not report WEBHOOKD_BENCH_TEMPORAL=%s (set TEMPORAL_BENCH_PORT to its port):\n%s", script, addr, started)
+		if step != "start" {
+			continue
+		}
+		// start's last line is the address it serves (TEMPORAL_BENCH_PORT).
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if last := lines[len(lines)-1]; last != addr {
+			done := "nothing was reset"
+			if i > 0 {
+				done = "after its reset"
+			}
+			b.Fatalf("%s start serves %s, not WEBHOOKD_BENCH_TEMPORAL=%s (set TEMPORAL_BENCH_PORT to its port); %s:\n%s",
+				script, last, addr, done, out)
+		}
 	}
 	b.Logf("Temporal at %s reset and started on fresh databases in %v", addr, time.Since(t0).Round(time.Second))
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -269,9 +270,10 @@ func benchTemporal(b *testing.B) string {
 // one left: its histories, its timers still firing, the vacuuming of its
 // tables. Each benchmark's numbers then depend on it alone, whatever ran
 // before it in the same `make bench`. Off by default: it destroys that
-// server's data. It resets only when the script's server (its
-// TEMPORAL_BENCH_* settings are passed through) answers at addr: `start`
-// first, which on a running server only prints its address, and fails
+// server's data. It touches nothing unless addr is the script's address
+// (127.0.0.1 and TEMPORAL_BENCH_PORT; its TEMPORAL_BENCH_* settings are
+// passed through), and resets only after the script's `start` answered
+// there: on a running server that only prints the address, and it fails
 // without touching anything when another process holds the port.
 func freshTemporal(b *testing.B, addr string) {
 	b.Helper()
@@ -280,10 +282,14 @@ func freshTemporal(b *testing.B, addr string) {
 	} else if v != "true" {
 		b.Fatalf("WEBHOOKD_BENCH_TEMPORAL_FRESH=%q: want true or false", v)
 	}
+	script := filepath.Join("..", "..", "scripts", "temporal-postgres.sh")
+	if own := "127.0.0.1:" + cmp.Or(os.Getenv("TEMPORAL_BENCH_PORT"), "7233"); addr != own {
+		b.Fatalf("WEBHOOKD_BENCH_TEMPORAL_FRESH resets only %s's server, at %s (TEMPORAL_BENCH_PORT), not WEBHOOKD_BENCH_TEMPORAL=%s; nothing was started or reset",
+			script, own, addr)
+	}
 	b.StopTimer()
 	defer b.StartTimer()
 	t0 := time.Now()
-	script := filepath.Join("..", "..", "scripts", "temporal-postgres.sh")
 	for i, step := range []string{"start", "reset", "start"} {
 		out, err := exec.Command("bash", script, step).CombinedOutput()
 		if err != nil {
@@ -292,15 +298,14 @@ func freshTemporal(b *testing.B, addr string) {
 		if step != "start" {
 			continue
 		}
-		// start's last line is the address it serves (TEMPORAL_BENCH_PORT).
+		// start's last line is the address it serves.
 		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 		if last := lines[len(lines)-1]; last != addr {
 			done := "nothing was reset"
 			if i > 0 {
 				done = "after its reset"
 			}
-			b.Fatalf("%s start serves %s, not WEBHOOKD_BENCH_TEMPORAL=%s (set TEMPORAL_BENCH_PORT to its port); %s:\n%s",
-				script, last, addr, done, out)
+			b.Fatalf("%s start serves %s, not WEBHOOKD_BENCH_TEMPORAL=%s; %s:\n%s", script, last, addr, done, out)
 		}
 	}
 	b.Logf("Temporal at %s reset and started on fresh databases in %v", addr, time.Since(t0).Round(time.Second))

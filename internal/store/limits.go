@@ -404,7 +404,8 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
 			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt, r.DeliveryID, waitableStatuses)
 		if q.queued {
-			// And the place it had goes (the two exclude each other).
+			// And the place it had goes. Both read the delivery on the
+			// same snapshot: only one of the two can act.
 			w.add("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ? "+
 				"AND EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?)",
 				r.WebhookID, r.Holder, r.DeliveryID, waitableStatuses)

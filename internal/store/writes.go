@@ -13,7 +13,8 @@ import (
 // WITH query, in one round trip; on SQLite one by one (the database is in
 // the process: there is no round trip to save). PostgreSQL runs the
 // writes of one statement on one snapshot, in no set order, and none sees
-// another's rows: they must touch different rows.
+// another's rows: they must touch different rows, or rows that only one
+// of them can touch (conditions that exclude each other on that snapshot).
 type writes struct {
 	stmts []string
 	args  [][]any

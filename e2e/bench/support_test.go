@@ -272,9 +272,11 @@ func benchTemporal(b *testing.B) string {
 // before it in the same `make bench`. Off by default: it destroys that
 // server's data. It touches nothing unless addr is the script's address
 // (127.0.0.1 and TEMPORAL_BENCH_PORT; its TEMPORAL_BENCH_* settings are
-// passed through), and resets only after the script's `start` answered
-// there: on a running server that only prints the address, and it fails
-// without touching anything when another process holds the port.
+// passed through), and runs the script's `start` before its `reset`: on
+// the script's running server that only prints the address (of the port
+// it is given: keep TEMPORAL_BENCH_PORT the one it was started with), and
+// with the server down it fails without touching anything when another
+// process holds the port.
 func freshTemporal(b *testing.B, addr string) {
 	b.Helper()
 	if v := os.Getenv("WEBHOOKD_BENCH_TEMPORAL_FRESH"); v == "" || v == "false" {

@@ -32,6 +32,7 @@ const prodProducers = 32
 
 func BenchmarkProductionLike(b *testing.B) {
 	temporalAddr := benchTemporal(b)
+	freshTemporal(b, temporalAddr)
 	n := envInt("WEBHOOKD_BENCH_N", 400)
 	burst := envInt("WEBHOOKD_BENCH_BURST", 10000)
 	// The api runs a worker too (API_WORKER), so that the workflows it starts

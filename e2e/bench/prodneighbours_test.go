@@ -38,15 +38,11 @@ func BenchmarkProductionNeighbours(b *testing.B) {
 	burst := envInt("WEBHOOKD_BENCH_NOISY_BURST", 10000)
 	quiet := envInt("WEBHOOKD_BENCH_QUIET", 200)
 	apiWorker := cmp.Or(os.Getenv("WEBHOOKD_BENCH_API_WORKER"), "true")
-	cases := 0
 	run := func(name string, noisyEvents int, delay time.Duration) (p99 time.Duration) {
 		b.Run(name, func(b *testing.B) {
-			if cases++; cases > 1 {
-				// benchTemporal made it fresh for the first case; each
-				// case's numbers are its own, not those of the last
-				// case's leftovers (WEBHOOKD_BENCH_TEMPORAL_FRESH).
-				freshTemporal(b, temporalAddr)
-			}
+			// Each case's numbers are its own, not those of the last
+			// case's leftovers (WEBHOOKD_BENCH_TEMPORAL_FRESH).
+			freshTemporal(b, temporalAddr)
 			ps := startProd(b, temporalAddr, "neighbours-"+name, 1, 1, apiWorker)
 			base := ps.bases[0]
 			var noisyDone atomic.Int64

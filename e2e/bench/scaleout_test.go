@@ -39,11 +39,7 @@ func BenchmarkScaleOut(b *testing.B) {
 		var halfRate, oneRate, oneP99 float64
 		for _, k := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%dapi-%dworker", k, k), func(b *testing.B) {
-				if k > 1 {
-					// benchTemporal made it fresh for one of each; two of
-					// each are compared on a fresh one too.
-					freshTemporal(b, temporalAddr)
-				}
+				freshTemporal(b, temporalAddr) // each layout on a fresh server
 				r := runScaleOut(b, temporalAddr, k, n, burst, apiWorker, halfRate)
 				switch {
 				case k == 1:

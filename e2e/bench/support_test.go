@@ -253,14 +253,13 @@ func loadAvg() string {
 }
 
 // benchTemporal is the production-like Temporal server named in
-// WEBHOOKD_BENCH_TEMPORAL; without one the benchmark is skipped. It is
-// made fresh first when WEBHOOKD_BENCH_TEMPORAL_FRESH asks (freshTemporal).
+// WEBHOOKD_BENCH_TEMPORAL; without one the benchmark is skipped. Each run
+// against it (a benchmark, or each case of one) calls freshTemporal first.
 func benchTemporal(b *testing.B) string {
 	addr := os.Getenv("WEBHOOKD_BENCH_TEMPORAL")
 	if addr == "" {
 		b.Skip("set WEBHOOKD_BENCH_TEMPORAL to a Temporal server with PostgreSQL persistence (scripts/temporal-postgres.sh start)")
 	}
-	freshTemporal(b, addr)
 	return addr
 }
 

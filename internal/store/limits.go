@@ -378,6 +378,11 @@ type place struct {
 // limits: only these are marked waiting, and counted as waiting.
 var waitableStatuses = []models.DeliveryStatus{models.DeliveryPending, models.DeliveryDelivering, models.DeliveryAwaitingRetry}
 
+// finishedDelivery is true of a request whose delivery has a row outside
+// waitableStatuses (arguments: the delivery id, waitableStatuses). A
+// holder with no delivery row, as in tests, is not finished.
+const finishedDelivery = "EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?)"
+
 // wait records a refusal: the delivery's waiting_for, and for a
 // concurrency wait (or a waiter already queued) its place, kept until its
 // next poll and a margin; a concurrency waiter's woken mark is cleared
@@ -397,17 +402,15 @@ func (s *Store) wait(tx *gorm.DB, w *writes, r SlotRequest, q place, c limiterCo
 			wokenAt = now // it asks at its rate slot's time (nextToWake)
 		}
 		// Not for a delivery that finished meanwhile: its place would only
-		// stand in line, ahead of live waiters, until it expired. (A
-		// holder with no delivery row, as in tests, is queued.)
+		// stand in line, ahead of live waiters, until it expired.
 		w.add("INSERT INTO webhook_waiters (webhook_id, holder, queued_at, expires_at, woken_at) SELECT ?, ?, ?, ?, ? "+
-			"WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?) "+
+			"WHERE NOT "+finishedDelivery+" "+
 			"ON CONFLICT (webhook_id, holder) DO UPDATE SET expires_at = excluded.expires_at, woken_at = excluded.woken_at",
 			r.WebhookID, r.Holder, now, now+(out.Wait+waiterMargin).Microseconds(), wokenAt, r.DeliveryID, waitableStatuses)
 		if q.queued {
-			// And the place it had goes. Both read the delivery on the
-			// same snapshot: only one of the two can act.
-			w.add("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ? "+
-				"AND EXISTS (SELECT 1 FROM deliveries WHERE id = ? AND status NOT IN ?)",
+			// And the place it had goes. The two test one condition on
+			// the same snapshot: only one of them can act.
+			w.add("DELETE FROM webhook_waiters WHERE webhook_id = ? AND holder = ? AND "+finishedDelivery,
 				r.WebhookID, r.Holder, r.DeliveryID, waitableStatuses)
 		}
 	}
